@@ -1,0 +1,45 @@
+"""The ASGI application: ``create_app(settings)`` mounts every room's router."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from sarhad import __version__
+from sarhad.border import profile_from_settings
+from sarhad.border.routes import router as border_router
+from sarhad.core.api import Node, install_error_handlers
+from sarhad.core.config import Settings, load_settings
+from sarhad.core.db import Database
+from sarhad.core.routes import router as core_router
+from sarhad.incidents.routes import router as incidents_router
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None, *, db: Database | None = None) -> FastAPI:
+    """Build a node's API. Settings are read here (not at import), so each app has its own."""
+    settings = settings or load_settings()
+    db = db or Database(settings.effective_database_url)
+    profile = profile_from_settings(settings)
+    app = FastAPI(
+        title="Sarhad node API",
+        version=__version__,
+        description=(
+            "Border incidents placed on the border, with their history. Every /api/v1 route "
+            "needs `Authorization: Bearer <token>` (see `sarhad users add`)."
+        ),
+    )
+    app.state.node = Node(settings=settings, db=db, profile=profile)
+    install_error_handlers(app)
+
+    api = APIRouter(prefix=API_PREFIX)
+    for router in (core_router, border_router, incidents_router):
+        api.include_router(router)
+    app.include_router(api)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        """Liveness only: no data, so it needs no token."""
+        return {"status": "ok"}
+
+    return app

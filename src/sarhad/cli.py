@@ -1,0 +1,184 @@
+"""The ``sarhad`` command: a thin shell over the rooms' service functions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sarhad import __version__
+from sarhad.border.cli import app as border_app
+from sarhad.core import console
+from sarhad.core.auth import CONSOLE, Role, add_user, issue_token, list_users, revoke_tokens
+from sarhad.core.console import guarded, out, print_json
+from sarhad.core.journal import verify_audit
+from sarhad.incidents.cli import app as incidents_app
+from sarhad.incidents.cli import import_file
+
+app = typer.Typer(
+    help="Sarhad: record, place, share and plan on a shared border.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+users_app = typer.Typer(help="Staff accounts and API tokens.", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+app.add_typer(border_app, name="border")
+app.add_typer(incidents_app, name="incidents")
+app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
+app.command("import")(import_file)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"sarhad {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    config: Annotated[
+        Path | None, typer.Option("--config", help="TOML settings file (or SARHAD_CONFIG)")
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version")
+    ] = False,
+) -> None:
+    """Settings come from SARHAD_* environment variables or --config."""
+    console.set_config_file(config)
+
+
+@app.command()
+@guarded
+def init(
+    admin: Annotated[str | None, typer.Option(help="Also create this admin account and print its token")] = None,
+) -> None:
+    """Create the data folder and database schema (safe to run again: it upgrades)."""
+    from sarhad.node import init_node, node_id
+
+    s = console.settings()
+    db = init_node(s)
+    out.print(f"node [bold]{s.node_name}[/] ({s.node_side}) id {node_id(db)}")
+    out.print(f"database: {db.url}")
+    if admin:
+        with db.session() as session:
+            add_user(session, username=admin, role=Role.ADMIN, actor=CONSOLE.username)
+            token = issue_token(session, username=admin, actor=CONSOLE.username)
+        out.print(f"admin [bold]{admin}[/] token (shown once): [bold green]{token}[/]")
+
+
+@app.command()
+@guarded
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default from settings)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default from settings)")] = None,
+) -> None:
+    """Run the node's API server (migrates the database to the current schema first)."""
+    import uvicorn
+
+    from sarhad.app import create_app
+    from sarhad.node import init_node
+
+    s = console.settings()
+    db = init_node(s)
+    app_ = create_app(s, db=db)
+    h, p = host or s.host, port or s.port
+    out.print(f"Sarhad node {s.node_name} on http://{h}:{p}  (API docs: http://{h}:{p}/docs)")
+    uvicorn.run(app_, host=h, port=p, log_level="info")
+
+
+@app.command()
+@guarded
+def demo(
+    base_port: Annotated[int, typer.Option(help="First of the ports the demo nodes use")] = 8701,
+    data_dir: Annotated[Path, typer.Option(help="Where the demo nodes keep their data")] = Path("demo-data"),
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Set up and seed, then exit")] = False,
+) -> None:
+    """Set up two demo nodes (Pakistan and Iran) on SQLite with sample incidents and serve them."""
+    from sarhad.demo import run_demo
+
+    run_demo(base_port=base_port, data_dir=data_dir, serve=not no_serve)
+
+
+@users_app.command("add")
+@guarded
+def users_add(
+    username: Annotated[str, typer.Argument(help="Account name: name the desk, e.g. taftan-duty-1")],
+    role: Annotated[Role, typer.Option(help="What the account may do")],
+    json_: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Create an account and print its first API token (shown once, stored hashed)."""
+    db = console.open_db(console.settings())
+    with db.session() as session:
+        add_user(session, username=username, role=role, actor=CONSOLE.username)
+        token = issue_token(session, username=username, actor=CONSOLE.username)
+    if json_:
+        print_json({"username": username, "role": role.value, "token": token})
+    else:
+        out.print(f"created [bold]{username}[/] ({role.value}); token (shown once):")
+        out.print(token, highlight=False)
+
+
+@users_app.command("token")
+@guarded
+def users_token(
+    username: str, name: Annotated[str, typer.Option(help="Label of the token")] = "default"
+) -> None:
+    """Issue another API token for an account."""
+    db = console.open_db(console.settings())
+    with db.session() as session:
+        token = issue_token(session, username=username, name=name, actor=CONSOLE.username)
+    out.print(token, highlight=False)
+
+
+@users_app.command("revoke")
+@guarded
+def users_revoke(username: str) -> None:
+    """Revoke every token of an account."""
+    db = console.open_db(console.settings())
+    with db.session() as session:
+        n = revoke_tokens(session, username=username, actor=CONSOLE.username)
+    out.print(f"revoked {n} token(s) of {username}")
+
+
+@users_app.command("list")
+@guarded
+def users_list() -> None:
+    """List accounts and roles."""
+    from rich.table import Table
+
+    db = console.open_db(console.settings())
+    with db.session() as session:
+        rows = list_users(session)
+        table = Table("username", "role", "created", "disabled")
+        for u in rows:
+            table.add_row(u.username, u.role, u.created_at.isoformat(timespec="seconds"), str(u.disabled))
+    out.print(table)
+
+
+@audit_app.command("verify")
+@guarded
+def audit_verify(json_: Annotated[bool, typer.Option("--json", help="Print JSON")] = False) -> None:
+    """Check the audit chain; exits 1 and names the entries if any was edited or deleted."""
+    db = console.open_db(console.settings())
+    with db.session() as session:
+        report = verify_audit(session)
+    if json_:
+        print_json({
+            "ok": report.ok, "entries": report.entries, "head": report.head,
+            "problems": [{"seq": p.seq, "problem": p.problem} for p in report.problems],
+        })
+    elif report.ok:
+        out.print(f"[green]audit log intact[/]: {report.entries} entries, head {report.head}")
+    else:
+        out.print(f"[bold red]audit log damaged[/]: {len(report.problems)} problem(s)")
+        for p in report.problems[:50]:
+            out.print(f"  entry {p.seq}: {p.problem}")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

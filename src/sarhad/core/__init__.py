@@ -1,0 +1,4 @@
+"""Core: what every room needs (settings, database, change log, audit, markings, auth, errors).
+
+Imports no room.
+"""

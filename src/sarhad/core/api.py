@@ -1,0 +1,112 @@
+"""FastAPI plumbing every room's routes share: node state, authentication, errors as JSON."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from sarhad.core.auth import Permission, Principal, authenticate
+from sarhad.core.config import Settings
+from sarhad.core.db import Database
+from sarhad.core.errors import InvalidInput, SarhadError
+
+log = logging.getLogger("sarhad.api")
+
+
+@dataclass
+class Node:
+    """What a running node holds: its settings, database and loaded border profile."""
+
+    settings: Settings
+    db: Database
+    profile: Any  # sarhad.border.BorderProfile; typed loosely because core imports no room
+
+
+def node(request: Request) -> Node:
+    """The node serving this request."""
+    return request.app.state.node
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def require(permission: Permission) -> Callable[[Request], Principal]:
+    """A dependency that authenticates the caller and checks ``permission``."""
+
+    def dependency(request: Request) -> Principal:
+        with node(request).db.session() as session:
+            principal = authenticate(session, _bearer(request))
+        principal.require(permission)
+        return principal
+
+    return dependency
+
+
+def error_body(
+    code: str, message: str, *, hint: str | None = None, fields: list[dict[str, str]] | None = None
+) -> dict[str, Any]:
+    """The one error shape of the API."""
+    body: dict[str, Any] = {"code": code, "message": message}
+    if hint:
+        body["hint"] = hint
+    if fields:
+        body["fields"] = fields
+    return {"error": body}
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "request"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every failure to a JSON error with a status code; never a traceback."""
+
+    @app.exception_handler(SarhadError)
+    async def _sarhad(_request: Request, exc: SarhadError) -> JSONResponse:
+        fields = (
+            [{"field": e.field, "message": e.message} for e in exc.errors]
+            if isinstance(exc, InvalidInput)
+            else None
+        )
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JSONResponse(
+            error_body(type(exc).__name__, exc.message, hint=exc.hint, fields=fields),
+            status_code=exc.status_code,
+            headers=headers,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        fields = [
+            {"field": _field_path(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")}
+            for e in exc.errors()
+        ]
+        message = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
+        return JSONResponse(error_body("InvalidInput", message, fields=fields), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            error_body("HTTPError", str(exc.detail)), status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse(
+            error_body("InternalError", "the node failed to handle this request",
+                       hint="the node's log has the details; report it to the node's admin"),
+            status_code=500,
+        )

@@ -1,0 +1,198 @@
+"""Staff accounts, roles, API tokens (stored hashed) and the one table of who may do what."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Boolean, ForeignKey, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from sarhad.core.db import Base, UTCDateTime, lock_writes, utcnow
+from sarhad.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, Unauthorized
+from sarhad.core.journal import audit
+
+
+class Role(StrEnum):
+    """What a staff account is for. Accounts name a desk or role holder, not a private person."""
+
+    DUTY_OFFICER = "duty_officer"
+    LIAISON = "liaison"
+    ANALYST = "analyst"
+    COMMANDER = "commander"
+    ADMIN = "admin"
+
+
+class Permission(StrEnum):
+    """Actions a route or command may require."""
+
+    INCIDENTS_READ = "incidents:read"
+    INCIDENTS_WRITE = "incidents:write"
+    INCIDENTS_SUBMIT = "incidents:submit"
+    INCIDENTS_VALIDATE = "incidents:validate"
+    INCIDENTS_CLOSE = "incidents:close"
+    INCIDENTS_IMPORT = "incidents:import"
+    BORDER_READ = "border:read"
+    AUDIT_READ = "audit:read"
+    USERS_MANAGE = "users:manage"
+
+
+_P = Permission
+#: The single source of truth for roles; the API, CLI and (later) web pages all ask ``allowed``.
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.DUTY_OFFICER: frozenset(
+        {_P.INCIDENTS_READ, _P.INCIDENTS_WRITE, _P.INCIDENTS_SUBMIT, _P.BORDER_READ}
+    ),
+    Role.LIAISON: frozenset(
+        {_P.INCIDENTS_READ, _P.INCIDENTS_WRITE, _P.INCIDENTS_SUBMIT, _P.BORDER_READ}
+    ),
+    Role.ANALYST: frozenset({_P.INCIDENTS_READ, _P.INCIDENTS_IMPORT, _P.BORDER_READ}),
+    Role.COMMANDER: frozenset(
+        {_P.INCIDENTS_READ, _P.INCIDENTS_VALIDATE, _P.INCIDENTS_CLOSE, _P.BORDER_READ}
+    ),
+    Role.ADMIN: frozenset(Permission),
+}
+
+
+def allowed(role: Role, permission: Permission) -> bool:
+    """Whether ``role`` may do ``permission``."""
+    return permission in ROLE_PERMISSIONS[role]
+
+
+class User(Base):
+    """A staff account (a desk or role holder)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ApiToken(Base):
+    """An API token; only its SHA-256 is stored (tokens are 256-bit random, so no slow hash)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Principal:
+    """Who is calling: the account and its role."""
+
+    def __init__(self, username: str, role: Role) -> None:
+        self.username = username
+        self.role = role
+
+    def require(self, permission: Permission) -> None:
+        """Raise ``Forbidden`` unless the role allows ``permission``."""
+        if not allowed(self.role, permission):
+            raise Forbidden(
+                f"role {self.role.value} may not do {permission.value}",
+                hint="ask an admin for an account with the right role",
+            )
+
+    def __repr__(self) -> str:
+        return f"Principal({self.username!r}, {self.role.value})"
+
+
+#: The identity of local command-line work (the operator at the node's console).
+CONSOLE = Principal("console", Role.ADMIN)
+
+TOKEN_PREFIX = "srh_"
+
+
+def hash_token(token: str) -> str:
+    """The stored form of a token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _check_username(username: str) -> None:
+    if not username or len(username) > 80 or not all(c.isalnum() or c in "-_." for c in username):
+        raise InvalidInput(
+            FieldError("username", "use 1-80 letters, digits, '-', '_' or '.' (name the desk)")
+        )
+
+
+def add_user(session: Session, *, username: str, role: Role, actor: str) -> User:
+    """Create an account; raises ``Conflict`` if the name is taken."""
+    _check_username(username)
+    lock_writes(session)
+    if session.scalar(select(User).where(User.username == username)):
+        raise Conflict(f"user {username!r} already exists", hint="use 'sarhad users token'")
+    user = User(id=str(uuid.uuid4()), username=username, role=role.value, created_at=utcnow())
+    session.add(user)
+    session.flush()
+    audit(
+        session, actor=actor, action="user.add", entity="user", entity_id=user.id,
+        detail={"username": username, "role": role.value},
+    )
+    return user
+
+
+def issue_token(session: Session, *, username: str, name: str = "default", actor: str) -> str:
+    """Create a token for ``username`` and return it; it is shown once and stored hashed."""
+    lock_writes(session)
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"no user {username!r}", hint="create it with 'sarhad users add'")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(
+        id=str(uuid.uuid4()), user_id=user.id, name=name, token_hash=hash_token(token),
+        prefix=token[:10], created_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    audit(
+        session, actor=actor, action="token.issue", entity="user", entity_id=user.id,
+        detail={"token_id": row.id, "prefix": row.prefix, "name": name},
+    )
+    return token
+
+
+def revoke_tokens(session: Session, *, username: str, actor: str) -> int:
+    """Revoke every live token of ``username``; returns how many."""
+    lock_writes(session)
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    rows = session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    ).all()
+    for row in rows:
+        row.revoked_at = utcnow()
+    audit(
+        session, actor=actor, action="token.revoke", entity="user", entity_id=user.id,
+        detail={"count": len(rows)},
+    )
+    return len(rows)
+
+
+def list_users(session: Session) -> list[User]:
+    """All accounts by name."""
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+def authenticate(session: Session, token: str | None) -> Principal:
+    """The principal owning ``token``; ``Unauthorized`` if missing, unknown, revoked or disabled."""
+    if not token:
+        raise Unauthorized("an API token is required", hint="send 'Authorization: Bearer <token>'")
+    row = session.execute(
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == hash_token(token))
+    ).first()
+    if row is None or row[0].revoked_at is not None or row[1].disabled:
+        raise Unauthorized("the API token is not valid", hint="ask an admin for a new token")
+    return Principal(row[1].username, Role(row[1].role))

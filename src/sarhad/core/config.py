@@ -1,0 +1,79 @@
+"""Node settings: environment variables prefixed ``SARHAD_`` or a TOML config file.
+
+Settings are read when the app or a CLI command starts (``load_settings``), never at import
+time, so tests and two nodes in one process can each have their own.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from sarhad.core.errors import ConfigError
+
+Side = Literal["PK", "IR"]
+
+
+class Settings(BaseSettings):
+    """Everything a node needs to start. Environment beats config file beats defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="SARHAD_", extra="forbid")
+
+    data_dir: Path = Field(default=Path("./var"), description="Where the node keeps its files")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default is SQLite (WAL) at DATA_DIR/sarhad.db",
+    )
+    node_name: str = Field(default="sarhad-node", description="This node's short name")
+    node_side: Side = Field(default="PK", description="Country code of the agency running it")
+    profile_dir: Path | None = Field(
+        default=None, description="Border profile folder; default is the shipped PK-IR profile"
+    )
+    sector_length_km: float | None = Field(
+        default=None, gt=0, description="Override the profile's sector length"
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8700, ge=1, le=65535)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_backend(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("sqlite", "postgresql")):
+            raise ValueError("must start with sqlite:// or postgresql://")
+        return v
+
+    @property
+    def effective_database_url(self) -> str:
+        """The URL actually used: the configured one, or SQLite in the data folder."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'sarhad.db').resolve()}"
+
+
+def load_settings(config_file: Path | None = None, **overrides: object) -> Settings:
+    """Read settings from ``config_file`` (or ``$SARHAD_CONFIG``), the environment and overrides.
+
+    The config file is TOML with the same keys as the variables, lower-case, without prefix.
+    """
+    path = config_file or (Path(os.environ["SARHAD_CONFIG"]) if "SARHAD_CONFIG" in os.environ else None)
+    file_values: dict[str, object] = {}
+    if path is not None:
+        try:
+            file_values = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file {path} does not exist", hint="check SARHAD_CONFIG") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    # Environment wins over the file: pass only file keys not set in the environment.
+    env_keys = {k[len("SARHAD_"):].lower() for k in os.environ if k.startswith("SARHAD_")}
+    init = {k: v for k, v in file_values.items() if k not in env_keys}
+    init.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings(**init)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise ConfigError(f"invalid settings: {exc}", hint="see docs/operations.md") from exc

@@ -1,0 +1,88 @@
+"""What every CLI command shares: loading the node, printing errors as guidance, exit codes."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from sarhad.core.config import Settings, load_settings
+from sarhad.core.db import Database
+from sarhad.core.errors import ConfigError, InvalidInput, SarhadError
+
+out = Console()
+err = Console(stderr=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+#: Exit codes: 2 bad input (like usage errors), 3 not found / conflict / forbidden, 4 setup problem.
+EXIT_INPUT, EXIT_STATE, EXIT_CONFIG = 2, 3, 4
+
+
+def fail(exc: SarhadError) -> typer.Exit:
+    """Print ``exc`` as an error with its hint and return the Exit to raise."""
+    err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+    if isinstance(exc, InvalidInput) and len(exc.errors) > 1:
+        for e in exc.errors:
+            err.print(f"  - {e.field}: {e.message}", highlight=False)
+    if exc.hint:
+        err.print(f"[dim]hint: {exc.hint}[/]", highlight=False)
+    if isinstance(exc, InvalidInput):
+        return typer.Exit(EXIT_INPUT)
+    if isinstance(exc, ConfigError):
+        return typer.Exit(EXIT_CONFIG)
+    return typer.Exit(EXIT_STATE)
+
+
+def guarded(fn: Callable[P, R]) -> Callable[P, R]:
+    """Decorator: turn expected errors into a message and a non-zero exit, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except SarhadError as exc:
+            raise fail(exc) from None
+
+    return wrapper
+
+
+_config_file: Path | None = None
+
+
+def set_config_file(path: Path | None) -> None:
+    """Remember ``--config`` from the root command for the commands below it."""
+    global _config_file
+    _config_file = path
+
+
+def settings() -> Settings:
+    """The settings for this invocation (environment, then ``--config`` file)."""
+    return load_settings(_config_file)
+
+
+def open_db(s: Settings) -> Database:
+    """The node's database; tells the user to run ``sarhad init`` if it is not set up."""
+    from sqlalchemy import inspect
+
+    db = Database(s.effective_database_url)
+    if s.database_url is None and not (s.data_dir / "sarhad.db").exists():
+        raise ConfigError(
+            f"no node database in {s.data_dir.resolve()}",
+            hint="run 'sarhad init' first (or set SARHAD_DATA_DIR / SARHAD_DATABASE_URL)",
+        )
+    if not inspect(db.engine).has_table("change_log"):
+        raise ConfigError("the database has no Sarhad schema", hint="run 'sarhad init' first")
+    return db
+
+
+def print_json(data: Any) -> None:
+    """Machine-readable output on stdout (no colour, no wrapping)."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")

@@ -1,0 +1,1 @@
+"""Incidents: the typed, versioned, border-located record of what happened."""

@@ -1,0 +1,283 @@
+"""``sarhad incidents …`` and ``sarhad import``: thin commands over the incident service."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from sarhad.border import profile_from_settings
+from sarhad.core import console
+from sarhad.core.auth import CONSOLE
+from sarhad.core.console import err, guarded, out, print_json
+from sarhad.core.errors import FieldError, InvalidInput
+from sarhad.incidents import service
+from sarhad.incidents.importers import count_records, parse_file
+from sarhad.incidents.schemas import IncidentIn, Transition
+from sarhad.incidents.taxonomy import Category, DatePrecision, LocationPrecision, Status
+
+app = typer.Typer(help="Record and read incidents.", no_args_is_help=True)
+
+# Negative longitudes ("-5.0") must be accepted as values, not taken for options.
+NUMBERS_OK = {"ignore_unknown_options": True}
+
+
+def _validation_to_input(exc: ValidationError) -> InvalidInput:
+    return InvalidInput(
+        [FieldError(".".join(str(p) for p in e["loc"]) or "input", e["msg"]) for e in exc.errors()]
+    )
+
+
+def _parse_seizure(text: str) -> dict[str, object]:
+    parts = text.split(":")
+    if len(parts) != 3:
+        raise InvalidInput(FieldError("seizure", f"{text!r}: write COMMODITY:QUANTITY:UNIT, e.g. hashish:120:kg"))
+    return {"commodity": parts[0], "quantity": parts[1], "unit": parts[2]}
+
+
+@app.command("add", context_settings=NUMBERS_OK)
+@guarded
+def add(
+    title: Annotated[str, typer.Option(help="Short title, e.g. 'Hashish seized near Taftan'")],
+    category: Annotated[Category, typer.Option(help="What happened")],
+    lon: Annotated[float, typer.Option(help="Longitude (WGS84)")],
+    lat: Annotated[float, typer.Option(help="Latitude (WGS84)")],
+    at: Annotated[str | None, typer.Option(help="When (ISO 8601 with zone; default now)")] = None,
+    date_precision: Annotated[DatePrecision, typer.Option()] = DatePrecision.EXACT,
+    location_precision: Annotated[LocationPrecision, typer.Option()] = LocationPrecision.EXACT,
+    place: Annotated[str | None, typer.Option(help="Place name")] = None,
+    side: Annotated[str | None, typer.Option(help="Reporting side (default: this node's)")] = None,
+    sf_killed: int = 0, sf_injured: int = 0, sf_detained: int = 0,
+    civ_killed: int = 0, civ_injured: int = 0, civ_detained: int = 0,
+    asl_killed: int = 0, asl_injured: int = 0, asl_detained: int = 0,
+    seizure: Annotated[list[str] | None, typer.Option(help="COMMODITY:QUANTITY:UNIT (repeat)")] = None,
+    reliability: Annotated[str, typer.Option(help="Admiralty source reliability A-F")] = "F",
+    credibility: Annotated[str, typer.Option(help="Admiralty information credibility 1-6")] = "6",
+    tlp: Annotated[str, typer.Option(help="clear, green, amber, amber+strict or red")] = "amber",
+    narrative: str = "",
+    source: Annotated[list[str] | None, typer.Option(help="A source reference (repeat)")] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print the stored record as JSON")] = False,
+) -> None:
+    """Record an incident (as a draft); it is placed on the border and its enrichment shown."""
+    s = console.settings()
+    raw = {
+        "title": title, "category": category, "occurred_at": at or datetime.now(UTC).isoformat(),
+        "date_precision": date_precision,
+        "location": {"lon": lon, "lat": lat, "precision": location_precision, "place": place},
+        "reporting_side": side or s.node_side,
+        "casualties": {
+            "security_forces": {"killed": sf_killed, "injured": sf_injured, "detained": sf_detained},
+            "civilians": {"killed": civ_killed, "injured": civ_injured, "detained": civ_detained},
+            "assailants": {"killed": asl_killed, "injured": asl_injured, "detained": asl_detained},
+        },
+        "seizures": [_parse_seizure(x) for x in seizure or []],
+        "grading": {"source_reliability": reliability, "information_credibility": credibility},
+        "tlp": tlp, "narrative": narrative, "sources": source or [],
+    }
+    try:
+        data = IncidentIn.model_validate(raw)
+    except ValidationError as exc:
+        raise _validation_to_input(exc) from None
+    db = console.open_db(s)
+    with db.session() as session:
+        row = service.create_incident(session, data=data, actor=CONSOLE, profile=profile_from_settings(s))
+        result = service.to_out(row)
+    if json_:
+        print_json(result.model_dump(mode="json"))
+        return
+    e = result.enrichment
+    out.print(f"recorded [bold]{result.id}[/] (draft, version 1)")
+    out.print(
+        f"  side {e.side}, {e.distance_m / 1000:.1f} km from the line, sector {e.sector}, "
+        f"km {e.km:.1f}, nearest crossing {e.nearest_crossing.id} "
+        f"({e.nearest_crossing.distance_m / 1000:.1f} km)"
+    )
+
+
+@app.command("list")
+@guarded
+def list_(
+    category: Annotated[list[Category] | None, typer.Option(help="Filter (repeat)")] = None,
+    side: Annotated[str | None, typer.Option(help="Side of the line: PK, IR or outside")] = None,
+    sector: Annotated[str | None, typer.Option(help="Sector id")] = None,
+    status: Annotated[Status | None, typer.Option()] = None,
+    since: Annotated[str | None, typer.Option(help="From (ISO date/time, UTC if no zone)")] = None,
+    until: Annotated[str | None, typer.Option(help="Until (exclusive)")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    json_: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List incidents, newest first."""
+    s = console.settings()
+    filters = service.IncidentFilter(
+        since=_when(since, "since"), until=_when(until, "until"),
+        categories=[c.value for c in category or []], sides=[side] if side else [],
+        sectors=[sector] if sector else [], statuses=[status.value] if status else [],
+    )
+    db = console.open_db(s)
+    with db.session() as session:
+        rows, _ = service.list_incidents(session, filters=filters, limit=limit)
+        items = service.summarize(rows)
+    if json_:
+        print_json(items)
+        return
+    table = Table("occurred (UTC)", "category", "status", "side", "sector", "km", "title", "id")
+    for i in items:
+        table.add_row(i["occurred_at"][:16], i["category"], i["status"], i["side"], i["sector"],
+                      f"{i['km']:.1f}", i["title"][:40], i["id"][:8])
+    out.print(table)
+    out.print(f"{len(items)} incident(s)")
+
+
+def _when(text: str | None, field: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(FieldError(field, f"{text!r} is not an ISO date or date-time")) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@app.command("show")
+@guarded
+def show(
+    incident_id: str,
+    history: Annotated[bool, typer.Option("--history", help="Also list every version")] = False,
+    json_: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Show one incident (and its version history)."""
+    db = console.open_db(console.settings())
+    with db.session() as session:
+        row = service.get_incident(session, incident_id=incident_id)
+        result = service.to_out(row).model_dump(mode="json")
+        versions = service.list_versions(session, incident_id=incident_id) if history else []
+    if json_:
+        if history:
+            result["versions"] = [v.model_dump(mode="json", exclude={"record"}) for v in versions]
+        print_json(result)
+        return
+    table = Table(show_header=False)
+    for key in ("id", "version", "status", "title", "category", "occurred_at", "reporting_side", "tlp"):
+        table.add_row(key, str(result[key]))
+    loc, e = result["location"], result["enrichment"]
+    table.add_row("location", f"{loc['lon']:.5f}, {loc['lat']:.5f} ({loc['precision']})")
+    table.add_row("on the border", f"{e['side']}, {e['distance_m'] / 1000:.2f} km from line, "
+                  f"sector {e['sector']}, km {e['km']:.1f}")
+    table.add_row("casualties", str(result["casualties"]))
+    table.add_row("seizures", ", ".join(f"{x['quantity']:g} {x['unit']} {x['commodity']}" for x in result["seizures"]) or "-")
+    table.add_row("grading", f"{result['grading']['source_reliability']}{result['grading']['information_credibility']}")
+    table.add_row("narrative", result["narrative"] or "-")
+    out.print(table)
+    for v in versions:
+        out.print(f"  v{v.version} {v.at:%Y-%m-%d %H:%M} {v.actor} {v.op} {', '.join(v.changed)}")
+
+
+def _step(incident_id: str, to: Status, comment: str) -> None:
+    db = console.open_db(console.settings())
+    with db.session() as session:
+        current = service.get_incident(session, incident_id=incident_id).version
+        row = service.transition_incident(
+            session, incident_id=incident_id,
+            step=Transition(to=to, expected_version=current, comment=comment), actor=CONSOLE,
+        )
+        out.print(f"{row.id}: now {row.status} (version {row.version})")
+
+
+@app.command("submit")
+@guarded
+def submit(incident_id: str, comment: str = "") -> None:
+    """Submit a draft for validation."""
+    _step(incident_id, Status.SUBMITTED, comment)
+
+
+@app.command("validate")
+@guarded
+def validate(incident_id: str, comment: str = "") -> None:
+    """Validate a submitted incident."""
+    _step(incident_id, Status.VALIDATED, comment)
+
+
+@app.command("close")
+@guarded
+def close(incident_id: str, comment: str = "") -> None:
+    """Close a validated incident (it becomes read-only)."""
+    _step(incident_id, Status.CLOSED, comment)
+
+
+@guarded
+def import_file(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV, JSON or UCDP GED CSV")],
+    format: Annotated[str, typer.Option("--format", help="csv, json or ucdp")] = "csv",
+    json_: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+) -> None:
+    """Import incidents from a file; bad rows are reported by row number and nothing of them is
+    written. Re-importing the same file adds nothing twice."""
+    if format not in ("csv", "json", "ucdp"):
+        raise InvalidInput(FieldError("format", f"{format!r}: use csv, json or ucdp"))
+    s = console.settings()
+    profile = profile_from_settings(s)
+    db = console.open_db(s)
+    digest = hashlib.sha256(file.read_bytes()).hexdigest()[:16]
+    total = count_records(file, format)  # type: ignore[arg-type]
+    report = service.ImportReport()
+    progress = Progress(
+        TextColumn("importing {task.fields[name]}"), BarColumn(), MofNCompleteColumn(),
+        TimeRemainingColumn(), console=err, disable=json_,
+    )
+    with progress:
+        task = progress.add_task("import", total=total, name=file.name)
+        rows = parse_file(file, format, default_side=s.node_side)  # type: ignore[arg-type]
+        batch: list = []
+        for parsed in rows:
+            batch.append(parsed)
+            if len(batch) >= 200:
+                _store_batch(db, batch, report, format, digest, profile)
+                progress.advance(task, len(batch))
+                batch = []
+        if batch:
+            _store_batch(db, batch, report, format, digest, profile)
+            progress.advance(task, len(batch))
+    if json_:
+        print_json({
+            "imported": report.imported, "already_present": report.already_present,
+            "rejected": [{"row": r, "errors": [{"field": e.field, "message": e.message} for e in es]}
+                         for r, es in report.rejected],
+        })
+    else:
+        out.print(f"imported {report.imported}, already present {report.already_present}, "
+                  f"rejected {len(report.rejected)}")
+        for r, es in report.rejected[:100]:
+            out.print(f"  row {r}: " + "; ".join(f"{e.field}: {e.message}" for e in es), highlight=False)
+        if len(report.rejected) > 100:
+            out.print(f"  … and {len(report.rejected) - 100} more (use --json for all)")
+    if report.rejected:
+        raise typer.Exit(1)
+
+
+def _store_batch(db, batch, report, fmt, digest, profile) -> None:  # noqa: ANN001
+    """Store a batch in one transaction; each row in its own savepoint."""
+    origin = f"import:{fmt}"
+    with db.session() as session:
+        for parsed in batch:
+            if parsed.incident is None:
+                report.rejected.append((parsed.row, parsed.errors))
+                continue
+            ref = parsed.external_ref or f"file:{digest}:{parsed.row}"
+            try:
+                stored = service.import_incident(
+                    session, data=parsed.incident, external_ref=ref, origin=origin,
+                    actor=CONSOLE, profile=profile,
+                )
+            except InvalidInput as exc:
+                report.rejected.append((parsed.row, exc.errors))
+                continue
+            if stored:
+                report.imported += 1
+            else:
+                report.already_present += 1

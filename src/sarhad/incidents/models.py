@@ -1,0 +1,99 @@
+"""Incident tables: the current state, its seizures, and every version as it was."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from sarhad.core.db import Base, BigKey, UTCDateTime
+
+
+class Incident(Base):
+    """The current version of an incident, flat so that filters and indexes are plain columns."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (
+        Index("ix_incidents_occurred_id", "occurred_at", "id"),
+        Index("ix_incidents_lon_lat", "lon", "lat"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(40), index=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    date_precision: Mapped[str] = mapped_column(String(8))
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    location_precision: Mapped[str] = mapped_column(String(10))
+    place: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    reporting_side: Mapped[str] = mapped_column(String(2))
+    sf_killed: Mapped[int] = mapped_column(Integer, default=0)
+    sf_injured: Mapped[int] = mapped_column(Integer, default=0)
+    sf_detained: Mapped[int] = mapped_column(Integer, default=0)
+    civ_killed: Mapped[int] = mapped_column(Integer, default=0)
+    civ_injured: Mapped[int] = mapped_column(Integer, default=0)
+    civ_detained: Mapped[int] = mapped_column(Integer, default=0)
+    asl_killed: Mapped[int] = mapped_column(Integer, default=0)
+    asl_injured: Mapped[int] = mapped_column(Integer, default=0)
+    asl_detained: Mapped[int] = mapped_column(Integer, default=0)
+    source_reliability: Mapped[str] = mapped_column(String(1))
+    information_credibility: Mapped[str] = mapped_column(String(1))
+    tlp: Mapped[str] = mapped_column(String(12))
+    narrative: Mapped[str] = mapped_column(Text, default="")
+    sources: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Enrichment by border.locate, stored with the record so later profile edits don't rewrite history.
+    profile_id: Mapped[str] = mapped_column(String(40))
+    side: Mapped[str] = mapped_column(String(8), index=True)
+    distance_m: Mapped[float] = mapped_column(Float)
+    sector_id: Mapped[str] = mapped_column(String(40), index=True)
+    km: Mapped[float] = mapped_column(Float)
+    nearest_crossing_id: Mapped[str] = mapped_column(String(60))
+    nearest_crossing_distance_m: Mapped[float] = mapped_column(Float)
+    origin: Mapped[str] = mapped_column(String(40))
+    external_ref: Mapped[str | None] = mapped_column(String(120), unique=True, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(80))
+    updated_by: Mapped[str] = mapped_column(String(80))
+
+    seizures: Mapped[list[SeizureRow]] = relationship(
+        back_populates="incident",
+        cascade="all, delete-orphan",
+        order_by="SeizureRow.position",
+        lazy="selectin",
+    )
+
+
+class SeizureRow(Base):
+    """One seized commodity of an incident."""
+
+    __tablename__ = "incident_seizures"
+
+    id: Mapped[int] = mapped_column(BigKey, primary_key=True, autoincrement=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    commodity: Mapped[str] = mapped_column(String(30), index=True)
+    quantity: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(8))
+
+    incident: Mapped[Incident] = relationship(back_populates="seizures")
+
+
+class IncidentVersion(Base):
+    """An immutable snapshot of an incident after each write."""
+
+    __tablename__ = "incident_versions"
+
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(80))
+    op: Mapped[str] = mapped_column(String(40))
+    changed: Mapped[list[str]] = mapped_column(JSON)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    change_seq: Mapped[int] = mapped_column(BigKey, ForeignKey("change_log.seq"))

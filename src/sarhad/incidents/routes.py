@@ -1,0 +1,141 @@
+"""Incident routes under /api/v1/incidents: parse, call the service, return a schema."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import AwareDatetime
+
+from sarhad.core.api import node, require
+from sarhad.core.auth import Permission, Principal
+from sarhad.core.errors import FieldError, InvalidInput
+from sarhad.incidents import service
+from sarhad.incidents.schemas import IncidentIn, IncidentOut, IncidentPatch, Transition, VersionOut
+from sarhad.incidents.taxonomy import Category, Status
+
+router = APIRouter(prefix="/incidents", tags=["incidents"])
+
+Reader = Annotated[Principal, Depends(require(Permission.INCIDENTS_READ))]
+Writer = Annotated[Principal, Depends(require(Permission.INCIDENTS_WRITE))]
+
+
+def feature(out: IncidentOut) -> dict[str, Any]:
+    """An incident as an RFC 7946 Feature (a Point in lon/lat)."""
+    props = out.model_dump(mode="json")
+    return {
+        "type": "Feature",
+        "id": out.id,
+        "geometry": {"type": "Point", "coordinates": [out.location.lon, out.location.lat]},
+        "properties": props,
+    }
+
+
+def _bbox(raw: str | None) -> tuple[float, float, float, float] | None:
+    if raw is None:
+        return None
+    try:
+        w, s, e, n = (float(x) for x in raw.split(","))
+    except ValueError as exc:
+        raise InvalidInput(
+            FieldError("bbox", "give four numbers: min_lon,min_lat,max_lon,max_lat")
+        ) from exc
+    if not (-180 <= w <= e <= 180 and -90 <= s <= n <= 90):
+        raise InvalidInput(FieldError("bbox", "needs -180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90"))
+    return w, s, e, n
+
+
+@router.post("", status_code=201, response_model=IncidentOut)
+def create(request: Request, data: IncidentIn, actor: Writer) -> IncidentOut:
+    """Record a new incident (a draft). It is placed on the border before it is stored."""
+    n = node(request)
+    with n.db.session() as session:
+        row = service.create_incident(session, data=data, actor=actor, profile=n.profile)
+        return service.to_out(row)
+
+
+@router.get("", response_model=None)
+def list_(
+    request: Request,
+    response: Response,
+    actor: Reader,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
+    category: Annotated[list[Category] | None, Query()] = None,
+    side: Annotated[list[str] | None, Query(description="side of the line the incident lies on")] = None,
+    reporting_side: str | None = None,
+    sector: Annotated[list[str] | None, Query()] = None,
+    status: Annotated[list[Status] | None, Query()] = None,
+    bbox: Annotated[str | None, Query(description="min_lon,min_lat,max_lon,max_lat")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: str | None = None,
+    format: Literal["json", "geojson"] = "json",
+) -> dict[str, Any]:
+    """List incidents, newest first, with filters and keyset paging (follow ``next_cursor``)."""
+    filters = service.IncidentFilter(
+        since=since, until=until,
+        categories=[c.value for c in category or []],
+        sides=side or [], reporting_side=reporting_side, sectors=sector or [],
+        statuses=[s.value for s in status or []], bbox=_bbox(bbox),
+    )
+    with node(request).db.session() as session:
+        rows, next_cursor = service.list_incidents(
+            session, filters=filters, limit=limit, cursor=cursor
+        )
+        outs = [service.to_out(r) for r in rows]
+    if next_cursor:
+        url = request.url.include_query_params(cursor=next_cursor)
+        response.headers["Link"] = f'<{url}>; rel="next"'
+    if format == "geojson":
+        response.media_type = "application/geo+json"
+        return {
+            "type": "FeatureCollection",
+            "features": [feature(o) for o in outs],
+            "next_cursor": next_cursor,
+        }
+    return {"items": [o.model_dump(mode="json") for o in outs], "next_cursor": next_cursor}
+
+
+@router.get("/{incident_id}", response_model=None)
+def read(
+    request: Request, incident_id: str, actor: Reader, format: Literal["json", "geojson"] = "json"
+) -> dict[str, Any]:
+    """One incident, with its enrichment and the steps the caller's role may take next."""
+    with node(request).db.session() as session:
+        row = service.get_incident(session, incident_id=incident_id)
+        out = service.to_out(row)
+        steps = [s.value for s in service.allowed_steps(row, actor)]
+    if format == "geojson":
+        return feature(out)
+    return {**out.model_dump(mode="json"), "allowed_steps": steps}
+
+
+@router.patch("/{incident_id}", response_model=IncidentOut)
+def update(request: Request, incident_id: str, patch: IncidentPatch, actor: Writer) -> IncidentOut:
+    """Edit an incident; send the version you edited as ``expected_version`` (409 if stale)."""
+    n = node(request)
+    with n.db.session() as session:
+        row = service.update_incident(
+            session, incident_id=incident_id, patch=patch, actor=actor, profile=n.profile
+        )
+        return service.to_out(row)
+
+
+@router.post("/{incident_id}/transitions", response_model=IncidentOut)
+def transition(
+    request: Request, incident_id: str, step: Transition, actor: Reader
+) -> IncidentOut:
+    """Move along the lifecycle (draft → submitted → validated → closed) as the role allows."""
+    with node(request).db.session() as session:
+        row = service.transition_incident(
+            session, incident_id=incident_id, step=step, actor=actor
+        )
+        return service.to_out(row)
+
+
+@router.get("/{incident_id}/versions", response_model=list[VersionOut])
+def versions(request: Request, incident_id: str, actor: Reader) -> list[VersionOut]:
+    """Every version, oldest first, with the fields each one changed."""
+    with node(request).db.session() as session:
+        return service.list_versions(session, incident_id=incident_id)
+

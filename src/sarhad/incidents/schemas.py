@@ -1,0 +1,207 @@
+"""API schemas of incidents. Inbound and outbound are separate classes; none names a person."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from sarhad.core.markings import TLP
+from sarhad.incidents.taxonomy import (
+    CREDIBILITY,
+    RELIABILITY,
+    UNITS_FOR,
+    Category,
+    Commodity,
+    DatePrecision,
+    LocationPrecision,
+    Status,
+    Unit,
+)
+
+Count = Annotated[int, Field(ge=0, le=100_000)]
+Text = Annotated[str, Field(max_length=20_000)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class CasualtyCounts(_In):
+    """Killed, injured and detained (counts, never identities)."""
+
+    killed: Count = 0
+    injured: Count = 0
+    detained: Count = 0
+
+
+class Casualties(_In):
+    """Casualties split by who suffered them. Civilian harm is always recorded, even as zeros."""
+
+    security_forces: CasualtyCounts = CasualtyCounts()
+    civilians: CasualtyCounts = CasualtyCounts()
+    assailants: CasualtyCounts = CasualtyCounts()
+
+
+class Seizure(_In):
+    """One seized commodity with its quantity and unit."""
+
+    commodity: Commodity
+    quantity: float = Field(gt=0, le=1e12)
+    unit: Unit
+
+    @model_validator(mode="after")
+    def _unit_fits(self) -> Seizure:
+        if self.unit not in UNITS_FOR[self.commodity]:
+            units = ", ".join(sorted(u.value for u in UNITS_FOR[self.commodity]))
+            raise ValueError(f"unit {self.unit.value!r} does not fit {self.commodity.value}; use {units}")
+        return self
+
+
+class Location(_In):
+    """Where: WGS84 longitude/latitude and how exact they are."""
+
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+    precision: LocationPrecision = LocationPrecision.EXACT
+    place: str | None = Field(default=None, max_length=200, description="place name, e.g. 'near Taftan'")
+
+    @field_validator("lon", "lat")
+    @classmethod
+    def _finite(cls, v: float) -> float:
+        if not math.isfinite(v):
+            raise ValueError("must be a finite number")
+        return v
+
+
+class Grading(_In):
+    """Admiralty grading of the report."""
+
+    source_reliability: Literal["A", "B", "C", "D", "E", "F"] = "F"
+    information_credibility: Literal["1", "2", "3", "4", "5", "6"] = "6"
+
+    @field_validator("information_credibility", mode="before")
+    @classmethod
+    def _int_ok(cls, v: object) -> object:
+        return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+
+class IncidentIn(_In):
+    """A new incident as a duty officer or an importer submits it."""
+
+    title: str = Field(min_length=3, max_length=200)
+    category: Category
+    occurred_at: AwareDatetime
+    date_precision: DatePrecision = DatePrecision.EXACT
+    location: Location
+    reporting_side: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166 alpha-2 of the reporting agency")
+    casualties: Casualties = Casualties()
+    seizures: list[Seizure] = Field(default_factory=list, max_length=100)
+    grading: Grading = Grading()
+    tlp: TLP = TLP.AMBER
+    narrative: Text = ""
+    sources: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(
+        default_factory=list, max_length=50
+    )
+
+
+class IncidentPatch(_In):
+    """An edit: only the fields given change. ``expected_version`` guards against lost updates."""
+
+    expected_version: int = Field(ge=1)
+    title: str | None = Field(default=None, min_length=3, max_length=200)
+    category: Category | None = None
+    occurred_at: AwareDatetime | None = None
+    date_precision: DatePrecision | None = None
+    location: Location | None = None
+    reporting_side: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    casualties: Casualties | None = None
+    seizures: list[Seizure] | None = Field(default=None, max_length=100)
+    grading: Grading | None = None
+    tlp: TLP | None = None
+    narrative: Text | None = None
+    sources: list[Annotated[str, Field(min_length=1, max_length=500)]] | None = Field(
+        default=None, max_length=50
+    )
+
+
+class Transition(_In):
+    """A lifecycle step."""
+
+    to: Status
+    expected_version: int = Field(ge=1)
+    comment: str = Field(default="", max_length=2000)
+
+
+class NearestCrossing(BaseModel):
+    """The closest crossing point of the border profile."""
+
+    id: str
+    distance_m: float
+
+
+class Enrichment(BaseModel):
+    """What ``border.locate`` said when the record was stored."""
+
+    profile: str
+    side: str
+    distance_m: float
+    sector: str
+    km: float
+    nearest_crossing: NearestCrossing
+
+
+class IncidentOut(BaseModel):
+    """An incident as the API returns it."""
+
+    id: str
+    version: int
+    status: Status
+    title: str
+    category: Category
+    occurred_at: datetime
+    date_precision: DatePrecision
+    location: Location
+    reporting_side: str
+    casualties: Casualties
+    seizures: list[Seizure]
+    grading: Grading
+    tlp: TLP
+    narrative: str
+    sources: list[str]
+    enrichment: Enrichment
+    origin: str
+    external_ref: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class VersionOut(BaseModel):
+    """One version of an incident: who changed what, when, and the record as it then was."""
+
+    version: int
+    at: datetime
+    actor: str
+    op: str
+    changed: list[str]
+    record: IncidentOut
+
+
+# Reliability/credibility tuples are exported for importers that map free text.
+__all__ = [
+    "CREDIBILITY",
+    "RELIABILITY",
+    "Casualties",
+    "CasualtyCounts",
+    "Enrichment",
+    "Grading",
+    "IncidentIn",
+    "IncidentOut",
+    "IncidentPatch",
+    "Location",
+    "Seizure",
+    "Transition",
+    "VersionOut",
+]

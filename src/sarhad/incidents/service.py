@@ -1,0 +1,395 @@
+"""Incident service functions: keyword-only, given a session; routes and commands stay thin."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from sarhad.border import BorderProfile
+from sarhad.core.auth import Permission, Principal, allowed
+from sarhad.core.db import lock_writes, utcnow
+from sarhad.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from sarhad.core.journal import record
+from sarhad.core.pagination import check_limit, decode_cursor, encode_cursor
+from sarhad.incidents.models import Incident, IncidentVersion, SeizureRow
+from sarhad.incidents.schemas import (
+    Casualties,
+    CasualtyCounts,
+    Enrichment,
+    Grading,
+    IncidentIn,
+    IncidentOut,
+    IncidentPatch,
+    Location,
+    NearestCrossing,
+    Seizure,
+    Transition,
+    VersionOut,
+)
+from sarhad.incidents.taxonomy import TRANSITIONS, Status
+
+ENTITY = "incident"
+_GROUPS = {"security_forces": "sf", "civilians": "civ", "assailants": "asl"}
+_KINDS = ("killed", "injured", "detained")
+# Fields a version diff ignores: they change on every write by construction.
+_BOOKKEEPING = {"version", "updated_at"}
+
+
+def to_out(row: Incident) -> IncidentOut:
+    """The API form of a stored incident."""
+    return IncidentOut(
+        id=row.id,
+        version=row.version,
+        status=Status(row.status),
+        title=row.title,
+        category=row.category,
+        occurred_at=row.occurred_at,
+        date_precision=row.date_precision,
+        location=Location(
+            lon=row.lon, lat=row.lat, precision=row.location_precision, place=row.place
+        ),
+        reporting_side=row.reporting_side,
+        casualties=Casualties(
+            **{
+                group: CasualtyCounts(**{k: getattr(row, f"{prefix}_{k}") for k in _KINDS})
+                for group, prefix in _GROUPS.items()
+            }
+        ),
+        seizures=[
+            Seizure(commodity=s.commodity, quantity=s.quantity, unit=s.unit) for s in row.seizures
+        ],
+        grading=Grading(
+            source_reliability=row.source_reliability,
+            information_credibility=row.information_credibility,
+        ),
+        tlp=row.tlp,
+        narrative=row.narrative,
+        sources=list(row.sources),
+        enrichment=Enrichment(
+            profile=row.profile_id,
+            side=row.side,
+            distance_m=row.distance_m,
+            sector=row.sector_id,
+            km=row.km,
+            nearest_crossing=NearestCrossing(
+                id=row.nearest_crossing_id, distance_m=row.nearest_crossing_distance_m
+            ),
+        ),
+        origin=row.origin,
+        external_ref=row.external_ref,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _check_side(side: str, profile: BorderProfile, field_name: str = "reporting_side") -> None:
+    if side not in profile.sides:
+        raise InvalidInput(
+            FieldError(field_name, f"{side!r} is not a side of this border; use {' or '.join(profile.sides)}")
+        )
+
+
+def _enrich(row: Incident, profile: BorderProfile) -> None:
+    loc = profile.locate(row.lon, row.lat)
+    row.profile_id = profile.id
+    row.side = loc.side
+    row.distance_m = round(loc.distance_m, 3)
+    row.sector_id = loc.sector
+    row.km = round(loc.km, 4)
+    row.nearest_crossing_id = loc.nearest_crossing
+    row.nearest_crossing_distance_m = round(loc.nearest_crossing_distance_m, 3)
+
+
+def _apply(row: Incident, data: IncidentIn | IncidentPatch) -> None:
+    """Copy the given fields of ``data`` onto the flat row."""
+    given = data.model_fields_set
+    for name in ("title", "category", "occurred_at", "date_precision", "reporting_side", "narrative"):
+        if name in given and getattr(data, name) is not None:
+            value = getattr(data, name)
+            setattr(row, name, value.value if hasattr(value, "value") else value)
+    if "tlp" in given and data.tlp is not None:
+        row.tlp = data.tlp.value
+    if "sources" in given and data.sources is not None:
+        row.sources = list(data.sources)
+    if "location" in given and data.location is not None:
+        loc = data.location
+        row.lon, row.lat = loc.lon, loc.lat
+        row.location_precision, row.place = loc.precision.value, loc.place
+    if "casualties" in given and data.casualties is not None:
+        for group, prefix in _GROUPS.items():
+            counts: CasualtyCounts = getattr(data.casualties, group)
+            for kind in _KINDS:
+                setattr(row, f"{prefix}_{kind}", getattr(counts, kind))
+    if "grading" in given and data.grading is not None:
+        row.source_reliability = data.grading.source_reliability
+        row.information_credibility = data.grading.information_credibility
+    if "seizures" in given and data.seizures is not None:
+        row.seizures = [
+            SeizureRow(position=i, commodity=s.commodity.value, quantity=s.quantity, unit=s.unit.value)
+            for i, s in enumerate(data.seizures)
+        ]
+
+
+def _defaults(data: IncidentIn) -> IncidentIn:
+    """Make every field explicit so ``_apply`` copies defaults on create too."""
+    return IncidentIn.model_validate(data.model_dump())
+
+
+def _snapshot(session: Session, row: Incident, *, op: str, actor: str, changed: list[str]) -> int:
+    session.flush()
+    session.refresh(row, ["seizures"])
+    snap = to_out(row).model_dump(mode="json")
+    seq = record(
+        session, actor=actor, op=op, entity=ENTITY, entity_id=row.id, version=row.version,
+        detail={"changed": changed, "status": row.status},
+    )
+    session.add(
+        IncidentVersion(
+            incident_id=row.id, version=row.version, at=row.updated_at, actor=actor, op=op,
+            changed=changed, snapshot=snap, change_seq=seq,
+        )
+    )
+    session.flush()
+    return seq
+
+
+def create_incident(
+    session: Session,
+    *,
+    data: IncidentIn,
+    actor: Principal,
+    profile: BorderProfile,
+    origin: str = "local",
+    external_ref: str | None = None,
+) -> Incident:
+    """Store a new draft incident, placed on the border by ``profile.locate``."""
+    actor.require(Permission.INCIDENTS_WRITE if origin == "local" else Permission.INCIDENTS_IMPORT)
+    _check_side(data.reporting_side, profile)
+    lock_writes(session)
+    if external_ref and session.scalar(select(Incident.id).where(Incident.external_ref == external_ref)):
+        raise Conflict(f"an incident with external_ref {external_ref!r} exists already")
+    now = utcnow()
+    row = Incident(
+        id=str(uuid.uuid4()), version=1, status=Status.DRAFT.value, origin=origin,
+        external_ref=external_ref, created_at=now, updated_at=now,
+        created_by=actor.username, updated_by=actor.username,
+    )
+    _apply(row, _defaults(data))
+    _enrich(row, profile)
+    session.add(row)
+    _snapshot(session, row, op="create", actor=actor.username, changed=[])
+    return row
+
+
+def get_incident(session: Session, *, incident_id: str) -> Incident:
+    """The incident with ``incident_id``, or ``NotFound``."""
+    row = session.get(Incident, incident_id)
+    if row is None:
+        raise NotFound(f"no incident {incident_id}", hint="list incidents to find its id")
+    return row
+
+
+def _locked(session: Session, incident_id: str, expected_version: int) -> Incident:
+    lock_writes(session)
+    row = get_incident(session, incident_id=incident_id)
+    session.refresh(row)  # read after the lock: the version we compare is the committed one
+    if row.version != expected_version:
+        raise Conflict(
+            f"incident {incident_id} is at version {row.version}, not {expected_version}",
+            hint="reload it, re-apply your change and send the new version",
+        )
+    return row
+
+
+def _diff(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    return sorted(k for k in after if k not in _BOOKKEEPING and before.get(k) != after.get(k))
+
+
+def update_incident(
+    session: Session, *, incident_id: str, patch: IncidentPatch, actor: Principal,
+    profile: BorderProfile,
+) -> Incident:
+    """Edit an incident, making a new version. A closed incident cannot be edited; editing a
+    validated one sends it back to ``submitted`` for re-validation."""
+    actor.require(Permission.INCIDENTS_WRITE)
+    if patch.reporting_side is not None:
+        _check_side(patch.reporting_side, profile)
+    row = _locked(session, incident_id, patch.expected_version)
+    if row.status == Status.CLOSED:
+        raise Conflict(f"incident {incident_id} is closed and can no longer be edited")
+    before = to_out(row).model_dump(mode="json")
+    _apply(row, patch)
+    if patch.location is not None:
+        _enrich(row, profile)
+    session.flush()
+    session.refresh(row, ["seizures"])
+    changed = _diff(before, to_out(row).model_dump(mode="json"))
+    if not changed:
+        return row  # nothing changed: no new version, no log noise
+    if row.status == Status.VALIDATED:
+        row.status = Status.SUBMITTED.value
+        changed.append("status")
+    row.version += 1
+    row.updated_at, row.updated_by = utcnow(), actor.username
+    _snapshot(session, row, op="update", actor=actor.username, changed=changed)
+    return row
+
+
+_STEP_PERMISSION = {
+    Status.SUBMITTED: Permission.INCIDENTS_SUBMIT,
+    Status.DRAFT: Permission.INCIDENTS_SUBMIT,
+    Status.VALIDATED: Permission.INCIDENTS_VALIDATE,
+    Status.CLOSED: Permission.INCIDENTS_CLOSE,
+}
+
+
+def transition_incident(
+    session: Session, *, incident_id: str, step: Transition, actor: Principal
+) -> Incident:
+    """Move an incident along its lifecycle, if the role and the current status allow it."""
+    actor.require(_STEP_PERMISSION[step.to])
+    row = _locked(session, incident_id, step.expected_version)
+    current = Status(row.status)
+    if step.to not in TRANSITIONS[current]:
+        allowed = ", ".join(sorted(s.value for s in TRANSITIONS[current])) or "none (final)"
+        raise Conflict(
+            f"cannot go from {current.value} to {step.to.value}; allowed next: {allowed}"
+        )
+    row.status = step.to.value
+    row.version += 1
+    row.updated_at, row.updated_by = utcnow(), actor.username
+    _snapshot(session, row, op=f"status:{step.to.value}", actor=actor.username, changed=["status"])
+    return row
+
+
+def allowed_steps(row: Incident, actor: Principal) -> list[Status]:
+    """The lifecycle steps ``actor`` may take on ``row`` now (for UIs)."""
+    return sorted(
+        (s for s in TRANSITIONS[Status(row.status)] if allowed(actor.role, _STEP_PERMISSION[s])),
+        key=list(Status).index,
+    )
+
+
+def list_versions(session: Session, *, incident_id: str) -> list[VersionOut]:
+    """Every version of an incident, oldest first, with what changed in each."""
+    get_incident(session, incident_id=incident_id)
+    rows = session.scalars(
+        select(IncidentVersion)
+        .where(IncidentVersion.incident_id == incident_id)
+        .order_by(IncidentVersion.version)
+    )
+    return [
+        VersionOut(
+            version=v.version, at=v.at, actor=v.actor, op=v.op, changed=v.changed,
+            record=IncidentOut.model_validate(v.snapshot),
+        )
+        for v in rows
+    ]
+
+
+@dataclass
+class IncidentFilter:
+    """Filters of the incident list. ``bbox`` is (min_lon, min_lat, max_lon, max_lat)."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    categories: list[str] = field(default_factory=list)
+    sides: list[str] = field(default_factory=list)
+    reporting_side: str | None = None
+    sectors: list[str] = field(default_factory=list)
+    statuses: list[str] = field(default_factory=list)
+    bbox: tuple[float, float, float, float] | None = None
+
+
+def list_incidents(
+    session: Session, *, filters: IncidentFilter, limit: int = 100, cursor: str | None = None
+) -> tuple[list[Incident], str | None]:
+    """Newest first, keyset-paged by (occurred_at, id); returns the page and the next cursor."""
+    check_limit(limit)
+    q = select(Incident)
+    f = filters
+    if f.since:
+        q = q.where(Incident.occurred_at >= f.since)
+    if f.until:
+        q = q.where(Incident.occurred_at < f.until)
+    if f.categories:
+        q = q.where(Incident.category.in_(f.categories))
+    if f.sides:
+        q = q.where(Incident.side.in_(f.sides))
+    if f.reporting_side:
+        q = q.where(Incident.reporting_side == f.reporting_side)
+    if f.sectors:
+        q = q.where(Incident.sector_id.in_(f.sectors))
+    if f.statuses:
+        q = q.where(Incident.status.in_(f.statuses))
+    if f.bbox:
+        w, s, e, n = f.bbox
+        q = q.where(Incident.lon >= w, Incident.lon <= e, Incident.lat >= s, Incident.lat <= n)
+    if cursor:
+        at_s, last_id = decode_cursor(cursor, arity=2)
+        try:
+            at = datetime.fromisoformat(at_s)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInput(FieldError("cursor", "not a cursor this node issued")) from exc
+        q = q.where(
+            or_(Incident.occurred_at < at, and_(Incident.occurred_at == at, Incident.id < last_id))
+        )
+    rows = list(
+        session.scalars(q.order_by(Incident.occurred_at.desc(), Incident.id.desc()).limit(limit + 1))
+    )
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor([last.occurred_at.isoformat(), last.id])
+    return rows, next_cursor
+
+
+@dataclass
+class ImportReport:
+    """What an import did: counts, and each rejected row with its reasons."""
+
+    imported: int = 0
+    already_present: int = 0
+    rejected: list[tuple[int, list[FieldError]]] = field(default_factory=list)
+
+
+def import_incident(
+    session: Session,
+    *,
+    data: IncidentIn,
+    external_ref: str,
+    origin: str,
+    actor: Principal,
+    profile: BorderProfile,
+) -> bool:
+    """Store one imported row unless its ``external_ref`` is known; True if stored.
+
+    Runs in a savepoint so a row that fails at store time leaves nothing behind.
+    """
+    if session.scalar(select(Incident.id).where(Incident.external_ref == external_ref)):
+        return False
+    with session.begin_nested():
+        create_incident(
+            session, data=data, actor=actor, profile=profile, origin=origin,
+            external_ref=external_ref,
+        )
+    return True
+
+
+def summarize(rows: Iterable[Incident]) -> list[dict[str, Any]]:
+    """Short dicts for tables."""
+    return [
+        {
+            "id": r.id, "occurred_at": r.occurred_at.isoformat(), "category": r.category,
+            "status": r.status, "side": r.side, "sector": r.sector_id, "km": r.km,
+            "title": r.title,
+        }
+        for r in rows
+    ]

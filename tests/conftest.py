@@ -1,0 +1,129 @@
+"""Fixtures: a real database per test (SQLite or PostgreSQL) and real nodes on loopback.
+
+Choose the backend with SARHAD_TEST_DB=sqlite|postgresql (scripts/test.sh runs both).
+PostgreSQL tests need a server: SARHAD_TEST_PG_URL (default postgres@127.0.0.1:5432/test).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from sarhad.app import create_app
+from sarhad.border import BorderProfile, load_profile
+from sarhad.core.auth import CONSOLE, Principal, Role, add_user, issue_token
+from sarhad.core.config import Settings
+from sarhad.core.db import Database
+from sarhad.migrations import upgrade
+from sarhad.node import init_node
+from support import LiveNode, start_server
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+UCDP_SAMPLE = SHARED / "data-candidates" / "events" / "ucdp_ged231_sample_PAK_IRN.csv"
+BACKEND = os.environ.get("SARHAD_TEST_DB", "sqlite")
+PG_URL = os.environ.get("SARHAD_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def pytest_report_header() -> str:
+    return f"sarhad database backend: {BACKEND}"
+
+
+def _pg_admin():  # noqa: ANN202
+    url = "postgresql+psycopg://" + PG_URL.removeprefix("postgresql://")
+    return create_engine(url, isolation_level="AUTOCOMMIT")
+
+
+def _pg_url(name: str) -> str:
+    base, _, _db = PG_URL.rpartition("/")
+    return f"{base}/{name}"
+
+
+@pytest.fixture(scope="session")
+def _template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated, empty database each test copies (migrating per test would be slow)."""
+    if BACKEND == "sqlite":
+        path = tmp_path_factory.mktemp("template") / "template.db"
+        db = Database(f"sqlite:///{path}")
+        upgrade(db.engine)
+        db.dispose()
+        yield str(path)
+        return
+    if BACKEND != "postgresql":
+        raise pytest.UsageError(f"SARHAD_TEST_DB={BACKEND!r}: use sqlite or postgresql")
+    name = f"sarhad_tpl_{os.getpid()}"
+    admin = _pg_admin()
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    db = Database(_pg_url(name))
+    upgrade(db.engine)
+    db.dispose()
+    yield name
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+@pytest.fixture
+def db_url(_template: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database for one test."""
+    if BACKEND == "sqlite":
+        path = tmp_path / "sarhad.db"
+        shutil.copyfile(_template, path)
+        yield f"sqlite:///{path}"
+        return
+    name = f"sarhad_t_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = _pg_admin()
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {_template}"))
+    yield _pg_url(name)
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path, database_url=db_url, node_name="test-pk", node_side="PK")
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[Database]:
+    database = init_node(settings)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture(scope="session")
+def profile() -> BorderProfile:
+    return load_profile()
+
+
+@pytest.fixture
+def duty() -> Principal:
+    return Principal("taftan-duty", Role.DUTY_OFFICER)
+
+
+@pytest.fixture
+def commander() -> Principal:
+    return Principal("quetta-cmd", Role.COMMANDER)
+
+
+@pytest.fixture
+def live(settings: Settings, db: Database) -> Iterator[LiveNode]:
+    """A running node with one account and token per role."""
+    tokens: dict[Role, str] = {}
+    with db.session() as session:
+        for role in Role:
+            add_user(session, username=f"{role.value}-1", role=role, actor=CONSOLE.username)
+            tokens[role] = issue_token(session, username=f"{role.value}-1", actor=CONSOLE.username)
+    server, thread, url = start_server(create_app(settings, db=db))
+    yield LiveNode(url=url, db=db, settings=settings, tokens=tokens)
+    server.should_exit = True
+    thread.join(timeout=10)
