@@ -34,7 +34,7 @@ def pytest_report_header() -> str:
     return f"sarhad database backend: {BACKEND}"
 
 
-def _pg_admin():  # noqa: ANN202
+def _pg_admin():
     url = "postgresql+psycopg://" + PG_URL.removeprefix("postgresql://")
     return create_engine(url, isolation_level="AUTOCOMMIT")
 

@@ -52,7 +52,9 @@ def root(
 @app.command()
 @guarded
 def init(
-    admin: Annotated[str | None, typer.Option(help="Also create this admin account and print its token")] = None,
+    admin: Annotated[
+        str | None, typer.Option(help="Also create this admin account and print its token")
+    ] = None,
 ) -> None:
     """Create the data folder and database schema (safe to run again: it upgrades)."""
     from sarhad.node import init_node, node_id
@@ -92,8 +94,12 @@ def serve(
 @guarded
 def demo(
     base_port: Annotated[int, typer.Option(help="First of the ports the demo nodes use")] = 8701,
-    data_dir: Annotated[Path, typer.Option(help="Where the demo nodes keep their data")] = Path("demo-data"),
-    no_serve: Annotated[bool, typer.Option("--no-serve", help="Set up and seed, then exit")] = False,
+    data_dir: Annotated[Path, typer.Option(help="Where the demo nodes keep their data")] = Path(
+        "demo-data"
+    ),
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="Set up and seed, then exit")
+    ] = False,
 ) -> None:
     """Set up two demo nodes (Pakistan and Iran) on SQLite with sample incidents and serve them."""
     from sarhad.demo import run_demo
@@ -104,7 +110,9 @@ def demo(
 @users_app.command("add")
 @guarded
 def users_add(
-    username: Annotated[str, typer.Argument(help="Account name: name the desk, e.g. taftan-duty-1")],
+    username: Annotated[
+        str, typer.Argument(help="Account name: name the desk, e.g. taftan-duty-1")
+    ],
     role: Annotated[Role, typer.Option(help="What the account may do")],
     json_: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
@@ -153,7 +161,9 @@ def users_list() -> None:
         rows = list_users(session)
         table = Table("username", "role", "created", "disabled")
         for u in rows:
-            table.add_row(u.username, u.role, u.created_at.isoformat(timespec="seconds"), str(u.disabled))
+            table.add_row(
+                u.username, u.role, u.created_at.isoformat(timespec="seconds"), str(u.disabled)
+            )
     out.print(table)
 
 
@@ -165,10 +175,14 @@ def audit_verify(json_: Annotated[bool, typer.Option("--json", help="Print JSON"
     with db.session() as session:
         report = verify_audit(session)
     if json_:
-        print_json({
-            "ok": report.ok, "entries": report.entries, "head": report.head,
-            "problems": [{"seq": p.seq, "problem": p.problem} for p in report.problems],
-        })
+        print_json(
+            {
+                "ok": report.ok,
+                "entries": report.entries,
+                "head": report.head,
+                "problems": [{"seq": p.seq, "problem": p.problem} for p in report.problems],
+            }
+        )
     elif report.ok:
         out.print(f"[green]audit log intact[/]: {report.entries} entries, head {report.head}")
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,30 +25,118 @@ from sarhad.node import init_node
 # (title, category, lon, lat, days ago, casualties, seizures, tlp)
 SAMPLES: dict[str, list[tuple]] = {
     "PK": [
-        ("DEMO: hashish seized at checkpoint near Taftan", "smuggling_narcotics", 61.600, 28.950, 2,
-         {"assailants": {"detained": 2}}, [("hashish", 120, "kg")], "amber"),
-        ("DEMO: fuel carriers stopped north of Mand", "smuggling_fuel", 62.030, 26.140, 5,
-         {}, [("diesel", 4200, "l")], "green"),
-        ("DEMO: IED strike on patrol vehicle, Kech", "explosion_ied", 62.100, 26.300, 9,
-         {"security_forces": {"killed": 1, "injured": 3}}, [], "amber"),
-        ("DEMO: illegal crossing group intercepted near Jiwani", "illegal_crossing", 61.760, 25.120, 12,
-         {"assailants": {"detained": 14}}, [], "green"),
-        ("DEMO: protest closes crossing gate at Taftan", "crossing_closure_protest", 61.590, 28.960, 20,
-         {"civilians": {"injured": 2}}, [], "clear"),
-        ("DEMO: weapons cache found near Panjgur road", "smuggling_weapons", 62.600, 26.900, 31,
-         {}, [("firearms", 6, "items"), ("ammunition", 900, "rounds")], "amber+strict"),
+        (
+            "DEMO: hashish seized at checkpoint near Taftan",
+            "smuggling_narcotics",
+            61.600,
+            28.950,
+            2,
+            {"assailants": {"detained": 2}},
+            [("hashish", 120, "kg")],
+            "amber",
+        ),
+        (
+            "DEMO: fuel carriers stopped north of Mand",
+            "smuggling_fuel",
+            62.030,
+            26.140,
+            5,
+            {},
+            [("diesel", 4200, "l")],
+            "green",
+        ),
+        (
+            "DEMO: IED strike on patrol vehicle, Kech",
+            "explosion_ied",
+            62.100,
+            26.300,
+            9,
+            {"security_forces": {"killed": 1, "injured": 3}},
+            [],
+            "amber",
+        ),
+        (
+            "DEMO: illegal crossing group intercepted near Jiwani",
+            "illegal_crossing",
+            61.760,
+            25.120,
+            12,
+            {"assailants": {"detained": 14}},
+            [],
+            "green",
+        ),
+        (
+            "DEMO: protest closes crossing gate at Taftan",
+            "crossing_closure_protest",
+            61.590,
+            28.960,
+            20,
+            {"civilians": {"injured": 2}},
+            [],
+            "clear",
+        ),
+        (
+            "DEMO: weapons cache found near Panjgur road",
+            "smuggling_weapons",
+            62.600,
+            26.900,
+            31,
+            {},
+            [("firearms", 6, "items"), ("ammunition", 900, "rounds")],
+            "amber+strict",
+        ),
     ],
     "IR": [
-        ("DEMO: armed attack on border post near Saravan", "armed_attack", 62.400, 27.400, 3,
-         {"security_forces": {"killed": 2, "injured": 1}, "assailants": {"killed": 1}}, [], "amber"),
-        ("DEMO: opium seized east of Mirjaveh", "smuggling_narcotics", 61.500, 29.000, 6,
-         {"assailants": {"detained": 1}}, [("opium", 85, "kg")], "green"),
-        ("DEMO: fuel smuggling vehicles stopped near Pishin", "smuggling_fuel", 61.760, 26.080, 10,
-         {}, [("petrol", 3000, "l"), ("vehicles", 3, "items")], "green"),
-        ("DEMO: cross-border fire reported near Kuhak", "cross_border_fire", 62.900, 27.150, 15,
-         {}, [], "amber"),
-        ("DEMO: kidnapping of border guards reported", "kidnapping", 62.200, 27.700, 28,
-         {"security_forces": {"detained": 3}}, [], "red"),
+        (
+            "DEMO: armed attack on border post near Saravan",
+            "armed_attack",
+            62.400,
+            27.400,
+            3,
+            {"security_forces": {"killed": 2, "injured": 1}, "assailants": {"killed": 1}},
+            [],
+            "amber",
+        ),
+        (
+            "DEMO: opium seized east of Mirjaveh",
+            "smuggling_narcotics",
+            61.500,
+            29.000,
+            6,
+            {"assailants": {"detained": 1}},
+            [("opium", 85, "kg")],
+            "green",
+        ),
+        (
+            "DEMO: fuel smuggling vehicles stopped near Pishin",
+            "smuggling_fuel",
+            61.760,
+            26.080,
+            10,
+            {},
+            [("petrol", 3000, "l"), ("vehicles", 3, "items")],
+            "green",
+        ),
+        (
+            "DEMO: cross-border fire reported near Kuhak",
+            "cross_border_fire",
+            62.900,
+            27.150,
+            15,
+            {},
+            [],
+            "amber",
+        ),
+        (
+            "DEMO: kidnapping of border guards reported",
+            "kidnapping",
+            62.200,
+            27.700,
+            28,
+            {"security_forces": {"detained": 3}},
+            [],
+            "red",
+        ),
     ],
 }
 
@@ -80,14 +169,22 @@ def _seed(db: Database, settings: Settings) -> int:
             return 0
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     for title, cat, lon, lat, days, cas, seiz, tlp in SAMPLES[settings.node_side]:
-        data = IncidentIn.model_validate({
-            "title": title, "category": cat, "occurred_at": now - timedelta(days=days),
-            "date_precision": "day", "location": {"lon": lon, "lat": lat, "precision": "near"},
-            "reporting_side": settings.node_side, "casualties": cas,
-            "seizures": [{"commodity": c, "quantity": q, "unit": u} for c, q, u in seiz],
-            "grading": {"source_reliability": "B", "information_credibility": "2"}, "tlp": tlp,
-            "narrative": "Invented sample record for the demo.", "sources": ["demo"],
-        })
+        data = IncidentIn.model_validate(
+            {
+                "title": title,
+                "category": cat,
+                "occurred_at": now - timedelta(days=days),
+                "date_precision": "day",
+                "location": {"lon": lon, "lat": lat, "precision": "near"},
+                "reporting_side": settings.node_side,
+                "casualties": cas,
+                "seizures": [{"commodity": c, "quantity": q, "unit": u} for c, q, u in seiz],
+                "grading": {"source_reliability": "B", "information_credibility": "2"},
+                "tlp": tlp,
+                "narrative": "Invented sample record for the demo.",
+                "sources": ["demo"],
+            }
+        )
         with db.session() as session:
             service.create_incident(session, data=data, actor=CONSOLE, profile=profile)
     return len(SAMPLES[settings.node_side])
@@ -124,13 +221,15 @@ def describe(nodes: list[DemoNode], data_dir: Path) -> str:
             "",
         ]
     pk = nodes[0]
+    auth = f"-H 'Authorization: Bearer {pk.tokens['duty']}'"
+    env = f"SARHAD_DATA_DIR={pk.settings.data_dir} .venv/bin/sarhad"
     lines += [
         "Try:",
-        f"  curl -H 'Authorization: Bearer {pk.tokens['duty']}' '{pk.url}/api/v1/incidents?format=geojson'",
-        f"  curl -H 'Authorization: Bearer {pk.tokens['duty']}' '{pk.url}/api/v1/border/locate?lon=61.6&lat=28.95'",
-        f"  SARHAD_DATA_DIR={pk.settings.data_dir} .venv/bin/sarhad incidents list",
-        f"  SARHAD_DATA_DIR={pk.settings.data_dir} .venv/bin/sarhad border locate 61.6 28.95 --json",
-        f"  SARHAD_DATA_DIR={pk.settings.data_dir} .venv/bin/sarhad audit verify",
+        f"  curl {auth} '{pk.url}/api/v1/incidents?format=geojson'",
+        f"  curl {auth} '{pk.url}/api/v1/border/locate?lon=61.6&lat=28.95'",
+        f"  {env} incidents list",
+        f"  {env} border locate 61.6 28.95 --json",
+        f"  {env} audit verify",
         "",
         "Federation between the two nodes (STIX 2.1 / TAXII 2.1) is not built yet (issue 3):",
         "today each node keeps its own incidents.",
@@ -144,8 +243,14 @@ async def _serve(nodes: list[DemoNode]) -> None:
     import uvicorn
 
     servers = [
-        uvicorn.Server(uvicorn.Config(create_app(n.settings, db=n.db), host=n.settings.host,
-                                      port=n.settings.port, log_level="warning"))
+        uvicorn.Server(
+            uvicorn.Config(
+                create_app(n.settings, db=n.db),
+                host=n.settings.host,
+                port=n.settings.port,
+                log_level="warning",
+            )
+        )
         for n in nodes
     ]
     await asyncio.gather(*(s.serve() for s in servers))
@@ -157,8 +262,6 @@ def run_demo(*, base_port: int, data_dir: Path, serve: bool = True) -> list[Demo
     out.print(describe(nodes, data_dir), highlight=False, soft_wrap=True)
     if serve:
         out.print("\nServing both nodes; press Ctrl-C to stop.")
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(_serve(nodes))
-        except KeyboardInterrupt:
-            pass
     return nodes

@@ -20,20 +20,20 @@ NEW = {
 
 
 def test_every_api_route_needs_a_token(live: LiveNode) -> None:
-    from sarhad.app import create_app
-
-    app = create_app(live.settings, db=live.db)
-    paths = {r.path for r in app.routes if r.path.startswith("/api/v1")}
-    assert {"/api/v1/incidents", "/api/v1/border", "/api/v1/border/locate"} <= paths
     with live.client(role=None) as c:
-        for path in paths:
-            url = path.replace("{incident_id}", "x")
-            for method in ("GET", "POST", "PATCH"):
-                r = c.request(method, url)
-                if r.status_code == 405:
-                    continue
-                assert r.status_code == 401, (method, url, r.status_code)
-                assert r.json()["error"]["code"] == "Unauthorized"
+        spec = c.get("/openapi.json").json()
+        routes = [
+            (method.upper(), path)
+            for path, ops in spec["paths"].items()
+            for method in ops
+            if path.startswith("/api/v1")
+        ]
+        assert {p for _, p in routes} >= {"/api/v1/incidents", "/api/v1/border/locate"}
+        for method, path in routes:
+            r = c.request(method, path.replace("{incident_id}", "x"))
+            assert r.status_code == 401, (method, path, r.status_code)
+            assert r.json()["error"]["code"] == "Unauthorized"
+            assert r.headers["www-authenticate"] == "Bearer"
         bad = c.get("/api/v1/incidents", headers={"Authorization": "Bearer srh_forged"})
         assert bad.status_code == 401
 
@@ -54,14 +54,21 @@ def test_create_read_update_list(live: LiveNode) -> None:
         assert inc["enrichment"]["nearest_crossing"]["id"]
         got = c.get(f"/api/v1/incidents/{inc['id']}").json()
         assert got["allowed_steps"] == ["submitted"]
-        r = c.patch(f"/api/v1/incidents/{inc['id']}", json={"expected_version": 1, "title": "Fuel convoy stopped"})
+        r = c.patch(
+            f"/api/v1/incidents/{inc['id']}",
+            json={"expected_version": 1, "title": "Fuel convoy stopped"},
+        )
         assert r.status_code == 200 and r.json()["version"] == 2
-        stale = c.patch(f"/api/v1/incidents/{inc['id']}", json={"expected_version": 1, "title": "x" * 5})
+        stale = c.patch(
+            f"/api/v1/incidents/{inc['id']}", json={"expected_version": 1, "title": "x" * 5}
+        )
         assert stale.status_code == 409
         assert "reload" in stale.json()["error"]["hint"]
         versions = c.get(f"/api/v1/incidents/{inc['id']}/versions").json()
         assert [(v["version"], v["changed"]) for v in versions] == [(1, []), (2, ["title"])]
-        listed = c.get("/api/v1/incidents", params={"category": "smuggling_fuel", "side": "IR"}).json()
+        listed = c.get(
+            "/api/v1/incidents", params={"category": "smuggling_fuel", "side": "IR"}
+        ).json()
         assert [i["id"] for i in listed["items"]] == [inc["id"]]
         assert c.get("/api/v1/incidents", params={"category": "armed_attack"}).json()["items"] == []
 
@@ -69,7 +76,12 @@ def test_create_read_update_list(live: LiveNode) -> None:
 def test_geojson_output_is_rfc7946(live: LiveNode) -> None:
     with live.client(Role.DUTY_OFFICER) as c:
         for i in range(3):
-            assert c.post("/api/v1/incidents", json={**NEW, "occurred_at": f"2026-11-2{i}T00:00:00Z"}).status_code == 201
+            assert (
+                c.post(
+                    "/api/v1/incidents", json={**NEW, "occurred_at": f"2026-11-2{i}T00:00:00Z"}
+                ).status_code
+                == 201
+            )
         r = c.get("/api/v1/incidents", params={"format": "geojson", "limit": 2})
         assert r.headers["content-type"].startswith("application/geo+json")
         fc = r.json()
@@ -77,7 +89,9 @@ def test_geojson_output_is_rfc7946(live: LiveNode) -> None:
         f = fc["features"][0]
         assert f["geometry"] == {"type": "Point", "coordinates": [61.75403, 26.07937]}  # lon, lat
         assert fc["next_cursor"] and 'rel="next"' in r.headers["link"]
-        rest = c.get("/api/v1/incidents", params={"format": "geojson", "cursor": fc["next_cursor"]}).json()
+        rest = c.get(
+            "/api/v1/incidents", params={"format": "geojson", "cursor": fc["next_cursor"]}
+        ).json()
         assert len(rest["features"]) == 1 and rest["next_cursor"] is None
         one = c.get(f"/api/v1/incidents/{f['id']}", params={"format": "geojson"}).json()
         assert one["type"] == "Feature"
@@ -91,11 +105,17 @@ def test_roles_limit_what_a_token_can_do(live: LiveNode) -> None:
         inc = c.post("/api/v1/incidents", json=NEW).json()
         step = {"to": "submitted", "expected_version": 1}
         assert c.post(f"/api/v1/incidents/{inc['id']}/transitions", json=step).status_code == 200
-        v = c.post(f"/api/v1/incidents/{inc['id']}/transitions", json={"to": "validated", "expected_version": 2})
+        v = c.post(
+            f"/api/v1/incidents/{inc['id']}/transitions",
+            json={"to": "validated", "expected_version": 2},
+        )
         assert v.status_code == 403
         assert c.get("/api/v1/audit/verify").status_code == 403
     with live.client(Role.COMMANDER) as c:
-        v = c.post(f"/api/v1/incidents/{inc['id']}/transitions", json={"to": "validated", "expected_version": 2})
+        v = c.post(
+            f"/api/v1/incidents/{inc['id']}/transitions",
+            json={"to": "validated", "expected_version": 2},
+        )
         assert v.status_code == 200 and v.json()["status"] == "validated"
     with live.client(Role.ADMIN) as c:
         audit = c.get("/api/v1/audit/verify").json()
@@ -107,7 +127,10 @@ def test_roles_limit_what_a_token_can_do(live: LiveNode) -> None:
     [
         ({**NEW, "location": {"lon": 200, "lat": 26}}, "location.lon"),
         ({**NEW, "category": "piracy"}, "category"),
-        ({**NEW, "seizures": [{"commodity": "diesel", "quantity": "lots", "unit": "l"}]}, "seizures.0.quantity"),
+        (
+            {**NEW, "seizures": [{"commodity": "diesel", "quantity": "lots", "unit": "l"}]},
+            "seizures.0.quantity",
+        ),
         ({**NEW, "casualties": {"civilians": {"killed": -3}}}, "casualties.civilians.killed"),
         ({**NEW, "reporting_side": "AF"}, "reporting_side"),
     ],
@@ -121,10 +144,17 @@ def test_bad_input_is_422_naming_the_field(live: LiveNode, body: dict, field: st
 
 def test_malformed_requests_get_json_errors(live: LiveNode) -> None:
     with live.client(Role.DUTY_OFFICER) as c:
-        r = c.post("/api/v1/incidents", content=b"{not json", headers={"content-type": "application/json"})
+        r = c.post(
+            "/api/v1/incidents", content=b"{not json", headers={"content-type": "application/json"}
+        )
         assert r.status_code == 422 and "error" in r.json()
         assert c.get("/api/v1/incidents/does-not-exist").status_code == 404
-        assert c.get("/api/v1/incidents", params={"bbox": "1,2,3"}).json()["error"]["fields"][0]["field"] == "bbox"
+        assert (
+            c.get("/api/v1/incidents", params={"bbox": "1,2,3"}).json()["error"]["fields"][0][
+                "field"
+            ]
+            == "bbox"
+        )
         assert c.get("/api/v1/incidents", params={"cursor": "%%%"}).status_code == 422
         assert c.get("/api/v1/incidents", params={"limit": 0}).status_code == 422
         assert c.get("/api/v1/nowhere").status_code == 404
@@ -137,7 +167,9 @@ def test_border_routes(live: LiveNode) -> None:
         kinds = {f["properties"].get("kind") for f in fc["features"]}
         assert {"crossing", "market"} <= kinds
         loc = c.get("/api/v1/border/locate", params={"lon": 61.58661, "lat": 28.94687}).json()
-        assert loc["side"] == "PK" and {"distance_m", "sector", "km", "nearest_crossing"} <= loc.keys()
+        assert (
+            loc["side"] == "PK" and {"distance_m", "sector", "km", "nearest_crossing"} <= loc.keys()
+        )
         bad = c.get("/api/v1/border/locate", params={"lon": 61.5, "lat": 95})
         assert bad.status_code == 422 and bad.json()["error"]["fields"][0]["field"] == "lat"
         sectors = c.get("/api/v1/border/sectors").json()

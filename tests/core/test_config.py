@@ -19,7 +19,9 @@ def test_environment_beats_config_file(tmp_path: Path, monkeypatch: pytest.Monke
     assert (s.node_name, s.node_side, s.port) == ("from-env", "IR", 9000)
 
 
-def test_default_database_is_sqlite_in_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_database_is_sqlite_in_data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SARHAD_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("SARHAD_DATABASE_URL", raising=False)
     assert load_settings().effective_database_url == f"sqlite:///{tmp_path / 'sarhad.db'}"
@@ -40,7 +42,9 @@ def test_config_file_named_by_environment(tmp_path: Path, monkeypatch: pytest.Mo
         ("SARHAD_DATABASE_URL", "mysql://x", "database_url"),
     ],
 )
-def test_bad_settings_name_the_field(monkeypatch: pytest.MonkeyPatch, env: str, value: str, needle: str) -> None:
+def test_bad_settings_name_the_field(
+    monkeypatch: pytest.MonkeyPatch, env: str, value: str, needle: str
+) -> None:
     monkeypatch.setenv(env, value)
     with pytest.raises(ConfigError, match=needle):
         load_settings()

@@ -23,8 +23,15 @@ def _write(db: Database, n: int, actor: str = "tester") -> None:
     for i in range(n):
         with db.session() as s:
             lock_writes(s)
-            record(s, actor=actor, op="create", entity="thing", entity_id=f"{actor}-{i}", version=1,
-                   detail={"i": i, "text": "تفتان"})
+            record(
+                s,
+                actor=actor,
+                op="create",
+                entity="thing",
+                entity_id=f"{actor}-{i}",
+                version=1,
+                detail={"i": i, "text": "تفتان"},
+            )
 
 
 def _tamper(db: Database, sql: str, **params: object) -> None:
@@ -72,13 +79,24 @@ def test_edited_detail_with_recomputed_hash_breaks_the_chain(db: Database) -> No
     _write(db, 4)
     with db.session() as s:
         row = s.get(AuditLog, 2)
-        forged = entry_hash(seq=2, at=row.at, actor="forger", action=row.action, entity=row.entity,
-                            entity_id=row.entity_id, version=row.version,
-                            change_seq=row.change_seq, detail=row.detail, prev_hash=row.prev_hash)
+        forged = entry_hash(
+            seq=2,
+            at=row.at,
+            actor="forger",
+            action=row.action,
+            entity=row.entity,
+            entity_id=row.entity_id,
+            version=row.version,
+            change_seq=row.change_seq,
+            detail=row.detail,
+            prev_hash=row.prev_hash,
+        )
     _tamper(db, "UPDATE audit_log SET actor = 'forger', hash = :h WHERE seq = 2", h=forged)
     with db.session() as s:
         problems = verify_audit(s).problems
-    assert (3, "prev_hash does not match the entry before") in [(p.seq, p.problem) for p in problems]
+    assert (3, "prev_hash does not match the entry before") in [
+        (p.seq, p.problem) for p in problems
+    ]
 
 
 def test_deleted_middle_entry_is_detected(db: Database) -> None:

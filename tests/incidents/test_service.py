@@ -43,7 +43,9 @@ def create(db: Database, profile: BorderProfile, actor: Principal, **over: objec
         return service.create_incident(s, data=incident(**over), actor=actor, profile=profile)
 
 
-def test_stored_incident_is_enriched_by_locate(db: Database, profile: BorderProfile, duty: Principal) -> None:
+def test_stored_incident_is_enriched_by_locate(
+    db: Database, profile: BorderProfile, duty: Principal
+) -> None:
     row = create(db, profile, duty)
     expected = profile.locate(*TAFTAN)
     with db.session() as s:
@@ -69,19 +71,33 @@ def test_create_writes_change_log_version_and_audit_in_one_go(
         changes = s.scalars(select(ChangeLog)).all()
         audit = s.scalars(select(AuditLog)).all()
         versions = service.list_versions(s, incident_id=row.id)
-    assert [(c.entity, c.entity_id, c.version, c.op) for c in changes] == [("incident", row.id, 1, "create")]
-    assert [(a.action, a.actor, a.change_seq) for a in audit] == [("incident.create", "taftan-duty", 1)]
+    assert [(c.entity, c.entity_id, c.version, c.op) for c in changes] == [
+        ("incident", row.id, 1, "create")
+    ]
+    assert [(a.action, a.actor, a.change_seq) for a in audit] == [
+        ("incident.create", "taftan-duty", 1)
+    ]
     assert [v.version for v in versions] == [1]
 
 
-def test_edit_makes_a_new_version_and_keeps_history(db: Database, profile: BorderProfile, duty: Principal) -> None:
+def test_edit_makes_a_new_version_and_keeps_history(
+    db: Database, profile: BorderProfile, duty: Principal
+) -> None:
     row = create(db, profile, duty)
     mirjaveh = {"lon": 61.44959, "lat": 29.0148, "precision": "exact"}
     with db.session() as s:
         service.update_incident(
-            s, incident_id=row.id, actor=duty, profile=profile,
-            patch=IncidentPatch.model_validate({"expected_version": 1, "location": mirjaveh,
-                                                "seizures": [{"commodity": "hashish", "quantity": 150, "unit": "kg"}]}),
+            s,
+            incident_id=row.id,
+            actor=duty,
+            profile=profile,
+            patch=IncidentPatch.model_validate(
+                {
+                    "expected_version": 1,
+                    "location": mirjaveh,
+                    "seizures": [{"commodity": "hashish", "quantity": 150, "unit": "kg"}],
+                }
+            ),
         )
     with db.session() as s:
         versions = service.list_versions(s, incident_id=row.id)
@@ -94,25 +110,44 @@ def test_edit_makes_a_new_version_and_keeps_history(db: Database, profile: Borde
     assert current.enrichment.side == "IR"  # re-placed on the border after the move
 
 
-def test_edit_with_no_change_makes_no_version(db: Database, profile: BorderProfile, duty: Principal) -> None:
+def test_edit_with_no_change_makes_no_version(
+    db: Database, profile: BorderProfile, duty: Principal
+) -> None:
     row = create(db, profile, duty)
     with db.session() as s:
-        out = service.update_incident(s, incident_id=row.id, actor=duty, profile=profile,
-                                      patch=IncidentPatch(expected_version=1, title=row.title))
+        out = service.update_incident(
+            s,
+            incident_id=row.id,
+            actor=duty,
+            profile=profile,
+            patch=IncidentPatch(expected_version=1, title=row.title),
+        )
     assert out.version == 1
 
 
 def test_stale_edit_is_refused(db: Database, profile: BorderProfile, duty: Principal) -> None:
     row = create(db, profile, duty)
     with db.session() as s:
-        service.update_incident(s, incident_id=row.id, actor=duty, profile=profile,
-                                patch=IncidentPatch(expected_version=1, title="First edit"))
+        service.update_incident(
+            s,
+            incident_id=row.id,
+            actor=duty,
+            profile=profile,
+            patch=IncidentPatch(expected_version=1, title="First edit"),
+        )
     with pytest.raises(Conflict, match="version 2, not 1"), db.session() as s:
-        service.update_incident(s, incident_id=row.id, actor=duty, profile=profile,
-                                patch=IncidentPatch(expected_version=1, title="Lost update"))
+        service.update_incident(
+            s,
+            incident_id=row.id,
+            actor=duty,
+            profile=profile,
+            patch=IncidentPatch(expected_version=1, title="Lost update"),
+        )
 
 
-def test_lifecycle_and_roles(db: Database, profile: BorderProfile, duty: Principal, commander: Principal) -> None:
+def test_lifecycle_and_roles(
+    db: Database, profile: BorderProfile, duty: Principal, commander: Principal
+) -> None:
     row = create(db, profile, duty)
 
     def step(to: str, version: int, actor: Principal) -> Incident:
@@ -129,27 +164,47 @@ def test_lifecycle_and_roles(db: Database, profile: BorderProfile, duty: Princip
     assert step("validated", 2, commander).status == "validated"
     # Editing a validated record sends it back for validation.
     with db.session() as s:
-        edited = service.update_incident(s, incident_id=row.id, actor=duty, profile=profile,
-                                         patch=IncidentPatch(expected_version=3, narrative="Corrected."))
+        edited = service.update_incident(
+            s,
+            incident_id=row.id,
+            actor=duty,
+            profile=profile,
+            patch=IncidentPatch(expected_version=3, narrative="Corrected."),
+        )
     assert (edited.status, edited.version) == ("submitted", 4)
     assert step("validated", 4, commander).status == "validated"
     assert step("closed", 5, commander).status == "closed"
     with pytest.raises(Conflict, match="closed"), db.session() as s:
-        service.update_incident(s, incident_id=row.id, actor=duty, profile=profile,
-                                patch=IncidentPatch(expected_version=6, narrative="Too late"))
+        service.update_incident(
+            s,
+            incident_id=row.id,
+            actor=duty,
+            profile=profile,
+            patch=IncidentPatch(expected_version=6, narrative="Too late"),
+        )
     with db.session() as s:
         ops = [v.op for v in service.list_versions(s, incident_id=row.id)]
         assert verify_audit(s).ok
-    assert ops == ["create", "status:submitted", "status:validated", "update", "status:validated",
-                   "status:closed"]
+    assert ops == [
+        "create",
+        "status:submitted",
+        "status:validated",
+        "update",
+        "status:validated",
+        "status:closed",
+    ]
 
 
 def test_analyst_cannot_record(db: Database, profile: BorderProfile) -> None:
     with pytest.raises(Forbidden), db.session() as s:
-        service.create_incident(s, data=incident(), actor=Principal("a", Role.ANALYST), profile=profile)
+        service.create_incident(
+            s, data=incident(), actor=Principal("a", Role.ANALYST), profile=profile
+        )
 
 
-def test_unknown_reporting_side_names_the_field(db: Database, profile: BorderProfile, duty: Principal) -> None:
+def test_unknown_reporting_side_names_the_field(
+    db: Database, profile: BorderProfile, duty: Principal
+) -> None:
     with pytest.raises(InvalidInput) as exc, db.session() as s:
         service.create_incident(s, data=incident(reporting_side="AF"), actor=duty, profile=profile)
     assert exc.value.errors[0].field == "reporting_side"
@@ -162,7 +217,9 @@ def test_missing_incident(db: Database) -> None:
         service.get_incident(s, incident_id="nope")
 
 
-def test_list_filters_and_keyset_pages(db: Database, profile: BorderProfile, duty: Principal) -> None:
+def test_list_filters_and_keyset_pages(
+    db: Database, profile: BorderProfile, duty: Principal
+) -> None:
     start = datetime(2026, 1, 1, tzinfo=UTC)
     same_time = start + timedelta(days=3)
     ids = []
@@ -171,12 +228,22 @@ def test_list_filters_and_keyset_pages(db: Database, profile: BorderProfile, dut
         at = same_time if i in (2, 3, 4) else start + timedelta(days=i)
         cat = "smuggling_fuel" if i % 2 else "armed_attack"
         lon, lat = (61.44959, 29.0148) if i == 6 else TAFTAN
-        ids.append(create(db, profile, duty, occurred_at=at.isoformat(), category=cat,
-                          location={"lon": lon, "lat": lat}).id)
+        ids.append(
+            create(
+                db,
+                profile,
+                duty,
+                occurred_at=at.isoformat(),
+                category=cat,
+                location={"lon": lon, "lat": lat},
+            ).id
+        )
     pages, cursor = [], None
     with db.session() as s:
         while True:
-            rows, cursor = service.list_incidents(s, filters=service.IncidentFilter(), limit=2, cursor=cursor)
+            rows, cursor = service.list_incidents(
+                s, filters=service.IncidentFilter(), limit=2, cursor=cursor
+            )
             pages.append([r.id for r in rows])
             if cursor is None:
                 break
@@ -184,14 +251,19 @@ def test_list_filters_and_keyset_pages(db: Database, profile: BorderProfile, dut
         assert sorted(seen) == sorted(ids) and len(seen) == 7
         times = [service.get_incident(s, incident_id=i).occurred_at for i in seen]
         assert times == sorted(times, reverse=True)
-        fuel, _ = service.list_incidents(s, filters=service.IncidentFilter(categories=["smuggling_fuel"]))
+        fuel, _ = service.list_incidents(
+            s, filters=service.IncidentFilter(categories=["smuggling_fuel"])
+        )
         assert {r.category for r in fuel} == {"smuggling_fuel"} and len(fuel) == 3
         ir, _ = service.list_incidents(s, filters=service.IncidentFilter(sides=["IR"]))
         assert [r.id for r in ir] == [ids[6]]
-        window, _ = service.list_incidents(s, filters=service.IncidentFilter(
-            since=start + timedelta(days=1), until=same_time))
+        window, _ = service.list_incidents(
+            s, filters=service.IncidentFilter(since=start + timedelta(days=1), until=same_time)
+        )
         assert [r.id for r in window] == [ids[1]]
-        box, _ = service.list_incidents(s, filters=service.IncidentFilter(bbox=(61.4, 29.0, 61.5, 29.1)))
+        box, _ = service.list_incidents(
+            s, filters=service.IncidentFilter(bbox=(61.4, 29.0, 61.5, 29.1))
+        )
         assert [r.id for r in box] == [ids[6]]
         sector = profile.locate(*TAFTAN).sector
         by_sector, _ = service.list_incidents(s, filters=service.IncidentFilter(sectors=[sector]))

@@ -98,7 +98,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse(
-            error_body("HTTPError", str(exc.detail)), status_code=exc.status_code,
+            error_body("HTTPError", str(exc.detail)),
+            status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )
 
@@ -106,7 +107,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return JSONResponse(
-            error_body("InternalError", "the node failed to handle this request",
-                       hint="the node's log has the details; report it to the node's admin"),
+            error_body(
+                "InternalError",
+                "the node failed to handle this request",
+                hint="the node's log has the details; report it to the node's admin",
+            ),
             status_code=500,
         )

@@ -135,7 +135,11 @@ def add_user(session: Session, *, username: str, role: Role, actor: str) -> User
     session.add(user)
     session.flush()
     audit(
-        session, actor=actor, action="user.add", entity="user", entity_id=user.id,
+        session,
+        actor=actor,
+        action="user.add",
+        entity="user",
+        entity_id=user.id,
         detail={"username": username, "role": role.value},
     )
     return user
@@ -149,13 +153,21 @@ def issue_token(session: Session, *, username: str, name: str = "default", actor
         raise NotFound(f"no user {username!r}", hint="create it with 'sarhad users add'")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(
-        id=str(uuid.uuid4()), user_id=user.id, name=name, token_hash=hash_token(token),
-        prefix=token[:10], created_at=utcnow(),
+        id=str(uuid.uuid4()),
+        user_id=user.id,
+        name=name,
+        token_hash=hash_token(token),
+        prefix=token[:10],
+        created_at=utcnow(),
     )
     session.add(row)
     session.flush()
     audit(
-        session, actor=actor, action="token.issue", entity="user", entity_id=user.id,
+        session,
+        actor=actor,
+        action="token.issue",
+        entity="user",
+        entity_id=user.id,
         detail={"token_id": row.id, "prefix": row.prefix, "name": name},
     )
     return token
@@ -173,7 +185,11 @@ def revoke_tokens(session: Session, *, username: str, actor: str) -> int:
     for row in rows:
         row.revoked_at = utcnow()
     audit(
-        session, actor=actor, action="token.revoke", entity="user", entity_id=user.id,
+        session,
+        actor=actor,
+        action="token.revoke",
+        entity="user",
+        entity_id=user.id,
         detail={"count": len(rows)},
     )
     return len(rows)

@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sarhad.core.errors import ConfigError
@@ -40,10 +40,12 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8700, ge=1, le=65535)
 
-    @field_validator("database_url")
+    @field_validator("database_url", mode="before")
     @classmethod
-    def _known_backend(cls, v: str | None) -> str | None:
-        if v is not None and not v.startswith(("sqlite", "postgresql")):
+    def _known_backend(cls, v: object) -> object:
+        if v == "":
+            return None  # SARHAD_DATABASE_URL= (empty) means "use the default"
+        if isinstance(v, str) and not v.startswith(("sqlite", "postgresql")):
             raise ValueError("must start with sqlite:// or postgresql://")
         return v
 
@@ -60,20 +62,30 @@ def load_settings(config_file: Path | None = None, **overrides: object) -> Setti
 
     The config file is TOML with the same keys as the variables, lower-case, without prefix.
     """
-    path = config_file or (Path(os.environ["SARHAD_CONFIG"]) if "SARHAD_CONFIG" in os.environ else None)
+    path = config_file or (
+        Path(os.environ["SARHAD_CONFIG"]) if "SARHAD_CONFIG" in os.environ else None
+    )
     file_values: dict[str, object] = {}
     if path is not None:
         try:
             file_values = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
-            raise ConfigError(f"config file {path} does not exist", hint="check SARHAD_CONFIG") from exc
+            raise ConfigError(
+                f"config file {path} does not exist", hint="check SARHAD_CONFIG"
+            ) from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
     # Environment wins over the file: pass only file keys not set in the environment.
-    env_keys = {k[len("SARHAD_"):].lower() for k in os.environ if k.startswith("SARHAD_")}
+    env_keys = {k[len("SARHAD_") :].lower() for k in os.environ if k.startswith("SARHAD_")}
     init = {k: v for k, v in file_values.items() if k not in env_keys}
     init.update({k: v for k, v in overrides.items() if v is not None})
     try:
         return Settings(**init)  # type: ignore[arg-type]
-    except ValueError as exc:
-        raise ConfigError(f"invalid settings: {exc}", hint="see docs/operations.md") from exc
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(
+            f"invalid settings: {problems}",
+            hint="fix the SARHAD_* variable or config key named (see docs/operations.md)",
+        ) from None

@@ -1,4 +1,4 @@
-"""Database access: one engine per node, SQLite (WAL) by default, PostgreSQL when the URL says so."""
+"""Database access: one engine per node; SQLite (WAL) by default, PostgreSQL by URL."""
 
 from __future__ import annotations
 
@@ -82,7 +82,9 @@ class WriteLock(Base):
 
 def lock_writes(session: Session) -> None:
     """Take the node's write lock for the rest of this transaction. Call before any read."""
-    session.execute(update(WriteLock).where(WriteLock.id == 1).values(counter=WriteLock.counter + 1))
+    session.execute(
+        update(WriteLock).where(WriteLock.id == 1).values(counter=WriteLock.counter + 1)
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

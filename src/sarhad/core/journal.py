@@ -149,7 +149,12 @@ def record(
     seq = (session.execute(select(func.max(ChangeLog.seq))).scalar() or 0) + 1
     session.add(
         ChangeLog(
-            seq=seq, at=utcnow(), entity=entity, entity_id=entity_id, version=version, op=op,
+            seq=seq,
+            at=utcnow(),
+            entity=entity,
+            entity_id=entity_id,
+            version=version,
+            op=op,
             actor=actor,
         )
     )

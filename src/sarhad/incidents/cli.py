@@ -37,7 +37,9 @@ def _validation_to_input(exc: ValidationError) -> InvalidInput:
 def _parse_seizure(text: str) -> dict[str, object]:
     parts = text.split(":")
     if len(parts) != 3:
-        raise InvalidInput(FieldError("seizure", f"{text!r}: write COMMODITY:QUANTITY:UNIT, e.g. hashish:120:kg"))
+        raise InvalidInput(
+            FieldError("seizure", f"{text!r}: write COMMODITY:QUANTITY:UNIT, e.g. hashish:120:kg")
+        )
     return {"commodity": parts[0], "quantity": parts[1], "unit": parts[2]}
 
 
@@ -53,10 +55,18 @@ def add(
     location_precision: Annotated[LocationPrecision, typer.Option()] = LocationPrecision.EXACT,
     place: Annotated[str | None, typer.Option(help="Place name")] = None,
     side: Annotated[str | None, typer.Option(help="Reporting side (default: this node's)")] = None,
-    sf_killed: int = 0, sf_injured: int = 0, sf_detained: int = 0,
-    civ_killed: int = 0, civ_injured: int = 0, civ_detained: int = 0,
-    asl_killed: int = 0, asl_injured: int = 0, asl_detained: int = 0,
-    seizure: Annotated[list[str] | None, typer.Option(help="COMMODITY:QUANTITY:UNIT (repeat)")] = None,
+    sf_killed: int = 0,
+    sf_injured: int = 0,
+    sf_detained: int = 0,
+    civ_killed: int = 0,
+    civ_injured: int = 0,
+    civ_detained: int = 0,
+    asl_killed: int = 0,
+    asl_injured: int = 0,
+    asl_detained: int = 0,
+    seizure: Annotated[
+        list[str] | None, typer.Option(help="COMMODITY:QUANTITY:UNIT (repeat)")
+    ] = None,
     reliability: Annotated[str, typer.Option(help="Admiralty source reliability A-F")] = "F",
     credibility: Annotated[str, typer.Option(help="Admiralty information credibility 1-6")] = "6",
     tlp: Annotated[str, typer.Option(help="clear, green, amber, amber+strict or red")] = "amber",
@@ -67,18 +77,26 @@ def add(
     """Record an incident (as a draft); it is placed on the border and its enrichment shown."""
     s = console.settings()
     raw = {
-        "title": title, "category": category, "occurred_at": at or datetime.now(UTC).isoformat(),
+        "title": title,
+        "category": category,
+        "occurred_at": at or datetime.now(UTC).isoformat(),
         "date_precision": date_precision,
         "location": {"lon": lon, "lat": lat, "precision": location_precision, "place": place},
         "reporting_side": side or s.node_side,
         "casualties": {
-            "security_forces": {"killed": sf_killed, "injured": sf_injured, "detained": sf_detained},
+            "security_forces": {
+                "killed": sf_killed,
+                "injured": sf_injured,
+                "detained": sf_detained,
+            },
             "civilians": {"killed": civ_killed, "injured": civ_injured, "detained": civ_detained},
             "assailants": {"killed": asl_killed, "injured": asl_injured, "detained": asl_detained},
         },
         "seizures": [_parse_seizure(x) for x in seizure or []],
         "grading": {"source_reliability": reliability, "information_credibility": credibility},
-        "tlp": tlp, "narrative": narrative, "sources": source or [],
+        "tlp": tlp,
+        "narrative": narrative,
+        "sources": source or [],
     }
     try:
         data = IncidentIn.model_validate(raw)
@@ -86,7 +104,9 @@ def add(
         raise _validation_to_input(exc) from None
     db = console.open_db(s)
     with db.session() as session:
-        row = service.create_incident(session, data=data, actor=CONSOLE, profile=profile_from_settings(s))
+        row = service.create_incident(
+            session, data=data, actor=CONSOLE, profile=profile_from_settings(s)
+        )
         result = service.to_out(row)
     if json_:
         print_json(result.model_dump(mode="json"))
@@ -115,9 +135,12 @@ def list_(
     """List incidents, newest first."""
     s = console.settings()
     filters = service.IncidentFilter(
-        since=_when(since, "since"), until=_when(until, "until"),
-        categories=[c.value for c in category or []], sides=[side] if side else [],
-        sectors=[sector] if sector else [], statuses=[status.value] if status else [],
+        since=_when(since, "since"),
+        until=_when(until, "until"),
+        categories=[c.value for c in category or []],
+        sides=[side] if side else [],
+        sectors=[sector] if sector else [],
+        statuses=[status.value] if status else [],
     )
     db = console.open_db(s)
     with db.session() as session:
@@ -128,8 +151,16 @@ def list_(
         return
     table = Table("occurred (UTC)", "category", "status", "side", "sector", "km", "title", "id")
     for i in items:
-        table.add_row(i["occurred_at"][:16], i["category"], i["status"], i["side"], i["sector"],
-                      f"{i['km']:.1f}", i["title"][:40], i["id"][:8])
+        table.add_row(
+            i["occurred_at"][:16],
+            i["category"],
+            i["status"],
+            i["side"],
+            i["sector"],
+            f"{i['km']:.1f}",
+            i["title"][:40],
+            i["id"][:8],
+        )
     out.print(table)
     out.print(f"{len(items)} incident(s)")
 
@@ -163,15 +194,34 @@ def show(
         print_json(result)
         return
     table = Table(show_header=False)
-    for key in ("id", "version", "status", "title", "category", "occurred_at", "reporting_side", "tlp"):
+    for key in (
+        "id",
+        "version",
+        "status",
+        "title",
+        "category",
+        "occurred_at",
+        "reporting_side",
+        "tlp",
+    ):
         table.add_row(key, str(result[key]))
     loc, e = result["location"], result["enrichment"]
     table.add_row("location", f"{loc['lon']:.5f}, {loc['lat']:.5f} ({loc['precision']})")
-    table.add_row("on the border", f"{e['side']}, {e['distance_m'] / 1000:.2f} km from line, "
-                  f"sector {e['sector']}, km {e['km']:.1f}")
+    table.add_row(
+        "on the border",
+        f"{e['side']}, {e['distance_m'] / 1000:.2f} km from line, "
+        f"sector {e['sector']}, km {e['km']:.1f}",
+    )
     table.add_row("casualties", str(result["casualties"]))
-    table.add_row("seizures", ", ".join(f"{x['quantity']:g} {x['unit']} {x['commodity']}" for x in result["seizures"]) or "-")
-    table.add_row("grading", f"{result['grading']['source_reliability']}{result['grading']['information_credibility']}")
+    table.add_row(
+        "seizures",
+        ", ".join(f"{x['quantity']:g} {x['unit']} {x['commodity']}" for x in result["seizures"])
+        or "-",
+    )
+    table.add_row(
+        "grading",
+        f"{result['grading']['source_reliability']}{result['grading']['information_credibility']}",
+    )
     table.add_row("narrative", result["narrative"] or "-")
     out.print(table)
     for v in versions:
@@ -183,8 +233,10 @@ def _step(incident_id: str, to: Status, comment: str) -> None:
     with db.session() as session:
         current = service.get_incident(session, incident_id=incident_id).version
         row = service.transition_incident(
-            session, incident_id=incident_id,
-            step=Transition(to=to, expected_version=current, comment=comment), actor=CONSOLE,
+            session,
+            incident_id=incident_id,
+            step=Transition(to=to, expected_version=current, comment=comment),
+            actor=CONSOLE,
         )
         out.print(f"{row.id}: now {row.status} (version {row.version})")
 
@@ -212,12 +264,17 @@ def close(incident_id: str, comment: str = "") -> None:
 
 @guarded
 def import_file(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV, JSON or UCDP GED CSV")],
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="CSV, JSON or UCDP GED CSV")
+    ],
     format: Annotated[str, typer.Option("--format", help="csv, json or ucdp")] = "csv",
     json_: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
 ) -> None:
-    """Import incidents from a file; bad rows are reported by row number and nothing of them is
-    written. Re-importing the same file adds nothing twice."""
+    """Import incidents from CSV, JSON or UCDP GED CSV (bad rows reported, never half-written).
+
+    Rows failing validation are listed with their row number and reason; the rest are stored.
+    Re-importing the same file adds nothing twice.
+    """
     if format not in ("csv", "json", "ucdp"):
         raise InvalidInput(FieldError("format", f"{format!r}: use csv, json or ucdp"))
     s = console.settings()
@@ -227,8 +284,12 @@ def import_file(
     total = count_records(file, format)  # type: ignore[arg-type]
     report = service.ImportReport()
     progress = Progress(
-        TextColumn("importing {task.fields[name]}"), BarColumn(), MofNCompleteColumn(),
-        TimeRemainingColumn(), console=err, disable=json_,
+        TextColumn("importing {task.fields[name]}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        disable=json_,
     )
     with progress:
         task = progress.add_task("import", total=total, name=file.name)
@@ -244,16 +305,25 @@ def import_file(
             _store_batch(db, batch, report, format, digest, profile)
             progress.advance(task, len(batch))
     if json_:
-        print_json({
-            "imported": report.imported, "already_present": report.already_present,
-            "rejected": [{"row": r, "errors": [{"field": e.field, "message": e.message} for e in es]}
-                         for r, es in report.rejected],
-        })
+        print_json(
+            {
+                "imported": report.imported,
+                "already_present": report.already_present,
+                "rejected": [
+                    {"row": r, "errors": [{"field": e.field, "message": e.message} for e in es]}
+                    for r, es in report.rejected
+                ],
+            }
+        )
     else:
-        out.print(f"imported {report.imported}, already present {report.already_present}, "
-                  f"rejected {len(report.rejected)}")
+        out.print(
+            f"imported {report.imported}, already present {report.already_present}, "
+            f"rejected {len(report.rejected)}"
+        )
         for r, es in report.rejected[:100]:
-            out.print(f"  row {r}: " + "; ".join(f"{e.field}: {e.message}" for e in es), highlight=False)
+            out.print(
+                f"  row {r}: " + "; ".join(f"{e.field}: {e.message}" for e in es), highlight=False
+            )
         if len(report.rejected) > 100:
             out.print(f"  … and {len(report.rejected) - 100} more (use --json for all)")
     if report.rejected:
@@ -271,8 +341,12 @@ def _store_batch(db, batch, report, fmt, digest, profile) -> None:  # noqa: ANN0
             ref = parsed.external_ref or f"file:{digest}:{parsed.row}"
             try:
                 stored = service.import_incident(
-                    session, data=parsed.incident, external_ref=ref, origin=origin,
-                    actor=CONSOLE, profile=profile,
+                    session,
+                    data=parsed.incident,
+                    external_ref=ref,
+                    origin=origin,
+                    actor=CONSOLE,
+                    profile=profile,
                 )
             except InvalidInput as exc:
                 report.rejected.append((parsed.row, exc.errors))

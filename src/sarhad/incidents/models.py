@@ -46,7 +46,7 @@ class Incident(Base):
     tlp: Mapped[str] = mapped_column(String(12))
     narrative: Mapped[str] = mapped_column(Text, default="")
     sources: Mapped[list[str]] = mapped_column(JSON, default=list)
-    # Enrichment by border.locate, stored with the record so later profile edits don't rewrite history.
+    # Enrichment by border.locate, stored so later profile edits don't rewrite history.
     profile_id: Mapped[str] = mapped_column(String(40))
     side: Mapped[str] = mapped_column(String(8), index=True)
     distance_m: Mapped[float] = mapped_column(Float)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
 
 from sarhad.core.api import node, require
@@ -41,7 +42,12 @@ def _bbox(raw: str | None) -> tuple[float, float, float, float] | None:
             FieldError("bbox", "give four numbers: min_lon,min_lat,max_lon,max_lat")
         ) from exc
     if not (-180 <= w <= e <= 180 and -90 <= s <= n <= 90):
-        raise InvalidInput(FieldError("bbox", "needs -180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90"))
+        raise InvalidInput(
+            FieldError(
+                "bbox",
+                "needs -180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90",
+            )
+        )
     return w, s, e, n
 
 
@@ -57,12 +63,13 @@ def create(request: Request, data: IncidentIn, actor: Writer) -> IncidentOut:
 @router.get("", response_model=None)
 def list_(
     request: Request,
-    response: Response,
     actor: Reader,
     since: AwareDatetime | None = None,
     until: AwareDatetime | None = None,
     category: Annotated[list[Category] | None, Query()] = None,
-    side: Annotated[list[str] | None, Query(description="side of the line the incident lies on")] = None,
+    side: Annotated[
+        list[str] | None, Query(description="side of the line the incident lies on")
+    ] = None,
     reporting_side: str | None = None,
     sector: Annotated[list[str] | None, Query()] = None,
     status: Annotated[list[Status] | None, Query()] = None,
@@ -70,43 +77,49 @@ def list_(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: str | None = None,
     format: Literal["json", "geojson"] = "json",
-) -> dict[str, Any]:
+) -> JSONResponse:
     """List incidents, newest first, with filters and keyset paging (follow ``next_cursor``)."""
     filters = service.IncidentFilter(
-        since=since, until=until,
+        since=since,
+        until=until,
         categories=[c.value for c in category or []],
-        sides=side or [], reporting_side=reporting_side, sectors=sector or [],
-        statuses=[s.value for s in status or []], bbox=_bbox(bbox),
+        sides=side or [],
+        reporting_side=reporting_side,
+        sectors=sector or [],
+        statuses=[s.value for s in status or []],
+        bbox=_bbox(bbox),
     )
     with node(request).db.session() as session:
         rows, next_cursor = service.list_incidents(
             session, filters=filters, limit=limit, cursor=cursor
         )
         outs = [service.to_out(r) for r in rows]
+    headers = {}
     if next_cursor:
         url = request.url.include_query_params(cursor=next_cursor)
-        response.headers["Link"] = f'<{url}>; rel="next"'
+        headers["Link"] = f'<{url}>; rel="next"'
     if format == "geojson":
-        response.media_type = "application/geo+json"
-        return {
+        body = {
             "type": "FeatureCollection",
             "features": [feature(o) for o in outs],
             "next_cursor": next_cursor,
         }
-    return {"items": [o.model_dump(mode="json") for o in outs], "next_cursor": next_cursor}
+        return JSONResponse(body, headers=headers, media_type="application/geo+json")
+    body = {"items": [o.model_dump(mode="json") for o in outs], "next_cursor": next_cursor}
+    return JSONResponse(body, headers=headers)
 
 
 @router.get("/{incident_id}", response_model=None)
 def read(
     request: Request, incident_id: str, actor: Reader, format: Literal["json", "geojson"] = "json"
-) -> dict[str, Any]:
+) -> dict[str, Any] | JSONResponse:
     """One incident, with its enrichment and the steps the caller's role may take next."""
     with node(request).db.session() as session:
         row = service.get_incident(session, incident_id=incident_id)
         out = service.to_out(row)
         steps = [s.value for s in service.allowed_steps(row, actor)]
     if format == "geojson":
-        return feature(out)
+        return JSONResponse(feature(out), media_type="application/geo+json")
     return {**out.model_dump(mode="json"), "allowed_steps": steps}
 
 
@@ -122,14 +135,10 @@ def update(request: Request, incident_id: str, patch: IncidentPatch, actor: Writ
 
 
 @router.post("/{incident_id}/transitions", response_model=IncidentOut)
-def transition(
-    request: Request, incident_id: str, step: Transition, actor: Reader
-) -> IncidentOut:
+def transition(request: Request, incident_id: str, step: Transition, actor: Reader) -> IncidentOut:
     """Move along the lifecycle (draft → submitted → validated → closed) as the role allows."""
     with node(request).db.session() as session:
-        row = service.transition_incident(
-            session, incident_id=incident_id, step=step, actor=actor
-        )
+        row = service.transition_incident(session, incident_id=incident_id, step=step, actor=actor)
         return service.to_out(row)
 
 
@@ -138,4 +147,3 @@ def versions(request: Request, incident_id: str, actor: Reader) -> list[VersionO
     """Every version, oldest first, with the fields each one changed."""
     with node(request).db.session() as session:
         return service.list_versions(session, incident_id=incident_id)
-

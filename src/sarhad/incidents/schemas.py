@@ -56,7 +56,9 @@ class Seizure(_In):
     def _unit_fits(self) -> Seizure:
         if self.unit not in UNITS_FOR[self.commodity]:
             units = ", ".join(sorted(u.value for u in UNITS_FOR[self.commodity]))
-            raise ValueError(f"unit {self.unit.value!r} does not fit {self.commodity.value}; use {units}")
+            raise ValueError(
+                f"unit {self.unit.value!r} does not fit {self.commodity.value}; use {units}"
+            )
         return self
 
 
@@ -66,7 +68,9 @@ class Location(_In):
     lon: float = Field(ge=-180, le=180)
     lat: float = Field(ge=-90, le=90)
     precision: LocationPrecision = LocationPrecision.EXACT
-    place: str | None = Field(default=None, max_length=200, description="place name, e.g. 'near Taftan'")
+    place: str | None = Field(
+        default=None, max_length=200, description="place name, e.g. 'near Taftan'"
+    )
 
     @field_validator("lon", "lat")
     @classmethod
@@ -96,7 +100,9 @@ class IncidentIn(_In):
     occurred_at: AwareDatetime
     date_precision: DatePrecision = DatePrecision.EXACT
     location: Location
-    reporting_side: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166 alpha-2 of the reporting agency")
+    reporting_side: str = Field(
+        pattern=r"^[A-Z]{2}$", description="ISO 3166 alpha-2 of the reporting agency"
+    )
     casualties: Casualties = Casualties()
     seizures: list[Seizure] = Field(default_factory=list, max_length=100)
     grading: Grading = Grading()

@@ -91,7 +91,10 @@ def to_out(row: Incident) -> IncidentOut:
 def _check_side(side: str, profile: BorderProfile, field_name: str = "reporting_side") -> None:
     if side not in profile.sides:
         raise InvalidInput(
-            FieldError(field_name, f"{side!r} is not a side of this border; use {' or '.join(profile.sides)}")
+            FieldError(
+                field_name,
+                f"{side!r} is not a side of this border; use {' or '.join(profile.sides)}",
+            )
         )
 
 
@@ -109,7 +112,14 @@ def _enrich(row: Incident, profile: BorderProfile) -> None:
 def _apply(row: Incident, data: IncidentIn | IncidentPatch) -> None:
     """Copy the given fields of ``data`` onto the flat row."""
     given = data.model_fields_set
-    for name in ("title", "category", "occurred_at", "date_precision", "reporting_side", "narrative"):
+    for name in (
+        "title",
+        "category",
+        "occurred_at",
+        "date_precision",
+        "reporting_side",
+        "narrative",
+    ):
         if name in given and getattr(data, name) is not None:
             value = getattr(data, name)
             setattr(row, name, value.value if hasattr(value, "value") else value)
@@ -131,7 +141,9 @@ def _apply(row: Incident, data: IncidentIn | IncidentPatch) -> None:
         row.information_credibility = data.grading.information_credibility
     if "seizures" in given and data.seizures is not None:
         row.seizures = [
-            SeizureRow(position=i, commodity=s.commodity.value, quantity=s.quantity, unit=s.unit.value)
+            SeizureRow(
+                position=i, commodity=s.commodity.value, quantity=s.quantity, unit=s.unit.value
+            )
             for i, s in enumerate(data.seizures)
         ]
 
@@ -146,13 +158,24 @@ def _snapshot(session: Session, row: Incident, *, op: str, actor: str, changed: 
     session.refresh(row, ["seizures"])
     snap = to_out(row).model_dump(mode="json")
     seq = record(
-        session, actor=actor, op=op, entity=ENTITY, entity_id=row.id, version=row.version,
+        session,
+        actor=actor,
+        op=op,
+        entity=ENTITY,
+        entity_id=row.id,
+        version=row.version,
         detail={"changed": changed, "status": row.status},
     )
     session.add(
         IncidentVersion(
-            incident_id=row.id, version=row.version, at=row.updated_at, actor=actor, op=op,
-            changed=changed, snapshot=snap, change_seq=seq,
+            incident_id=row.id,
+            version=row.version,
+            at=row.updated_at,
+            actor=actor,
+            op=op,
+            changed=changed,
+            snapshot=snap,
+            change_seq=seq,
         )
     )
     session.flush()
@@ -172,13 +195,21 @@ def create_incident(
     actor.require(Permission.INCIDENTS_WRITE if origin == "local" else Permission.INCIDENTS_IMPORT)
     _check_side(data.reporting_side, profile)
     lock_writes(session)
-    if external_ref and session.scalar(select(Incident.id).where(Incident.external_ref == external_ref)):
+    if external_ref and session.scalar(
+        select(Incident.id).where(Incident.external_ref == external_ref)
+    ):
         raise Conflict(f"an incident with external_ref {external_ref!r} exists already")
     now = utcnow()
     row = Incident(
-        id=str(uuid.uuid4()), version=1, status=Status.DRAFT.value, origin=origin,
-        external_ref=external_ref, created_at=now, updated_at=now,
-        created_by=actor.username, updated_by=actor.username,
+        id=str(uuid.uuid4()),
+        version=1,
+        status=Status.DRAFT.value,
+        origin=origin,
+        external_ref=external_ref,
+        created_at=now,
+        updated_at=now,
+        created_by=actor.username,
+        updated_by=actor.username,
     )
     _apply(row, _defaults(data))
     _enrich(row, profile)
@@ -212,7 +243,11 @@ def _diff(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
 
 
 def update_incident(
-    session: Session, *, incident_id: str, patch: IncidentPatch, actor: Principal,
+    session: Session,
+    *,
+    incident_id: str,
+    patch: IncidentPatch,
+    actor: Principal,
     profile: BorderProfile,
 ) -> Incident:
     """Edit an incident, making a new version. A closed incident cannot be edited; editing a
@@ -286,7 +321,11 @@ def list_versions(session: Session, *, incident_id: str) -> list[VersionOut]:
     )
     return [
         VersionOut(
-            version=v.version, at=v.at, actor=v.actor, op=v.op, changed=v.changed,
+            version=v.version,
+            at=v.at,
+            actor=v.actor,
+            op=v.op,
+            changed=v.changed,
             record=IncidentOut.model_validate(v.snapshot),
         )
         for v in rows
@@ -341,7 +380,9 @@ def list_incidents(
             or_(Incident.occurred_at < at, and_(Incident.occurred_at == at, Incident.id < last_id))
         )
     rows = list(
-        session.scalars(q.order_by(Incident.occurred_at.desc(), Incident.id.desc()).limit(limit + 1))
+        session.scalars(
+            q.order_by(Incident.occurred_at.desc(), Incident.id.desc()).limit(limit + 1)
+        )
     )
     next_cursor = None
     if len(rows) > limit:
@@ -377,7 +418,11 @@ def import_incident(
         return False
     with session.begin_nested():
         create_incident(
-            session, data=data, actor=actor, profile=profile, origin=origin,
+            session,
+            data=data,
+            actor=actor,
+            profile=profile,
+            origin=origin,
             external_ref=external_ref,
         )
     return True
@@ -387,8 +432,13 @@ def summarize(rows: Iterable[Incident]) -> list[dict[str, Any]]:
     """Short dicts for tables."""
     return [
         {
-            "id": r.id, "occurred_at": r.occurred_at.isoformat(), "category": r.category,
-            "status": r.status, "side": r.side, "sector": r.sector_id, "km": r.km,
+            "id": r.id,
+            "occurred_at": r.occurred_at.isoformat(),
+            "category": r.category,
+            "status": r.status,
+            "side": r.side,
+            "sector": r.sector_id,
+            "km": r.km,
             "title": r.title,
         }
         for r in rows

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 
 class Category(StrEnum):
-    """What happened. Smuggling interdictions are split by commodity, as border agencies count them."""
+    """What happened; smuggling interdictions split by commodity, as agencies count them."""
 
     ARMED_ATTACK = "armed_attack"
     ARMED_CLASH = "armed_clash"
