@@ -19,14 +19,14 @@ MIXED = Path(__file__).parent / "incidents" / "fixtures" / "ours_mixed.csv"
 
 
 @pytest.fixture
-def run(settings: Settings, db: Database):  # noqa: ANN201
+def run(settings: Settings, db: Database):
     env = {
         "SARHAD_DATA_DIR": str(settings.data_dir),
         "SARHAD_DATABASE_URL": settings.database_url,
         "SARHAD_NODE_SIDE": "PK",
     }
 
-    def invoke(*args: str):  # noqa: ANN202
+    def invoke(*args: str):
         return CliRunner().invoke(app, list(args), env=env)
 
     return invoke
