@@ -58,8 +58,8 @@ SAMPLES: dict[str, list[tuple]] = {
         (
             "DEMO: illegal crossing group intercepted near Jiwani",
             "illegal_crossing",
-            61.760,
-            25.120,
+            61.900,
+            25.150,
             12,
             {"assailants": {"detained": 14}},
             [],
@@ -76,9 +76,9 @@ SAMPLES: dict[str, list[tuple]] = {
             "clear",
         ),
         (
-            "DEMO: weapons cache found near Panjgur road",
+            "DEMO: weapons cache found west of Panjgur",
             "smuggling_weapons",
-            62.600,
+            63.400,
             26.900,
             31,
             {},
@@ -90,7 +90,7 @@ SAMPLES: dict[str, list[tuple]] = {
         (
             "DEMO: armed attack on border post near Saravan",
             "armed_attack",
-            62.400,
+            62.700,
             27.400,
             3,
             {"security_forces": {"killed": 2, "injured": 1}, "assailants": {"killed": 1}},
@@ -130,7 +130,7 @@ SAMPLES: dict[str, list[tuple]] = {
         (
             "DEMO: kidnapping of border guards reported",
             "kidnapping",
-            62.200,
+            62.720,
             27.700,
             28,
             {"security_forces": {"detained": 3}},

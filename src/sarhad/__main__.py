@@ -1,0 +1,5 @@
+"""``python -m sarhad`` runs the CLI."""
+
+from sarhad.cli import main
+
+main()
