@@ -1,0 +1,266 @@
+"""Read a border profile folder: ``profile.toml``, the line and the side polygons.
+
+Every problem becomes a ``ConfigError`` that names the file and what is wrong, because the
+person reading it is an operator replacing a profile, not a developer.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import shapely
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from shapely import LineString, MultiLineString
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
+
+from sarhad.border.geo import geodesic_m
+from sarhad.border.model import PLACE_KINDS, Place
+from sarhad.core.errors import ConfigError
+
+PROFILE_FILE = "profile.toml"
+# How far (km) the declared start/end may be from the ends of the line file.
+END_TOLERANCE_KM = 5.0
+
+Lon = Annotated[float, Field(ge=-180.0, le=180.0, allow_inf_nan=False)]
+Lat = Annotated[float, Field(ge=-90.0, le=90.0, allow_inf_nan=False)]
+Names = dict[str, str]
+
+
+def _need_en(names: Names) -> Names:
+    if not names.get("en"):
+        raise ValueError("needs at least an English name (key 'en')")
+    return names
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EndPoint(_Strict):
+    lon: Lon
+    lat: Lat
+    name: str = ""
+
+
+class LineSpec(_Strict):
+    file: str
+    start: EndPoint  # the line is oriented to start here (km 0, sector 1)
+    end: EndPoint | None = None
+
+
+class FileSpec(_Strict):
+    file: str
+
+
+class SidesSpec(_Strict):
+    property: str = "ISO_A2"  # feature property in the countries file holding the code
+    codes: Annotated[list[str], Field(min_length=2, max_length=2)]
+
+
+class PlaceSpec(BaseModel):
+    """One ``[[crossings]]``, ``[[markets]]`` or ``[[posts]]`` entry; other keys go to extra."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]
+    kind: str | None = None
+    names: Names
+    lon: Lon
+    lat: Lat
+
+    _names = field_validator("names")(_need_en)
+
+
+class ProfileSpec(_Strict):
+    id: str
+    code: Annotated[str, Field(pattern=r"^[A-Z0-9]+$")]
+    names: Names
+    sides: SidesSpec
+    sector_length_km: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    line: LineSpec
+    countries: FileSpec
+    crossings: Annotated[list[PlaceSpec], Field(min_length=1)]
+    markets: list[PlaceSpec] = []
+    posts: list[PlaceSpec] = []
+
+    _names = field_validator("names")(_need_en)
+
+
+@dataclass(frozen=True)
+class ProfileData:
+    """Everything read from a profile folder, checked, ready for ``BorderProfile``."""
+
+    spec: ProfileSpec
+    line: LineString  # lon/lat, oriented from spec.line.start
+    polygons: dict[str, BaseGeometry]  # side code → polygon(s)
+    crossings: list[Place]
+    markets: list[Place]
+    posts: list[Place]
+    folder: Path
+
+
+def read_profile(folder: Path) -> ProfileData:
+    """Read and check the profile in ``folder``."""
+    toml_path = folder / PROFILE_FILE
+    if not folder.is_dir():
+        raise ConfigError(f"border profile folder {folder} does not exist")
+    try:
+        raw = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{toml_path}: file is missing") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{toml_path}: not valid TOML: {exc}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{toml_path}: cannot read: {exc}") from exc
+    try:
+        spec = ProfileSpec.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"{toml_path}: {problems}") from exc
+
+    places = {kind: _places(toml_path, spec, kind) for kind in PLACE_KINDS}
+    _unique_ids(toml_path, [p for group in places.values() for p in group])
+    line = _read_line(folder / spec.line.file, spec.line)
+    polygons = _read_sides(folder / spec.countries.file, spec.sides)
+    return ProfileData(
+        spec=spec,
+        line=line,
+        polygons=polygons,
+        crossings=places["crossing"],
+        markets=places["market"],
+        posts=places["post"],
+        folder=folder,
+    )
+
+
+def _places(toml_path: Path, spec: ProfileSpec, kind: str) -> list[Place]:
+    entries: list[PlaceSpec] = getattr(spec, f"{kind}s")
+    out = []
+    for i, entry in enumerate(entries):
+        if entry.kind not in (None, kind):
+            raise ConfigError(
+                f"{toml_path}: {kind}s.{i} ({entry.id}): kind is {entry.kind!r} but the entry "
+                f"is listed under [[{kind}s]]"
+            )
+        extra = dict(entry.model_extra or {})
+        out.append(Place(entry.id, kind, dict(entry.names), entry.lon, entry.lat, extra))
+    return out
+
+
+def _unique_ids(toml_path: Path, places: list[Place]) -> None:
+    seen: set[str] = set()
+    for p in places:
+        if p.id in seen:
+            raise ConfigError(f"{toml_path}: place id {p.id!r} is used twice")
+        seen.add(p.id)
+
+
+def _read_geojson(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: file is missing") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid GeoJSON/JSON: {exc}") from exc
+    if not isinstance(data, dict) or "type" not in data:
+        raise ConfigError(f"{path}: not a GeoJSON object (no 'type')")
+    return data
+
+
+def _features(path: Path, data: dict[str, Any]) -> list[dict[str, Any]]:
+    if data["type"] == "FeatureCollection":
+        return list(data.get("features") or [])
+    if data["type"] == "Feature":
+        return [data]
+    return [{"type": "Feature", "properties": {}, "geometry": data}]
+
+
+def _geometry(path: Path, feature: dict[str, Any]) -> BaseGeometry:
+    try:
+        return shape(feature["geometry"])
+    except (KeyError, TypeError, ValueError, AttributeError, shapely.errors.GEOSException) as exc:
+        raise ConfigError(f"{path}: a feature has no usable geometry: {exc}") from exc
+
+
+def _read_line(path: Path, spec: LineSpec) -> LineString:
+    """Merge the line's parts into one LineString and orient it from ``spec.start``."""
+    parts: list[LineString] = []
+    for feature in _features(path, _read_geojson(path)):
+        geom = _geometry(path, feature)
+        if isinstance(geom, LineString):
+            parts.append(geom)
+        elif isinstance(geom, MultiLineString):
+            parts.extend(geom.geoms)
+        else:
+            raise ConfigError(f"{path}: expected LineString/MultiLineString, got {geom.geom_type}")
+    if not parts:
+        raise ConfigError(f"{path}: contains no line")
+    merged = shapely.line_merge(MultiLineString(parts))
+    if not isinstance(merged, LineString):
+        raise ConfigError(
+            f"{path}: the line's {len(parts)} parts do not join into one continuous line "
+            f"({len(merged.geoms)} pieces after merging); fix gaps or overlaps"
+        )
+    coords = np.asarray(merged.coords)[:, :2]
+    keep = np.concatenate([[True], np.any(np.diff(coords, axis=0) != 0, axis=1)])
+    coords = coords[keep]  # repeated vertices would make zero-length segments
+    if len(coords) < 2:
+        raise ConfigError(f"{path}: the line has fewer than two distinct points")
+    d_first, d_last = (
+        geodesic_m(
+            np.array([spec.start.lon] * 2),
+            np.array([spec.start.lat] * 2),
+            coords[[0, -1], 0],
+            coords[[0, -1], 1],
+        )
+        / 1000.0
+    )
+    if d_last < d_first:
+        coords = coords[::-1]
+    if min(d_first, d_last) > END_TOLERANCE_KM:
+        raise ConfigError(
+            f"{path}: neither end of the line is within {END_TOLERANCE_KM:g} km of the "
+            f"declared start {spec.start.name or ''} ({spec.start.lon}, {spec.start.lat})"
+        )
+    if spec.end is not None:
+        d_end = geodesic_m(spec.end.lon, spec.end.lat, coords[-1, 0], coords[-1, 1]) / 1000.0
+        if d_end > END_TOLERANCE_KM:
+            raise ConfigError(
+                f"{path}: the line ends {d_end:.1f} km from the declared end "
+                f"{spec.end.name or ''} ({spec.end.lon}, {spec.end.lat})"
+            )
+    return LineString(coords)
+
+
+def _read_sides(path: Path, spec: SidesSpec) -> dict[str, BaseGeometry]:
+    """One (multi)polygon per side code, from the feature property ``spec.property``."""
+    found: dict[str, BaseGeometry] = {}
+    for feature in _features(path, _read_geojson(path)):
+        code = (feature.get("properties") or {}).get(spec.property)
+        if code not in spec.codes:
+            continue
+        if code in found:
+            raise ConfigError(f"{path}: two features have {spec.property} = {code!r}")
+        geom = _geometry(path, feature)
+        if geom.geom_type not in ("Polygon", "MultiPolygon"):
+            raise ConfigError(f"{path}: side {code} is a {geom.geom_type}, expected a polygon")
+        if not geom.is_valid:
+            raise ConfigError(
+                f"{path}: side {code} polygon is invalid: {shapely.is_valid_reason(geom)}"
+            )
+        found[code] = geom
+    missing = [c for c in spec.codes if c not in found]
+    if missing:
+        raise ConfigError(
+            f"{path}: no feature with {spec.property} = {', '.join(map(repr, missing))}"
+        )
+    return {code: found[code] for code in spec.codes}

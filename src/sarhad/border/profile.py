@@ -1,0 +1,269 @@
+"""The border profile: the line, its sectors, crossings, markets and posts, and ``locate``.
+
+>>> profile = load_profile()  # the shipped Pakistan–Iran profile
+>>> loc = profile.locate(61.58661, 28.94687)  # Taftan town
+>>> loc.side, loc.nearest_crossing
+('PK', 'taftan-mirjaveh')
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from shapely import LineString
+from shapely.geometry.base import BaseGeometry
+
+from sarhad.border.geo import Polyline
+from sarhad.border.loader import read_profile
+from sarhad.border.locate import LocatedArrays, Location, Locator, check_range
+from sarhad.border.model import Place, Sector, sector_id
+from sarhad.core.errors import ConfigError, FieldError, InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from sarhad.core.config import Settings
+
+DEFAULT_PROFILE = "pk-ir"
+# A crossing farther than this from the line is almost surely a typo (e.g. lon/lat swapped).
+MAX_CROSSING_OFFSET_KM = 10.0
+
+
+class BorderProfile:
+    """One border: the oriented line, sectors, places and the locate engine.
+
+    Build it with :func:`load_profile`; the constructor takes already-checked data.
+    """
+
+    def __init__(
+        self,
+        *,
+        id: str,
+        code: str,
+        names: dict[str, str],
+        sides: dict[str, BaseGeometry],
+        line: LineString,
+        sector_length_km: float,
+        crossings: list[Place],
+        markets: list[Place] | None = None,
+        posts: list[Place] | None = None,
+        folder: Path | None = None,
+    ) -> None:
+        self.id = id
+        self.code = code
+        self.names = dict(names)
+        self.sides: tuple[str, str] = tuple(sides)  # type: ignore[assignment]
+        self.polygons = dict(sides)
+        self.line = line
+        self.polyline = Polyline.from_line(line)
+        self.length_km = self.polyline.length_km
+        self.sector_length_km = float(sector_length_km)
+        self.crossings = list(crossings)
+        self.markets = list(markets or [])
+        self.posts = list(posts or [])
+        self.folder = folder
+        self.sectors = self._cut_sectors()
+        self._sector_by_id = {s.id: s for s in self.sectors}
+        self._place_by_id = {p.id: p for p in self.places}
+        self._locator = Locator(
+            self.polyline,
+            list(self.polygons.items()),
+            [(c.lon, c.lat) for c in self.crossings],
+            sector_length_km=self.sector_length_km,
+            n_sectors=len(self.sectors),
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"BorderProfile(id={self.id!r}, length_km={self.length_km:.1f}, "
+            f"sectors={len(self.sectors)}, crossings={len(self.crossings)})"
+        )
+
+    def name(self, lang: str = "en") -> str:
+        """The border's name in ``lang`` (English if missing)."""
+        return self.names.get(lang) or self.names["en"]
+
+    @property
+    def places(self) -> list[Place]:
+        """Crossings, markets and posts, in that order."""
+        return [*self.crossings, *self.markets, *self.posts]
+
+    # -- sectors -----------------------------------------------------------------------
+
+    def _cut_sectors(self) -> list[Sector]:
+        step = self.sector_length_km
+        # A remainder under a millionth of a sector is rounding, not a sector of its own.
+        n = max(1, math.ceil(self.length_km / step - 1e-6))
+        sectors = []
+        for i in range(n):
+            start = i * step
+            end = self.length_km if i == n - 1 else (i + 1) * step
+            number = i + 1
+            sectors.append(
+                Sector(
+                    sector_id(self.code, number),
+                    number,
+                    start,
+                    end,
+                    self.polyline.piece(start, end),
+                )
+            )
+        return sectors
+
+    def sector(self, sector_id: str) -> Sector:
+        """The sector with this id (e.g. ``"PKIR-007"``); raises ``NotFound``."""
+        try:
+            return self._sector_by_id[sector_id]
+        except KeyError:
+            raise NotFound(
+                f"no sector {sector_id!r} on the {self.id} border",
+                hint=f"ids run from {self.sectors[0].id} to {self.sectors[-1].id}",
+            ) from None
+
+    def sector_at_km(self, km: float) -> Sector:
+        """The sector holding km marker ``km`` (a boundary belongs to the next sector)."""
+        if not math.isfinite(km) or not -1e-9 <= km <= self.length_km + 1e-9:
+            raise InvalidInput(
+                FieldError("km", f"must be between 0 and {self.length_km:.3f}, got {km}")
+            )
+        return self.sectors[int(self._locator.sector_index(km))]
+
+    # -- places ------------------------------------------------------------------------
+
+    def place(self, place_id: str) -> Place:
+        """The crossing, market or post with this id; raises ``NotFound``."""
+        try:
+            return self._place_by_id[place_id]
+        except KeyError:
+            raise NotFound(
+                f"no crossing, market or post {place_id!r} on the {self.id} border"
+            ) from None
+
+    # -- locate ------------------------------------------------------------------------
+
+    def locate(self, lon: float, lat: float) -> Location:
+        """Where one point is: side, distance to the line, sector, km, nearest crossing.
+
+        Raises ``InvalidInput`` naming ``lon`` or ``lat`` when out of range or not a number.
+        """
+        errors = []
+        for field, value, limit in (("lon", lon, 180.0), ("lat", lat, 90.0)):
+            try:
+                problem = check_range(float(value), limit)
+            except (TypeError, ValueError):
+                problem = f"must be a number, got {value!r}"
+            if problem:
+                errors.append(FieldError(field, problem))
+        if errors:
+            raise InvalidInput(errors)
+        raw = self._locator.locate_one(float(lon), float(lat))
+        return Location(
+            side=str(self._locator.labels[raw.side_index]),
+            distance_m=raw.distance_m,
+            sector=self.sectors[raw.sector_index].id,
+            km=raw.km,
+            nearest_crossing=self.crossings[raw.crossing_index].id,
+            nearest_crossing_distance_m=raw.crossing_distance_m,
+        )
+
+    def locate_many(self, lon: np.ndarray, lat: np.ndarray) -> LocatedArrays:
+        """Vectorised :meth:`locate` for arrays of points (same answers, ~1M points/s)."""
+        arrays = []
+        for field, values, limit in (("lon", lon, 180.0), ("lat", lat, 90.0)):
+            try:
+                arr = np.ascontiguousarray(values, dtype=np.float64).ravel()
+            except (TypeError, ValueError) as exc:
+                raise InvalidInput(FieldError(field, f"must be numbers: {exc}")) from None
+            bad = ~(np.abs(arr) <= limit)  # also catches NaN
+            if bad.any():
+                i = int(np.argmax(bad))
+                problem = check_range(float(arr[i]), limit)
+                raise InvalidInput(FieldError(field, f"value at index {i} {problem}"))
+            arrays.append(arr)
+        if len(arrays[0]) != len(arrays[1]):
+            raise InvalidInput(
+                FieldError("lat", f"has {len(arrays[1])} values but lon has {len(arrays[0])}")
+            )
+        return self._locator.locate_arrays(arrays[0], arrays[1])
+
+    def prepare_bulk(self) -> None:
+        """Build the bulk path's grids now (≈1 s) rather than in the first ``locate_many``."""
+        self._locator.indexes()
+
+    def location_dict(self, loc: Location, lang: str = "en") -> dict[str, object]:
+        """``loc`` as JSON-ready dict with the crossing's name in ``lang``."""
+        return loc.as_dict(self.place(loc.nearest_crossing).name(lang))
+
+    # -- export ------------------------------------------------------------------------
+
+    def to_geojson(self, lang: str = "en") -> dict[str, object]:
+        """RFC 7946 FeatureCollection: the line, each sector and every place."""
+        from sarhad.border.export import profile_geojson
+
+        return profile_geojson(self, lang)
+
+    def info(self, lang: str = "en") -> dict[str, object]:
+        """Summary for ``sarhad border info``."""
+        from sarhad.border.export import profile_info
+
+        return profile_info(self, lang)
+
+
+def _default_folder() -> Path:
+    return Path(str(resources.files("sarhad.border") / "profiles" / DEFAULT_PROFILE))
+
+
+def load_profile(
+    path: Path | None = None, *, sector_length_km: float | None = None
+) -> BorderProfile:
+    """Load the profile folder at ``path`` (None: the shipped Pakistan–Iran profile).
+
+    ``sector_length_km`` overrides the profile's own. Raises ``ConfigError`` naming the file.
+    """
+    folder = Path(path) if path is not None else _default_folder()
+    data = read_profile(folder)
+    if sector_length_km is not None and not (
+        math.isfinite(sector_length_km) and sector_length_km > 0
+    ):
+        raise ConfigError(f"sector length must be a positive number of km, got {sector_length_km}")
+    spec = data.spec
+    profile = BorderProfile(
+        id=spec.id,
+        code=spec.code,
+        names=spec.names,
+        sides=data.polygons,
+        line=data.line,
+        sector_length_km=sector_length_km or spec.sector_length_km,
+        crossings=data.crossings,
+        markets=data.markets,
+        posts=data.posts,
+        folder=folder,
+    )
+    for crossing in profile.crossings:
+        off_km = profile.locate(crossing.lon, crossing.lat).distance_m / 1000.0
+        if off_km > MAX_CROSSING_OFFSET_KM:
+            raise ConfigError(
+                f"{folder / 'profile.toml'}: crossing {crossing.id!r} is {off_km:.1f} km from "
+                f"the line (more than {MAX_CROSSING_OFFSET_KM:g} km); check its lon/lat"
+            )
+    return profile
+
+
+@functools.lru_cache(maxsize=8)
+def _cached(path: str | None, sector_length_km: float | None) -> BorderProfile:
+    return load_profile(Path(path) if path else None, sector_length_km=sector_length_km)
+
+
+def cached_profile(
+    path: Path | None = None, *, sector_length_km: float | None = None
+) -> BorderProfile:
+    """:func:`load_profile`, loaded once per (folder, sector length) in this process."""
+    return _cached(str(Path(path).resolve()) if path else None, sector_length_km)
+
+
+def profile_from_settings(settings: Settings) -> BorderProfile:
+    """The profile named by the settings (``profile_dir``, ``sector_length_km``), cached."""
+    return cached_profile(settings.profile_dir, sector_length_km=settings.sector_length_km)
