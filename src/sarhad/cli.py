@@ -38,6 +38,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
+    ctx: typer.Context,
     config: Annotated[
         Path | None, typer.Option("--config", help="TOML settings file (or SARHAD_CONFIG)")
     ] = None,
@@ -47,6 +48,7 @@ def root(
 ) -> None:
     """Settings come from SARHAD_* environment variables or --config."""
     console.set_config_file(config)
+    ctx.call_on_close(console.dispose_all)
 
 
 @app.command()
@@ -60,7 +62,7 @@ def init(
     from sarhad.node import init_node, node_id
 
     s = console.settings()
-    db = init_node(s)
+    db = console.closing(init_node(s))
     out.print(f"node [bold]{s.node_name}[/] ({s.node_side}) id {node_id(db)}")
     out.print(f"database: {db.url}")
     if admin:

@@ -14,7 +14,7 @@ from sarhad.app import create_app
 from sarhad.border import profile_from_settings
 from sarhad.core.auth import CONSOLE, Role, User, add_user, issue_token
 from sarhad.core.config import Settings
-from sarhad.core.console import out
+from sarhad.core.console import closing, out
 from sarhad.core.db import Database
 from sarhad.incidents import service
 from sarhad.incidents.models import Incident
@@ -197,7 +197,7 @@ def setup_demo(*, base_port: int, data_dir: Path) -> list[DemoNode]:
         settings = Settings(
             data_dir=data_dir / side.lower(), node_name=name, node_side=side, port=base_port + i
         )
-        db = init_node(settings)
+        db = closing(init_node(settings))
         seeded = _seed(db, settings)
         tokens = {
             "admin": _account(db, f"{side.lower()}-admin", Role.ADMIN),

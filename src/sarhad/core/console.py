@@ -68,11 +68,26 @@ def settings() -> Settings:
     return load_settings(_config_file)
 
 
+_opened: list[Database] = []
+
+
+def closing(db: Database) -> Database:
+    """Have ``db`` disposed when the command ends (``dispose_all``, run by the root command)."""
+    _opened.append(db)
+    return db
+
+
+def dispose_all() -> None:
+    """Close the connections of every database this command opened."""
+    while _opened:
+        _opened.pop().dispose()
+
+
 def open_db(s: Settings) -> Database:
     """The node's database; tells the user to run ``sarhad init`` if it is not set up."""
     from sqlalchemy import inspect
 
-    db = Database(s.effective_database_url)
+    db = closing(Database(s.effective_database_url))
     if s.database_url is None and not (s.data_dir / "sarhad.db").exists():
         raise ConfigError(
             f"no node database in {s.data_dir.resolve()}",
