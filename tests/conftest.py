@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -71,21 +71,36 @@ def _template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def db_url(_template: str, tmp_path: Path) -> Iterator[str]:
+def new_db_url(_template: str, tmp_path: Path) -> Iterator[Callable[[], str]]:
+    """A factory of fresh, migrated databases (for tests that run several nodes)."""
+    made: list[str] = []
+    admin = _pg_admin() if BACKEND == "postgresql" else None
+
+    def make() -> str:
+        if BACKEND == "sqlite":
+            path = tmp_path / f"sarhad-{len(made)}.db"
+            shutil.copyfile(_template, path)
+            made.append(str(path))
+            return f"sqlite:///{path}"
+        name = f"sarhad_t_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        assert admin is not None
+        with admin.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {_template}"))
+        made.append(name)
+        return _pg_url(name)
+
+    yield make
+    if admin is not None:
+        with admin.connect() as conn:
+            for name in made:
+                conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+@pytest.fixture
+def db_url(new_db_url: Callable[[], str]) -> str:
     """A fresh, migrated database for one test."""
-    if BACKEND == "sqlite":
-        path = tmp_path / "sarhad.db"
-        shutil.copyfile(_template, path)
-        yield f"sqlite:///{path}"
-        return
-    name = f"sarhad_t_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = _pg_admin()
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {_template}"))
-    yield _pg_url(name)
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
+    return new_db_url()
 
 
 @pytest.fixture
@@ -115,15 +130,43 @@ def commander() -> Principal:
     return Principal("quetta-cmd", Role.COMMANDER)
 
 
-@pytest.fixture
-def live(settings: Settings, db: Database) -> Iterator[LiveNode]:
-    """A running node with one account and token per role."""
+def _accounts(db: Database) -> dict[Role, str]:
     tokens: dict[Role, str] = {}
     with db.session() as session:
         for role in Role:
+            if role is Role.PARTNER:
+                continue  # partner accounts are made by `add_partner`
             add_user(session, username=f"{role.value}-1", role=role, actor=CONSOLE.username)
             tokens[role] = issue_token(session, username=f"{role.value}-1", actor=CONSOLE.username)
+    return tokens
+
+
+@pytest.fixture
+def live(settings: Settings, db: Database) -> Iterator[LiveNode]:
+    """A running node with one account and token per role."""
+    tokens = _accounts(db)
     server, thread, url = start_server(create_app(settings, db=db))
     yield LiveNode(url=url, db=db, settings=settings, tokens=tokens)
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def spawn(new_db_url: Callable[[], str], tmp_path: Path) -> Iterator[Callable[..., LiveNode]]:
+    """Start more real nodes on loopback, each with its own database: spawn("ir-node", "IR")."""
+    running: list[tuple[object, object, Database]] = []
+
+    def start(name: str, side: str) -> LiveNode:
+        settings = Settings(data_dir=tmp_path / name, database_url=new_db_url(), node_name=name,
+                            node_side=side)
+        db = init_node(settings)
+        tokens = _accounts(db)
+        server, thread, url = start_server(create_app(settings, db=db))
+        running.append((server, thread, db))
+        return LiveNode(url=url, db=db, settings=settings, tokens=tokens)
+
+    yield start
+    for server, thread, db in running:
+        server.should_exit = True  # type: ignore[attr-defined]
+        thread.join(timeout=10)  # type: ignore[attr-defined]
+        db.dispose()

@@ -11,7 +11,11 @@ from sarhad.core.api import Node, install_error_handlers
 from sarhad.core.config import Settings, load_settings
 from sarhad.core.db import Database
 from sarhad.core.routes import router as core_router
+from sarhad.federation.routes import router as federation_router
+from sarhad.federation.taxii import router as taxii_router
+from sarhad.incidents.link_routes import router as links_router
 from sarhad.incidents.routes import router as incidents_router
+from sarhad.sharing.routes import router as sharing_router
 
 API_PREFIX = "/api/v1"
 
@@ -33,9 +37,14 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     install_error_handlers(app)
 
     api = APIRouter(prefix=API_PREFIX)
-    for router in (core_router, border_router, incidents_router):
+    routers = (
+        core_router, border_router, incidents_router, links_router, sharing_router,
+        federation_router,
+    )
+    for router in routers:
         api.include_router(router)
     app.include_router(api)
+    app.include_router(taxii_router)  # TAXII 2.1 at /taxii2/, for partner tokens only
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

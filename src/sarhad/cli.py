@@ -13,8 +13,11 @@ from sarhad.core import console
 from sarhad.core.auth import CONSOLE, Role, add_user, issue_token, list_users, revoke_tokens
 from sarhad.core.console import guarded, out, print_json
 from sarhad.core.journal import verify_audit
+from sarhad.federation.cli import bundle_app, federation_app, keys_app, quarantine_app, sync
 from sarhad.incidents.cli import app as incidents_app
+from sarhad.incidents.cli import links_app
 from sarhad.incidents.cli import import_file
+from sarhad.sharing.cli import agreements_app, partners_app
 
 app = typer.Typer(
     help="Sarhad: record, place, share and plan on a shared border.",
@@ -27,7 +30,15 @@ app.add_typer(border_app, name="border")
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
+app.add_typer(partners_app, name="partners")
+app.add_typer(agreements_app, name="agreements")
+app.add_typer(federation_app, name="federation")
+app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(bundle_app, name="bundle")
+app.add_typer(keys_app, name="keys")
+app.add_typer(links_app, name="links")
 app.command("import")(import_file)
+app.command("sync")(sync)
 
 
 def _version(value: bool) -> None:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
-
 from sarhad.core.config import Settings
-from sarhad.core.db import Database, NodeMeta, utcnow
+from sarhad.core.db import Database, NodeMeta, get_node_id, utcnow
 from sarhad.migrations import upgrade
 
 
@@ -26,7 +24,4 @@ def init_node(settings: Settings) -> Database:
 def node_id(db: Database) -> str:
     """This node's permanent id (a UUID made at ``init``)."""
     with db.session() as session:
-        value = session.scalar(select(NodeMeta.value).where(NodeMeta.key == "node_id"))
-    if value is None:
-        raise RuntimeError("node not initialised")
-    return value
+        return get_node_id(session)

@@ -24,6 +24,7 @@ class Role(StrEnum):
     ANALYST = "analyst"
     COMMANDER = "commander"
     ADMIN = "admin"
+    PARTNER = "partner"  # a partner node's machine account: TAXII only, scoped by its agreement
 
 
 class Permission(StrEnum):
@@ -38,6 +39,12 @@ class Permission(StrEnum):
     BORDER_READ = "border:read"
     AUDIT_READ = "audit:read"
     USERS_MANAGE = "users:manage"
+    SHARING_READ = "sharing:read"
+    SHARING_MANAGE = "sharing:manage"
+    FEDERATION_SYNC = "federation:sync"
+    LINKS_DECIDE = "links:decide"
+    TAXII_READ = "taxii:read"
+    TAXII_WRITE = "taxii:write"
 
 
 _P = Permission
@@ -47,13 +54,26 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         {_P.INCIDENTS_READ, _P.INCIDENTS_WRITE, _P.INCIDENTS_SUBMIT, _P.BORDER_READ}
     ),
     Role.LIAISON: frozenset(
-        {_P.INCIDENTS_READ, _P.INCIDENTS_WRITE, _P.INCIDENTS_SUBMIT, _P.BORDER_READ}
+        {
+            _P.INCIDENTS_READ,
+            _P.INCIDENTS_WRITE,
+            _P.INCIDENTS_SUBMIT,
+            _P.BORDER_READ,
+            _P.SHARING_READ,
+            _P.SHARING_MANAGE,
+            _P.FEDERATION_SYNC,
+            _P.LINKS_DECIDE,
+        }
     ),
-    Role.ANALYST: frozenset({_P.INCIDENTS_READ, _P.INCIDENTS_IMPORT, _P.BORDER_READ}),
+    Role.ANALYST: frozenset(
+        {_P.INCIDENTS_READ, _P.INCIDENTS_IMPORT, _P.BORDER_READ, _P.SHARING_READ, _P.LINKS_DECIDE}
+    ),
     Role.COMMANDER: frozenset(
         {_P.INCIDENTS_READ, _P.INCIDENTS_VALIDATE, _P.INCIDENTS_CLOSE, _P.BORDER_READ}
     ),
-    Role.ADMIN: frozenset(Permission),
+    Role.ADMIN: frozenset(set(Permission) - {_P.TAXII_READ, _P.TAXII_WRITE}),
+    # A partner's token reaches the TAXII routes only, never the node's own API.
+    Role.PARTNER: frozenset({_P.TAXII_READ, _P.TAXII_WRITE}),
 }
 
 

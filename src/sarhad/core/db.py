@@ -22,6 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from sarhad.core.errors import ConfigError
+
 # Stable constraint names so Alembic migrations read the same on SQLite and PostgreSQL.
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -138,3 +140,11 @@ class NodeMeta(Base):
 
     key: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
+
+
+def get_node_id(session: Session) -> str:
+    """This node's permanent id (a UUID written by ``sarhad init``)."""
+    row = session.get(NodeMeta, "node_id")
+    if row is None:
+        raise ConfigError("this node has no id yet", hint="run 'sarhad init'")
+    return row.value

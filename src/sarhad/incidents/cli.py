@@ -17,7 +17,7 @@ from sarhad.core import console
 from sarhad.core.auth import CONSOLE
 from sarhad.core.console import err, guarded, out, print_json
 from sarhad.core.errors import FieldError, InvalidInput
-from sarhad.incidents import service
+from sarhad.incidents import links, service
 from sarhad.incidents.importers import count_records, parse_file
 from sarhad.incidents.schemas import IncidentIn, Transition
 from sarhad.incidents.taxonomy import Category, DatePrecision, LocationPrecision, Status
@@ -355,3 +355,54 @@ def _store_batch(db, batch, report, fmt, digest, profile) -> None:  # noqa: ANN0
                 report.imported += 1
             else:
                 report.already_present += 1
+
+
+links_app = typer.Typer(help="Links between partners' records and ours.", no_args_is_help=True)
+
+
+@links_app.command("list")
+@guarded
+def links_list(
+    status: Annotated[str | None, typer.Option(help="suggested, confirmed or rejected")] = "suggested",
+    json_: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Suggested (or decided) links, best first."""
+    db = console.open_db(console.settings())
+    with db.session() as session:
+        rows = [
+            {"id": x.id, "local_id": x.local_id, "remote_id": x.remote_id, "score": x.score,
+             "status": x.status, "reasons": x.reasons}
+            for x in links.list_links(session, status=status)
+        ]
+    if json_:
+        print_json(rows)
+        return
+    table = Table("id", "score", "ours", "partner's", "why", "status")
+    for r in rows:
+        table.add_row(r["id"][:8], f"{r['score']:.2f}", r["local_id"][:8], r["remote_id"][:8],
+                      "; ".join(r["reasons"]), r["status"])
+    out.print(table)
+
+
+def _decide(link_id: str, confirm: bool) -> None:
+    db = console.open_db(console.settings())
+    with db.session() as session:
+        matches = [x.id for x in links.list_links(session) if x.id.startswith(link_id)]
+        if len(matches) != 1:
+            raise InvalidInput(FieldError("link_id", f"{link_id!r} matches {len(matches)} links"))
+        link = links.decide_link(session, link_id=matches[0], confirm=confirm, actor=CONSOLE)
+        out.print(f"link {link.id}: {link.status}")
+
+
+@links_app.command("confirm")
+@guarded
+def links_confirm(link_id: Annotated[str, typer.Argument(help="Link id (or its first characters)")]) -> None:
+    """Confirm that both records describe the same event."""
+    _decide(link_id, True)
+
+
+@links_app.command("reject")
+@guarded
+def links_reject(link_id: Annotated[str, typer.Argument(help="Link id (or its first characters)")]) -> None:
+    """Reject a suggested link (it will not be suggested again)."""
+    _decide(link_id, False)

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from sarhad.core.db import Base, BigKey, UTCDateTime
@@ -55,6 +65,12 @@ class Incident(Base):
     nearest_crossing_id: Mapped[str] = mapped_column(String(60))
     nearest_crossing_distance_m: Mapped[float] = mapped_column(Float)
     origin: Mapped[str] = mapped_column(String(40))
+    # Set for records received from a partner: the originator's node id. Such records are
+    # read-only here; they change only when the originator sends a newer version.
+    origin_node_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    remote_modified: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    withheld_fields: Mapped[list[str]] = mapped_column(JSON, default=list)  # by the originator
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)  # the originator withdrew it
     external_ref: Mapped[str | None] = mapped_column(String(120), unique=True, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -97,3 +113,20 @@ class IncidentVersion(Base):
     changed: Mapped[list[str]] = mapped_column(JSON)
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
     change_seq: Mapped[int] = mapped_column(BigKey, ForeignKey("change_log.seq"))
+
+
+class IncidentLink(Base):
+    """Our record and a partner's record of the same event: suggested, then confirmed or rejected."""
+
+    __tablename__ = "incident_links"
+    __table_args__ = (UniqueConstraint("local_id", "remote_id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    local_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), index=True)
+    remote_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), index=True)
+    score: Mapped[float] = mapped_column(Float)
+    reasons: Mapped[list[str]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(12), index=True)  # suggested/confirmed/rejected
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

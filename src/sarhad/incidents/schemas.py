@@ -179,6 +179,9 @@ class IncidentOut(BaseModel):
     sources: list[str]
     enrichment: Enrichment
     origin: str
+    origin_node_id: str | None = None  # set for records received from a partner
+    withheld_fields: list[str] = Field(default_factory=list)  # removed by their originator
+    revoked: bool = False
     external_ref: str | None
     created_at: datetime
     updated_at: datetime

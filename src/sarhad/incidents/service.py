@@ -82,6 +82,9 @@ def to_out(row: Incident) -> IncidentOut:
             ),
         ),
         origin=row.origin,
+        origin_node_id=row.origin_node_id,
+        withheld_fields=list(row.withheld_fields or []),
+        revoked=bool(row.revoked),
         external_ref=row.external_ref,
         created_at=row.created_at,
         updated_at=row.updated_at,
@@ -230,6 +233,7 @@ def _locked(session: Session, incident_id: str, expected_version: int) -> Incide
     lock_writes(session)
     row = get_incident(session, incident_id=incident_id)
     session.refresh(row)  # read after the lock: the version we compare is the committed one
+    _local_only(row)
     if row.version != expected_version:
         raise Conflict(
             f"incident {incident_id} is at version {row.version}, not {expected_version}",
@@ -344,6 +348,8 @@ class IncidentFilter:
     sectors: list[str] = field(default_factory=list)
     statuses: list[str] = field(default_factory=list)
     bbox: tuple[float, float, float, float] | None = None
+    origin: str | None = None  # "local", "received", or an exact origin such as "partner:ir-node"
+    include_revoked: bool = False
 
 
 def list_incidents(
@@ -367,6 +373,14 @@ def list_incidents(
         q = q.where(Incident.sector_id.in_(f.sectors))
     if f.statuses:
         q = q.where(Incident.status.in_(f.statuses))
+    if not f.include_revoked:
+        q = q.where(Incident.revoked.is_(False))
+    if f.origin == "local":
+        q = q.where(Incident.origin_node_id.is_(None))
+    elif f.origin == "received":
+        q = q.where(Incident.origin_node_id.is_not(None))
+    elif f.origin:
+        q = q.where(Incident.origin == f.origin)
     if f.bbox:
         w, s, e, n = f.bbox
         q = q.where(Incident.lon >= w, Incident.lon <= e, Incident.lat >= s, Incident.lat <= n)
@@ -443,3 +457,73 @@ def summarize(rows: Iterable[Incident]) -> list[dict[str, Any]]:
         }
         for r in rows
     ]
+
+
+def store_received(
+    session: Session,
+    *,
+    record_id: str,
+    data: IncidentIn,
+    version: int,
+    status: str,
+    remote_modified: datetime,
+    origin_node_id: str,
+    origin: str,
+    withheld: list[str],
+    revoked: bool,
+    profile: BorderProfile,
+) -> str:
+    """Store a partner's record (read-only here); returns "created", "updated" or "stale".
+
+    The caller holds the write lock. A version not newer than the one we hold is "stale".
+    """
+    row = session.get(Incident, record_id)
+    if row is not None and row.origin_node_id != origin_node_id:
+        raise Conflict(
+            f"incident {record_id} exists here with another origin; refusing to overwrite it"
+        )
+    if row is not None and row.remote_modified is not None and remote_modified <= row.remote_modified:
+        return "stale"
+    now = utcnow()
+    created = row is None
+    if row is None:
+        row = Incident(
+            id=record_id, created_at=now, created_by=origin, origin=origin,
+            origin_node_id=origin_node_id,
+        )
+        session.add(row)
+        before: dict[str, Any] = {}
+    else:
+        before = to_out(row).model_dump(mode="json")
+    _apply(row, _defaults(data))
+    _enrich(row, profile)
+    row.version = version
+    row.status = status if status in Status.__members__.values() else Status.VALIDATED.value
+    row.remote_modified = remote_modified
+    row.withheld_fields = sorted(withheld)
+    row.revoked = revoked
+    row.updated_at, row.updated_by = now, origin
+    changed = [] if created else _diff(before, to_out(row).model_dump(mode="json"))
+    session.flush()
+    # Versions are numbered by the originator; keep ours unique if it re-sends a number.
+    existing = session.get(IncidentVersion, (row.id, row.version))
+    if existing is not None:
+        row.version = (
+            session.scalar(
+                select(IncidentVersion.version)
+                .where(IncidentVersion.incident_id == row.id)
+                .order_by(IncidentVersion.version.desc())
+                .limit(1)
+            )
+            or 0
+        ) + 1
+    _snapshot(session, row, op="revoked" if revoked else "received", actor=origin, changed=changed)
+    return "created" if created else "updated"
+
+
+def _local_only(row: Incident) -> None:
+    if row.origin_node_id is not None:
+        raise Conflict(
+            f"incident {row.id} was received from {row.origin}; it is read-only here",
+            hint="link it to a record of your own, or ask its originator to correct it",
+        )

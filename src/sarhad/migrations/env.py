@@ -6,7 +6,9 @@ from alembic import context
 
 import sarhad.core.auth
 import sarhad.core.journal
-import sarhad.incidents.models  # noqa: F401  (registers tables on the metadata)
+import sarhad.federation.models
+import sarhad.incidents.models
+import sarhad.sharing.models  # noqa: F401  (registers tables on the metadata)
 from sarhad.core.db import Base
 
 config = context.config

@@ -1,0 +1,215 @@
+"""Turn the change log into what each partner may receive: decide, redact, serialise, append.
+
+Runs from stored state only (a durable cursor per partner), so it can run anywhere and any
+number of times: before serving a TAXII page, in ``sarhad sync``, in the server's loop.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from sarhad.core.db import lock_writes, utcnow
+from sarhad.core.journal import ChangeLog, audit
+from sarhad.federation import stix
+from sarhad.federation.models import PendingRelease, PublishCursor
+from sarhad.federation.store import Appender, ensure_collections
+from sarhad.incidents import service as incidents
+from sarhad.incidents.models import Incident
+from sarhad.sharing import service as sharing
+from sarhad.sharing.models import Agreement, Partner
+from sarhad.sharing.policy import SharableRecord, decide, redact
+
+BATCH = 2000
+
+
+@dataclass(frozen=True)
+class LocalNode:
+    """Who we are, as partners see us."""
+
+    node_id: str
+    name: str
+    country: str
+
+    @property
+    def identity_id(self) -> str:
+        return f"identity--{self.node_id}"
+
+
+@dataclass
+class PublishReport:
+    """What one publish pass did for one partner."""
+
+    partner: str
+    shared: list[str] = field(default_factory=list)  # incident ids given a new version
+    withdrawn: list[str] = field(default_factory=list)
+    held: int = 0  # waiting for their release delay
+    withheld: dict[str, list[str]] = field(default_factory=dict)  # id -> reasons not shared
+
+
+def _static_objects(node: LocalNode, created: datetime) -> list[dict]:
+    identity = stix.node_identity(
+        node_id=node.node_id, name=node.name, country=node.country, created=created
+    )
+    return [
+        identity,
+        *stix.tlp_marking_definitions(),
+        stix.extension_definition(created_by_ref=node.identity_id),
+    ]
+
+
+def _stix_time(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def publish(
+    session: Session, *, node: LocalNode, now: datetime | None = None
+) -> list[PublishReport]:
+    """Bring every active partner's outbound collection up to date with the change log."""
+    lock_writes(session)
+    now = now or utcnow()
+    reports = []
+    for partner in sharing.list_partners(session):
+        if partner.active:
+            reports.append(_publish_partner(session, node=node, partner=partner, now=now))
+    return reports
+
+
+def publish_partner(
+    session: Session, *, node: LocalNode, partner: Partner, now: datetime | None = None
+) -> PublishReport:
+    """Bring one partner's outbound collection up to date (takes the write lock)."""
+    lock_writes(session)
+    return _publish_partner(session, node=node, partner=partner, now=now or utcnow())
+
+
+def _publish_partner(
+    session: Session, *, node: LocalNode, partner: Partner, now: datetime
+) -> PublishReport:
+    report = PublishReport(partner=partner.name)
+    outbound, _inbox = ensure_collections(session, partner)
+    appender = Appender(session, outbound.id)
+    cursor = session.get(PublishCursor, partner.id)
+    if cursor is None:
+        cursor = PublishCursor(partner_id=partner.id, change_seq=0, agreement_version=0)
+        session.add(cursor)
+        for obj in _static_objects(node, now):
+            appender.append(obj)
+    terms = sharing.terms_for(session, partner=partner)
+    agreement = session.scalar(select(Agreement).where(Agreement.partner_id == partner.id))
+    if cursor.agreement_version != terms.version:
+        # A changed agreement may open or close records already passed: look at all again.
+        cursor.change_seq, cursor.agreement_version = 0, terms.version
+    due = list(
+        session.scalars(
+            select(PendingRelease.incident_id).where(
+                PendingRelease.partner_id == partner.id, PendingRelease.release_at <= now
+            )
+        )
+    )
+    while True:
+        changes = session.execute(
+            select(ChangeLog.seq, ChangeLog.entity_id)
+            .where(ChangeLog.seq > cursor.change_seq, ChangeLog.entity == "incident")
+            .order_by(ChangeLog.seq)
+            .limit(BATCH)
+        ).all()
+        ids = list(dict.fromkeys([*due, *(c.entity_id for c in changes)]))
+        due = []
+        for incident_id in ids:
+            _publish_one(
+                session,
+                appender=appender,
+                node=node,
+                partner=partner,
+                terms=terms,
+                agreement=agreement,
+                incident_id=incident_id,
+                now=now,
+                report=report,
+            )
+        if not changes:
+            break
+        cursor.change_seq = changes[-1].seq
+    if report.shared or report.withdrawn:
+        audit(
+            session,
+            actor="federation",
+            action="share.publish",
+            entity="partner",
+            entity_id=partner.id,
+            detail={
+                "partner": partner.name,
+                "agreement_version": terms.version,
+                "shared": report.shared,
+                "withdrawn": report.withdrawn,
+            },
+        )
+    session.flush()
+    return report
+
+
+def _publish_one(
+    session: Session,
+    *,
+    appender: Appender,
+    node: LocalNode,
+    partner: Partner,
+    terms: object,
+    agreement: Agreement | None,
+    incident_id: str,
+    now: datetime,
+    report: PublishReport,
+) -> None:
+    row = session.get(Incident, incident_id)
+    if row is None:
+        return
+    out = incidents.to_out(row)
+    record = SharableRecord.from_incident(out, row.origin_node_id)
+    decision = decide(record, terms, now=now)  # type: ignore[arg-type]
+    stix_id = f"incident--{row.id}"
+    session.execute(
+        delete(PendingRelease).where(
+            PendingRelease.partner_id == partner.id, PendingRelease.incident_id == row.id
+        )
+    )
+    if decision.share and not row.revoked:
+        modified = row.updated_at
+        if agreement is not None and agreement.updated_at > modified:
+            # New terms can change what a version contains: give it a newer modified.
+            modified = agreement.updated_at
+        body = redact(out.model_dump(mode="json"), decision)
+        body["updated_at"] = _stix_time(modified)
+        objects = stix.incident_to_stix(
+            body,
+            identity_id=node.identity_id,
+            withheld=decision.withheld_fields,
+            origin_node_id=row.origin_node_id or node.node_id,
+        )
+        added = [appender.append(obj) for obj in objects]
+        if added[0] is not None:
+            report.shared.append(row.id)
+        return
+    if decision.release_at is not None:
+        session.add(
+            PendingRelease(
+                partner_id=partner.id, incident_id=row.id, release_at=decision.release_at
+            )
+        )
+        report.held += 1
+        return
+    report.withheld[row.id] = list(decision.reasons) or ["withdrawn by its originator"]
+    previous = appender.latest(stix_id)
+    if previous is not None and not json.loads(previous.payload).get("revoked"):
+        # It was shared before and may no longer be: tell the partner it is withdrawn, with
+        # the content it already had (never the new content).
+        old = json.loads(previous.payload)
+        last = datetime.fromisoformat(old["modified"].replace("Z", "+00:00"))
+        old["modified"] = _stix_time(max(now, last + timedelta(milliseconds=1)))
+        old["revoked"] = True
+        appender.append(old)
+        report.withdrawn.append(row.id)

@@ -1,0 +1,66 @@
+"""Federation routes under /api/v1/federation: status, sync now, quarantine (for liaison/admin)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from sarhad.core.api import node, require
+from sarhad.core.auth import Permission, Principal
+from sarhad.federation import service
+
+router = APIRouter(prefix="/federation", tags=["federation"])
+
+Reader = Annotated[Principal, Depends(require(Permission.SHARING_READ))]
+Syncer = Annotated[Principal, Depends(require(Permission.FEDERATION_SYNC))]
+
+
+@router.get("/status")
+def status(request: Request, _actor: Reader) -> list[dict[str, Any]]:
+    """Per partner: last sync, last error, objects waiting, objects quarantined."""
+    with node(request).db.session() as session:
+        return service.status(session)
+
+
+@router.post("/sync")
+def sync_now(request: Request, _actor: Syncer, partner: str | None = None) -> list[dict[str, Any]]:
+    """Sync now with one partner (or all); a partner that is down is reported, not an error."""
+    n = node(request)
+    reports = service.sync_all(n.db, settings=n.settings, profile=n.profile, partner=partner)
+    return [
+        {
+            "partner": r.partner,
+            "pulled": len(r.pulled.accepted),
+            "duplicates": len(r.pulled.duplicates),
+            "rejected": len(r.pulled.rejected),
+            "pushed": r.pushed,
+            "push_failures": r.push_failures,
+            "waiting": r.waiting,
+            "error": r.error,
+        }
+        for r in reports
+    ]
+
+
+@router.get("/quarantine")
+def quarantine(
+    request: Request,
+    _actor: Reader,
+    partner: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    """Inbound objects refused, with the reason, newest first."""
+    with node(request).db.session() as session:
+        return [
+            {
+                "id": q.id,
+                "partner_id": q.partner_id,
+                "via": q.via,
+                "stix_id": q.stix_id,
+                "reason": q.reason,
+                "received_at": q.received_at,
+                "payload": q.payload,
+            }
+            for q in service.list_quarantine(session, partner=partner, limit=limit)
+        ]

@@ -1,0 +1,142 @@
+"""Federation service functions used by the CLI and the API: sync, status, quarantine, bundles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from sarhad.border import BorderProfile
+from sarhad.core.config import Settings
+from sarhad.core.db import Database, get_node_id, lock_writes
+from sarhad.core.journal import audit
+from sarhad.federation import bundle as bundles
+from sarhad.federation.inbox import IngestReport, ingest
+from sarhad.federation.models import Quarantined, SyncCursor
+from sarhad.federation.publish import LocalNode
+from sarhad.federation.sync import Progress, SyncReport, _waiting, sync_partner
+from sarhad.sharing import service as sharing
+
+INGEST_PAGE = 1000
+
+
+def local_node(session: Session, settings: Settings) -> LocalNode:
+    """Our identity as partners see it."""
+    return LocalNode(
+        node_id=get_node_id(session), name=settings.node_name, country=settings.node_side
+    )
+
+
+def sync_all(
+    db: Database,
+    *,
+    settings: Settings,
+    profile: BorderProfile,
+    partner: str | None = None,
+    progress: Progress | None = None,
+) -> list[SyncReport]:
+    """Sync with one partner or with every active partner that has a TAXII URL."""
+    with db.session() as s:
+        node = local_node(s, settings)
+        names = (
+            [sharing.get_partner(s, name=partner).name]
+            if partner
+            else [p.name for p in sharing.list_partners(s) if p.active and p.taxii_url]
+        )
+    return [
+        sync_partner(db, partner_name=n, node=node, profile=profile, progress=progress)
+        for n in names
+    ]
+
+
+def status(session: Session) -> list[dict[str, Any]]:
+    """Per partner: last sync, errors, objects waiting to be delivered, quarantined objects."""
+    rows = []
+    for p in sharing.list_partners(session):
+        cur = session.get(SyncCursor, p.id)
+        rows.append(
+            {
+                "partner": p.name,
+                "country": p.country,
+                "active": p.active,
+                "taxii_url": p.taxii_url,
+                "last_attempt_at": cur.last_attempt_at if cur else None,
+                "last_success_at": cur.last_success_at if cur else None,
+                "last_error": cur.last_error if cur else None,
+                "pulled_until": cur.pulled_until if cur else None,
+                "waiting": _waiting(session, p),
+                "quarantined": session.scalar(
+                    select(func.count())
+                    .select_from(Quarantined)
+                    .where(Quarantined.partner_id == p.id)
+                ),
+            }
+        )
+    return rows
+
+
+def list_quarantine(
+    session: Session, *, partner: str | None = None, limit: int = 100
+) -> list[Quarantined]:
+    """Refused inbound objects, newest first."""
+    q = select(Quarantined)
+    if partner:
+        q = q.where(Quarantined.partner_id == sharing.get_partner(session, name=partner).id)
+    return list(session.scalars(q.order_by(Quarantined.id.desc()).limit(limit)))
+
+
+def export_bundle_file(db: Database, *, settings: Settings, partner: str, path: Path) -> int:
+    """Write a signed bundle of what ``partner`` may have; returns the number of objects."""
+    key = bundles.node_key(settings.data_dir)
+    with db.session() as s:
+        p = sharing.get_partner(s, name=partner)
+        doc = bundles.export_bundle(s, partner=p, node=local_node(s, settings), key=key)
+        audit(
+            s,
+            actor="console",
+            action="share.bundle_export",
+            entity="partner",
+            entity_id=p.id,
+            detail={
+                "partner": p.name,
+                "count": doc["header"]["count"],
+                "objects_sha256": doc["header"]["objects_sha256"],
+                "file": path.name,
+            },
+        )
+    bundles.write_bundle(doc, path)
+    return int(doc["header"]["count"])
+
+
+def import_bundle_file(
+    db: Database,
+    *,
+    settings: Settings,
+    profile: BorderProfile,
+    partner: str,
+    path: Path,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Verify a partner's bundle file and ingest it like a sync (page by page)."""
+    document = bundles.read_bundle(path)
+    with db.session() as s:
+        p = sharing.get_partner(s, name=partner)
+        verified = bundles.verify_bundle(document, partner=p)
+        node = local_node(s, settings)
+        s.expunge(p)
+    report = IngestReport()
+    objects = verified.objects
+    for start in range(0, len(objects), INGEST_PAGE):
+        chunk = objects[start : start + INGEST_PAGE]
+        with db.session() as s:
+            lock_writes(s)
+            report.merge(
+                ingest(
+                    s, partner=s.merge(p), objects=chunk, via="bundle", node=node, profile=profile
+                )
+            )
+        if progress:
+            progress("bundle", len(chunk))
+    return report

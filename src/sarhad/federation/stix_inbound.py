@@ -1,0 +1,378 @@
+"""Inbound STIX 2.1 from a partner node: untrusted objects → checked Sarhad incident data.
+
+Nothing a partner sends is trusted. Each object passes, in order: JSON shape and size, a
+STIX ``type``/``id``, the list of accepted types, ``stix2.parse(allow_custom=False)``, and for
+incidents our extension's JSON schema, the TLP 2.0 marking, the located-at location of the
+same batch and finally sarhad's own ``IncidentIn`` rules. A bad object becomes a
+:class:`Rejected` entry with a short reason; it never stops the others, and
+:func:`parse_inbound` never raises.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import stix2
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+from pydantic import ValidationError
+
+from sarhad.core.markings import STIX_TLP2_IDS, TLP
+from sarhad.federation.stix import (
+    EXTENSION_ID,
+    SCHEMA_PATH,
+    SOURCE_NAME,
+    parse_stix_timestamp,
+    tlp_marking_definitions,
+)
+from sarhad.incidents.schemas import IncidentIn
+
+ACCEPTED_TYPES = frozenset(
+    {
+        "incident",
+        "location",
+        "relationship",
+        "identity",
+        "marking-definition",
+        "extension-definition",
+        "sighting",
+        "note",
+        "opinion",
+        "report",
+    }
+)
+TLP1_IDS = frozenset(
+    m.id for m in (stix2.TLP_WHITE, stix2.TLP_GREEN, stix2.TLP_AMBER, stix2.TLP_RED)
+)
+_TLP_BY_ID = {v: k for k, v in STIX_TLP2_IDS.items()}
+_PUBLISHED_TLP = {m["id"]: m for m in tlp_marking_definitions()}
+_ID = re.compile(r"([a-z][a-z0-9-]{0,249})--([0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12})")
+_REASON_MAX = 300  # a reason quotes partner data: keep it short and printable
+
+with SCHEMA_PATH.open(encoding="utf-8") as _f:
+    _EXT_VALIDATOR = Draft202012Validator(json.load(_f))
+
+
+@dataclass
+class InboundIncident:
+    """An incident a partner shared, checked; ``data`` is IncidentIn-shaped JSON.
+
+    Fields the sender withheld are absent from ``data`` and named in ``withheld_fields``.
+    """
+
+    stix_id: str
+    record_id: str
+    modified: datetime
+    created: datetime
+    origin_node_id: str | None
+    created_by_ref: str | None
+    data: dict[str, Any]
+    withheld_fields: list[str] = field(default_factory=list)
+    status: str = ""
+    version: int = 0
+    revoked: bool = False
+
+
+@dataclass
+class Rejected:
+    """One object refused, and why (``stix_id`` is None when the object has no usable id)."""
+
+    stix_id: str | None
+    reason: str
+
+
+class _Refused(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class _Checked:
+    obj: dict[str, Any]
+    id: str
+    type: str
+    created: datetime
+    modified: datetime | None  # None only for marking-definition
+
+
+def parse_inbound(
+    objects: list[object], *, max_object_bytes: int = 65536
+) -> tuple[list[InboundIncident], list[Rejected], list[dict[str, Any]]]:
+    """Check a partner's objects: (incidents, rejected, other accepted objects as given).
+
+    Locations and located-at relationships that belong to an incident of the batch are
+    consumed by it (whatever becomes of the incident) and are not listed among the others.
+    """
+    if not isinstance(objects, list | tuple):
+        return [], [Rejected(None, "expected a list of STIX objects")], []
+    incidents: list[InboundIncident] = []
+    rejected: list[Rejected] = []
+    checked: list[_Checked] = []
+    incident_ids: set[str] = set()  # including refused ones: their location goes with them
+    for i, obj in enumerate(objects):
+        sid = _usable_id(obj)
+        if sid is not None and sid.startswith("incident--"):
+            incident_ids.add(sid)
+        try:
+            checked.append(_envelope(obj, i, sid, max_object_bytes))
+        except _Refused as r:
+            rejected.append(Rejected(sid, r.reason))
+        except Exception as exc:  # last resort: one object must never stop the batch
+            rejected.append(Rejected(sid, f"{sid or f'object {i}'}: {_internal(exc)}"))
+
+    locations: dict[str, list[_Checked]] = {}
+    for c in checked:
+        if c.type == "location":
+            locations.setdefault(c.id, []).append(c)
+    located_at: dict[str, list[_Checked]] = {}
+    consumed: set[int] = set()
+    for c in checked:
+        src = c.obj.get("source_ref")
+        if (
+            c.type == "relationship"
+            and c.obj.get("relationship_type") == "located-at"
+            and src in incident_ids
+        ):
+            located_at.setdefault(src, []).append(c)
+            consumed.add(id(c))
+            consumed.update(id(loc) for loc in locations.get(c.obj.get("target_ref"), []))
+
+    others: list[dict[str, Any]] = []
+    for c in checked:
+        if c.type != "incident":
+            if id(c) not in consumed:
+                others.append(c.obj)
+            continue
+        try:
+            incidents.append(_incident(c, located_at.get(c.id, []), locations))
+        except _Refused as r:
+            rejected.append(Rejected(c.id, f"{c.id}: {r.reason}"))
+        except Exception as exc:
+            rejected.append(Rejected(c.id, f"{c.id}: {_internal(exc)}"))
+    return incidents, rejected, others
+
+
+def _internal(exc: Exception) -> str:
+    # Tests assert this never happens; in production it keeps one object from stopping all.
+    return f"internal error while checking ({type(exc).__name__})"
+
+
+def _short(text: object) -> str:
+    s = " ".join(str(text).split())
+    return s if len(s) <= _REASON_MAX else s[: _REASON_MAX - 1] + "…"
+
+
+def _usable_id(obj: object) -> str | None:
+    if isinstance(obj, dict):
+        sid = obj.get("id")
+        if isinstance(sid, str) and _ID.fullmatch(sid):
+            return sid
+    return None
+
+
+# --- every object ------------------------------------------------------------------------
+
+
+def _envelope(obj: object, index: int, sid: str | None, limit: int) -> _Checked:
+    """Shape, size, type/id, accepted type, timestamps and ``stix2.parse``."""
+    where = sid or f"object {index}"
+    if not isinstance(obj, dict):
+        raise _Refused(f"object {index}: not a JSON object ({type(obj).__name__})")
+    try:
+        canonical = json.dumps(
+            obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        ).encode("utf-8", "surrogatepass")
+    except (TypeError, ValueError, RecursionError):
+        raise _Refused(f"{where}: not valid JSON (NaN, Infinity or non-JSON values)") from None
+    if len(canonical) > limit:
+        raise _Refused(f"{where}: object of {len(canonical)} bytes exceeds the {limit}-byte limit")
+    type_ = obj.get("type")
+    if not isinstance(type_, str):
+        raise _Refused(f"{where}: missing or non-string 'type'")
+    if sid is None:
+        raise _Refused(
+            f"object {index}: 'id' is not a STIX id (type--uuid): {_short(obj.get('id'))}"
+        )
+    m = _ID.fullmatch(sid)
+    assert m is not None  # _usable_id matched it
+    if m.group(1) != type_:
+        raise _Refused(f"{sid}: id does not match type {_short(type_)!r}")
+    if uuid.UUID(m.group(2)).variant != uuid.RFC_4122:
+        raise _Refused(f"{sid}: id is not an RFC 4122 UUID")
+    if type_ not in ACCEPTED_TYPES:
+        raise _Refused(f"{sid}: type {_short(type_)!r} is not accepted on this collection")
+    if obj.get("spec_version") != "2.1":
+        raise _Refused(f"{sid}: 'spec_version' must be '2.1'")
+    # stix2.parse would fill in a missing created/modified with "now": require them here.
+    created = _timestamp(obj, "created", sid)
+    modified = None if type_ == "marking-definition" else _timestamp(obj, "modified", sid)
+    if modified is not None and modified < created:
+        raise _Refused(f"{sid}: 'modified' is before 'created'")
+    try:
+        stix2.parse(obj, allow_custom=False, version="2.1")
+    except Exception as exc:  # stix2 raises many types on malformed input; all mean "refused"
+        raise _Refused(f"{sid}: {_short(exc)}") from None
+    if type_ == "identity" and obj.get("identity_class") == "individual":
+        raise _Refused(f"{sid}: individual identities are not accepted (organizations only)")
+    if type_ == "marking-definition" and sid in _PUBLISHED_TLP and obj != _PUBLISHED_TLP[sid]:
+        raise _Refused(f"{sid}: differs from the published TLP 2.0 marking definition")
+    return _Checked(obj, sid, type_, created, modified)
+
+
+def _timestamp(obj: Mapping[str, Any], key: str, sid: str) -> datetime:
+    if key not in obj:
+        raise _Refused(f"{sid}: {key!r} is missing")
+    try:
+        return parse_stix_timestamp(obj[key])
+    except ValueError as exc:
+        raise _Refused(f"{sid}: {key!r} {exc}") from None
+
+
+# --- incidents ---------------------------------------------------------------------------
+
+
+def _incident(
+    c: _Checked, rels: list[_Checked], locations: Mapping[str, list[_Checked]]
+) -> InboundIncident:
+    obj = c.obj
+    ext = _our_extension(obj)
+    tlp = _tlp(obj)
+    withheld = list(ext.get("withheld_fields", []))
+    present = {
+        "narrative": "description" in obj,
+        "sources": bool(_sarhad_refs(obj)),
+        "seizures": "seizures" in ext,
+        "grading": "grading" in ext,
+        "place": "place" in ext,
+    }
+    for name in withheld:
+        if present[name]:
+            raise _Refused(f"{name!r} is listed as withheld but present")
+    assert c.modified is not None  # required by _envelope for every type but markings
+    result = InboundIncident(
+        stix_id=c.id,
+        record_id=c.id.split("--", 1)[1],
+        modified=c.modified,
+        created=c.created,
+        origin_node_id=ext["origin_node"],
+        created_by_ref=obj.get("created_by_ref"),
+        data={},
+        withheld_fields=withheld,
+        status=ext["status"],
+        version=ext["version"],
+        revoked=obj.get("revoked") is True,
+    )
+    if result.revoked:  # the receiver only needs to know the record is withdrawn
+        return result
+    loc = _location(c, rels, locations, tlp)
+    data: dict[str, Any] = {
+        "title": obj["name"],
+        "category": ext["category"],
+        "occurred_at": ext["occurred_at"],
+        "date_precision": ext["date_precision"],
+        "location": {
+            "lon": loc["longitude"],
+            "lat": loc["latitude"],
+            "precision": ext["location_precision"],
+        },
+        "reporting_side": ext["reporting_side"],
+        "casualties": ext["casualties"],
+        "tlp": tlp.value,
+    }
+    if "place" in ext:
+        data["location"]["place"] = ext["place"]
+    # Absent and not withheld means "empty" (outbound leaves out empty text and lists).
+    for name, value, empty in (
+        ("seizures", ext.get("seizures"), []),
+        ("grading", ext.get("grading"), None),
+        ("narrative", obj.get("description"), ""),
+        ("sources", _sarhad_refs(obj) or None, []),
+    ):
+        if value is not None:
+            data[name] = value
+        elif name not in withheld and empty is not None:
+            data[name] = empty
+    try:
+        model = IncidentIn.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        first = errors[0]
+        path = ".".join(str(p) for p in first["loc"]) or "record"
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise _Refused(_short(f"{path}: {first['msg']}{more}")) from None
+    result.data = model.model_dump(mode="json", exclude_unset=True)
+    return result
+
+
+def _our_extension(obj: Mapping[str, Any]) -> dict[str, Any]:
+    extensions = obj.get("extensions") or {}
+    foreign = sorted(k for k in extensions if k != EXTENSION_ID)
+    if EXTENSION_ID not in extensions:
+        also = f" (unknown extension {_short(foreign[0])})" if foreign else ""
+        raise _Refused(f"not a Sarhad border incident: no {EXTENSION_ID}{also}")
+    if foreign:
+        raise _Refused(f"unknown extension {_short(foreign[0])}")
+    ext = extensions[EXTENSION_ID]
+    error = best_match(_EXT_VALIDATOR.iter_errors(ext))
+    if error is not None:
+        path = ".".join(str(p) for p in error.absolute_path)
+        raise _Refused(_short(f"extension {path or '(root)'}: {error.message}"))
+    return ext
+
+
+def _tlp(obj: Mapping[str, Any]) -> TLP:
+    if obj.get("granular_markings"):
+        raise _Refused("granular_markings are not accepted (mark the whole object)")
+    refs = obj.get("object_marking_refs") or []
+    old = [r for r in refs if r in TLP1_IDS]
+    if old:
+        raise _Refused(f"TLP 1.0 marking {old[0]} is not accepted; use TLP 2.0")
+    levels = {_TLP_BY_ID[r] for r in refs if r in _TLP_BY_ID}
+    if not levels:
+        raise _Refused("no TLP 2.0 marking in object_marking_refs")
+    if len(levels) > 1:
+        raise _Refused("more than one TLP 2.0 marking")
+    return levels.pop()
+
+
+def _sarhad_refs(obj: Mapping[str, Any]) -> list[Any]:
+    refs = obj.get("external_references") or []
+    return [r.get("description") for r in refs if r.get("source_name") == SOURCE_NAME]
+
+
+def _location(
+    c: _Checked, rels: list[_Checked], locations: Mapping[str, list[_Checked]], tlp: TLP
+) -> dict[str, Any]:
+    targets = {r.obj["target_ref"] for r in rels if r.obj["target_ref"] in locations}
+    if not targets:
+        raise _Refused("no located-at location in this batch")
+    if len(targets) > 1:
+        raise _Refused("more than one located-at location")
+    versions = locations[targets.pop()]
+    latest = max(versions, key=lambda v: v.modified or v.created)
+    loc = latest.obj
+    for side in (latest, *rels):
+        if _tlp_or_none(side.obj) is not tlp:
+            raise _Refused(f"{side.id} is not marked {tlp.label} like the incident")
+        author = side.obj.get("created_by_ref")
+        if author is not None and author != c.obj.get("created_by_ref"):
+            raise _Refused(f"{side.id} has another author than the incident")
+    for key in ("latitude", "longitude"):
+        value = loc.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise _Refused(f"{latest.id} has no numeric {key}")
+    return loc
+
+
+def _tlp_or_none(obj: Mapping[str, Any]) -> TLP | None:
+    try:
+        return _tlp(obj)
+    except _Refused:
+        return None

@@ -1,0 +1,1 @@
+"""Sharing: partner nodes, the agreement with each, and the pure policy that decides what goes."""

@@ -1,0 +1,237 @@
+"""API schemas of partners and agreements. Outbound partner data never carries the token."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from sarhad.core.markings import TLP
+from sarhad.incidents.taxonomy import Category, Status
+from sarhad.sharing.policy import WITHHOLDABLE
+
+NAME_PATTERN = r"^[a-z0-9-]{2,60}$"
+#: DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410): 12 bytes, then the 32-byte key.
+_ED25519_SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")
+#: A year: longer delays are almost certainly a typing error (hours for days).
+MAX_DELAY_HOURS = 8760.0
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def check_url(value: str) -> str:
+    """A partner's TAXII API root must be an http(s) URL with a host."""
+    scheme, sep, rest = value.partition("://")
+    if scheme.lower() not in ("http", "https") or not sep or not rest.split("/")[0]:
+        raise ValueError("must be an http:// or https:// URL, e.g. https://ir-node.example/taxii2/")
+    if any(c.isspace() for c in value):
+        raise ValueError("must not contain spaces")
+    return value
+
+
+def check_public_key(value: str) -> str:
+    """An Ed25519 public key in PEM (``-----BEGIN PUBLIC KEY-----``), as partners publish it."""
+    lines = [line.strip() for line in value.strip().splitlines() if line.strip()]
+    if len(lines) < 3 or lines[0] != "-----BEGIN PUBLIC KEY-----":
+        raise ValueError("must be a PEM public key starting with -----BEGIN PUBLIC KEY-----")
+    if lines[-1] != "-----END PUBLIC KEY-----":
+        raise ValueError("must end with -----END PUBLIC KEY-----")
+    try:
+        der = base64.b64decode("".join(lines[1:-1]), validate=True)
+    except binascii.Error:
+        raise ValueError("the PEM body is not base64") from None
+    if len(der) != 44 or not der.startswith(_ED25519_SPKI_PREFIX):
+        raise ValueError("must be an Ed25519 public key (44-byte SubjectPublicKeyInfo)")
+    return "\n".join(lines) + "\n"
+
+
+def check_node_id(value: str) -> str:
+    """A node id is the UUID the partner's node made at ``sarhad init``."""
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise ValueError(
+            "must be the partner node's UUID (see 'sarhad init' on that node)"
+        ) from None
+
+
+Url = Annotated[str, Field(max_length=500), AfterValidator(check_url)]
+PublicKeyPem = Annotated[str, Field(max_length=2000), AfterValidator(check_public_key)]
+NodeId = Annotated[str, AfterValidator(check_node_id)]
+Token = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class PartnerIn(_In):
+    """A new partner node."""
+
+    name: str = Field(pattern=NAME_PATTERN, description="short name, e.g. ir-node")
+    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166 alpha-2 of the agency")
+    taxii_url: Url | None = Field(default=None, description="their TAXII API root")
+    remote_token: Token | None = Field(default=None, description="the token we present to them")
+    public_key_pem: PublicKeyPem | None = Field(default=None, description="Ed25519, PEM")
+    node_id: NodeId | None = Field(default=None, description="their node UUID")
+
+
+class PartnerUpdate(_In):
+    """Changes to a partner; fields left out stay as they are, ``null`` clears a field."""
+
+    taxii_url: Url | None = None
+    remote_token: Token | None = None
+    public_key_pem: PublicKeyPem | None = None
+    node_id: NodeId | None = None
+    active: bool | None = None
+
+    @field_validator("active")
+    @classmethod
+    def _active_not_null(cls, v: bool | None) -> bool | None:
+        if v is None:
+            raise ValueError("give true or false")
+        return v
+
+
+class PartnerOut(BaseModel):
+    """A partner as the API shows it: whether a token is set, never the token itself."""
+
+    id: str
+    name: str
+    country: str
+    node_id: str | None
+    taxii_url: str | None
+    remote_token_set: bool
+    public_key_pem: str | None
+    account: str  # the local account whose tokens the partner presents to us
+    active: bool
+    created_at: datetime
+
+
+def _dedupe(values: list[Any]) -> list[Any]:
+    return sorted(set(values), key=str)
+
+
+class AgreementIn(_In):
+    """Changes to an agreement; every field is optional and fields left out stay as they are.
+
+    Empty ``categories`` or ``sectors`` mean "all". ``expires_at: null`` removes the expiry.
+    """
+
+    categories: list[Category] | None = Field(default=None, max_length=100)
+    sectors: list[str] | None = Field(default=None, max_length=1000)
+    statuses: list[Status] | None = Field(default=None, max_length=10)
+    max_tlp: TLP | None = None
+    withheld_fields: list[str] | None = Field(default=None, max_length=20)
+    release_delay_hours: float | None = Field(default=None, ge=0, le=MAX_DELAY_HOURS)
+    expires_at: AwareDatetime | None = None
+    forward_third_party: bool | None = None
+
+    @field_validator("categories", "statuses")
+    @classmethod
+    def _unique(cls, v: list[Any] | None) -> list[Any] | None:
+        return None if v is None else _dedupe(v)
+
+    @field_validator("sectors")
+    @classmethod
+    def _sectors(cls, v: list[str] | None) -> list[str] | None:
+        if v is None:
+            return None
+        if any(not s or len(s) > 40 for s in v):
+            raise ValueError("sector ids are 1-40 characters, e.g. PKIR-007")
+        return _dedupe(v)
+
+    @field_validator("statuses")
+    @classmethod
+    def _some_status(cls, v: list[Status] | None) -> list[Status] | None:
+        if v is not None and not v:
+            raise ValueError("give at least one status (validated and closed are usual)")
+        return v
+
+    @field_validator("max_tlp")
+    @classmethod
+    def _not_red(cls, v: TLP | None) -> TLP | None:
+        if v is TLP.RED:
+            raise ValueError(
+                "TLP:RED never leaves the node; the highest level that may be shared is "
+                "amber+strict"
+            )
+        return v
+
+    @field_validator("withheld_fields")
+    @classmethod
+    def _withholdable(cls, v: list[str] | None) -> list[str] | None:
+        if v is None:
+            return None
+        for name in v:
+            if name == "casualties":
+                raise ValueError("casualties are never withheld: civilian harm is always reported")
+            if name not in WITHHOLDABLE:
+                raise ValueError(
+                    f"{name!r} cannot be withheld; choose from {', '.join(WITHHOLDABLE)}"
+                )
+        return sorted(set(v))
+
+    @field_validator("release_delay_hours")
+    @classmethod
+    def _finite(cls, v: float | None) -> float | None:
+        if v is not None and not math.isfinite(v):
+            raise ValueError("must be a finite number of hours")
+        return v
+
+
+class AgreementOut(BaseModel):
+    """The current agreement with one partner."""
+
+    partner: str
+    version: int
+    categories: list[str]
+    sectors: list[str]
+    statuses: list[str]
+    max_tlp: TLP
+    withheld_fields: list[str]
+    release_delay_hours: float
+    expires_at: datetime | None
+    forward_third_party: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class PartnerCreated(BaseModel):
+    """What adding a partner returns: the token they must use to call us is shown this once."""
+
+    partner: PartnerOut
+    token: str
+    agreement: AgreementOut
+
+
+class PreviewItem(BaseModel):
+    """What one incident would look like to the partner, or why it would not go."""
+
+    id: str
+    title: str
+    occurred_at: datetime
+    category: str
+    sector: str
+    status: str
+    tlp: TLP
+    share: bool
+    reasons: list[str]
+    withheld_fields: list[str]
+    release_at: datetime | None
+    record: dict[str, Any] | None  # the redacted record; None when it would not go at all
+
+
+class PreviewOut(BaseModel):
+    """The newest incidents as one partner would receive them under the current agreement."""
+
+    partner: str
+    agreement_version: int
+    at: datetime
+    shared: int
+    held: int  # only the release delay holds them back
+    refused: int
+    items: list[PreviewItem]

@@ -1,0 +1,137 @@
+"""Two real nodes on loopback share incidents over TAXII 2.1 under each side's agreement."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from sarhad.core.auth import CONSOLE
+from sarhad.core.journal import AuditLog, verify_audit
+from sarhad.incidents import service
+from sarhad.incidents.schemas import IncidentPatch, Transition
+from sarhad.sharing import service as sharing
+from sarhad.sharing.schemas import AgreementIn
+
+from .conftest import Pair
+from .helpers import PROFILE, get, record, sync
+
+
+def edit_and_revalidate(pair: Pair, incident_id: str, version: int, **changes: object) -> None:
+    """Edit a validated record (which sends it back to submitted) and validate it again."""
+    with pair.pk.db.session() as s:
+        row = service.update_incident(
+            s, incident_id=incident_id, actor=CONSOLE, profile=PROFILE,
+            patch=IncidentPatch(expected_version=version, **changes),
+        )
+        service.transition_incident(s, incident_id=incident_id, actor=CONSOLE,
+                                    step=Transition(to="validated", expected_version=row.version))
+
+
+def test_only_what_the_agreement_allows_crosses(pair: Pair) -> None:
+    shared = record(pair.pk, tlp="amber")
+    green = record(pair.pk, tlp="green", category="smuggling_fuel",
+                   seizures=[{"commodity": "diesel", "quantity": 900, "unit": "l"}])
+    draft = record(pair.pk, status="draft")
+    red = record(pair.pk, tlp="red")
+    report = sync(pair.ir)
+    assert report.error is None, report.error
+    assert {i for i, _ in report.pulled.accepted if i.startswith("incident--")} == {
+        f"incident--{shared.id}", f"incident--{green.id}"
+    }
+    assert get(pair.ir, draft.id) is None and get(pair.ir, red.id) is None
+    got = get(pair.ir, shared.id)
+    assert got is not None
+    assert got.origin == "partner:pk-node" and got.origin_node_id is not None
+    assert got.sources == [] and got.withheld_fields == ["sources"]  # withheld, not blanked
+    assert got.narrative == "Stopped at the checkpoint."
+    assert got.civ_injured == 1 and got.side == "PK"
+
+
+def test_sync_is_idempotent_and_follows_new_versions(pair: Pair) -> None:
+    row = record(pair.pk)
+    sync(pair.ir)
+    again = sync(pair.ir)
+    assert again.pulled.accepted == []
+    edit_and_revalidate(pair, row.id, row.version, title="Hashish and opium seized")
+    later = sync(pair.ir)
+    assert [i for i, _ in later.pulled.accepted] == [f"incident--{row.id}"]
+    got = get(pair.ir, row.id)
+    assert got is not None and got.title == "Hashish and opium seized"
+    with pair.ir.db.session() as s:
+        versions = service.list_versions(s, incident_id=row.id)
+    assert [v.op for v in versions] == ["received", "received"]
+
+
+def test_received_records_are_read_only(pair: Pair) -> None:
+    import pytest
+
+    from sarhad.core.errors import Conflict
+
+    row = record(pair.pk)
+    sync(pair.ir)
+    with pytest.raises(Conflict, match="read-only"), pair.ir.db.session() as s:
+        service.update_incident(s, incident_id=row.id, actor=CONSOLE, profile=PROFILE,
+                                patch=IncidentPatch(expected_version=1, title="Changed here"))
+
+
+def test_raising_tlp_to_red_withdraws_the_record(pair: Pair) -> None:
+    row = record(pair.pk)
+    sync(pair.ir)
+    edit_and_revalidate(pair, row.id, row.version, tlp="red")
+    sync(pair.ir)
+    got = get(pair.ir, row.id)
+    assert got is not None and got.revoked is True
+    with pair.ir.db.session() as s:
+        ids = [r.id for r in service.list_incidents(s, filters=service.IncidentFilter())[0]]
+    assert row.id not in ids
+
+
+def test_push_delivers_our_records_to_the_partner(pair: Pair) -> None:
+    ours = record(pair.ir, reporting_side="IR", location={"lon": 61.45, "lat": 29.01})
+    report = sync(pair.ir)
+    assert report.pushed >= 1 and report.push_failures == [] and report.waiting == 0
+    got = get(pair.pk, ours.id)
+    assert got is not None and got.origin == "partner:ir-node"
+
+
+def test_every_share_and_receipt_is_audited(pair: Pair) -> None:
+    row = record(pair.pk)
+    sync(pair.ir)
+    with pair.pk.db.session() as s:
+        served = s.scalars(select(AuditLog).where(AuditLog.action == "share.serve")).all()
+        published = s.scalars(select(AuditLog).where(AuditLog.action == "share.publish")).all()
+        assert verify_audit(s).ok
+    with pair.ir.db.session() as s:
+        received = s.scalars(select(AuditLog).where(AuditLog.action == "share.receive")).all()
+        assert verify_audit(s).ok
+    assert any(f"incident--{row.id}" in str(a.detail) for a in served)
+    assert any(row.id in a.detail["shared"] for a in published)
+    assert any(f"incident--{row.id}" in str(a.detail["accepted"]) for a in received)
+
+
+def test_partner_down_then_back_delivers_in_order(pair: Pair, spawn) -> None:  # noqa: ANN001
+    record(pair.ir, reporting_side="IR")
+    with pair.ir.db.session() as s:
+        from sarhad.sharing.schemas import PartnerUpdate
+
+        sharing.update_partner(s, name="pk-node", changes=PartnerUpdate(taxii_url="http://127.0.0.1:9/taxii2/api/"),
+                               actor=CONSOLE)
+    down = sync(pair.ir)
+    assert down.error and "did not answer" in down.error and down.waiting > 0
+    with pair.ir.db.session() as s:
+        sharing.update_partner(s, name="pk-node", changes=PartnerUpdate(taxii_url=f"{pair.pk.url}/taxii2/api/"),
+                               actor=CONSOLE)
+    back = sync(pair.ir)
+    assert back.error is None and back.waiting == 0 and back.pushed == down.waiting
+
+
+def test_agreement_change_opens_more_categories(pair: Pair) -> None:
+    kidnap = record(pair.pk, category="kidnapping", seizures=[])
+    with pair.pk.db.session() as s:
+        sharing.set_agreement(s, partner="ir-node", changes=AgreementIn(categories=["smuggling_fuel"]),
+                              actor=CONSOLE)
+    sync(pair.ir)
+    assert get(pair.ir, kidnap.id) is None
+    with pair.pk.db.session() as s:
+        sharing.set_agreement(s, partner="ir-node", changes=AgreementIn(categories=[]), actor=CONSOLE)
+    sync(pair.ir)
+    assert get(pair.ir, kidnap.id) is not None
