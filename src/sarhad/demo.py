@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import uvicorn
 from sqlalchemy import func, select
 
 from sarhad.app import create_app
@@ -15,11 +17,17 @@ from sarhad.border import profile_from_settings
 from sarhad.core.auth import CONSOLE, Role, User, add_user, issue_token
 from sarhad.core.config import Settings
 from sarhad.core.console import closing, out
-from sarhad.core.db import Database
+from sarhad.core.db import Database, get_node_id
+from sarhad.core.errors import ConfigError
+from sarhad.federation.service import sync_all
 from sarhad.incidents import service
 from sarhad.incidents.models import Incident
-from sarhad.incidents.schemas import IncidentIn
+from sarhad.incidents.schemas import IncidentIn, Transition
+from sarhad.incidents.taxonomy import Status
 from sarhad.node import init_node
+from sarhad.sharing import service as sharing
+from sarhad.sharing.preview import preview
+from sarhad.sharing.schemas import AgreementIn, PartnerUpdate
 
 # Invented sample events at real places near the line, for demonstration only.
 # (title, category, lon, lat, days ago, casualties, seizures, tlp)
@@ -163,12 +171,14 @@ def _account(db: Database, username: str, role: Role) -> str:
 
 
 def _seed(db: Database, settings: Settings) -> int:
+    """Record the samples once: all validated but the last, which stays a draft."""
     profile = profile_from_settings(settings)
     with db.session() as session:
         if session.scalar(select(func.count()).select_from(Incident)):
             return 0
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    for title, cat, lon, lat, days, cas, seiz, tlp in SAMPLES[settings.node_side]:
+    samples = SAMPLES[settings.node_side]
+    for i, (title, cat, lon, lat, days, cas, seiz, tlp) in enumerate(samples):
         data = IncidentIn.model_validate(
             {
                 "title": title,
@@ -182,12 +192,20 @@ def _seed(db: Database, settings: Settings) -> int:
                 "grading": {"source_reliability": "B", "information_credibility": "2"},
                 "tlp": tlp,
                 "narrative": "Invented sample record for the demo.",
-                "sources": ["demo"],
+                "sources": ["demo source note (confidential)"],
             }
         )
         with db.session() as session:
-            service.create_incident(session, data=data, actor=CONSOLE, profile=profile)
-    return len(SAMPLES[settings.node_side])
+            row = service.create_incident(session, data=data, actor=CONSOLE, profile=profile)
+            steps = [] if i == len(samples) - 1 else [Status.SUBMITTED, Status.VALIDATED]
+            for step in steps:
+                row = service.transition_incident(
+                    session,
+                    incident_id=row.id,
+                    actor=CONSOLE,
+                    step=Transition(to=step, expected_version=row.version),
+                )
+    return len(samples)
 
 
 def setup_demo(*, base_port: int, data_dir: Path) -> list[DemoNode]:
@@ -209,9 +227,101 @@ def setup_demo(*, base_port: int, data_dir: Path) -> list[DemoNode]:
     return nodes
 
 
+# What each side lets the other have: both withhold sources; Pakistan also holds records back
+# for 72 hours after they happen; Iran also withholds its source grading.
+AGREEMENTS = {
+    "PK": {"withheld_fields": ["sources"], "max_tlp": "amber", "release_delay_hours": 72},
+    "IR": {"withheld_fields": ["sources", "grading"], "max_tlp": "amber"},
+}
+
+
+def federate(nodes: list[DemoNode]) -> None:
+    """Make the two nodes partners of each other (once), with their agreements."""
+    pk, ir = nodes
+    ids = {}
+    for n in nodes:
+        with n.db.session() as s:
+            ids[n.side] = get_node_id(s)
+    with pk.db.session() as s:
+        known = any(p.name == ir.settings.node_name for p in sharing.list_partners(s))
+    if known:  # a re-run: the nodes know each other; only the ports may have changed
+        for me, other in ((pk, ir), (ir, pk)):
+            with me.db.session() as s:
+                sharing.update_partner(
+                    s,
+                    name=other.settings.node_name,
+                    changes=PartnerUpdate(taxii_url=f"{other.url}/taxii2/api/"),
+                    actor=CONSOLE,
+                )
+        return
+    tokens = {}
+    for me, other in ((pk, ir), (ir, pk)):
+        with me.db.session() as s:
+            _, tokens[me.side] = sharing.add_partner(
+                s,
+                name=other.settings.node_name,
+                country=other.side,
+                taxii_url=f"{other.url}/taxii2/api/",
+                node_id=ids[other.side],
+                actor=CONSOLE,
+            )
+            sharing.set_agreement(
+                s,
+                partner=other.settings.node_name,
+                changes=AgreementIn(**AGREEMENTS[me.side]),
+                actor=CONSOLE,
+            )
+    for me, other in ((pk, ir), (ir, pk)):
+        with me.db.session() as s:
+            # The token `other` issued for us is what we present when we call it.
+            sharing.update_partner(
+                s,
+                name=other.settings.node_name,
+                changes=PartnerUpdate(remote_token=tokens[other.side]),
+                actor=CONSOLE,
+            )
+
+
+def exchange(nodes: list[DemoNode]) -> list[str]:
+    """Sync both ways and say what crossed and what was withheld, and why."""
+    lines = []
+    for me, other in (nodes, nodes[::-1]):
+        profile = profile_from_settings(me.settings)
+        for r in sync_all(
+            me.db, settings=me.settings, profile=profile, partner=other.settings.node_name
+        ):
+            if r.error:
+                lines.append(f"{me.settings.node_name} ↔ {r.partner}: {r.error}")
+    for sender, receiver in (nodes, nodes[::-1]):
+        name = receiver.settings.node_name
+        with sender.db.session() as s:
+            view = preview(s, partner=name, limit=100)
+            own = set(s.scalars(select(Incident.id).where(Incident.origin_node_id.is_(None))))
+        view.items = [i for i in view.items if i.id in own]
+        crossed = sum(i.share for i in view.items)
+        lines.append(
+            f"{sender.settings.node_name} → {name}: {crossed} of its {len(view.items)} "
+            "own records crossed"
+        )
+        for item in view.items:
+            if item.share:
+                gone = ", ".join(item.withheld_fields) or "nothing"
+                lines.append(f"  ✓ {item.title}  (fields withheld: {gone})")
+            else:
+                lines.append(f"  ✗ {item.title}  — {'; '.join(item.reasons)}")
+        with receiver.db.session() as s:
+            got = s.scalar(
+                select(func.count())
+                .select_from(Incident)
+                .where(Incident.origin == f"partner:{sender.settings.node_name}")
+            )
+        lines.append(f"  {name} now holds {got} record(s) from {sender.settings.node_name}")
+    return lines
+
+
 def describe(nodes: list[DemoNode], data_dir: Path) -> str:
     """What to look at, as printed and written to DATA_DIR/WHERE-TO-LOOK.txt."""
-    lines = ["Sarhad demo: two nodes on SQLite", ""]
+    lines = ["Sarhad demo: two federated nodes on SQLite", ""]
     for n, (_side, name, country) in zip(nodes, NODES, strict=True):
         lines += [
             f"{country} node '{name}'  {n.url}   (API docs: {n.url}/docs)",
@@ -230,38 +340,60 @@ def describe(nodes: list[DemoNode], data_dir: Path) -> str:
         f"  {env} incidents list",
         f"  {env} border locate 61.6 28.95 --json",
         f"  {env} audit verify",
-        "",
-        "Federation between the two nodes (STIX 2.1 / TAXII 2.1) is not built yet (issue 3):",
-        "today each node keeps its own incidents.",
+        f"  {env} sync            # pull from and push to the Iran node (TAXII 2.1)",
+        f"  {env} agreements show ir-node",
+        f"  {env} federation status",
+        f"  TAXII 2.1 discovery: {pk.url}/taxii2/ (partner tokens only)",
     ]
     text = "\n".join(lines)
     (data_dir / "WHERE-TO-LOOK.txt").write_text(text + "\n", encoding="utf-8")
     return text
 
 
-async def _serve(nodes: list[DemoNode]) -> None:
-    import uvicorn
-
-    servers = [
-        uvicorn.Server(
+def _start(nodes: list[DemoNode]) -> list[tuple[uvicorn.Server, threading.Thread]]:
+    running = []
+    for n in nodes:
+        server = uvicorn.Server(
             uvicorn.Config(
                 create_app(n.settings, db=n.db),
                 host=n.settings.host,
                 port=n.settings.port,
                 log_level="warning",
+                lifespan="off",
             )
         )
-        for n in nodes
-    ]
-    await asyncio.gather(*(s.serve() for s in servers))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        running.append((server, thread))
+    deadline = time.monotonic() + 30
+    while not all(s.started for s, _ in running):
+        if time.monotonic() > deadline or not all(t.is_alive() for _, t in running):
+            raise ConfigError(
+                f"the demo nodes could not start on ports {nodes[0].settings.port} and "
+                f"{nodes[1].settings.port}",
+                hint="free those ports or pass --base-port",
+            )
+        time.sleep(0.05)
+    return running
 
 
 def run_demo(*, base_port: int, data_dir: Path, serve: bool = True) -> list[DemoNode]:
-    """Set up the two nodes, print where to look, and serve them until Ctrl-C."""
+    """Set up both nodes, federate them, sync, print what crossed, and serve until Ctrl-C."""
     nodes = setup_demo(base_port=base_port, data_dir=data_dir)
-    out.print(describe(nodes, data_dir), highlight=False, soft_wrap=True)
-    if serve:
-        out.print("\nServing both nodes; press Ctrl-C to stop.")
-        with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(_serve(nodes))
+    running = _start(nodes)
+    try:
+        federate(nodes)
+        crossing = exchange(nodes)
+        out.print(describe(nodes, data_dir), highlight=False, soft_wrap=True)
+        out.print("\nWhat crossed the border:", highlight=False)
+        out.print("\n".join(crossing), highlight=False, soft_wrap=True)
+        if serve:
+            out.print("\nServing both nodes; press Ctrl-C to stop.")
+            with contextlib.suppress(KeyboardInterrupt):
+                while all(t.is_alive() for _, t in running):
+                    time.sleep(0.5)
+    finally:
+        for server, thread in running:
+            server.should_exit = True
+            thread.join(timeout=10)
     return nodes

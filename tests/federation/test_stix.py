@@ -3,22 +3,40 @@ inbound parsing refuses bad objects one by one without ever raising."""
 
 from __future__ import annotations
 
-import copy
-import itertools
 import json
 import uuid
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 import stix2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from federation.fixtures.stix_records import (
+    IDENTITY,
+    JSON,
+    KEYS,
+    NODE_ID,
+    SUBSETS,
+    assert_no_crash,
+    edited,
+    empty_values,
+    ext_of,
+    good,
+    instant,
+    make_record,
+    note,
+    one_incident,
+    partner_extras,
+    paths,
+    projection,
+    reasons,
+    to_stix,
+    withhold,
+)
 from sarhad.core.markings import STIX_TLP2_IDS, TLP
 from sarhad.federation.stix import (
-    EXTENSION_ID,
     PRECISION_M,
     SCHEMA_PATH,
     WITHHOLDABLE,
@@ -30,8 +48,7 @@ from sarhad.federation.stix import (
     tlp_marking_definitions,
     validate_with_oasis,
 )
-from sarhad.federation.stix_inbound import InboundIncident, Rejected, parse_inbound
-from sarhad.incidents.schemas import IncidentOut
+from sarhad.federation.stix_inbound import Rejected, parse_inbound
 from sarhad.incidents.taxonomy import (
     Category,
     Commodity,
@@ -42,117 +59,6 @@ from sarhad.incidents.taxonomy import (
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
-NODE_ID = "5b0f1c9e-8d3a-4c62-9a57-3e2f6d1b7a40"
-IDENTITY = f"identity--{NODE_ID}"
-SUBSETS = [
-    frozenset(c)
-    for n in range(len(WITHHOLDABLE) + 1)
-    for c in itertools.combinations(sorted(WITHHOLDABLE), n)
-]
-SEIZURE_FOR = {
-    Category.SMUGGLING_NARCOTICS: {"commodity": "hashish", "quantity": 120.5, "unit": "kg"},
-    Category.SMUGGLING_FUEL: {"commodity": "diesel", "quantity": 4000, "unit": "l"},
-    Category.SMUGGLING_WEAPONS: {"commodity": "ammunition", "quantity": 900, "unit": "rounds"},
-    Category.SMUGGLING_GOODS: {"commodity": "currency", "quantity": 25000, "unit": "USD"},
-}
-
-
-def make_record(n: int = 0, **changes: Any) -> dict[str, Any]:
-    """An IncidentOut JSON dict, as the API returns it (validated by IncidentOut itself)."""
-    category = list(Category)[n % len(Category)]
-    record: dict[str, Any] = {
-        "id": str(uuid.UUID(int=0x1000 + n, version=4)),
-        "version": 1 + n % 4,
-        "status": list(Status)[n % len(Status)].value,
-        "title": "Firing near Taftan",
-        "category": category.value,
-        "occurred_at": f"2024-05-{1 + n % 28:02d}T10:15:00+05:00",
-        "date_precision": list(DatePrecision)[n % len(DatePrecision)].value,
-        "location": {
-            "lon": 61.5231 + n / 1000,
-            "lat": 28.9828 - n / 1000,
-            "precision": list(LocationPrecision)[n % len(LocationPrecision)].value,
-            "place": "near Taftan",
-        },
-        "reporting_side": "PK" if n % 2 == 0 else "IR",
-        "casualties": {
-            "security_forces": {"killed": n % 3, "injured": 2, "detained": 0},
-            "civilians": {"killed": 0, "injured": n % 2, "detained": 0},
-            "assailants": {"killed": 0, "injured": 0, "detained": 4},
-        },
-        "seizures": [SEIZURE_FOR[category]] if category in SEIZURE_FOR else [],
-        "grading": {"source_reliability": "B", "information_credibility": "2"},
-        "tlp": list(TLP)[n % len(TLP)].value,
-        "narrative": "Shots fired at the FC post; two injured.",
-        "sources": ["FC Balochistan press release", "district liaison call"],
-        "enrichment": {
-            "profile": "pk-ir",
-            "side": "PK" if n % 3 else "outside",
-            "distance_m": 1234.5,
-            "sector": "PKIR-012",
-            "km": 113.25,
-            "nearest_crossing": {"id": "taftan-mirjaveh", "distance_m": 5012.3},
-        },
-        "origin": "local",
-        "external_ref": None,
-        "created_at": "2024-05-01T10:20:00.123456Z",
-        "updated_at": "2024-05-02T08:00:00.654321Z",
-    }
-    record.update(changes)
-    return IncidentOut.model_validate(record).model_dump(mode="json")
-
-
-def withhold(record: dict[str, Any], names: frozenset[str]) -> dict[str, Any]:
-    """What the sharing policy does: remove the keys."""
-    out = copy.deepcopy(record)
-    for name in names:
-        if name == "place":
-            out["location"].pop("place", None)
-        else:
-            out.pop(name, None)
-    return out
-
-
-def to_stix(record: dict[str, Any], withheld: frozenset[str] = frozenset()) -> list[dict]:
-    return incident_to_stix(
-        withhold(record, withheld),
-        identity_id=IDENTITY,
-        withheld=sorted(withheld),
-        origin_node_id=NODE_ID,
-    )
-
-
-def projection(record: dict[str, Any], withheld: frozenset[str] = frozenset()) -> dict:
-    """The IncidentIn-shaped part of an IncidentOut dict, without the withheld fields."""
-    keys = ("title", "category", "occurred_at", "date_precision", "reporting_side")
-    keys += ("casualties", "seizures", "grading", "tlp", "narrative", "sources")
-    out = {k: record[k] for k in keys if k not in withheld}
-    loc = {k: record["location"][k] for k in ("lon", "lat", "precision")}
-    if record["location"].get("place") is not None and "place" not in withheld:
-        loc["place"] = record["location"]["place"]
-    out["location"] = loc
-    return out
-
-
-def instant(text: str) -> datetime:
-    return datetime.fromisoformat(text)
-
-
-def one_incident(objects: list) -> InboundIncident:
-    incidents, rejected, _ = parse_inbound(objects)
-    assert rejected == []
-    assert len(incidents) == 1
-    return incidents[0]
-
-
-def reasons(objects: list) -> list[str]:
-    incidents, rejected, _ = parse_inbound(objects)
-    assert incidents == []
-    return [r.reason for r in rejected]
-
-
-def ext_of(obj: dict) -> dict:
-    return obj["extensions"][EXTENSION_ID]
 
 
 # --- fixed objects -------------------------------------------------------------------------
@@ -230,21 +136,11 @@ def test_the_validator_checks_the_extension_contents():
     assert any("killed" in e for e in errors)
 
 
-def _empty_values(value: Any, path: str = "") -> list[str]:
-    if value in ("", None, [], {}):
-        return [path]
-    if isinstance(value, dict):
-        return [p for k, v in value.items() for p in _empty_values(v, f"{path}.{k}")]
-    if isinstance(value, list):
-        return [p for i, v in enumerate(value) for p in _empty_values(v, f"{path}.{i}")]
-    return []
-
-
 @pytest.mark.parametrize("hidden", SUBSETS, ids=lambda s: "+".join(sorted(s)) or "none")
 def test_absent_fields_are_absent_in_stix_never_empty(hidden):
     incident, location, _ = to_stix(make_record(4), hidden)
     for obj in to_stix(make_record(4), hidden):
-        assert _empty_values(obj) == []
+        assert empty_values(obj) == []
     ext = ext_of(incident)
     assert ext.get("withheld_fields", []) == sorted(hidden)
     assert ("description" in incident) == ("narrative" not in hidden)
@@ -258,7 +154,7 @@ def test_empty_text_and_lists_are_left_out_but_not_called_withheld():
     record = make_record(0, narrative="", sources=[], seizures=[])
     record["location"]["place"] = None
     incident = incident_to_stix(record, identity_id=IDENTITY, origin_node_id=NODE_ID)[0]
-    assert _empty_values(incident) == []
+    assert empty_values(incident) == []
     assert "withheld_fields" not in ext_of(incident)
     data = one_incident(incident_to_stix(record, identity_id=IDENTITY, origin_node_id=NODE_ID)).data
     assert (data["narrative"], data["sources"], data["seizures"]) == ("", [], [])
@@ -369,40 +265,30 @@ def test_round_trip_through_json_text():
 # --- inbound rejections ----------------------------------------------------------------------
 
 
-def _good(n: int = 1) -> list[dict]:
-    return to_stix(make_record(n))
-
-
-def _edit(n: int = 1, **top: Any) -> list[dict]:
-    objects = _good(n)
-    objects[0].update(top)
-    return objects
-
-
 def test_modified_before_created():
-    objects = _edit(modified="2020-01-01T00:00:00.000Z")
+    objects = edited(modified="2020-01-01T00:00:00.000Z")
     assert reasons(objects) == [f"{objects[0]['id']}: 'modified' is before 'created'"]
 
 
 def test_unknown_extension_is_named():
-    objects = _good()
+    objects = good()
     other = "extension-definition--2c5c13af-ee92-5246-9ba7-0b958f8cd34a"
     objects[0]["extensions"][other] = {"extension_type": "property-extension", "abc": 1}
     assert reasons(objects) == [f"{objects[0]['id']}: unknown extension {other}"]
 
 
 def test_incident_without_our_extension():
-    objects = _good()
+    objects = good()
     del objects[0]["extensions"]
     [reason] = reasons(objects)
     assert "not a Sarhad border incident" in reason
 
 
 def test_size_limit():
-    objects = _edit(description="x" * 70_000)
+    objects = edited(description="x" * 70_000)
     [reason] = reasons(objects)
     assert "bytes exceeds the 65536-byte limit" in reason
-    assert parse_inbound(_good(), max_object_bytes=200)[1][0].reason.endswith("200-byte limit")
+    assert parse_inbound(good(), max_object_bytes=200)[1][0].reason.endswith("200-byte limit")
 
 
 @pytest.mark.parametrize("type_", ["malware", "observed-data", "indicator", "x-custom"])
@@ -424,7 +310,7 @@ def test_types_not_accepted(type_):
     ],
 )
 def test_markings(refs, expected):
-    objects = _good(2)  # TLP amber
+    objects = good(2)  # TLP amber
     objects[0]["object_marking_refs"] = refs
     if not refs:
         del objects[0]["object_marking_refs"]
@@ -433,14 +319,14 @@ def test_markings(refs, expected):
 
 
 def test_location_must_carry_the_incident_marking():
-    objects = _good(2)
+    objects = good(2)
     objects[1]["object_marking_refs"] = [TLP.CLEAR.stix_id]
     [reason] = reasons(objects)
     assert "is not marked TLP:AMBER" in reason
 
 
 def test_incident_needs_its_location_in_the_batch():
-    objects = _good()
+    objects = good()
     [reason] = reasons(objects[:1])
     assert reason == f"{objects[0]['id']}: no located-at location in this batch"
     [reason] = reasons([objects[0], objects[2]])  # relationship without its location
@@ -461,7 +347,7 @@ def test_incident_needs_its_location_in_the_batch():
     ],
 )
 def test_extension_contents_are_checked(path, value, expected):
-    objects = _good(1)
+    objects = good(1)
     target = ext_of(objects[0])
     for key in path[:-1]:
         target = target[key]
@@ -476,10 +362,10 @@ def test_extension_contents_are_checked(path, value, expected):
 
 
 def test_incident_in_rules_apply():
-    objects = _edit(name="ab")
+    objects = edited(name="ab")
     [reason] = reasons(objects)
     assert "title: String should have at least 3 characters" in reason
-    objects = _good()
+    objects = good()
     objects[1]["latitude"] = 95.0
     assert "latitude" in reasons(objects)[0]  # stix2 refuses it before IncidentIn sees it
 
@@ -498,30 +384,24 @@ def test_withheld_but_present_is_a_contradiction():
         ({"type": "incident", "id": "incident--not-a-uuid"}, "is not a STIX id"),
         ({"type": "incident", "id": f"location--{uuid.uuid4()}"}, "does not match type"),
         ({"id": f"incident--{uuid.uuid4()}"}, "'type'"),
-        ({"type": "note", "id": f"note--{uuid.uuid4()}", "spec_version": "2.0"}, "spec_version"),
-        (
-            {
-                "type": "note",
-                "id": f"note--{uuid.uuid4()}",
-                "spec_version": "2.1",
-                "x": float("nan"),
-            },
-            "not valid JSON",
-        ),
-        (
-            {
-                "type": "note",
-                "id": f"note--{uuid.uuid4()}",
-                "spec_version": "2.1",
-                "created": "2024-01-01T00:00:00Z",
-            },
-            "'modified' is missing",
-        ),
+        (note(spec_version="2.0"), "spec_version"),
+        (note(x=float("nan")), "not valid JSON"),
+        (note(created="2024-01-01T00:00:00.000Z"), "'modified' is missing"),
     ],
 )
 def test_malformed_objects(obj, expected):
     [reason] = reasons([obj])
     assert expected in reason
+
+
+@pytest.mark.parametrize(
+    "key,value",
+    [("revoked", "true"), ("object_marking_refs", TLP.AMBER.stix_id), ("labels", "armed_attack")],
+)
+def test_values_stix2_would_coerce_are_refused(key, value):
+    objects = edited(2, **{key: value})
+    [reason] = reasons(objects)
+    assert reason == f"{objects[0]['id']}: {key!r} has the wrong JSON type"
 
 
 def test_individual_identities_and_forged_tlp_definitions_are_refused():
@@ -536,8 +416,8 @@ def test_individual_identities_and_forged_tlp_definitions_are_refused():
     assert "differs from the published TLP 2.0" in got[1]
 
 
-def test_mixed_batch_good_bad_good():
-    good1, bad, good2 = _good(1), _edit(6, modified="2000-01-01T00:00:00.000Z"), _good(8)
+def test_mixed_batch_good_badgood():
+    good1, bad, good2 = good(1), edited(6, modified="2000-01-01T00:00:00.000Z"), good(8)
     incidents, rejected, others = parse_inbound([*good1, *bad, *good2])
     assert [i.stix_id for i in incidents] == [good1[0]["id"], good2[0]["id"]]
     assert [r.stix_id for r in rejected] == [bad[0]["id"]]
@@ -545,57 +425,31 @@ def test_mixed_batch_good_bad_good():
 
 
 def test_other_accepted_objects_are_kept_as_given():
-    incident = _good(1)
-    author = node_identity(
-        node_id=NODE_ID, name="pk-node", country="PK", created=datetime(2024, 1, 1)
-    )
-    common = {
-        "spec_version": "2.1",
-        "created": "2024-05-03T00:00:00.000Z",
-        "modified": "2024-05-03T00:00:00.000Z",
-    }
-    note = {
-        "type": "note",
-        "id": f"note--{uuid.uuid4()}",
-        **common,
-        "content": "Confirmed by IR liaison.",
-        "object_refs": [incident[0]["id"]],
-    }
-    opinion = {
-        "type": "opinion",
-        "id": f"opinion--{uuid.uuid4()}",
-        **common,
-        "opinion": "agree",
-        "object_refs": [incident[0]["id"]],
-    }
-    sighting = {
-        "type": "sighting",
-        "id": f"sighting--{uuid.uuid4()}",
-        **common,
-        "sighting_of_ref": incident[0]["id"],
-        "count": 1,
-    }
-    report = {
-        "type": "report",
-        "id": f"report--{uuid.uuid4()}",
-        **common,
-        "name": "May joint report",
-        "published": "2024-06-01T00:00:00Z",
-        "object_refs": [incident[0]["id"]],
-    }
-    orphan = copy.deepcopy(incident[1])
-    orphan["id"] = f"location--{uuid.uuid4()}"
-    bad_note = {"type": "note", "id": f"note--{uuid.uuid4()}", **common}  # content is required
-    extras = [author, extension_definition(created_by_ref=IDENTITY), *tlp_marking_definitions()]
-    extras += [note, opinion, sighting, report, orphan]
+    incident = good(1)
+    extras = partner_extras(incident)
+    bad_note = {k: v for k, v in extras[-5].items() if k != "content"}  # a note needs content
+    bad_note["id"] = f"note--{uuid.uuid4()}"
     incidents, rejected, others = parse_inbound([*incident, *extras, bad_note])
     assert len(incidents) == 1
     assert others == extras
     assert [r.stix_id for r in rejected] == [bad_note["id"]]
 
 
+def test_two_versions_in_one_batch_each_get_their_own_location():
+    v1 = to_stix(make_record(1))
+    moved = make_record(1, version=3, updated_at="2024-05-03T00:00:00.000Z")
+    moved["location"]["lat"] = 29.5
+    v2 = to_stix(moved)
+    incidents, rejected, others = parse_inbound([*v2, *v1])
+    assert rejected == [] and others == []
+    assert [(i.version, i.data["location"]["lat"]) for i in incidents] == [
+        (3, 29.5),
+        (2, v1[1]["latitude"]),
+    ]
+
+
 def test_revoked_incident():
-    objects = _good(1)
+    objects = good(1)
     objects[0]["revoked"] = True
     got = one_incident(objects[:1])  # a withdrawal needs no location
     assert got.revoked is True and got.data == {}
@@ -610,48 +464,6 @@ def test_red_still_maps_and_parses():
 
 # --- fuzz: parse_inbound never raises --------------------------------------------------------
 
-JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
-    ),
-    max_leaves=25,
-)
-KEYS = st.sampled_from(
-    [
-        "type",
-        "id",
-        "created",
-        "modified",
-        "extensions",
-        "object_marking_refs",
-        "name",
-        "spec_version",
-        "source_ref",
-        "target_ref",
-        "latitude",
-        "revoked",
-    ]
-)
-
-
-def _paths(value: Any, prefix: tuple = ()) -> list[tuple]:
-    out = [prefix] if prefix else []
-    if isinstance(value, dict):
-        for k, v in value.items():
-            out += _paths(v, (*prefix, k))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            out += _paths(v, (*prefix, i))
-    return out
-
-
-def _assert_no_crash(objects: list) -> None:
-    incidents, rejected, _ = parse_inbound(objects)
-    assert all(isinstance(r, Rejected) and r.reason for r in rejected)
-    assert not any("internal error" in r.reason for r in rejected), rejected
-    assert len(incidents) + len(rejected) <= len(objects)
-
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -659,7 +471,7 @@ FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 @FUZZ
 @given(st.lists(JSON | st.dictionaries(KEYS, JSON, max_size=6), max_size=5))
 def test_fuzz_random_json_never_raises(objects):
-    _assert_no_crash(objects)
+    assert_no_crash(objects)
 
 
 @FUZZ
@@ -670,7 +482,7 @@ def test_fuzz_mutated_valid_objects_never_raise(data):
     )
     for _ in range(data.draw(st.integers(1, 3))):
         target = data.draw(st.sampled_from(objects))
-        path = data.draw(st.sampled_from(_paths(target)))
+        path = data.draw(st.sampled_from(paths(target)))
         parent = target
         for key in path[:-1]:
             parent = parent[key]
@@ -678,4 +490,4 @@ def test_fuzz_mutated_valid_objects_never_raise(data):
             del parent[path[-1]]
         else:
             parent[path[-1]] = data.draw(JSON)
-    _assert_no_crash(objects)
+    assert_no_crash(objects)

@@ -9,14 +9,11 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sarhad.core.errors import ConfigError
-
-Side = Literal["PK", "IR"]
 
 
 class Settings(BaseSettings):
@@ -30,7 +27,10 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; default is SQLite (WAL) at DATA_DIR/sarhad.db",
     )
     node_name: str = Field(default="sarhad-node", description="This node's short name")
-    node_side: Side = Field(default="PK", description="Country code of the agency running it")
+    node_side: str = Field(
+        default="PK", pattern=r"^[A-Z]{2}$",
+        description="ISO 3166 alpha-2 code of the agency running the node",
+    )
     profile_dir: Path | None = Field(
         default=None, description="Border profile folder; default is the shipped PK-IR profile"
     )

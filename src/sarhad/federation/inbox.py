@@ -160,10 +160,15 @@ def ingest(
     for obj in objects:
         if isinstance(obj, dict) and obj.get("type") in ("location", "relationship"):
             key = (str(obj.get("id")), _stamp(obj.get("modified") or obj.get("created")))
-            if key[0] not in refused and not _seen(session, key):
-                session.add(Receipt(stix_id=key[0], modified=key[1], partner_id=partner.id,
-                                    via=via, received_at=utcnow()))
-                session.flush()
+            if key[0] in refused:
+                continue
+            if _seen(session, key):
+                report.duplicates.append(key)
+                continue
+            session.add(Receipt(stix_id=key[0], modified=key[1], partner_id=partner.id,
+                                via=via, received_at=utcnow()))
+            session.flush()
+            report.accepted.append(key)
     if report.accepted or report.rejected:
         audit(
             session,
