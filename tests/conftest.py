@@ -157,8 +157,9 @@ def spawn(new_db_url: Callable[[], str], tmp_path: Path) -> Iterator[Callable[..
     running: list[tuple[object, object, Database]] = []
 
     def start(name: str, side: str) -> LiveNode:
-        settings = Settings(data_dir=tmp_path / name, database_url=new_db_url(), node_name=name,
-                            node_side=side)
+        settings = Settings(
+            data_dir=tmp_path / name, database_url=new_db_url(), node_name=name, node_side=side
+        )
         db = init_node(settings)
         tokens = _accounts(db)
         server, thread, url = start_server(create_app(settings, db=db))

@@ -38,7 +38,11 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
 
     api = APIRouter(prefix=API_PREFIX)
     routers = (
-        core_router, border_router, incidents_router, links_router, sharing_router,
+        core_router,
+        border_router,
+        incidents_router,
+        links_router,
+        sharing_router,
         federation_router,
     )
     for router in routers:

@@ -15,8 +15,7 @@ from sarhad.core.console import guarded, out, print_json
 from sarhad.core.journal import verify_audit
 from sarhad.federation.cli import bundle_app, federation_app, keys_app, quarantine_app, sync
 from sarhad.incidents.cli import app as incidents_app
-from sarhad.incidents.cli import links_app
-from sarhad.incidents.cli import import_file
+from sarhad.incidents.cli import import_file, links_app
 from sarhad.sharing.cli import agreements_app, partners_app
 
 app = typer.Typer(

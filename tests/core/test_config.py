@@ -37,7 +37,7 @@ def test_config_file_named_by_environment(tmp_path: Path, monkeypatch: pytest.Mo
 @pytest.mark.parametrize(
     ("env", "value", "needle"),
     [
-        ("SARHAD_NODE_SIDE", "XX", "node_side"),
+        ("SARHAD_NODE_SIDE", "pakistan", "node_side"),
         ("SARHAD_PORT", "eighty", "port"),
         ("SARHAD_DATABASE_URL", "mysql://x", "database_url"),
     ],

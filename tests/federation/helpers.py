@@ -33,13 +33,20 @@ def record(node: LiveNode, *, status: str = "validated", **over: Any) -> Inciden
     }
     data.update(over)
     with node.db.session() as s:
-        row = service.create_incident(s, data=IncidentIn.model_validate(data), actor=CONSOLE,
-                                      profile=PROFILE)
-    for step in {"draft": [], "submitted": ["submitted"], "validated": ["submitted", "validated"],
-                 "closed": ["submitted", "validated", "closed"]}[status]:
+        row = service.create_incident(
+            s, data=IncidentIn.model_validate(data), actor=CONSOLE, profile=PROFILE
+        )
+    for step in {
+        "draft": [],
+        "submitted": ["submitted"],
+        "validated": ["submitted", "validated"],
+        "closed": ["submitted", "validated", "closed"],
+    }[status]:
         with node.db.session() as s:
             row = service.transition_incident(
-                s, incident_id=row.id, actor=CONSOLE,
+                s,
+                incident_id=row.id,
+                actor=CONSOLE,
                 step=Transition(to=step, expected_version=row.version),
             )
     return row

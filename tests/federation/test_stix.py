@@ -451,9 +451,12 @@ def test_two_versions_in_one_batch_each_get_their_own_location():
 def test_revoked_incident():
     objects = good(1)
     objects[0]["revoked"] = True
-    got = one_incident(objects[:1])  # a withdrawal needs no location
-    assert got.revoked is True and got.data == {}
-    assert got.version == ext_of(objects[0])["version"]
+    alone = one_incident(objects[:1])  # a withdrawal needs no location...
+    assert alone.revoked is True and alone.data == {}
+    assert alone.version == ext_of(objects[0])["version"]
+    with_location = one_incident(objects)  # ...but is mapped when the batch holds it
+    assert with_location.revoked is True
+    assert with_location.data == one_incident(good(1)).data
 
 
 def test_red_still_maps_and_parses():

@@ -19,23 +19,35 @@ def edit_and_revalidate(pair: Pair, incident_id: str, version: int, **changes: o
     """Edit a validated record (which sends it back to submitted) and validate it again."""
     with pair.pk.db.session() as s:
         row = service.update_incident(
-            s, incident_id=incident_id, actor=CONSOLE, profile=PROFILE,
+            s,
+            incident_id=incident_id,
+            actor=CONSOLE,
+            profile=PROFILE,
             patch=IncidentPatch(expected_version=version, **changes),
         )
-        service.transition_incident(s, incident_id=incident_id, actor=CONSOLE,
-                                    step=Transition(to="validated", expected_version=row.version))
+        service.transition_incident(
+            s,
+            incident_id=incident_id,
+            actor=CONSOLE,
+            step=Transition(to="validated", expected_version=row.version),
+        )
 
 
 def test_only_what_the_agreement_allows_crosses(pair: Pair) -> None:
     shared = record(pair.pk, tlp="amber")
-    green = record(pair.pk, tlp="green", category="smuggling_fuel",
-                   seizures=[{"commodity": "diesel", "quantity": 900, "unit": "l"}])
+    green = record(
+        pair.pk,
+        tlp="green",
+        category="smuggling_fuel",
+        seizures=[{"commodity": "diesel", "quantity": 900, "unit": "l"}],
+    )
     draft = record(pair.pk, status="draft")
     red = record(pair.pk, tlp="red")
     report = sync(pair.ir)
     assert report.error is None, report.error
     assert {i for i, _ in report.pulled.accepted if i.startswith("incident--")} == {
-        f"incident--{shared.id}", f"incident--{green.id}"
+        f"incident--{shared.id}",
+        f"incident--{green.id}",
     }
     assert get(pair.ir, draft.id) is None and get(pair.ir, red.id) is None
     got = get(pair.ir, shared.id)
@@ -53,7 +65,9 @@ def test_sync_is_idempotent_and_follows_new_versions(pair: Pair) -> None:
     assert again.pulled.accepted == []
     edit_and_revalidate(pair, row.id, row.version, title="Hashish and opium seized")
     later = sync(pair.ir)
-    assert [i for i, _ in later.pulled.accepted if i.startswith("incident--")] == [f"incident--{row.id}"]
+    assert [i for i, _ in later.pulled.accepted if i.startswith("incident--")] == [
+        f"incident--{row.id}"
+    ]
     got = get(pair.ir, row.id)
     assert got is not None and got.title == "Hashish and opium seized"
     with pair.ir.db.session() as s:
@@ -69,8 +83,13 @@ def test_received_records_are_read_only(pair: Pair) -> None:
     row = record(pair.pk)
     sync(pair.ir)
     with pytest.raises(Conflict, match="read-only"), pair.ir.db.session() as s:
-        service.update_incident(s, incident_id=row.id, actor=CONSOLE, profile=PROFILE,
-                                patch=IncidentPatch(expected_version=1, title="Changed here"))
+        service.update_incident(
+            s,
+            incident_id=row.id,
+            actor=CONSOLE,
+            profile=PROFILE,
+            patch=IncidentPatch(expected_version=1, title="Changed here"),
+        )
 
 
 def test_raising_tlp_to_red_withdraws_the_record(pair: Pair) -> None:
@@ -108,18 +127,26 @@ def test_every_share_and_receipt_is_audited(pair: Pair) -> None:
     assert any(f"incident--{row.id}" in str(a.detail["accepted"]) for a in received)
 
 
-def test_partner_down_then_back_delivers_in_order(pair: Pair, spawn) -> None:  # noqa: ANN001
+def test_partner_down_then_back_delivers_in_order(pair: Pair, spawn) -> None:
     record(pair.ir, reporting_side="IR")
     with pair.ir.db.session() as s:
         from sarhad.sharing.schemas import PartnerUpdate
 
-        sharing.update_partner(s, name="pk-node", changes=PartnerUpdate(taxii_url="http://127.0.0.1:9/taxii2/api/"),
-                               actor=CONSOLE)
+        sharing.update_partner(
+            s,
+            name="pk-node",
+            changes=PartnerUpdate(taxii_url="http://127.0.0.1:9/taxii2/api/"),
+            actor=CONSOLE,
+        )
     down = sync(pair.ir)
     assert down.error and "did not answer" in down.error and down.waiting > 0
     with pair.ir.db.session() as s:
-        sharing.update_partner(s, name="pk-node", changes=PartnerUpdate(taxii_url=f"{pair.pk.url}/taxii2/api/"),
-                               actor=CONSOLE)
+        sharing.update_partner(
+            s,
+            name="pk-node",
+            changes=PartnerUpdate(taxii_url=f"{pair.pk.url}/taxii2/api/"),
+            actor=CONSOLE,
+        )
     back = sync(pair.ir)
     assert back.error is None and back.waiting == 0 and back.pushed == down.waiting
 
@@ -127,11 +154,14 @@ def test_partner_down_then_back_delivers_in_order(pair: Pair, spawn) -> None:  #
 def test_agreement_change_opens_more_categories(pair: Pair) -> None:
     kidnap = record(pair.pk, category="kidnapping", seizures=[])
     with pair.pk.db.session() as s:
-        sharing.set_agreement(s, partner="ir-node", changes=AgreementIn(categories=["smuggling_fuel"]),
-                              actor=CONSOLE)
+        sharing.set_agreement(
+            s, partner="ir-node", changes=AgreementIn(categories=["smuggling_fuel"]), actor=CONSOLE
+        )
     sync(pair.ir)
     assert get(pair.ir, kidnap.id) is None
     with pair.pk.db.session() as s:
-        sharing.set_agreement(s, partner="ir-node", changes=AgreementIn(categories=[]), actor=CONSOLE)
+        sharing.set_agreement(
+            s, partner="ir-node", changes=AgreementIn(categories=[]), actor=CONSOLE
+        )
     sync(pair.ir)
     assert get(pair.ir, kidnap.id) is not None

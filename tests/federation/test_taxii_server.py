@@ -20,14 +20,21 @@ from .helpers import record
 MEDIA = "application/taxii+json;version=2.1"
 
 
-def partner_client(node: LiveNode, partner_name: str, spawn_token: str | None = None) -> httpx.Client:
+def partner_client(
+    node: LiveNode, partner_name: str, spawn_token: str | None = None
+) -> httpx.Client:
     """A client holding the token that ``partner_name`` uses to call ``node``."""
     with node.db.session() as s:
         from sarhad.core.auth import issue_token
 
-        token = spawn_token or issue_token(s, username=f"partner-{partner_name}", actor=CONSOLE.username)
-    return httpx.Client(base_url=f"{node.url}/taxii2", timeout=30,
-                        headers={"Authorization": f"Bearer {token}", "Accept": MEDIA})
+        token = spawn_token or issue_token(
+            s, username=f"partner-{partner_name}", actor=CONSOLE.username
+        )
+    return httpx.Client(
+        base_url=f"{node.url}/taxii2",
+        timeout=30,
+        headers={"Authorization": f"Bearer {token}", "Accept": MEDIA},
+    )
 
 
 def outbound_id(c: httpx.Client) -> str:
@@ -48,10 +55,13 @@ def test_discovery_api_root_and_collections(pair: Pair) -> None:
         root = c.get("/api/").json()
         assert root["versions"] == [MEDIA]
         cols = c.get("/api/collections/").json()["collections"]
-        assert sorted((x["can_read"], x["can_write"]) for x in cols) == [(False, True), (True, False)]
+        assert sorted((x["can_read"], x["can_write"]) for x in cols) == [
+            (False, True),
+            (True, False),
+        ]
 
 
-def test_tokens_are_scoped_to_their_partner(pair: Pair, spawn) -> None:  # noqa: ANN001
+def test_tokens_are_scoped_to_their_partner(pair: Pair, spawn) -> None:
     from .conftest import introduce
 
     third = spawn("af-node", "AF")
@@ -65,9 +75,13 @@ def test_tokens_are_scoped_to_their_partner(pair: Pair, spawn) -> None:  # noqa:
         r = anon.get("/api/collections/")
         assert r.status_code == 401 and r.headers["content-type"].startswith(MEDIA)
         assert set(r.json()) >= {"title", "description", "http_status"}
-    with httpx.Client(base_url=f"{pair.pk.url}/taxii2",
-                      headers={"Authorization": f"Bearer {pair.pk.tokens[next(iter(pair.pk.tokens))]}"}) as staff:
-        assert staff.get("/api/collections/").status_code == 403  # staff tokens are not partner tokens
+    with httpx.Client(
+        base_url=f"{pair.pk.url}/taxii2",
+        headers={"Authorization": f"Bearer {pair.pk.tokens[next(iter(pair.pk.tokens))]}"},
+    ) as staff:
+        assert (
+            staff.get("/api/collections/").status_code == 403
+        )  # staff tokens are not partner tokens
 
 
 def test_paging_is_stable_and_complete(pair: Pair) -> None:
@@ -92,8 +106,12 @@ def test_paging_is_stable_and_complete(pair: Pair) -> None:
         # added_after with the last date of a page never skips the next object
         first = c.get(f"/api/collections/{col}/objects/", params={"limit": 3})
         last = first.headers["X-TAXII-Date-Added-Last"]
-        rest = c.get(f"/api/collections/{col}/objects/", params={"added_after": last, "limit": 1000}).json()
-        assert [o["id"] for o in first.json()["objects"]] + [o["id"] for o in rest["objects"]] == seen
+        rest = c.get(
+            f"/api/collections/{col}/objects/", params={"added_after": last, "limit": 1000}
+        ).json()
+        assert [o["id"] for o in first.json()["objects"]] + [
+            o["id"] for o in rest["objects"]
+        ] == seen
         bad = c.get(f"/api/collections/{col}/objects/", params={"next": "garbage"})
         assert bad.status_code == 400 or bad.status_code == 422
 
@@ -108,16 +126,28 @@ def test_filters_manifest_and_versions(pair: Pair) -> None:
         assert one["objects"][0]["id"] == f"incident--{row.id}"
         versions = c.get(f"/api/collections/{col}/objects/incident--{row.id}/versions/").json()
         assert versions["versions"] == [one["objects"][0]["modified"]]
-        man = c.get(f"/api/collections/{col}/manifest/", params={"match[id]": f"incident--{row.id}"}).json()
+        man = c.get(
+            f"/api/collections/{col}/manifest/", params={"match[id]": f"incident--{row.id}"}
+        ).json()
         assert man["objects"][0]["version"] == one["objects"][0]["modified"]
-        assert c.get(f"/api/collections/{col}/objects/incident--00000000-0000-4000-8000-000000000000/").status_code == 404
-        assert c.get(f"/api/collections/{col}/objects/", headers={"Accept": "text/html"}).status_code == 406
+        assert (
+            c.get(
+                f"/api/collections/{col}/objects/incident--00000000-0000-4000-8000-000000000000/"
+            ).status_code
+            == 404
+        )
+        assert (
+            c.get(f"/api/collections/{col}/objects/", headers={"Accept": "text/html"}).status_code
+            == 406
+        )
 
 
 def test_post_validates_each_object_and_quarantines_the_bad(pair: Pair) -> None:
     good = record(pair.ir, reporting_side="IR")
     with partner_client(pair.ir, "pk-node") as from_ir:  # take IR's own serialisation of it
-        objects = from_ir.get(f"/api/collections/{outbound_id(from_ir)}/objects/", params={"limit": 1000}).json()["objects"]
+        objects = from_ir.get(
+            f"/api/collections/{outbound_id(from_ir)}/objects/", params={"limit": 1000}
+        ).json()["objects"]
     bad = [
         {"type": "incident", "id": "incident--not-a-uuid", "spec_version": "2.1", "name": "x"},
         {"type": "observed-data", "id": "observed-data--6f1d2a3e-1111-4aaa-8bbb-123456789abc"},
@@ -126,16 +156,39 @@ def test_post_validates_each_object_and_quarantines_the_bad(pair: Pair) -> None:
     with partner_client(pair.pk, "ir-node") as c:
         inbox = inbox_id(c)
         body = json.dumps({"objects": objects + bad})
-        r = c.post(f"/api/collections/{inbox}/objects/", content=body, headers={"Content-Type": MEDIA})
+        r = c.post(
+            f"/api/collections/{inbox}/objects/", content=body, headers={"Content-Type": MEDIA}
+        )
         assert r.status_code == 202, r.text
         status = r.json()
         assert status["failure_count"] == 3 and status["success_count"] == len(objects)
-        again = c.post(f"/api/collections/{inbox}/objects/", content=body, headers={"Content-Type": MEDIA}).json()
+        again = c.post(
+            f"/api/collections/{inbox}/objects/", content=body, headers={"Content-Type": MEDIA}
+        ).json()
         assert again["success_count"] == len(objects)  # already have it = success, not failure
         assert c.get(f"/api/status/{status['id']}/").json()["id"] == status["id"]
-        assert c.post(f"/api/collections/{inbox}/objects/", content=b"{", headers={"Content-Type": MEDIA}).status_code == 400
-        assert c.post(f"/api/collections/{inbox}/objects/", content=b"{}", headers={"Content-Type": "application/json"}).status_code == 415
-        assert c.post(f"/api/collections/{outbound_id(c)}/objects/", content=body, headers={"Content-Type": MEDIA}).status_code == 403
+        assert (
+            c.post(
+                f"/api/collections/{inbox}/objects/", content=b"{", headers={"Content-Type": MEDIA}
+            ).status_code
+            == 400
+        )
+        assert (
+            c.post(
+                f"/api/collections/{inbox}/objects/",
+                content=b"{}",
+                headers={"Content-Type": "application/json"},
+            ).status_code
+            == 415
+        )
+        assert (
+            c.post(
+                f"/api/collections/{outbound_id(c)}/objects/",
+                content=body,
+                headers={"Content-Type": MEDIA},
+            ).status_code
+            == 403
+        )
     with pair.pk.db.session() as s:
         assert s.get(Incident, good.id) is not None
         assert s.scalar(select(func.count()).select_from(Quarantined)) == 6
@@ -143,7 +196,7 @@ def test_post_validates_each_object_and_quarantines_the_bad(pair: Pair) -> None:
     assert any("observed-data" in r for r in reasons)
 
 
-def test_three_nodes_originator_control(spawn) -> None:  # noqa: ANN001
+def test_three_nodes_originator_control(spawn) -> None:
     from .conftest import introduce
     from .helpers import sync
 
@@ -169,11 +222,20 @@ def test_three_nodes_originator_control(spawn) -> None:  # noqa: ANN001
 
 @pytest.mark.parametrize("size", [70_000])
 def test_oversized_object_is_refused(pair: Pair, size: int) -> None:
-    huge = {"type": "note", "id": "note--6f1d2a3e-2222-4aaa-8bbb-123456789abc", "spec_version": "2.1",
-            "created": "2026-11-20T00:00:00.000Z", "modified": "2026-11-20T00:00:00.000Z",
-            "content": "x" * size, "object_refs": ["incident--6f1d2a3e-3333-4aaa-8bbb-123456789abc"]}
+    huge = {
+        "type": "note",
+        "id": "note--6f1d2a3e-2222-4aaa-8bbb-123456789abc",
+        "spec_version": "2.1",
+        "created": "2026-11-20T00:00:00.000Z",
+        "modified": "2026-11-20T00:00:00.000Z",
+        "content": "x" * size,
+        "object_refs": ["incident--6f1d2a3e-3333-4aaa-8bbb-123456789abc"],
+    }
     with partner_client(pair.pk, "ir-node") as c:
-        r = c.post(f"/api/collections/{inbox_id(c)}/objects/", content=json.dumps({"objects": [huge]}),
-                   headers={"Content-Type": MEDIA})
+        r = c.post(
+            f"/api/collections/{inbox_id(c)}/objects/",
+            content=json.dumps({"objects": [huge]}),
+            headers={"Content-Type": MEDIA},
+        )
         assert r.json()["failure_count"] == 1
         assert "exceeds" in r.json()["failures"][0]["message"]

@@ -28,7 +28,8 @@ class Settings(BaseSettings):
     )
     node_name: str = Field(default="sarhad-node", description="This node's short name")
     node_side: str = Field(
-        default="PK", pattern=r"^[A-Z]{2}$",
+        default="PK",
+        pattern=r"^[A-Z]{2}$",
         description="ISO 3166 alpha-2 code of the agency running the node",
     )
     profile_dir: Path | None = Field(

@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sarhad.border import BorderProfile
@@ -19,9 +20,10 @@ from sarhad.core.journal import audit
 from sarhad.federation import stix_inbound as stix
 from sarhad.federation.models import Quarantined, Receipt
 from sarhad.federation.publish import LocalNode
-from sarhad.incidents import links
+from sarhad.incidents import links, received
 from sarhad.incidents import service as incidents
 from sarhad.incidents.models import Incident
+from sarhad.incidents.received import Received
 from sarhad.incidents.schemas import IncidentIn
 from sarhad.sharing.models import Partner
 
@@ -93,56 +95,38 @@ def ingest(
             reason=bad.reason,
             payload=_payload_of(objects, bad.stix_id),
         )
-    for obj in others:
-        key = (obj["id"], _stamp(obj.get("modified") or obj.get("created") or "static"))
-        if _seen(session, key):
-            report.duplicates.append(key)
-            continue
-        session.add(
-            Receipt(
-                stix_id=key[0],
-                modified=key[1],
-                partner_id=partner.id,
-                via=via,
-                received_at=utcnow(),
-            )
-        )
-        report.accepted.append(key)
+    refused = {i for i, _ in report.rejected}
+    consumed = [
+        o
+        for o in objects
+        if isinstance(o, dict)
+        and o.get("type") in ("location", "relationship")
+        and o.get("id") not in refused
+    ]
+    keys = [
+        *((o["id"], _stamp(o.get("modified") or o.get("created") or "static")) for o in others),
+        *((inc.stix_id, _stamp(inc.modified)) for inc in parsed),
+        *((str(o.get("id")), _stamp(o.get("modified") or o.get("created"))) for o in consumed),
+    ]
+    seen = _seen_many(session, keys)
+    fresh_keys: list[tuple[str, str]] = []
+    for key in keys[: len(others)]:
+        (report.duplicates if key in seen else fresh_keys).append(key)
+    items: list[Received] = []
+    item_keys: dict[str, tuple[str, str]] = {}
     for inc in parsed:
         key = (inc.stix_id, _stamp(inc.modified))
-        if inc.origin_node_id == node.node_id or _seen(session, key):
+        if inc.origin_node_id == node.node_id or key in seen:
             report.duplicates.append(key)  # our own record echoed back, or a version we have
             continue
+        if inc.revoked and session.get(Incident, inc.record_id) is None:
+            report.duplicates.append(key)  # withdrawn before we ever had it: nothing to do
+            fresh_keys.append(key)
+            continue
         try:
-            with session.begin_nested():
-                outcome = incidents.store_received(
-                    session,
-                    record_id=inc.record_id,
-                    data=IncidentIn.model_validate(inc.data)
-                    if not inc.revoked
-                    else _keep(session, inc),
-                    version=inc.version,
-                    status=inc.status,
-                    remote_modified=inc.modified,
-                    origin_node_id=inc.origin_node_id or partner.node_id or partner.id,
-                    origin=f"partner:{partner.name}",
-                    withheld=inc.withheld_fields,
-                    revoked=inc.revoked,
-                    profile=profile,
-                )
-                session.add(
-                    Receipt(
-                        stix_id=key[0],
-                        modified=key[1],
-                        partner_id=partner.id,
-                        via=via,
-                        received_at=utcnow(),
-                    )
-                )
-                if outcome != "stale" and not inc.revoked:
-                    links.suggest_for(session, incident_id=inc.record_id)
-        except (SarhadError, ValueError) as exc:
-            reason = getattr(exc, "message", None) or str(exc)
+            data = IncidentIn.model_validate(inc.data) if not inc.revoked else _keep(session, inc)
+        except (ValueError, SarhadError) as exc:
+            reason = getattr(exc, "message", None) or str(exc)[:300]
             report.rejected.append((inc.stix_id, reason))
             quarantine(
                 session,
@@ -153,22 +137,61 @@ def ingest(
                 payload=_payload_of(objects, inc.stix_id),
             )
             continue
-        (report.duplicates if outcome == "stale" else report.accepted).append(key)
+        items.append(
+            Received(
+                record_id=inc.record_id,
+                data=data,
+                version=inc.version,
+                status=inc.status,
+                remote_modified=inc.modified,
+                origin_node_id=inc.origin_node_id or partner.node_id or partner.id,
+                origin=f"partner:{partner.name}",
+                withheld=inc.withheld_fields,
+                revoked=inc.revoked,
+            )
+        )
+        item_keys[inc.record_id] = key
+    outcomes = received.store_received_many(session, items=items, profile=profile) if items else {}
+    stored = []
+    for item in items:
+        key, outcome = item_keys[item.record_id], outcomes.get(item.record_id, "stale")
+        if outcome.startswith("collision"):
+            report.rejected.append((key[0], outcome.removeprefix("collision: ")))
+            quarantine(
+                session,
+                partner=partner,
+                via=via,
+                stix_id=key[0],
+                reason=outcome.removeprefix("collision: "),
+                payload=_payload_of(objects, key[0]),
+            )
+            continue
+        fresh_keys.append(key)
+        if outcome == "stale":
+            report.duplicates.append(key)
+        else:
+            report.accepted.append(key)
+            if not item.revoked:
+                stored.append(item.record_id)
     # Locations and relationships consumed with their incident get receipts too, so that a
     # page re-read after a resume (without its incident) counts them as duplicates.
-    refused = {i for i, _ in report.rejected}
-    for obj in objects:
-        if isinstance(obj, dict) and obj.get("type") in ("location", "relationship"):
-            key = (str(obj.get("id")), _stamp(obj.get("modified") or obj.get("created")))
-            if key[0] in refused:
-                continue
-            if _seen(session, key):
-                report.duplicates.append(key)
-                continue
-            session.add(Receipt(stix_id=key[0], modified=key[1], partner_id=partner.id,
-                                via=via, received_at=utcnow()))
-            session.flush()
+    for key in keys[len(others) + len(parsed) :]:
+        if key in seen:
+            report.duplicates.append(key)
+        else:
+            fresh_keys.append(key)
             report.accepted.append(key)
+    for key in keys[: len(others)]:
+        if key not in seen:
+            report.accepted.append(key)
+    at = utcnow()
+    session.add_all(
+        Receipt(stix_id=k[0], modified=k[1], partner_id=partner.id, via=via, received_at=at)
+        for k in dict.fromkeys(fresh_keys)
+    )
+    session.flush()
+    if stored:
+        links.suggest_for_many(session, incident_ids=stored)
     if report.accepted or report.rejected:
         audit(
             session,
@@ -179,12 +202,31 @@ def ingest(
             detail={
                 "partner": partner.name,
                 "via": via,
-                "accepted": [list(k) for k in report.accepted],
+                "accepted": [
+                    list(k)
+                    for k in report.accepted
+                    if not k[0].startswith(("location--", "relationship--"))
+                ],
                 "duplicates": len(report.duplicates),
                 "rejected": [[i, r] for i, r in report.rejected],
             },
         )
     return report
+
+
+def _seen_many(session: Session, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    found: set[tuple[str, str]] = set()
+    ids = list({k[0] for k in keys})
+    for start in range(0, len(ids), 500):  # keep IN lists within every backend's limits
+        found.update(
+            (a, b)
+            for a, b in session.execute(
+                select(Receipt.stix_id, Receipt.modified).where(
+                    Receipt.stix_id.in_(ids[start : start + 500])
+                )
+            )
+        )
+    return found
 
 
 def _seen(session: Session, key: tuple[str, str]) -> bool:
@@ -194,8 +236,7 @@ def _seen(session: Session, key: tuple[str, str]) -> bool:
 def _keep(session: Session, inc: stix.InboundIncident) -> IncidentIn:
     """A revocation carries no new content: keep what we hold (or what it carries)."""
     row = session.get(Incident, inc.record_id)
-    if row is None:
-        return IncidentIn.model_validate(inc.data)
+    assert row is not None  # ingest skips revocations of records we never had
     out = incidents.to_out(row).model_dump(mode="json")
     keys = IncidentIn.model_fields.keys()
     return IncidentIn.model_validate({k: v for k, v in out.items() if k in keys})

@@ -51,6 +51,20 @@ class PublishReport:
     withheld: dict[str, list[str]] = field(default_factory=dict)  # id -> reasons not shared
 
 
+#: The project's own identity: the author of the extension-definition, the same on every
+#: node (the extension-definition has a fixed id and version, so it must be one object).
+PROJECT_IDENTITY = {
+    "type": "identity",
+    "spec_version": "2.1",
+    "id": "identity--0b6c1a52-5f0e-4f59-9a8e-3f6f2a1c7d10",
+    "created": "2026-11-23T00:00:00.000Z",
+    "modified": "2026-11-23T00:00:00.000Z",
+    "name": "Sarhad project",
+    "identity_class": "organization",
+    "description": "Maintainers of the Sarhad border-incident STIX extension",
+}
+
+
 def _static_objects(node: LocalNode, created: datetime) -> list[dict]:
     identity = stix.node_identity(
         node_id=node.node_id, name=node.name, country=node.country, created=created
@@ -58,7 +72,8 @@ def _static_objects(node: LocalNode, created: datetime) -> list[dict]:
     return [
         identity,
         *stix.tlp_marking_definitions(),
-        stix.extension_definition(created_by_ref=node.identity_id),
+        PROJECT_IDENTITY,
+        stix.extension_definition(created_by_ref=PROJECT_IDENTITY["id"]),
     ]
 
 

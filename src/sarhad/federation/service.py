@@ -13,6 +13,7 @@ from sarhad.core.config import Settings
 from sarhad.core.db import Database, get_node_id, lock_writes
 from sarhad.core.journal import audit
 from sarhad.federation import bundle as bundles
+from sarhad.federation.groups import split_incomplete
 from sarhad.federation.inbox import IngestReport, ingest
 from sarhad.federation.models import Quarantined, SyncCursor
 from sarhad.federation.publish import LocalNode
@@ -128,8 +129,11 @@ def import_bundle_file(
         s.expunge(p)
     report = IngestReport()
     objects = verified.objects
+    carry: list[Any] = []
     for start in range(0, len(objects), INGEST_PAGE):
-        chunk = objects[start : start + INGEST_PAGE]
+        chunk = carry + objects[start : start + INGEST_PAGE]
+        last = start + INGEST_PAGE >= len(objects)
+        chunk, carry = (chunk, []) if last else split_incomplete(chunk)
         with db.session() as s:
             lock_writes(s)
             report.merge(

@@ -10,6 +10,7 @@ same batch and finally sarhad's own ``IncidentIn`` rules. A bad object becomes a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import uuid
@@ -160,15 +161,17 @@ def parse_inbound(
     located_at: dict[str, list[_Checked]] = {}
     consumed: set[int] = set()
     for c in checked:
-        src = c.obj.get("source_ref")
+        src, dst = c.obj.get("source_ref"), c.obj.get("target_ref")
         if (
             c.type == "relationship"
             and c.obj.get("relationship_type") == "located-at"
+            and isinstance(src, str)  # stix2.parse checked it; hashing a list would raise
+            and isinstance(dst, str)
             and src in incident_ids
         ):
             located_at.setdefault(src, []).append(c)
             consumed.add(id(c))
-            consumed.update(id(loc) for loc in locations.get(c.obj.get("target_ref"), []))
+            consumed.update(id(loc) for loc in locations.get(dst, []))
 
     others: list[dict[str, Any]] = []
     for c in checked:
@@ -298,9 +301,19 @@ def _incident(
         version=ext["version"],
         revoked=obj.get("revoked") is True,
     )
-    if result.revoked:  # the receiver only needs to know the record is withdrawn
+    if result.revoked:
+        # A withdrawal needs no content: map it when the batch holds it, else leave data {}.
+        with contextlib.suppress(_Refused):
+            result.data = _data(c, ext, tlp, _location(c, rels, locations, tlp))
         return result
-    loc = _location(c, rels, locations, tlp)
+    result.data = _data(c, ext, tlp, _location(c, rels, locations, tlp))
+    return result
+
+
+def _data(c: _Checked, ext: Mapping[str, Any], tlp: TLP, loc: Mapping[str, Any]) -> dict:
+    """The IncidentIn-shaped dict, checked by IncidentIn itself; withheld fields stay absent."""
+    obj = c.obj
+    withheld = ext.get("withheld_fields", [])
     data: dict[str, Any] = {
         "title": obj["name"],
         "category": ext["category"],
@@ -336,8 +349,7 @@ def _incident(
         path = ".".join(str(p) for p in first["loc"]) or "record"
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise _Refused(_short(f"{path}: {first['msg']}{more}")) from None
-    result.data = model.model_dump(mode="json", exclude_unset=True)
-    return result
+    return model.model_dump(mode="json", exclude_unset=True)
 
 
 def _our_extension(obj: Mapping[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 from sarhad.border import BorderProfile
 from sarhad.core.db import Database, utcnow
 from sarhad.core.errors import SarhadError
+from sarhad.federation.groups import MAX_CARRY, split_incomplete
 from sarhad.federation.client import PartnerProtocolError, TaxiiClient
 from sarhad.federation.inbox import IngestReport, ingest
 from sarhad.federation.models import CollectionObject, SyncCursor
@@ -128,6 +130,7 @@ def _pull(
         start = cur.pulled_until
     added_after = _fmt(_ts(start) - REWIND) if start else None
     next_token: str | None = None
+    carry: list[Any] = []  # objects of incidents split by the page boundary, for the next page
     while True:
         try:
             objects, more, next_token, last = client.get_objects(
@@ -136,16 +139,31 @@ def _pull(
         except PartnerProtocolError:
             if next_token is None:
                 raise
-            # A server that forgets its `next` tokens (medallion: 30 s, single use): fall back
-            # to added_after from the last committed page.
-            next_token = None
+            # A server that forgets its `next` tokens (medallion: 30 s, single use): go on
+            # from the last committed page with added_after; dedup absorbs the overlap.
+            next_token, carry = None, []
+            with db.session() as s:
+                cur = s.get(SyncCursor, partner.id)
+                start = cur.pulled_until if cur else None
+            added_after = _fmt(_ts(start) - REWIND) if start else None
             continue
+        batch = carry + objects
+        if more and objects and len(batch) < MAX_CARRY:
+            batch, carry = split_incomplete(batch)
+        else:
+            carry = []
         with db.session() as s:
             p = s.merge(partner)
-            page = ingest(s, partner=p, objects=objects, via="pull", node=node, profile=profile)
+            page = ingest(s, partner=p, objects=batch, via="pull", node=node, profile=profile)
             cur = s.get(SyncCursor, partner.id)
             assert cur is not None
-            if last and (cur.pulled_until is None or _ts(last) > _ts(cur.pulled_until)):
+            # Move the cursor only past pages whose objects are all stored: held-back parts
+            # of a split incident are read again after a crash, never skipped.
+            if (
+                not carry
+                and last
+                and (cur.pulled_until is None or _ts(last) > _ts(cur.pulled_until))
+            ):
                 cur.pulled_until = last
         report.pulled.merge(page)
         report.pages += 1
@@ -174,18 +192,36 @@ def _push(
         with db.session() as s:
             cur = s.get(SyncCursor, partner.id)
             assert cur is not None
-            rows = s.execute(
-                select(CollectionObject.seq, CollectionObject.payload)
-                .where(
-                    CollectionObject.collection_id == outbound,
-                    CollectionObject.seq > cur.pushed_seq,
-                )
-                .order_by(CollectionObject.seq)
-                .limit(PUSH_BATCH)
-            ).all()
+            rows = list(
+                s.execute(
+                    select(CollectionObject.seq, CollectionObject.payload)
+                    .where(
+                        CollectionObject.collection_id == outbound,
+                        CollectionObject.seq > cur.pushed_seq,
+                    )
+                    .order_by(CollectionObject.seq)
+                    .limit(PUSH_BATCH)
+                ).all()
+            )
+            objects = [json.loads(r.payload) for r in rows]
+            # Never end a POST between an incident and its location: take the rest of the group.
+            while len(rows) >= PUSH_BATCH and split_incomplete(objects)[1]:
+                more = s.execute(
+                    select(CollectionObject.seq, CollectionObject.payload)
+                    .where(
+                        CollectionObject.collection_id == outbound,
+                        CollectionObject.seq > rows[-1].seq,
+                    )
+                    .order_by(CollectionObject.seq)
+                    .limit(3)
+                ).all()
+                if not more:
+                    break
+                rows += more
+                objects += [json.loads(r.payload) for r in more]
         if not rows:
             return
-        status = client.add_objects(write_id, [json.loads(r.payload) for r in rows])
+        status = client.add_objects(write_id, objects)
         failures = status.get("failures") or []
         report.push_failures += [
             f"{f.get('id', '?')}: {f.get('message', '')}" for f in failures if isinstance(f, dict)

@@ -363,15 +363,23 @@ links_app = typer.Typer(help="Links between partners' records and ours.", no_arg
 @links_app.command("list")
 @guarded
 def links_list(
-    status: Annotated[str | None, typer.Option(help="suggested, confirmed or rejected")] = "suggested",
+    status: Annotated[
+        str | None, typer.Option(help="suggested, confirmed or rejected")
+    ] = "suggested",
     json_: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Suggested (or decided) links, best first."""
     db = console.open_db(console.settings())
     with db.session() as session:
         rows = [
-            {"id": x.id, "local_id": x.local_id, "remote_id": x.remote_id, "score": x.score,
-             "status": x.status, "reasons": x.reasons}
+            {
+                "id": x.id,
+                "local_id": x.local_id,
+                "remote_id": x.remote_id,
+                "score": x.score,
+                "status": x.status,
+                "reasons": x.reasons,
+            }
             for x in links.list_links(session, status=status)
         ]
     if json_:
@@ -379,8 +387,14 @@ def links_list(
         return
     table = Table("id", "score", "ours", "partner's", "why", "status")
     for r in rows:
-        table.add_row(r["id"][:8], f"{r['score']:.2f}", r["local_id"][:8], r["remote_id"][:8],
-                      "; ".join(r["reasons"]), r["status"])
+        table.add_row(
+            r["id"][:8],
+            f"{r['score']:.2f}",
+            r["local_id"][:8],
+            r["remote_id"][:8],
+            "; ".join(r["reasons"]),
+            r["status"],
+        )
     out.print(table)
 
 
@@ -396,13 +410,17 @@ def _decide(link_id: str, confirm: bool) -> None:
 
 @links_app.command("confirm")
 @guarded
-def links_confirm(link_id: Annotated[str, typer.Argument(help="Link id (or its first characters)")]) -> None:
+def links_confirm(
+    link_id: Annotated[str, typer.Argument(help="Link id (or its first characters)")],
+) -> None:
     """Confirm that both records describe the same event."""
     _decide(link_id, True)
 
 
 @links_app.command("reject")
 @guarded
-def links_reject(link_id: Annotated[str, typer.Argument(help="Link id (or its first characters)")]) -> None:
+def links_reject(
+    link_id: Annotated[str, typer.Argument(help="Link id (or its first characters)")],
+) -> None:
     """Reject a suggested link (it will not be suggested again)."""
     _decide(link_id, False)

@@ -19,15 +19,21 @@ Decider = Annotated[Principal, Depends(require(Permission.LINKS_DECIDE))]
 
 def _json(link: IncidentLink) -> dict[str, Any]:
     return {
-        "id": link.id, "local_id": link.local_id, "remote_id": link.remote_id,
-        "score": link.score, "reasons": link.reasons, "status": link.status,
-        "decided_by": link.decided_by, "decided_at": link.decided_at,
+        "id": link.id,
+        "local_id": link.local_id,
+        "remote_id": link.remote_id,
+        "score": link.score,
+        "reasons": link.reasons,
+        "status": link.status,
+        "decided_by": link.decided_by,
+        "decided_at": link.decided_at,
     }
 
 
 @router.get("")
 def list_(
-    request: Request, _actor: Reader,
+    request: Request,
+    _actor: Reader,
     status: Literal["suggested", "confirmed", "rejected"] | None = None,
     incident: str | None = None,
 ) -> list[dict[str, Any]]:
@@ -42,4 +48,6 @@ def decide(
 ) -> dict[str, Any]:
     """Confirm or reject a suggested link."""
     with node(request).db.session() as session:
-        return _json(links.decide_link(session, link_id=link_id, confirm=decision == "confirm", actor=actor))
+        return _json(
+            links.decide_link(session, link_id=link_id, confirm=decision == "confirm", actor=actor)
+        )

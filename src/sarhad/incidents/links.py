@@ -32,53 +32,109 @@ def _km(a: Incident, b: Incident) -> float:
 
 
 def suggest_for(session: Session, *, incident_id: str) -> list[IncidentLink]:
-    """Suggest links for one record against records of the other origin (caller holds the lock)."""
-    row = session.get(Incident, incident_id)
-    if row is None:
+    """Suggest links for one record (see ``suggest_for_many``)."""
+    return suggest_for_many(session, incident_ids=[incident_id])
+
+
+def suggest_for_many(session: Session, *, incident_ids: list[str]) -> list[IncidentLink]:
+    """Suggest links between these records and records of the other origin (ours ↔ a partner's).
+
+    One query fetches every candidate near any of them; pairs are scored in memory. The
+    caller holds the write lock.
+    """
+    rows = list(session.scalars(select(Incident).where(Incident.id.in_(incident_ids))))
+    if not rows:
         return []
-    received = row.origin_node_id is not None
-    window = timedelta(hours=MAX_HOURS)
-    deg = MAX_KM / 111.0 + 0.01
-    q = select(Incident).where(
-        Incident.category == row.category,
-        Incident.occurred_at.between(row.occurred_at - window, row.occurred_at + window),
-        Incident.lat.between(row.lat - deg, row.lat + deg),
-        Incident.id != row.id,
-        Incident.origin_node_id.is_(None) if received else Incident.origin_node_id.is_not(None),
-    )
-    made = []
-    for other in session.scalars(q):
-        local, remote = (other, row) if received else (row, other)
-        km = _km(local, remote)
-        hours = abs((local.occurred_at - remote.occurred_at).total_seconds()) / 3600
-        if km > MAX_KM:
+    pairs: set[tuple[str, str]] = set()
+    candidates: list[Incident] = []
+    for received in (True, False):
+        group = [r for r in rows if (r.origin_node_id is not None) == received]
+        if not group:
             continue
-        exists = session.scalar(
-            select(IncidentLink).where(
-                IncidentLink.local_id == local.id, IncidentLink.remote_id == remote.id
+        found = _candidates(session, group, want_received=not received)
+        candidates += found
+        by_cell: dict[tuple[str, int], list[Incident]] = {}
+        for c in found:  # bucket by category and ~25 km latitude band: pairs only look nearby
+            by_cell.setdefault((c.category, int(c.lat * 4)), []).append(c)
+        for row in group:
+            for band in (int(row.lat * 4) - 1, int(row.lat * 4), int(row.lat * 4) + 1):
+                for other in by_cell.get((row.category, band), ()):
+                    local, remote = (other, row) if received else (row, other)
+                    hours = abs((local.occurred_at - remote.occurred_at).total_seconds()) / 3600
+                    if hours <= MAX_HOURS and _km(local, remote) <= MAX_KM:
+                        pairs.add((local.id, remote.id))
+    if not pairs:
+        return []
+    known = {
+        (a, b)
+        for a, b in session.execute(
+            select(IncidentLink.local_id, IncidentLink.remote_id).where(
+                IncidentLink.local_id.in_({a for a, _ in pairs}),
+                IncidentLink.remote_id.in_({b for _, b in pairs}),
             )
         )
-        if exists is not None:
-            continue
-        score = round(1 - 0.5 * hours / MAX_HOURS - 0.5 * km / MAX_KM, 3)
-        link = IncidentLink(
-            id=str(uuid.uuid4()), local_id=local.id, remote_id=remote.id, score=score,
-            reasons=[f"same category {row.category}", f"{hours:.1f} h apart", f"{km:.1f} km apart"],
-            status="suggested", created_at=utcnow(),
+    }
+    by_id = {r.id: r for r in [*rows, *candidates]}
+    made = []
+    for local_id, remote_id in sorted(pairs - known):
+        local, remote = by_id[local_id], by_id[remote_id]
+        km = _km(local, remote)
+        hours = abs((local.occurred_at - remote.occurred_at).total_seconds()) / 3600
+        made.append(
+            IncidentLink(
+                id=str(uuid.uuid4()),
+                local_id=local_id,
+                remote_id=remote_id,
+                score=round(1 - 0.5 * hours / MAX_HOURS - 0.5 * km / MAX_KM, 3),
+                reasons=[
+                    f"same category {local.category}",
+                    f"{hours:.1f} h apart",
+                    f"{km:.1f} km apart",
+                ],
+                status="suggested",
+                created_at=utcnow(),
+            )
         )
-        session.add(link)
-        made.append(link)
+    session.add_all(made)
     session.flush()
     return made
 
 
-def list_links(session: Session, *, status: str | None = None, incident_id: str | None = None) -> list[IncidentLink]:
+def _candidates(session: Session, rows: list[Incident], *, want_received: bool) -> list[Incident]:
+    window = timedelta(hours=MAX_HOURS)
+    deg = MAX_KM / 111.0 + 0.01
+    origin = (
+        Incident.origin_node_id.is_not(None) if want_received else Incident.origin_node_id.is_(None)
+    )
+    return list(
+        session.scalars(
+            select(Incident).where(
+                origin,
+                Incident.revoked.is_(False),
+                Incident.category.in_({r.category for r in rows}),
+                Incident.occurred_at.between(
+                    min(r.occurred_at for r in rows) - window,
+                    max(r.occurred_at for r in rows) + window,
+                ),
+                Incident.lat.between(
+                    min(r.lat for r in rows) - deg, max(r.lat for r in rows) + deg
+                ),
+            )
+        )
+    )
+
+
+def list_links(
+    session: Session, *, status: str | None = None, incident_id: str | None = None
+) -> list[IncidentLink]:
     """Links, best first."""
     q = select(IncidentLink)
     if status:
         q = q.where(IncidentLink.status == status)
     if incident_id:
-        q = q.where(or_(IncidentLink.local_id == incident_id, IncidentLink.remote_id == incident_id))
+        q = q.where(
+            or_(IncidentLink.local_id == incident_id, IncidentLink.remote_id == incident_id)
+        )
     return list(session.scalars(q.order_by(IncidentLink.score.desc(), IncidentLink.created_at)))
 
 
@@ -94,7 +150,12 @@ def decide_link(session: Session, *, link_id: str, confirm: bool, actor: Princip
     link.status = "confirmed" if confirm else "rejected"
     link.decided_by, link.decided_at = actor.username, utcnow()
     record(
-        session, actor=actor.username, op=link.status, entity="incident_link", entity_id=link.id,
-        version=1, detail={"local": link.local_id, "remote": link.remote_id},
+        session,
+        actor=actor.username,
+        op=link.status,
+        entity="incident_link",
+        entity_id=link.id,
+        version=1,
+        detail={"local": link.local_id, "remote": link.remote_id},
     )
     return link

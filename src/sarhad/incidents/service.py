@@ -112,9 +112,9 @@ def _enrich(row: Incident, profile: BorderProfile) -> None:
     row.nearest_crossing_distance_m = round(loc.nearest_crossing_distance_m, 3)
 
 
-def _apply(row: Incident, data: IncidentIn | IncidentPatch) -> None:
-    """Copy the given fields of ``data`` onto the flat row."""
-    given = data.model_fields_set
+def _apply(row: Incident, data: IncidentIn | IncidentPatch, *, every: bool = False) -> None:
+    """Copy the given fields of ``data`` (all of them with ``every``) onto the flat row."""
+    given = set(type(data).model_fields) if every else data.model_fields_set
     for name in (
         "title",
         "category",
@@ -151,9 +151,9 @@ def _apply(row: Incident, data: IncidentIn | IncidentPatch) -> None:
         ]
 
 
-def _defaults(data: IncidentIn) -> IncidentIn:
-    """Make every field explicit so ``_apply`` copies defaults on create too."""
-    return IncidentIn.model_validate(data.model_dump())
+def apply_fields(row: Incident, data: IncidentIn) -> None:
+    """Copy every field of ``data`` (defaults included) onto the flat row."""
+    _apply(row, data, every=True)
 
 
 def _snapshot(session: Session, row: Incident, *, op: str, actor: str, changed: list[str]) -> int:
@@ -214,7 +214,7 @@ def create_incident(
         created_by=actor.username,
         updated_by=actor.username,
     )
-    _apply(row, _defaults(data))
+    _apply(row, data, every=True)
     _enrich(row, profile)
     session.add(row)
     _snapshot(session, row, op="create", actor=actor.username, changed=[])
@@ -482,20 +482,27 @@ def store_received(
         raise Conflict(
             f"incident {record_id} exists here with another origin; refusing to overwrite it"
         )
-    if row is not None and row.remote_modified is not None and remote_modified <= row.remote_modified:
+    if (
+        row is not None
+        and row.remote_modified is not None
+        and remote_modified <= row.remote_modified
+    ):
         return "stale"
     now = utcnow()
     created = row is None
     if row is None:
         row = Incident(
-            id=record_id, created_at=now, created_by=origin, origin=origin,
+            id=record_id,
+            created_at=now,
+            created_by=origin,
+            origin=origin,
             origin_node_id=origin_node_id,
         )
         session.add(row)
         before: dict[str, Any] = {}
     else:
         before = to_out(row).model_dump(mode="json")
-    _apply(row, _defaults(data))
+    _apply(row, data, every=True)
     _enrich(row, profile)
     row.version = version
     row.status = status if status in Status.__members__.values() else Status.VALIDATED.value

@@ -1,0 +1,979 @@
+"""Benchmark: TAXII 2.1 serving, validated ingest and a full two-node sync, with baselines.
+
+    .venv/bin/python bench/taxii.py [--sizes 1000,10000,100000] [--medallion-max 4000]
+
+Objects come from our STIX mapping (``incident_to_stix``) of generated records: a few dozen
+real records made through the incident service (so their border enrichment is real) are
+cloned with fresh ids, titles and times. Every incident is [incident, location, located-at];
+each collection starts with the node identity, the five TLP 2.0 markings and our
+extension-definition, as ``publish`` writes them.
+
+* Serving: a real ``sarhad serve`` subprocess (uvicorn, SQLite in a temp dir) whose outbound
+  collection for a partner is filled by the store's ``Appender`` in one transaction (load time
+  reported apart), paged with ``limit=1000`` via httpx following ``next``. Baseline: medallion
+  3.0.0 (memory backend, subprocess) holding the same objects (without the extension-definition,
+  which makes its GET objects fail), paged the same way, at sizes up to ``--medallion-max``
+  while each size fits ``--medallion-budget`` seconds.
+* Validated ingest: ``federation.inbox.ingest`` on a fresh node, batches of 1,000, one
+  transaction each, as a pull does. Baselines: stix2-validator ``validate_instance`` (validate
+  only, on a sample) and medallion's POST (stores without validating) from the serving runs.
+* Full sync: a fresh node B runs ``sync_partner`` against the served node A over loopback
+  (real HTTP pull, product page size) and then pushes its own few objects.
+
+Goals (issue): ≥ 20,000 objects/s served, ≥ 5,000 objects/s validated ingest, a full
+two-node sync of 100,000 objects in < 30 s. Exit code 1 if a correctness check fails, 2 if
+only a goal is missed, 0 if all pass. ``--profile`` prints where the time of ingest and sync
+goes (cProfile, this process; the serving node is another process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import importlib.metadata
+import io
+import json
+import os
+import platform
+import pstats
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import func, select
+
+from sarhad.border import BorderProfile, load_profile
+from sarhad.core.auth import CONSOLE
+from sarhad.core.config import Settings
+from sarhad.core.db import Database, get_node_id
+from sarhad.federation import stix
+from sarhad.federation.inbox import IngestReport, ingest
+from sarhad.federation.models import CollectionObject, Receipt
+from sarhad.federation.publish import LocalNode, publish_partner
+from sarhad.federation.store import Appender, ensure_collections
+from sarhad.federation.sync import sync_partner
+from sarhad.incidents import service as incidents
+from sarhad.incidents.models import Incident, IncidentVersion
+from sarhad.incidents.schemas import IncidentIn, Transition
+from sarhad.node import init_node
+from sarhad.sharing import service as sharing
+from sarhad.sharing.schemas import PartnerUpdate
+
+MEDIA = "application/taxii+json;version=2.1"
+PAGE = 1000
+INGEST_BATCH = 1000
+GOAL_SERVE = 20_000.0
+GOAL_INGEST = 5_000.0
+GOAL_SYNC_S = 30.0
+MEDALLION_USER, MEDALLION_PASSWORD = "bench", "bench-secret"
+VENV_BIN = Path(sys.executable).parent
+StixObject = dict[str, Any]
+
+# Categories with a seizure that fits them (None: no seizure), cycled over the templates.
+KINDS: list[tuple[str, dict[str, Any] | None]] = [
+    ("smuggling_narcotics", {"commodity": "hashish", "quantity": 120, "unit": "kg"}),
+    ("smuggling_fuel", {"commodity": "diesel", "quantity": 4000, "unit": "l"}),
+    ("smuggling_weapons", {"commodity": "firearms", "quantity": 6, "unit": "items"}),
+    ("illegal_crossing", None),
+    ("cross_border_fire", None),
+    ("armed_clash", None),
+    ("kidnapping", None),
+    ("smuggling_goods", {"commodity": "livestock", "quantity": 40, "unit": "head"}),
+]
+
+
+# --- nodes, servers, data -------------------------------------------------------------------
+
+
+@dataclass
+class Node:
+    """A node in the temp dir: settings, database and id."""
+
+    settings: Settings
+    db: Database
+    node_id: str
+
+    @property
+    def local(self) -> LocalNode:
+        return LocalNode(
+            node_id=self.node_id, name=self.settings.node_name, country=self.settings.node_side
+        )
+
+
+def make_node(root: Path, name: str, side: str) -> Node:
+    """A fresh, migrated SQLite node."""
+    settings = Settings(
+        data_dir=root / name,
+        database_url=f"sqlite:///{root / name / 'sarhad.db'}",
+        node_name=name,
+        node_side=side,
+    )
+    db = init_node(settings)
+    with db.session() as s:
+        node_id = get_node_id(s)
+    return Node(settings=settings, db=db, node_id=node_id)
+
+
+def introduce(a: Node, b: Node, a_url: str | None) -> None:
+    """b becomes a partner of a (with a token) and a of b (with a's URL and that token)."""
+    with a.db.session() as s:
+        _, token = sharing.add_partner(
+            s,
+            name=b.settings.node_name,
+            country=b.settings.node_side,
+            node_id=b.node_id,
+            actor=CONSOLE,
+        )
+    with b.db.session() as s:
+        sharing.add_partner(
+            s,
+            name=a.settings.node_name,
+            country=a.settings.node_side,
+            node_id=a.node_id,
+            taxii_url=f"{a_url}/taxii2/api/" if a_url else None,
+            remote_token=token,
+            actor=CONSOLE,
+        )
+
+
+def partner_token(a: Node, b: Node) -> str:
+    """The token a issued for b, as b stored it."""
+    with b.db.session() as s:
+        token = sharing.get_partner(s, name=a.settings.node_name).remote_token
+    assert token
+    return token
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def process(
+    cmd: list[str],
+    *,
+    log: Path,
+    ready: Callable[[], bool],
+    env: dict | None = None,
+    cwd: Path | None = None,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``cmd`` until the block ends; its output goes to ``log`` (a pipe could fill up)."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=cwd
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while not ready():
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{cmd[0]} did not start; see {log}")
+                time.sleep(0.05)
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def answers(url: str, **kw: Any) -> bool:
+    try:
+        return httpx.get(url, timeout=2, **kw).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@contextmanager
+def serve_node(node: Node, log: Path) -> Iterator[str]:
+    """``sarhad serve`` for ``node`` in its own process (as in production); yields its URL."""
+    port = free_port()
+    env = dict(
+        os.environ,
+        SARHAD_DATA_DIR=str(node.settings.data_dir),
+        SARHAD_DATABASE_URL=node.settings.effective_database_url,
+        SARHAD_NODE_NAME=node.settings.node_name,
+        SARHAD_NODE_SIDE=node.settings.node_side,
+    )
+    url = f"http://127.0.0.1:{port}"
+    cmd = [str(VENV_BIN / "sarhad"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    with process(cmd, log=log, env=env, ready=lambda: answers(f"{url}/healthz")):
+        yield url
+
+
+def make_templates(node: Node, profile: BorderProfile, count: int = 48) -> list[dict[str, Any]]:
+    """Real records (IncidentOut JSON) along the line, made through the incident service."""
+    out = []
+    for i in range(count):
+        point = profile.line.interpolate((i + 0.5) / count, normalized=True)
+        side = "PK" if i % 2 == 0 else "IR"
+        category, seizure = KINDS[i % len(KINDS)]
+        data = IncidentIn.model_validate(
+            {
+                "title": f"{category.replace('_', ' ').capitalize()} at border point {i}",
+                "category": category,
+                "occurred_at": "2026-01-01T00:00:00Z",
+                "location": {
+                    "lon": point.x + (0.03 if side == "PK" else -0.03),
+                    "lat": point.y,
+                    "precision": "near",
+                    "place": f"border point {i}",
+                },
+                "reporting_side": side,
+                "casualties": {"civilians": {"injured": i % 3}},
+                "seizures": [seizure] if seizure else [],
+                "grading": {"source_reliability": "B", "information_credibility": "2"},
+                "tlp": "green" if i % 3 else "amber",
+                "narrative": "Patrol report, summarised for the partner.",
+                "sources": ["patrol log"],
+            }
+        )
+        with node.db.session() as s:
+            row = incidents.create_incident(s, data=data, actor=CONSOLE, profile=profile)
+            out.append(incidents.to_out(row).model_dump(mode="json"))
+    return out
+
+
+def clone_objects(
+    templates: list[dict[str, Any]], origin: str, n_incidents: int, seed: int = 0
+) -> list[StixObject]:
+    """[incident, location, located-at] × n by our mapping, from cloned template records.
+
+    ``sources`` is withheld, as the default agreement does.
+    """
+    rng = random.Random(seed)
+    base = datetime(2025, 1, 1, tzinfo=UTC)
+    identity = f"identity--{origin}"
+    out: list[StixObject] = []
+    for i in range(n_incidents):
+        t = templates[i % len(templates)]
+        body = {k: v for k, v in t.items() if k != "sources"}
+        occurred = base + timedelta(minutes=15 * i)
+        body.update(
+            id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            title=f"{t['title']} #{i}",
+            occurred_at=occurred.isoformat(),
+            created_at=(occurred + timedelta(hours=2)).isoformat(),
+            updated_at=(occurred + timedelta(hours=3)).isoformat(),
+            status="validated",
+            version=3,
+        )
+        out += stix.incident_to_stix(
+            body, identity_id=identity, withheld=["sources"], origin_node_id=origin
+        )
+    return out
+
+
+def static_objects(node: Node, created: datetime) -> list[StixObject]:
+    """What ``publish`` puts first in a partner's collection."""
+    return [
+        stix.node_identity(
+            node_id=node.node_id,
+            name=node.settings.node_name,
+            country=node.settings.node_side,
+            created=created,
+        ),
+        *stix.tlp_marking_definitions(),
+        stix.extension_definition(created_by_ref=f"identity--{node.node_id}"),
+    ]
+
+
+def incidents_for(size: int, n_static: int) -> int:
+    return max(0, (size - n_static) // 3)
+
+
+def load_outbound(node: Node, partner: str, objects: list[StixObject]) -> int:
+    """First publish (cursor and static objects), then the Appender in one transaction."""
+    with node.db.session() as s:
+        p = sharing.get_partner(s, name=partner)
+        publish_partner(s, node=node.local, partner=p)
+        outbound, _ = ensure_collections(s, p)
+        appender = Appender(s, outbound.id)
+        for obj in objects:
+            appender.append(obj)
+        return int(
+            s.scalar(
+                select(func.count())
+                .select_from(CollectionObject)
+                .where(CollectionObject.collection_id == outbound.id)
+            )
+            or 0
+        )
+
+
+# --- measurements -----------------------------------------------------------------------------
+
+
+@dataclass
+class Paged:
+    """One paged read of a whole collection."""
+
+    seconds: float
+    objects: int
+    pages: int
+    unique: int
+    first_page_s: float
+
+
+def page_all(client: httpx.Client, url: str, limit: int = PAGE) -> Paged:
+    """GET objects with ``limit`` following ``next`` until ``more`` is false."""
+    seen: set[tuple[str, str]] = set()
+    count = pages = 0
+    nxt: str | None = None
+    start = time.perf_counter()
+    first = 0.0
+    while True:
+        params: dict[str, Any] = {"limit": limit}
+        if nxt:
+            params["next"] = nxt
+        r = client.get(url, params=params)
+        r.raise_for_status()
+        body = r.json()
+        pages += 1
+        if pages == 1:
+            first = time.perf_counter() - start
+        for o in body.get("objects", []):
+            seen.add((o["id"], o.get("modified") or o.get("created")))
+            count += 1
+        nxt = body.get("next")
+        if not body.get("more"):
+            break
+    return Paged(time.perf_counter() - start, count, pages, len(seen), first)
+
+
+def serve_ours(node: Node, url: str, token: str) -> Paged:
+    """Page through the partner's outbound collection as that partner."""
+    headers = {"Authorization": f"Bearer {token}", "Accept": MEDIA}
+    with httpx.Client(base_url=url, headers=headers, timeout=600) as c:
+        cols = c.get("/taxii2/api/collections/").json()["collections"]
+        [readable] = [col["id"] for col in cols if col["can_read"]]
+        return page_all(c, f"/taxii2/api/collections/{readable}/objects/")
+
+
+@dataclass
+class MedallionRun:
+    """medallion at one size: POST load, then a paged read."""
+
+    size: int
+    load_s: float
+    paged: Paged | None
+    note: str = ""
+
+
+def medallion_run(
+    root: Path, objects: list[StixObject], post_size: int, timeout: float
+) -> MedallionRun:
+    """Start medallion, POST ``objects`` ``post_size`` at a time, page them with limit=1000."""
+    port = free_port()
+    where = root / f"medallion-{len(objects)}"
+    where.mkdir()
+    api_root = f"http://127.0.0.1:{port}/bench/"
+    collection = str(uuid.uuid4())
+    data = {
+        "/discovery": {
+            "title": "medallion",
+            "description": "baseline",
+            "default": api_root,
+            "api_roots": [api_root],
+        },
+        "bench": {
+            "information": {
+                "title": "bench",
+                "description": "bench",
+                "versions": [MEDIA],
+                "max_content_length": 50 * 1024 * 1024,
+            },
+            "status": [],
+            "collections": [
+                {
+                    "id": collection,
+                    "title": "bench",
+                    "description": "bench",
+                    "can_read": True,
+                    "can_write": True,
+                    "media_types": [MEDIA],
+                    "objects": [],
+                    "manifest": [],
+                }
+            ],
+        },
+    }
+    (where / "data.json").write_text(json.dumps(data))
+    (where / "config.json").write_text(
+        json.dumps(
+            {
+                "backend": {
+                    "module": "medallion.backends.memory_backend",
+                    "module_class": "MemoryBackend",
+                    "filename": str(where / "data.json"),
+                    # `next` tokens must outlive a slow first page (the default is 30 s).
+                    "session_timeout": 3600,
+                },
+                "users": {MEDALLION_USER: MEDALLION_PASSWORD},
+                "taxii": {"max_page_size": PAGE},
+            }
+        )
+    )
+    auth = (MEDALLION_USER, MEDALLION_PASSWORD)
+    headers = {"Accept": MEDIA, "Content-Type": MEDIA}
+    cmd = [
+        sys.executable,
+        "-m",
+        "medallion.scripts.run",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        str(where / "config.json"),
+    ]
+
+    def ready() -> bool:
+        return answers(f"http://127.0.0.1:{port}/taxii2/", auth=auth, headers={"Accept": MEDIA})
+
+    with (
+        process(cmd, log=where / "medallion.log", ready=ready, cwd=where),
+        httpx.Client(auth=auth, headers=headers, timeout=timeout) as c,
+    ):
+        url = f"{api_root}collections/{collection}/objects/"
+        start = time.perf_counter()
+        for i in range(0, len(objects), post_size):
+            r = c.post(url, content=json.dumps({"objects": objects[i : i + post_size]}))
+            r.raise_for_status()
+            if r.json().get("failure_count"):
+                raise RuntimeError(f"medallion refused objects: {r.text[:300]}")
+        load_s = time.perf_counter() - start
+        try:
+            paged = page_all(c, url)
+        except httpx.TimeoutException:
+            return MedallionRun(len(objects), load_s, None, f"no answer within {timeout:.0f} s")
+    return MedallionRun(len(objects), load_s, paged)
+
+
+def ingest_all(
+    node: Node, partner: str, objects: list[StixObject], profile: BorderProfile
+) -> tuple[float, IngestReport]:
+    """``ingest`` in batches of 1,000, one transaction each (as a pull commits pages)."""
+    report = IngestReport()
+    with node.db.session() as s:
+        p = sharing.get_partner(s, name=partner)
+        s.expunge(p)
+    start = time.perf_counter()
+    for i in range(0, len(objects), INGEST_BATCH):
+        with node.db.session() as s:
+            report.merge(
+                ingest(
+                    s,
+                    partner=s.merge(p),
+                    objects=objects[i : i + INGEST_BATCH],
+                    via="pull",
+                    node=node.local,
+                    profile=profile,
+                )
+            )
+    return time.perf_counter() - start, report
+
+
+def validator_rate(objects: list[StixObject]) -> tuple[float, list[str]]:
+    """stix2-validator over ``objects``: (seconds, errors)."""
+    start = time.perf_counter()
+    errors = stix.validate_with_oasis(objects)
+    return time.perf_counter() - start, errors
+
+
+def service_rates(root: Path, profile: BorderProfile, n: int) -> tuple[float, float, int]:
+    """Creating ``n`` incidents through the service (with submit and validate) and publishing
+    them for one partner: (incidents/s, objects/s published, objects published)."""
+    node, other = make_node(root, "service-pk", "PK"), make_node(root, "service-ir", "IR")
+    introduce(node, other, None)
+    t0 = time.perf_counter()
+    for i in range(n):
+        point = profile.line.interpolate((i + 0.5) / n, normalized=True)
+        data = IncidentIn.model_validate(
+            {
+                "title": f"Diesel seized at point {i}",
+                "category": "smuggling_fuel",
+                "occurred_at": (datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=i)).isoformat(),
+                "location": {"lon": point.x + 0.03, "lat": point.y, "precision": "near"},
+                "reporting_side": "PK",
+                "seizures": [{"commodity": "diesel", "quantity": 900, "unit": "l"}],
+                "tlp": "green",
+            }
+        )
+        with node.db.session() as s:
+            row = incidents.create_incident(s, data=data, actor=CONSOLE, profile=profile)
+            for step in ("submitted", "validated"):
+                row = incidents.transition_incident(
+                    s,
+                    incident_id=row.id,
+                    actor=CONSOLE,
+                    step=Transition(to=step, expected_version=row.version),
+                )
+    create_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    with node.db.session() as s:
+        p = sharing.get_partner(s, name="service-ir")
+        publish_partner(s, node=node.local, partner=p)
+        published = int(s.scalar(select(func.count()).select_from(CollectionObject)) or 0)
+    publish_s = time.perf_counter() - t0
+    node.db.dispose()
+    other.db.dispose()
+    return n / create_s, published / publish_s, published
+
+
+def count(db: Database, model: Any, *where: Any) -> int:
+    with db.session() as s:
+        return int(s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+@contextmanager
+def profiled(enabled: bool, title: str, console: Console) -> Iterator[None]:
+    """cProfile the block and print the top functions by own time and by cumulative time."""
+    if not enabled:
+        yield
+        return
+    prof = cProfile.Profile()
+    prof.enable()
+    try:
+        yield
+    finally:
+        prof.disable()
+        for key in ("tottime", "cumulative"):
+            buf = io.StringIO()
+            pstats.Stats(prof, stream=buf).strip_dirs().sort_stats(key).print_stats(18)
+            text = buf.getvalue()
+            console.print(f"[bold]profile: {title} (by {key})[/bold]")
+            console.print(text[text.find("ncalls") :], markup=False, highlight=False)
+
+
+# --- report ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Results:
+    rows: list[list[str]] = field(default_factory=list)
+    loads: list[list[str]] = field(default_factory=list)
+    checks: list[tuple[str, bool, str]] = field(default_factory=list)
+    goals: list[tuple[str, bool, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def check(self, name: str, ok: bool, detail: str = "") -> bool:
+        self.checks.append((name, ok, detail))
+        return ok
+
+
+def rate(n: int, s: float) -> float:
+    return n / s if s > 0 else float("inf")
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def versions() -> str:
+    names = (
+        "fastapi",
+        "uvicorn",
+        "sqlalchemy",
+        "httpx",
+        "stix2",
+        "stix2-validator",
+        "medallion",
+        "taxii2-client",
+    )
+    return " · ".join(f"{n} {importlib.metadata.version(n)}" for n in names)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--sizes",
+        default="1000,10000,100000",
+        help="collection sizes (objects) served; the largest is also ingested and synced",
+    )
+    parser.add_argument(
+        "--medallion-max",
+        type=int,
+        default=4000,
+        help="largest medallion size tried (1000, then doubling)",
+    )
+    parser.add_argument(
+        "--medallion-budget",
+        type=float,
+        default=240.0,
+        help="seconds one medallion size may take (load + paging)",
+    )
+    parser.add_argument(
+        "--medallion-post", type=int, default=100, help="objects per POST when loading medallion"
+    )
+    parser.add_argument(
+        "--validator-sample",
+        type=int,
+        default=3000,
+        help="objects given to stix2-validator (its rate is per object)",
+    )
+    parser.add_argument(
+        "--service-sample",
+        type=int,
+        default=300,
+        help="incidents created through the service to measure that path",
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="print cProfile tables of ingest and sync"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir")
+    args = parser.parse_args()
+    console = Console()
+    sizes = sorted({int(x) for x in args.sizes.split(",") if x.strip()})
+    largest = sizes[-1]
+    res = Results()
+
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    console.print(
+        f"CPU: {cpu_model()} × {cpus} · Python {platform.python_version()} · {versions()}"
+    )
+    tmp = tempfile.mkdtemp(prefix="sarhad-bench-taxii-")
+    root = Path(tmp)
+    console.print(f"Work dir: {root} (SQLite, WAL)")
+    profile = load_profile()
+
+    # Data: real template records, cloned by our mapping for node A.
+    t0 = time.perf_counter()
+    templates = make_templates(make_node(root, "templates", "PK"), profile)
+    node_a = make_node(root, "pk-node", "PK")
+    node_b = make_node(root, "ir-node", "IR")
+    introduce(node_a, node_b, None)  # the URL of A is set once A is served
+    n_static = 7
+    clones = clone_objects(templates, node_a.node_id, incidents_for(largest, n_static))
+    console.print(
+        f"Generated {len(clones):,} objects ({len(clones) // 3:,} incidents) by our "
+        f"mapping in {time.perf_counter() - t0:.1f} s"
+    )
+
+    # Loading paths (not goals): through the service, and the fast Appender path.
+    inc_s, pub_s, published = service_rates(root, profile, args.service_sample)
+    res.loads.append(
+        [
+            "incidents created through the service (create + submit + validate)",
+            f"{args.service_sample:,} incidents",
+            f"{inc_s:,.0f} incidents/s",
+            f"{len(clones) // 3 / inc_s:,.0f} s for {len(clones) // 3:,}",
+        ]
+    )
+    res.loads.append(
+        [
+            "publish for one partner (change log → objects)",
+            f"{published:,} objects",
+            f"{pub_s:,.0f} objects/s",
+            f"{largest / pub_s:,.0f} s for {largest:,}",
+        ]
+    )
+
+    # --- medallion baseline (serving and POST ingest) -------------------------------------
+    med_runs: list[MedallionRun] = []
+    size = 1000
+    while size <= args.medallion_max:
+        objs = static_objects(node_a, datetime.now(UTC))[:6]  # no extension-definition
+        objs += clone_objects(templates, node_a.node_id, incidents_for(size, 6), seed=1)
+        console.print(f"medallion: {len(objs):,} objects …")
+        run = medallion_run(root, objs, args.medallion_post, timeout=args.medallion_budget)
+        med_runs.append(run)
+        total = run.load_s + (run.paged.seconds if run.paged else args.medallion_budget)
+        if run.paged is None:
+            res.notes.append(f"medallion stopped at {size:,} objects: {run.note}.")
+            break
+        res.check(
+            f"medallion pages every object once ({run.size:,})",
+            run.paged.objects == run.paged.unique == run.size,
+            f"{run.paged.objects:,} served, {run.paged.unique:,} distinct",
+        )
+        if size * 2 <= args.medallion_max and total * 4 > args.medallion_budget:
+            # Its GET cost grows with the square of the collection (see the notes).
+            res.notes.append(
+                f"medallion stopped at {size:,} objects: {total:.0f} s there, "
+                f"≈{total * 4:.0f} s expected at {size * 2:,} (budget "
+                f"{args.medallion_budget:.0f} s)."
+            )
+            break
+        size *= 2
+    med_ok = [r for r in med_runs if r.paged is not None]
+    med_largest = med_ok[-1].size if med_ok else 0
+
+    # --- serving: ours ----------------------------------------------------------------------
+    serve_sizes = sorted(set(sizes) | ({med_largest} if med_largest else set()))
+    ours: dict[int, Paged] = {}
+    for size in serve_sizes:
+        if size == largest:
+            node, peer = node_a, node_b
+        else:
+            node = make_node(root, f"serve-{size}", "PK")
+            peer = make_node(root, f"peer-{size}", "IR")
+            introduce(node, peer, None)
+        n_inc = incidents_for(size, n_static)
+        objs = (
+            clones[: 3 * n_inc] if node is node_a else clone_objects(templates, node.node_id, n_inc)
+        )
+        t0 = time.perf_counter()
+        held = load_outbound(node, peer.settings.node_name, objs)
+        load_s = time.perf_counter() - t0
+        res.loads.append(
+            [
+                f"our collection via Appender, one transaction ({held:,})",
+                f"{held:,} objects",
+                f"{rate(held, load_s):,.0f} objects/s",
+                f"{load_s:.1f} s",
+            ]
+        )
+        with serve_node(node, root / f"serve-{size}.log") as url:
+            if node is node_a:
+                with node_b.db.session() as s:
+                    sharing.update_partner(
+                        s,
+                        name="pk-node",
+                        changes=PartnerUpdate(taxii_url=f"{url}/taxii2/api/"),
+                        actor=CONSOLE,
+                    )
+            console.print(f"ours: serving {held:,} objects …")
+            paged = serve_ours(node, url, partner_token(node, peer))
+            ours[size] = paged
+            res.check(
+                f"ours pages every object once ({held:,})",
+                paged.objects == paged.unique == held,
+                f"{paged.objects:,} served, {paged.unique:,} distinct",
+            )
+            if node is node_a:
+                sync_s = run_sync(node_a, node_b, held, profile, res, console, args.profile)
+        if node is not node_a:
+            node.db.dispose()
+            peer.db.dispose()
+
+    # --- ingest -----------------------------------------------------------------------------
+    node_c = make_node(root, "ingest-ir", "IR")
+    introduce(node_a, node_c, None)
+    feed = static_objects(node_a, datetime.now(UTC)) + clones
+    console.print(f"ingest: {len(feed):,} objects …")
+    with profiled(args.profile, "validated ingest", console):
+        ingest_s, report = ingest_all(node_c, "pk-node", feed, profile)
+    n_inc = len(clones) // 3
+    res.check(
+        "ingest: nothing refused",
+        not report.rejected,
+        f"{len(report.rejected)} refused"
+        + (f", e.g. {report.rejected[0][1][:120]}" if report.rejected else ""),
+    )
+    got = count(node_c.db, Incident)
+    res.check(
+        "ingest: every incident stored once",
+        got == n_inc and count(node_c.db, IncidentVersion) == n_inc,
+        f"{got:,} of {n_inc:,}",
+    )
+    res.check(
+        "ingest: every object receipted",
+        count(node_c.db, Receipt) == len(feed),
+        f"{count(node_c.db, Receipt):,} of {len(feed):,}",
+    )
+    sample = feed[: args.validator_sample]
+    val_s, val_errors = validator_rate(sample)
+    res.check(
+        "stix2-validator: no errors on our objects",
+        not val_errors,
+        f"{len(val_errors)} errors on {len(sample):,}"
+        + (f", e.g. {val_errors[0][:120]}" if val_errors else ""),
+    )
+
+    # --- table ------------------------------------------------------------------------------
+    table = Table(title="TAXII: serving, validated ingest, two-node sync")
+    for col in (
+        "measure",
+        "objects",
+        "seconds",
+        "objects/s",
+        "baseline (same run)",
+        "× baseline",
+        "goal",
+        "result",
+    ):
+        table.add_column(
+            col, justify="left" if col in ("measure", "baseline (same run)", "goal") else "right"
+        )
+    med_by = {r.size: r for r in med_ok}
+    for size in serve_sizes:
+        p = ours[size]
+        ours_rate = rate(p.objects, p.seconds)
+        med = med_by.get(p.objects) or med_by.get(size - 1) or _nearest(med_ok, size)
+        base, ratio = "", ""
+        if med and med.paged:
+            mr = rate(med.paged.objects, med.paged.seconds)
+            base = f"medallion {mr:,.0f}/s at {med.size:,}"
+            ratio = (
+                f"{ours_rate / mr:,.1f}"
+                if med.size == p.objects or abs(med.size - p.objects) <= 7
+                else ""
+            )
+        goal = size == largest
+        ok = ours_rate >= GOAL_SERVE
+        table.add_row(
+            f"serve: paged GET, limit {PAGE}",
+            f"{p.objects:,}",
+            f"{p.seconds:.2f}",
+            f"{ours_rate:,.0f}",
+            base,
+            ratio,
+            f"≥ {GOAL_SERVE:,.0f}/s" if goal else "",
+            _verdict(ok) if goal else "",
+        )
+        if goal:
+            res.goals.append(("serve ≥ 20,000 objects/s", ok, f"{ours_rate:,.0f} objects/s"))
+    for r in med_ok:
+        assert r.paged is not None
+        table.add_row(
+            f"  medallion: paged GET, limit {PAGE} (first page {r.paged.first_page_s:.1f} s)",
+            f"{r.size:,}",
+            f"{r.paged.seconds:.2f}",
+            f"{rate(r.size, r.paged.seconds):,.0f}",
+            "baseline",
+            "1.0",
+            "",
+            "",
+        )
+    ing_rate = rate(len(feed), ingest_s)
+    val_rate = rate(len(sample), val_s)
+    ok = ing_rate >= GOAL_INGEST
+    table.add_row(
+        f"ingest: validated, batches of {INGEST_BATCH:,}",
+        f"{len(feed):,}",
+        f"{ingest_s:.1f}",
+        f"{ing_rate:,.0f}",
+        f"stix2-validator only: {val_rate:,.0f}/s ({len(sample):,})",
+        f"{ing_rate / val_rate:,.1f}",
+        f"≥ {GOAL_INGEST:,.0f}/s",
+        _verdict(ok),
+    )
+    res.goals.append(("validated ingest ≥ 5,000 objects/s", ok, f"{ing_rate:,.0f} objects/s"))
+    for r in med_ok:
+        table.add_row(
+            f"  medallion: POST {args.medallion_post}/request, no validation",
+            f"{r.size:,}",
+            f"{r.load_s:.2f}",
+            f"{rate(r.size, r.load_s):,.0f}",
+            "baseline",
+            "",
+            "",
+            "",
+        )
+    ok = sync_s < GOAL_SYNC_S
+    table.add_row(
+        "sync: B pulls all of A over HTTP (sync_partner)",
+        f"{largest:,}",
+        f"{sync_s:.1f}",
+        f"{rate(largest, sync_s):,.0f}",
+        "",
+        "",
+        f"< {GOAL_SYNC_S:.0f} s",
+        _verdict(ok),
+    )
+    res.goals.append(
+        (
+            "full sync of 100,000 objects < 30 s",
+            ok and largest >= 100_000,
+            f"{sync_s:.1f} s for {largest:,}",
+        )
+    )
+    console.print(table)
+
+    loads = Table(title="Loading (measured, not part of the goals)")
+    for col in ("path", "amount", "rate", "time"):
+        loads.add_column(col, justify="left" if col == "path" else "right")
+    for row in res.loads:
+        loads.add_row(*row)
+    for r in med_runs:
+        loads.add_row(
+            f"medallion POSTs of {args.medallion_post}",
+            f"{r.size:,} objects",
+            f"{rate(r.size, r.load_s):,.0f} objects/s",
+            f"{r.load_s:.1f} s",
+        )
+    console.print(loads)
+    for note in res.notes:
+        console.print(note)
+    for name, ok, detail in res.checks:
+        console.print(f"check {name}: {_verdict(ok)} {detail}")
+    for name, ok, detail in res.goals:
+        console.print(f"goal {name}: {_verdict(ok)} ({detail})")
+    if not args.keep:
+        import shutil
+
+        for n in (node_a, node_b, node_c):
+            n.db.dispose()
+        shutil.rmtree(root, ignore_errors=True)
+    if not all(ok for _, ok, _ in res.checks):
+        return 1
+    return 0 if all(ok for _, ok, _ in res.goals) else 2
+
+
+def _verdict(ok: bool) -> str:
+    return "[green]PASS[/green]" if ok else "[red]FAIL[/red]"
+
+
+def _nearest(runs: list[MedallionRun], size: int) -> MedallionRun | None:
+    return min(runs, key=lambda r: abs(r.size - size)) if runs else None
+
+
+def run_sync(
+    a: Node, b: Node, held: int, profile: BorderProfile, res: Results, console: Console, prof: bool
+) -> float:
+    """B pulls everything A holds for it (real HTTP, sync_partner), then pushes its own."""
+    console.print(f"sync: B pulls {held:,} objects from A …")
+    with profiled(prof, "two-node sync (client side: B)", console):
+        t0 = time.perf_counter()
+        report = sync_partner(
+            b.db, partner_name=a.settings.node_name, node=b.local, profile=profile
+        )
+        seconds = time.perf_counter() - t0
+    n_inc = (held - 7) // 3
+    res.check("sync: no error", report.error is None, report.error or "")
+    res.check(
+        "sync: nothing refused",
+        not report.pulled.rejected,
+        f"{len(report.pulled.rejected)} refused"
+        + (f", e.g. {report.pulled.rejected[0][1][:110]}" if report.pulled.rejected else ""),
+    )
+    got, versions_ = count(b.db, Incident), count(b.db, IncidentVersion)
+    res.check(
+        "sync: every incident arrived exactly once",
+        got == n_inc and versions_ == n_inc,
+        f"{got:,} incidents, {versions_:,} versions, of {n_inc:,}",
+    )
+    receipts = count(b.db, Receipt)
+    res.check(
+        "sync: every object receipted once",
+        receipts == held,
+        f"{receipts:,} of {held:,}; {report.pages} pages",
+    )
+    return seconds
+
+
+if __name__ == "__main__":
+    sys.exit(main())
