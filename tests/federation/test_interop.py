@@ -19,7 +19,8 @@ medallion bugs these tests work around (see /work/shared/notes/federation.md):
   the rest of a tie: the 1 ms rewind re-reads the tie and the receipts drop the duplicates.
 * Re-posting objects medallion already holds reports ``failure`` ("Unable to process object")
   for each: a retrying client cannot tell "already have it" from "rejected".
-* 401s and 400s for malformed JSON come back as HTML (our client copes: the text is quoted).
+* 401s and 400s for malformed JSON come back as HTML: our client reports the status and the
+  start of the text (``test_medallion_html_errors_become_a_sync_error``).
 
 Pages of medallion end wherever ``limit`` says, often between an incident and its located-at
 location: ``test_pages_that_split_an_incident_lose_nothing`` reads pages of 4 objects.
@@ -503,6 +504,24 @@ def test_medallion_reports_failure_for_objects_it_has(
     status = m.post(objects)  # a retry after a lost answer, say
     assert status["success_count"] == 0 and status["failure_count"] == 3
     assert {f["message"] for f in status["failures"]} == {"Unable to process object"}
+
+
+def test_medallion_html_errors_become_a_sync_error(
+    medallion: StartMedallion, receiver: LiveNode
+) -> None:
+    m = medallion()
+    with receiver.db.session() as s:
+        sharing.add_partner(
+            s,
+            name="medallion-hub",
+            country="PK",
+            taxii_url=m.api_root,
+            remote_token=f"basic:{USER}:wrong",
+            actor=CONSOLE,
+        )
+        me = local_node(s, receiver.settings)
+    report = sync_partner(receiver.db, partner_name="medallion-hub", node=me, profile=PROFILE)
+    assert report.error is not None and "answered 401" in report.error
 
 
 def test_an_expired_next_token_falls_back_to_added_after(
