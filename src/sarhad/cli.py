@@ -92,14 +92,22 @@ def serve(
     import uvicorn
 
     from sarhad.app import create_app
+    from sarhad.federation.service import SyncLoop
     from sarhad.node import init_node
 
     s = console.settings()
     db = init_node(s)
     app_ = create_app(s, db=db)
     h, p = host or s.host, port or s.port
+    loop = SyncLoop(db, settings=s, profile=app_.state.node.profile)
+    loop.start()
     out.print(f"Sarhad node {s.node_name} on http://{h}:{p}  (API docs: http://{h}:{p}/docs)")
-    uvicorn.run(app_, host=h, port=p, log_level="info")
+    if s.sync_interval_s > 0:
+        out.print(f"syncing with partners every {s.sync_interval_s:g} s")
+    try:
+        uvicorn.run(app_, host=h, port=p, log_level="info")
+    finally:
+        loop.stop()
 
 
 @app.command()

@@ -165,3 +165,24 @@ def test_agreement_change_opens_more_categories(pair: Pair) -> None:
         )
     sync(pair.ir)
     assert get(pair.ir, kidnap.id) is not None
+
+
+def test_serve_sync_loop_delivers_without_a_command(pair: Pair) -> None:
+    import time
+
+    from sarhad.federation.service import SyncLoop
+
+    loop = SyncLoop(
+        pair.ir.db,
+        settings=pair.ir.settings.model_copy(update={"sync_interval_s": 0.2}),
+        profile=PROFILE,
+    )
+    loop.start()
+    try:
+        row = record(pair.pk)
+        deadline = time.monotonic() + 20
+        while get(pair.ir, row.id) is None:
+            assert time.monotonic() < deadline, "the loop did not deliver"
+            time.sleep(0.1)
+    finally:
+        loop.stop()

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     sector_length_km: float | None = Field(
         default=None, gt=0, description="Override the profile's sector length"
     )
+    sync_interval_s: float = Field(
+        default=60.0, ge=0, description="How often `serve` syncs with partners (0: never)"
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8700, ge=1, le=65535)
 

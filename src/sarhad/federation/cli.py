@@ -65,9 +65,7 @@ def sync(
     else:
         if not rows:
             out.print("no partner with a TAXII URL: add one with 'sarhad partners add'")
-        table = Table(
-            "partner", "pulled", "duplicates", "quarantined", "pushed", "waiting", "error"
-        )
+        table = Table("partner", "pulled", "duplicates", "quarantined", "pushed", "waiting", "ok")
         for r in rows:
             table.add_row(
                 r["partner"],
@@ -76,9 +74,14 @@ def sync(
                 str(r["quarantined"]),
                 str(r["pushed"]),
                 str(r["waiting"]),
-                r["error"] or "",
+                "no" if r["error"] else "yes",
             )
         out.print(table)
+        for r in rows:
+            if r["error"]:
+                err.print(f"[bold red]{r['partner']}:[/] {r['error']}", highlight=False)
+                if r["waiting"]:
+                    err.print(f"  {r['waiting']} object(s) wait and go, in order, when it is back")
     if any(r["error"] for r in rows):
         raise typer.Exit(1)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from sarhad.federation.sync import Progress, SyncReport, _waiting, sync_partner
 from sarhad.sharing import service as sharing
 
 INGEST_PAGE = 1000
+log = logging.getLogger("sarhad.sync")
 
 
 def local_node(session: Session, settings: Settings) -> LocalNode:
@@ -144,3 +147,36 @@ def import_bundle_file(
         if progress:
             progress("bundle", len(chunk))
     return report
+
+
+class SyncLoop:
+    """Sync with every partner every ``interval`` seconds, in a thread of ``sarhad serve``.
+
+    Losing this thread loses nothing: all its state (cursors, what waits to go) is in the
+    database, and the next run, or ``sarhad sync``, goes on from there.
+    """
+
+    def __init__(self, db: Database, *, settings: Settings, profile: BorderProfile) -> None:
+        self.db, self.settings, self.profile = db, settings, profile
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sarhad-sync", daemon=True)
+
+    def start(self) -> None:
+        """Start the loop (no-op when the interval is 0)."""
+        if self.settings.sync_interval_s > 0:
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Ask the loop to end and wait for the current round."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=60)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.settings.sync_interval_s):
+            try:
+                for r in sync_all(self.db, settings=self.settings, profile=self.profile):
+                    if r.error:
+                        log.warning("sync with %s: %s (%d waiting)", r.partner, r.error, r.waiting)
+            except Exception:  # the loop must outlive any one failure; details go to the log
+                log.exception("sync round failed")
