@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, func, select
+from sqlalchemy import JSON, ForeignKey, Integer, String, func, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from sarhad.core.db import Base, BigKey, UTCDateTime, utcnow
@@ -298,35 +298,34 @@ def record_many(session: Session, changes: list[Change]) -> list[int]:
             prev_hash=prev,
         )
         logs.append(
-            ChangeLog(
-                seq=seq,
-                at=at,
-                entity=c.entity,
-                entity_id=c.entity_id,
-                version=c.version,
-                op=c.op,
-                actor=c.actor,
-            )
+            {
+                "seq": seq,
+                "at": at,
+                "entity": c.entity,
+                "entity_id": c.entity_id,
+                "version": c.version,
+                "op": c.op,
+                "actor": c.actor,
+            }
         )
         audits.append(
-            AuditLog(
-                seq=aseq,
-                at=at,
-                actor=c.actor,
-                action=action,
-                entity=c.entity,
-                entity_id=c.entity_id,
-                version=c.version,
-                change_seq=seq,
-                detail=detail,
-                prev_hash=prev,
-                hash=digest,
-            )
+            {
+                "seq": aseq,
+                "at": at,
+                "actor": c.actor,
+                "action": action,
+                "entity": c.entity,
+                "entity_id": c.entity_id,
+                "version": c.version,
+                "change_seq": seq,
+                "detail": detail,
+                "prev_hash": prev,
+                "hash": digest,
+            }
         )
         prev = digest
         seqs.append(seq)
-    session.add_all(logs)
-    session.flush()
-    session.add_all(audits)
-    session.flush()
+    session.flush()  # pending ORM rows first: the Core inserts below must follow them
+    session.execute(insert(ChangeLog), logs)
+    session.execute(insert(AuditLog), audits)
     return seqs

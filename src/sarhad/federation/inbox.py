@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from sarhad.border import BorderProfile
@@ -185,11 +185,21 @@ def ingest(
         if key not in seen:
             report.accepted.append(key)
     at = utcnow()
-    session.add_all(
-        Receipt(stix_id=k[0], modified=k[1], partner_id=partner.id, via=via, received_at=at)
-        for k in dict.fromkeys(fresh_keys)
-    )
-    session.flush()
+    fresh = list(dict.fromkeys(fresh_keys))
+    if fresh:
+        session.execute(
+            insert(Receipt),
+            [
+                {
+                    "stix_id": k[0],
+                    "modified": k[1],
+                    "partner_id": partner.id,
+                    "via": via,
+                    "received_at": at,
+                }
+                for k in fresh
+            ],
+        )
     if stored:
         links.suggest_for_many(session, incident_ids=stored)
     if report.accepted or report.rejected:

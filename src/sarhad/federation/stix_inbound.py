@@ -236,9 +236,10 @@ def _envelope(
         raise _Refused(
             f"object {index}: 'id' is not a STIX id (type--uuid): {_short(obj.get('id'))}"
         )
-    if sid[: -len("--xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx")] != type_:
+    # _ID matched: "type--" then a lower-case uuid of 36 characters, whose RFC 4122 variant
+    # shows in the first digit of its 4th group (8, 9, a or b; no uuid.UUID needed).
+    if sid[:-38] != type_:
         raise _Refused(f"{sid}: id does not match type {_short(type_)!r}")
-    # _ID matched a lower-case uuid: RFC 4122 variant ⇔ its 4th group starts with 8, 9, a or b.
     if sid[-17] not in "89ab":
         raise _Refused(f"{sid}: id is not an RFC 4122 UUID")
     if type_ not in ACCEPTED_TYPES:

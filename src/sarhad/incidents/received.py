@@ -8,16 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import SimpleNamespace
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from sarhad.border import BorderProfile
 from sarhad.core.db import utcnow
 from sarhad.core.journal import Change, record_many
 from sarhad.incidents import service
-from sarhad.incidents.models import Incident, IncidentVersion
+from sarhad.incidents.models import Incident, IncidentVersion, SeizureRow
 from sarhad.incidents.schemas import IncidentIn
 from sarhad.incidents.taxonomy import Status
 
@@ -90,14 +91,20 @@ def _one(session: Session, item: Received, profile: BorderProfile) -> str:
     )
 
 
+_COLUMNS = [c.name for c in Incident.__table__.columns]
+
+
 def _insert(session: Session, items: list[Received], profile: BorderProfile) -> None:
+    # Plain namespaces and Core executemany, not ORM objects: at a thousand records a page,
+    # the unit of work's bookkeeping cost more than the inserts themselves.
     lons = np.array([i.data.location.lon for i in items])
     lats = np.array([i.data.location.lat for i in items])
     where = profile.locate_many(lons, lats)
     now = utcnow()
     rows = []
     for k, item in enumerate(items):
-        row = Incident(
+        row = SimpleNamespace(**dict.fromkeys(_COLUMNS))
+        row.__dict__.update(
             id=item.record_id,
             created_at=now,
             updated_at=now,
@@ -119,10 +126,22 @@ def _insert(session: Session, items: list[Received], profile: BorderProfile) -> 
             nearest_crossing_id=profile.crossings[int(where.nearest_crossing_index[k])].id,
             nearest_crossing_distance_m=round(float(where.nearest_crossing_distance_m[k]), 3),
         )
-        service.apply_fields(row, item.data)
+        service.apply_fields(row, item.data)  # type: ignore[arg-type]
         rows.append(row)
-    session.add_all(rows)
-    session.flush()
+    session.execute(insert(Incident), [{c: getattr(r, c) for c in _COLUMNS} for r in rows])
+    seizures = [
+        {
+            "incident_id": r.id,
+            "position": s.position,
+            "commodity": s.commodity,
+            "quantity": s.quantity,
+            "unit": s.unit,
+        }
+        for r in rows
+        for s in r.seizures
+    ]
+    if seizures:
+        session.execute(insert(SeizureRow), seizures)
     seqs = record_many(
         session,
         [
@@ -137,17 +156,19 @@ def _insert(session: Session, items: list[Received], profile: BorderProfile) -> 
             for r in rows
         ],
     )
-    session.add_all(
-        IncidentVersion(
-            incident_id=r.id,
-            version=r.version,
-            at=now,
-            actor=r.origin,
-            op="received",
-            changed=[],
-            snapshot=service.to_out(r).model_dump(mode="json"),
-            change_seq=seq,
-        )
-        for r, seq in zip(rows, seqs, strict=True)
+    session.execute(
+        insert(IncidentVersion),
+        [
+            {
+                "incident_id": r.id,
+                "version": r.version,
+                "at": now,
+                "actor": r.origin,
+                "op": "received",
+                "changed": [],
+                "snapshot": service.to_out(r).model_dump(mode="json"),  # type: ignore[arg-type]
+                "change_seq": seq,
+            }
+            for r, seq in zip(rows, seqs, strict=True)
+        ],
     )
-    session.flush()
