@@ -14,7 +14,7 @@ from .conftest import Pair
 from .helpers import record
 
 
-def run(node: LiveNode, *args: str):  # noqa: ANN201
+def run(node: LiveNode, *args: str):
     env = {
         "SARHAD_DATA_DIR": str(node.settings.data_dir),
         "SARHAD_DATABASE_URL": node.settings.database_url or "",

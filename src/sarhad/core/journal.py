@@ -326,6 +326,6 @@ def record_many(session: Session, changes: list[Change]) -> list[int]:
         prev = digest
         seqs.append(seq)
     session.flush()  # pending ORM rows first: the Core inserts below must follow them
-    session.execute(insert(ChangeLog), logs)
-    session.execute(insert(AuditLog), audits)
+    session.execute(insert(ChangeLog.__table__), logs)
+    session.execute(insert(AuditLog.__table__), audits)
     return seqs

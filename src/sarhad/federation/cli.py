@@ -1,4 +1,4 @@
-"""``sarhad sync``, ``sarhad federation``, ``sarhad quarantine``, ``sarhad bundle``, ``sarhad keys``."""
+"""Federation commands: ``sync``, ``federation``, ``quarantine``, ``bundle``, ``keys``."""
 
 from __future__ import annotations
 

@@ -124,7 +124,10 @@ def ingest(
             fresh_keys.append(key)
             continue
         try:
-            data = IncidentIn.model_validate(inc.data) if not inc.revoked else _keep(session, inc)
+            if inc.revoked:
+                data = _keep(session, inc)
+            else:
+                data = inc.model or IncidentIn.model_validate(inc.data)
         except (ValueError, SarhadError) as exc:
             reason = getattr(exc, "message", None) or str(exc)[:300]
             report.rejected.append((inc.stix_id, reason))
@@ -188,7 +191,7 @@ def ingest(
     fresh = list(dict.fromkeys(fresh_keys))
     if fresh:
         session.execute(
-            insert(Receipt),
+            insert(Receipt.__table__),
             [
                 {
                     "stix_id": k[0],

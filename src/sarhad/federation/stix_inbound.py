@@ -112,6 +112,8 @@ class InboundIncident:
     status: str = ""
     version: int = 0
     revoked: bool = False
+    # The validated model behind ``data`` (saves the inbox validating the same dict again).
+    model: IncidentIn | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -331,13 +333,15 @@ def _incident(
     if result.revoked:
         # A withdrawal needs no content: map it when the batch holds it, else leave data {}.
         with contextlib.suppress(_Refused):
-            result.data = _data(c, ext, tlp, _location(c, rels, locations, tlp))
+            result.model = _data(c, ext, tlp, _location(c, rels, locations, tlp))
+            result.data = result.model.model_dump(mode="json", exclude_unset=True)
         return result
-    result.data = _data(c, ext, tlp, _location(c, rels, locations, tlp))
+    result.model = _data(c, ext, tlp, _location(c, rels, locations, tlp))
+    result.data = result.model.model_dump(mode="json", exclude_unset=True)
     return result
 
 
-def _data(c: _Checked, ext: Mapping[str, Any], tlp: TLP, loc: Mapping[str, Any]) -> dict:
+def _data(c: _Checked, ext: Mapping[str, Any], tlp: TLP, loc: Mapping[str, Any]) -> IncidentIn:
     """The IncidentIn-shaped dict, checked by IncidentIn itself; withheld fields stay absent."""
     obj = c.obj
     withheld = ext.get("withheld_fields", [])
@@ -376,7 +380,7 @@ def _data(c: _Checked, ext: Mapping[str, Any], tlp: TLP, loc: Mapping[str, Any])
         path = ".".join(str(p) for p in first["loc"]) or "record"
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise _Refused(_short(f"{path}: {first['msg']}{more}")) from None
-    return model.model_dump(mode="json", exclude_unset=True)
+    return model
 
 
 def _our_extension(obj: Mapping[str, Any], reference: bool = False) -> dict[str, Any]:

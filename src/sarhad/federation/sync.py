@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from sarhad.border import BorderProfile
 from sarhad.core.db import Database, utcnow
 from sarhad.core.errors import SarhadError
-from sarhad.federation.groups import MAX_CARRY, split_incomplete
 from sarhad.federation.client import PartnerProtocolError, TaxiiClient
+from sarhad.federation.groups import MAX_CARRY, split_incomplete
 from sarhad.federation.inbox import IngestReport, ingest
 from sarhad.federation.models import CollectionObject, SyncCursor
 from sarhad.federation.publish import LocalNode, publish_partner
@@ -221,7 +221,12 @@ def _push(
                 objects += [json.loads(r.payload) for r in more]
         if not rows:
             return
-        status = client.add_objects(write_id, objects)
+        if partner.node_id is None:
+            # Not known as a Sarhad node (e.g. a medallion hub): leave out our
+            # extension-definition, which makes medallion answer 500 to every reader of the
+            # collection. Sarhad partners know the definition already.
+            objects = [o for o in objects if o.get("type") != "extension-definition"]
+        status = client.add_objects(write_id, objects) if objects else {}
         failures = status.get("failures") or []
         report.push_failures += [
             f"{f.get('id', '?')}: {f.get('message', '')}" for f in failures if isinstance(f, dict)

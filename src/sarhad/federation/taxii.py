@@ -143,7 +143,8 @@ def discovery(request: Request, partner: Caller) -> Response:
     return taxii_response(
         {
             "title": f"Sarhad node {n.settings.node_name}",
-            "description": f"Border incidents shared by {n.settings.node_name} ({n.settings.node_side})",
+            "description": f"Border incidents shared by {n.settings.node_name} "
+            f"({n.settings.node_side})",
             "default": f"{base}/taxii2/api/",
             "api_roots": [f"{base}/taxii2/api/"],
         }

@@ -116,7 +116,7 @@ class IncidentVersion(Base):
 
 
 class IncidentLink(Base):
-    """Our record and a partner's record of the same event: suggested, then confirmed or rejected."""
+    """Our record and a partner's of the same event: suggested, then confirmed or rejected."""
 
     __tablename__ = "incident_links"
     __table_args__ = (UniqueConstraint("local_id", "remote_id"),)

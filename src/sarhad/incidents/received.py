@@ -128,7 +128,9 @@ def _insert(session: Session, items: list[Received], profile: BorderProfile) -> 
         )
         service.apply_fields(row, item.data)  # type: ignore[arg-type]
         rows.append(row)
-    session.execute(insert(Incident), [{c: getattr(r, c) for c in _COLUMNS} for r in rows])
+    session.execute(
+        insert(Incident.__table__), [{c: getattr(r, c) for c in _COLUMNS} for r in rows]
+    )
     seizures = [
         {
             "incident_id": r.id,
@@ -141,7 +143,7 @@ def _insert(session: Session, items: list[Received], profile: BorderProfile) -> 
         for s in r.seizures
     ]
     if seizures:
-        session.execute(insert(SeizureRow), seizures)
+        session.execute(insert(SeizureRow.__table__), seizures)
     seqs = record_many(
         session,
         [
@@ -157,7 +159,7 @@ def _insert(session: Session, items: list[Received], profile: BorderProfile) -> 
         ],
     )
     session.execute(
-        insert(IncidentVersion),
+        insert(IncidentVersion.__table__),
         [
             {
                 "incident_id": r.id,
