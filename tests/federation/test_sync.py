@@ -110,6 +110,11 @@ def test_push_delivers_our_records_to_the_partner(pair: Pair) -> None:
     assert report.pushed >= 1 and report.push_failures == [] and report.waiting == 0
     got = get(pair.pk, ours.id)
     assert got is not None and got.origin == "partner:ir-node"
+    with pair.ir.db.session() as s:
+        pushes = s.scalars(select(AuditLog).where(AuditLog.action == "share.push")).all()
+    pushed = [o for a in pushes for o in a.detail["objects"]]
+    assert f"incident--{ours.id}" in {i for i, _ in pushed}
+    assert all(a.detail["agreement_version"] >= 1 for a in pushes)
 
 
 def test_every_share_and_receipt_is_audited(pair: Pair) -> None:

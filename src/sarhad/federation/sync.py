@@ -17,8 +17,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sarhad.border import BorderProfile
-from sarhad.core.db import Database, utcnow
+from sarhad.core.db import Database, lock_writes, utcnow
 from sarhad.core.errors import SarhadError
+from sarhad.core.journal import audit
 from sarhad.federation.client import PartnerProtocolError, TaxiiClient
 from sarhad.federation.groups import MAX_CARRY, split_incomplete
 from sarhad.federation.inbox import IngestReport, ingest
@@ -26,7 +27,7 @@ from sarhad.federation.models import CollectionObject, SyncCursor
 from sarhad.federation.publish import LocalNode, publish_partner
 from sarhad.federation.store import collection_id
 from sarhad.sharing import service as sharing
-from sarhad.sharing.models import Partner
+from sarhad.sharing.models import Agreement, Partner
 
 # Resume a little before the last date_added seen: servers that give one date_added to many
 # objects (medallion does, per POST) would otherwise make "added_after" skip the rest of a tie.
@@ -232,9 +233,25 @@ def _push(
             f"{f.get('id', '?')}: {f.get('message', '')}" for f in failures if isinstance(f, dict)
         ]
         with db.session() as s:
+            lock_writes(s)
             cur = s.get(SyncCursor, partner.id)
             assert cur is not None
             cur.pushed_seq = rows[-1].seq  # delivered (or refused by them, with a reason)
+            audit(
+                s,
+                actor="federation",
+                action="share.push",
+                entity="partner",
+                entity_id=partner.id,
+                detail={
+                    "partner": partner.name,
+                    "agreement_version": s.scalar(
+                        select(Agreement.version).where(Agreement.partner_id == partner.id)
+                    ),
+                    "objects": [[o.get("id"), o.get("modified")] for o in objects],
+                    "refused_by_partner": len(failures),
+                },
+            )
         report.pushed += len(rows)
         if progress:
             progress("push", len(rows))

@@ -31,7 +31,7 @@ from sarhad.federation.models import Collection, CollectionObject, TaxiiStatus
 from sarhad.federation.publish import LocalNode, publish_partner
 from sarhad.federation.store import ensure_collections
 from sarhad.sharing import service as sharing
-from sarhad.sharing.models import Partner
+from sarhad.sharing.models import Agreement, Partner
 
 MEDIA = "application/taxii+json;version=2.1"
 MAX_PAGE = 1000
@@ -255,7 +255,14 @@ def _served(
             action="share.serve",
             entity="partner",
             entity_id=partner.id,
-            detail={"collection": c.id, "objects": [[r.stix_id, r.modified] for r in rows]},
+            detail={
+                "partner": partner.name,
+                "collection": c.id,
+                "agreement_version": session.scalar(
+                    select(Agreement.version).where(Agreement.partner_id == partner.id)
+                ),
+                "objects": [[r.stix_id, r.modified] for r in rows],
+            },
         )
 
 
