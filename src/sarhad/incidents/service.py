@@ -309,6 +309,8 @@ def transition_incident(
 
 def allowed_steps(row: Incident, actor: Principal) -> list[Status]:
     """The lifecycle steps ``actor`` may take on ``row`` now (for UIs)."""
+    if row.origin_node_id is not None:
+        return []  # a partner's record moves only when its originator sends a new version
     return sorted(
         (s for s in TRANSITIONS[Status(row.status)] if allowed(actor.role, _STEP_PERMISSION[s])),
         key=list(Status).index,
