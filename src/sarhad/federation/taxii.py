@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -190,31 +191,57 @@ def _ts(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+@dataclass
+class Filters:
+    """The paging and ``match[...]`` parameters shared by the read endpoints."""
+
+    added_after: str | None = None
+    limit: int = 100
+    next: str | None = None
+    ids: str | None = None
+    types: str | None = None
+    version: str | None = None
+    spec_version: str | None = None
+
+
+def filters(
+    added_after: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    next: str | None = None,
+    match_id: Annotated[str | None, Query(alias="match[id]")] = None,
+    match_type: Annotated[str | None, Query(alias="match[type]")] = None,
+    match_version: Annotated[str | None, Query(alias="match[version]")] = None,
+    match_spec_version: Annotated[str | None, Query(alias="match[spec_version]")] = None,
+) -> Filters:
+    """Read the query parameters of a TAXII read request."""
+    return Filters(
+        added_after, limit, next, match_id, match_type, match_version, match_spec_version
+    )
+
+
+Params = Annotated[Filters, Depends(filters)]
+
+
 def _page(
     session: Session,
     c: Collection,
+    f: Filters,
     *,
-    added_after: str | None,
-    limit: int,
-    next_: str | None,
-    ids: str | None,
-    types: str | None,
-    version: str | None,
-    spec_version: str | None,
     stix_id: str | None = None,
+    all_versions: bool = False,
 ) -> tuple[list[CollectionObject], bool]:
     q = select(CollectionObject).where(CollectionObject.collection_id == c.id)
     if stix_id:
         q = q.where(CollectionObject.stix_id == stix_id)
-    if added_after:
-        q = q.where(CollectionObject.date_added > _parse_ts(added_after, "added_after"))
-    if ids:
-        q = q.where(CollectionObject.stix_id.in_([i.strip() for i in ids.split(",")]))
-    if types:
-        q = q.where(CollectionObject.stix_type.in_([t.strip() for t in types.split(",")]))
-    if spec_version and "2.1" not in spec_version.split(","):
+    if f.added_after:
+        q = q.where(CollectionObject.date_added > _parse_ts(f.added_after, "added_after"))
+    if f.ids:
+        q = q.where(CollectionObject.stix_id.in_([i.strip() for i in f.ids.split(",")]))
+    if f.types:
+        q = q.where(CollectionObject.stix_type.in_([t.strip() for t in f.types.split(",")]))
+    if f.spec_version and "2.1" not in f.spec_version.split(","):
         return [], False
-    versions = [v.strip() for v in (version or "last").split(",")]
+    versions = ["all"] if all_versions else [v.strip() for v in (f.version or "last").split(",")]
     if "all" not in versions:
         conds = []
         if "last" in versions:
@@ -224,16 +251,37 @@ def _page(
         stamps = [v for v in versions if v not in ("last", "first")]
         if stamps:
             conds.append(
-                CollectionObject.modified.in_([_ts(_parse_ts(s, "match[version]")) for s in stamps])
+                CollectionObject.modified.in_([_ts(_parse_ts(v, "match[version]")) for v in stamps])
             )
         q = q.where(or_(*conds))
-    if next_:
-        (after_seq,) = decode_cursor(next_, arity=1, field="next")
+    if f.next:
+        (after_seq,) = decode_cursor(f.next, arity=1, field="next")
         if not isinstance(after_seq, int):
             raise TaxiiError(400, "Bad Request", "next: not a token this server issued")
         q = q.where(CollectionObject.seq > after_seq)
-    rows = list(session.scalars(q.order_by(CollectionObject.seq).limit(limit + 1)))
-    return rows[:limit], len(rows) > limit
+    rows = list(session.scalars(q.order_by(CollectionObject.seq).limit(f.limit + 1)))
+    return rows[: f.limit], len(rows) > f.limit
+
+
+def _readable(session: Session, partner: Partner, collection_id: str) -> Collection:
+    c = _collection(session, partner, collection_id)
+    if c.kind != "outbound":
+        raise TaxiiError(403, "Forbidden", "this collection can be written, not read")
+    return c
+
+
+def _objects_envelope(rows: list[CollectionObject], more: bool) -> str:
+    """The envelope, joined from the stored JSON (objects are never parsed again to serve)."""
+    head = f'{{"more":{"true" if more else "false"}'
+    if more:
+        head += f',"next":"{encode_cursor([rows[-1].seq])}"'
+    return head + ',"objects":[' + ",".join(r.payload for r in rows) + "]}"
+
+
+def _paging(body: dict[str, Any], rows: list[CollectionObject], more: bool) -> dict[str, Any]:
+    if more:
+        body["next"] = encode_cursor([rows[-1].seq])
+    return body
 
 
 def _headers(rows: list[CollectionObject]) -> dict[str, str]:
@@ -266,168 +314,64 @@ def _served(
         )
 
 
-Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
-
-
 @router.get("/api/collections/{collection_id}/objects/")
-def get_objects(
-    request: Request,
-    collection_id: str,
-    partner: Caller,
-    added_after: str | None = None,
-    limit: Limit = 100,
-    next: str | None = None,
-    match_id: Annotated[str | None, Query(alias="match[id]")] = None,
-    match_type: Annotated[str | None, Query(alias="match[type]")] = None,
-    match_version: Annotated[str | None, Query(alias="match[version]")] = None,
-    match_spec_version: Annotated[str | None, Query(alias="match[spec_version]")] = None,
-) -> Response:
+def get_objects(request: Request, collection_id: str, partner: Caller, f: Params) -> Response:
     """Objects in the collection, oldest first, ``limit`` at a time (follow ``next``)."""
     n = node(request)
     with n.db.session() as session:
-        c = _collection(session, partner, collection_id)
-        if c.kind != "outbound":
-            raise TaxiiError(403, "Forbidden", "this collection can be written, not read")
+        c = _readable(session, partner, collection_id)
         publish_partner(session, node=local_node(session, n), partner=session.merge(partner))
-        rows, more = _page(
-            session,
-            c,
-            added_after=added_after,
-            limit=limit,
-            next_=next,
-            ids=match_id,
-            types=match_type,
-            version=match_version,
-            spec_version=match_spec_version,
-        )
+        rows, more = _page(session, c, f)
         _served(session, partner, c, rows)
-        head = f'{{"more":{"true" if more else "false"}'
-        if more:
-            head += f',"next":"{encode_cursor([rows[-1].seq])}"'
-        body = head + ',"objects":[' + ",".join(r.payload for r in rows) + "]}"
-        return taxii_response(body, headers=_headers(rows))
+        return taxii_response(_objects_envelope(rows, more), headers=_headers(rows))
 
 
 @router.get("/api/collections/{collection_id}/manifest/")
-def manifest(
-    request: Request,
-    collection_id: str,
-    partner: Caller,
-    added_after: str | None = None,
-    limit: Limit = 100,
-    next: str | None = None,
-    match_id: Annotated[str | None, Query(alias="match[id]")] = None,
-    match_type: Annotated[str | None, Query(alias="match[type]")] = None,
-    match_version: Annotated[str | None, Query(alias="match[version]")] = None,
-) -> Response:
+def manifest(request: Request, collection_id: str, partner: Caller, f: Params) -> Response:
     """Manifest entries (id, date_added, version, media_type) of the collection."""
     n = node(request)
     with n.db.session() as session:
-        c = _collection(session, partner, collection_id)
-        if c.kind != "outbound":
-            raise TaxiiError(403, "Forbidden", "this collection can be written, not read")
+        c = _readable(session, partner, collection_id)
         publish_partner(session, node=local_node(session, n), partner=session.merge(partner))
-        rows, more = _page(
-            session,
-            c,
-            added_after=added_after,
-            limit=limit,
-            next_=next,
-            ids=match_id,
-            types=match_type,
-            version=match_version,
-            spec_version=None,
-        )
-        body: dict[str, Any] = {
-            "more": more,
-            "objects": [
-                {
-                    "id": r.stix_id,
-                    "date_added": _ts(r.date_added),
-                    "version": r.modified,
-                    "media_type": "application/stix+json;version=2.1",
-                }
-                for r in rows
-            ],
-        }
-        if more:
-            body["next"] = encode_cursor([rows[-1].seq])
+        rows, more = _page(session, c, f)
+        entries = [
+            {
+                "id": r.stix_id,
+                "date_added": _ts(r.date_added),
+                "version": r.modified,
+                "media_type": "application/stix+json;version=2.1",
+            }
+            for r in rows
+        ]
+        body = _paging({"more": more, "objects": entries}, rows, more)
         return taxii_response(body, headers=_headers(rows))
 
 
 @router.get("/api/collections/{collection_id}/objects/{object_id}/")
 def get_object(
-    request: Request,
-    collection_id: str,
-    object_id: str,
-    partner: Caller,
-    added_after: str | None = None,
-    limit: Limit = 100,
-    next: str | None = None,
-    match_version: Annotated[str | None, Query(alias="match[version]")] = None,
+    request: Request, collection_id: str, object_id: str, partner: Caller, f: Params
 ) -> Response:
     """One object (its last version unless ``match[version]`` says otherwise)."""
-    n = node(request)
-    with n.db.session() as session:
-        c = _collection(session, partner, collection_id)
-        if c.kind != "outbound":
-            raise TaxiiError(403, "Forbidden", "this collection can be written, not read")
-        rows, more = _page(
-            session,
-            c,
-            added_after=added_after,
-            limit=limit,
-            next_=next,
-            ids=None,
-            types=None,
-            version=match_version,
-            spec_version=None,
-            stix_id=object_id,
-        )
-        if not rows and not next:
+    with node(request).db.session() as session:
+        c = _readable(session, partner, collection_id)
+        rows, more = _page(session, c, f, stix_id=object_id)
+        if not rows and not f.next:
             raise TaxiiError(404, "Object not found", f"no object {object_id} in this collection")
         _served(session, partner, c, rows)
-        head = f'{{"more":{"true" if more else "false"}'
-        if more:
-            head += f',"next":"{encode_cursor([rows[-1].seq])}"'
-        return taxii_response(
-            head + ',"objects":[' + ",".join(r.payload for r in rows) + "]}", headers=_headers(rows)
-        )
+        return taxii_response(_objects_envelope(rows, more), headers=_headers(rows))
 
 
 @router.get("/api/collections/{collection_id}/objects/{object_id}/versions/")
 def versions(
-    request: Request,
-    collection_id: str,
-    object_id: str,
-    partner: Caller,
-    added_after: str | None = None,
-    limit: Limit = 100,
-    next: str | None = None,
+    request: Request, collection_id: str, object_id: str, partner: Caller, f: Params
 ) -> Response:
     """Every version of one object."""
-    n = node(request)
-    with n.db.session() as session:
-        c = _collection(session, partner, collection_id)
-        if c.kind != "outbound":
-            raise TaxiiError(403, "Forbidden", "this collection can be written, not read")
-        rows, more = _page(
-            session,
-            c,
-            added_after=added_after,
-            limit=limit,
-            next_=next,
-            ids=None,
-            types=None,
-            version="all",
-            spec_version=None,
-            stix_id=object_id,
-        )
-        if not rows and not next:
+    with node(request).db.session() as session:
+        c = _readable(session, partner, collection_id)
+        rows, more = _page(session, c, f, stix_id=object_id, all_versions=True)
+        if not rows and not f.next:
             raise TaxiiError(404, "Object not found", f"no object {object_id} in this collection")
-        body: dict[str, Any] = {"more": more, "versions": [r.modified for r in rows]}
-        if more:
-            body["next"] = encode_cursor([rows[-1].seq])
+        body = _paging({"more": more, "versions": [r.modified for r in rows]}, rows, more)
         return taxii_response(body, headers=_headers(rows))
 
 
