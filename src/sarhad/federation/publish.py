@@ -95,15 +95,31 @@ def publish(
 
 
 def publish_partner(
-    session: Session, *, node: LocalNode, partner: Partner, now: datetime | None = None
+    session: Session,
+    *,
+    node: LocalNode,
+    partner: Partner,
+    now: datetime | None = None,
+    max_changes: int | None = None,
 ) -> PublishReport:
-    """Bring one partner's outbound collection up to date (takes the write lock)."""
+    """Bring one partner's outbound collection up to date (takes the write lock).
+
+    ``max_changes`` bounds the work (the TAXII routes pass it, so a partner's request never
+    waits for a large backlog; ``sync`` and the serve loop publish the rest).
+    """
     lock_writes(session)
-    return _publish_partner(session, node=node, partner=partner, now=now or utcnow())
+    return _publish_partner(
+        session, node=node, partner=partner, now=now or utcnow(), max_changes=max_changes
+    )
 
 
 def _publish_partner(
-    session: Session, *, node: LocalNode, partner: Partner, now: datetime
+    session: Session,
+    *,
+    node: LocalNode,
+    partner: Partner,
+    now: datetime,
+    max_changes: int | None = None,
 ) -> PublishReport:
     report = PublishReport(partner=partner.name)
     outbound, _inbox = ensure_collections(session, partner)
@@ -126,13 +142,15 @@ def _publish_partner(
             )
         )
     )
-    while True:
+    done = 0
+    while max_changes is None or done < max_changes:
         changes = session.execute(
             select(ChangeLog.seq, ChangeLog.entity_id)
             .where(ChangeLog.seq > cursor.change_seq, ChangeLog.entity == "incident")
             .order_by(ChangeLog.seq)
-            .limit(BATCH)
+            .limit(BATCH if max_changes is None else min(BATCH, max_changes - done))
         ).all()
+        done += len(changes)
         ids = list(dict.fromkeys([*due, *(c.entity_id for c in changes)]))
         due = []
         for incident_id in ids:

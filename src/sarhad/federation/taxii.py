@@ -263,6 +263,19 @@ def _page(
     return rows[: f.limit], len(rows) > f.limit
 
 
+#: Changes published per TAXII request at most: a partner's GET never waits on a backlog.
+PUBLISH_PER_REQUEST = 2000
+
+
+def _catch_up(session: Session, n: Node, partner: Partner) -> None:
+    publish_partner(
+        session,
+        node=local_node(session, n),
+        partner=session.merge(partner),
+        max_changes=PUBLISH_PER_REQUEST,
+    )
+
+
 def _readable(session: Session, partner: Partner, collection_id: str) -> Collection:
     c = _collection(session, partner, collection_id)
     if c.kind != "outbound":
@@ -320,7 +333,7 @@ def get_objects(request: Request, collection_id: str, partner: Caller, f: Params
     n = node(request)
     with n.db.session() as session:
         c = _readable(session, partner, collection_id)
-        publish_partner(session, node=local_node(session, n), partner=session.merge(partner))
+        _catch_up(session, n, partner)
         rows, more = _page(session, c, f)
         _served(session, partner, c, rows)
         return taxii_response(_objects_envelope(rows, more), headers=_headers(rows))
@@ -332,7 +345,7 @@ def manifest(request: Request, collection_id: str, partner: Caller, f: Params) -
     n = node(request)
     with n.db.session() as session:
         c = _readable(session, partner, collection_id)
-        publish_partner(session, node=local_node(session, n), partner=session.merge(partner))
+        _catch_up(session, n, partner)
         rows, more = _page(session, c, f)
         entries = [
             {
