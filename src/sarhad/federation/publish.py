@@ -153,18 +153,17 @@ def _publish_partner(
         done += len(changes)
         ids = list(dict.fromkeys([*due, *(c.entity_id for c in changes)]))
         due = []
-        for incident_id in ids:
-            _publish_one(
-                session,
-                appender=appender,
-                node=node,
-                partner=partner,
-                terms=terms,
-                agreement=agreement,
-                incident_id=incident_id,
-                now=now,
-                report=report,
-            )
+        _publish_batch(
+            session,
+            appender=appender,
+            node=node,
+            partner=partner,
+            terms=terms,
+            agreement=agreement,
+            ids=ids,
+            now=now,
+            report=report,
+        )
         if not changes:
             break
         cursor.change_seq = changes[-1].seq
@@ -186,7 +185,7 @@ def _publish_partner(
     return report
 
 
-def _publish_one(
+def _publish_batch(
     session: Session,
     *,
     appender: Appender,
@@ -194,48 +193,61 @@ def _publish_one(
     partner: Partner,
     terms: object,
     agreement: Agreement | None,
-    incident_id: str,
+    ids: list[str],
     now: datetime,
     report: PublishReport,
 ) -> None:
-    row = session.get(Incident, incident_id)
-    if row is None:
+    """Decide, redact and serialise a batch of changed incidents; append them in one go."""
+    if not ids:
         return
-    out = incidents.to_out(row)
-    record = SharableRecord.from_incident(out, row.origin_node_id)
-    decision = decide(record, terms, now=now)  # type: ignore[arg-type]
-    stix_id = f"incident--{row.id}"
+    rows = {r.id: r for r in session.scalars(select(Incident).where(Incident.id.in_(ids)))}
     session.execute(
         delete(PendingRelease).where(
-            PendingRelease.partner_id == partner.id, PendingRelease.incident_id == row.id
+            PendingRelease.partner_id == partner.id, PendingRelease.incident_id.in_(ids)
         )
     )
-    if decision.share and not row.revoked:
-        modified = row.updated_at
-        if agreement is not None and agreement.updated_at > modified:
-            # New terms can change what a version contains: give it a newer modified.
-            modified = agreement.updated_at
-        body = redact(out.model_dump(mode="json"), decision)
-        body["updated_at"] = _stix_time(modified)
-        objects = stix.incident_to_stix(
-            body,
-            identity_id=node.identity_id,
-            withheld=decision.withheld_fields,
-            origin_node_id=row.origin_node_id or node.node_id,
-        )
-        added = [appender.append(obj) for obj in objects]
-        if added[0] is not None:
-            report.shared.append(row.id)
-        return
-    if decision.release_at is not None:
-        session.add(
-            PendingRelease(
-                partner_id=partner.id, incident_id=row.id, release_at=decision.release_at
+    staged: list[tuple[str, list[dict]]] = []
+    for incident_id in ids:
+        row = rows.get(incident_id)
+        if row is None:
+            continue
+        out = incidents.to_out(row)
+        decision = decide(SharableRecord.from_incident(out, row.origin_node_id), terms, now=now)  # type: ignore[arg-type]
+        if decision.share and not row.revoked:
+            modified = row.updated_at
+            if agreement is not None and agreement.updated_at > modified:
+                # New terms can change what a version contains: give it a newer modified.
+                modified = agreement.updated_at
+            body = redact(out.model_dump(mode="json"), decision)
+            body["updated_at"] = _stix_time(modified)
+            staged.append(
+                (
+                    row.id,
+                    stix.incident_to_stix(
+                        body,
+                        identity_id=node.identity_id,
+                        withheld=decision.withheld_fields,
+                        origin_node_id=row.origin_node_id or node.node_id,
+                    ),
+                )
             )
-        )
-        report.held += 1
-        return
-    report.withheld[row.id] = list(decision.reasons) or ["withdrawn by its originator"]
+        elif decision.release_at is not None:
+            session.add(
+                PendingRelease(
+                    partner_id=partner.id, incident_id=row.id, release_at=decision.release_at
+                )
+            )
+            report.held += 1
+        else:
+            report.withheld[row.id] = list(decision.reasons) or ["withdrawn by its originator"]
+            _withdraw(appender, f"incident--{row.id}", now, report, row.id)
+    added = appender.append_many([obj for _, objs in staged for obj in objs])
+    report.shared += [iid for iid, objs in staged if objs[0]["id"] in added]
+
+
+def _withdraw(
+    appender: Appender, stix_id: str, now: datetime, report: PublishReport, incident_id: str
+) -> None:
     previous = appender.latest(stix_id)
     if previous is not None and not json.loads(previous.payload).get("revoked"):
         # It was shared before and may no longer be: tell the partner it is withdrawn, with
@@ -245,4 +257,4 @@ def _publish_one(
         old["modified"] = _stix_time(max(now, last + timedelta(milliseconds=1)))
         old["revoked"] = True
         appender.append(old)
-        report.withdrawn.append(row.id)
+        report.withdrawn.append(incident_id)

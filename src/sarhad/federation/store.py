@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from sarhad.core.db import utcnow
@@ -133,3 +133,67 @@ class Appender:
         )
         self.session.add(row)
         return row
+
+    def append_many(self, objects: list[dict[str, Any]]) -> set[str]:
+        """Add many object versions (each id at most once); returns the ids actually added.
+
+        Set-based: one query for what exists, one UPDATE, one executemany — publishing a
+        large backlog would otherwise cost three statements per object.
+        """
+        if not objects:
+            return set()
+        if self._seq < 0:
+            self._start()
+        ids = [o["id"] for o in objects]
+        existing: set[tuple[str, str]] = set()
+        known: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            for sid, mod in self.session.execute(
+                select(CollectionObject.stix_id, CollectionObject.modified).where(
+                    CollectionObject.collection_id == self.collection_id,
+                    CollectionObject.stix_id.in_(chunk),
+                )
+            ):
+                existing.add((sid, mod))
+                known.add(sid)
+        fresh = [
+            o
+            for o in objects
+            if (o["id"], o.get("modified") or o.get("created") or "static") not in existing
+        ]
+        if not fresh:
+            return set()
+        replaced = [o["id"] for o in fresh if o["id"] in known]
+        for start in range(0, len(replaced), 500):
+            self.session.execute(
+                update(CollectionObject)
+                .where(
+                    CollectionObject.collection_id == self.collection_id,
+                    CollectionObject.stix_id.in_(replaced[start : start + 500]),
+                    CollectionObject.is_latest.is_(True),
+                )
+                .values(is_latest=False)
+            )
+        rows = []
+        for obj in fresh:
+            now = utcnow()
+            self._added = (
+                now if self._added is None or now > self._added else self._added + ONE_MICROSECOND
+            )
+            self._seq += 1
+            rows.append(
+                {
+                    "seq": self._seq,
+                    "collection_id": self.collection_id,
+                    "stix_id": obj["id"],
+                    "stix_type": obj["id"].split("--", 1)[0],
+                    "modified": obj.get("modified") or obj.get("created") or "static",
+                    "date_added": self._added,
+                    "is_latest": True,
+                    "is_first": obj["id"] not in known,
+                    "payload": canonical(obj),
+                }
+            )
+        self.session.execute(insert(CollectionObject.__table__), rows)
+        return {r["stix_id"] for r in rows}
