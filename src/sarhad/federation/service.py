@@ -19,7 +19,7 @@ from sarhad.federation.groups import split_incomplete
 from sarhad.federation.inbox import IngestReport, ingest
 from sarhad.federation.models import Quarantined, SyncCursor
 from sarhad.federation.publish import LocalNode
-from sarhad.federation.sync import Progress, SyncReport, _waiting, sync_partner
+from sarhad.federation.sync import Progress, SyncReport, sync_partner, waiting_count
 from sarhad.sharing import service as sharing
 
 INGEST_PAGE = 1000
@@ -70,7 +70,7 @@ def status(session: Session) -> list[dict[str, Any]]:
                 "last_success_at": cur.last_success_at if cur else None,
                 "last_error": cur.last_error if cur else None,
                 "pulled_until": cur.pulled_until if cur else None,
-                "waiting": _waiting(session, p),
+                "waiting": waiting_count(session, p),
                 "quarantined": session.scalar(
                     select(func.count())
                     .select_from(Quarantined)

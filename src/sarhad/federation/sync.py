@@ -109,7 +109,7 @@ def sync_partner(
             cur.last_error = error
             if error is None:
                 cur.last_success_at = utcnow()
-        report.waiting = _waiting(s, partner)
+        report.waiting = waiting_count(s, partner)
     return report
 
 
@@ -257,7 +257,7 @@ def _push(
             progress("push", len(rows))
 
 
-def _waiting(session: Session, partner: Partner) -> int:
+def waiting_count(session: Session, partner: Partner) -> int:
     cur = session.get(SyncCursor, partner.id)
     pushed = cur.pushed_seq if cur else 0
     return (

@@ -397,7 +397,7 @@ async def add_objects(request: Request, collection_id: str, partner: Caller) -> 
     length = request.headers.get("content-length")
     if length is None:
         raise TaxiiError(411, "Length Required", "send a Content-Length header")
-    if int(length) > MAX_CONTENT:
+    if not length.isdigit() or int(length) > MAX_CONTENT:
         raise TaxiiError(
             413, "Request Entity Too Large", f"at most {MAX_CONTENT} bytes per request"
         )
