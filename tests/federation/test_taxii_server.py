@@ -239,3 +239,31 @@ def test_oversized_object_is_refused(pair: Pair, size: int) -> None:
         )
         assert r.json()["failure_count"] == 1
         assert "exceeds" in r.json()["failures"][0]["message"]
+
+
+def test_next_token_survives_a_server_restart(pair: Pair) -> None:
+    from sarhad.app import create_app
+    from support import start_server
+
+    for i in range(3):
+        record(pair.pk, title=f"Record before restart {i}")
+    with partner_client(pair.pk, "ir-node") as c:
+        col = outbound_id(c)
+        first = c.get(f"/api/collections/{col}/objects/", params={"limit": 5}).json()
+        token = c.headers["Authorization"]
+        before = c.get(
+            f"/api/collections/{col}/objects/", params={"limit": 5, "next": first["next"]}
+        )
+    # A second server process image on the same database: nothing of the first is kept.
+    server, thread, url = start_server(create_app(pair.pk.settings, db=pair.pk.db))
+    try:
+        with httpx.Client(
+            base_url=f"{url}/taxii2", headers={"Authorization": token, "Accept": MEDIA}
+        ) as c2:
+            after = c2.get(
+                f"/api/collections/{col}/objects/", params={"limit": 5, "next": first["next"]}
+            )
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    assert after.status_code == 200 and after.json()["objects"] == before.json()["objects"]
