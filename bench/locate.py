@@ -16,8 +16,6 @@ import bisect
 import os
 import platform
 import sys
-import time
-from collections.abc import Callable
 
 import numpy as np
 import pyproj
@@ -28,6 +26,7 @@ from rich.table import Table
 from shapely.geometry import LineString, Point
 from shapely.prepared import prep
 
+from benchkit import cpu_model, timed
 from sarhad.border import BorderProfile, load_profile
 
 GOAL_POINTS_PER_S = 500_000
@@ -83,26 +82,6 @@ def plain_loop(profile: BorderProfile, lon: np.ndarray, lat: np.ndarray) -> dict
         out["crossing"].append(cid)
         geod.inv(lo, la, clon, clat)  # the crossing distance, as the product reports it
     return out
-
-
-def timed(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main() -> int:

@@ -18,39 +18,18 @@ import importlib.metadata
 import os
 import platform
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from benchkit import cpu_model, timed
 from federation.fixtures.stix_records import SUBSETS, make_record, to_stix
 from sarhad.federation.stix_inbound import parse_inbound
 
 GOAL_US_PER_OBJECT = 60.0
 PACKAGES = ("stix2", "jsonschema", "pydantic")
-
-
-def timed(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main() -> int:

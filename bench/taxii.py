@@ -60,6 +60,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, select
 
+from benchkit import cpu_model
 from sarhad.border import BorderProfile, load_profile
 from sarhad.core.auth import CONSOLE
 from sarhad.core.config import Settings
@@ -597,17 +598,6 @@ class Results:
 
 def rate(n: int, s: float) -> float:
     return n / s if s > 0 else float("inf")
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def versions() -> str:
