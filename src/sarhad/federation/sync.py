@@ -27,7 +27,7 @@ from sarhad.federation.models import CollectionObject, SyncCursor
 from sarhad.federation.publish import LocalNode, publish_partner
 from sarhad.federation.store import collection_id
 from sarhad.sharing import service as sharing
-from sarhad.sharing.models import Agreement, Partner
+from sarhad.sharing.models import Partner
 
 # Resume a little before the last date_added seen: servers that give one date_added to many
 # objects (medallion does, per POST) would otherwise make "added_after" skip the rest of a tie.
@@ -245,9 +245,7 @@ def _push(
                 entity_id=partner.id,
                 detail={
                     "partner": partner.name,
-                    "agreement_version": s.scalar(
-                        select(Agreement.version).where(Agreement.partner_id == partner.id)
-                    ),
+                    "agreement_version": sharing.get_agreement(s, partner=partner).version,
                     "objects": [[o.get("id"), o.get("modified")] for o in objects],
                     "refused_by_partner": len(failures),
                 },

@@ -32,7 +32,7 @@ from sarhad.federation.models import Collection, CollectionObject, TaxiiStatus
 from sarhad.federation.publish import LocalNode, publish_partner
 from sarhad.federation.store import ensure_collections
 from sarhad.sharing import service as sharing
-from sarhad.sharing.models import Agreement, Partner
+from sarhad.sharing.models import Partner
 
 MEDIA = "application/taxii+json;version=2.1"
 MAX_PAGE = 1000
@@ -319,9 +319,7 @@ def _served(
             detail={
                 "partner": partner.name,
                 "collection": c.id,
-                "agreement_version": session.scalar(
-                    select(Agreement.version).where(Agreement.partner_id == partner.id)
-                ),
+                "agreement_version": sharing.get_agreement(session, partner=partner).version,
                 "objects": [[r.stix_id, r.modified] for r in rows],
             },
         )
