@@ -11,6 +11,7 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -154,20 +155,26 @@ def live(settings: Settings, db: Database) -> Iterator[LiveNode]:
 @pytest.fixture
 def spawn(new_db_url: Callable[[], str], tmp_path: Path) -> Iterator[Callable[..., LiveNode]]:
     """Start more real nodes on loopback, each with its own database: spawn("ir-node", "IR")."""
-    running: list[tuple[object, object, Database]] = []
+    running: list[LiveNode] = []
 
-    def start(name: str, side: str) -> LiveNode:
+    def start(name: str, side: str, *, workers: bool = False, **over: Any) -> LiveNode:
         settings = Settings(
-            data_dir=tmp_path / name, database_url=new_db_url(), node_name=name, node_side=side
+            data_dir=tmp_path / name,
+            database_url=new_db_url(),
+            node_name=name,
+            node_side=side,
+            **over,
         )
         db = init_node(settings)
         tokens = _accounts(db)
-        server, thread, url = start_server(create_app(settings, db=db))
-        running.append((server, thread, db))
-        return LiveNode(url=url, db=db, settings=settings, tokens=tokens)
+        server, thread, url = start_server(create_app(settings, db=db), workers=workers)
+        live = LiveNode(url=url, db=db, settings=settings, tokens=tokens)
+        live.server, live.thread, live.workers = server, thread, workers
+        running.append(live)
+        return live
 
     yield start
-    for server, thread, db in running:
-        server.should_exit = True  # type: ignore[attr-defined]
-        thread.join(timeout=10)  # type: ignore[attr-defined]
-        db.dispose()
+    for live in running:
+        if live.server is not None:
+            live.stop()
+        live.db.dispose()

@@ -10,9 +10,11 @@ from dataclasses import dataclass
 import httpx
 import uvicorn
 
-from sarhad.core.auth import Role
+from sarhad.core.auth import CONSOLE, Role
 from sarhad.core.config import Settings
-from sarhad.core.db import Database
+from sarhad.core.db import Database, get_node_id
+from sarhad.sharing import service as sharing
+from sarhad.sharing.schemas import AgreementIn, PartnerUpdate
 
 
 def free_port() -> int:
@@ -30,17 +32,46 @@ class LiveNode:
     settings: Settings
     tokens: dict[Role, str]
 
+    server: object = None  # the running uvicorn.Server
+    thread: threading.Thread | None = None
+    workers: bool = False
+
+    def stop(self) -> None:
+        """Stop serving (the database stays): the partner is "down"."""
+        self.server.should_exit = True  # type: ignore[attr-defined]
+        if self.thread is not None:
+            self.thread.join(timeout=15)
+        self.server = self.thread = None
+
+    def start(self) -> None:
+        """Serve again on the same port with the same database, as after a restart."""
+        from sarhad.app import create_app
+
+        port = int(self.url.rsplit(":", 1)[1])
+        self.server, self.thread, _ = start_server(
+            create_app(self.settings, db=self.db), port=port, workers=self.workers
+        )
+
     def client(self, role: Role | None = Role.ADMIN) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
 
-def start_server(app: object) -> tuple[uvicorn.Server, threading.Thread, str]:
-    """Start uvicorn for ``app`` on a free loopback port and wait until it accepts requests."""
+def start_server(
+    app: object, *, port: int = 0, workers: bool = False
+) -> tuple[uvicorn.Server, threading.Thread, str]:
+    """Start uvicorn for ``app`` on loopback and wait until it accepts requests.
+
+    ``workers`` runs the app's lifespan: the courier and the escalation loop start with it.
+    ``port`` 0 picks a free port; a given port lets a stopped node come back where it was.
+    """
     sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_level="warning", lifespan="on" if workers else "off")
+    )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
@@ -49,3 +80,41 @@ def start_server(app: object) -> tuple[uvicorn.Server, threading.Thread, str]:
             raise RuntimeError("test server did not start")
         time.sleep(0.01)
     return server, thread, f"http://127.0.0.1:{port}"
+
+
+def introduce(
+    a: LiveNode, b: LiveNode, *, terms_a: dict | None = None, terms_b: dict | None = None
+) -> None:
+    """Make a and b partners of each other, as two liaison offices would by exchanging tokens."""
+    a_name, b_name = a.settings.node_name, b.settings.node_name
+    with a.db.session() as s:
+        a_id = get_node_id(s)
+    with b.db.session() as s:
+        b_id = get_node_id(s)
+    with a.db.session() as s:
+        _, token_for_b = sharing.add_partner(
+            s,
+            name=b_name,
+            country=b.settings.node_side,
+            taxii_url=f"{b.url}/taxii2/api/",
+            node_id=b_id,
+            actor=CONSOLE,
+        )
+        if terms_a:
+            sharing.set_agreement(s, partner=b_name, changes=AgreementIn(**terms_a), actor=CONSOLE)
+    with b.db.session() as s:
+        _, token_for_a = sharing.add_partner(
+            s,
+            name=a_name,
+            country=a.settings.node_side,
+            taxii_url=f"{a.url}/taxii2/api/",
+            remote_token=token_for_b,
+            node_id=a_id,
+            actor=CONSOLE,
+        )
+        if terms_b:
+            sharing.set_agreement(s, partner=a_name, changes=AgreementIn(**terms_b), actor=CONSOLE)
+    with a.db.session() as s:
+        sharing.update_partner(
+            s, name=b_name, changes=PartnerUpdate(remote_token=token_for_a), actor=CONSOLE
+        )

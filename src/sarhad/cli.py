@@ -8,14 +8,20 @@ from typing import Annotated
 import typer
 
 from sarhad import __version__
+from sarhad.alerts.cli import app as alerts_app
+from sarhad.alerts.ports import AlertPorts
+from sarhad.border import profile_from_settings
 from sarhad.border.cli import app as border_app
 from sarhad.core import console
 from sarhad.core.auth import CONSOLE, Role, add_user, issue_token, list_users, revoke_tokens
 from sarhad.core.console import guarded, out, print_json
+from sarhad.core.db import Database
 from sarhad.core.journal import verify_audit
 from sarhad.federation.cli import bundle_app, federation_app, keys_app, quarantine_app, sync
+from sarhad.federation.courier import Courier
 from sarhad.incidents.cli import app as incidents_app
 from sarhad.incidents.cli import import_file, links_app
+from sarhad.node import alert_ports, feed_sources
 from sarhad.sharing.cli import agreements_app, partners_app
 
 app = typer.Typer(
@@ -36,8 +42,20 @@ app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(bundle_app, name="bundle")
 app.add_typer(keys_app, name="keys")
 app.add_typer(links_app, name="links")
+app.add_typer(alerts_app, name="alerts")
 app.command("import")(import_file)
 app.command("sync")(sync)
+
+
+def _console_alert_ports(db: Database) -> AlertPorts:
+    """On the console, "wake the courier" means: deliver now, in this process."""
+    s = console.settings()
+    courier = Courier(db, settings=s, profile=profile_from_settings(s))
+    return alert_ports(wake=courier.round)
+
+
+console.provide("alert_ports", _console_alert_ports)
+console.provide("feed_sources", feed_sources())
 
 
 def _version(value: bool) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,13 +20,24 @@ from sarhad.core.errors import InvalidInput, SarhadError
 log = logging.getLogger("sarhad.api")
 
 
+def _nothing() -> None:
+    return None
+
+
 @dataclass
 class Node:
-    """What a running node holds: its settings, database and loaded border profile."""
+    """What a running node holds: its settings, database and loaded border profile.
+
+    ``ports`` carries the callables with which the app wires rooms that may not import each
+    other (e.g. the alerts room's partner directory); ``wake`` tells the courier that
+    something waits to go to a partner.
+    """
 
     settings: Settings
     db: Database
     profile: Any  # sarhad.border.BorderProfile; typed loosely because core imports no room
+    ports: dict[str, Any] = field(default_factory=dict)
+    wake: Callable[[], None] = _nothing
 
 
 def node(request: Request) -> Node:
@@ -40,12 +51,17 @@ def _bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+def caller(request: Request) -> Principal:
+    """The authenticated caller, whatever its role (a dependency)."""
+    with node(request).db.session() as session:
+        return authenticate(session, _bearer(request))
+
+
 def require(permission: Permission) -> Callable[[Request], Principal]:
     """A dependency that authenticates the caller and checks ``permission``."""
 
     def dependency(request: Request) -> Principal:
-        with node(request).db.session() as session:
-            principal = authenticate(session, _bearer(request))
+        principal = caller(request)
         principal.require(permission)
         return principal
 

@@ -45,13 +45,24 @@ class Permission(StrEnum):
     LINKS_DECIDE = "links:decide"
     TAXII_READ = "taxii:read"
     TAXII_WRITE = "taxii:write"
+    ALERTS_READ = "alerts:read"
+    ALERTS_RAISE = "alerts:raise"
+    ALERTS_RESPOND = "alerts:respond"
 
 
 _P = Permission
 #: The single source of truth for roles; the API, CLI and (later) web pages all ask ``allowed``.
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.DUTY_OFFICER: frozenset(
-        {_P.INCIDENTS_READ, _P.INCIDENTS_WRITE, _P.INCIDENTS_SUBMIT, _P.BORDER_READ}
+        {
+            _P.INCIDENTS_READ,
+            _P.INCIDENTS_WRITE,
+            _P.INCIDENTS_SUBMIT,
+            _P.BORDER_READ,
+            _P.ALERTS_READ,
+            _P.ALERTS_RAISE,
+            _P.ALERTS_RESPOND,
+        }
     ),
     Role.LIAISON: frozenset(
         {
@@ -63,13 +74,32 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             _P.SHARING_MANAGE,
             _P.FEDERATION_SYNC,
             _P.LINKS_DECIDE,
+            _P.ALERTS_READ,
+            _P.ALERTS_RAISE,
+            _P.ALERTS_RESPOND,
         }
     ),
     Role.ANALYST: frozenset(
-        {_P.INCIDENTS_READ, _P.INCIDENTS_IMPORT, _P.BORDER_READ, _P.SHARING_READ, _P.LINKS_DECIDE}
+        {
+            _P.INCIDENTS_READ,
+            _P.INCIDENTS_IMPORT,
+            _P.BORDER_READ,
+            _P.SHARING_READ,
+            _P.LINKS_DECIDE,
+            _P.ALERTS_READ,
+        }
     ),
+    # Commanders are the supervisors alerts escalate to: they may answer in the desk's place.
     Role.COMMANDER: frozenset(
-        {_P.INCIDENTS_READ, _P.INCIDENTS_VALIDATE, _P.INCIDENTS_CLOSE, _P.BORDER_READ}
+        {
+            _P.INCIDENTS_READ,
+            _P.INCIDENTS_VALIDATE,
+            _P.INCIDENTS_CLOSE,
+            _P.BORDER_READ,
+            _P.ALERTS_READ,
+            _P.ALERTS_RAISE,
+            _P.ALERTS_RESPOND,
+        }
     ),
     Role.ADMIN: frozenset(set(Permission) - {_P.TAXII_READ, _P.TAXII_WRITE}),
     # A partner's token reaches the TAXII routes only, never the node's own API.
@@ -114,6 +144,10 @@ class Principal:
     def __init__(self, username: str, role: Role) -> None:
         self.username = username
         self.role = role
+
+    def can(self, permission: Permission) -> bool:
+        """Whether the role allows ``permission``."""
+        return allowed(self.role, permission)
 
     def require(self, permission: Permission) -> None:
         """Raise ``Forbidden`` unless the role allows ``permission``."""

@@ -41,6 +41,14 @@ class Settings(BaseSettings):
     sync_interval_s: float = Field(
         default=60.0, ge=0, description="How often `serve` syncs with partners (0: never)"
     )
+    courier_poll_s: float = Field(
+        default=1.0,
+        ge=0,
+        description="How often the courier checks for work besides being woken (0: off)",
+    )
+    escalation_check_s: float = Field(
+        default=5.0, ge=0, description="How often overdue alerts are escalated (0: never)"
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8700, ge=1, le=65535)
 

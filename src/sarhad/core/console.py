@@ -101,3 +101,22 @@ def open_db(s: Settings) -> Database:
 def print_json(data: Any) -> None:
     """Machine-readable output on stdout (no colour, no wrapping)."""
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+_wiring: dict[str, Any] = {}
+
+
+def provide(name: str, value: Any) -> None:
+    """Register what the top-level CLI wires into a room's commands (e.g. alert ports).
+
+    Why: a room's commands may not import the rooms above it; ``sarhad.cli`` may, and hands
+    the pieces down here at import time.
+    """
+    _wiring[name] = value
+
+
+def provided(name: str) -> Any:
+    """What ``provide`` registered under ``name``."""
+    if name not in _wiring:
+        raise ConfigError(f"the CLI was not wired with {name!r}", hint="run the 'sarhad' command")
+    return _wiring[name]

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from sarhad.alerts import service as alerts
 from sarhad.border import BorderProfile
 from sarhad.core.db import lock_writes, utcnow
 from sarhad.core.errors import SarhadError
@@ -20,6 +21,13 @@ from sarhad.core.journal import audit
 from sarhad.federation import stix_inbound as stix
 from sarhad.federation.models import Quarantined, Receipt
 from sarhad.federation.publish import LocalNode
+from sarhad.federation.stix_alerts import (
+    ALERT_TYPE,
+    ALERT_TYPES,
+    BadAlertObject,
+    parse_alert,
+    parse_step,
+)
 from sarhad.incidents import links, received
 from sarhad.incidents import service as incidents
 from sarhad.incidents.models import Incident
@@ -84,6 +92,9 @@ def ingest(
     """Validate and store a batch of STIX objects from ``partner``; every receipt is audited."""
     lock_writes(session)
     report = IngestReport()
+    alert_objs = [o for o in objects if isinstance(o, dict) and o.get("type") in ALERT_TYPES]
+    if alert_objs:
+        objects = [o for o in objects if not (isinstance(o, dict) and o.get("type") in ALERT_TYPES)]
     parsed, rejected, others = stix.parse_inbound(objects)
     for bad in rejected:
         report.rejected.append((bad.stix_id, bad.reason))
@@ -187,6 +198,16 @@ def ingest(
     for key in keys[: len(others)]:
         if key not in seen:
             report.accepted.append(key)
+    # Alerts after incidents: an alert may name an incident of the same batch.
+    fresh_keys += _ingest_alerts(
+        session,
+        partner=partner,
+        objects=alert_objs,
+        via=via,
+        node=node,
+        profile=profile,
+        report=report,
+    )
     at = utcnow()
     fresh = list(dict.fromkeys(fresh_keys))
     if fresh:
@@ -225,6 +246,66 @@ def ingest(
             },
         )
     return report
+
+
+def _ingest_alerts(
+    session: Session,
+    *,
+    partner: Partner,
+    objects: list[dict[str, Any]],
+    via: str,
+    node: LocalNode,
+    profile: BorderProfile,
+    report: IngestReport,
+) -> list[tuple[str, str]]:
+    """Alerts and alert steps from ``partner``; returns the keys to write receipts for."""
+    if not objects:
+        return []
+    author = f"identity--{partner.node_id}" if partner.node_id else None
+    keys = [(str(o.get("id"))[:200], _stamp(o.get("modified"))) for o in objects]
+    seen = _seen_many(session, keys)
+    fresh: list[tuple[str, str]] = []
+    for obj, key in zip(objects, keys, strict=True):
+        if key in seen or key in fresh:
+            report.duplicates.append(key)
+            continue
+        try:
+            if obj.get("type") == ALERT_TYPE:
+                data, to_side = parse_alert(obj, author=author)
+                if to_side != node.country:
+                    raise BadAlertObject(
+                        f"addressed to {to_side}; this node speaks for {node.country}"
+                    )
+                _alert, stored = alerts.receive_alert(
+                    session,
+                    data=data,
+                    partner_id=partner.id,
+                    partner_name=partner.name,
+                    to_side=node.country,
+                    profile=profile,
+                )
+            else:
+                stored = alerts.receive_step(
+                    session,
+                    **parse_step(obj, author=author),
+                    partner_id=partner.id,
+                    partner_name=partner.name,
+                )
+        except (BadAlertObject, SarhadError) as exc:
+            reason = f"{key[0]}: {getattr(exc, 'message', None) or exc}"
+            report.rejected.append((key[0] if isinstance(obj.get("id"), str) else None, reason))
+            quarantine(
+                session,
+                partner=partner,
+                via=via,
+                stix_id=key[0],
+                reason=reason,
+                payload=json.dumps(obj, ensure_ascii=False, default=str),
+            )
+            continue
+        fresh.append(key)
+        (report.accepted if stored else report.duplicates).append(key)
+    return fresh
 
 
 def _seen_many(session: Session, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:

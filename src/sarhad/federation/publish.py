@@ -13,9 +13,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from sarhad.alerts.service import ENTITY as ALERT_ENTITY
 from sarhad.core.db import lock_writes, utcnow
 from sarhad.core.journal import ChangeLog, audit
 from sarhad.federation import stix
+from sarhad.federation.alert_publish import alert_objects
 from sarhad.federation.models import PendingRelease, PublishCursor
 from sarhad.federation.store import Appender, ensure_collections
 from sarhad.incidents import service as incidents
@@ -25,6 +27,8 @@ from sarhad.sharing.models import Agreement, Partner
 from sarhad.sharing.policy import SharableRecord, decide, redact
 
 BATCH = 2000
+#: Change-log entities that become objects for partners (alerts only for their addressee).
+PUBLISHED = ("incident", ALERT_ENTITY)
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class PublishReport:
     withdrawn: list[str] = field(default_factory=list)
     held: int = 0  # waiting for their release delay
     withheld: dict[str, list[str]] = field(default_factory=dict)  # id -> reasons not shared
+    alerts: int = 0  # alert and alert-step objects added for this partner
 
 
 #: The project's own identity: the author of the extension-definition, the same on every
@@ -145,13 +150,13 @@ def _publish_partner(
     done = 0
     while max_changes is None or done < max_changes:
         changes = session.execute(
-            select(ChangeLog.seq, ChangeLog.entity_id)
-            .where(ChangeLog.seq > cursor.change_seq, ChangeLog.entity == "incident")
+            select(ChangeLog.seq, ChangeLog.entity, ChangeLog.entity_id, ChangeLog.op)
+            .where(ChangeLog.seq > cursor.change_seq, ChangeLog.entity.in_(PUBLISHED))
             .order_by(ChangeLog.seq)
             .limit(BATCH if max_changes is None else min(BATCH, max_changes - done))
         ).all()
         done += len(changes)
-        ids = list(dict.fromkeys([*due, *(c.entity_id for c in changes)]))
+        ids = list(dict.fromkeys([*due, *(c.entity_id for c in changes if c.entity == "incident")]))
         due = []
         _publish_batch(
             session,
@@ -164,10 +169,23 @@ def _publish_partner(
             now=now,
             report=report,
         )
+        alert_changes = [(c.entity_id, c.op) for c in changes if c.entity == ALERT_ENTITY]
+        report.alerts += len(
+            appender.append_many(
+                alert_objects(
+                    session,
+                    appender=appender,
+                    partner_id=partner.id,
+                    identity_id=node.identity_id,
+                    extension_author=PROJECT_IDENTITY["id"],
+                    changes=alert_changes,
+                )
+            )
+        )
         if not changes:
             break
         cursor.change_seq = changes[-1].seq
-    if report.shared or report.withdrawn:
+    if report.shared or report.withdrawn or report.alerts:
         audit(
             session,
             actor="federation",
@@ -179,6 +197,7 @@ def _publish_partner(
                 "agreement_version": terms.version,
                 "shared": report.shared,
                 "withdrawn": report.withdrawn,
+                "alert_objects": report.alerts,
             },
         )
     session.flush()

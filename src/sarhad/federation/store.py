@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from sarhad.core.db import utcnow
+from sarhad.core.db import lock_writes, utcnow
 from sarhad.federation.models import Collection, CollectionObject
 from sarhad.sharing.models import Partner
 
@@ -32,10 +32,18 @@ def collection_id(partner_id: str, kind: str) -> str:
 
 def ensure_collections(session: Session, partner: Partner) -> tuple[Collection, Collection]:
     """The partner's outbound and inbox collections, created on first use."""
-    found = {
-        c.kind: c
-        for c in session.scalars(select(Collection).where(Collection.partner_id == partner.id))
-    }
+
+    def existing() -> dict[str, Collection]:
+        return {
+            c.kind: c
+            for c in session.scalars(select(Collection).where(Collection.partner_id == partner.id))
+        }
+
+    found = existing()
+    if len(found) < 2:
+        # Created under the write lock: the courier and a partner's first request can race.
+        lock_writes(session)
+        found = existing()
     for kind, title in (
         ("outbound", f"Incidents shared with {partner.name}"),
         ("inbox", f"Objects sent to us by {partner.name}"),

@@ -8,6 +8,7 @@ nothing duplicated (every version is stored once, by (id, modified)).
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -16,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from sarhad.alerts import service as alerts
 from sarhad.border import BorderProfile
 from sarhad.core.db import Database, lock_writes, utcnow
 from sarhad.core.errors import SarhadError
@@ -25,6 +27,7 @@ from sarhad.federation.groups import MAX_CARRY, split_incomplete
 from sarhad.federation.inbox import IngestReport, ingest
 from sarhad.federation.models import CollectionObject, SyncCursor
 from sarhad.federation.publish import LocalNode, publish_partner
+from sarhad.federation.stix_alerts import ALERT_TYPE
 from sarhad.federation.store import collection_id
 from sarhad.sharing import service as sharing
 from sarhad.sharing.models import Partner
@@ -35,6 +38,19 @@ REWIND = timedelta(milliseconds=1)
 PUSH_BATCH = 500
 
 Progress = Callable[[str, int], None]
+
+_push_locks: dict[str, threading.Lock] = {}
+_push_locks_guard = threading.Lock()
+
+
+def push_lock(partner_id: str) -> threading.Lock:
+    """One pusher per partner in this process (the courier and the sync loop share it).
+
+    Why: two pushes of the same objects are harmless (the partner's receipts drop the second)
+    but would double the traffic on a slow link.
+    """
+    with _push_locks_guard:
+        return _push_locks.setdefault(partner_id, threading.Lock())
 
 
 @dataclass
@@ -58,7 +74,7 @@ def _fmt(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _pick(cols: list[dict], flag: str, remembered: str | None) -> str | None:
+def pick_collection(cols: list[dict], flag: str, remembered: str | None) -> str | None:
     ids = [c["id"] for c in cols if c.get(flag) is True]
     if remembered in ids:
         return remembered
@@ -92,12 +108,13 @@ def sync_partner(
     try:
         with make(partner) as client:
             cols = client.collections()
-            read_id = _pick(cols, "can_read", cursor.remote_collection_id)
-            write_id = _pick(cols, "can_write", None)
+            read_id = pick_collection(cols, "can_read", cursor.remote_collection_id)
+            write_id = pick_collection(cols, "can_write", None)
             if read_id:
                 _pull(db, client, partner, read_id, node, profile, page_size, report, progress)
             if write_id:
-                _push(db, client, partner, write_id, report, progress)
+                with push_lock(partner.id):
+                    push_pending(db, client, partner, write_id, report, progress)
         error = None
     except SarhadError as exc:
         error = exc.message
@@ -180,7 +197,7 @@ def _pull(
             added_after = _fmt(_ts(last) - REWIND)
 
 
-def _push(
+def push_pending(
     db: Database,
     client: TaxiiClient,
     partner: Partner,
@@ -236,7 +253,18 @@ def _push(
             lock_writes(s)
             cur = s.get(SyncCursor, partner.id)
             assert cur is not None
-            cur.pushed_seq = rows[-1].seq  # delivered (or refused by them, with a reason)
+            # Delivered (or refused by them, with a reason). max(): never move back.
+            cur.pushed_seq = max(cur.pushed_seq, rows[-1].seq)
+            refused = {f.get("id") for f in failures if isinstance(f, dict)}
+            alerts.mark_delivered(
+                s,
+                alert_ids=[
+                    o["id"].removeprefix(f"{ALERT_TYPE}--")
+                    for o in objects
+                    if o.get("type") == ALERT_TYPE and o["id"] not in refused
+                ],
+                at=utcnow(),
+            )
             audit(
                 s,
                 actor="federation",

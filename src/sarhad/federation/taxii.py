@@ -442,7 +442,10 @@ def _store_post(
         )
         session.add(status)
         session.flush()
-        return taxii_response(_status_json(status), status=202)
+        body = _status_json(status)
+    if report.accepted:
+        n.wake()  # receipts of alerts (and anything else new) go back at once
+    return taxii_response(body, status=202)
 
 
 def _status_json(s: TaxiiStatus) -> dict[str, Any]:

@@ -456,9 +456,31 @@ def summarize(rows: Iterable[Incident]) -> list[dict[str, Any]]:
             "sector": r.sector_id,
             "km": r.km,
             "title": r.title,
+            "origin": r.origin,
         }
         for r in rows
     ]
+
+
+def existing_ids(session: Session, ids: Iterable[str]) -> set[str]:
+    """Which of ``ids`` are incidents this node holds."""
+    wanted = list(dict.fromkeys(ids))
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        found.update(
+            session.scalars(select(Incident.id).where(Incident.id.in_(wanted[start : start + 500])))
+        )
+    return found
+
+
+def describe(session: Session, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Short summaries of incidents for the live feed."""
+    out: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(ids), 500):
+        rows = session.scalars(select(Incident).where(Incident.id.in_(ids[start : start + 500])))
+        for row in summarize(rows):
+            out[row.pop("id")] = row
+    return out
 
 
 def store_received(

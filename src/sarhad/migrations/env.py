@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import sarhad.alerts.models
 import sarhad.core.auth
 import sarhad.core.journal
 import sarhad.federation.models

@@ -62,6 +62,13 @@ def _print_agreement(a: AgreementOut) -> None:
     table.add_row("release delay", f"{a.release_delay_hours:g} h")
     table.add_row("expires", a.expires_at.isoformat(timespec="minutes") if a.expires_at else NEVER)
     table.add_row("forward third-party records", "yes" if a.forward_third_party else "no")
+    table.add_row(
+        "alert deadlines (ack / answer)",
+        ", ".join(
+            f"{p} {t.acknowledge_minutes:g}/{t.answer_minutes:g} min"
+            for p, t in a.alert_deadlines.items()
+        ),
+    )
     out.print(table)
 
 
@@ -227,6 +234,22 @@ def _expiry(text: str | None) -> tuple[bool, datetime | None]:
     return True, value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def _deadlines(items: list[str]) -> dict[str, dict[str, str]]:
+    """``flash=5/30`` → {"flash": {"acknowledge_minutes": "5", "answer_minutes": "30"}}."""
+    out = {}
+    for item in items:
+        priority, _, minutes = item.partition("=")
+        ack, _, answer = minutes.partition("/")
+        if not priority or not ack or not answer:
+            raise InvalidInput(
+                FieldError(
+                    "alert_deadline", f"{item!r}: write PRIORITY=ACK/ANSWER, e.g. flash=5/30"
+                )
+            )
+        out[priority.strip().lower()] = {"acknowledge_minutes": ack, "answer_minutes": answer}
+    return out
+
+
 @agreements_app.command("set")
 @guarded
 def agreements_set(
@@ -258,6 +281,12 @@ def agreements_set(
             help="Whether records received from other nodes may go to this partner",
         ),
     ] = None,
+    alert_deadline: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Alert deadlines PRIORITY=ACK/ANSWER in minutes (repeat), e.g. flash=5/30"
+        ),
+    ] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Change the agreement with a partner; options left out stay as they are."""
@@ -274,6 +303,8 @@ def agreements_set(
         "forward_third_party": forward_third_party,
     }
     data = {k: v for k, v in raw.items() if v is not None}
+    if alert_deadline:
+        data["alert_deadlines"] = _deadlines(alert_deadline)
     given, expiry = _expiry(expires)
     if given:
         data["expires_at"] = expiry

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -47,5 +48,8 @@ class Agreement(Base):
     # Whether records we received from third nodes may go to this partner (still subject to
     # each originator's own marking).
     forward_third_party: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Response deadlines of liaison alerts by priority: {"flash": {"acknowledge_minutes": 5,
+    # "answer_minutes": 30}, ...}; priorities left out (or null) take the defaults.
+    alert_deadlines: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -11,6 +11,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from sarhad.alerts.schemas import DeadlineTerms
+from sarhad.alerts.taxonomy import Priority
 from sarhad.core.markings import TLP
 from sarhad.incidents.taxonomy import Category, Status
 from sarhad.sharing.policy import WITHHOLDABLE
@@ -129,6 +131,10 @@ class AgreementIn(_In):
     release_delay_hours: float | None = Field(default=None, ge=0, le=MAX_DELAY_HOURS)
     expires_at: AwareDatetime | None = None
     forward_third_party: bool | None = None
+    alert_deadlines: dict[Priority, DeadlineTerms] | None = Field(
+        default=None,
+        description="Alert response deadlines by priority; priorities left out stay as they are",
+    )
 
     @field_validator("categories", "statuses")
     @classmethod
@@ -196,6 +202,7 @@ class AgreementOut(BaseModel):
     release_delay_hours: float
     expires_at: datetime | None
     forward_third_party: bool
+    alert_deadlines: dict[str, DeadlineTerms]
     created_at: datetime
     updated_at: datetime
 

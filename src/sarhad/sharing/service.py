@@ -14,6 +14,8 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from sarhad.alerts.ports import Counterpart
+from sarhad.alerts.schemas import DeadlineTerms, default_deadlines
 from sarhad.border import BorderProfile
 from sarhad.core.auth import Permission, Principal, Role, User, add_user, issue_token
 from sarhad.core.db import lock_writes, utcnow
@@ -264,6 +266,7 @@ def agreement_out(agreement: Agreement, partner: Partner) -> AgreementOut:
         release_delay_hours=agreement.release_delay_hours,
         expires_at=agreement.expires_at,
         forward_third_party=agreement.forward_third_party,
+        alert_deadlines=alert_deadlines(agreement),
         created_at=agreement.created_at,
         updated_at=agreement.updated_at,
     )
@@ -279,6 +282,7 @@ def _terms_detail(agreement: Agreement) -> dict[str, Any]:
         "release_delay_hours": agreement.release_delay_hours,
         "expires_at": agreement.expires_at.isoformat() if agreement.expires_at else None,
         "forward_third_party": agreement.forward_third_party,
+        "alert_deadlines": {k: v.model_dump() for k, v in alert_deadlines(agreement).items()},
     }
 
 
@@ -345,9 +349,18 @@ def set_agreement(
         new["release_delay_hours"] = float(changes.release_delay_hours)
     if "forward_third_party" in given and changes.forward_third_party is not None:
         new["forward_third_party"] = changes.forward_third_party
+    if "alert_deadlines" in given and changes.alert_deadlines:
+        merged = {k: v.model_dump() for k, v in alert_deadlines(agreement).items()}
+        merged.update({str(p.value): t.model_dump() for p, t in changes.alert_deadlines.items()})
+        new["alert_deadlines"] = merged
     if "expires_at" in given:  # explicit null removes the expiry
         new["expires_at"] = changes.expires_at.astimezone(UTC) if changes.expires_at else None
-    changed = sorted(k for k, v in new.items() if getattr(agreement, k) != v)
+    current = {**{k: getattr(agreement, k) for k in new}}
+    if "alert_deadlines" in new:  # compare effective deadlines (null means the defaults)
+        current["alert_deadlines"] = {
+            k: v.model_dump() for k, v in alert_deadlines(agreement).items()
+        }
+    changed = sorted(k for k, v in new.items() if current[k] != v)
     if not changed:
         return agreement
     for name in changed:
@@ -380,3 +393,41 @@ def terms_for(session: Session, *, partner: Partner | str) -> Terms:
     """The current terms with ``partner`` (a ``Partner`` or its name)."""
     p = resolve_partner(session, partner)
     return terms_of(get_agreement(session, partner=p), p)
+
+
+def alert_deadlines(agreement: Agreement) -> dict[str, DeadlineTerms]:
+    """The agreement's alert deadlines by priority, defaults filled in."""
+    out = default_deadlines()
+    for priority, terms in (agreement.alert_deadlines or {}).items():
+        if priority in out and isinstance(terms, dict):
+            out[priority] = DeadlineTerms.model_validate(terms)
+    return out
+
+
+def alert_counterpart(session: Session, name: str | None) -> Counterpart:
+    """A partner as the alerts room needs it; ``None`` names the only active partner."""
+    if name is None:
+        active = [p for p in list_partners(session) if p.active]
+        if len(active) != 1:
+            raise InvalidInput(
+                FieldError(
+                    "partner",
+                    "name the partner" if active else "this node has no active partner",
+                ),
+                hint="'sarhad partners list' shows them" if active else "'sarhad partners add'",
+            )
+        partner = active[0]
+    else:
+        try:
+            partner = get_partner(session, name=name)
+        except NotFound as exc:
+            raise InvalidInput(FieldError("partner", exc.message), hint=exc.hint) from None
+    agreement = get_agreement(session, partner=partner)
+    return Counterpart(
+        partner_id=partner.id,
+        name=partner.name,
+        country=partner.country,
+        deadlines=alert_deadlines(agreement),
+        max_tlp=TLP(agreement.max_tlp),
+        active=partner.active,
+    )

@@ -1,0 +1,1 @@
+"""Liaison alerts between partner nodes: deadlines, acknowledgements, answers, escalation."""

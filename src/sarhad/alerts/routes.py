@@ -1,0 +1,132 @@
+"""Alert routes under /api/v1/alerts: parse, call the service, return a schema."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import PlainTextResponse
+
+from sarhad.alerts import metrics, service
+from sarhad.alerts.ports import AlertPorts
+from sarhad.alerts.schemas import AlertIn, AlertOut, AnswerIn, WithdrawIn
+from sarhad.alerts.taxonomy import Direction, Priority, Status
+from sarhad.core.api import Node, node, require
+from sarhad.core.auth import Permission, Principal
+
+router = APIRouter(prefix="/alerts", tags=["alerts"])
+
+Reader = Annotated[Principal, Depends(require(Permission.ALERTS_READ))]
+Raiser = Annotated[Principal, Depends(require(Permission.ALERTS_RAISE))]
+Responder = Annotated[Principal, Depends(require(Permission.ALERTS_RESPOND))]
+
+
+def ports(n: Node) -> AlertPorts:
+    """The wiring the app gave the alerts room."""
+    return n.ports["alerts"]
+
+
+@router.post("", status_code=201, response_model=AlertOut)
+def raise_alert(request: Request, data: AlertIn, actor: Raiser) -> AlertOut:
+    """Raise an alert to a partner; it is pushed at once (or as soon as the partner is back)."""
+    n = node(request)
+    p = ports(n)
+    with n.db.session() as session:
+        row = service.raise_alert(
+            session,
+            data=data,
+            counterpart=p.counterpart(session, data.partner),
+            known_incidents=p.known_incidents,
+            actor=actor,
+            profile=n.profile,
+            from_side=n.settings.node_side,
+        )
+        out = service.to_out(row)
+    p.wake()
+    return out
+
+
+@router.get("")
+def list_alerts(
+    request: Request,
+    _actor: Reader,
+    direction: Direction | None = None,
+    status: Status | None = None,
+    priority: Priority | None = None,
+    partner: str | None = None,
+    open_only: Annotated[bool, Query(alias="open")] = False,
+    overdue: bool = False,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """Alerts, newest first; ``open`` = not yet acknowledged nor withdrawn."""
+    with node(request).db.session() as session:
+        rows, nxt = service.list_alerts(
+            session,
+            direction=direction,
+            status=status,
+            priority=priority.value if priority else None,
+            partner=partner,
+            open_only=open_only,
+            overdue=overdue,
+            limit=limit,
+            cursor=cursor,
+        )
+        return {
+            "items": [service.to_out(r).model_dump(mode="json") for r in rows],
+            "next_cursor": nxt,
+        }
+
+
+@router.get("/stats")
+def stats(
+    request: Request,
+    _actor: Reader,
+    month: str | None = None,
+    side: str | None = None,
+    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+) -> Any:
+    """Per month and sending side: alerts sent, time to acknowledge and answer, share in time."""
+    with node(request).db.session() as session:
+        rows = metrics.alert_stats(session, month=month, side=side)
+    if format == "csv":
+        return PlainTextResponse(metrics.stats_csv(rows), media_type="text/csv")
+    return {"items": metrics.stats_rows(rows)}
+
+
+@router.get("/{alert_id}", response_model=AlertOut)
+def show(request: Request, alert_id: str, _actor: Reader) -> AlertOut:
+    """One alert with every step of its life."""
+    with node(request).db.session() as session:
+        row = service.get_alert(session, alert_id=alert_id)
+        return service.to_out(row, steps=service.steps_of(session, alert_id=alert_id))
+
+
+@router.post("/{alert_id}/acknowledge", response_model=AlertOut)
+def acknowledge(request: Request, alert_id: str, actor: Responder) -> AlertOut:
+    """Acknowledge a partner's alert: escalation stops and the sender is told at once."""
+    n = node(request)
+    with n.db.session() as session:
+        out = service.to_out(service.acknowledge(session, alert_id=alert_id, actor=actor))
+    ports(n).wake()
+    return out
+
+
+@router.post("/{alert_id}/answer", response_model=AlertOut)
+def answer(request: Request, alert_id: str, data: AnswerIn, actor: Responder) -> AlertOut:
+    """Answer a partner's alert: accepted, declined (with reason), information provided."""
+    n = node(request)
+    with n.db.session() as session:
+        out = service.to_out(service.answer(session, alert_id=alert_id, data=data, actor=actor))
+    ports(n).wake()
+    return out
+
+
+@router.post("/{alert_id}/withdraw", response_model=AlertOut)
+def withdraw(request: Request, alert_id: str, data: WithdrawIn, actor: Raiser) -> AlertOut:
+    """Withdraw one of our alerts; the partner is told at once."""
+    n = node(request)
+    with n.db.session() as session:
+        out = service.to_out(service.withdraw(session, alert_id=alert_id, data=data, actor=actor))
+    ports(n).wake()
+    return out

@@ -1,0 +1,191 @@
+"""The live feed: new and changed records read from the change log, as server-sent events.
+
+Each event's ``id`` is the change-log sequence number, so a client that reconnects with
+``Last-Event-ID`` (browsers do it by themselves) resumes exactly after the last event it
+saw: nothing skipped, nothing twice. Rooms describe their own records (``Describer``), so
+core knows no room.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from sarhad.core.api import caller, node
+from sarhad.core.auth import Permission, Principal
+from sarhad.core.errors import FieldError, Forbidden, InvalidInput
+from sarhad.core.journal import ChangeLog
+
+Describer = Callable[[Session, list[str]], dict[str, dict[str, Any]]]
+POLL_S = 0.25
+HEARTBEAT_S = 15.0
+SCAN = 500
+
+
+@dataclass(frozen=True)
+class FeedSource:
+    """One kind of record in the feed: who may see it and how to summarise it."""
+
+    permission: Permission
+    describe: Describer
+
+
+@dataclass
+class FeedEvent:
+    """One change of one record."""
+
+    seq: int
+    at: datetime
+    entity: str
+    entity_id: str
+    op: str
+    version: int
+    summary: dict[str, Any] | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "at": self.at.isoformat(),
+            "entity": self.entity,
+            "id": self.entity_id,
+            "op": self.op,
+            "version": self.version,
+            "summary": self.summary,
+        }
+
+    def sse(self) -> str:
+        """The event in text/event-stream form."""
+        data = json.dumps(self.as_dict(), ensure_ascii=False, separators=(",", ":"))
+        return f"id: {self.seq}\nevent: {self.entity}\ndata: {data}\n\n"
+
+
+def head(session: Session) -> int:
+    """The newest change-log sequence number (0 on an empty node)."""
+    return session.scalar(select(func.max(ChangeLog.seq))) or 0
+
+
+def fetch(
+    session: Session,
+    *,
+    after: int,
+    sources: dict[str, FeedSource],
+    limit: int = SCAN,
+) -> tuple[list[FeedEvent], int]:
+    """Events after ``after`` for the entities in ``sources``; (events, position scanned to).
+
+    The position can pass the last event (changes of other entities are skipped), so a
+    caller keeps it to avoid scanning the same unrelated rows again.
+    """
+    rows = list(
+        session.scalars(
+            select(ChangeLog).where(ChangeLog.seq > after).order_by(ChangeLog.seq).limit(limit)
+        )
+    )
+    if not rows:
+        return [], after
+    wanted = [r for r in rows if r.entity in sources]
+    summaries: dict[str, dict[str, dict[str, Any]]] = {}
+    for entity, source in sources.items():
+        ids = list(dict.fromkeys(r.entity_id for r in wanted if r.entity == entity))
+        if ids:
+            summaries[entity] = source.describe(session, ids)
+    events = [
+        FeedEvent(
+            seq=r.seq,
+            at=r.at,
+            entity=r.entity,
+            entity_id=r.entity_id,
+            op=r.op,
+            version=r.version,
+            summary=summaries.get(r.entity, {}).get(r.entity_id),
+        )
+        for r in wanted
+    ]
+    return events, rows[-1].seq
+
+
+def visible_sources(sources: dict[str, FeedSource], principal: Principal) -> dict[str, FeedSource]:
+    """The kinds of records this caller may see."""
+    return {k: v for k, v in sources.items() if principal.can(v.permission)}
+
+
+router = APIRouter(tags=["feed"])
+
+
+def _start(raw: str | None, field: str) -> int | None:
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit():
+        raise InvalidInput(FieldError(field, "must be a change number this node sent as an id"))
+    return int(raw)
+
+
+@router.get("/feed", response_class=StreamingResponse)
+async def feed(
+    request: Request,
+    principal: Annotated[Principal, Depends(caller)],
+    after: Annotated[
+        str | None,
+        Query(description="Start after this change number (default: from now on; 0: all)"),
+    ] = None,
+    entities: Annotated[
+        str | None, Query(description="Comma-separated kinds, e.g. alert,incident (default all)")
+    ] = None,
+) -> StreamingResponse:
+    """Server-sent events of new and changed incidents and alerts, resumable by Last-Event-ID."""
+    n = node(request)
+    sources = visible_sources(n.ports.get("feed", {}), principal)
+    if entities:
+        asked = {e.strip() for e in entities.split(",") if e.strip()}
+        unknown = asked - set(n.ports.get("feed", {}))
+        if unknown:
+            raise InvalidInput(
+                FieldError("entities", f"unknown: {', '.join(sorted(unknown))}"),
+                hint=f"choose from {', '.join(sorted(n.ports.get('feed', {})))}",
+            )
+        sources = {k: v for k, v in sources.items() if k in asked}
+    if not sources:
+        raise Forbidden(f"role {principal.role.value} may not read any record of the live feed")
+    start = _start(request.headers.get("last-event-id"), "Last-Event-ID")
+    if start is None:
+        start = _start(after, "after")
+    if start is None:
+        with n.db.session() as session:
+            start = head(session)
+
+    async def stream() -> AsyncIterator[str]:
+        position, beat = start, time.monotonic()
+        yield "retry: 2000\n\n"
+        while not await request.is_disconnected():
+
+            def read(position: int = position) -> tuple[list[FeedEvent], int]:
+                with n.db.session() as session:
+                    return fetch(session, after=position, sources=sources)
+
+            events, position = await run_in_threadpool(read)
+            for event in events:
+                yield event.sse()
+            if events:
+                beat = time.monotonic()
+                continue
+            if time.monotonic() - beat > HEARTBEAT_S:
+                yield ": keep-alive\n\n"
+                beat = time.monotonic()
+            await asyncio.sleep(POLL_S)
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

@@ -1,0 +1,111 @@
+"""The courier: push what waits for each partner as soon as it is there.
+
+Alerts cannot wait for the next periodic sync. Whenever something is written that a partner
+should get (an alert, a step, a receipt), the route wakes the courier; it publishes and
+pushes in order from the durable push cursor. A partner that is down is retried with
+back-off; nothing is lost, because what waits is the collection past the cursor.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from sarhad.border import BorderProfile
+from sarhad.core.config import Settings
+from sarhad.core.db import Database, utcnow
+from sarhad.core.errors import SarhadError
+from sarhad.federation.client import TaxiiClient
+from sarhad.federation.models import SyncCursor
+from sarhad.federation.publish import LocalNode, publish_partner
+from sarhad.federation.service import local_node
+from sarhad.federation.sync import (
+    SyncReport,
+    pick_collection,
+    push_lock,
+    push_pending,
+    waiting_count,
+)
+from sarhad.sharing import service as sharing
+
+log = logging.getLogger("sarhad.courier")
+MAX_BACKOFF_S = 10.0
+
+
+def deliver(
+    db: Database,
+    *,
+    node: LocalNode,
+    partner_name: str,
+    timeout: float = 10.0,
+    write_ids: dict[str, str] | None = None,
+) -> SyncReport:
+    """Publish and push what waits for one partner (no pull); errors are reported, not raised."""
+    report = SyncReport(partner=partner_name)
+    with db.session() as s:
+        partner = sharing.get_partner(s, name=partner_name)
+        publish_partner(s, node=node, partner=partner)
+        if s.get(SyncCursor, partner.id) is None:
+            s.add(SyncCursor(partner_id=partner.id, pushed_seq=0))
+            s.flush()
+        report.waiting = waiting_count(s, partner)
+        s.expunge(partner)
+    if not report.waiting or not partner.taxii_url:
+        return report
+    cache = write_ids if write_ids is not None else {}
+    try:
+        with TaxiiClient(partner.taxii_url, partner.remote_token, timeout=timeout) as client:
+            write_id = cache.get(partner.id)
+            if write_id is None:
+                write_id = pick_collection(client.collections(), "can_write", None)
+                if write_id is None:
+                    report.error = f"{partner.name} offers no collection we may write to"
+                    return report
+                cache[partner.id] = write_id
+            with push_lock(partner.id):
+                push_pending(db, client, partner, write_id, report, None)
+    except SarhadError as exc:
+        report.error = exc.message
+        cache.pop(partner.id, None)  # their collections may have changed
+    with db.session() as s:
+        cur = s.get(SyncCursor, partner.id)
+        if cur is not None and report.error:
+            cur.last_attempt_at, cur.last_error = utcnow(), report.error
+        report.waiting = waiting_count(s, partner)
+    return report
+
+
+class Courier:
+    """Delivers to every active partner with a TAXII URL, with back-off for those down."""
+
+    def __init__(self, db: Database, *, settings: Settings, profile: BorderProfile) -> None:
+        self.db, self.settings, self.profile = db, settings, profile
+        self._write_ids: dict[str, str] = {}
+        self._retry_at: dict[str, tuple[float, float]] = {}  # name -> (monotonic time, delay)
+
+    def round(self) -> list[SyncReport]:
+        """One pass over the partners (skipping those still backing off)."""
+        with self.db.session() as s:
+            node = local_node(s, self.settings)
+            names = [p.name for p in sharing.list_partners(s) if p.active and p.taxii_url]
+        reports = []
+        for name in names:
+            now = time.monotonic()
+            retry_at, delay = self._retry_at.get(name, (0.0, 0.0))
+            if retry_at > now:
+                continue
+            r = deliver(self.db, node=node, partner_name=name, write_ids=self._write_ids)
+            if r.error:
+                delay = min(max(0.5, delay * 2), MAX_BACKOFF_S)
+                self._retry_at[name] = (now + delay, delay)
+                log.warning(
+                    "courier to %s: %s (%d waiting; retry in %.1f s)",
+                    name,
+                    r.error,
+                    r.waiting,
+                    delay,
+                )
+            else:
+                self._retry_at.pop(name, None)
+            reports.append(r)
+        return reports

@@ -1,0 +1,286 @@
+"""STIX 2.1 mapping of liaison alerts: two new object types under one extension-definition.
+
+``sarhad-alert`` is the alert as its sender raised it (never re-versioned: later changes are
+steps). ``sarhad-alert-step`` is one step taken by either side (received, acknowledged,
+answered, withdrawn); its id is derived from (alert, step), so a step sent twice is one
+object. Both are plain dicts on the way out; on the way in they are checked strictly with
+pydantic (stix2 cannot parse types it does not know). Mapping table: docs/stix-mapping.md.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from sarhad.alerts.models import Alert, AlertStep
+from sarhad.alerts.service import InboundAlert
+from sarhad.alerts.taxonomy import Answer, Kind, Priority, Step
+from sarhad.core.markings import STIX_TLP2_IDS, TLP
+from sarhad.federation.stix import (
+    SCHEMA_DIR,
+    parse_stix_timestamp,
+    stix_timestamp,
+)
+
+ALERT_TYPE = "sarhad-alert"
+STEP_TYPE = "sarhad-alert-step"
+ALERT_TYPES = frozenset({ALERT_TYPE, STEP_TYPE})
+ALERT_EXTENSION_ID = "extension-definition--5b0f3a8e-2d6c-4f1e-9a57-6c1d2b7e8f40"
+"""The extension-definition of both alert types (generated once; never change it)."""
+ALERT_EXTENSION_CREATED = "2026-11-23T00:00:00.000Z"
+ALERT_SCHEMA_PATH = SCHEMA_DIR / "extension-definition--5b0f3a8e-2d6c-4f1e-9a57-6c1d2b7e8f40.json"
+ALERT_SCHEMA_URL = (
+    "https://github.com/sarhad-project/sarhad/blob/main/"
+    "src/sarhad/federation/schemas/extension-definition--5b0f3a8e-2d6c-4f1e-9a57-6c1d2b7e8f40.json"
+)
+STEP_NAMESPACE = uuid.UUID("0f1e4a55-7c3b-4d0a-8e62-4b9d21c7a3f1")
+SHARED_STEP_VALUES = ("received", "acknowledged", "answered", "withdrawn")
+
+_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
+_IDENTITY = re.compile(rf"identity--{_UUID}")
+_INCIDENT = re.compile(rf"incident--{_UUID}")
+_TLP_BY_ID = {v: k for k, v in STIX_TLP2_IDS.items()}
+
+
+def alert_extension_definition(*, created_by_ref: str) -> dict[str, Any]:
+    """The extension-definition of the two alert types (fixed id and timestamps)."""
+    return {
+        "type": "extension-definition",
+        "spec_version": "2.1",
+        "id": ALERT_EXTENSION_ID,
+        "created_by_ref": created_by_ref,
+        "created": ALERT_EXTENSION_CREATED,
+        "modified": ALERT_EXTENSION_CREATED,
+        "name": "sarhad-liaison-alert",
+        "description": (
+            "Liaison alerts between border agencies (sarhad-alert) and the steps either side "
+            "takes on them (sarhad-alert-step): priority, kind, place on the border, validity, "
+            "response deadlines, acknowledgement and answer."
+        ),
+        "schema": ALERT_SCHEMA_URL,
+        "version": "1.0",
+        "extension_types": ["new-sdo"],
+        "object_marking_refs": [TLP.CLEAR.stix_id],
+    }
+
+
+def step_stix_id(alert_id: str, step: str) -> str:
+    """The id of the (only) ``step`` of an alert: the same on every try."""
+    return f"{STEP_TYPE}--{uuid.uuid5(STEP_NAMESPACE, f'{alert_id}/{step}')}"
+
+
+def _ext() -> dict[str, Any]:
+    return {ALERT_EXTENSION_ID: {"extension_type": "new-sdo"}}
+
+
+def alert_to_stix(alert: Alert, *, identity_id: str, incident_refs: list[str]) -> dict[str, Any]:
+    """The ``sarhad-alert`` object of an outbound alert."""
+    created = stix_timestamp(alert.created_at)
+    obj: dict[str, Any] = {
+        "type": ALERT_TYPE,
+        "spec_version": "2.1",
+        "id": f"{ALERT_TYPE}--{alert.id}",
+        "created_by_ref": identity_id,
+        "created": created,
+        "modified": created,
+        "priority": alert.priority,
+        "kind": alert.kind,
+        "text": alert.text,
+        "from_side": alert.from_side,
+        "to_side": alert.to_side,
+        "valid_from": stix_timestamp(alert.valid_from),
+        "valid_until": stix_timestamp(alert.valid_until),
+        "acknowledge_by": stix_timestamp(alert.ack_by),
+        "answer_by": stix_timestamp(alert.answer_by),
+        "object_marking_refs": [TLP(alert.tlp).stix_id],
+        "extensions": _ext(),
+    }
+    if alert.sector_id:
+        obj["sector"] = alert.sector_id
+    if alert.lon is not None and alert.lat is not None:
+        obj["longitude"], obj["latitude"] = alert.lon, alert.lat
+    if incident_refs:
+        obj["incident_refs"] = incident_refs
+    return obj
+
+
+def step_to_stix(step: AlertStep, alert: Alert, *, identity_id: str) -> dict[str, Any]:
+    """The ``sarhad-alert-step`` object of a step we took."""
+    at = stix_timestamp(step.at)
+    obj: dict[str, Any] = {
+        "type": STEP_TYPE,
+        "spec_version": "2.1",
+        "id": step_stix_id(alert.id, step.step),
+        "created_by_ref": identity_id,
+        "created": at,
+        "modified": at,
+        "alert_ref": f"{ALERT_TYPE}--{alert.id}",
+        "step": step.step,
+        "at": at,
+        "side": step.side,
+        "object_marking_refs": [TLP(alert.tlp).stix_id],
+        "extensions": _ext(),
+    }
+    for key in ("answer", "text", "reason"):
+        if step.detail.get(key):
+            obj[key] = step.detail[key]
+    return obj
+
+
+# --- inbound -----------------------------------------------------------------------------
+
+Side = Field(pattern=r"^[A-Z]{2}$")
+
+
+class _Common(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    spec_version: Literal["2.1"]
+    id: str
+    created_by_ref: str = Field(pattern=rf"^identity--{_UUID}$")
+    created: str
+    modified: str
+    object_marking_refs: list[str] = Field(min_length=1, max_length=1)
+    extensions: dict[str, dict[str, str]]
+
+    @field_validator("extensions")
+    @classmethod
+    def _ours(cls, v: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        if v != _ext():
+            raise ValueError(f"must be exactly {{{ALERT_EXTENSION_ID}: new-sdo}}")
+        return v
+
+    @field_validator("object_marking_refs")
+    @classmethod
+    def _tlp(cls, v: list[str]) -> list[str]:
+        level = _TLP_BY_ID.get(v[0])
+        if level is None:
+            raise ValueError("must be one TLP 2.0 marking")
+        if level is TLP.RED:
+            raise ValueError("TLP:RED must never leave its node")
+        return v
+
+
+class _AlertObj(_Common):
+    type: Literal["sarhad-alert"]
+    id: str = Field(pattern=rf"^sarhad-alert--{_UUID}$")
+    priority: Priority
+    kind: Kind
+    text: str = Field(min_length=1, max_length=4000)
+    from_side: str = Side
+    to_side: str = Side
+    valid_from: str
+    valid_until: str
+    acknowledge_by: str
+    answer_by: str
+    sector: str | None = Field(default=None, max_length=40)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    incident_refs: list[str] = Field(default_factory=list, max_length=50)
+
+    @field_validator("incident_refs")
+    @classmethod
+    def _refs(cls, v: list[str]) -> list[str]:
+        for ref in v:
+            if not _INCIDENT.fullmatch(ref):
+                raise ValueError(f"{ref[:60]!r} is not an incident id")
+        return v
+
+
+class _StepObj(_Common):
+    type: Literal["sarhad-alert-step"]
+    id: str = Field(pattern=rf"^sarhad-alert-step--{_UUID}$")
+    alert_ref: str = Field(pattern=rf"^sarhad-alert--{_UUID}$")
+    step: Literal["received", "acknowledged", "answered", "withdrawn"]
+    at: str
+    side: str = Side
+    answer: Answer | None = None
+    text: str | None = Field(default=None, max_length=4000)
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+class BadAlertObject(ValueError):
+    """A partner's alert object that breaks the mapping; the message says why."""
+
+
+def _time(obj: BaseModel, key: str) -> datetime:
+    value = getattr(obj, key)
+    try:
+        return parse_stix_timestamp(value)
+    except ValueError as exc:
+        raise BadAlertObject(f"{key!r} {exc}") from None
+
+
+def _why(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "object"
+    more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{where}: {first['msg']}{more}"
+
+
+def parse_alert(obj: dict[str, Any], *, author: str | None) -> tuple[InboundAlert, str]:
+    """Check a ``sarhad-alert`` from ``author`` (when known): (alert, side it is addressed to)."""
+    try:
+        a = _AlertObj.model_validate(obj, strict=False)
+    except ValidationError as exc:
+        raise BadAlertObject(_why(exc)) from None
+    if author and a.created_by_ref != author:
+        raise BadAlertObject(f"created_by_ref {a.created_by_ref} is not the partner ({author})")
+    if a.created != a.modified:
+        raise BadAlertObject("an alert has one version: created must equal modified")
+    if a.sector is None and (a.longitude is None or a.latitude is None):
+        raise BadAlertObject("give a sector or both longitude and latitude")
+    if (a.longitude is None) != (a.latitude is None):
+        raise BadAlertObject("longitude and latitude go together")
+    return InboundAlert(
+        id=a.id.removeprefix(f"{ALERT_TYPE}--"),
+        priority=a.priority.value,
+        kind=a.kind.value,
+        tlp=_TLP_BY_ID[a.object_marking_refs[0]].value,
+        text=a.text,
+        from_side=a.from_side,
+        created_at=_time(a, "created"),
+        ack_by=_time(a, "acknowledge_by"),
+        answer_by=_time(a, "answer_by"),
+        valid_from=_time(a, "valid_from"),
+        valid_until=_time(a, "valid_until"),
+        sector=a.sector,
+        lon=a.longitude,
+        lat=a.latitude,
+        incident_ids=tuple(r.removeprefix("incident--") for r in a.incident_refs),
+    ), a.to_side
+
+
+def parse_step(obj: dict[str, Any], *, author: str | None) -> dict[str, Any]:
+    """Check a ``sarhad-alert-step`` from a partner; return what ``receive_step`` takes."""
+    try:
+        s = _StepObj.model_validate(obj, strict=False)
+    except ValidationError as exc:
+        raise BadAlertObject(_why(exc)) from None
+    if author and s.created_by_ref != author:
+        raise BadAlertObject(f"created_by_ref {s.created_by_ref} is not the partner ({author})")
+    alert_id = s.alert_ref.removeprefix(f"{ALERT_TYPE}--")
+    if s.id != step_stix_id(alert_id, s.step):
+        raise BadAlertObject("id is not the one derived from (alert_ref, step)")
+    if s.step == "answered" and s.answer is None:
+        raise BadAlertObject("an 'answered' step needs 'answer'")
+    if s.answer in (Answer.DECLINED, Answer.INFORMATION_PROVIDED) and not s.text:
+        raise BadAlertObject(f"answer {s.answer.value!r} needs 'text'")
+    detail: dict[str, Any] = {}
+    if s.answer is not None:
+        detail["answer"] = s.answer.value
+    if s.text:
+        detail["text"] = s.text
+    if s.reason:
+        detail["reason"] = s.reason
+    return {
+        "alert_id": alert_id,
+        "step": Step(s.step),
+        "at": _time(s, "at"),
+        "side": s.side,
+        "detail": detail,
+    }
