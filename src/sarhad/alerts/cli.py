@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import httpx
 import typer
 from pydantic import ValidationError
-from rich.table import Table
+from rich.table import Column, Table
 
 from sarhad.alerts import metrics, service
 from sarhad.alerts.ports import AlertPorts
@@ -171,9 +171,11 @@ def list_(
     if json_:
         print_json([i.model_dump(mode="json") for i in items])
         return
-    table = Table("raised (UTC)", "dir", "priority", "kind", "sector", "status", "ack by", "id")
+    table = Table("raised (UTC)", "dir", "priority", "kind", "sector", "status", "ack by")
+    table.columns.insert(0, Column("id", no_wrap=True, min_width=8))
     for a in items:
         table.add_row(
+            a.id[:8],
             f"{a.created_at:%m-%d %H:%M}",
             "→" if a.direction == Direction.OUTBOUND else "←",
             f"[{PRIORITY_STYLE.get(a.priority, '')}]{a.priority}[/]",
@@ -181,7 +183,6 @@ def list_(
             a.place.sector or "",
             a.status + (" [bold red]overdue[/]" if a.overdue else ""),
             f"{a.ack_by:%H:%M:%S}",
-            a.id[:8],
         )
     out.print(table)
 
