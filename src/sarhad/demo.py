@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import uvicorn
 from sqlalchemy import func, select
 
@@ -319,6 +321,61 @@ def exchange(nodes: list[DemoNode]) -> list[str]:
     return lines
 
 
+def alert_roundtrip(nodes: list[DemoNode], *, timeout: float = 20.0) -> list[str]:
+    """Pakistan's desk raises an alert; Iran's acknowledges and answers; show each step."""
+    pk, ir = nodes
+
+    def call(node: DemoNode, method: str, path: str, body: dict | None = None) -> dict:
+        with httpx.Client(base_url=node.url, timeout=10) as c:
+            r = c.request(
+                method, path, json=body, headers={"Authorization": f"Bearer {node.tokens['duty']}"}
+            )
+        return r.json() if r.status_code < 300 else {}
+
+    def wait(check: Callable[[], dict], what: str) -> dict:
+        deadline = time.monotonic() + timeout
+        while not (found := check()):
+            if time.monotonic() > deadline:
+                raise ConfigError(f"demo: {what} did not happen within {timeout:g} s")
+            time.sleep(0.05)
+        return found
+
+    sent = call(
+        pk,
+        "POST",
+        "/api/v1/alerts",
+        {
+            "priority": "immediate",
+            "kind": "smuggling_movement",
+            "text": "Fuel convoy of 12 pick-ups moving west towards the line south of Taftan",
+            "location": {"lon": 61.45, "lat": 28.85},
+        },
+    )
+    aid = sent["id"]
+    wait(lambda: call(ir, "GET", f"/api/v1/alerts/{aid}"), "delivery to Iran")
+    call(ir, "POST", f"/api/v1/alerts/{aid}/acknowledge")
+    call(
+        ir,
+        "POST",
+        f"/api/v1/alerts/{aid}/answer",
+        {"answer": "information_provided", "text": "Our post at Mirjaveh has it in sight"},
+    )
+    final = wait(
+        lambda: (a := call(pk, "GET", f"/api/v1/alerts/{aid}")).get("answer") and a,
+        "the answer's return to Pakistan",
+    )
+    t0 = datetime.fromisoformat(final["created_at"])
+    lines = [
+        f"pk-node → ir-node alert {aid[:8]} ({final['priority']}, {final['kind']}, "
+        f"{final['place']['sector']}, acknowledge by {final['ack_by'][11:19]} UTC):"
+    ]
+    for step in final["steps"]:
+        at = datetime.fromisoformat(step["at"])
+        ms = (at - t0).total_seconds() * 1000
+        lines.append(f"  {step['side']} {step['step']:<12} +{ms:8.0f} ms")
+    return lines
+
+
 def describe(nodes: list[DemoNode], data_dir: Path) -> str:
     """What to look at, as printed and written to DATA_DIR/WHERE-TO-LOOK.txt."""
     lines = ["Sarhad demo: two federated nodes on SQLite", ""]
@@ -343,6 +400,10 @@ def describe(nodes: list[DemoNode], data_dir: Path) -> str:
         f"  {env} sync            # pull from and push to the Iran node (TAXII 2.1)",
         f"  {env} agreements show ir-node",
         f"  {env} federation status",
+        f"  {env} alerts list            # liaison alerts, both directions",
+        f"  {env} alerts watch           # live: new alerts and incidents as they happen",
+        f"  {env} alerts stats           # time to acknowledge and answer, by month and side",
+        f"  curl -N {auth} '{pk.url}/api/v1/feed?after=0'   # the live feed (SSE)",
         f"  TAXII 2.1 discovery: {pk.url}/taxii2/ (partner tokens only)",
     ]
     text = "\n".join(lines)
@@ -359,7 +420,7 @@ def _start(nodes: list[DemoNode]) -> list[tuple[uvicorn.Server, threading.Thread
                 host=n.settings.host,
                 port=n.settings.port,
                 log_level="warning",
-                lifespan="off",
+                lifespan="on",  # the courier and the escalation loop run with the server
             )
         )
         thread = threading.Thread(target=server.run, daemon=True)
@@ -387,6 +448,8 @@ def run_demo(*, base_port: int, data_dir: Path, serve: bool = True) -> list[Demo
         out.print(describe(nodes, data_dir), highlight=False, soft_wrap=True)
         out.print("\nWhat crossed the border:", highlight=False)
         out.print("\n".join(crossing), highlight=False, soft_wrap=True)
+        out.print("\nA liaison alert across the border (pushed at once, no sync):")
+        out.print("\n".join(alert_roundtrip(nodes)), highlight=False, soft_wrap=True)
         if serve:
             out.print("\nServing both nodes; press Ctrl-C to stop.")
             with contextlib.suppress(KeyboardInterrupt):
