@@ -65,7 +65,9 @@ def start_server(
     ``workers`` runs the app's lifespan: the courier and the escalation loop start with it.
     ``port`` 0 picks a free port; a given port lets a stopped node come back where it was.
     """
-    sock = socket.socket()
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets made so, and without
+    # it every response waits ~40 ms for the client's delayed ACK (Nagle).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]

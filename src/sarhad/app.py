@@ -34,11 +34,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     settings = settings or load_settings()
     db = db or Database(settings.effective_database_url)
     profile = profile_from_settings(settings)
-    courier = Periodic(
-        "courier",
-        settings.courier_poll_s,
-        Courier(db, settings=settings, profile=profile).round,
-    )
+    carrier = Courier(db, settings=settings, profile=profile)
+    courier = Periodic("courier", settings.courier_poll_s, carrier.round)
     escalation = Periodic(
         "escalation", settings.escalation_check_s, lambda: alerts.run_escalation(db)
     )
@@ -54,6 +51,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         finally:
             courier.stop()
             escalation.stop()
+            carrier.close()
 
     app = FastAPI(
         lifespan=lifespan,

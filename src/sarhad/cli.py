@@ -51,7 +51,14 @@ def _console_alert_ports(db: Database) -> AlertPorts:
     """On the console, "wake the courier" means: deliver now, in this process."""
     s = console.settings()
     courier = Courier(db, settings=s, profile=profile_from_settings(s))
-    return alert_ports(wake=courier.round)
+
+    def deliver_now() -> None:
+        try:
+            courier.round()
+        finally:
+            courier.close()
+
+    return alert_ports(wake=deliver_now)
 
 
 console.provide("alert_ports", _console_alert_ports)

@@ -39,8 +39,13 @@ def deliver(
     partner_name: str,
     timeout: float = 10.0,
     write_ids: dict[str, str] | None = None,
+    clients: dict[str, TaxiiClient] | None = None,
 ) -> SyncReport:
-    """Publish and push what waits for one partner (no pull); errors are reported, not raised."""
+    """Publish and push what waits for one partner (no pull); errors are reported, not raised.
+
+    ``clients`` keeps one open client per partner between calls (the courier passes it):
+    making an HTTP client costs ~18 ms (a fresh SSL context), about half of a delivery.
+    """
     report = SyncReport(partner=partner_name)
     with db.session() as s:
         partner = sharing.get_partner(s, name=partner_name)
@@ -53,20 +58,28 @@ def deliver(
     if not report.waiting or not partner.taxii_url:
         return report
     cache = write_ids if write_ids is not None else {}
+    key = f"{partner.id} {partner.taxii_url} {partner.remote_token}"  # new URL/token: new client
+    kept = clients if clients is not None else {}
+    client = kept.get(key) or TaxiiClient(partner.taxii_url, partner.remote_token, timeout=timeout)
     try:
-        with TaxiiClient(partner.taxii_url, partner.remote_token, timeout=timeout) as client:
-            write_id = cache.get(partner.id)
+        write_id = cache.get(partner.id)
+        if write_id is None:
+            write_id = pick_collection(client.collections(), "can_write", None)
             if write_id is None:
-                write_id = pick_collection(client.collections(), "can_write", None)
-                if write_id is None:
-                    report.error = f"{partner.name} offers no collection we may write to"
-                    return report
-                cache[partner.id] = write_id
-            with push_lock(partner.id):
-                push_pending(db, client, partner, write_id, report, None)
+                report.error = f"{partner.name} offers no collection we may write to"
+                return report
+            cache[partner.id] = write_id
+        with push_lock(partner.id):
+            push_pending(db, client, partner, write_id, report, None)
     except SarhadError as exc:
         report.error = exc.message
         cache.pop(partner.id, None)  # their collections may have changed
+    finally:
+        if clients is None or report.error:
+            client.close()
+            kept.pop(key, None)
+        else:
+            kept[key] = client
     with db.session() as s:
         cur = s.get(SyncCursor, partner.id)
         if cur is not None and report.error:
@@ -81,6 +94,7 @@ class Courier:
     def __init__(self, db: Database, *, settings: Settings, profile: BorderProfile) -> None:
         self.db, self.settings, self.profile = db, settings, profile
         self._write_ids: dict[str, str] = {}
+        self._clients: dict[str, TaxiiClient] = {}
         self._retry_at: dict[str, tuple[float, float]] = {}  # name -> (monotonic time, delay)
 
     def round(self) -> list[SyncReport]:
@@ -94,7 +108,13 @@ class Courier:
             retry_at, delay = self._retry_at.get(name, (0.0, 0.0))
             if retry_at > now:
                 continue
-            r = deliver(self.db, node=node, partner_name=name, write_ids=self._write_ids)
+            r = deliver(
+                self.db,
+                node=node,
+                partner_name=name,
+                write_ids=self._write_ids,
+                clients=self._clients,
+            )
             if r.error:
                 delay = min(max(0.5, delay * 2), MAX_BACKOFF_S)
                 self._retry_at[name] = (now + delay, delay)
@@ -109,3 +129,9 @@ class Courier:
                 self._retry_at.pop(name, None)
             reports.append(r)
         return reports
+
+    def close(self) -> None:
+        """Close the kept HTTP clients."""
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()

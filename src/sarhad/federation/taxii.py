@@ -20,6 +20,7 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from sarhad.core.api import Node, node
 from sarhad.core.auth import Permission, authenticate
@@ -410,7 +411,10 @@ async def add_objects(request: Request, collection_id: str, partner: Caller) -> 
         raise TaxiiError(400, "Bad Request", f"the body is not JSON: {exc}") from exc
     if not isinstance(envelope, dict) or not isinstance(envelope.get("objects"), list):
         raise TaxiiError(422, "Unprocessable Entity", 'send an envelope: {"objects": [...]}')
-    return _store_post(request, collection_id, partner, envelope["objects"])
+    # The database work runs in the thread pool: other requests go on meanwhile.
+    return await run_in_threadpool(
+        _store_post, request, collection_id, partner, envelope["objects"]
+    )
 
 
 def _store_post(
