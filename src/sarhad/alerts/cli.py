@@ -191,17 +191,8 @@ def _full_id(db: Database, prefix: str) -> str:
     """Accept the 8-character prefix the list shows."""
     if len(prefix) == 36:
         return prefix
-    from sqlalchemy import select
-
-    from sarhad.alerts.models import Alert
-
     with db.session() as session:
-        ids = list(session.scalars(select(Alert.id).where(Alert.id.like(f"{prefix}%")).limit(2)))
-    if len(ids) != 1:
-        raise InvalidInput(
-            FieldError("alert_id", "no alert starts so" if not ids else "ambiguous; give more")
-        )
-    return ids[0]
+        return service.resolve_id(session, prefix=prefix)
 
 
 @app.command("show")

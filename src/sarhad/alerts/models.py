@@ -35,6 +35,7 @@ class Alert(Base):
     priority: Mapped[str] = mapped_column(String(12), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     tlp: Mapped[str] = mapped_column(String(12))
+    # Derived from the step times (service.status_of), kept as a column so lists can filter on it.
     status: Mapped[str] = mapped_column(String(14), index=True)
     text: Mapped[str] = mapped_column(Text)
     lon: Mapped[float | None] = mapped_column(Float, nullable=True)

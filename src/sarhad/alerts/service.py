@@ -26,7 +26,7 @@ from sarhad.alerts.schemas import (
     WithdrawIn,
     default_deadlines,
 )
-from sarhad.alerts.taxonomy import ESCALATE_TO, PARTNER_STEPS, Direction, Status, Step
+from sarhad.alerts.taxonomy import ESCALATE_TO, PARTNER_STEPS, Answer, Direction, Status, Step
 from sarhad.border import BorderProfile
 from sarhad.core.auth import Permission, Principal
 from sarhad.core.db import Database, lock_writes, utcnow
@@ -67,6 +67,25 @@ def _open(alert: Alert) -> bool:
     return alert.acknowledged_at is None and alert.withdrawn_at is None
 
 
+def _apply(alert: Alert, step: Step, at: datetime, detail: dict[str, Any]) -> None:
+    """What a step does to the alert, the same whichever side took it."""
+    if step is Step.DELIVERED:
+        alert.delivered_at = at
+    elif step is Step.RECEIVED:
+        alert.received_at = at
+        alert.delivered_at = alert.delivered_at or utcnow()  # a receipt proves delivery
+    elif step is Step.ACKNOWLEDGED:
+        alert.acknowledged_at = alert.acknowledged_at or at
+    elif step is Step.ANSWERED:
+        alert.acknowledged_at = alert.acknowledged_at or at
+        alert.answered_at, alert.answer = at, detail["answer"]
+        alert.answer_text = detail.get("text") or None
+    elif step is Step.WITHDRAWN:
+        alert.withdrawn_at, alert.withdraw_reason = at, detail.get("reason") or None
+    if step in (Step.ACKNOWLEDGED, Step.ANSWERED, Step.WITHDRAWN):
+        alert.next_escalation_at = None
+
+
 def _add_step(
     session: Session,
     alert: Alert,
@@ -79,6 +98,7 @@ def _add_step(
     detail: dict[str, Any] | None = None,
     level: int = 0,
 ) -> AlertStep:
+    _apply(alert, step, at, detail or {})
     now = utcnow()
     row = AlertStep(
         alert_id=alert.id,
@@ -132,6 +152,16 @@ def get_alert(session: Session, *, alert_id: str) -> Alert:
     if row is None:
         raise NotFound(f"no alert {alert_id}", hint="list alerts with 'sarhad alerts list'")
     return row
+
+
+def resolve_id(session: Session, *, prefix: str) -> str:
+    """The full id of the one alert whose id starts with ``prefix`` (as lists show them)."""
+    ids = list(session.scalars(select(Alert.id).where(Alert.id.like(f"{prefix}%")).limit(2)))
+    if len(ids) != 1:
+        raise InvalidInput(
+            FieldError("alert_id", "no alert starts so" if not ids else "ambiguous; give more")
+        )
+    return ids[0]
 
 
 def steps_of(session: Session, *, alert_id: str) -> list[AlertStep]:
@@ -262,7 +292,8 @@ def raise_alert(
         problems.append(FieldError("valid_until", "must be after valid_from"))
     if valid_until <= now:
         problems.append(FieldError("valid_until", "is in the past: the alert would be void"))
-    missing = [i for i in data.incident_ids if i not in known_incidents(session, data.incident_ids)]
+    known = known_incidents(session, data.incident_ids) if data.incident_ids else set()
+    missing = [i for i in data.incident_ids if i not in known]
     if missing:
         problems.append(FieldError("incident_ids", f"no such incident here: {', '.join(missing)}"))
     terms = cp.deadlines.get(data.priority.value) or default_deadlines()[data.priority.value]
@@ -327,7 +358,6 @@ def mark_delivered(session: Session, *, alert_ids: Iterable[str], at: datetime) 
             Alert.delivered_at.is_(None),
         )
     ):
-        alert.delivered_at = at
         _add_step(
             session,
             alert,
@@ -360,8 +390,6 @@ def withdraw(
     if alert.withdrawn_at is not None:
         raise Conflict(f"alert {alert_id} was withdrawn already")
     now = now or utcnow()
-    alert.withdrawn_at, alert.withdraw_reason = now, data.reason
-    alert.next_escalation_at = None
     _add_step(
         session,
         alert,
@@ -499,23 +527,9 @@ def receive_step(
         )
     if _has_step(session, alert_id, step):
         return False
-    if step is Step.RECEIVED:
-        alert.received_at = at
-        alert.delivered_at = alert.delivered_at or utcnow()  # a receipt proves delivery
-    elif step is Step.ACKNOWLEDGED:
-        alert.acknowledged_at = alert.acknowledged_at or at
-        alert.next_escalation_at = None
-    elif step is Step.ANSWERED:
-        answer = str(detail.get("answer", ""))
-        if answer not in ("accepted", "declined", "information_provided"):
-            raise InvalidInput(FieldError("answer", f"unknown answer {answer[:40]!r}"))
-        alert.acknowledged_at = alert.acknowledged_at or at
-        alert.answered_at, alert.answer = at, answer
-        alert.answer_text = detail.get("text") or None
-        alert.next_escalation_at = None
-    elif step is Step.WITHDRAWN:
-        alert.withdrawn_at, alert.withdraw_reason = at, detail.get("reason") or None
-        alert.next_escalation_at = None
+    if step is Step.ANSWERED and detail.get("answer") not in {a.value for a in Answer}:
+        answer = str(detail.get("answer", ""))[:40]
+        raise InvalidInput(FieldError("answer", f"unknown answer {answer!r}"))
     _add_step(
         session,
         alert,
@@ -553,8 +567,6 @@ def _check_receiver(alert: Alert) -> None:
 
 
 def _acknowledge(session: Session, alert: Alert, actor: Principal, now: datetime) -> None:
-    alert.acknowledged_at = now
-    alert.next_escalation_at = None
     _add_step(
         session,
         alert,
@@ -584,7 +596,6 @@ def answer(
     now = now or utcnow()
     if alert.acknowledged_at is None:
         _acknowledge(session, alert, actor, now)
-    alert.answered_at, alert.answer, alert.answer_text = now, data.answer.value, data.text
     _add_step(
         session,
         alert,

@@ -282,7 +282,7 @@ def _terms_detail(agreement: Agreement) -> dict[str, Any]:
         "release_delay_hours": agreement.release_delay_hours,
         "expires_at": agreement.expires_at.isoformat() if agreement.expires_at else None,
         "forward_third_party": agreement.forward_third_party,
-        "alert_deadlines": {k: v.model_dump() for k, v in alert_deadlines(agreement).items()},
+        "alert_deadlines": _deadlines_json(agreement),
     }
 
 
@@ -350,16 +350,14 @@ def set_agreement(
     if "forward_third_party" in given and changes.forward_third_party is not None:
         new["forward_third_party"] = changes.forward_third_party
     if "alert_deadlines" in given and changes.alert_deadlines:
-        merged = {k: v.model_dump() for k, v in alert_deadlines(agreement).items()}
+        merged = _deadlines_json(agreement)
         merged.update({str(p.value): t.model_dump() for p, t in changes.alert_deadlines.items()})
         new["alert_deadlines"] = merged
     if "expires_at" in given:  # explicit null removes the expiry
         new["expires_at"] = changes.expires_at.astimezone(UTC) if changes.expires_at else None
-    current = {**{k: getattr(agreement, k) for k in new}}
+    current = {k: getattr(agreement, k) for k in new}
     if "alert_deadlines" in new:  # compare effective deadlines (null means the defaults)
-        current["alert_deadlines"] = {
-            k: v.model_dump() for k, v in alert_deadlines(agreement).items()
-        }
+        current["alert_deadlines"] = _deadlines_json(agreement)
     changed = sorted(k for k, v in new.items() if current[k] != v)
     if not changed:
         return agreement
@@ -402,6 +400,10 @@ def alert_deadlines(agreement: Agreement) -> dict[str, DeadlineTerms]:
         if priority in out and isinstance(terms, dict):
             out[priority] = DeadlineTerms.model_validate(terms)
     return out
+
+
+def _deadlines_json(agreement: Agreement) -> dict[str, Any]:
+    return {k: v.model_dump() for k, v in alert_deadlines(agreement).items()}
 
 
 def alert_counterpart(session: Session, name: str | None) -> Counterpart:
