@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from sarhad import __version__
 from sarhad.alerts import service as alerts
 from sarhad.alerts.routes import router as alerts_router
+from sarhad.analysis.routes import router as analysis_router
 from sarhad.border import profile_from_settings
 from sarhad.border.routes import router as border_router
 from sarhad.core.api import Node, install_error_handlers
@@ -23,7 +24,8 @@ from sarhad.federation.routes import router as federation_router
 from sarhad.federation.taxii import router as taxii_router
 from sarhad.incidents.link_routes import router as links_router
 from sarhad.incidents.routes import router as incidents_router
-from sarhad.node import alert_ports, feed_sources
+from sarhad.node import alert_ports, feed_sources, patrol_ports
+from sarhad.patrols.routes import router as patrols_router
 from sarhad.sharing.routes import router as sharing_router
 
 API_PREFIX = "/api/v1"
@@ -66,7 +68,11 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         settings=settings,
         db=db,
         profile=profile,
-        ports={"alerts": alert_ports(wake=courier.wake), "feed": feed_sources()},
+        ports={
+            "alerts": alert_ports(wake=courier.wake),
+            "feed": feed_sources(),
+            "patrols": patrol_ports(settings, profile),
+        },
         wake=courier.wake,
     )
     install_error_handlers(app)
@@ -80,6 +86,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         sharing_router,
         federation_router,
         alerts_router,
+        analysis_router,
+        patrols_router,
         feed_router,
     )
     for router in routers:

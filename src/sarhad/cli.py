@@ -10,6 +10,7 @@ import typer
 from sarhad import __version__
 from sarhad.alerts.cli import app as alerts_app
 from sarhad.alerts.ports import AlertPorts
+from sarhad.analysis.cli import risk
 from sarhad.border import profile_from_settings
 from sarhad.border.cli import app as border_app
 from sarhad.core import console
@@ -21,7 +22,8 @@ from sarhad.federation.cli import bundle_app, federation_app, keys_app, quaranti
 from sarhad.federation.courier import Courier
 from sarhad.incidents.cli import app as incidents_app
 from sarhad.incidents.cli import import_file, links_app
-from sarhad.node import alert_ports, feed_sources
+from sarhad.node import alert_ports, feed_sources, patrol_ports
+from sarhad.patrols.cli import app as patrols_app
 from sarhad.sharing.cli import agreements_app, partners_app
 
 app = typer.Typer(
@@ -43,8 +45,10 @@ app.add_typer(bundle_app, name="bundle")
 app.add_typer(keys_app, name="keys")
 app.add_typer(links_app, name="links")
 app.add_typer(alerts_app, name="alerts")
+app.add_typer(patrols_app, name="patrols")
 app.command("import")(import_file)
 app.command("sync")(sync)
+app.command("risk")(risk)
 
 
 def _console_alert_ports(db: Database) -> AlertPorts:
@@ -63,6 +67,7 @@ def _console_alert_ports(db: Database) -> AlertPorts:
 
 console.provide("alert_ports", _console_alert_ports)
 console.provide("feed_sources", feed_sources())
+console.provide("patrol_ports", patrol_ports)
 
 
 def _version(value: bool) -> None:

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy.orm import Session
 
 from sarhad.alerts import service as alerts
 from sarhad.alerts.ports import AlertPorts
+from sarhad.analysis import service as analysis
+from sarhad.analysis.risk import RiskParams
+from sarhad.border import BorderProfile
 from sarhad.core.auth import Permission
 from sarhad.core.config import Settings
 from sarhad.core.db import Database, NodeMeta, get_node_id, utcnow
 from sarhad.core.feed import FeedSource
 from sarhad.incidents import service as incidents
 from sarhad.migrations import upgrade
+from sarhad.patrols import service as patrols
+from sarhad.patrols.planner import Notice
+from sarhad.patrols.ports import PatrolPorts, RiskView
 from sarhad.sharing import service as sharing
 
 
@@ -44,8 +53,35 @@ def alert_ports(wake: Callable[[], None] = lambda: None) -> AlertPorts:
 
 
 def feed_sources() -> dict[str, FeedSource]:
-    """What the live feed streams: incidents and alerts, each under its read permission."""
+    """What the live feed streams: incidents, alerts and plans, each under its read permission."""
     return {
         "incident": FeedSource(Permission.INCIDENTS_READ, incidents.describe),
         "alert": FeedSource(Permission.ALERTS_READ, alerts.describe),
+        "patrol_plan": FeedSource(Permission.PATROLS_READ, patrols.describe),
     }
+
+
+def patrol_ports(settings: Settings, profile: BorderProfile) -> PatrolPorts:
+    """Wire the planner to sector risk (analysis) and partners' deconfliction notices (alerts)."""
+    params = RiskParams.from_settings(settings)
+
+    def risk(session: Session, at: datetime, origin: str | None) -> RiskView:
+        rows = analysis.sector_risk(session, profile=profile, params=params, at=at, origin=origin)
+        return RiskView(
+            scores={r.sector_id: r.score for r in rows}, levels={r.sector_id: r.level for r in rows}
+        )
+
+    def notices(session: Session, start: datetime, end: datetime) -> list[Notice]:
+        out = []
+        for a in alerts.active_notices(session, start=start, end=end):
+            if a.km is not None:
+                lo = hi = a.km
+            elif a.sector_id is not None:
+                sector = profile.sector(a.sector_id)
+                lo, hi = sector.start_km, sector.end_km
+            else:  # an alert always has a place; nothing to measure against otherwise
+                continue
+            out.append(Notice(a.id, lo, hi, a.valid_from, a.valid_until, a.text))
+        return out
+
+    return PatrolPorts(risk=risk, notices=notices)

@@ -729,3 +729,20 @@ def describe(session: Session, ids: list[str]) -> dict[str, dict[str, Any]]:
                 "text": a.text[:140],
             }
     return out
+
+
+def active_notices(session: Session, *, start: datetime, end: datetime) -> list[Alert]:
+    """Partners' deconfliction notices (not withdrawn) valid at some time in [start, end)."""
+    return list(
+        session.scalars(
+            select(Alert)
+            .where(
+                Alert.direction == Direction.INBOUND,
+                Alert.kind == "deconfliction_notice",
+                Alert.status != Status.WITHDRAWN,
+                Alert.valid_from < end,
+                Alert.valid_until > start,
+            )
+            .order_by(Alert.valid_from, Alert.id)
+        )
+    )

@@ -48,6 +48,9 @@ class Permission(StrEnum):
     ALERTS_READ = "alerts:read"
     ALERTS_RAISE = "alerts:raise"
     ALERTS_RESPOND = "alerts:respond"
+    RISK_READ = "risk:read"
+    PATROLS_READ = "patrols:read"
+    PATROLS_PLAN = "patrols:plan"
 
 
 _P = Permission
@@ -62,6 +65,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             _P.ALERTS_READ,
             _P.ALERTS_RAISE,
             _P.ALERTS_RESPOND,
+            _P.RISK_READ,
+            _P.PATROLS_READ,
         }
     ),
     Role.LIAISON: frozenset(
@@ -77,6 +82,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             _P.ALERTS_READ,
             _P.ALERTS_RAISE,
             _P.ALERTS_RESPOND,
+            _P.RISK_READ,
+            _P.PATROLS_READ,
         }
     ),
     Role.ANALYST: frozenset(
@@ -87,6 +94,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             _P.SHARING_READ,
             _P.LINKS_DECIDE,
             _P.ALERTS_READ,
+            _P.RISK_READ,
+            _P.PATROLS_READ,
         }
     ),
     # Commanders are the supervisors alerts escalate to: they may answer in the desk's place.
@@ -99,6 +108,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             _P.ALERTS_READ,
             _P.ALERTS_RAISE,
             _P.ALERTS_RESPOND,
+            _P.RISK_READ,
+            _P.PATROLS_READ,
+            _P.PATROLS_PLAN,
         }
     ),
     Role.ADMIN: frozenset(set(Permission) - {_P.TAXII_READ, _P.TAXII_WRITE}),

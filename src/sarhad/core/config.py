@@ -10,7 +10,7 @@ import os
 import tomllib
 from pathlib import Path
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sarhad.core.errors import ConfigError
@@ -49,6 +49,39 @@ class Settings(BaseSettings):
     escalation_check_s: float = Field(
         default=5.0, ge=0, description="How often overdue alerts are escalated (0: never)"
     )
+    risk_half_life_days: float = Field(
+        default=90.0, gt=0, description="Sector risk: an incident's weight halves every N days"
+    )
+    risk_bandwidth_km: float = Field(
+        default=10.0, gt=0, description="Sector risk: how far along the line a hot spot warms"
+    )
+    risk_medium: float = Field(
+        default=2.0, gt=0, description="Sector risk at or above which the impact is medium"
+    )
+    risk_high: float = Field(
+        default=5.0, gt=0, description="Sector risk at or above which the impact is high"
+    )
+    risk_critical: float = Field(
+        default=10.0, gt=0, description="Sector risk at or above which the impact is critical"
+    )
+    patrol_config: Path | None = Field(
+        default=None,
+        description="Patrol bases and shifts (TOML); default DATA_DIR/patrols.toml if present",
+    )
+    patrol_max_stretch: int = Field(
+        default=3, ge=1, le=50, description="Most sectors one team patrols in one shift"
+    )
+    patrol_floor: float = Field(
+        default=0.02,
+        ge=0,
+        lt=1,
+        description="Least daily coverage of every sector with positive risk (never zero)",
+    )
+    patrol_buffer_km: float = Field(
+        default=10.0,
+        ge=0,
+        description="Deconfliction: km along the line between a patrol and a partner operation",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8700, ge=1, le=65535)
 
@@ -60,6 +93,12 @@ class Settings(BaseSettings):
         if isinstance(v, str) and not v.startswith(("sqlite", "postgresql")):
             raise ValueError("must start with sqlite:// or postgresql://")
         return v
+
+    @model_validator(mode="after")
+    def _thresholds_ascend(self) -> Settings:
+        if not self.risk_medium < self.risk_high < self.risk_critical:
+            raise ValueError("risk_medium < risk_high < risk_critical must hold")
+        return self
 
     @property
     def effective_database_url(self) -> str:

@@ -9,6 +9,7 @@ import sarhad.core.auth
 import sarhad.core.journal
 import sarhad.federation.models
 import sarhad.incidents.models
+import sarhad.patrols.models
 import sarhad.sharing.models  # noqa: F401  (registers tables on the metadata)
 from sarhad.core.db import Base
 

@@ -1,0 +1,1 @@
+"""Patrol planning: sector risk → optimal coverage (security game) → sampled daily schedules."""

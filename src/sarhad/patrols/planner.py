@@ -1,0 +1,321 @@
+"""The planner: sector risk + bases + shifts → optimal coverage → one sampled day's plan.
+
+Pure and seedable: the same inputs and seed give the same plan on any node, so a seed
+published with a coordinated plan lets the partner reproduce it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+
+from sarhad.core.errors import FieldError, InvalidInput
+from sarhad.patrols.config import BaseConfig, PatrolConfig
+from sarhad.patrols.game import Game, fill, solve_lp
+from sarhad.patrols.network import JOINT, SIDE_A, Area, PathSampler, build_network, polytope
+
+HIGH_LEVELS = frozenset({"high", "critical"})
+
+
+@dataclass(frozen=True)
+class SectorInfo:
+    """A sector as the planner sees it."""
+
+    id: str
+    start_km: float
+    end_km: float
+
+
+@dataclass(frozen=True)
+class Notice:
+    """An operation the partner announced (a deconfliction notice), as a stretch and a window."""
+
+    ref: str
+    km_from: float
+    km_to: float
+    valid_from: datetime
+    valid_until: datetime
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Patrol:
+    """One team (or a coordinated pair) on one stretch in one shift."""
+
+    shift: str
+    starts_at: datetime
+    ends_at: datetime
+    kind: str  # "own" | "partner" | "coordinated"
+    base: str | None
+    team: str | None
+    partner_base: str | None
+    partner_team: str | None
+    sectors: tuple[str, ...]
+    km_from: float
+    km_to: float
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A planned patrol within the buffer of a partner's announced operation."""
+
+    patrol: int  # index into ``PlanResult.patrols``
+    notice: str
+    distance_km: float
+    message: str
+
+
+@dataclass
+class PlanResult:
+    """The optimal coverage, the day's sampled patrols and what to watch out for."""
+
+    day: date
+    side: str
+    partner_side: str | None
+    seed: int
+    shifts: list[str]
+    sectors: list[SectorInfo]
+    risk: np.ndarray
+    levels: list[str]
+    partner_levels: list[str] | None
+    coverage: np.ndarray  # shifts × sectors, interdiction probability
+    joint_sectors: list[str]
+    attacker_utility: float
+    defender_utility: float
+    target: tuple[str, str]  # (shift, sector) the watching attacker would pick
+    entropy_bits: float
+    floor: float
+    teams: dict[str, int]  # base → teams per shift
+    partner_teams: dict[str, int]
+    patrols: list[Patrol] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def default_seed(day: date, side: str, coordinated: bool) -> int:
+    """A seed both nodes can compute: the date, and the side unless the plan is shared."""
+    key = f"{day.isoformat()}:{'joint' if coordinated else side}"
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big")
+
+
+def _scale(bases: list[BaseConfig], teams: int | None, what: str) -> list[int]:
+    """Teams per base: as configured, or ``teams`` split in proportion (largest remainder)."""
+    configured = [b.teams for b in bases]
+    if teams is None:
+        return configured
+    if teams < len(bases):
+        raise InvalidInput(
+            FieldError(what, f"need at least one team per base ({len(bases)} bases)")
+        )
+    weights = np.array(configured, dtype=float)
+    weights = np.ones(len(bases)) if weights.sum() == 0 else weights
+    spare = teams - len(bases)  # one each first, the rest in proportion
+    share = weights / weights.sum() * spare
+    out = np.floor(share).astype(int)
+    for k in np.argsort(-(share - out), kind="stable")[: spare - int(out.sum())]:
+        out[k] += 1
+    return [int(v) + 1 for v in out]
+
+
+def _areas(bases: list[BaseConfig], teams: list[int], sectors: Sequence[SectorInfo]) -> list[Area]:
+    mids = np.array([(s.start_km + s.end_km) / 2 for s in sectors])
+    areas = []
+    for b, t in zip(bases, teams, strict=True):
+        idx = np.flatnonzero((mids >= b.first_km) & (mids < b.last_km))
+        if idx.size:
+            areas.append(Area(int(idx[0]), int(idx[-1]), t))
+    return areas
+
+
+def plan(
+    *,
+    day: date,
+    side: str,
+    sectors: Sequence[SectorInfo],
+    risk: np.ndarray,
+    levels: Sequence[str],
+    config: PatrolConfig,
+    teams: int | None = None,
+    coordinated: bool = False,
+    partner_side: str | None = None,
+    partner_levels: Sequence[str] | None = None,
+    partner_teams: int | None = None,
+    seed: int,
+    floor: float = 0.02,
+    notices: Sequence[Notice] = (),
+    buffer_km: float = 10.0,
+    step: Callable[[str], None] = lambda _msg: None,
+) -> PlanResult:
+    """Plan one day for ``side`` (and, when coordinated, the partner's teams with it)."""
+    n, shifts = len(sectors), config.shifts
+    notes: list[str] = []
+    own = config.bases_of(side)
+    if not own:
+        raise InvalidInput(FieldError("bases", f"no patrol bases for side {side} are configured"))
+    own_teams = _scale(own, teams, "teams")
+    areas_a = _areas(own, own_teams, sectors)
+    areas_b: list[Area] = []
+    joint = np.zeros(n, dtype=bool)
+    partner = config.bases_of(partner_side) if coordinated and partner_side else []
+    partner_counts: list[int] = []
+    if coordinated:
+        if not partner:
+            raise InvalidInput(
+                FieldError("coordinated", f"no bases of the partner side {partner_side} are known")
+            )
+        partner_counts = _scale(partner, partner_teams, "partner_teams")
+        areas_b = _areas(partner, partner_counts, sectors)
+        if partner_levels is None:
+            raise InvalidInput(FieldError("coordinated", "the partner's risk levels are needed"))
+        joint = np.array(
+            [
+                a in HIGH_LEVELS and b in HIGH_LEVELS
+                for a, b in zip(levels, partner_levels, strict=True)
+            ]
+        )
+        if not joint.any():
+            notes.append("no sector is rated high by both sides: no coordinated patrols proposed")
+    covered = np.zeros(n, dtype=bool)
+    for a in areas_a:
+        covered[a.first : a.last + 1] = True
+    if not covered.all():
+        notes.append(f"{int((~covered).sum())} sectors lie outside every base of {side}")
+
+    # Targets are shift × sector; a sector's risk is split over shifts by the shift weights.
+    w = np.array([s.weight for s in shifts], dtype=float)
+    w = np.ones_like(w) / len(w) if w.sum() == 0 else w / w.sum()
+    r = np.asarray(risk, dtype=float)
+    background = 0.01 * max(float(r.mean()), 1e-6)  # every sector keeps some risk
+    game = Game.from_risk(np.outer(w, r + background).ravel())
+    pi = (config.single, config.single, config.joint) if coordinated else (1.0, 1.0, 1.0)
+
+    step("building the patrol network")
+    net = build_network(
+        n, areas_a, areas_b, max_stretch=config.max_stretch, joint=joint if coordinated else None
+    )
+    # The floor cannot exceed what each base's teams can give its area; halve that capacity.
+    f = np.zeros(n)
+    for a in areas_a:
+        size = a.last - a.first + 1
+        cap = a.teams * config.max_stretch * len(shifts) / size * pi[0]
+        f[a.first : a.last + 1] = min(floor, 0.5 * cap)
+    poly = polytope(net, len(shifts), pi=pi, daily_floor=f)
+    method = "highs-ipm" if net.n_arcs * len(shifts) > 20_000 else "highs"
+    step(f"solving the security game ({net.n_arcs * len(shifts):,} flow variables)")
+    solution = fill(game, poly, solve_lp(game, poly, method=method), method=method)
+    assert solution.x is not None
+    coverage = solution.coverage.reshape(len(shifts), n)
+
+    step("sampling the day's patrols")
+    rng = np.random.default_rng(seed)
+    patrols: list[Patrol] = []
+    entropy = 0.0
+    offset = timedelta(hours=config.offset(side))
+    names_a = [[f"{b.name}-{k + 1}" for k in range(t)] for b, t in zip(own, own_teams, strict=True)]
+    names_b = [
+        [f"{b.name}-{k + 1}" for k in range(t)]
+        for b, t in zip(partner, partner_counts, strict=True)
+    ]
+    # Network areas are the bases that hold at least one sector, in order.
+    mask_a, mask_b = _areas_mask(own, sectors), _areas_mask(partner, sectors)
+    base_a = [b for b, m in zip(own, mask_a, strict=True) if m]
+    base_b = [b for b, m in zip(partner, mask_b, strict=True) if m]
+    names_a = [nm for nm, m in zip(names_a, mask_a, strict=True) if m]
+    names_b = [nm for nm, m in zip(names_b, mask_b, strict=True) if m]
+    for s_idx, shift in enumerate(shifts):
+        x = solution.x[s_idx * net.n_arcs : (s_idx + 1) * net.n_arcs]
+        sampler = PathSampler(net, x)
+        entropy += sampler.entropy_bits()
+        # Which team takes which stretch is shuffled daily too: "team 1 goes north" is a pattern.
+        perm_a = [rng.permutation(len(nm)) for nm in names_a]
+        perm_b = [rng.permutation(len(nm)) for nm in names_b]
+        (arcs,) = sampler.sample(rng, 1)
+        start = datetime.combine(day, shift.start, tzinfo=UTC) - offset
+        end = start + timedelta(hours=shift.hours)
+        for arc in arcs:
+            kind = int(net.kind[arc])
+            first, ln = int(net.start[arc]), int(net.length[arc])
+            ids = tuple(s.id for s in sectors[first : first + ln])
+            ka, kb = int(net.area_a[arc]), int(net.area_b[arc])
+            team_a = names_a[ka][perm_a[ka][net.team_a[arc]]] if ka >= 0 else None
+            team_b = names_b[kb][perm_b[kb][net.team_b[arc]]] if kb >= 0 else None
+            patrols.append(
+                Patrol(
+                    shift=shift.name,
+                    starts_at=start,
+                    ends_at=end,
+                    kind="coordinated" if kind == JOINT else "own" if kind == SIDE_A else "partner",
+                    base=base_a[ka].name if ka >= 0 else None,
+                    team=team_a,
+                    partner_base=base_b[kb].name if kb >= 0 else None,
+                    partner_team=team_b,
+                    sectors=ids,
+                    km_from=sectors[first].start_km,
+                    km_to=sectors[first + ln - 1].end_km,
+                )
+            )
+    t_shift, t_sector = divmod(solution.target, n)
+    return PlanResult(
+        day=day,
+        side=side,
+        partner_side=partner_side if coordinated else None,
+        seed=int(seed),
+        shifts=[s.name for s in shifts],
+        sectors=list(sectors),
+        risk=r,
+        levels=list(levels),
+        partner_levels=list(partner_levels) if partner_levels is not None else None,
+        coverage=coverage,
+        joint_sectors=[sectors[i].id for i in np.flatnonzero(joint)],
+        attacker_utility=solution.attacker_utility,
+        defender_utility=solution.defender_utility,
+        target=(shifts[t_shift].name, sectors[t_sector].id),
+        entropy_bits=entropy,
+        floor=float(f.max(initial=0.0)),
+        teams={b.name: t for b, t in zip(own, own_teams, strict=True)},
+        partner_teams={b.name: t for b, t in zip(partner, partner_counts, strict=True)},
+        patrols=patrols,
+        conflicts=deconflict(patrols, notices, buffer_km=buffer_km),
+        notes=notes,
+    )
+
+
+def _areas_mask(bases: list[BaseConfig], sectors: Sequence[SectorInfo]) -> list[bool]:
+    """Which bases hold at least one sector (those become network areas, in order)."""
+    mids = np.array([(s.start_km + s.end_km) / 2 for s in sectors])
+    return [bool(((mids >= b.first_km) & (mids < b.last_km)).any()) for b in bases]
+
+
+def deconflict(
+    patrols: Sequence[Patrol], notices: Sequence[Notice], *, buffer_km: float
+) -> list[Conflict]:
+    """Patrols of ours that come within ``buffer_km`` (along the line) of a partner operation
+    announced for an overlapping time."""
+    out: list[Conflict] = []
+    for k, p in enumerate(patrols):
+        if p.kind == "partner":
+            continue  # the partner's own teams are the partner's to deconflict
+        for nt in notices:
+            if nt.valid_until <= p.starts_at or nt.valid_from >= p.ends_at:
+                continue
+            gap = max(0.0, nt.km_from - p.km_to, p.km_from - nt.km_to)
+            if gap <= buffer_km:
+                who = p.team or p.partner_team
+                out.append(
+                    Conflict(
+                        patrol=k,
+                        notice=nt.ref,
+                        distance_km=round(gap, 3),
+                        message=(
+                            f"{who} ({p.shift}, km {p.km_from:.0f}–{p.km_to:.0f}) is "
+                            f"{gap:.1f} km from the partner's announced operation at km "
+                            f"{nt.km_from:.0f}–{nt.km_to:.0f} (notice {nt.ref[:8]}; buffer "
+                            f"{buffer_km:g} km): coordinate with the partner's liaison"
+                        ),
+                    )
+                )
+    return out

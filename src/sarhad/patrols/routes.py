@@ -1,0 +1,118 @@
+"""Patrol routes under /api/v1/patrols: plan a day, list and read plans, export them."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from sarhad.core.api import node, require
+from sarhad.core.auth import Permission, Principal
+from sarhad.patrols import service
+from sarhad.patrols.ports import PatrolPorts
+
+router = APIRouter(prefix="/patrols", tags=["patrols"])
+
+Reader = Annotated[Principal, Depends(require(Permission.PATROLS_READ))]
+Planner = Annotated[Principal, Depends(require(Permission.PATROLS_PLAN))]
+
+
+class PlanIn(BaseModel):
+    """Ask for a day's plan."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    day: date
+    teams: int | None = Field(default=None, ge=1, le=1000, description="Teams per shift (ours)")
+    coordinated: bool = False
+    partner_teams: int | None = Field(default=None, ge=1, le=1000)
+    seed: int | None = Field(default=None, ge=0, lt=2**63)
+
+
+@router.post("/plans", status_code=201)
+def create_plan(request: Request, data: PlanIn, actor: Planner) -> dict[str, Any]:
+    """Solve the security game for the day and store a sampled plan (runs off the event loop)."""
+    n = node(request)
+    ports: PatrolPorts = n.ports["patrols"]
+    with n.db.session() as session:
+        row = service.make_plan(
+            session,
+            profile=n.profile,
+            settings=n.settings,
+            ports=ports,
+            day=data.day,
+            actor=actor,
+            teams=data.teams,
+            coordinated=data.coordinated,
+            partner_teams=data.partner_teams,
+            seed=data.seed,
+        )
+        return service.plan_dict(row)
+
+
+@router.get("/plans")
+def list_plans(
+    request: Request,
+    _actor: Reader,
+    day: date | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> list[dict[str, Any]]:
+    """Plans, newest first."""
+    with node(request).db.session() as session:
+        return [service.plan_dict(r) for r in service.list_plans(session, day=day, limit=limit)]
+
+
+@router.get("/plans/{plan_id}", response_model=None)
+def get_plan(
+    request: Request,
+    plan_id: str,
+    _actor: Reader,
+    format: Literal["json", "csv", "geojson"] = "json",
+) -> dict[str, Any] | PlainTextResponse | JSONResponse:
+    """One plan as JSON, CSV (one row per patrol) or GeoJSON (stretches and coverage)."""
+    n = node(request)
+    with n.db.session() as session:
+        row = service.get_plan(session, plan_id=plan_id)
+        if format == "csv":
+            return PlainTextResponse(service.plan_csv(row), media_type="text/csv")
+        if format == "geojson":
+            return JSONResponse(
+                service.plan_geojson(row, n.profile), media_type="application/geo+json"
+            )
+        return service.plan_dict(row)
+
+
+@router.get("/config")
+def patrol_config(request: Request, _actor: Reader) -> dict[str, Any]:
+    """The bases, shifts and limits the planner uses on this node."""
+    n = node(request)
+    cfg = service.patrol_config(n.settings, n.profile)
+    return {
+        "source": cfg.source,
+        "max_stretch": cfg.max_stretch,
+        "effectiveness": {"single": cfg.single, "joint": cfg.joint},
+        "shifts": [
+            {
+                "name": s.name,
+                "start": s.start.strftime("%H:%M"),
+                "hours": s.hours,
+                "weight": s.weight,
+            }
+            for s in cfg.shifts
+        ],
+        "bases": [
+            {
+                "name": b.name,
+                "side": b.side,
+                "first_km": b.first_km,
+                "last_km": b.last_km,
+                "teams": b.teams,
+            }
+            for b in cfg.bases
+        ],
+        "floor": n.settings.patrol_floor,
+        "buffer_km": n.settings.patrol_buffer_km,
+    }
