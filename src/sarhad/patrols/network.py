@@ -9,6 +9,7 @@ matrix of this DAG is a network matrix (totally unimodular): every vertex of the
 is one concrete plan, so any optimal flow decomposes into plans and the path walk of
 :class:`PathSampler` reproduces its coverage exactly in expectation (notes/patrols.md).
 
+Sectors marked ``joint`` (both sides rate them high) take coordinated patrols only.
 Coverage of a sector is the interdiction effectiveness of the state the path leaves it in:
 ``π_A`` for side A alone, ``π_B`` for side B alone, ``π_AB`` for a coordinated patrol. On one
 sector the model holds one of the three, not two independent patrols of both sides.
@@ -132,9 +133,13 @@ def build_network(
     reset_b[1:n] = of_b[1:] != of_b[:-1]
     ok_joint = np.zeros(n, dtype=bool) if joint is None else np.asarray(joint, dtype=bool)
     # Longest joint stretch starting at each sector (consecutive allowed sectors).
+    # Longest run of joint (resp. not joint) sectors from each sector: where both sides rate
+    # a sector high, the agreed protocol is a mirrored patrol, so one side alone may not take it.
     run = np.zeros(n + 1, dtype=int)
+    solo = np.zeros(n + 1, dtype=int)
     for i in range(n - 1, -1, -1):
         run[i] = run[i + 1] + 1 if ok_joint[i] else 0
+        solo[i] = solo[i + 1] + 1 if not ok_joint[i] else 0
 
     ids: dict[tuple[int, int, int], int] = {(0, 0, 0): 0}
     at: list[set[tuple[int, int, int]]] = [set() for _ in range(n + 1)]
@@ -169,9 +174,9 @@ def build_network(
                 in_b = can_b and j <= end_b[i]
                 if not (in_a or in_b):
                     break
-                if in_a:
+                if in_a and ln <= solo[i]:
                     arc(t, node(j, a + 1, b), SIDE_A, i, ln, a, -1, ka, -1)
-                if in_b:
+                if in_b and ln <= solo[i]:
                     arc(t, node(j, a, b + 1), SIDE_B, i, ln, -1, b, -1, kb)
                 if in_a and in_b and ln <= run[i]:
                     arc(t, node(j, a + 1, b + 1), JOINT, i, ln, a, b, ka, kb)
