@@ -26,7 +26,9 @@ def covariant(rng: np.random.Generator, n: int, rho: float) -> Game:
     """Attacker payoffs correlated with the defender's (Jain et al.'s generator)."""
     dr, dp = rng.normal(0, 1, n), rng.normal(0, 1, n)
     ar = rho * -dp + np.sqrt(1 - rho**2) * rng.normal(0, 1, n)
-    return Game(np.abs(ar) + 1, -np.abs(rng.normal(0, 1, n)) - 0.1, np.abs(dr) + 0.1, -np.abs(dp) - 0.2)
+    return Game(
+        np.abs(ar) + 1, -np.abs(rng.normal(0, 1, n)) - 0.1, np.abs(dr) + 0.1, -np.abs(dp) - 0.2
+    )
 
 
 def games(seed: int, count: int):

@@ -18,7 +18,12 @@ def test_single_sector_patrols_reproduce_the_dedicated_solver():
     for seed in range(8):
         rng = np.random.default_rng(seed)
         n, m = int(rng.integers(5, 30)), int(rng.integers(1, 5))
-        g = Game(rng.uniform(1, 10, n), -rng.uniform(1, 10, n), rng.uniform(1, 10, n), -rng.uniform(1, 10, n))
+        g = Game(
+            rng.uniform(1, 10, n),
+            -rng.uniform(1, 10, n),
+            rng.uniform(1, 10, n),
+            -rng.uniform(1, 10, n),
+        )
         net = build_network(n, [Area(0, n - 1, m)], max_stretch=1)
         assert solve_lp(g, polytope(net, 1)).defender_utility == pytest.approx(
             origami(g, m).defender_utility, abs=1e-6

@@ -34,7 +34,9 @@ def hot_spot() -> tuple[np.ndarray, list[str]]:
 
 def run(**kw):
     risk, levels = hot_spot()
-    args = dict(day=DAY, side="PK", sectors=SECTORS, risk=risk, levels=levels, config=CONFIG, seed=11)
+    args = dict(
+        day=DAY, side="PK", sectors=SECTORS, risk=risk, levels=levels, config=CONFIG, seed=11
+    )
     return plan(**{**args, **kw})
 
 
@@ -81,7 +83,6 @@ def test_too_few_teams_for_the_bases_is_refused():
 
 
 def test_coordinated_patrols_only_where_both_sides_rate_high():
-    risk, levels = hot_spot()
     partner_levels = ["high" if 19 <= k <= 25 else "low" for k in range(40)]
     r = run(coordinated=True, partner_side="IR", partner_levels=partner_levels)
     assert r.joint_sectors == ["S-019", "S-020", "S-021"]
@@ -93,7 +94,9 @@ def test_coordinated_patrols_only_where_both_sides_rate_high():
     assert any(
         p.kind == "coordinated"
         for k in range(30)
-        for p in run(coordinated=True, partner_side="IR", partner_levels=partner_levels, seed=k).patrols
+        for p in run(
+            coordinated=True, partner_side="IR", partner_levels=partner_levels, seed=k
+        ).patrols
     )
     none = run(coordinated=True, partner_side="IR", partner_levels=["low"] * 40)
     assert not [p for p in none.patrols if p.kind == "coordinated"]
@@ -108,7 +111,9 @@ def _patrol(km_from: float, km_to: float) -> Patrol:
 
 def test_deconfliction_warns_within_the_buffer_and_overlapping_in_time():
     p = _patrol(50, 80)
-    near = Notice("n1", 85, 90, datetime(2026, 11, 24, tzinfo=UTC), datetime(2026, 11, 25, tzinfo=UTC))
+    near = Notice(
+        "n1", 85, 90, datetime(2026, 11, 24, tzinfo=UTC), datetime(2026, 11, 25, tzinfo=UTC)
+    )
     far = Notice("n2", 120, 130, near.valid_from, near.valid_until)
     later = Notice("n3", 60, 60, datetime(2026, 11, 24, 10, tzinfo=UTC), near.valid_until)
     found = deconflict([p], [near, far, later], buffer_km=10)
