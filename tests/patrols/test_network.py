@@ -119,3 +119,21 @@ def test_overlapping_bases_of_one_side_are_refused():
         build_network(10, [Area(0, 5, 1), Area(5, 9, 1)], max_stretch=2)
     with pytest.raises(InvalidInput, match="off the line"):
         build_network(10, [Area(0, 10, 1)], max_stretch=2)
+
+
+def test_a_stretch_may_cross_the_other_sides_base_boundary():
+    """B on sector 0, A on 2–4 (crossing B's boundary at 3), B on 5 is a valid plan."""
+    net = build_network(6, [Area(0, 5, 1)], [Area(0, 2, 1), Area(3, 5, 1)], max_stretch=3)
+    plans: set[frozenset[tuple[int, int, int]]] = set()
+
+    def walk(v: int, taken: tuple[tuple[int, int, int], ...]) -> None:
+        if v == net.sink:
+            plans.add(frozenset(taken))
+            return
+        for a in np.flatnonzero(net.tail == v):
+            step = (int(net.kind[a]), int(net.start[a]), int(net.length[a]))
+            walk(int(net.head[a]), taken if step[0] == 0 else (*taken, step))
+
+    walk(0, ())
+    assert frozenset({(SIDE_B, 0, 1), (SIDE_A, 2, 3), (SIDE_B, 5, 1)}) in plans
+    assert frozenset({(SIDE_B, 0, 1), (SIDE_B, 1, 1)}) not in plans  # one team per base

@@ -146,8 +146,14 @@ def build_network(
     at[0].add((0, 0, 0))
     cols: list[list[int]] = [[] for _ in range(9)]
 
-    def node(i: int, a: int, b: int) -> int:
-        key = (i, 0 if reset_a[i] else a, 0 if reset_b[i] else b)
+    def node(start: int, i: int, a: int, b: int) -> int:
+        # A side's counter restarts if any boundary of its bases lies in (start, i]: a stretch
+        # of one side may cross the other side's base boundary.
+        key = (
+            i,
+            0 if reset_a[start + 1 : i + 1].any() else a,
+            0 if reset_b[start + 1 : i + 1].any() else b,
+        )
         if key not in ids:
             ids[key] = len(ids)
             at[i].add(key)
@@ -166,7 +172,7 @@ def build_network(
             ka, kb = int(of_a[i]), int(of_b[i])
             can_a = ka >= 0 and a < teams_a[ka]
             can_b = kb >= 0 and b < teams_b[kb]
-            h = node(i + 1, a, b)
+            h = node(i, i + 1, a, b)
             arc(t, h, SKIP, i, 0, -1, -1, -1, -1)
             for ln in range(1, max_stretch + 1):
                 j = i + ln
@@ -175,11 +181,11 @@ def build_network(
                 if not (in_a or in_b):
                     break
                 if in_a and ln <= solo[i]:
-                    arc(t, node(j, a + 1, b), SIDE_A, i, ln, a, -1, ka, -1)
+                    arc(t, node(i, j, a + 1, b), SIDE_A, i, ln, a, -1, ka, -1)
                 if in_b and ln <= solo[i]:
-                    arc(t, node(j, a, b + 1), SIDE_B, i, ln, -1, b, -1, kb)
+                    arc(t, node(i, j, a, b + 1), SIDE_B, i, ln, -1, b, -1, kb)
                 if in_a and in_b and ln <= run[i]:
-                    arc(t, node(j, a + 1, b + 1), JOINT, i, ln, a, b, ka, kb)
+                    arc(t, node(i, j, a + 1, b + 1), JOINT, i, ln, a, b, ka, kb)
     tail, head, kind, start, length, ta, tb, aa, ab = (np.array(c, dtype=np.int64) for c in cols)
     return Network(
         n=n,
