@@ -17,17 +17,11 @@ from sarhad.analysis import service
 from sarhad.analysis.risk import LEVELS, RiskParams, SectorRisk, level_counts
 from sarhad.border import profile_from_settings
 from sarhad.core import console
-from sarhad.core.console import guarded, out, print_json
+from sarhad.core.console import IMPACT_STYLE, guarded, out, print_json
 from sarhad.core.db import utcnow
 from sarhad.core.errors import FieldError, InvalidInput
 
 FORMATS = ("table", "csv", "geojson", "json")
-LEVEL_STYLE = {
-    "low": "green",
-    "medium": "yellow",
-    "high": "bold dark_orange",
-    "critical": "bold white on red",
-}
 EXPLAIN_COLUMNS = (
     "incident_id",
     "category",
@@ -78,7 +72,7 @@ def _emit(text: str, out_file: Path | None, what: str) -> None:
 
 
 def _level(level: str) -> str:
-    return f"[{LEVEL_STYLE[level]}]{level}[/]"
+    return f"[{IMPACT_STYLE[level]}]{level}[/]"
 
 
 def _summary(

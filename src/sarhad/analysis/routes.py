@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -9,7 +10,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from sarhad.analysis import service
 from sarhad.analysis.risk import RiskParams
-from sarhad.core.api import node, require
+from sarhad.core.api import Node, node, require
 from sarhad.core.auth import Permission, Principal
 from sarhad.core.db import utcnow
 
@@ -30,6 +31,12 @@ WithinKm = Annotated[
 ]
 
 
+def _inputs(request: Request, at: str | None) -> tuple[Node, datetime, RiskParams]:
+    """The node, the moment asked for (default now) and the risk settings."""
+    n = node(request)
+    return n, service.parse_at(at) or utcnow(), RiskParams.from_settings(n.settings)
+
+
 @router.get("/risk", response_model=None)
 def risk(
     request: Request,
@@ -40,9 +47,7 @@ def risk(
     format: Literal["json", "csv", "geojson"] = "json",
 ) -> Any:
     """Risk score and impact level of every sector, with the incidents that weigh most."""
-    n = node(request)
-    when = service.parse_at(at) or utcnow()
-    params = RiskParams.from_settings(n.settings)
+    n, when, params = _inputs(request, at)
     with n.db.session() as session:
         rows = service.sector_risk(
             session,
@@ -72,9 +77,7 @@ def explain(
 ) -> dict[str, Any]:
     """One sector's score explained: every contributing incident, largest first (404 if no
     such sector)."""
-    n = node(request)
-    when = service.parse_at(at) or utcnow()
-    params = RiskParams.from_settings(n.settings)
+    n, when, params = _inputs(request, at)
     with n.db.session() as session:
         row = service.explain(
             session,

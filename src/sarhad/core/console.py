@@ -19,6 +19,14 @@ from sarhad.core.errors import ConfigError, InvalidInput, SarhadError
 out = Console()
 err = Console(stderr=True)
 
+#: How the CLIs colour EUROSUR-style impact levels (sector risk, patrol plans).
+IMPACT_STYLE = {
+    "low": "green",
+    "medium": "yellow",
+    "high": "bold dark_orange",
+    "critical": "bold white on red",
+}
+
 P = ParamSpec("P")
 R = TypeVar("R")
 

@@ -16,7 +16,7 @@ from sarhad.border import BorderProfile, profile_from_settings
 from sarhad.core import console
 from sarhad.core.auth import CONSOLE
 from sarhad.core.config import Settings
-from sarhad.core.console import guarded, out, print_json
+from sarhad.core.console import IMPACT_STYLE, guarded, out, print_json
 from sarhad.core.errors import FieldError, InvalidInput
 from sarhad.patrols import service
 from sarhad.patrols.models import PatrolPlan
@@ -25,12 +25,6 @@ from sarhad.patrols.ports import PatrolPorts
 app = typer.Typer(help="Risk-based, unpredictable patrol plans.", no_args_is_help=True)
 
 FORMATS = ("table", "json", "csv", "geojson")
-LEVEL_STYLE = {
-    "low": "green",
-    "medium": "yellow",
-    "high": "bold red",
-    "critical": "bold white on red",
-}
 
 
 def _ports(settings: Settings, profile: BorderProfile) -> PatrolPorts:
@@ -99,7 +93,7 @@ def _print(row: PatrolPlan) -> None:
         cov.add_row(
             r["sector_id"],
             f"{r['risk']:.2f}",
-            f"[{LEVEL_STYLE.get(lvl, '')}]{lvl}[/]",
+            f"[{IMPACT_STYLE.get(lvl, '')}]{lvl}[/]",
             r["partner_level"] or "",
             *[f"{v:.0%}" for v in r["coverage"]],
             f"{sum(r['coverage']):.2f}",

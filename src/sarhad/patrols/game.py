@@ -184,7 +184,7 @@ class Polytope:
         return cls(sparse.eye_array(n, format="csr"), ones, np.array([float(resources)]), upper=1.0)
 
 
-def _stack(blocks: list[sparse.csr_array | None], width: int) -> sparse.csr_array | None:
+def _stack(blocks: list[sparse.csr_array | None]) -> sparse.csr_array | None:
     rows = [b for b in blocks if b is not None and b.shape[0]]
     if not rows:
         return None
@@ -204,16 +204,15 @@ def _lp(
 ) -> np.ndarray | None:
     """One HiGHS LP over ``[x, extra vars]``; None when infeasible."""
     k = len(extra_bounds)
-    width = poly.n_vars + k
 
     def widen(a: sparse.csr_array | None) -> sparse.csr_array | None:
         if a is None:
             return None
         return sparse.hstack([a, sparse.csr_array((a.shape[0], k))], format="csr")
 
-    a_ub = _stack([widen(poly.A_ub), extra_ub], width)
+    a_ub = _stack([widen(poly.A_ub), extra_ub])
     b_ub = np.concatenate([b for b in (poly.b_ub, extra_b) if b is not None] or [np.zeros(0)])
-    a_eq = _stack([widen(poly.A_eq), extra_eq], width)
+    a_eq = _stack([widen(poly.A_eq), extra_eq])
     b_eq = np.concatenate([b for b in (poly.b_eq, extra_beq) if b is not None] or [np.zeros(0)])
     lo = np.broadcast_to(np.asarray(poly.lower, dtype=float), (poly.n_vars,))
     hi = (
@@ -281,12 +280,12 @@ def solve_lp(game: Game, poly: Polytope, *, method: str = "highs") -> Solution:
     best: tuple[float, np.ndarray] | None = None
     n, nv = game.n, poly.n_vars
     dc = sparse.diags_array(d) @ poly.C
+    ub = sparse.hstack([-dc, -np.ones((n, 1))], format="csr")  # U_a(t') <= u, every candidate
     for t in candidates:
         if best is not None and bound[t] <= best[0] + tol:
             break
         # u = U_a(t) = R_t - D_t C_t x;  U_a(t') <= u for all t'.
         eq = sparse.hstack([dc[[t]], np.ones((1, 1))], format="csr")
-        ub = sparse.hstack([-dc, -np.ones((n, 1))], format="csr")
         cost = np.zeros(nv + 1)
         cost[:nv] = -gain[t] * poly.C[[t]].toarray().ravel()
         sol = _lp(

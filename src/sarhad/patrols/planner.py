@@ -121,14 +121,25 @@ def _scale(bases: list[BaseConfig], teams: int | None, what: str) -> list[int]:
     return [int(v) + 1 for v in out]
 
 
-def _areas(bases: list[BaseConfig], teams: list[int], sectors: Sequence[SectorInfo]) -> list[Area]:
+@dataclass(frozen=True)
+class _Home:
+    """A base that holds at least one sector: its network area and its team names."""
+
+    base: BaseConfig
+    area: Area
+    teams: tuple[str, ...]
+
+
+def _homes(bases: list[BaseConfig], teams: list[int], sectors: Sequence[SectorInfo]) -> list[_Home]:
+    """Bases as network areas, in order (a base whose km range holds no sector drops out)."""
     mids = np.array([(s.start_km + s.end_km) / 2 for s in sectors])
-    areas = []
+    homes = []
     for b, t in zip(bases, teams, strict=True):
         idx = np.flatnonzero((mids >= b.first_km) & (mids < b.last_km))
         if idx.size:
-            areas.append(Area(int(idx[0]), int(idx[-1]), t))
-    return areas
+            names = tuple(f"{b.name}-{k + 1}" for k in range(t))
+            homes.append(_Home(b, Area(int(idx[0]), int(idx[-1]), t), names))
+    return homes
 
 
 def plan(
@@ -157,8 +168,8 @@ def plan(
     if not own:
         raise InvalidInput(FieldError("bases", f"no patrol bases for side {side} are configured"))
     own_teams = _scale(own, teams, "teams")
-    areas_a = _areas(own, own_teams, sectors)
-    areas_b: list[Area] = []
+    homes_a = _homes(own, own_teams, sectors)
+    homes_b: list[_Home] = []
     joint = np.zeros(n, dtype=bool)
     partner = config.bases_of(partner_side) if coordinated and partner_side else []
     partner_counts: list[int] = []
@@ -168,7 +179,7 @@ def plan(
                 FieldError("coordinated", f"no bases of the partner side {partner_side} are known")
             )
         partner_counts = _scale(partner, partner_teams, "partner_teams")
-        areas_b = _areas(partner, partner_counts, sectors)
+        homes_b = _homes(partner, partner_counts, sectors)
         if partner_levels is None:
             raise InvalidInput(FieldError("coordinated", "the partner's risk levels are needed"))
         joint = np.array(
@@ -179,6 +190,7 @@ def plan(
         )
         if not joint.any():
             notes.append("no sector is rated high by both sides: no coordinated patrols proposed")
+    areas_a = [h.area for h in homes_a]
     covered = np.zeros(n, dtype=bool)
     for a in areas_a:
         covered[a.first : a.last + 1] = True
@@ -195,7 +207,11 @@ def plan(
 
     step("building the patrol network")
     net = build_network(
-        n, areas_a, areas_b, max_stretch=config.max_stretch, joint=joint if coordinated else None
+        n,
+        areas_a,
+        [h.area for h in homes_b],
+        max_stretch=config.max_stretch,
+        joint=joint if coordinated else None,
     )
     # The floor cannot exceed what each base's teams can give its area; halve that capacity.
     f = np.zeros(n)
@@ -215,24 +231,13 @@ def plan(
     patrols: list[Patrol] = []
     entropy = 0.0
     offset = timedelta(hours=config.offset(side))
-    names_a = [[f"{b.name}-{k + 1}" for k in range(t)] for b, t in zip(own, own_teams, strict=True)]
-    names_b = [
-        [f"{b.name}-{k + 1}" for k in range(t)]
-        for b, t in zip(partner, partner_counts, strict=True)
-    ]
-    # Network areas are the bases that hold at least one sector, in order.
-    mask_a, mask_b = _areas_mask(own, sectors), _areas_mask(partner, sectors)
-    base_a = [b for b, m in zip(own, mask_a, strict=True) if m]
-    base_b = [b for b, m in zip(partner, mask_b, strict=True) if m]
-    names_a = [nm for nm, m in zip(names_a, mask_a, strict=True) if m]
-    names_b = [nm for nm, m in zip(names_b, mask_b, strict=True) if m]
     for s_idx, shift in enumerate(shifts):
         x = solution.x[s_idx * net.n_arcs : (s_idx + 1) * net.n_arcs]
         sampler = PathSampler(net, x)
         entropy += sampler.entropy_bits()
         # Which team takes which stretch is shuffled daily too: "team 1 goes north" is a pattern.
-        perm_a = [rng.permutation(len(nm)) for nm in names_a]
-        perm_b = [rng.permutation(len(nm)) for nm in names_b]
+        perm_a = [rng.permutation(len(h.teams)) for h in homes_a]
+        perm_b = [rng.permutation(len(h.teams)) for h in homes_b]
         (arcs,) = sampler.sample(rng, 1)
         start = datetime.combine(day, shift.start, tzinfo=UTC) - offset
         end = start + timedelta(hours=shift.hours)
@@ -241,17 +246,17 @@ def plan(
             first, ln = int(net.start[arc]), int(net.length[arc])
             ids = tuple(s.id for s in sectors[first : first + ln])
             ka, kb = int(net.area_a[arc]), int(net.area_b[arc])
-            team_a = names_a[ka][perm_a[ka][net.team_a[arc]]] if ka >= 0 else None
-            team_b = names_b[kb][perm_b[kb][net.team_b[arc]]] if kb >= 0 else None
+            team_a = homes_a[ka].teams[perm_a[ka][net.team_a[arc]]] if ka >= 0 else None
+            team_b = homes_b[kb].teams[perm_b[kb][net.team_b[arc]]] if kb >= 0 else None
             patrols.append(
                 Patrol(
                     shift=shift.name,
                     starts_at=start,
                     ends_at=end,
                     kind="coordinated" if kind == JOINT else "own" if kind == SIDE_A else "partner",
-                    base=base_a[ka].name if ka >= 0 else None,
+                    base=homes_a[ka].base.name if ka >= 0 else None,
                     team=team_a,
-                    partner_base=base_b[kb].name if kb >= 0 else None,
+                    partner_base=homes_b[kb].base.name if kb >= 0 else None,
                     partner_team=team_b,
                     sectors=ids,
                     km_from=sectors[first].start_km,
@@ -282,12 +287,6 @@ def plan(
         conflicts=deconflict(patrols, notices, buffer_km=buffer_km),
         notes=notes,
     )
-
-
-def _areas_mask(bases: list[BaseConfig], sectors: Sequence[SectorInfo]) -> list[bool]:
-    """Which bases hold at least one sector (those become network areas, in order)."""
-    mids = np.array([(s.start_km + s.end_km) / 2 for s in sectors])
-    return [bool(((mids >= b.first_km) & (mids < b.last_km)).any()) for b in bases]
 
 
 def deconflict(

@@ -291,12 +291,12 @@ def plan_csv(row: PatrolPlan) -> str:
 
 def _stretch(profile: BorderProfile, sector_ids: list[str]) -> LineString | MultiLineString:
     parts = [profile.sector(s).geometry for s in sector_ids]
-    merged = line_merge(MultiLineString(parts)) if len(parts) > 1 else parts[0]
-    return merged
+    return line_merge(MultiLineString(parts)) if len(parts) > 1 else parts[0]
 
 
 def plan_geojson(row: PatrolPlan, profile: BorderProfile) -> dict[str, Any]:
     """Patrol stretches and sector coverage beside risk, as one FeatureCollection."""
+    warned = {int(c["patrol"]) for c in row.conflicts}
     features: list[dict[str, Any]] = []
     for p in row.patrols:
         features.append(
@@ -315,7 +315,7 @@ def plan_geojson(row: PatrolPlan, profile: BorderProfile) -> dict[str, Any]:
                     "sectors": p.sectors,
                     "km_from": p.km_from,
                     "km_to": p.km_to,
-                    "conflict": any(int(c["patrol"]) == p.position for c in row.conflicts),
+                    "conflict": p.position in warned,
                 },
             }
         )
