@@ -1,0 +1,74 @@
+"""Crossing report routes under /api/v1/crossings/report (JSON, CSV, GeoJSON, PNG).
+
+Mounted before the crossings room's router, so /crossings/report is not taken for a crossing.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from sarhad.analysis.crossings import CrossingsReport, ReportParams, month_report
+from sarhad.analysis.crossings_export import report_csv, report_geojson, report_png
+from sarhad.core.api import node, require
+from sarhad.core.auth import Permission, Principal
+
+router = APIRouter(prefix="/crossings", tags=["crossings"])
+
+Reader = Annotated[Principal, Depends(require(Permission.CROSSINGS_READ))]
+Month = Annotated[str, Query(description="YYYY-MM; each side's figures use its local days")]
+Crossing = Annotated[str | None, Query(description="Only this crossing or market id")]
+Side = Annotated[str | None, Query(description="Only this side (PK or IR)")]
+
+
+def _report(
+    request: Request, month: str, crossing: str | None, side: str | None
+) -> CrossingsReport:
+    n = node(request)
+    with n.db.session() as session:
+        return month_report(
+            session, profile=n.profile, params=ReportParams.from_settings(n.settings),
+            month=month, node_side=n.settings.node_side, crossing=crossing, side=side,
+        )  # fmt: skip
+
+
+@router.get("/report", response_model=CrossingsReport)
+def report(
+    request: Request, _actor: Reader, month: Month, crossing: Crossing = None, side: Side = None
+) -> CrossingsReport:
+    """The month at every crossing and market, both sides: closures by reason, closures after
+    incidents with the lag distribution, throughput around closures, scheduled days opened."""
+    return _report(request, month, crossing, side)
+
+
+@router.get("/report.csv", response_class=PlainTextResponse)
+def report_as_csv(
+    request: Request,
+    _actor: Reader,
+    month: Month,
+    crossing: Crossing = None,
+    side: Side = None,
+    rows: Literal["sides", "closures"] = "sides",
+) -> PlainTextResponse:
+    """One line per crossing and side, or (``rows=closures``) per closure."""
+    text = report_csv(_report(request, month, crossing, side), rows=rows)
+    return PlainTextResponse(text, media_type="text/csv")
+
+
+@router.get("/report.geojson")
+def report_as_geojson(
+    request: Request, _actor: Reader, month: Month, crossing: Crossing = None, side: Side = None
+) -> JSONResponse:
+    """One point per crossing or market with each side's figures (``pk_…``, ``ir_…``)."""
+    data = report_geojson(_report(request, month, crossing, side), node(request).profile)
+    return JSONResponse(data, media_type="application/geo+json")
+
+
+@router.get("/report.png", response_class=Response)
+def report_as_png(
+    request: Request, _actor: Reader, month: Month, crossing: Crossing = None, side: Side = None
+) -> Response:
+    """The chart: days closed by reason per crossing and side, and daily throughput."""
+    return Response(report_png(_report(request, month, crossing, side)), media_type="image/png")

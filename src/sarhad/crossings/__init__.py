@@ -1,0 +1,1 @@
+"""Crossing points and border markets: status timeline, hours, throughput."""

@@ -1,0 +1,270 @@
+"""Crossing routes under /api/v1/crossings: parse, call the service, return a schema."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from sarhad.core.api import Node, node, require
+from sarhad.core.auth import Permission, Principal
+from sarhad.core.db import utcnow
+from sarhad.core.errors import FieldError, InvalidInput, NotFound
+from sarhad.crossings import export, flows, service
+from sarhad.crossings.ports import CrossingPorts
+from sarhad.crossings.schemas import (
+    BoardRow,
+    DeclarationIn,
+    DeclarationOut,
+    EndIn,
+    HoursIn,
+    HoursOut,
+    PublishIn,
+    ThroughputIn,
+    ThroughputOut,
+)
+
+router = APIRouter(prefix="/crossings", tags=["crossings"])
+
+Reader = Annotated[Principal, Depends(require(Permission.CROSSINGS_READ))]
+Declarer = Annotated[Principal, Depends(require(Permission.CROSSINGS_DECLARE))]
+Recorder = Annotated[Principal, Depends(require(Permission.CROSSINGS_RECORD))]
+Publisher = Annotated[Principal, Depends(require(Permission.CROSSINGS_PUBLISH))]
+Lang = Annotated[str, Query(pattern="^(en|ur|fa)$")]
+MAX_CSV_BYTES = 20 * 1024 * 1024
+
+
+def _ports(n: Node) -> CrossingPorts:
+    return n.ports["crossings"]
+
+
+def _path_place(n: Node, crossing: str) -> str:
+    """A crossing named in the path: 404 when the border has no such place."""
+    try:
+        return service.place(n.profile, crossing).id
+    except InvalidInput as exc:
+        raise NotFound(exc.errors[0].message, hint=exc.hint) from None
+
+
+@router.get("", response_model=list[BoardRow])
+def board(
+    request: Request, _actor: Reader, at: datetime | None = None, lang: Lang = "en"
+) -> list[BoardRow]:
+    """Every crossing and market now (or ``at``): our view, the partner's, any mismatch."""
+    n = node(request)
+    with n.db.session() as session:
+        return service.board(
+            session, profile=n.profile, side=n.settings.node_side, at=at, lang=lang
+        )
+
+
+@router.get(".geojson")
+def board_geojson(
+    request: Request, _actor: Reader, at: datetime | None = None, lang: Lang = "en"
+) -> JSONResponse:
+    """The board as GeoJSON points (RFC 7946), for a map."""
+    rows = board(request, _actor, at, lang)
+    return JSONResponse(export.board_geojson(rows), media_type="application/geo+json")
+
+
+@router.post("/declarations", status_code=201, response_model=DeclarationOut)
+def declare(request: Request, data: DeclarationIn, actor: Declarer) -> DeclarationOut:
+    """Declare our side's status of a crossing; a closure or reopening alerts the partner."""
+    n = node(request)
+    ports = _ports(n)
+    with n.db.session() as session:
+        row = service.declare(
+            session, data=data, side=n.settings.node_side, actor=actor, profile=n.profile,
+            ports=ports,
+        )  # fmt: skip
+        out = service.declaration_out(row)
+    ports.alerts.wake()
+    return out
+
+
+@router.get("/declarations", response_model=None)
+def declarations(
+    request: Request,
+    _actor: Reader,
+    crossing: str | None = None,
+    side: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    include_withdrawn: bool = False,
+    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+) -> Any:
+    """Both sides' declarations meeting [start, end), newest first (JSON or CSV)."""
+    n = node(request)
+    with n.db.session() as session:
+        if crossing:
+            service.place(n.profile, crossing)
+        rows = [
+            service.declaration_out(r)
+            for r in service.list_declarations(
+                session, crossing_id=crossing, side=side, start=start, end=end,
+                include_withdrawn=include_withdrawn,
+            )
+        ]  # fmt: skip
+    if format == "csv":
+        return PlainTextResponse(export.declarations_csv(rows), media_type="text/csv")
+    return rows
+
+
+@router.post("/declarations/{declaration_id}/end", response_model=DeclarationOut)
+def end(request: Request, declaration_id: str, data: EndIn, actor: Declarer) -> DeclarationOut:
+    """End one of our declarations (a reopening, for a closure); the partner is alerted."""
+    n = node(request)
+    ports = _ports(n)
+    with n.db.session() as session:
+        row = service.end_declaration(
+            session, declaration_id=declaration_id, at=data.at, actor=actor, profile=n.profile,
+            ports=ports,
+        )  # fmt: skip
+        out = service.declaration_out(row)
+    ports.alerts.wake()
+    return out
+
+
+@router.post("/declarations/{declaration_id}/withdraw", response_model=DeclarationOut)
+def withdraw(request: Request, declaration_id: str, actor: Declarer) -> DeclarationOut:
+    """Withdraw one of our declarations entered by mistake (kept in the history, marked)."""
+    n = node(request)
+    with n.db.session() as session:
+        row = service.withdraw_declaration(session, declaration_id=declaration_id, actor=actor)
+        out = service.declaration_out(row)
+    n.wake()  # the partner learns of it on the courier's next push, not the next sync
+    return out
+
+
+@router.get("/throughput", response_model=None)
+def throughput(
+    request: Request,
+    _actor: Reader,
+    crossing: str | None = None,
+    side: str | None = None,
+    first: date | None = None,
+    last: date | None = None,
+    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+) -> Any:
+    """Daily throughput of both sides (JSON or CSV, one row per goods line)."""
+    n = node(request)
+    with n.db.session() as session:
+        if crossing:
+            service.place(n.profile, crossing)
+        rows = [
+            flows.throughput_out(r)
+            for r in flows.list_throughput(
+                session, crossing_id=crossing, side=side, first=first, last=last
+            )
+        ]
+    if format == "csv":
+        return PlainTextResponse(export.throughput_csv(rows), media_type="text/csv")
+    return rows
+
+
+@router.post("/throughput", status_code=201, response_model=ThroughputOut)
+def record_throughput(request: Request, data: ThroughputIn, actor: Recorder) -> ThroughputOut:
+    """Enter (or correct) our side's figures for one day."""
+    n = node(request)
+    with n.db.session() as session:
+        row, _ = flows.record_throughput(
+            session, data=data, side=n.settings.node_side, actor=actor, profile=n.profile
+        )
+        out = flows.throughput_out(row)
+    n.wake()
+    return out
+
+
+@router.post("/throughput/import")
+async def import_throughput(request: Request, actor: Recorder) -> dict[str, int]:
+    """Import a throughput CSV (the request body); any bad row and nothing is written."""
+    n = node(request)
+    body = await request.body()
+    if len(body) > MAX_CSV_BYTES:
+        raise InvalidInput(FieldError("file", f"larger than {MAX_CSV_BYTES // 2**20} MiB"))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "throughput.csv"
+        path.write_bytes(body)
+        rows = flows.parse_csv(path, profile=n.profile)
+    with n.db.session() as session:
+        counts = flows.import_throughput(
+            session, rows=rows, side=n.settings.node_side, actor=actor, profile=n.profile
+        )
+    n.wake()
+    return counts
+
+
+@router.get("/{crossing}", response_model=dict[str, Any])
+def crossing_detail(
+    request: Request, crossing: str, _actor: Reader, at: datetime | None = None, lang: Lang = "en"
+) -> dict[str, Any]:
+    """One crossing: both sides' state, hours, and the declarations of the last 30 days."""
+    n = node(request)
+    at = at or utcnow()
+    crossing_id = _path_place(n, crossing)
+    with n.db.session() as session:
+        row = service.board(
+            session, profile=n.profile, side=n.settings.node_side, at=at, lang=lang,
+            crossing_ids=[crossing_id],
+        )[0]  # fmt: skip
+        hours = [
+            service.hours_out(h, n.profile)
+            for side in n.profile.sides
+            if (h := service.get_hours(session, crossing_id=crossing_id, side=side)) is not None
+        ]
+        recent = [
+            service.declaration_out(d)
+            for d in service.list_declarations(
+                session, crossing_id=crossing_id, start=at - export.RECENT, include_withdrawn=True
+            )
+        ]
+    return {
+        "board": row.model_dump(mode="json"),
+        "hours": [h.model_dump(mode="json") for h in hours],
+        "declarations": [d.model_dump(mode="json") for d in recent],
+    }
+
+
+@router.get("/{crossing}/hours", response_model=list[HoursOut])
+def get_hours(request: Request, crossing: str, _actor: Reader) -> list[HoursOut]:
+    """Both sides' regular hours of a crossing (sides not set are left out)."""
+    n = node(request)
+    crossing_id = _path_place(n, crossing)
+    with n.db.session() as session:
+        return [
+            service.hours_out(h, n.profile)
+            for side in n.profile.sides
+            if (h := service.get_hours(session, crossing_id=crossing_id, side=side)) is not None
+        ]
+
+
+@router.put("/{crossing}/hours", response_model=HoursOut)
+def set_hours(request: Request, crossing: str, data: HoursIn, actor: Declarer) -> HoursOut:
+    """Set our side's regular hours (local time of our side) and days of the week."""
+    n = node(request)
+    with n.db.session() as session:
+        row = service.set_hours(
+            session, crossing_id=_path_place(n, crossing), data=data,
+            side=n.settings.node_side, actor=actor, profile=n.profile,
+        )  # fmt: skip
+        out = service.hours_out(row, n.profile)
+    n.wake()
+    return out
+
+
+@router.put("/{crossing}/publication")
+def set_publication(
+    request: Request, crossing: str, data: PublishIn, actor: Publisher
+) -> dict[str, Any]:
+    """Put a crossing on the public status page, or take it off (admins)."""
+    n = node(request)
+    with n.db.session() as session:
+        row = service.set_published(
+            session, crossing_id=_path_place(n, crossing), published=data.published, actor=actor,
+            profile=n.profile,
+        )  # fmt: skip
+        return {"crossing": row.crossing_id, "published": row.published}

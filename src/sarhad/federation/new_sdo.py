@@ -1,0 +1,84 @@
+"""What every Sarhad new-SDO type shares on the way in: envelope fields, extension, marking.
+
+The alert and crossing types are each defined by their own extension-definition; an inbound
+object must name exactly its own extension and carry one TLP 2.0 marking other than RED.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, Field, StrictStr, ValidationError, field_validator
+
+from sarhad.core.markings import STIX_TLP2_IDS, TLP
+
+UUID_PATTERN = r"[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
+TLP_BY_ID = {v: k for k, v in STIX_TLP2_IDS.items()}
+
+
+def extension_of(extension_id: str) -> dict[str, Any]:
+    """The ``extensions`` property of an object of a new-SDO type."""
+    return {extension_id: {"extension_type": "new-sdo"}}
+
+
+def extension_definition(
+    *, id_: str, created: str, name: str, description: str, schema: str, created_by_ref: str
+) -> dict[str, Any]:
+    """An extension-definition of new SDO types (fixed id and timestamps: one object)."""
+    return {
+        "type": "extension-definition",
+        "spec_version": "2.1",
+        "id": id_,
+        "created_by_ref": created_by_ref,
+        "created": created,
+        "modified": created,
+        "name": name,
+        "description": description,
+        "schema": schema,
+        "version": "1.0",
+        "extension_types": ["new-sdo"],
+        "object_marking_refs": [TLP.CLEAR.stix_id],
+    }
+
+
+class NewSdo(BaseModel):
+    """Envelope of a new-SDO object; subclasses set ``EXTENSION_ID`` and their own fields."""
+
+    EXTENSION_ID: ClassVar[str]
+
+    spec_version: Literal["2.1"]
+    created_by_ref: StrictStr = Field(pattern=rf"^identity--{UUID_PATTERN}$")
+    created: StrictStr
+    modified: StrictStr
+    object_marking_refs: list[StrictStr] = Field(min_length=1, max_length=1)
+    extensions: dict[str, dict[str, StrictStr]]
+
+    @field_validator("extensions")
+    @classmethod
+    def _ours(cls, v: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        if v != extension_of(cls.EXTENSION_ID):
+            raise ValueError(f"must be exactly {{{cls.EXTENSION_ID}: new-sdo}}")
+        return v
+
+    @field_validator("object_marking_refs")
+    @classmethod
+    def _tlp(cls, v: list[str]) -> list[str]:
+        level = TLP_BY_ID.get(v[0])
+        if level is None:
+            raise ValueError("must be one TLP 2.0 marking")
+        if level is TLP.RED:
+            raise ValueError("TLP:RED must never leave its node")
+        return v
+
+    @property
+    def tlp(self) -> TLP:
+        """The object's marking."""
+        return TLP_BY_ID[self.object_marking_refs[0]]
+
+
+def why(exc: ValidationError) -> str:
+    """The first problem of a validation error, naming the property (and how many more)."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "object"
+    more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{where}: {first['msg'].removeprefix('Value error, ')}{more}"
