@@ -1,0 +1,105 @@
+"""Readable, translatable names for the rooms' codes (categories, statuses, reasons...).
+
+Templates show ``_(labels.<group>[code])``; the strings are marked with ``N_`` so Babel
+extracts them into the catalogs. A code without a label is shown as it is.
+"""
+
+from __future__ import annotations
+
+from sarhad.web.i18n import N_
+
+LABELS: dict[str, dict[str, str]] = {
+    "category": {
+        "armed_attack": N_("Armed attack"),
+        "armed_clash": N_("Armed clash"),
+        "explosion_ied": N_("Explosion / IED"),
+        "cross_border_fire": N_("Cross-border fire"),
+        "smuggling_narcotics": N_("Smuggling: narcotics"),
+        "smuggling_fuel": N_("Smuggling: fuel"),
+        "smuggling_weapons": N_("Smuggling: weapons"),
+        "smuggling_goods": N_("Smuggling: goods"),
+        "illegal_crossing": N_("Illegal crossing"),
+        "kidnapping": N_("Kidnapping"),
+        "crossing_closure_protest": N_("Closure protest"),
+        "infrastructure_attack": N_("Attack on infrastructure"),
+        "other": N_("Other"),
+    },
+    "incident_status": {
+        "draft": N_("Draft"),
+        "submitted": N_("Submitted"),
+        "validated": N_("Validated"),
+        "closed": N_("Closed"),
+    },
+    "alert_status": {
+        "queued": N_("Queued"),
+        "delivered": N_("Delivered"),
+        "received": N_("Received"),
+        "acknowledged": N_("Acknowledged"),
+        "answered": N_("Answered"),
+        "withdrawn": N_("Withdrawn"),
+    },
+    "priority": {
+        "flash": N_("Flash"),
+        "immediate": N_("Immediate"),
+        "priority": N_("Priority"),
+        "routine": N_("Routine"),
+    },
+    "alert_kind": {
+        "armed_group_movement": N_("Armed group movement"),
+        "smuggling_movement": N_("Smuggling movement"),
+        "hot_pursuit_request": N_("Hot pursuit request"),
+        "request_for_information": N_("Request for information"),
+        "crossing_closure": N_("Crossing closure"),
+        "deconfliction_notice": N_("Deconfliction notice"),
+        "other": N_("Other"),
+    },
+    "crossing_status": {
+        "open": N_("Open"),
+        "restricted": N_("Restricted"),
+        "closed": N_("Closed"),
+    },
+    "reason": {
+        "security_incident": N_("Security incident"),
+        "protest": N_("Protest"),
+        "policy_decision": N_("Policy decision"),
+        "holiday": N_("Holiday"),
+        "weather": N_("Weather"),
+        "maintenance": N_("Maintenance"),
+        "outside_hours": N_("Outside hours"),
+        "other": N_("Other"),
+    },
+    "place_kind": {
+        "crossing": N_("Crossing"),
+        "market": N_("Market"),
+    },
+    "side": {
+        "PK": N_("Pakistan"),
+        "IR": N_("Iran"),
+    },
+    "impact": {
+        "low": N_("Low"),
+        "medium": N_("Medium"),
+        "high": N_("High"),
+        "critical": N_("Critical"),
+    },
+    # Strings map.js needs (it reads them from the page's JSON block, see map.html).
+    "map": {
+        "loading": N_("Loading…"),
+        "loading_record": N_("Loading…"),  # a popup reading its record
+        "incidents": N_("Incidents"),
+        "partner_incidents": N_("Partner's incidents"),
+        "sectors": N_("Sectors"),
+        "crossings": N_("Crossings and markets"),
+        "border": N_("Border"),
+        "impact": N_("Impact"),
+        "sector": N_("Sector"),
+        "status": N_("Status"),
+        "category": N_("Category"),
+        "side": N_("Side"),
+        "occurred": N_("Occurred"),
+        "open_page": N_("Open page"),
+        "shown": N_("Incidents shown"),
+        "none": N_("No incidents in this period."),
+        "error": N_("Could not load the map data."),
+    },
+}

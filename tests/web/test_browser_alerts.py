@@ -1,0 +1,156 @@
+"""Alerts in a real browser (Debian's Chromium) between two real nodes on loopback.
+
+Iran's liaison officer keeps the alerts page open; Pakistan raises an alert through its API;
+the row appears on Iran's page by the live feed, without a reload, and is acknowledged and
+answered with the page's buttons; the step travels back to Pakistan, whose open page shows
+it, again without a reload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from sarhad.core.auth import Role
+from support import Desks, LiveNode, wait_for
+
+from .conftest import screenshot
+from .helpers import PASSWORD, username
+from .test_alert_pages import api_get, raise_alert, with_passwords
+
+TIMEOUT_MS = 15000
+
+
+def open_alerts(new_page: Callable[..., Any], node: LiveNode, role: Role, lang: str = "en") -> Any:
+    """Sign in as ``role`` and open the alerts page, its live feed connected."""
+    page = new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.problems = problems
+    page.goto(f"{node.url}/signin?next=/alerts%3Flang%3D{lang}")
+    page.fill("#username", username(role))
+    page.fill("#password", PASSWORD)
+    page.press("#password", "Enter")
+    page.wait_for_url(f"{node.url}/alerts?lang={lang}")
+    page.wait_for_selector('#live-status[data-state="open"]', timeout=TIMEOUT_MS)
+    # A marker that a reload would wipe: the rows must come without one.
+    page.evaluate("() => { window.keptSinceLoad = 'yes'; }")
+    return page
+
+
+def not_reloaded(page: Any) -> bool:
+    return page.evaluate("() => window.keptSinceLoad") == "yes"
+
+
+def test_a_flash_alert_from_the_partner_appears_live_with_its_cues_and_is_acknowledged(
+    desks: Desks, new_page: Callable[..., Any]
+) -> None:
+    pk, ir = desks.pk, with_passwords(desks.ir)
+    page = open_alerts(new_page, ir, Role.LIAISON)
+    assert page.locator("#inbox p.empty").is_visible()
+    page.click("h1")  # the officer has touched the page, so the browser lets it beep
+
+    sent = raise_alert(pk, priority="flash", text="Armed group of twenty crossing at km 40")
+    row = page.locator(f"#alert-{sent['id']}")
+    row.wait_for(timeout=TIMEOUT_MS)
+    assert not_reloaded(page)
+    assert page.locator("#inbox p.empty").is_hidden()
+    assert row.get_attribute("data-direction") == "inbound"
+    assert "priority-flash" in row.get_attribute("class")
+    assert "arrived" in row.get_attribute("class")  # the row flashes
+
+    # The visible cue: a banner read out at once (role=alert) naming the partner and text.
+    banner = page.locator("#alert-banner")
+    banner.wait_for(state="visible", timeout=TIMEOUT_MS)
+    assert banner.get_attribute("role") == "alert"
+    assert "pk-node" in banner.inner_text() and sent["text"] in banner.inner_text()
+    assert banner.get_attribute("data-sound") == "played"  # the audible one
+    screenshot(page, "en/alerts-flash-arrived")
+
+    # The deadline counts down, second by second. (A redraw between two ticks may repeat one
+    # value once, so three readings a second apart must show at least two.)
+    clock = row.locator('[data-col="ack_by"] time[data-deadline]')
+    readings = [clock.inner_text()]
+    for _ in range(2):
+        page.wait_for_timeout(1100)
+        readings.append(clock.inner_text())
+    assert len(set(readings)) >= 2, readings
+    assert all(r.endswith(" left") and " min " in r for r in readings), readings
+    assert "countdown" in clock.get_attribute("class")
+
+    row.get_by_role("button", name="Acknowledge").click()
+    page.locator(f'#alert-{sent["id"]}[data-status="acknowledged"]').wait_for(timeout=TIMEOUT_MS)
+    assert row.locator('[data-col="ack_by"] time[data-deadline]').count() == 0  # clock stopped
+    assert row.get_by_role("button", name="Acknowledge").count() == 0
+    assert row.get_by_role("button", name="Answer").count() == 1
+    assert api_get(ir, sent["id"])["acknowledged_at"] is not None
+    wait_for(
+        lambda: api_get(pk, sent["id"]).get("status") == "acknowledged",
+        what="the acknowledgement back at Pakistan",
+    )
+    assert not_reloaded(page)
+    assert page.problems == []
+
+
+def test_an_answer_given_in_the_dialog_reaches_the_senders_open_page_live(
+    desks: Desks, new_page: Callable[..., Any]
+) -> None:
+    pk, ir = with_passwords(desks.pk), with_passwords(desks.ir)
+    sent = raise_alert(pk, text="Request: any movement seen near Gabd last night?")
+    wait_for(lambda: api_get(ir, sent["id"]), what="the alert at Iran")
+    sender = open_alerts(new_page, pk, Role.DUTY_OFFICER)
+    theirs = sender.locator(f"#alert-{sent['id']}")
+    assert theirs.get_attribute("data-direction") == "outbound"
+    assert theirs.locator("[data-action]").count() == 0  # Pakistan cannot answer its own
+
+    receiver = open_alerts(new_page, ir, Role.LIAISON)
+    mine = receiver.locator(f"#alert-{sent['id']}")
+    mine.get_by_role("button", name="Answer").click()
+    dialog = receiver.locator("#answer-dialog")
+    assert dialog.is_visible()
+    receiver.get_by_label("Declined").check()
+    receiver.get_by_role("button", name="Send answer").click()
+    assert dialog.is_visible()  # a reason is required to decline: the browser asks for it
+    receiver.fill("#answer-text", "No patrol free in that sector before dawn")
+    receiver.get_by_role("button", name="Send answer").click()
+    dialog.wait_for(state="hidden", timeout=TIMEOUT_MS)
+    receiver.locator(f'#alert-{sent["id"]}[data-status="answered"]').wait_for(timeout=TIMEOUT_MS)
+    assert api_get(ir, sent["id"])["answer"] == "declined"
+
+    # Pakistan's page, open all along, shows the answer when it arrives.
+    sender.locator(f'#alert-{sent["id"]}[data-status="answered"]').wait_for(timeout=TIMEOUT_MS)
+    status = theirs.locator('[data-col="status"]').inner_text()
+    assert "Declined: No patrol free in that sector before dawn" in status
+    assert not_reloaded(sender) and not_reloaded(receiver)
+    assert sender.problems == [] and receiver.problems == []
+
+
+@pytest.mark.parametrize(
+    ("lang", "live", "acknowledge"),
+    [
+        ("en", "Live: new alerts", "Acknowledge"),
+        ("ur", "براہ راست", "تسلیم کریں"),
+        ("fa", "زنده", "تأیید دریافت"),
+    ],
+)
+def test_the_alerts_page_in_each_language_with_a_screenshot(
+    desks: Desks, new_page: Callable[..., Any], lang: str, live: str, acknowledge: str
+) -> None:
+    pk, ir = desks.pk, with_passwords(desks.ir)
+    earlier = raise_alert(pk, priority="immediate")
+    wait_for(lambda: api_get(ir, earlier["id"]), what="the alert at Iran")
+    raise_alert(ir, priority="routine", text="Closure of Mirjaveh gate tomorrow for works")
+    page = open_alerts(new_page, ir, Role.LIAISON, lang)
+    assert page.locator("html").get_attribute("dir") == ("ltr" if lang == "en" else "rtl")
+    assert live in page.locator("#live-status").inner_text()
+    sent = raise_alert(pk, priority="flash", text="Flash: armed group near the line")
+    row = page.locator(f"#alert-{sent['id']}")
+    row.wait_for(timeout=TIMEOUT_MS)
+    assert row.get_by_role("button", name=acknowledge).count() == 1  # drawn live, translated
+    page.locator("#alert-banner").wait_for(state="visible", timeout=TIMEOUT_MS)
+    page.wait_for_timeout(3200)  # let the arrival flash finish before the picture
+    screenshot(page, f"{lang}/alerts-live")
+    assert page.problems == []
