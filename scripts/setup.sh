@@ -14,3 +14,5 @@ if [ "${1:-}" = "dev" ]; then
 else
   .venv/bin/python -m pip install -q -e .
 fi
+# The web console's libraries and fonts (npm, from web/frontend/package-lock.json).
+bash scripts/build-frontend.sh

@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh dev
 bash scripts/ensure-postgres.sh
+bash scripts/ensure-chromium.sh
 echo "== ruff"; .venv/bin/ruff check .
 echo "== import layers"; .venv/bin/lint-imports
 export SARHAD_TEST_PG_URL=${SARHAD_TEST_PG_URL:-postgresql://postgres:postgres@127.0.0.1:5432/test}

@@ -23,7 +23,7 @@ from sarhad.core.config import Settings
 from sarhad.core.db import Database
 from sarhad.migrations import upgrade
 from sarhad.node import init_node
-from support import LiveNode, start_server
+from support import FAST, Desks, LiveNode, introduce, start_server
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 UCDP_SAMPLE = SHARED / "data-candidates" / "events" / "ucdp_ged231_sample_PAK_IRN.csv"
@@ -178,3 +178,12 @@ def spawn(new_db_url: Callable[[], str], tmp_path: Path) -> Iterator[Callable[..
         if live.server is not None:
             live.stop()
         live.db.dispose()
+
+
+@pytest.fixture
+def desks(spawn: Callable[..., LiveNode]) -> Desks:
+    """Pakistan's and Iran's nodes, partners of each other, serving with their workers."""
+    pk = spawn("pk-node", "PK", workers=True, **FAST)
+    ir = spawn("ir-node", "IR", workers=True, **FAST)
+    introduce(pk, ir)
+    return Desks(pk=pk, ir=ir)

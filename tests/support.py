@@ -5,7 +5,9 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import uvicorn
@@ -120,3 +122,27 @@ def introduce(
         sharing.update_partner(
             s, name=b_name, changes=PartnerUpdate(remote_token=token_for_a), actor=CONSOLE
         )
+
+
+#: Settings for nodes whose courier and escalation loops should react at once.
+FAST = {"courier_poll_s": 0.2, "escalation_check_s": 0.2}
+
+
+@dataclass
+class Desks:
+    """Pakistan's and Iran's nodes, partners of each other (the ``desks`` fixture)."""
+
+    pk: LiveNode
+    ir: LiveNode
+
+
+def wait_for(check: Callable[[], Any], *, timeout: float = 15.0, what: str = "condition") -> Any:
+    """Poll ``check`` until it returns something truthy (real nodes take real time)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.05)

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from os import PathLike
+from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
+from starlette.responses import Response
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from sarhad import __version__
 from sarhad.alerts import service as alerts
 from sarhad.alerts.routes import router as alerts_router
+from sarhad.analysis.crossings_routes import router as crossings_report_router
 from sarhad.analysis.routes import router as analysis_router
 from sarhad.border import profile_from_settings
 from sarhad.border.routes import router as border_router
@@ -19,16 +26,41 @@ from sarhad.core.db import Database
 from sarhad.core.feed import router as feed_router
 from sarhad.core.routes import router as core_router
 from sarhad.core.worker import Periodic
+from sarhad.crossings.public import router as public_router
+from sarhad.crossings.routes import router as crossings_router
 from sarhad.federation.courier import Courier
 from sarhad.federation.routes import router as federation_router
 from sarhad.federation.taxii import router as taxii_router
 from sarhad.incidents.link_routes import router as links_router
 from sarhad.incidents.routes import router as incidents_router
-from sarhad.node import alert_ports, feed_sources, patrol_ports
+from sarhad.node import alert_ports, crossing_ports, feed_sources, patrol_ports
 from sarhad.patrols.routes import router as patrols_router
 from sarhad.sharing.routes import router as sharing_router
+from sarhad.web import i18n as web_i18n
+from sarhad.web import pages as web_pages
+from sarhad.web.security import SecurityHeaders
 
 API_PREFIX = "/api/v1"
+STATIC_DIR = web_i18n.HERE / "static"
+
+
+class Static(StaticFiles):
+    """The console's files: versioned vendor builds cached for a year, our own revalidated."""
+
+    def file_response(
+        self,
+        full_path: PathLike[str] | str,
+        stat_result: os.stat_result,
+        scope: Scope,
+        status_code: int = 200,
+    ) -> Response:
+        """The file, with a Cache-Control by where it lies."""
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        vendor = Path(full_path).resolve().is_relative_to((STATIC_DIR / "vendor").resolve())
+        response.headers["Cache-Control"] = (
+            "public, max-age=31536000, immutable" if vendor else "no-cache"
+        )
+        return response
 
 
 def create_app(settings: Settings | None = None, *, db: Database | None = None) -> FastAPI:
@@ -64,14 +96,18 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             "needs `Authorization: Bearer <token>` (see `sarhad users add`)."
         ),
     )
+    alerts_wiring = alert_ports(wake=courier.wake)
     app.state.node = Node(
         settings=settings,
         db=db,
         profile=profile,
         ports={
-            "alerts": alert_ports(wake=courier.wake),
+            "alerts": alerts_wiring,
+            "crossings": crossing_ports(alerts_wiring),
             "feed": feed_sources(),
             "patrols": patrol_ports(settings, profile),
+            # the API accepts a signed-in console's cookie (with its CSRF header) too
+            "web_session": web_pages.session_port,
         },
         wake=courier.wake,
     )
@@ -88,12 +124,20 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         alerts_router,
         analysis_router,
         patrols_router,
+        crossings_report_router,  # before crossings_router: /crossings/report is not a crossing
+        crossings_router,
         feed_router,
     )
     for router in routers:
         api.include_router(router)
     app.include_router(api)
+    app.include_router(public_router)  # the public status page: no token, rate-limited
     app.include_router(taxii_router)  # TAXII 2.1 at /taxii2/, for partner tokens only
+
+    web_i18n.environments()  # compile the catalogs now: a broken one stops start-up
+    web_pages.install(app)  # the web console: /signin, /, /incidents, /alerts, ...
+    app.mount("/static", Static(directory=STATIC_DIR, check_dir=False), name="static")
+    app.add_middleware(SecurityHeaders, tiles_url=settings.tiles_url)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -11,18 +11,28 @@ from sarhad import __version__
 from sarhad.alerts.cli import app as alerts_app
 from sarhad.alerts.ports import AlertPorts
 from sarhad.analysis.cli import risk
+from sarhad.analysis.crossings_cli import report as crossings_report
 from sarhad.border import profile_from_settings
 from sarhad.border.cli import app as border_app
 from sarhad.core import console
-from sarhad.core.auth import CONSOLE, Role, add_user, issue_token, list_users, revoke_tokens
+from sarhad.core.auth import (
+    CONSOLE,
+    Role,
+    add_user,
+    issue_token,
+    list_users,
+    revoke_tokens,
+    set_password,
+)
 from sarhad.core.console import guarded, out, print_json
 from sarhad.core.db import Database
 from sarhad.core.journal import verify_audit
+from sarhad.crossings.cli import app as crossings_app
 from sarhad.federation.cli import bundle_app, federation_app, keys_app, quarantine_app, sync
 from sarhad.federation.courier import Courier
 from sarhad.incidents.cli import app as incidents_app
 from sarhad.incidents.cli import import_file, links_app
-from sarhad.node import alert_ports, feed_sources, patrol_ports
+from sarhad.node import alert_ports, crossing_ports, feed_sources, patrol_ports
 from sarhad.patrols.cli import app as patrols_app
 from sarhad.sharing.cli import agreements_app, partners_app
 
@@ -46,6 +56,8 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(links_app, name="links")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(patrols_app, name="patrols")
+app.add_typer(crossings_app, name="crossings")
+crossings_app.command("report")(crossings_report)
 app.command("import")(import_file)
 app.command("sync")(sync)
 app.command("risk")(risk)
@@ -68,6 +80,7 @@ def _console_alert_ports(db: Database) -> AlertPorts:
 console.provide("alert_ports", _console_alert_ports)
 console.provide("feed_sources", feed_sources())
 console.provide("patrol_ports", patrol_ports)
+console.provide("crossing_ports", lambda db: crossing_ports(_console_alert_ports(db)))
 
 
 def _version(value: bool) -> None:
@@ -164,18 +177,52 @@ def users_add(
         str, typer.Argument(help="Account name: name the desk, e.g. taftan-duty-1")
     ],
     role: Annotated[Role, typer.Option(help="What the account may do")],
+    password: Annotated[
+        bool, typer.Option("--password", help="Also set a web console password (asked twice)")
+    ] = False,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the web console password from stdin")
+    ] = False,
     json_: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Create an account and print its first API token (shown once, stored hashed)."""
+    secret = _read_password(prompt=password, stdin=password_stdin)
     db = console.open_db(console.settings())
     with db.session() as session:
         add_user(session, username=username, role=role, actor=CONSOLE.username)
+        if secret is not None:
+            set_password(session, username=username, password=secret, actor=CONSOLE.username)
         token = issue_token(session, username=username, actor=CONSOLE.username)
     if json_:
         print_json({"username": username, "role": role.value, "token": token})
     else:
         out.print(f"created [bold]{username}[/] ({role.value}); token (shown once):")
         out.print(token, highlight=False)
+
+
+def _read_password(*, prompt: bool, stdin: bool) -> str | None:
+    """The password typed (hidden, twice) or piped in; None when neither was asked for."""
+    if stdin:
+        return typer.get_text_stream("stdin").readline().rstrip("\r\n")
+    if prompt:
+        return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return None
+
+
+@users_app.command("password")
+@guarded
+def users_password(
+    username: str,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin")
+    ] = False,
+) -> None:
+    """Set or change an account's web console password (at least 12 characters)."""
+    secret = _read_password(prompt=not password_stdin, stdin=password_stdin) or ""
+    db = console.open_db(console.settings())
+    with db.session() as session:
+        set_password(session, username=username, password=secret, actor=CONSOLE.username)
+    out.print(f"password of [bold]{username}[/] set")
 
 
 @users_app.command("token")

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
@@ -16,10 +17,10 @@ from sqlalchemy import func, select
 
 from sarhad.app import create_app
 from sarhad.border import profile_from_settings
-from sarhad.core.auth import CONSOLE, Role, User, add_user, issue_token
+from sarhad.core.auth import CONSOLE, Role, User, add_user, issue_token, set_password
 from sarhad.core.config import Settings
 from sarhad.core.console import closing, out
-from sarhad.core.db import Database, get_node_id
+from sarhad.core.db import Database, get_node_id, utcnow
 from sarhad.core.errors import ConfigError
 from sarhad.federation.service import sync_all
 from sarhad.incidents import service
@@ -165,10 +166,15 @@ class DemoNode:
         return f"http://{self.settings.host}:{self.settings.port}"
 
 
+#: The demo's console password of every demo account (a demo on loopback only).
+DEMO_PASSWORD = "sarhad-demo-2026"
+
+
 def _account(db: Database, username: str, role: Role) -> str:
     with db.session() as session:
         if session.scalar(select(User).where(User.username == username)) is None:
             add_user(session, username=username, role=role, actor=CONSOLE.username)
+            set_password(session, username=username, password=DEMO_PASSWORD, actor=CONSOLE.username)
         return issue_token(session, username=username, name="demo", actor=CONSOLE.username)
 
 
@@ -321,25 +327,69 @@ def exchange(nodes: list[DemoNode]) -> list[str]:
     return lines
 
 
-def alert_roundtrip(nodes: list[DemoNode], *, timeout: float = 20.0) -> list[str]:
+def call(node: DemoNode, method: str, path: str, body: Any = None, *, who: str = "duty") -> Any:
+    """One API call as the demo's duty officer (or admin); {} when it fails."""
+    with httpx.Client(base_url=node.url, timeout=10) as c:
+        r = c.request(
+            method, path, json=body, headers={"Authorization": f"Bearer {node.tokens[who]}"}
+        )
+    return r.json() if r.status_code < 300 else {}
+
+
+def wait(check: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
+    """Poll ``check`` until it returns something truthy (the nodes work in real time)."""
+    deadline = time.monotonic() + timeout
+    while not (found := check()):
+        if time.monotonic() > deadline:
+            raise ConfigError(f"demo: {what} did not happen within {timeout:g} s")
+        time.sleep(0.05)
+    return found
+
+
+def crossing_closure(nodes: list[DemoNode]) -> list[str]:
+    """Pakistan closes Gabd–Rimdan; Iran sees it beside its own view and gets the alert."""
+    pk, ir = nodes
+    for place in ("taftan-mirjaveh", "mand-pishin-market"):
+        call(pk, "PUT", f"/api/v1/crossings/{place}/publication", {"published": True}, who="admin")
+    call(pk, "PUT", "/api/v1/crossings/mand-pishin-market/hours",
+         {"days": ["mon", "thu"], "opens": "09:00", "closes": "15:00"})  # fmt: skip
+    t0 = time.monotonic()
+    made = call(pk, "POST", "/api/v1/crossings/declarations", {
+        "crossing": "gabd-rimdan", "status": "closed", "reason": "security_incident",
+        "note": "Firing near the zero point; gate shut until the area is cleared",
+    })  # fmt: skip
+    call(ir, "POST", "/api/v1/crossings/declarations",
+         {"crossing": "gabd-rimdan", "status": "open", "reason": "other"})  # fmt: skip
+
+    def seen_on(node: DemoNode) -> Any:
+        rows = call(node, "GET", "/api/v1/crossings")
+        row = next((r for r in rows if r["crossing"] == "gabd-rimdan"), {}) if rows else {}
+        return row if row.get("mismatch") else None
+
+    ir_row = wait(lambda: seen_on(ir), "the closure's arrival in Iran")
+    arrived_ms = (time.monotonic() - t0) * 1000
+    pk_row = wait(lambda: seen_on(pk), "Iran's declaration's arrival in Pakistan")
+    alert = wait(
+        lambda: next(
+            (a for a in call(ir, "GET", "/api/v1/alerts").get("items", [])
+             if a["kind"] == "crossing_closure"), None,
+        ),
+        "the closure alert in Iran",
+    )  # fmt: skip
+    return [
+        f"pk-node declared Gabd–Rimdan closed ({made['reason']}) {made['id'][:8]}; "
+        f"on ir-node's board {arrived_ms:.0f} ms later (pushed with its alert, no sync)",
+        f"  ir-node's board: PK side {ir_row['theirs']['status']}, IR side "
+        f"{ir_row['ours']['status']} → flagged: {ir_row['mismatch']}",
+        f"  pk-node's board flags it too: {pk_row['mismatch']}",
+        f"  ir-node's liaison desk got a crossing_closure alert ({alert['priority']}, "
+        f"acknowledge by {alert['ack_by'][11:19]} UTC)",
+    ]
+
+
+def alert_roundtrip(nodes: list[DemoNode]) -> list[str]:
     """Pakistan's desk raises an alert; Iran's acknowledges and answers; show each step."""
     pk, ir = nodes
-
-    def call(node: DemoNode, method: str, path: str, body: dict | None = None) -> dict:
-        with httpx.Client(base_url=node.url, timeout=10) as c:
-            r = c.request(
-                method, path, json=body, headers={"Authorization": f"Bearer {node.tokens['duty']}"}
-            )
-        return r.json() if r.status_code < 300 else {}
-
-    def wait(check: Callable[[], dict], what: str) -> dict:
-        deadline = time.monotonic() + timeout
-        while not (found := check()):
-            if time.monotonic() > deadline:
-                raise ConfigError(f"demo: {what} did not happen within {timeout:g} s")
-            time.sleep(0.05)
-        return found
-
     sent = call(
         pk,
         "POST",
@@ -379,9 +429,11 @@ def alert_roundtrip(nodes: list[DemoNode], *, timeout: float = 20.0) -> list[str
 def describe(nodes: list[DemoNode], data_dir: Path) -> str:
     """What to look at, as printed and written to DATA_DIR/WHERE-TO-LOOK.txt."""
     lines = ["Sarhad demo: two federated nodes on SQLite", ""]
-    for n, (_side, name, country) in zip(nodes, NODES, strict=True):
+    for n, (side, name, country) in zip(nodes, NODES, strict=True):
         lines += [
             f"{country} node '{name}'  {n.url}   (API docs: {n.url}/docs)",
+            f"  web console:        {n.url}/   sign in as {side.lower()}-duty-1 or "
+            f"{side.lower()}-admin, password {DEMO_PASSWORD}",
             f"  admin token:        {n.tokens['admin']}",
             f"  duty officer token: {n.tokens['duty']}",
             f"  data: {n.settings.data_dir.resolve()}",
@@ -404,6 +456,9 @@ def describe(nodes: list[DemoNode], data_dir: Path) -> str:
         f"  {env} alerts watch           # live: new alerts and incidents as they happen",
         f"  {env} alerts stats           # time to acknowledge and answer, by month and side",
         f"  curl -N {auth} '{pk.url}/api/v1/feed?after=0'   # the live feed (SSE)",
+        f"  {env} crossings status       # every crossing now, both sides' view, mismatches",
+        f"  {env} crossings report --month {utcnow():%Y-%m}   # days closed, throughput, chart",
+        f"  public status page (no account): {pk.url}/public/crossings?lang=ur",
         f"  TAXII 2.1 discovery: {pk.url}/taxii2/ (partner tokens only)",
     ]
     text = "\n".join(lines)
@@ -450,6 +505,8 @@ def run_demo(*, base_port: int, data_dir: Path, serve: bool = True) -> list[Demo
         out.print("\n".join(crossing), highlight=False, soft_wrap=True)
         out.print("\nA liaison alert across the border (pushed at once, no sync):")
         out.print("\n".join(alert_roundtrip(nodes)), highlight=False, soft_wrap=True)
+        out.print("\nA crossing closure, seen from both sides:")
+        out.print("\n".join(crossing_closure(nodes)), highlight=False, soft_wrap=True)
         if serve:
             out.print("\nServing both nodes; press Ctrl-C to stop.")
             with contextlib.suppress(KeyboardInterrupt):

@@ -17,6 +17,8 @@ from sarhad.core.auth import Permission
 from sarhad.core.config import Settings
 from sarhad.core.db import Database, NodeMeta, get_node_id, utcnow
 from sarhad.core.feed import FeedSource
+from sarhad.crossings import service as crossings
+from sarhad.crossings.ports import CrossingPorts
 from sarhad.incidents import service as incidents
 from sarhad.migrations import upgrade
 from sarhad.patrols import service as patrols
@@ -52,12 +54,26 @@ def alert_ports(wake: Callable[[], None] = lambda: None) -> AlertPorts:
     )
 
 
+def crossing_ports(alerts_wiring: AlertPorts) -> CrossingPorts:
+    """Wire closure alerts to the partners whose agreement shares crossing status."""
+
+    def partners(session: Session) -> list[str]:
+        return [
+            p.name
+            for p in sharing.list_partners(session)
+            if p.active and sharing.get_agreement(session, partner=p).share_crossings
+        ]
+
+    return CrossingPorts(alerts=alerts_wiring, partners=partners)
+
+
 def feed_sources() -> dict[str, FeedSource]:
     """What the live feed streams: incidents, alerts and plans, each under its read permission."""
     return {
         "incident": FeedSource(Permission.INCIDENTS_READ, incidents.describe),
         "alert": FeedSource(Permission.ALERTS_READ, alerts.describe),
         "patrol_plan": FeedSource(Permission.PATROLS_READ, patrols.describe),
+        "crossing_declaration": FeedSource(Permission.CROSSINGS_READ, crossings.describe),
     }
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import shapely
+import shapely.geometry
 from shapely import LineString
 
 from sarhad.border.model import Place
@@ -39,10 +41,39 @@ def _place_feature(place: Place, lang: str) -> dict[str, object]:
     }
 
 
-def profile_geojson(profile: BorderProfile, lang: str = "en") -> dict[str, object]:
-    """FeatureCollection (lon/lat, WGS84): the line, its sectors, crossings, markets, posts."""
+#: Tolerance (degrees, ~500 m) of the country polygons drawn as a basemap.
+BASEMAP_TOLERANCE = 0.005
+
+
+def _countries(profile: BorderProfile) -> list[dict[str, object]]:
+    """Each side's polygon, simplified for drawing (the offline basemap of the console)."""
+    out: list[dict[str, object]] = []
+    for side, polygon in profile.polygons.items():
+        simple = shapely.set_precision(
+            polygon.simplify(BASEMAP_TOLERANCE, preserve_topology=True), 10**-DECIMALS
+        )
+        out.append(
+            {
+                "type": "Feature",
+                "id": f"country-{side}",
+                "geometry": shapely.geometry.mapping(simple),
+                "properties": {"id": side, "kind": "country", "side": side},
+            }
+        )
+    return out
+
+
+def profile_geojson(
+    profile: BorderProfile, lang: str = "en", *, countries: bool = False
+) -> dict[str, object]:
+    """FeatureCollection (lon/lat, WGS84): the line, its sectors, crossings, markets, posts.
+
+    With ``countries``, each side's polygon (simplified) comes first: a basemap that needs no
+    tile server.
+    """
     minx, miny, maxx, maxy = profile.line.bounds
-    features: list[dict[str, object]] = [
+    features: list[dict[str, object]] = _countries(profile) if countries else []
+    features += [
         {
             "type": "Feature",
             "id": profile.id,

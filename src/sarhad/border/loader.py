@@ -63,6 +63,13 @@ class SidesSpec(_Strict):
     codes: Annotated[list[str], Field(min_length=2, max_length=2)]
 
 
+class TimeZoneSpec(_Strict):
+    """A side's legal local time: a fixed offset (neither PK nor IR keeps summer time)."""
+
+    name: Annotated[str, Field(min_length=2, max_length=8)]  # e.g. "PKT"
+    utc_offset: Annotated[str, Field(pattern=r"^[+-](0\d|1[0-4]):[0-5]\d$")]  # "+05:00"
+
+
 class PlaceSpec(BaseModel):
     """One ``[[crossings]]``, ``[[markets]]`` or ``[[posts]]`` entry; other keys go to extra."""
 
@@ -88,6 +95,8 @@ class ProfileSpec(_Strict):
     crossings: Annotated[list[PlaceSpec], Field(min_length=1)]
     markets: list[PlaceSpec] = []
     posts: list[PlaceSpec] = []
+    #: Local time of each side (side code → zone); sides left out keep UTC.
+    time_zones: dict[str, TimeZoneSpec] = {}
 
     _names = field_validator("names")(_need_en)
 

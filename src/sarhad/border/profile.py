@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+from datetime import UTC, timedelta, timezone, tzinfo
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -51,6 +52,7 @@ class BorderProfile:
         markets: list[Place] | None = None,
         posts: list[Place] | None = None,
         folder: Path | None = None,
+        time_zones: dict[str, tzinfo] | None = None,
     ) -> None:
         self.id = id
         self.code = code
@@ -65,6 +67,7 @@ class BorderProfile:
         self.markets = list(markets or [])
         self.posts = list(posts or [])
         self.folder = folder
+        self.time_zones = dict(time_zones or {})
         self.sectors = self._cut_sectors()
         self._sector_by_id = {s.id: s for s in self.sectors}
         self._place_by_id = {p.id: p for p in self.places}
@@ -112,6 +115,10 @@ class BorderProfile:
                 )
             )
         return sectors
+
+    def local_time(self, side: str) -> tzinfo:
+        """The legal local time of ``side`` (e.g. PKT, UTC+5), or UTC when the profile has none."""
+        return self.time_zones.get(side, UTC)
 
     def sector(self, sector_id: str) -> Sector:
         """The sector with this id (e.g. ``"PKIR-007"``); raises ``NotFound``."""
@@ -199,17 +206,23 @@ class BorderProfile:
 
     # -- export ------------------------------------------------------------------------
 
-    def to_geojson(self, lang: str = "en") -> dict[str, object]:
-        """RFC 7946 FeatureCollection: the line, each sector and every place."""
+    def to_geojson(self, lang: str = "en", *, countries: bool = False) -> dict[str, object]:
+        """RFC 7946 FeatureCollection: the line, each sector and every place (and the sides)."""
         from sarhad.border.export import profile_geojson
 
-        return profile_geojson(self, lang)
+        return profile_geojson(self, lang, countries=countries)
 
     def info(self, lang: str = "en") -> dict[str, object]:
         """Summary for ``sarhad border info``."""
         from sarhad.border.export import profile_info
 
         return profile_info(self, lang)
+
+
+def _zone(name: str, offset: str) -> timezone:
+    sign = -1 if offset[0] == "-" else 1
+    hh, mm = offset[1:].split(":")
+    return timezone(sign * timedelta(hours=int(hh), minutes=int(mm)), name)
 
 
 def _default_folder() -> Path:
@@ -241,6 +254,7 @@ def load_profile(
         markets=data.markets,
         posts=data.posts,
         folder=folder,
+        time_zones={side: _zone(z.name, z.utc_offset) for side, z in spec.time_zones.items()},
     )
     for crossing in profile.crossings:
         off_km = profile.locate(crossing.lon, crossing.lat).distance_m / 1000.0

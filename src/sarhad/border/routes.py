@@ -16,9 +16,11 @@ Lang = Literal["en", "ur", "fa"]
 
 
 @router.get("")
-def profile_geojson(request: Request, _actor: Reader, lang: Lang = "en") -> dict[str, Any]:
-    """The profile as RFC 7946 GeoJSON: line, sectors, crossings, markets, posts."""
-    return node(request).profile.to_geojson(lang=lang)
+def profile_geojson(
+    request: Request, _actor: Reader, lang: Lang = "en", countries: bool = False
+) -> dict[str, Any]:
+    """The profile as RFC 7946 GeoJSON: line, sectors, places (``countries``: each side too)."""
+    return node(request).profile.to_geojson(lang=lang, countries=countries)
 
 
 @router.get("/info")

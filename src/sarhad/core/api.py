@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from sarhad.core.auth import Permission, Principal, authenticate
 from sarhad.core.config import Settings
 from sarhad.core.db import Database
-from sarhad.core.errors import InvalidInput, SarhadError
+from sarhad.core.errors import Forbidden, InvalidInput, SarhadError
 
 log = logging.getLogger("sarhad.api")
 
@@ -31,6 +32,9 @@ class Node:
     ``ports`` carries the callables with which the app wires rooms that may not import each
     other (e.g. the alerts room's partner directory); ``wake`` tells the courier that
     something waits to go to a partner.
+
+    ``ports["web_session"]``, when set, is a callable (request) -> (Principal, csrf token) |
+    None that recognises a signed-in web console session cookie (core may not import web).
     """
 
     settings: Settings
@@ -51,10 +55,35 @@ def _bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+#: Methods that change nothing; every other method needs the CSRF header under a cookie.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_HEADER = "X-CSRF-Token"
+
+
 def caller(request: Request) -> Principal:
-    """The authenticated caller, whatever its role (a dependency)."""
-    with node(request).db.session() as session:
-        return authenticate(session, _bearer(request))
+    """The authenticated caller, whatever its role (a dependency).
+
+    A bearer token wins; without one, a web console session cookie is accepted through the
+    ``web_session`` port, and then any unsafe method must carry the session's CSRF token in
+    ``X-CSRF-Token`` (a cookie is sent by the browser on its own, a header is not).
+    """
+    n = node(request)
+    token = _bearer(request)
+    web_session = n.ports.get("web_session")
+    if token is None and web_session is not None:
+        found = web_session(request)
+        if found is not None:
+            principal, csrf = found
+            if request.method not in SAFE_METHODS:
+                sent = request.headers.get(CSRF_HEADER, "")
+                if not sent or not secrets.compare_digest(sent, csrf):
+                    raise Forbidden(
+                        f"the {CSRF_HEADER} header is missing or does not match this session",
+                        hint="send the token from the page's csrf-token meta tag",
+                    )
+            return principal
+    with n.db.session() as session:
+        return authenticate(session, token)
 
 
 def require(permission: Permission) -> Callable[[Request], Principal]:

@@ -8,6 +8,8 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import Boolean, ForeignKey, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -51,6 +53,10 @@ class Permission(StrEnum):
     RISK_READ = "risk:read"
     PATROLS_READ = "patrols:read"
     PATROLS_PLAN = "patrols:plan"
+    CROSSINGS_READ = "crossings:read"
+    CROSSINGS_DECLARE = "crossings:declare"
+    CROSSINGS_RECORD = "crossings:record"  # enter or import daily throughput
+    CROSSINGS_PUBLISH = "crossings:publish"  # switch the public status page per crossing
 
 
 _P = Permission
@@ -67,6 +73,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             _P.ALERTS_RESPOND,
             _P.RISK_READ,
             _P.PATROLS_READ,
+            _P.CROSSINGS_READ,
+            _P.CROSSINGS_DECLARE,
+            _P.CROSSINGS_RECORD,
         }
     ),
     Role.LIAISON: frozenset(
@@ -84,6 +93,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             _P.ALERTS_RESPOND,
             _P.RISK_READ,
             _P.PATROLS_READ,
+            _P.CROSSINGS_READ,
+            _P.CROSSINGS_DECLARE,
         }
     ),
     Role.ANALYST: frozenset(
@@ -96,6 +107,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             _P.ALERTS_READ,
             _P.RISK_READ,
             _P.PATROLS_READ,
+            _P.CROSSINGS_READ,
+            _P.CROSSINGS_RECORD,
         }
     ),
     # Commanders are the supervisors alerts escalate to: they may answer in the desk's place.
@@ -110,6 +123,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             _P.ALERTS_RESPOND,
             _P.RISK_READ,
             _P.PATROLS_READ,
+            _P.CROSSINGS_READ,
+            _P.CROSSINGS_DECLARE,
             _P.PATROLS_PLAN,
         }
     ),
@@ -134,6 +149,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Argon2id (pwdlib) for the web console; None: the account signs in with tokens only.
+    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True, default=None)
 
 
 class ApiToken(Base):
@@ -278,3 +295,54 @@ def authenticate(session: Session, token: str | None) -> Principal:
     if row is None or row[0].revoked_at is not None or row[1].disabled:
         raise Unauthorized("the API token is not valid", hint="ask an admin for a new token")
     return Principal(row[1].username, Role(row[1].role))
+
+
+#: Argon2id with pwdlib's defaults; a hash made with older parameters is upgraded on sign-in.
+PASSWORDS = PasswordHash((Argon2Hasher(),))
+MIN_PASSWORD = 12
+#: Verified when the account does not exist, so a wrong name costs as long as a wrong password.
+_DUMMY_HASH = PASSWORDS.hash("sarhad-no-such-account")
+
+
+def set_password(session: Session, *, username: str, password: str, actor: str) -> User:
+    """Set or change the web console password of ``username`` (stored as an Argon2id hash)."""
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(
+            FieldError("password", f"use at least {MIN_PASSWORD} characters (a passphrase)")
+        )
+    lock_writes(session)
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"no user {username!r}", hint="create it with 'sarhad users add'")
+    if user.role == Role.PARTNER.value:
+        raise InvalidInput(
+            FieldError("username", "a partner's machine account has no console password")
+        )
+    user.password_hash = PASSWORDS.hash(password)
+    audit(
+        session,
+        actor=actor,
+        action="user.password",
+        entity="user",
+        entity_id=user.id,
+        detail={"username": username},
+    )
+    return user
+
+
+def check_password(session: Session, *, username: str, password: str) -> User | None:
+    """The account if ``password`` is its password (and it may sign in), else None.
+
+    Never says which part was wrong. The caller holds the write lock if it wants an outdated
+    hash upgraded in place.
+    """
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or user.password_hash is None:
+        PASSWORDS.verify(password, _DUMMY_HASH)
+        return None
+    valid, new_hash = PASSWORDS.verify_and_update(password, user.password_hash)
+    if not valid or user.disabled or user.role == Role.PARTNER.value:
+        return None
+    if new_hash is not None:
+        user.password_hash = new_hash
+    return user

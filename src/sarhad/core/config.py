@@ -82,6 +82,26 @@ class Settings(BaseSettings):
         ge=0,
         description="Deconfliction: km along the line between a patrol and a partner operation",
     )
+    crossing_seizure_km: float = Field(
+        default=10.0, ge=0, description="Crossings: seizures within this many km count as at it"
+    )
+    crossing_incident_km: float = Field(
+        default=25.0,
+        ge=0,
+        description="Crossings: an incident this close may have caused a following closure",
+    )
+    crossing_incident_hours: float = Field(
+        default=48.0,
+        gt=0,
+        description="Crossings: a closure this soon after a nearby incident counts as following it",
+    )
+    public_rate_per_minute: int = Field(
+        default=60, ge=1, description="Public status page: requests per minute per client address"
+    )
+    tiles_url: str | None = Field(
+        default=None,
+        description="Web console: the site's own tile server, e.g. http://tiles.local/{z}/{x}/{y}.png",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8700, ge=1, le=65535)
 

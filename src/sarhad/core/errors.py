@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass
@@ -35,6 +36,19 @@ class InvalidInput(SarhadError):
     def __init__(self, errors: list[FieldError] | FieldError, *, hint: str | None = None) -> None:
         self.errors = errors if isinstance(errors, list) else [errors]
         super().__init__("; ".join(str(e) for e in self.errors), hint=hint)
+
+
+def from_validation(exc: Any, *, prefix: str = "") -> InvalidInput:
+    """A pydantic ``ValidationError`` as ``InvalidInput`` naming each field (``goods.0.unit``)."""
+    return InvalidInput(
+        [
+            FieldError(
+                prefix + (".".join(str(p) for p in e["loc"]) or "input"),
+                e["msg"].removeprefix("Value error, "),
+            )
+            for e in exc.errors()
+        ]
+    )
 
 
 class NotFound(SarhadError):

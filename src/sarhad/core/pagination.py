@@ -34,8 +34,8 @@ def decode_cursor(cursor: str, *, arity: int, field: str = "cursor") -> list[Any
     return key
 
 
-def check_limit(limit: int, *, field: str = "limit") -> int:
-    """Validate a page size."""
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput(FieldError(field, f"must be between 1 and {MAX_LIMIT}"))
+def check_limit(limit: int, *, field: str = "limit", most: int = MAX_LIMIT) -> int:
+    """Validate a page size (at most ``most``)."""
+    if not 1 <= limit <= most:
+        raise InvalidInput(FieldError(field, f"must be between 1 and {most}"))
     return limit

@@ -4,6 +4,13 @@ Alerts cannot wait for the next periodic sync. Whenever something is written tha
 should get (an alert, a step, a receipt), the route wakes the courier; it publishes and
 pushes in order from the durable push cursor. A partner that is down is retried with
 back-off; nothing is lost, because what waits is the collection past the cursor.
+
+Crossing status rides the same path, with no code of its own here: ``deliver`` publishes
+every entity of ``publish.PUBLISHED`` (crossing declarations, hours and throughput among
+them), and the declare and end routes wake the courier after writing (they also raise the
+closure alert). So a closure reaches the partner in the same push as its alert, right after
+the commit, from the durable change log; anything not woken for (a withdrawal, new hours, a
+day's figures) goes at the courier's next tick (``courier_poll_s``).
 """
 
 from __future__ import annotations

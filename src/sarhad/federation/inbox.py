@@ -7,6 +7,7 @@ caller, and never leaves half a record (each object is stored in its own savepoi
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,7 @@ from sarhad.border import BorderProfile
 from sarhad.core.db import lock_writes, utcnow
 from sarhad.core.errors import SarhadError
 from sarhad.core.journal import audit
+from sarhad.crossings import received as crossings
 from sarhad.federation import stix_inbound as stix
 from sarhad.federation.models import Quarantined, Receipt
 from sarhad.federation.publish import LocalNode
@@ -28,6 +30,15 @@ from sarhad.federation.stix_alerts import (
     parse_alert,
     parse_step,
 )
+from sarhad.federation.stix_crossings import (
+    CROSSING_TYPES,
+    HOURS_TYPE,
+    STATUS_TYPE,
+    BadCrossingObject,
+    parse_hours,
+    parse_status,
+    parse_throughput,
+)
 from sarhad.incidents import links, received
 from sarhad.incidents import service as incidents
 from sarhad.incidents.models import Incident
@@ -36,6 +47,7 @@ from sarhad.incidents.schemas import IncidentIn
 from sarhad.sharing.models import Partner
 
 MAX_QUARANTINE_PAYLOAD = 256 * 1024
+log = logging.getLogger("sarhad.inbox")
 
 
 @dataclass
@@ -93,8 +105,10 @@ def ingest(
     lock_writes(session)
     report = IngestReport()
     alert_objs = [o for o in objects if isinstance(o, dict) and o.get("type") in ALERT_TYPES]
-    if alert_objs:
-        objects = [o for o in objects if not (isinstance(o, dict) and o.get("type") in ALERT_TYPES)]
+    crossing_objs = [o for o in objects if isinstance(o, dict) and o.get("type") in CROSSING_TYPES]
+    if alert_objs or crossing_objs:
+        own = ALERT_TYPES | CROSSING_TYPES
+        objects = [o for o in objects if not (isinstance(o, dict) and o.get("type") in own)]
     parsed, rejected, others = stix.parse_inbound(objects)
     for bad in rejected:
         report.rejected.append((bad.stix_id, bad.reason))
@@ -198,7 +212,15 @@ def ingest(
     for key in keys[: len(others)]:
         if key not in seen:
             report.accepted.append(key)
-    # Alerts after incidents: an alert may name an incident of the same batch.
+    # Crossings and alerts after incidents: they may name an incident of the same batch.
+    fresh_keys += _ingest_crossings(
+        session,
+        partner=partner,
+        objects=crossing_objs,
+        via=via,
+        profile=profile,
+        report=report,
+    )
     fresh_keys += _ingest_alerts(
         session,
         partner=partner,
@@ -305,6 +327,79 @@ def _ingest_alerts(
             continue
         fresh.append(key)
         (report.accepted if stored else report.duplicates).append(key)
+    return fresh
+
+
+def _receive_crossing(
+    session: Session, obj: dict[str, Any], *, partner: Partner, profile: BorderProfile
+) -> bool:
+    """Check one crossing object and store it; False when we had that version already."""
+    author = f"identity--{partner.node_id}" if partner.node_id else None
+    name, side, node_id = partner.name, partner.country, partner.node_id
+    if obj.get("type") == STATUS_TYPE:
+        return crossings.receive_declaration(
+            session, data=parse_status(obj, author=author), partner_name=name,
+            partner_node_id=node_id, partner_side=side, profile=profile,
+        )  # fmt: skip
+    if obj.get("type") == HOURS_TYPE:
+        h = parse_hours(obj, author=author)
+        return crossings.receive_hours(
+            session, crossing_id=h.crossing_id, side=h.side, days=h.days, opens=h.opens,
+            closes=h.closes, partner_name=name, partner_side=side, profile=profile,
+            modified=h.modified,
+        )  # fmt: skip
+    t = parse_throughput(obj, author=author)
+    return crossings.receive_throughput(
+        session, crossing_id=t.crossing_id, side=t.side, day=t.day, values=t.values,
+        partner_name=name, partner_node_id=node_id, partner_side=side, profile=profile,
+        modified=t.modified,
+    )  # fmt: skip
+
+
+def _ingest_crossings(
+    session: Session,
+    *,
+    partner: Partner,
+    objects: list[dict[str, Any]],
+    via: str,
+    profile: BorderProfile,
+    report: IngestReport,
+) -> list[tuple[str, str]]:
+    """Crossing status, hours and throughput from ``partner``; returns the receipt keys.
+
+    Each object is stored in its own savepoint: one that fails while being stored leaves
+    nothing behind and never stops the others.
+    """
+    if not objects:
+        return []
+    keys = [(str(o.get("id"))[:200], _stamp(o.get("modified"))) for o in objects]
+    seen = _seen_many(session, keys)
+    fresh: list[tuple[str, str]] = []
+    for obj, key in zip(objects, keys, strict=True):
+        if key in seen or key in fresh:
+            report.duplicates.append(key)
+            continue
+        try:
+            with session.begin_nested():
+                stored = _receive_crossing(session, obj, partner=partner, profile=profile)
+        except (BadCrossingObject, SarhadError) as exc:
+            reason = f"{key[0]}: {getattr(exc, 'message', None) or exc}"
+        except Exception as exc:  # last resort: one object must never stop the batch
+            log.exception("storing %s from %s failed", key[0], partner.name)
+            reason = f"{key[0]}: internal error while storing ({type(exc).__name__})"
+        else:
+            fresh.append(key)
+            (report.accepted if stored else report.duplicates).append(key)
+            continue
+        report.rejected.append((key[0] if isinstance(obj.get("id"), str) else None, reason))
+        quarantine(
+            session,
+            partner=partner,
+            via=via,
+            stix_id=key[0],
+            reason=reason,
+            payload=json.dumps(obj, ensure_ascii=False, default=str),
+        )
     return fresh
 
 

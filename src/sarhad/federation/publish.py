@@ -18,7 +18,9 @@ from sarhad.core.db import lock_writes, utcnow
 from sarhad.core.journal import ChangeLog, audit
 from sarhad.federation import stix
 from sarhad.federation.alert_publish import alert_objects
+from sarhad.federation.crossing_publish import CROSSING_ENTITIES, crossing_objects
 from sarhad.federation.models import PendingRelease, PublishCursor
+from sarhad.federation.stix_crossings import CROSSING_EXTENSION_ID
 from sarhad.federation.store import Appender, ensure_collections
 from sarhad.incidents import service as incidents
 from sarhad.incidents.models import Incident
@@ -27,8 +29,9 @@ from sarhad.sharing.models import Agreement, Partner
 from sarhad.sharing.policy import SharableRecord, decide, redact
 
 BATCH = 2000
-#: Change-log entities that become objects for partners (alerts only for their addressee).
-PUBLISHED = ("incident", ALERT_ENTITY)
+#: Change-log entities that become objects for partners (alerts only for their addressee;
+#: crossing status, hours and throughput as the agreement's crossing flags allow).
+PUBLISHED = ("incident", ALERT_ENTITY, *CROSSING_ENTITIES)
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,8 @@ class LocalNode:
     node_id: str
     name: str
     country: str
+    #: Our side's local time as staff read it, e.g. "PKT (UTC+05:00)" (crossing hours).
+    time_zone: str | None = None
 
     @property
     def identity_id(self) -> str:
@@ -54,6 +59,7 @@ class PublishReport:
     held: int = 0  # waiting for their release delay
     withheld: dict[str, list[str]] = field(default_factory=dict)  # id -> reasons not shared
     alerts: int = 0  # alert and alert-step objects added for this partner
+    crossings: int = 0  # crossing status, hours and throughput objects added
 
 
 #: The project's own identity: the author of the extension-definition, the same on every
@@ -169,6 +175,20 @@ def _publish_partner(
             now=now,
             report=report,
         )
+        # Crossings before alerts: a closure alert's reader finds the board already updated.
+        added = appender.append_many(
+            crossing_objects(
+                session,
+                appender=appender,
+                terms=terms,
+                identity_id=node.identity_id,
+                extension_author=PROJECT_IDENTITY["id"],
+                time_zone=node.time_zone,
+                changes=[(c.entity, c.entity_id) for c in changes],
+                now=now,
+            )
+        )
+        report.crossings += len(added - {CROSSING_EXTENSION_ID})
         alert_changes = [(c.entity_id, c.op) for c in changes if c.entity == ALERT_ENTITY]
         report.alerts += len(
             appender.append_many(
@@ -185,7 +205,7 @@ def _publish_partner(
         if not changes:
             break
         cursor.change_seq = changes[-1].seq
-    if report.shared or report.withdrawn or report.alerts:
+    if report.shared or report.withdrawn or report.alerts or report.crossings:
         audit(
             session,
             actor="federation",
@@ -198,6 +218,7 @@ def _publish_partner(
                 "shared": report.shared,
                 "withdrawn": report.withdrawn,
                 "alert_objects": report.alerts,
+                "crossing_objects": report.crossings,
             },
         )
     session.flush()

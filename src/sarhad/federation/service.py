@@ -10,10 +10,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from sarhad.border import BorderProfile
+from sarhad.border import BorderProfile, profile_from_settings
 from sarhad.core.config import Settings
 from sarhad.core.db import Database, get_node_id, lock_writes
 from sarhad.core.journal import audit
+from sarhad.crossings.service import zone_label
 from sarhad.federation import bundle as bundles
 from sarhad.federation.groups import split_incomplete
 from sarhad.federation.inbox import IngestReport, ingest
@@ -29,7 +30,10 @@ log = logging.getLogger("sarhad.sync")
 def local_node(session: Session, settings: Settings) -> LocalNode:
     """Our identity as partners see it."""
     return LocalNode(
-        node_id=get_node_id(session), name=settings.node_name, country=settings.node_side
+        node_id=get_node_id(session),
+        name=settings.node_name,
+        country=settings.node_side,
+        time_zone=zone_label(profile_from_settings(settings), settings.node_side),
     )
 
 

@@ -19,7 +19,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sarhad.alerts.models import Alert, AlertStep
 from sarhad.alerts.service import InboundAlert
 from sarhad.alerts.taxonomy import Answer, Kind, Priority, Step
-from sarhad.core.markings import STIX_TLP2_IDS, TLP
+from sarhad.core.markings import TLP
+from sarhad.federation.new_sdo import (
+    TLP_BY_ID,
+    UUID_PATTERN,
+    NewSdo,
+    extension_definition,
+    extension_of,
+    why,
+)
 from sarhad.federation.stix import (
     SCHEMA_DIR,
     parse_stix_timestamp,
@@ -40,32 +48,26 @@ ALERT_SCHEMA_URL = (
 STEP_NAMESPACE = uuid.UUID("0f1e4a55-7c3b-4d0a-8e62-4b9d21c7a3f1")
 SHARED_STEP_VALUES = ("received", "acknowledged", "answered", "withdrawn")
 
-_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
+_UUID = UUID_PATTERN
 _IDENTITY = re.compile(rf"identity--{_UUID}")
 _INCIDENT = re.compile(rf"incident--{_UUID}")
-_TLP_BY_ID = {v: k for k, v in STIX_TLP2_IDS.items()}
+_TLP_BY_ID = TLP_BY_ID
 
 
 def alert_extension_definition(*, created_by_ref: str) -> dict[str, Any]:
     """The extension-definition of the two alert types (fixed id and timestamps)."""
-    return {
-        "type": "extension-definition",
-        "spec_version": "2.1",
-        "id": ALERT_EXTENSION_ID,
-        "created_by_ref": created_by_ref,
-        "created": ALERT_EXTENSION_CREATED,
-        "modified": ALERT_EXTENSION_CREATED,
-        "name": "sarhad-liaison-alert",
-        "description": (
+    return extension_definition(
+        id_=ALERT_EXTENSION_ID,
+        created=ALERT_EXTENSION_CREATED,
+        name="sarhad-liaison-alert",
+        description=(
             "Liaison alerts between border agencies (sarhad-alert) and the steps either side "
             "takes on them (sarhad-alert-step): priority, kind, place on the border, validity, "
             "response deadlines, acknowledgement and answer."
         ),
-        "schema": ALERT_SCHEMA_URL,
-        "version": "1.0",
-        "extension_types": ["new-sdo"],
-        "object_marking_refs": [TLP.CLEAR.stix_id],
-    }
+        schema=ALERT_SCHEMA_URL,
+        created_by_ref=created_by_ref,
+    )
 
 
 def step_stix_id(alert_id: str, step: str) -> str:
@@ -74,7 +76,7 @@ def step_stix_id(alert_id: str, step: str) -> str:
 
 
 def _ext() -> dict[str, Any]:
-    return {ALERT_EXTENSION_ID: {"extension_type": "new-sdo"}}
+    return extension_of(ALERT_EXTENSION_ID)
 
 
 def alert_to_stix(alert: Alert, *, identity_id: str, incident_refs: list[str]) -> dict[str, Any]:
@@ -136,33 +138,11 @@ def step_to_stix(step: AlertStep, alert: Alert, *, identity_id: str) -> dict[str
 Side = Field(pattern=r"^[A-Z]{2}$")
 
 
-class _Common(BaseModel):
+class _Common(NewSdo):
     model_config = ConfigDict(extra="forbid", strict=True)
+    EXTENSION_ID = ALERT_EXTENSION_ID
 
-    spec_version: Literal["2.1"]
     id: str
-    created_by_ref: str = Field(pattern=rf"^identity--{_UUID}$")
-    created: str
-    modified: str
-    object_marking_refs: list[str] = Field(min_length=1, max_length=1)
-    extensions: dict[str, dict[str, str]]
-
-    @field_validator("extensions")
-    @classmethod
-    def _ours(cls, v: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
-        if v != _ext():
-            raise ValueError(f"must be exactly {{{ALERT_EXTENSION_ID}: new-sdo}}")
-        return v
-
-    @field_validator("object_marking_refs")
-    @classmethod
-    def _tlp(cls, v: list[str]) -> list[str]:
-        level = _TLP_BY_ID.get(v[0])
-        if level is None:
-            raise ValueError("must be one TLP 2.0 marking")
-        if level is TLP.RED:
-            raise ValueError("TLP:RED must never leave its node")
-        return v
 
 
 class _AlertObj(_Common):
@@ -215,19 +195,12 @@ def _time(obj: BaseModel, key: str) -> datetime:
         raise BadAlertObject(f"{key!r} {exc}") from None
 
 
-def _why(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "object"
-    more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"{where}: {first['msg']}{more}"
-
-
 def parse_alert(obj: dict[str, Any], *, author: str | None) -> tuple[InboundAlert, str]:
     """Check a ``sarhad-alert`` from ``author`` (when known): (alert, side it is addressed to)."""
     try:
         a = _AlertObj.model_validate(obj, strict=False)
     except ValidationError as exc:
-        raise BadAlertObject(_why(exc)) from None
+        raise BadAlertObject(why(exc)) from None
     if author and a.created_by_ref != author:
         raise BadAlertObject(f"created_by_ref {a.created_by_ref} is not the partner ({author})")
     if a.created != a.modified:
@@ -260,7 +233,7 @@ def parse_step(obj: dict[str, Any], *, author: str | None) -> dict[str, Any]:
     try:
         s = _StepObj.model_validate(obj, strict=False)
     except ValidationError as exc:
-        raise BadAlertObject(_why(exc)) from None
+        raise BadAlertObject(why(exc)) from None
     if author and s.created_by_ref != author:
         raise BadAlertObject(f"created_by_ref {s.created_by_ref} is not the partner ({author})")
     alert_id = s.alert_ref.removeprefix(f"{ALERT_TYPE}--")

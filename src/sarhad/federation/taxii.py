@@ -28,6 +28,7 @@ from sarhad.core.db import get_node_id, utcnow
 from sarhad.core.errors import SarhadError
 from sarhad.core.journal import audit
 from sarhad.core.pagination import decode_cursor, encode_cursor
+from sarhad.crossings.service import zone_label
 from sarhad.federation.inbox import ingest
 from sarhad.federation.models import Collection, CollectionObject, TaxiiStatus
 from sarhad.federation.publish import LocalNode, publish_partner
@@ -111,7 +112,10 @@ Caller = Annotated[Partner, Depends(partner_of)]
 def local_node(session: Session, n: Node) -> LocalNode:
     """Our identity as partners see it."""
     return LocalNode(
-        node_id=get_node_id(session), name=n.settings.node_name, country=n.settings.node_side
+        node_id=get_node_id(session),
+        name=n.settings.node_name,
+        country=n.settings.node_side,
+        time_zone=zone_label(n.profile, n.settings.node_side),
     )
 
 

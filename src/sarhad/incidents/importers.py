@@ -6,21 +6,20 @@ Pure parsing, no database. Every row is validated by ``IncidentIn``; problems ar
 
 from __future__ import annotations
 
-import codecs
 import csv
-import difflib
 import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import Any, Literal
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from sarhad.core.errors import FieldError, InvalidInput
+from sarhad.core.csvfile import FileFormatError, check_text, read_table
+from sarhad.core.errors import FieldError
 from sarhad.core.markings import TLP
 from sarhad.incidents import taxonomy as tx
 from sarhad.incidents.schemas import IncidentIn
@@ -37,15 +36,6 @@ class ParsedRow:
     incident: IncidentIn | None
     external_ref: str | None
     errors: list[FieldError] = field(default_factory=list)
-
-
-class FileFormatError(InvalidInput):
-    """The file as a whole cannot be read; raised before the first row, except for a CSV that
-    breaks mid-way (e.g. an unclosed quote), which is only found when the reader gets there."""
-
-    def __init__(self, problems: str | list[str], *, hint: str | None = None) -> None:
-        msgs = [problems] if isinstance(problems, str) else problems
-        super().__init__([FieldError("file", m) for m in msgs], hint=hint)
 
 
 # --- our CSV: column → (path in IncidentIn, converter kind); dict order is the documented order
@@ -244,94 +234,6 @@ def _put(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
 
 
 # --- reading
-def _check_text(path: Path) -> None:
-    """Stream the file once: it must be non-empty UTF-8 (BOM allowed) without NUL bytes."""
-    decoder = codecs.getincrementaldecoder("utf-8-sig")()
-    offset, seen_text = 0, False
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 16):
-            if offset == 0 and chunk[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
-                raise FileFormatError("the file is UTF-16 text", hint="save it as UTF-8")
-            if b"\x00" in chunk:
-                raise FileFormatError("the file contains NUL bytes; it is not a text file")
-            try:
-                seen_text = bool(decoder.decode(chunk).strip()) or seen_text
-            except UnicodeDecodeError as exc:
-                raise FileFormatError(
-                    f"the file is not UTF-8 text (bad byte at position {offset + exc.start})",
-                    hint="save it as 'CSV UTF-8' or UTF-8 text",
-                ) from None
-            offset += len(chunk)
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            raise FileFormatError("the file is not UTF-8 text (it ends mid-character)") from None
-    if not seen_text:
-        raise FileFormatError("the file is empty")
-
-
-def _records(f: IO[str]) -> Iterator[tuple[int, list[str]]]:
-    """Yield (line where the record starts, stripped cells), skipping blank lines."""
-    reader = csv.reader(f, strict=True)  # strict: an unclosed quote is an error, not a row
-    end = 0
-    try:
-        for cells in reader:
-            start, end = end + 1, reader.line_num
-            if any(c.strip() for c in cells):
-                yield start, [c.strip() for c in cells]
-    except csv.Error as exc:
-        raise FileFormatError(
-            f"line {end + 1}: the record starting here is not valid CSV ({exc})",
-            hint='check for a quote (") that is not closed',
-        ) from None
-
-
-def _header(cells: list[str], required: tuple[str, ...], allowed: tuple[str, ...] | None) -> int:
-    """Check the header; returns the number of named columns (trailing blank ones dropped)."""
-    names = [c.lower() for c in cells]
-    while names and not names[-1]:
-        names.pop()  # spreadsheets often add empty trailing columns
-    problems = [f"column {i} has no name" for i, n in enumerate(names, 1) if not n]
-    dupes = sorted({n for n in names if n and names.count(n) > 1})
-    if dupes:
-        problems.append(f"duplicate columns: {', '.join(dupes)}")
-    if allowed is not None:
-        for n in (n for n in names if n and n not in allowed):
-            close = difflib.get_close_matches(n, allowed, n=1)
-            problems.append(
-                f"unknown column {n!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
-            )
-    if missing := [r for r in required if r not in names]:
-        problems.append(f"missing required columns: {', '.join(missing)}")
-    if problems:
-        hint = None
-        if len(names) == 1 and ";" in names[0]:
-            hint = "the file seems to use ';' between columns; save it comma-separated"
-        raise FileFormatError(problems, hint=hint)
-    return len(names)
-
-
-def _table(
-    path: Path, required: tuple[str, ...], allowed: tuple[str, ...] | None
-) -> Iterator[tuple[int, dict[str, str], list[FieldError]]]:
-    """Yield (line, column → non-empty value, structural row errors) for a CSV with a header."""
-    _check_text(path)
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        records = _records(f)
-        first = next(records, None)
-        if first is None:
-            raise FileFormatError("the file is empty")
-        width = _header(first[1], required, allowed)
-        names = [c.lower() for c in first[1][:width]]
-        for line, cells in records:
-            errs = []
-            if any(cells[width:]):
-                errs.append(
-                    FieldError("row", f"has {len(cells)} values but the header has {width}")
-                )
-            yield line, {n: c for n, c in zip(names, cells, strict=False) if c}, errs
-
-
 def _ours_row(line: int, v: dict[str, str], default_side: str, errs: list[FieldError]) -> ParsedRow:
     data: dict[str, Any] = {"location": {}, "reporting_side": default_side}
     seizure_at: list[tuple[int, str]] = []
@@ -470,7 +372,7 @@ def _ucdp_row(line: int, v: dict[str, str], default_side: str, errs: list[FieldE
 # --- JSON
 def _json_items(path: Path) -> list[tuple[int, Any]]:
     """Load (row number, item) pairs from a JSON array/{"incidents": [...]} or JSON Lines."""
-    _check_text(path)
+    check_text(path)
     text = path.read_text(encoding="utf-8-sig")
     if path.suffix.lower() in (".jsonl", ".ndjson"):
         items, bad = [], []
@@ -540,10 +442,10 @@ def parse_file(path: Path, fmt: Format, *, default_side: str) -> Iterator[Parsed
             for no, item in _json_items(path):
                 yield _json_row(no, item, default_side)
         elif fmt == "csv":
-            for line, v, errs in _table(path, CSV_REQUIRED, CSV_COLUMNS):
+            for line, v, errs in read_table(path, CSV_REQUIRED, CSV_COLUMNS):
                 yield _ours_row(line, v, default_side, errs)
         else:
-            for line, v, errs in _table(path, UCDP_REQUIRED, None):
+            for line, v, errs in read_table(path, UCDP_REQUIRED, None):
                 yield _ucdp_row(line, v, default_side, errs)
     except OSError as exc:
         raise FileFormatError(f"cannot read the file ({exc.strerror or exc})") from None

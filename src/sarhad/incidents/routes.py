@@ -21,6 +21,10 @@ Reader = Annotated[Principal, Depends(require(Permission.INCIDENTS_READ))]
 Writer = Annotated[Principal, Depends(require(Permission.INCIDENTS_WRITE))]
 
 
+#: The list formats that read only some columns.
+COLUMNS = {"map": service.MAP_COLUMNS, "points": service.POINTS_COLUMNS}
+
+
 def feature(out: IncidentOut) -> dict[str, Any]:
     """An incident as an RFC 7946 Feature (a Point in lon/lat)."""
     props = out.model_dump(mode="json")
@@ -29,6 +33,40 @@ def feature(out: IncidentOut) -> dict[str, Any]:
         "id": out.id,
         "geometry": {"type": "Point", "coordinates": [out.location.lon, out.location.lat]},
         "properties": props,
+    }
+
+
+def map_point(row: Any) -> dict[str, Any]:
+    """A compact Feature for the situation map (the popup's facts, nothing else)."""
+    return {
+        "type": "Feature",
+        "id": row.id,
+        "geometry": {"type": "Point", "coordinates": [row.lon, row.lat]},
+        "properties": {
+            "id": row.id,
+            "title": row.title,
+            "category": row.category,
+            "status": row.status,
+            "occurred_at": row.occurred_at.isoformat(),
+            "enrichment": {"side": row.side, "sector": row.sector_id, "km": round(row.km, 2)},
+            "tlp": row.tlp,
+            "origin": row.origin,
+            "origin_node_id": row.origin_node_id,
+        },
+    }
+
+
+def points_page(rows: list[Any], next_cursor: str | None) -> dict[str, Any]:
+    """Bare points in columns: ids, coordinates and whether each came from the partner."""
+    # One transpose of the rows (id, lon, lat, partner): 50,000 rows a page.
+    ids, lons, lats, partner = (list(c) for c in zip(*rows, strict=True)) if rows else ([],) * 4
+    return {
+        "type": "points",
+        "id": ids,
+        "lon": lons,
+        "lat": lats,
+        "partner": [int(bool(p)) for p in partner],
+        "next_cursor": next_cursor,
     }
 
 
@@ -74,11 +112,17 @@ def list_(
     sector: Annotated[list[str] | None, Query()] = None,
     status: Annotated[list[Status] | None, Query()] = None,
     bbox: Annotated[str | None, Query(description="min_lon,min_lat,max_lon,max_lat")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Annotated[int, Query(ge=1, le=service.POINTS_LIMIT)] = 100,
     cursor: str | None = None,
-    format: Literal["json", "geojson"] = "json",
+    format: Literal["json", "geojson", "map", "points"] = "json",
 ) -> JSONResponse:
-    """List incidents, newest first, with filters and keyset paging (follow ``next_cursor``)."""
+    """List incidents, newest first, with filters and keyset paging (follow ``next_cursor``).
+
+    ``format=map``: GeoJSON points with only what a map shows (title, category, status, time,
+    side, sector, km, TLP, origin), up to 10,000 a page; ``json`` and ``geojson`` up to 1,000.
+    ``format=points``: columns ``id``, ``lon``, ``lat``, ``partner`` (1 if received from a
+    partner node), up to 50,000 a page, for a map that reads each record when it is opened.
+    """
     filters = service.IncidentFilter(
         since=since,
         until=until,
@@ -91,13 +135,26 @@ def list_(
     )
     with node(request).db.session() as session:
         rows, next_cursor = service.list_incidents(
-            session, filters=filters, limit=limit, cursor=cursor
+            session,
+            filters=filters,
+            limit=limit,
+            cursor=cursor,
+            columns=COLUMNS.get(format),
         )
-        outs = [service.to_out(r) for r in rows]
+        outs = [] if format in COLUMNS else [service.to_out(r) for r in rows]
     headers = {}
     if next_cursor:
         url = request.url.include_query_params(cursor=next_cursor)
         headers["Link"] = f'<{url}>; rel="next"'
+    if format == "points":
+        return JSONResponse(points_page(rows, next_cursor), headers=headers)
+    if format == "map":
+        body = {
+            "type": "FeatureCollection",
+            "features": [map_point(r) for r in rows],
+            "next_cursor": next_cursor,
+        }
+        return JSONResponse(body, headers=headers, media_type="application/geo+json")
     if format == "geojson":
         body = {
             "type": "FeatureCollection",

@@ -16,7 +16,7 @@ from sarhad.core.auth import Permission, Principal, allowed
 from sarhad.core.db import lock_writes, utcnow
 from sarhad.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from sarhad.core.journal import record
-from sarhad.core.pagination import check_limit, decode_cursor, encode_cursor
+from sarhad.core.pagination import MAX_LIMIT, check_limit, decode_cursor, encode_cursor
 from sarhad.incidents.models import Incident, IncidentVersion, SeizureRow
 from sarhad.incidents.schemas import (
     Casualties,
@@ -354,12 +354,47 @@ class IncidentFilter:
     include_revoked: bool = False
 
 
+#: Largest page of map points (``map_points``): a point is ~200 bytes, a full record ~2 KB.
+MAP_LIMIT = 10_000
+
+MAP_COLUMNS = (
+    Incident.id, Incident.title, Incident.category, Incident.status, Incident.occurred_at,
+    Incident.lon, Incident.lat, Incident.side, Incident.sector_id, Incident.km, Incident.tlp,
+    Incident.origin, Incident.origin_node_id,
+)  # fmt: skip
+
+
+#: Largest page of bare points (``POINTS_COLUMNS``): ~60 bytes a point, so the situation map
+#: fetches 50,000 in one request and asks for a record's facts only when it is clicked.
+POINTS_LIMIT = 50_000
+
+POINTS_COLUMNS = (
+    # No occurred_at: parsing it 50,000 times costs more than the query (see list_incidents).
+    Incident.id, Incident.lon, Incident.lat,
+    # Received from a partner node, as the map tells them apart (file imports are ours).
+    or_(Incident.origin_node_id.is_not(None), Incident.origin.startswith("partner:")).label(
+        "partner"
+    ),
+)  # fmt: skip
+
+
 def list_incidents(
-    session: Session, *, filters: IncidentFilter, limit: int = 100, cursor: str | None = None
-) -> tuple[list[Incident], str | None]:
-    """Newest first, keyset-paged by (occurred_at, id); returns the page and the next cursor."""
-    check_limit(limit)
-    q = select(Incident)
+    session: Session,
+    *,
+    filters: IncidentFilter,
+    limit: int = 100,
+    cursor: str | None = None,
+    columns: tuple[Any, ...] | None = None,
+) -> tuple[list[Any], str | None]:
+    """Newest first, keyset-paged by (occurred_at, id); returns the page and the next cursor.
+
+    With ``columns`` (``MAP_COLUMNS`` or ``POINTS_COLUMNS``) the page holds plain rows of just
+    those columns (which must include ``id``; without ``occurred_at`` the next cursor reads it
+    for the last row alone), up to ``MAP_LIMIT`` or ``POINTS_LIMIT`` per page.
+    """
+    most = POINTS_LIMIT if columns is POINTS_COLUMNS else MAP_LIMIT if columns else MAX_LIMIT
+    check_limit(limit, most=most)
+    q = select(*columns) if columns else select(Incident)
     f = filters
     if f.since:
         q = q.where(Incident.occurred_at >= f.since)
@@ -395,16 +430,18 @@ def list_incidents(
         q = q.where(
             or_(Incident.occurred_at < at, and_(Incident.occurred_at == at, Incident.id < last_id))
         )
-    rows = list(
-        session.scalars(
-            q.order_by(Incident.occurred_at.desc(), Incident.id.desc()).limit(limit + 1)
-        )
-    )
+    q = q.order_by(Incident.occurred_at.desc(), Incident.id.desc()).limit(limit + 1)
+    rows = list(session.execute(q)) if columns else list(session.scalars(q))
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = encode_cursor([last.occurred_at.isoformat(), last.id])
+        at = (
+            last.occurred_at
+            if not columns or "occurred_at" in last._fields
+            else session.scalar(select(Incident.occurred_at).where(Incident.id == last.id))
+        )
+        next_cursor = encode_cursor([at.isoformat(), last.id])
     return rows, next_cursor
 
 

@@ -7,10 +7,12 @@ from alembic import context
 import sarhad.alerts.models
 import sarhad.core.auth
 import sarhad.core.journal
+import sarhad.crossings.models
 import sarhad.federation.models
 import sarhad.incidents.models
 import sarhad.patrols.models
-import sarhad.sharing.models  # noqa: F401  (registers tables on the metadata)
+import sarhad.sharing.models
+import sarhad.web.models  # noqa: F401  (registers tables on the metadata)
 from sarhad.core.db import Base
 
 config = context.config

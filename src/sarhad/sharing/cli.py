@@ -62,6 +62,8 @@ def _print_agreement(a: AgreementOut) -> None:
     table.add_row("release delay", f"{a.release_delay_hours:g} h")
     table.add_row("expires", a.expires_at.isoformat(timespec="minutes") if a.expires_at else NEVER)
     table.add_row("forward third-party records", "yes" if a.forward_third_party else "no")
+    table.add_row("crossing status and hours", "shared" if a.share_crossings else "not shared")
+    table.add_row("crossing throughput", "shared" if a.share_throughput else "not shared")
     table.add_row(
         "alert deadlines (ack / answer)",
         ", ".join(
@@ -281,6 +283,20 @@ def agreements_set(
             help="Whether records received from other nodes may go to this partner",
         ),
     ] = None,
+    share_crossings: Annotated[
+        bool | None,
+        typer.Option(
+            "--share-crossings/--no-share-crossings",
+            help="Whether crossing and market status declarations and hours go to this partner",
+        ),
+    ] = None,
+    share_throughput: Annotated[
+        bool | None,
+        typer.Option(
+            "--share-throughput/--no-share-throughput",
+            help="Whether daily crossing throughput (counts, goods, values) goes to this partner",
+        ),
+    ] = None,
     alert_deadline: Annotated[
         list[str] | None,
         typer.Option(
@@ -301,6 +317,8 @@ def agreements_set(
         "withheld_fields": withheld,
         "release_delay_hours": release_delay_hours,
         "forward_third_party": forward_third_party,
+        "share_crossings": share_crossings,
+        "share_throughput": share_throughput,
     }
     data = {k: v for k, v in raw.items() if v is not None}
     if alert_deadline:

@@ -48,6 +48,10 @@ class Agreement(Base):
     # Whether records we received from third nodes may go to this partner (still subject to
     # each originator's own marking).
     forward_third_party: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Crossing and market status declarations (and their hours) go to this partner.
+    share_crossings: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Daily crossing throughput (counts, fuel, goods and declared values) goes too.
+    share_throughput: Mapped[bool] = mapped_column(Boolean, default=False)
     # Response deadlines of liaison alerts by priority: {"flash": {"acknowledge_minutes": 5,
     # "answer_minutes": 30}, ...}; priorities left out (or null) take the defaults.
     alert_deadlines: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)

@@ -61,6 +61,8 @@ class Terms:
     release_delay_hours: float = 0.0
     expires_at: datetime | None = None
     forward_third_party: bool = False
+    share_crossings: bool = True
+    share_throughput: bool = False
 
     def __post_init__(self) -> None:
         # Second line of defence: the schemas refuse these before they are ever stored.

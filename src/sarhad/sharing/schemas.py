@@ -131,6 +131,8 @@ class AgreementIn(_In):
     release_delay_hours: float | None = Field(default=None, ge=0, le=MAX_DELAY_HOURS)
     expires_at: AwareDatetime | None = None
     forward_third_party: bool | None = None
+    share_crossings: bool | None = None
+    share_throughput: bool | None = None
     alert_deadlines: dict[Priority, DeadlineTerms] | None = Field(
         default=None,
         description="Alert response deadlines by priority; priorities left out stay as they are",
@@ -202,6 +204,8 @@ class AgreementOut(BaseModel):
     release_delay_hours: float
     expires_at: datetime | None
     forward_third_party: bool
+    share_crossings: bool
+    share_throughput: bool
     alert_deadlines: dict[str, DeadlineTerms]
     created_at: datetime
     updated_at: datetime

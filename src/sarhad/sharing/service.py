@@ -19,7 +19,7 @@ from sarhad.alerts.schemas import DeadlineTerms, default_deadlines
 from sarhad.border import BorderProfile
 from sarhad.core.auth import Permission, Principal, Role, User, add_user, issue_token
 from sarhad.core.db import lock_writes, utcnow
-from sarhad.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from sarhad.core.errors import Conflict, FieldError, InvalidInput, NotFound, from_validation
 from sarhad.core.journal import ChangeLog, record
 from sarhad.core.markings import TLP
 from sarhad.sharing.models import Agreement, Partner
@@ -37,15 +37,7 @@ ACCOUNT_PREFIX = "partner-"
 
 def invalid(exc: ValidationError) -> InvalidInput:
     """Pydantic's errors as ``InvalidInput`` naming each field (e.g. ``categories.0``)."""
-    return InvalidInput(
-        [
-            FieldError(
-                ".".join(str(p) for p in e["loc"]) or "input",
-                e["msg"].removeprefix("Value error, "),
-            )
-            for e in exc.errors()
-        ]
-    )
+    return from_validation(exc)
 
 
 def _next_version(session: Session, entity: str, entity_id: str) -> int:
@@ -162,6 +154,8 @@ def add_partner(
         release_delay_hours=0.0,
         expires_at=None,
         forward_third_party=False,
+        share_crossings=True,
+        share_throughput=False,
         created_at=now,
         updated_at=now,
     )
@@ -266,6 +260,8 @@ def agreement_out(agreement: Agreement, partner: Partner) -> AgreementOut:
         release_delay_hours=agreement.release_delay_hours,
         expires_at=agreement.expires_at,
         forward_third_party=agreement.forward_third_party,
+        share_crossings=agreement.share_crossings,
+        share_throughput=agreement.share_throughput,
         alert_deadlines=alert_deadlines(agreement),
         created_at=agreement.created_at,
         updated_at=agreement.updated_at,
@@ -282,6 +278,8 @@ def _terms_detail(agreement: Agreement) -> dict[str, Any]:
         "release_delay_hours": agreement.release_delay_hours,
         "expires_at": agreement.expires_at.isoformat() if agreement.expires_at else None,
         "forward_third_party": agreement.forward_third_party,
+        "share_crossings": agreement.share_crossings,
+        "share_throughput": agreement.share_throughput,
         "alert_deadlines": _deadlines_json(agreement),
     }
 
@@ -347,8 +345,9 @@ def set_agreement(
         new["max_tlp"] = changes.max_tlp.value
     if "release_delay_hours" in given and changes.release_delay_hours is not None:
         new["release_delay_hours"] = float(changes.release_delay_hours)
-    if "forward_third_party" in given and changes.forward_third_party is not None:
-        new["forward_third_party"] = changes.forward_third_party
+    for flag in ("forward_third_party", "share_crossings", "share_throughput"):
+        if flag in given and getattr(changes, flag) is not None:
+            new[flag] = getattr(changes, flag)
     if "alert_deadlines" in given and changes.alert_deadlines:
         merged = _deadlines_json(agreement)
         merged.update({str(p.value): t.model_dump() for p, t in changes.alert_deadlines.items()})
@@ -384,6 +383,8 @@ def terms_of(agreement: Agreement, partner: Partner) -> Terms:
         release_delay_hours=agreement.release_delay_hours,
         expires_at=agreement.expires_at,
         forward_third_party=agreement.forward_third_party,
+        share_crossings=agreement.share_crossings,
+        share_throughput=agreement.share_throughput,
     )
 
 
