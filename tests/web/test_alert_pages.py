@@ -177,3 +177,46 @@ def test_strings_for_the_script_come_in_the_page_language(iran):
     assert strings["unit_min"] == "منٹ"
     assert strings["place_taftan-mirjaveh"] == load_profile().crossings[0].name("ur")
     assert 'data-action="acknowledge"' in html and ">تسلیم کریں</button>" in html
+
+
+def ids_in(html: str, name: str) -> list[str]:
+    return re.findall(r'<tr id="alert-([^"]+)"', box(html, name))
+
+
+def test_boxes_page_by_older_links_each_box_keeping_its_own_place(iran, monkeypatch):
+    import sarhad.web.alert_pages as alert_pages
+
+    # Two to a page instead of fifty, so three outbound alerts need a second page.
+    monkeypatch.setattr(alert_pages, "PAGE_SIZE", 2)
+    second_out = raise_alert(iran["node"], text="Fuel carriers at Jalq", sector=None)
+    third_out = raise_alert(iran["node"], text="Pickups west of Kuhak", sector=None)
+    client = iran["console"](Role.DUTY_OFFICER)
+    first = client.get("/alerts").text
+    assert ids_in(first, "outbox") == [third_out["id"], second_out["id"]]  # newest first
+    assert ids_in(first, "inbox") == [iran["in"]["id"]]
+    older = re.search(r'<a rel="next" href="([^"]+)">Older alerts</a>', box(first, "outbox"))
+    assert older and "Older alerts" not in box(first, "inbox")
+
+    second = client.get(older.group(1).replace("&amp;", "&")).text
+    assert ids_in(second, "outbox") == [iran["out"]["id"]]
+    assert ids_in(second, "inbox") == [iran["in"]["id"]]  # the other box stays as it was
+    # An older page takes no newcomers from the live feed; its way back is a link.
+    assert 'data-box="outbox" data-actions="false" data-paged="true"' in second
+    assert 'href="/alerts?">Newest alerts</a>' in box(second, "outbox")
+
+    # A cursor the node never issued shows the newest page, not an error.
+    assert ids_in(client.get("/alerts?outbox=bogus").text, "outbox") == ids_in(first, "outbox")
+
+
+def test_only_alerts_not_yet_acknowledged_when_asked(iran):
+    client = iran["console"](Role.DUTY_OFFICER)
+    page = client.get("/alerts?open=1").text
+    assert ids_in(page, "inbox") == [iran["in"]["id"]]
+    assert 'name="open" value="1" checked' in page
+    token = csrf_of(page)
+    r = client.post(
+        f"/api/v1/alerts/{iran['in']['id']}/acknowledge", headers={"X-CSRF-Token": token}
+    )
+    assert r.status_code == 200, r.text
+    assert ids_in(client.get("/alerts?open=1").text, "inbox") == []
+    assert ids_in(client.get("/alerts").text, "inbox") == [iran["in"]["id"]]

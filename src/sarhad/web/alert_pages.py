@@ -9,17 +9,22 @@ JSON API. The strings the script needs are handed over in the page's ``#i18n`` b
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
 
 from sarhad.alerts import service as alerts
+from sarhad.alerts.models import Alert
 from sarhad.alerts.schemas import AlertOut
 from sarhad.alerts.taxonomy import Answer, Direction
 from sarhad.core.api import Node, node
 from sarhad.core.auth import Permission
 from sarhad.core.db import utcnow
+from sarhad.core.errors import InvalidInput
 from sarhad.core.feed import head
 from sarhad.web import auth, i18n
 from sarhad.web.i18n import N_
@@ -82,27 +87,60 @@ def actions(alert: AlertOut, *, can_respond: bool) -> dict[str, bool]:
     }
 
 
+BOXES = {"inbox": Direction.INBOUND, "outbox": Direction.OUTBOUND}
+
+
+def _box_page(
+    session: Session, direction: Direction, cursor: str | None, *, open_only: bool, now: datetime
+) -> tuple[list[Alert], str | None, bool]:
+    """One page of a box: (alerts, next cursor, whether the cursor was honoured)."""
+    try:
+        rows, nxt = alerts.list_alerts(
+            session, direction=direction, open_only=open_only, limit=PAGE_SIZE,
+            cursor=cursor, now=now,
+        )  # fmt: skip
+        return rows, nxt, cursor is not None
+    except InvalidInput:
+        # A stale or edited link: show the newest page rather than an error page.
+        rows, nxt = alerts.list_alerts(
+            session, direction=direction, open_only=open_only, limit=PAGE_SIZE, now=now
+        )
+        return rows, nxt, False
+
+
 @router.get("/alerts", response_class=HTMLResponse)
 def alert_lists(
-    request: Request, user: Annotated[auth.WebUser, Depends(page_user("/alerts"))]
+    request: Request,
+    user: Annotated[auth.WebUser, Depends(page_user("/alerts"))],
+    open_only: Annotated[bool, Query(alias="open")] = False,
+    inbox: str | None = None,
+    outbox: str | None = None,
 ) -> HTMLResponse:
-    """Inbox and outbox, newest first, with deadlines for the live countdown."""
+    """Inbox and outbox, newest first, a page each (``inbox``/``outbox``: a box's cursor),
+    with deadlines for the live countdown; ``open``: only alerts not yet acknowledged."""
     n: Node = node(request)
     lang, _ = i18n.choose(request)
     now = utcnow()
+    cursors = {"inbox": inbox, "outbox": outbox}
+    boxes: dict[str, list[AlertOut]] = {}
+    older: dict[str, str | None] = {}
+    paged: dict[str, bool] = {}
     with n.db.session() as session:
         # Read the feed position first: a change after it reaches the page by the feed.
         seq = head(session)
-        inbox, _more = alerts.list_alerts(
-            session, direction=Direction.INBOUND, limit=PAGE_SIZE, now=now
-        )
-        outbox, _more = alerts.list_alerts(
-            session, direction=Direction.OUTBOUND, limit=PAGE_SIZE, now=now
-        )
-        boxes = {
-            "inbox": [alerts.to_out(a, now=now) for a in inbox],
-            "outbox": [alerts.to_out(a, now=now) for a in outbox],
-        }
+        for box, direction in BOXES.items():
+            rows, nxt, paged[box] = _box_page(
+                session, direction, cursors[box], open_only=open_only, now=now
+            )
+            boxes[box] = [alerts.to_out(a, now=now) for a in rows]
+            # The other box keeps its page; this one moves on.
+            keep = [("open", "1")] if open_only else []
+            keep += [(b, c) for b, c in cursors.items() if b != box and c]
+            older[box] = f"/alerts?{urlencode([*keep, (box, nxt)])}" if nxt else None
+    newest = {
+        box: "/alerts?" + urlencode([("open", "1")] if open_only else []) if paged[box] else None
+        for box in BOXES
+    }
     can_respond = user.principal.can(Permission.ALERTS_RESPOND)
     places = places_of(n)
     strings = _strings(lang, places)
@@ -111,6 +149,10 @@ def alert_lists(
         "alerts.html",
         user=user,
         boxes=boxes,
+        older=older,
+        newest=newest,
+        paged=paged,
+        open_only=open_only,
         places=places,
         can_respond=can_respond,
         actions=lambda a: actions(a, can_respond=can_respond),

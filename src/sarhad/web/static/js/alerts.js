@@ -138,8 +138,11 @@
       `table.alerts[data-box="${a.direction === "inbound" ? "inbox" : "outbox"}"]`,
     );
     if (!box) return { row: null, added: false };
-    const row = buildRow(a, box.dataset.actions === "true");
     const old = document.getElementById(`alert-${a.id}`);
+    // An older page of the box shows no newcomers (they belong on the newest page); the
+    // flash cue still shows.
+    if (!old && box.dataset.paged === "true") return { row: null, added: true };
+    const row = buildRow(a, box.dataset.actions === "true");
     if (old) {
       // A redraw keeps the arrival cue; a changed status gets a short highlight.
       if (old.classList.contains("arrived")) row.classList.add("arrived");
@@ -182,7 +185,7 @@
   }
 
   function cue(a, row) {
-    row.classList.add("arrived");
+    row?.classList.add("arrived");
     if (a.priority !== "flash") return;
     bannerText.textContent = t("flash_from", "Flash alert from {partner}: {text}", {
       partner: a.partner,
@@ -204,7 +207,7 @@
   async function load(id) {
     const a = await sarhad.fetchJSON(`/api/v1/alerts/${encodeURIComponent(id)}`);
     const { row, added } = upsert(a);
-    if (row && added && a.direction === "inbound") cue(a, row);
+    if (added && a.direction === "inbound") cue(a, row);
   }
 
   function refresh(id) {
