@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -119,15 +119,24 @@ def test_page_lists_inbox_and_outbox_with_deadlines_and_the_feed_position(iran):
 
 
 @pytest.mark.parametrize("role", STAFF)
-def test_acknowledge_and_answer_buttons_only_for_roles_that_may_respond(iran, role):
-    html = iran["console"](role).get("/alerts").text
+def test_buttons_and_the_raise_form_only_for_roles_that_may_use_them(iran, role):
+    client = iran["console"](role)
+    html = client.get("/alerts").text
     may = Permission.ALERTS_RESPOND in ROLE_PERMISSIONS[role]
     theirs, mine = row(html, iran["in"]["id"]), row(html, iran["out"]["id"])
     assert ('data-action="acknowledge"' in theirs) is may
     assert ('data-action="answer"' in theirs) is may
     assert ('id="answer-dialog"' in html) is may
-    assert "data-action" not in mine  # our own alerts are answered by the partner
+    # Our own alerts are answered by the partner; we may only withdraw them.
+    assert 'data-action="acknowledge"' not in mine and 'data-action="answer"' not in mine
     assert f'data-can-respond="{"true" if may else "false"}"' in html
+
+    raises = Permission.ALERTS_RAISE in ROLE_PERMISSIONS[role]
+    assert ('data-action="withdraw"' in mine) is raises
+    assert 'data-action="withdraw"' not in theirs  # only Pakistan withdraws its alert
+    assert ('id="withdraw-dialog"' in html) is raises
+    assert ('href="/alerts/new"' in html) is raises
+    assert client.get("/alerts/new").status_code == (200 if raises else 403)
 
 
 def test_after_acknowledging_the_ack_clock_stops_and_only_answer_remains(iran):
@@ -201,7 +210,8 @@ def test_boxes_page_by_older_links_each_box_keeping_its_own_place(iran, monkeypa
     assert ids_in(second, "outbox") == [iran["out"]["id"]]
     assert ids_in(second, "inbox") == [iran["in"]["id"]]  # the other box stays as it was
     # An older page takes no newcomers from the live feed; its way back is a link.
-    assert 'data-box="outbox" data-actions="false" data-paged="true"' in second
+    # (The duty officer may still withdraw the alerts it shows.)
+    assert 'data-box="outbox" data-actions="true" data-paged="true"' in second
     assert 'href="/alerts?">Newest alerts</a>' in box(second, "outbox")
 
     # A cursor the node never issued shows the newest page, not an error.
@@ -220,3 +230,226 @@ def test_only_alerts_not_yet_acknowledged_when_asked(iran):
     assert r.status_code == 200, r.text
     assert ids_in(client.get("/alerts?open=1").text, "inbox") == []
     assert ids_in(client.get("/alerts").text, "inbox") == [iran["in"]["id"]]
+
+
+# --- raising an alert through the form, and withdrawing one -----------------------------
+
+
+def form_token(html: str) -> str:
+    """The CSRF token the raise form carries in its hidden field."""
+    found = re.search(r'<form id="alert-form"[^>]*>\s*<input type="hidden" name="csrf_token" '
+                      r'value="([^"]+)"', html)  # fmt: skip
+    assert found, "the raise form has no csrf_token field"
+    return found.group(1)
+
+
+def outbox_ids(node: LiveNode) -> list[str]:
+    with node.client(Role.LIAISON) as c:
+        r = c.get("/api/v1/alerts", params={"direction": "outbound"})
+    assert r.status_code == 200, r.text
+    return [a["id"] for a in r.json()["items"]]
+
+
+def error_of(html: str, name: str) -> str:
+    """The message shown next to input ``name``, which must point to it (aria-describedby)."""
+    control = re.search(rf'<(?:input|select|textarea) id="{name}"[^>]*>', html)
+    assert control, f"no control {name}"
+    assert 'aria-invalid="true"' in control.group(0), control.group(0)
+    assert re.search(rf'aria-describedby="[^"]*\b{name}-error\b', control.group(0))
+    found = re.search(rf'<span class="field-error" id="{name}-error">([^<]*)</span>', html)
+    assert found, f"no error shown for {name}"
+    return found.group(1)
+
+
+FORM = {
+    "partner": "pk-node",
+    "priority": "immediate",
+    "kind": "armed_group_movement",
+    "text": "Twelve armed men on foot moving east towards the line near Mirjaveh",
+    "sector": "",
+    "lon": "61.45",
+    "lat": "29.02",
+    "valid_until": "",
+    "zone": "UTC",
+    "tlp": "green",
+    "incident_ids": "",
+}
+INCIDENT = {
+    "title": "Armed men seen crossing at night",
+    "category": "illegal_crossing",
+    "occurred_at": "2026-03-01T22:00:00Z",
+    "location": {"lon": 61.45, "lat": 29.02, "precision": "near"},
+    "reporting_side": "IR",
+    "tlp": "amber",
+}
+
+
+def test_a_liaison_raises_an_alert_with_the_form_and_it_reaches_the_partner(iran):
+    client = iran["console"](Role.LIAISON)
+    form = client.get("/alerts/new")
+    assert form.status_code == 200
+    html = form.text
+    # The one partner is chosen already; TLP:RED is not offered (it never leaves the node).
+    assert '<option value="pk-node" selected>' in html
+    assert '<option value="amber" selected>TLP:AMBER</option>' in html
+    assert 'value="red"' not in html and "TLP:RED never leaves this node" in html
+    assert '<option value="IR" selected>' in html  # the time is read on Iran's clock
+
+    # Valid until 06:30 tomorrow, Iran's time (IRST, UTC+3:30).
+    until_local = (utcnow() + timedelta(days=1, hours=3, minutes=30)).replace(
+        hour=6, minute=30, second=0, microsecond=0, tzinfo=None
+    )
+    values = {
+        **FORM,
+        "valid_until": until_local.strftime("%Y-%m-%dT%H:%M"),
+        "zone": "IR",
+        "incident_ids": "",
+        "csrf_token": form_token(html),
+    }
+    sent = client.post("/alerts/new", data=values)
+    assert sent.status_code == 303, sent.text
+    location = sent.headers["location"]
+    assert location.startswith("/alerts?raised=")
+    alert_id = location.removeprefix("/alerts?raised=")
+
+    page = client.get(location).text
+    assert "Alert raised. It is on its way to pk-node" in page
+    mine = row(box(page, "outbox"), alert_id)
+    assert FORM["text"] in mine and 'data-priority="immediate"' in mine
+    assert 'data-action="withdraw"' in mine
+
+    # Pushed at once: Pakistan's node holds it as an inbound alert, as the officer wrote it.
+    there = wait_for(lambda: api_get(iran["pk"], alert_id), what="the alert at Pakistan")
+    assert there["direction"] == "inbound" and there["text"] == FORM["text"]
+    assert (there["priority"], there["kind"], there["tlp"]) == (
+        "immediate",
+        "armed_group_movement",
+        "green",
+    )
+    assert there["place"]["lon"] == pytest.approx(61.45)
+    assert iso(there["valid_until"]) == until_local.replace(tzinfo=UTC) - timedelta(
+        hours=3, minutes=30
+    )
+    assert api_get(iran["node"], alert_id)["created_by"] == username(Role.LIAISON)
+
+
+def test_an_alert_about_an_incident_is_linked_to_its_record(iran):
+    node = iran["node"]
+    with node.client(Role.DUTY_OFFICER) as c:
+        r = c.post("/api/v1/incidents", json=INCIDENT)
+    assert r.status_code == 201, r.text
+    incident_id = r.json()["id"]
+    client = iran["console"](Role.DUTY_OFFICER)
+    record = client.get(f"/incidents/{incident_id}").text
+    link = f'href="/alerts/new?incident={incident_id}"'
+    assert link in record and "Alert the partner about this incident" in record
+    # An analyst may read the record but not raise alerts: no link.
+    assert link not in iran["console"](Role.ANALYST).get(f"/incidents/{incident_id}").text
+
+    html = client.get(f"/alerts/new?incident={incident_id}").text
+    prefilled = re.search(r'<input id="incident_ids"[^>]*value="([^"]*)"', html)
+    assert prefilled and prefilled.group(1) == incident_id
+    # A sector-wide alert this time (no point).
+    values = {**FORM, "sector": "PKIR-014", "lon": "", "lat": "", "incident_ids": incident_id}
+    sent = client.post("/alerts/new", data={**values, "csrf_token": form_token(html)})
+    assert sent.status_code == 303, sent.text
+    alert_id = sent.headers["location"].removeprefix("/alerts?raised=")
+    mine = api_get(node, alert_id)
+    assert mine["incident_ids"] == [incident_id] and mine["place"]["sector"] == "PKIR-014"
+
+
+def test_errors_come_back_by_field_with_the_values_kept_and_nothing_is_sent(iran):
+    client = iran["console"](Role.DUTY_OFFICER)
+    token = form_token(client.get("/alerts/new").text)
+    before = outbox_ids(iran["node"])
+
+    # No text, and neither a sector nor a point.
+    values = {**FORM, "text": "  ", "lon": "", "lat": "", "csrf_token": token}
+    r = client.post("/alerts/new", data=values)
+    assert r.status_code == 422
+    assert error_of(r.text, "text") == "This field is required."
+    assert error_of(r.text, "sector") == "Choose a sector or enter a location (or both)."
+    assert "Some fields need attention" in r.text
+    # What the officer chose is still chosen.
+    assert '<option value="armed_group_movement" selected>' in r.text
+    assert '<option value="immediate" selected>' in r.text
+    assert '<option value="green" selected>TLP:GREEN</option>' in r.text
+
+    # Half a point, a word for a number, no priority.
+    values = {**FORM, "priority": "", "lon": "east", "lat": "", "csrf_token": token}
+    r = client.post("/alerts/new", data=values)
+    assert r.status_code == 422
+    assert error_of(r.text, "lat") == "Enter both longitude and latitude, or neither."
+    assert error_of(r.text, "priority") == "This field is required."
+    assert 'value="east"' in r.text and FORM["text"] in r.text
+
+    # A validity already over.
+    values = {**FORM, "valid_until": "2020-01-01T00:00", "csrf_token": token}
+    r = client.post("/alerts/new", data=values)
+    assert r.status_code == 422
+    assert error_of(r.text, "valid_until").startswith("This time has passed")
+
+    # Refused by the alerts service itself: TLP:RED (sent by hand; the form does not offer
+    # it) and an incident this node does not hold.
+    values = {
+        **FORM,
+        "tlp": "red",
+        "incident_ids": "0b5d7c8e-1111-4111-8111-111111111111",
+        "csrf_token": token,
+    }
+    r = client.post("/alerts/new", data=values)
+    assert r.status_code == 422
+    assert "TLP:RED never leaves this node" in error_of(r.text, "tlp")
+    assert "no such incident here" in error_of(r.text, "incident_ids")
+    assert 'value="red"' not in r.text  # still not offered: AMBER is chosen instead
+    assert '<option value="amber" selected>TLP:AMBER</option>' in r.text
+    assert outbox_ids(iran["node"]) == before
+
+
+def test_a_role_that_may_not_raise_alerts_is_refused(iran):
+    client = iran["console"](Role.ANALYST)
+    assert client.get("/alerts").status_code == 200  # the analyst reads alerts
+    page = client.get("/alerts/new")
+    assert page.status_code == 403 and "Your role may not raise or withdraw alerts." in page.text
+    before = outbox_ids(iran["node"])
+    token = csrf_of(client.get("/alerts").text)
+    r = client.post("/alerts/new", data={**FORM, "csrf_token": token})
+    assert r.status_code == 403
+    assert outbox_ids(iran["node"]) == before
+
+
+def test_a_form_without_the_sessions_csrf_token_is_refused(iran):
+    client = iran["console"](Role.DUTY_OFFICER)
+    client.get("/alerts/new")
+    before = outbox_ids(iran["node"])
+    for token in (None, "forged-token"):
+        data = dict(FORM) if token is None else {**FORM, "csrf_token": token}
+        r = client.post("/alerts/new", data=data)
+        assert r.status_code == 403
+        assert "The form was not sent from this console." in r.text
+    assert outbox_ids(iran["node"]) == before
+
+
+def test_withdrawing_with_the_session_and_csrf_header_updates_the_row_and_the_partner(iran):
+    alert_id = iran["out"]["id"]
+    client = iran["console"](Role.LIAISON)
+    token = csrf_of(client.get("/alerts").text)
+    url = f"/api/v1/alerts/{alert_id}/withdraw"
+    reason = {"reason": "The group turned back north; no longer near the line"}
+    assert client.post(url, json=reason).status_code == 403  # the cookie alone is not enough
+    r = client.post(url, json=reason, headers={"X-CSRF-Token": token})
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "withdrawn"
+
+    mine = row(client.get("/alerts").text, alert_id)
+    assert 'data-status="withdrawn"' in mine
+    assert "Withdrawn" in cell(mine, "status") and reason["reason"] in cell(mine, "status")
+    assert 'data-action="withdraw"' not in mine
+    assert "data-deadline" not in mine  # nothing is awaited any more
+    # A second withdrawal is refused; the partner learns of the first at once.
+    again = client.post(url, json=reason, headers={"X-CSRF-Token": token})
+    assert again.status_code == 409
+    wait_for(
+        lambda: api_get(iran["pk"], alert_id).get("status") == "withdrawn",
+        what="the withdrawal at Pakistan",
+    )

@@ -3,7 +3,8 @@
 Iran's liaison officer keeps the alerts page open; Pakistan raises an alert through its API;
 the row appears on Iran's page by the live feed, without a reload, and is acknowledged and
 answered with the page's buttons; the step travels back to Pakistan, whose open page shows
-it, again without a reload.
+it, again without a reload. Iran's officer also raises an alert with the console's form and
+withdraws it from the outbox.
 """
 
 from __future__ import annotations
@@ -104,7 +105,8 @@ def test_an_answer_given_in_the_dialog_reaches_the_senders_open_page_live(
     sender = open_alerts(new_page, pk, Role.DUTY_OFFICER)
     theirs = sender.locator(f"#alert-{sent['id']}")
     assert theirs.get_attribute("data-direction") == "outbound"
-    assert theirs.locator("[data-action]").count() == 0  # Pakistan cannot answer its own
+    # Pakistan cannot acknowledge or answer its own alert (only withdraw it).
+    assert theirs.locator('[data-action="acknowledge"], [data-action="answer"]').count() == 0
 
     receiver = open_alerts(new_page, ir, Role.LIAISON)
     mine = receiver.locator(f"#alert-{sent['id']}")
@@ -153,4 +155,56 @@ def test_the_alerts_page_in_each_language_with_a_screenshot(
     page.locator("#alert-banner").wait_for(state="visible", timeout=TIMEOUT_MS)
     page.wait_for_timeout(3200)  # let the arrival flash finish before the picture
     screenshot(page, f"{lang}/alerts-live")
+    assert page.problems == []
+
+
+def test_an_officer_raises_an_alert_with_the_form_and_withdraws_it_from_the_outbox(
+    desks: Desks, new_page: Callable[..., Any]
+) -> None:
+    pk, ir = desks.pk, with_passwords(desks.ir)
+    page = open_alerts(new_page, ir, Role.LIAISON)
+    page.get_by_role("link", name="Raise an alert").click()
+    page.wait_for_url(f"{ir.url}/alerts/new")
+    assert page.locator("#partner").input_value() == "pk-node"  # the only partner
+    page.get_by_label("Priority").select_option(label="Immediate")
+    page.get_by_label("Kind").select_option(label="Smuggling movement")
+    text = "Three fuel tankers waiting at the line south of Jalq"
+    page.get_by_label("Text").fill(text)
+    page.get_by_label("Sector").select_option("PKIR-030")
+    page.get_by_label("TLP (who may see it)").select_option(label="TLP:GREEN")
+    screenshot(page, "en/alerts-raise-form")
+    page.get_by_role("button", name="Send the alert").click()
+
+    page.wait_for_url(f"{ir.url}/alerts?raised=*")
+    notice = page.locator("#raised-notice")
+    assert "on its way to pk-node" in notice.inner_text()
+    alert_id = page.url.rsplit("raised=", 1)[1]
+    row = page.locator(f"#outbox #alert-{alert_id}")
+    assert text in row.inner_text()
+    page.wait_for_selector('#live-status[data-state="open"]', timeout=TIMEOUT_MS)
+    wait_for(lambda: api_get(pk, alert_id), what="the alert at Pakistan")
+    page.evaluate("() => { window.keptSinceLoad = 'yes'; }")
+
+    row.get_by_role("button", name="Withdraw").click()
+    dialog = page.locator("#withdraw-dialog")
+    assert dialog.is_visible()
+    assert text in dialog.locator("#withdraw-alert").inner_text()  # which alert it is
+    dialog.get_by_role("button", name="Withdraw the alert").click()
+    assert dialog.is_visible()  # a reason is required: the browser asks for it
+    reason = "The tankers turned back; nothing to intercept"
+    dialog.get_by_label("Reason", exact=True).fill(reason)
+    dialog.get_by_role("button", name="Withdraw the alert").click()
+    dialog.wait_for(state="hidden", timeout=TIMEOUT_MS)
+
+    page.locator(f'#alert-{alert_id}[data-status="withdrawn"]').wait_for(timeout=TIMEOUT_MS)
+    status = row.locator('[data-col="status"]').inner_text()
+    assert "Withdrawn" in status and reason in status
+    assert row.get_by_role("button", name="Withdraw").count() == 0
+    assert row.locator("time[data-deadline]").count() == 0  # no clock runs any more
+    assert not_reloaded(page)
+    wait_for(
+        lambda: api_get(pk, alert_id).get("status") == "withdrawn",
+        what="the withdrawal at Pakistan",
+    )
+    assert api_get(ir, alert_id)["withdraw_reason"] == reason
     assert page.problems == []

@@ -1,9 +1,11 @@
-"""Alert pages: inbox and outbox with live deadlines, the live feed, acknowledge and answer.
+"""Alert pages: inbox and outbox with live deadlines, the live feed, acknowledge, answer and
+withdraw; and the form that raises an alert to a partner.
 
 The page is rendered from the alerts room's service functions; ``static/js/alerts.js`` then
 follows the live feed (``/api/v1/feed?entities=alert``, from the change number the page was
-rendered at, so nothing between the two is lost) and acknowledges and answers through the
-JSON API. The strings the script needs are handed over in the page's ``#i18n`` block.
+rendered at, so nothing between the two is lost) and acknowledges, answers and withdraws
+through the JSON API. The strings the script needs are handed over in the page's ``#i18n``
+block. The raise form (``/alerts/new``) is plain HTML and works without the script.
 """
 
 from __future__ import annotations
@@ -14,22 +16,26 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from sarhad.alerts import service as alerts
 from sarhad.alerts.models import Alert
+from sarhad.alerts.routes import ports
 from sarhad.alerts.schemas import AlertOut
-from sarhad.alerts.taxonomy import Answer, Direction
+from sarhad.alerts.taxonomy import Answer, Direction, Kind, Priority
 from sarhad.core.api import Node, node
 from sarhad.core.auth import Permission
 from sarhad.core.db import utcnow
-from sarhad.core.errors import InvalidInput
+from sarhad.core.errors import Conflict, InvalidInput, NotFound
 from sarhad.core.feed import head
-from sarhad.web import auth, i18n
+from sarhad.core.markings import TLP
+from sarhad.sharing import service as sharing
+from sarhad.web import alert_forms, auth, i18n, incident_forms
 from sarhad.web.i18n import N_
+from sarhad.web.incident_pages import form_values
 from sarhad.web.labels import LABELS
-from sarhad.web.pages import PAGE_SIZE, page_user, places_of, render
+from sarhad.web.pages import PAGE_SIZE, PageForbidden, check_csrf, page_user, places_of, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -56,6 +62,7 @@ SCRIPT_STRINGS = {
     "next_escalation": N_("next"),
     "acknowledge": N_("Acknowledge"),
     "answer": N_("Answer"),
+    "withdraw": N_("Withdraw"),
     "flash_from": N_("Flash alert from {partner}: {text}"),
     "live_open": N_("Live: new alerts and answers appear here."),
     "live_lost": N_("Live feed interrupted; reconnecting…"),
@@ -78,12 +85,16 @@ def _strings(lang: str, places: dict[str, Any]) -> dict[str, str]:
     return strings
 
 
-def actions(alert: AlertOut, *, can_respond: bool) -> dict[str, bool]:
-    """Which buttons an inbound alert's row offers (the API decides again on the click)."""
+def actions(alert: AlertOut, *, can_respond: bool, can_raise: bool = False) -> dict[str, bool]:
+    """Which buttons a row offers (the API decides again on the click): acknowledge and answer
+    a partner's alert; withdraw one of ours."""
     open_ = can_respond and alert.direction == Direction.INBOUND and not alert.withdrawn_at
     return {
         "acknowledge": open_ and alert.acknowledged_at is None,
         "answer": open_ and alert.answered_at is None,
+        "withdraw": (
+            can_raise and alert.direction == Direction.OUTBOUND and alert.withdrawn_at is None
+        ),
     }
 
 
@@ -115,9 +126,11 @@ def alert_lists(
     open_only: Annotated[bool, Query(alias="open")] = False,
     inbox: str | None = None,
     outbox: str | None = None,
+    raised: str | None = None,
 ) -> HTMLResponse:
     """Inbox and outbox, newest first, a page each (``inbox``/``outbox``: a box's cursor),
-    with deadlines for the live countdown; ``open``: only alerts not yet acknowledged."""
+    with deadlines for the live countdown; ``open``: only alerts not yet acknowledged;
+    ``raised``: the alert the raise form just stored (a notice names its partner)."""
     n: Node = node(request)
     lang, _ = i18n.choose(request)
     now = utcnow()
@@ -137,11 +150,13 @@ def alert_lists(
             keep = [("open", "1")] if open_only else []
             keep += [(b, c) for b, c in cursors.items() if b != box and c]
             older[box] = f"/alerts?{urlencode([*keep, (box, nxt)])}" if nxt else None
+        just_raised = _raised(session, raised)
     newest = {
         box: "/alerts?" + urlencode([("open", "1")] if open_only else []) if paged[box] else None
         for box in BOXES
     }
     can_respond = user.principal.can(Permission.ALERTS_RESPOND)
+    can_raise = user.principal.can(Permission.ALERTS_RAISE)
     places = places_of(n)
     strings = _strings(lang, places)
     return render(
@@ -155,9 +170,143 @@ def alert_lists(
         open_only=open_only,
         places=places,
         can_respond=can_respond,
-        actions=lambda a: actions(a, can_respond=can_respond),
+        can_raise=can_raise,
+        raised=just_raised,
+        actions=lambda a: actions(a, can_respond=can_respond, can_raise=can_raise),
         answers=[(a.value, label, a in NEEDS_TEXT) for a, label in ANSWERS.items()],
         strings=strings,
         feed_url=f"/api/v1/feed?entities=alert&after={seq}",
         i18n_json=json.dumps(strings, ensure_ascii=False).replace("<", "\\u003c"),
     )
+
+
+def _raised(session: Session, alert_id: str | None) -> AlertOut | None:
+    """The alert a ``?raised=`` link names, if it is one of ours (else no notice)."""
+    if not alert_id:
+        return None
+    try:
+        row = alerts.get_alert(session, alert_id=alert_id)
+    except NotFound:
+        return None
+    return alerts.to_out(row) if row.direction == Direction.OUTBOUND else None
+
+
+# --- raising an alert ----------------------------------------------------------------------
+
+
+def _raiser(user: auth.WebUser) -> auth.WebUser:
+    if not user.principal.can(Permission.ALERTS_RAISE):
+        raise PageForbidden(user, N_("Your role may not raise or withdraw alerts."))
+    return user
+
+
+def _partners(n: Node) -> list[dict[str, Any]]:
+    """The active partners an alert may go to, each with the highest TLP its agreement allows."""
+    with n.db.session() as session:
+        return [
+            {
+                "name": p.name,
+                "country": p.country,
+                "max_tlp": TLP(sharing.get_agreement(session, partner=p).max_tlp),
+            }
+            for p in sharing.list_partners(session)
+            if p.active
+        ]
+
+
+def _tlps(partners: list[dict[str, Any]]) -> list[str]:
+    """The TLP levels to offer: never RED (the service refuses it: an alert is made to be sent),
+    and nothing above what the most permissive agreement allows."""
+    top = max((p["max_tlp"].rank for p in partners), default=TLP.AMBER_STRICT.rank)
+    return [t.value for t in TLP if t is not TLP.RED and t.rank <= top]
+
+
+def _raise_page(
+    request: Request,
+    user: auth.WebUser,
+    *,
+    values: dict[str, str],
+    errors: dict[str, str] | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    n: Node = node(request)
+    partners = _partners(n)
+    tlps = _tlps(partners)
+    if values.get("tlp") not in tlps:
+        # AMBER unless no agreement allows it. A level not offered (RED, sent by hand) keeps
+        # its error but is not shown as the list's first, least restrictive, entry.
+        values["tlp"] = "amber" if "amber" in tlps else tlps[-1]
+    if len(partners) == 1:
+        values.setdefault("partner", partners[0]["name"])
+    return render(
+        request,
+        "alert_form.html",
+        user=user,
+        status_code=status_code,
+        values=values,
+        errors=errors or {},
+        error=error,
+        partners=partners,
+        priorities=[p.value for p in Priority],
+        kinds=[k.value for k in Kind],
+        sectors=n.profile.sectors,
+        zones=list(incident_forms.zones(n.profile)),
+        zone_names=incident_forms.zone_names(n.profile),
+        tlps=tlps,
+    )
+
+
+@router.get("/alerts/new", response_class=HTMLResponse)
+def new_alert_form(
+    request: Request,
+    user: Annotated[auth.WebUser, Depends(page_user("/alerts"))],
+    incident: str | None = None,
+) -> HTMLResponse:
+    """An empty form (``incident``: the record it is about, from its page's link)."""
+    _raiser(user)
+    n: Node = node(request)
+    side = n.settings.node_side
+    values = {
+        # The time is read as the officer's clock shows it unless another zone is chosen.
+        "zone": side if side in n.profile.sides else "UTC",
+        "incident_ids": incident or "",
+    }
+    return _raise_page(request, user, values=values)
+
+
+@router.post("/alerts/new", response_class=HTMLResponse)
+def raise_alert(
+    request: Request,
+    user: Annotated[auth.WebUser, Depends(page_user("/alerts"))],
+    values: Annotated[dict[str, str], Depends(form_values)],
+) -> Response:
+    """Store the alert and push it to the partner at once, as the API does; then show the
+    alerts page with a notice. Or the form again, its values kept, with errors by field."""
+    check_csrf(request, user, values.get("csrf_token"))
+    _raiser(user)
+    n: Node = node(request)
+    data, errors = alert_forms.parse(values, n.profile)
+    error = None
+    if data is not None:
+        p = ports(n)
+        try:
+            with n.db.session() as session:
+                row = alerts.raise_alert(
+                    session,
+                    data=data,
+                    counterpart=p.counterpart(session, data.partner),
+                    known_incidents=p.known_incidents,
+                    actor=user.principal,
+                    profile=n.profile,
+                    from_side=n.settings.node_side,
+                )
+                alert_id = row.id
+        except InvalidInput as exc:
+            errors = alert_forms.service_errors(exc)
+        except Conflict as exc:  # e.g. the partner was made inactive meanwhile
+            error = exc.message
+        else:
+            p.wake()  # after the commit: the courier sends it now, not at its next poll
+            return RedirectResponse(f"/alerts?{urlencode({'raised': alert_id})}", status_code=303)
+    return _raise_page(request, user, values=values, errors=errors, error=error, status_code=422)

@@ -105,6 +105,21 @@ def zones(profile: BorderProfile) -> dict[str, tzinfo]:
     return {"UTC": UTC, **{side: profile.local_time(side) for side in profile.sides}}
 
 
+def zone_names(profile: BorderProfile) -> dict[str, str]:
+    """Each zone of ``zones`` as people write it: ``UTC``, ``PKT (UTC+05:00)``..."""
+    now = datetime.now(UTC)
+    names = {}
+    for key, zone in zones(profile).items():
+        if key == "UTC":
+            names[key] = "UTC"
+            continue
+        offset = zone.utcoffset(now)
+        sign = "-" if offset is not None and offset.total_seconds() < 0 else "+"
+        minutes = abs(int(offset.total_seconds() // 60)) if offset is not None else 0
+        names[key] = f"{zone.tzname(now)} (UTC{sign}{minutes // 60:02d}:{minutes % 60:02d})"
+    return names
+
+
 def _occurred(values: Mapping[str, str], profile: BorderProfile, errors: dict[str, str]) -> str:
     raw = values.get("occurred_at", "").strip()
     zone = zones(profile).get(values.get("zone", "UTC"))

@@ -4,7 +4,7 @@ the new/edit form (its map and ``locate`` preview are drawn by static/js/inciden
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -223,6 +223,8 @@ def _record_page(
         places=places_of(n),
         form_labels=forms.FORM_LABELS,
         editable=editable,
+        # The raise form links the alert to this record (alerts:raise, as the form needs).
+        can_alert=user.principal.can(Permission.ALERTS_RAISE),
         notice=notice,
         error=error,
     )
@@ -269,7 +271,7 @@ def _form_page(
         incident=incident,
         sides=n.profile.sides,
         zones=list(forms.zones(n.profile)),
-        zone_names={"UTC": "UTC", **{s: _zone_name(n, s) for s in n.profile.sides}},
+        zone_names=forms.zone_names(n.profile),
         categories=[c.value for c in Category],
         date_precisions=[p.value for p in DatePrecision],
         location_precisions=[p.value for p in LocationPrecision],
@@ -284,16 +286,6 @@ def _form_page(
         seizure_rows=forms.seizure_rows(values),
         i18n_json=json.dumps(strings, ensure_ascii=False).replace("<", "\\u003c"),
     )
-
-
-def _zone_name(n: Node, side: str) -> str:
-    """``PKT (UTC+05:00)``: the zone's name and offset, as people on that side write it."""
-    zone = n.profile.local_time(side)
-    now = datetime.now(UTC)
-    offset = zone.utcoffset(now)
-    sign = "-" if offset is not None and offset.total_seconds() < 0 else "+"
-    minutes = abs(int(offset.total_seconds() // 60)) if offset is not None else 0
-    return f"{zone.tzname(now)} (UTC{sign}{minutes // 60:02d}:{minutes % 60:02d})"
 
 
 #: Strings incident-form.js needs (read from the page's #i18n block).

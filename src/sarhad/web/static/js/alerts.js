@@ -1,11 +1,12 @@
-// Sarhad web console: the alerts page follows the live feed and acknowledges and answers.
+// Sarhad web console: the alerts page follows the live feed; acknowledges, answers, withdraws.
 // - Subscribes to the node's server-sent events (#alerts-live[data-feed-url], only alerts,
 //   starting at the change number the page was rendered at); the browser sends the session
 //   cookie and resumes by itself with Last-Event-ID after a drop.
 // - On each event it reads the alert from GET /api/v1/alerts/{id} and draws its row like the
 //   server does (same cells, same classes), inserting it at the top of its box or replacing it.
 // - A new inbound flash alert shows a banner (role="alert"), flashes its row and beeps.
-// - Acknowledge and Answer call the JSON API through sarhad.fetchJSON (CSRF header).
+// - Acknowledge, Answer and Withdraw call the JSON API through sarhad.fetchJSON (CSRF header);
+//   Answer and Withdraw first ask in a <dialog>. The row is redrawn from the API's answer.
 // The API decides every rule again; the buttons only mirror what the server offers.
 "use strict";
 
@@ -15,6 +16,7 @@
   if (!sarhad || !root) return;
   const t = sarhad.t;
   const canRespond = root.dataset.canRespond === "true";
+  const canRaise = root.dataset.canRaise === "true";
   const status = document.getElementById("live-status");
   const banner = document.getElementById("alert-banner");
   const bannerText = document.getElementById("alert-banner-text");
@@ -52,7 +54,11 @@
   /** Which buttons the row offers: the same rule as alert_pages.actions on the server. */
   function actionsOf(a) {
     const open = canRespond && a.direction === "inbound" && !a.withdrawn_at;
-    return { acknowledge: open && !a.acknowledged_at, answer: open && !a.answered_at };
+    return {
+      acknowledge: open && !a.acknowledged_at,
+      answer: open && !a.answered_at,
+      withdraw: canRaise && a.direction === "outbound" && !a.withdrawn_at,
+    };
   }
 
   function buildRow(a, withActions) {
@@ -70,6 +76,9 @@
       const said = a.answer_text ? `: ${a.answer_text}` : "";
       const answer = t(`answer_${a.answer}`, a.answer) + said;
       statusCell.append(el("span", { class: "answer" }, answer));
+    }
+    if (a.withdraw_reason) {
+      statusCell.append(el("span", { class: "withdraw-reason" }, a.withdraw_reason));
     }
     const escalation = el("td", { "data-col": "escalation", "data-level": a.escalation_level });
     if (a.escalation_level) {
@@ -127,6 +136,7 @@
         );
       }
       if (can.answer) buttons.append(" ", button("answer", "button", t("answer", "Answer")));
+      if (can.withdraw) buttons.append(button("withdraw", "button", t("withdraw", "Withdraw")));
       row.append(buttons);
     }
     return row;
@@ -326,12 +336,64 @@
 
   document.getElementById("answer-cancel")?.addEventListener("click", () => dialog.close());
 
+  // ---- Withdraw (our own alerts): the reason is asked in a dialog -----------------------
+
+  const withdrawDialog = document.getElementById("withdraw-dialog");
+  const withdrawForm = document.getElementById("withdraw-form");
+  const withdrawReason = document.getElementById("withdraw-reason");
+  const withdrawError = document.getElementById("withdraw-error");
+
+  function openWithdraw(row) {
+    if (!withdrawDialog || !withdrawForm) return;
+    withdrawForm.reset();
+    withdrawError.hidden = true;
+    withdrawDialog.dataset.id = row.dataset.id;
+    document.getElementById("withdraw-alert").textContent =
+      row.querySelector('[data-col="text"]')?.textContent || "";
+    withdrawDialog.showModal();
+  }
+
+  withdrawForm?.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const id = withdrawDialog.dataset.id;
+    const reason = withdrawReason.value.trim();
+    if (!id) return;
+    if (!reason) {
+      // Only spaces pass the browser's own check; the API needs a reason too.
+      withdrawReason.value = "";
+      withdrawReason.reportValidity();
+      return;
+    }
+    const submit = withdrawForm.querySelector('button[type="submit"]');
+    submit.disabled = true;
+    try {
+      const a = await sarhad.fetchJSON(`/api/v1/alerts/${encodeURIComponent(id)}/withdraw`, {
+        method: "POST",
+        body: { reason },
+      });
+      upsert(a);
+      withdrawDialog.close();
+      // The button is gone with the withdrawal: keep the keyboard in the outbox.
+      document.getElementById("outbox-title")?.focus();
+    } catch (err) {
+      withdrawError.textContent = errorText(err);
+      withdrawError.hidden = false;
+    } finally {
+      submit.disabled = false;
+    }
+  });
+
+  document
+    .getElementById("withdraw-cancel")
+    ?.addEventListener("click", () => withdrawDialog.close());
+
   root.addEventListener("click", (event) => {
     const button = event.target.closest("button[data-action]");
     const row = button?.closest("tr[data-id]");
     if (!button || !row) return;
     if (button.dataset.action === "acknowledge") acknowledge(button, row);
     else if (button.dataset.action === "answer") openAnswer(row);
+    else if (button.dataset.action === "withdraw") openWithdraw(row);
   });
 
   follow();
