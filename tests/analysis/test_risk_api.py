@@ -99,3 +99,21 @@ def test_partner_accounts_may_not_read_risk(live: LiveNode) -> None:
         assert c.get("/api/v1/risk", headers=headers).status_code == 403
         assert c.get("/api/v1/risk/PKIR-001", headers=headers).status_code == 403
         assert c.get("/api/v1/risk").status_code == 401
+
+
+def test_risk_now_is_reused_but_never_misses_a_new_incident(
+    live: LiveNode, profile: BorderProfile
+) -> None:
+    sector = profile.sector_at_km(205.0).id
+
+    def score_now() -> tuple[float, str]:
+        with live.client(Role.ANALYST) as c:
+            body = c.get("/api/v1/risk").json()  # no `at`: now, as the map asks
+        row = next(r for r in body["items"] if r["sector_id"] == sector)
+        return row["score"], body["at"]
+
+    before, at = score_now()
+    assert score_now() == (before, at)  # nothing changed: the same result, the same moment
+    _add(live, profile, km=205.0, category="armed_attack", killed=2, days_ago=0)
+    after, later = score_now()
+    assert after > before and later >= at

@@ -34,6 +34,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 from scipy.special import ndtr
@@ -171,7 +172,67 @@ class SectorRisk:
     end_km: float
     score: float
     level: str  # "low" | "medium" | "high" | "critical"
-    contributions: tuple[Contribution, ...]
+    contributions: Sequence[Contribution]
+
+
+class Contributions(Sequence[Contribution]):
+    """One sector's contributions, largest first, built into objects only when read.
+
+    Why: 50,000 incidents make ~500,000 (incident, sector) pairs, and building them all took
+    seconds per risk map, while lists and the map read five per sector. The order and values
+    are fixed at construction (numpy arrays); equality is that of the tuple of items.
+    """
+
+    __slots__ = ("_decay", "_kept", "_km", "_order", "_severity", "_share", "_value")
+
+    def __init__(
+        self,
+        kept: Sequence[IncidentPoint],
+        order: list[int],
+        share: list[float],
+        value: list[float],
+        km: list[float],
+        severity: list[float],
+        decay: list[float],
+    ) -> None:
+        self._kept, self._order, self._share, self._value = kept, order, share, value
+        self._km, self._severity, self._decay = km, severity, decay
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def _make(self, pos: int) -> Contribution:
+        i = self._order[pos]
+        p = self._kept[i]
+        return Contribution(
+            incident_id=p.id,
+            category=p.category,
+            occurred_at=p.occurred_at,
+            km=self._km[i],
+            severity=self._severity[i],
+            decay=self._decay[i],
+            kernel_share=self._share[pos],
+            value=self._value[pos],
+        )
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return tuple(self._make(pos) for pos in range(*index.indices(len(self))))
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("contribution index out of range")
+        return self._make(index)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and tuple(self) == tuple(other)
+
+    __hash__ = None  # type: ignore[assignment]  # compared by value, like a list
+
+    def __repr__(self) -> str:
+        return f"Contributions({len(self)} items)"
 
 
 def impact_level(score: float, params: RiskParams) -> str:
@@ -263,21 +324,10 @@ def compute_risk(
         column = values[:, j]
         idx = np.flatnonzero(column >= max(REL_TOL * score, ABS_TOL))
         order = idx[np.lexsort((id_rank[idx], -column[idx]))]
-        contributions = tuple(
-            Contribution(
-                incident_id=kept[i].id,
-                category=kept[i].category,
-                occurred_at=kept[i].occurred_at,
-                km=km_l[i],
-                severity=severity_l[i],
-                decay=decay_l[i],
-                kernel_share=k,
-                value=v,
-            )
-            for i, k, v in zip(
-                order.tolist(), share[order, j].tolist(), column[order].tolist(), strict=True
-            )
-        )
+        contributions = Contributions(
+            kept, order.tolist(), share[order, j].tolist(), column[order].tolist(),
+            km_l, severity_l, decay_l,
+        )  # fmt: skip
         result.append(
             SectorRisk(
                 sector_id=sector.id,

@@ -49,14 +49,19 @@ def risk(
     """Risk score and impact level of every sector, with the incidents that weigh most."""
     n, when, params = _inputs(request, at)
     with n.db.session() as session:
-        rows = service.sector_risk(
-            session,
-            profile=n.profile,
-            params=params,
-            at=when,
-            origin=origin,
-            within_km=within_km,
-        )
+        if at is None:  # now: the map asks this on every load
+            when, rows = service.sector_risk_now(
+                session, profile=n.profile, params=params, origin=origin, within_km=within_km
+            )
+        else:
+            rows = service.sector_risk(
+                session,
+                profile=n.profile,
+                params=params,
+                at=when,
+                origin=origin,
+                within_km=within_km,
+            )
     if format == "csv":
         return PlainTextResponse(service.risk_csv(rows), media_type="text/csv")
     if format == "geojson":

@@ -11,6 +11,7 @@ import csv
 import io
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from itertools import takewhile
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
@@ -27,6 +28,7 @@ from sarhad.analysis.risk import (
 from sarhad.border import BorderProfile
 from sarhad.core.db import utcnow
 from sarhad.core.errors import FieldError, InvalidInput
+from sarhad.core.memo import HeadMemo
 from sarhad.incidents.models import Incident, IncidentLink
 from sarhad.incidents.taxonomy import Status
 
@@ -176,6 +178,36 @@ def sector_risk(
     )
 
 
+#: How long risk "now" is reused while no record changes: the decay over a minute is a few
+#: millionths of a score (90-day half-life), far below what any level or chart shows.
+NOW_REUSE_S = 60.0
+_risk_now: HeadMemo[tuple[datetime, list[SectorRisk]]] = HeadMemo(size=8, max_age_s=NOW_REUSE_S)
+
+
+def sector_risk_now(
+    session: Session,
+    *,
+    profile: BorderProfile,
+    params: RiskParams,
+    origin: str | None = None,
+    within_km: float | None = DEFAULT_WITHIN_KM,
+) -> tuple[datetime, list[SectorRisk]]:
+    """``sector_risk`` at the current moment: (the moment, the rows).
+
+    Reused for up to ``NOW_REUSE_S`` while the change log stands still, so the map of every
+    officer who opens the console does not recompute it over every incident.
+    """
+
+    def compute() -> tuple[datetime, list[SectorRisk]]:
+        at = utcnow()
+        rows = sector_risk(
+            session, profile=profile, params=params, at=at, origin=origin, within_km=within_km
+        )
+        return at, rows
+
+    return _risk_now.get(session, ("risk", profile.id, params, origin, within_km), compute)
+
+
 def explain(
     session: Session,
     *,
@@ -217,7 +249,10 @@ def share_of_score(c: Contribution, score: float) -> float:
 
 def material(row: SectorRisk) -> list[Contribution]:
     """The contributions of at least ``MATERIAL_SHARE`` of the score."""
-    return [c for c in row.contributions if share_of_score(c, row.score) >= MATERIAL_SHARE]
+    # Largest first: stop at the first immaterial one instead of reading them all.
+    return list(
+        takewhile(lambda c: share_of_score(c, row.score) >= MATERIAL_SHARE, row.contributions)
+    )
 
 
 def contribution_dict(c: Contribution, score: float) -> dict[str, Any]:
