@@ -84,3 +84,24 @@ def test_points_are_columns_paged_like_the_list_and_tell_the_partner_apart(
     assert big.status_code == 200 and len(big.json()["id"]) == 25
     assert too_big.status_code == 422
     assert too_big.json()["error"]["fields"][0]["field"] == "limit"
+
+
+def test_points_page_is_revalidated_by_etag_and_never_stale_after_a_write(
+    live: LiveNode,
+) -> None:
+    _add(live, 3)
+    params = {"format": "points", "limit": 50_000}
+    with live.client(Role.ANALYST) as c:
+        first = c.get("/api/v1/incidents", params=params)
+        etag = first.headers["etag"]
+        assert first.headers["cache-control"] == "private, no-cache"
+        again = c.get("/api/v1/incidents", params=params, headers={"If-None-Match": etag})
+        assert again.status_code == 304 and again.content == b""
+        # Another filter is another page with its own tag.
+        fuel = c.get("/api/v1/incidents", params={**params, "category": "armed_attack"})
+        assert fuel.json()["id"] == [] and fuel.headers["etag"] != etag
+
+        _add(live, 1)  # a new record: the kept page must not be served any more
+        after = c.get("/api/v1/incidents", params=params, headers={"If-None-Match": etag})
+    assert after.status_code == 200 and after.headers["etag"] != etag
+    assert len(after.json()["id"]) == 4 and len(first.json()["id"]) == 3

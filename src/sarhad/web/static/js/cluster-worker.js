@@ -70,6 +70,7 @@ async function load(url) {
   };
   let cursor = null;
   let fetched = 0;
+  const started = performance.now();
   do {
     if (cursor) next.searchParams.set("cursor", cursor);
     const body = await page(next.pathname + next.search);
@@ -89,6 +90,11 @@ async function load(url) {
     cursor = body.next_cursor || null;
     if (cursor) self.postMessage({ type: "progress", fetched });
   } while (cursor);
+  const indexing = performance.now();
+  // The request's own timings (waiting for the server, download), for the benchmark.
+  const entries = performance.getEntriesByType("resource").filter((e) => e.name.includes("/api/"));
+  const wait = entries.reduce((ms, e) => ms + (e.responseStart - e.requestStart), 0);
+  const download = entries.reduce((ms, e) => ms + (e.responseEnd - e.responseStart), 0);
   const built = {};
   for (const kind of ["ours", "partner"]) {
     built[kind] = {
@@ -97,7 +103,15 @@ async function load(url) {
     };
   }
   data = built;
-  return { shown: ids.ours.length + ids.partner.length, partner: ids.partner.length };
+  return {
+    shown: ids.ours.length + ids.partner.length,
+    partner: ids.partner.length,
+    // Where the time went, for the benchmark (bench/web.py reads them from the map's dataset).
+    fetchMs: Math.round(indexing - started),
+    indexMs: Math.round(performance.now() - indexing),
+    serverMs: Math.round(wait),
+    downloadMs: Math.round(download),
+  };
 }
 
 /** Clusters and single incidents in the view, per kind asked for, in a compact form. */
