@@ -109,6 +109,7 @@ def test_map_clusters_zoom_in_and_an_incident_opens_its_record(
     cluster.wait_for(timeout=10000)
     assert "3" in cluster.inner_text()
     page.wait_for_selector(settled)
+    screenshot(page, "en/map-cluster")
     cluster.click()  # zooms to where the cluster comes apart
     point = page.locator("#map .incident-marker").first
     point.wait_for(timeout=15000)

@@ -20,7 +20,6 @@ REGISTRY = "https://registry.npmjs.org/"
 
 PINNED = {
     "leaflet": "1.9.4",
-    "leaflet.markercluster": "1.5.3",
     "supercluster": "9.1.0",
     "@fontsource/noto-nastaliq-urdu": "5.3.0",
     "@fontsource/vazirmatn": "5.3.0",
@@ -28,12 +27,9 @@ PINNED = {
 #: What base.html loads under /static per the web contract (used if a template is missing).
 CONTRACT = [
     "/static/vendor/leaflet/leaflet.css",
-    "/static/vendor/leaflet.markercluster/MarkerCluster.css",
-    "/static/vendor/leaflet.markercluster/MarkerCluster.Default.css",
     "/static/css/app.css",
     "/static/css/fonts.css",
     "/static/vendor/leaflet/leaflet.js",
-    "/static/vendor/leaflet.markercluster/leaflet.markercluster.js",
     "/static/vendor/chart.js/chart.umd.js",
     "/static/js/app.js",
     "/static/js/map.js",

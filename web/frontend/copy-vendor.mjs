@@ -20,10 +20,6 @@ const files = [
   ["leaflet/dist/images/marker-icon-2x.png", "leaflet/images/marker-icon-2x.png"],
   ["leaflet/dist/images/marker-shadow.png", "leaflet/images/marker-shadow.png"],
   ["leaflet/LICENSE", "leaflet/LICENSE"],
-  ["leaflet.markercluster/dist/leaflet.markercluster.js", "leaflet.markercluster/leaflet.markercluster.js"],
-  ["leaflet.markercluster/dist/MarkerCluster.css", "leaflet.markercluster/MarkerCluster.css"],
-  ["leaflet.markercluster/dist/MarkerCluster.Default.css", "leaflet.markercluster/MarkerCluster.Default.css"],
-  ["leaflet.markercluster/MIT-LICENCE.txt", "leaflet.markercluster/MIT-LICENCE.txt"],
   // The UMD build bundles kdbush and defines self.Supercluster; the map's worker loads it.
   ["supercluster/dist/supercluster.min.js", "supercluster/supercluster.min.js"],
   ["supercluster/LICENSE", "supercluster/LICENSE"],
