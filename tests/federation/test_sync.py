@@ -206,3 +206,32 @@ def test_publish_in_bounded_steps_catches_up_without_loss(pair: Pair) -> None:
             partner = sharing.get_partner(s, name="ir-node")
             shared += publish_partner(s, node=node, partner=partner, max_changes=3).shared
     assert sorted(shared) == sorted(r.id for r in rows)  # each once, none lost
+
+
+def test_new_alert_deadlines_alone_resend_nothing_but_new_sharing_terms_look_again(
+    pair: Pair,
+) -> None:
+    from sarhad.core.db import get_node_id
+    from sarhad.federation.publish import LocalNode, publish_partner
+
+    row = record(pair.pk)
+    with pair.pk.db.session() as s:
+        node = LocalNode(node_id=get_node_id(s), name="pk-node", country="PK")
+
+    def publish() -> list[str]:
+        with pair.pk.db.session() as s:
+            partner = sharing.get_partner(s, name="ir-node")
+            return publish_partner(s, node=node, partner=partner).shared
+
+    def agree(**terms: object) -> None:
+        with pair.pk.db.session() as s:
+            sharing.set_agreement(s, partner="ir-node", changes=AgreementIn(**terms), actor=CONSOLE)
+
+    assert publish() == [row.id]
+    assert publish() == []  # nothing changed
+    agree(alert_deadlines={"flash": {"acknowledge_minutes": 7, "answer_minutes": 45}})
+    with pair.pk.db.session() as s:
+        assert sharing.terms_for(s, partner="ir-node").version == 2  # a new version
+    assert publish() == []  # deadlines decide nothing about shared incidents
+    agree(withheld_fields=["narrative"])  # new terms: the record goes again, redacted anew
+    assert publish() == [row.id]

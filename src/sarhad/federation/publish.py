@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from sarhad.alerts.service import ENTITY as ALERT_ENTITY
 from sarhad.core.db import lock_writes, utcnow
-from sarhad.core.journal import ChangeLog, audit
+from sarhad.core.journal import AuditLog, ChangeLog, audit
 from sarhad.federation import stix
 from sarhad.federation.alert_publish import alert_objects
 from sarhad.federation.crossing_publish import CROSSING_ENTITIES, crossing_objects
@@ -144,8 +144,11 @@ def _publish_partner(
     terms = sharing.terms_for(session, partner=partner)
     agreement = session.scalar(select(Agreement).where(Agreement.partner_id == partner.id))
     if cursor.agreement_version != terms.version:
-        # A changed agreement may open or close records already passed: look at all again.
-        cursor.change_seq, cursor.agreement_version = 0, terms.version
+        # A changed agreement may open or close records already passed: look at all again,
+        # unless only terms that no shared record depends on changed.
+        if _needs_rescan(session, agreement, since=cursor.agreement_version):
+            cursor.change_seq = 0
+        cursor.agreement_version = terms.version
     due = list(
         session.scalars(
             select(PendingRelease.incident_id).where(
@@ -223,6 +226,37 @@ def _publish_partner(
         )
     session.flush()
     return report
+
+
+#: Agreement terms that decide nothing about incidents or crossing records: a change to
+#: them alone (the alert deadlines are read when an alert is raised) resends nothing.
+NO_RESCAN = frozenset({"alert_deadlines"})
+
+
+def _needs_rescan(session: Session, agreement: Agreement | None, *, since: int) -> bool:
+    """Whether the agreement's versions after ``since`` changed anything sharing depends on.
+
+    Read from the audit log, where each agreement write names the fields it changed; a
+    version without that record (or a new agreement) counts as a change of everything.
+    """
+    if agreement is None or since == 0:
+        return True
+    rows = session.scalars(
+        select(AuditLog.detail).where(
+            AuditLog.entity == "agreement",
+            AuditLog.entity_id == agreement.id,
+            AuditLog.version > since,
+            AuditLog.version <= agreement.version,
+        )
+    ).all()
+    if len(rows) < agreement.version - since:
+        return True
+    changed = set()
+    for detail in rows:
+        if not isinstance(detail, dict) or not isinstance(detail.get("changed"), list):
+            return True
+        changed.update(detail["changed"])
+    return not changed <= NO_RESCAN
 
 
 def _publish_batch(
