@@ -73,3 +73,15 @@ def test_only_the_most_recent_entries_are_kept(db: Database) -> None:
         for key in ("x", "y", "z", "x"):
             memo.get(s, key, make(key))
     assert calls == ["x", "y", "z", "x"]  # x was pushed out by z
+
+
+def test_results_of_an_older_head_are_dropped_once_a_newer_one_is_computed(db: Database) -> None:
+    memo: HeadMemo[str] = HeadMemo(size=8)
+    with db.session() as s:
+        memo.get(s, "a", lambda: "a")
+        memo.get(s, "b", lambda: "b")
+    _write(db, 1)
+    with db.session() as s:
+        memo.get(s, "a", lambda: "a again")
+    kept = next(iter(memo._entries.values()))
+    assert [key for key, _head in kept] == ["a"]  # "b" of the old head went with it

@@ -5,8 +5,9 @@ sequence number is a version of everything a read can see. A costly read that ma
 make (the situation map's points, the risk map) is computed once per version and reused by
 the next caller instead of being computed again for each officer who opens the map.
 
-Entries belong to one database engine (held weakly: a closed node's entries go with it) and
-each memo keeps only its few most recent entries. ``max_age_s`` bounds how old a result may
+Entries belong to one database engine (held weakly: a closed node's entries go with it); a
+memo keeps only its few most recent entries, and none of an older head once a newer one is
+computed. ``max_age_s`` bounds how old a result may
 be for reads that depend on the clock as well (risk decays with time).
 """
 
@@ -61,6 +62,9 @@ class HeadMemo(Generic[T]):
         # Computed outside the lock: two callers may both compute; the result is the same.
         value = compute()
         with self._lock:
+            # The head only grows: results of an older one can never be asked for again.
+            for stale in [k for k in entries if k[1] < full[1]]:
+                del entries[stale]
             entries[full] = (time.monotonic(), value)
             entries.move_to_end(full)
             while len(entries) > self.size:
