@@ -3,6 +3,7 @@ console errors, and each page is saved as a screenshot in English, Urdu and Pers
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +15,7 @@ from support import LiveNode
 from . import test_desk_pages as desk
 from .conftest import screenshot
 from .test_browser import sign_in
-from .test_desk_pages import PLAN_DAY, declare_closure_against_partner_open
+from .test_desk_pages import FORM_DAY, PLAN_DAY, declare_closure_against_partner_open
 
 # The same data as the page tests: a stored plan and a partner with a quarantined object.
 stored_plan = desk.stored_plan
@@ -65,6 +66,39 @@ def test_patrol_map_draws_the_plan(
     page.select_option("#patrol-shift", first_shift)
     fewer = int(page.locator("#patrol-map").get_attribute("data-patrols"))
     assert 0 < fewer <= shown
+    assert errors == []
+
+
+def test_commander_plans_the_day_from_the_patrols_page(
+    web: LiveNode, new_page: Callable[..., Any]
+) -> None:
+    page = new_page()
+    errors = watch(page)
+    sign_in(page, web, Role.COMMANDER)
+    page.goto(f"{web.url}/patrols?day={FORM_DAY.isoformat()}")
+    assert page.input_value("#plan-day") == FORM_DAY.isoformat()
+    page.fill("#plan-teams", "3")
+    screenshot(page, "en/patrols-plan-form")
+    # What the page shows once the form is sent is kept in sessionStorage (the next page of
+    # this tab reads it): this listener runs after patrol-plan-form.js's own.
+    page.evaluate(
+        """() => document.getElementById("plan-form").addEventListener("submit", () => {
+            sessionStorage.setItem("busy", JSON.stringify([
+                document.getElementById("plan-form").getAttribute("aria-busy"),
+                document.getElementById("plan-submit").disabled,
+                document.getElementById("plan-status").textContent,
+            ]));
+        })"""
+    )
+    page.click("#plan-submit")
+    page.wait_for_url(f"{web.url}/patrols/*?made=1", timeout=30000)
+    page.wait_for_selector('#patrol-map[data-ready="true"]', timeout=15000)
+    rows = page.locator("table.plan-patrols tbody tr").count()
+    assert rows > 0 and int(page.locator("#patrol-map").get_attribute("data-patrols")) == rows
+    assert page.locator("#plan-made").is_visible()
+    busy = json.loads(page.evaluate("() => sessionStorage.getItem('busy')"))
+    assert busy == ["true", True, "Planning… this can take up to a minute."]
+    assert f"Plan made: {rows} patrols" in page.locator("#plan-made").text_content()
     assert errors == []
 
 

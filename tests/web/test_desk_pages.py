@@ -200,6 +200,173 @@ def test_patrols_page_shows_the_days_plan_with_coverage_risk_and_warnings(
     assert client.get("/patrols/no-such-plan").status_code == 404
 
 
+# --- planning a day from the patrols page ------------------------------------------------
+
+FORM_DAY = date(2026, 12, 3)
+#: A second base of ours beside BASES' Mashkel (km 350–450).
+TWO_PK_BASES = """
+[[bases]]
+name = "Panjgur"
+side = "PK"
+first_km = 450
+last_km = 550
+teams = 2
+"""
+
+
+def plan_form(client: Any, **fields: str) -> Any:
+    """Open the patrols page of FORM_DAY and post its plan form with ``fields`` (no redirects)."""
+    page = client.get(f"/patrols?day={FORM_DAY.isoformat()}")
+    assert page.status_code == 200
+    return client.post(
+        "/patrols/plan", data={"csrf_token": csrf_of(page.text), **fields}, follow_redirects=False
+    )
+
+
+def plans_of(client: Any, day: date = FORM_DAY) -> list[dict[str, Any]]:
+    """The day's plans as the API lists them."""
+    r = client.get("/api/v1/patrols/plans", params={"day": day.isoformat()})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def control(html: str, element_id: str) -> str:
+    """The opening tag of the input or select with ``element_id``."""
+    found = re.search(rf'<(?:input|select)[^>]* id="{element_id}"[^>]*>', html)
+    assert found, f"no control #{element_id}"
+    return found.group(0)
+
+
+def control_status(form: str) -> str:
+    """The opening tag of the form's live status region."""
+    found = re.search(r'<span id="plan-status"[^>]*>', form)
+    assert found, "the form has no status region"
+    return found.group(0)
+
+
+def test_commander_plans_a_day_with_the_form(web, browser):
+    commander = browser(Role.COMMANDER)
+    page = commander.get(f"/patrols?day={FORM_DAY.isoformat()}").text
+    # The form plans the day on show; the hint names the node's default (PK-line: 4 teams).
+    form = page[page.index('id="plan-form"') : page.index("</form>", page.index('id="plan-form"'))]
+    assert 'action="/patrols/plan"' in form and 'method="post"' in form
+    assert 'name="csrf_token" value="' in form
+    assert f'value="{FORM_DAY.isoformat()}"' in control(form, "plan-day")
+    assert "this node's patrol bases: 4 teams per shift." in form
+    assert '<script src="/static/js/patrol-plan-form.js" defer>' in page
+    assert 'aria-live="polite"' in control_status(form)
+
+    r = plan_form(commander, day=FORM_DAY.isoformat(), teams="3")
+    assert r.status_code == 303, r.text
+    plan_id = r.headers["location"].removeprefix("/patrols/").removesuffix("?made=1")
+    assert r.headers["location"] == f"/patrols/{plan_id}?made=1"
+    # The plan is the day's plan the API lists, with the teams asked for, by the commander.
+    [listed] = plans_of(commander)
+    assert listed["id"] == plan_id and listed["created_by"] == "commander-1"
+    assert sum(listed["teams"].values()) == 3 and listed["coordinated"] is False
+    shown = commander.get(r.headers["location"])
+    assert shown.status_code == 200
+    assert f"Plan made: {len(listed['patrols'])} patrols" in shown.text
+    assert shown.text.count('<tr data-patrol="') == len(listed["patrols"]) > 0
+    assert f'data-plan-url="/api/v1/patrols/plans/{plan_id}?format=geojson"' in shown.text
+    # Without ?made the page has no notice; the patrols page now shows this plan for the day.
+    assert "Plan made" not in commander.get(f"/patrols/{plan_id}").text
+    day_page = commander.get(f"/patrols?day={FORM_DAY.isoformat()}").text
+    assert f'<a href="/patrols/{plan_id}">{FORM_DAY.isoformat()}</a></h2>' in day_page
+    # In Urdu and Persian (last: ?lang= is remembered by the client's cookie).
+    for lang, heading in (("ur", "اس دن کا منصوبہ بنائیں"), ("fa", "برنامه‌ریزی این روز")):
+        assert heading in commander.get(f"/patrols?lang={lang}").text
+
+
+def test_coordinated_plan_from_the_form_uses_the_partners_teams(web, browser):
+    # The partner's side is planned from the incidents it shared (none here): no partner node
+    # is needed, so one node is enough. Default bases: one per side for the whole line.
+    commander = browser(Role.COMMANDER)
+    r = plan_form(
+        commander, day=FORM_DAY.isoformat(), teams="2", coordinated="1", partner_teams="3"
+    )
+    assert r.status_code == 303, r.text
+    [listed] = plans_of(commander)
+    assert listed["coordinated"] is True and listed["partner_side"] == "IR"
+    assert (listed["teams"], listed["partner_teams"]) == ({"PK-line": 2}, {"IR-line": 3})
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "text"),
+    [
+        ({"day": FORM_DAY.isoformat(), "teams": "0"}, "teams", "Enter a whole number from 1"),
+        ({"day": "03/12/2026"}, "day", "Enter a date as YYYY-MM-DD."),
+        ({"day": ""}, "day", "This field is required."),
+        ({"day": FORM_DAY.isoformat(), "teams": "two"}, "teams", "Enter a whole number."),
+        (
+            {"day": FORM_DAY.isoformat(), "coordinated": "1", "partner_teams": "1001"},
+            "partner_teams",
+            "Enter a whole number from 1",
+        ),
+    ],
+)
+def test_bad_plan_input_comes_back_by_field_and_stores_nothing(web, browser, fields, field, text):
+    commander = browser(Role.COMMANDER)
+    r = plan_form(commander, **fields)
+    assert r.status_code == 422
+    html = r.text
+    element = f"plan-{field.replace('_', '-')}"
+    assert f'<span class="field-error" id="{element}-error">{text}' in html
+    own = control(html, element)
+    assert 'aria-invalid="true"' in own and f"{element}-error" in own
+    assert "Some fields need attention" in html
+    # The officer's values are kept.
+    for name, value in fields.items():
+        if name != "coordinated" and value:
+            assert f'value="{value}"' in control(html, f"plan-{name.replace('_', '-')}")
+    if fields.get("coordinated"):
+        assert " checked" in control(html, "plan-coordinated")
+    assert plans_of(commander) == []
+
+
+def test_the_nodes_patrol_settings_explain_a_plan_that_cannot_be_made(web, browser):
+    commander = browser(Role.COMMANDER)
+    config = web.settings.data_dir / "patrols.toml"  # read by the node at each plan
+    # Two bases of ours: one team per shift cannot man both.
+    config.write_text(BASES + TWO_PK_BASES)
+    r = plan_form(commander, day=FORM_DAY.isoformat(), teams="1")
+    assert r.status_code == 422
+    assert "every patrol base needs at least one team per shift" in r.text
+    assert 'aria-invalid="true"' in control(r.text, "plan-teams")
+    # A broken file is the node's set-up, not the form: a page-level error with the detail.
+    config.write_text("bases = [")
+    r = plan_form(commander, day=FORM_DAY.isoformat())
+    assert r.status_code == 422
+    error = r.text[r.text.index('id="plan-form-error"') : r.text.index('id="plan-form"')]
+    assert "Ask the administrator to check the patrol configuration" in error
+    assert "not valid TOML" in error
+    assert plans_of(commander) == []
+
+
+@pytest.mark.parametrize("role", [Role.DUTY_OFFICER, Role.ANALYST, Role.LIAISON])
+def test_roles_that_may_not_plan_see_no_form_and_are_refused(web, browser, role):
+    client = browser(role)
+    page = client.get(f"/patrols?day={FORM_DAY.isoformat()}")
+    assert page.status_code == 200
+    assert 'id="plan-form"' not in page.text and "patrol-plan-form.js" not in page.text
+    r = plan_form(client, day=FORM_DAY.isoformat())
+    assert r.status_code == 403 and "Your role may not plan patrols." in r.text
+    assert plans_of(client) == []
+
+
+def test_a_plan_form_without_the_csrf_token_is_refused(web, browser):
+    commander = browser(Role.COMMANDER)
+    r = commander.post("/patrols/plan", data={"day": FORM_DAY.isoformat()}, follow_redirects=False)
+    assert r.status_code == 403 and "The form was not sent from this console" in r.text
+    forged = commander.post(
+        "/patrols/plan",
+        data={"day": FORM_DAY.isoformat(), "csrf_token": "not-the-token"},
+        follow_redirects=False,
+    )
+    assert forged.status_code == 403
+    assert plans_of(commander) == []
+
+
 def test_sharing_page_shows_sent_received_withheld_and_quarantine(web, browser, partner_exchange):
     duty = browser(Role.DUTY_OFFICER)
     token = csrf_of(duty.get("/").text)

@@ -1,5 +1,6 @@
 """Desk pages: the crossings board with the month's charts, a crossing's page, the day's patrol
-plan on a map and in tables, and what is exchanged with each partner."""
+plan on a map and in tables (and the form that plans a day), and what is exchanged with each
+partner."""
 
 from __future__ import annotations
 
@@ -8,17 +9,22 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 
 from sarhad.core.api import Node, node
+from sarhad.core.auth import Permission
 from sarhad.core.db import utcnow
-from sarhad.core.errors import InvalidInput, NotFound
+from sarhad.core.errors import ConfigError, InvalidInput, NotFound, SarhadError
 from sarhad.crossings import service as crossings
 from sarhad.patrols import service as patrols
+from sarhad.patrols.routes import PlanIn
 from sarhad.web import auth, desk_views, i18n
 from sarhad.web.i18n import N_
+from sarhad.web.incident_forms import message
+from sarhad.web.incident_pages import form_values
 from sarhad.web.labels import LABELS
-from sarhad.web.pages import PAGE_SIZE, page_user, render
+from sarhad.web.pages import PAGE_SIZE, PageForbidden, check_csrf, page_user, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -165,13 +171,98 @@ def _plan_context(plan: Any, lang: str) -> dict[str, Any]:
     }
 
 
-@router.get("/patrols", response_class=HTMLResponse)
-def patrol_plans(
+#: The plan form's inputs, in the order the page shows them.
+PLAN_FIELDS = ("day", "teams", "coordinated", "partner_teams")
+BAD_DAY = N_("Enter a date as YYYY-MM-DD.")
+BAD_TEAMS = N_("Enter a whole number from 1 to 1000, or leave it empty for the default.")
+#: The service's ``InvalidInput`` by field → what the form says there (its own text is English).
+PLAN_SERVICE_ERRORS = {
+    "teams": N_("Too few teams: every patrol base needs at least one team per shift."),
+    "partner_teams": N_("Too few teams: every patrol base needs at least one team per shift."),
+    "coordinated": N_(
+        "No patrol bases of the partner's side are configured, so no coordinated plan can be "
+        "made. Plan our side alone, or ask the administrator to add the partner's bases."
+    ),
+}
+#: A page-level error when the node's patrol settings (not the form) stop the plan.
+PLAN_SETUP_ERROR = N_(
+    "The plan could not be made: this node's patrol settings are incomplete or wrong. Ask the "
+    "administrator to check the patrol configuration (patrols.toml); the details are below."
+)
+PLAN_FAILED = N_("The plan could not be made. Check the details below and try again.")
+
+
+def _can_plan(user: auth.WebUser) -> bool:
+    """The API's rule for ``POST /api/v1/patrols/plans`` (``Planner``), read from the role."""
+    return user.principal.can(Permission.PATROLS_PLAN)
+
+
+def _planner(user: auth.WebUser) -> auth.WebUser:
+    """The user, if the role may plan; else the 403 page."""
+    if not _can_plan(user):
+        raise PageForbidden(user, N_("Your role may not plan patrols."))
+    return user
+
+
+def _default_teams(n: Node) -> dict[str, int] | None:
+    """Teams per shift the planner uses when the form leaves them empty (ours, the partner's),
+    from this node's patrol bases; None when the configuration cannot be read (the form still
+    works: planning then reports the configuration error)."""
+    try:
+        config = patrols.patrol_config(n.settings, n.profile)
+    except ConfigError:
+        return None
+    side = n.settings.node_side
+    partner = next((s for s in n.profile.sides if s != side), None)
+    return {
+        "ours": sum(b.teams for b in config.bases_of(side)),
+        "partner": sum(b.teams for b in config.bases_of(partner)) if partner else 0,
+    }
+
+
+def parse_plan(values: dict[str, str]) -> tuple[PlanIn | None, dict[str, str]]:
+    """``PlanIn`` from the form, or None and the errors by input name."""
+    data = {
+        "day": values.get("day", "").strip() or None,
+        "teams": values.get("teams", "").strip() or None,
+        "coordinated": bool(values.get("coordinated")),  # a checkbox: sent only when ticked
+        "partner_teams": values.get("partner_teams", "").strip() or None,
+    }
+    if data["day"] is None:
+        # PlanIn's day has no default: None would read as "not a date"; say it is needed.
+        return None, {"day": message("missing", "")}
+    try:
+        return PlanIn.model_validate(data), {}
+    except ValidationError as exc:
+        errors: dict[str, str] = {}
+        for e in exc.errors():
+            field = str(e["loc"][0]) if e["loc"] else "day"
+            if field == "day":
+                text = BAD_DAY  # pydantic's date messages name parser internals
+            elif field in ("teams", "partner_teams") and e["type"] in (
+                "greater_than_equal",
+                "less_than_equal",
+            ):
+                text = BAD_TEAMS
+            else:
+                text = message(e["type"], e["msg"])
+            errors.setdefault(field if field in PLAN_FIELDS else "day", text)
+        return None, errors
+
+
+def _patrols_page(
     request: Request,
-    user: Annotated[auth.WebUser, Depends(page_user("/patrols"))],
-    day: str | None = None,
+    user: auth.WebUser,
+    *,
+    day: str | None,
+    plan_values: dict[str, str] | None = None,
+    plan_errors: dict[str, str] | None = None,
+    plan_error: str | None = None,
+    plan_detail: str | None = None,
+    status_code: int = 200,
 ) -> HTMLResponse:
-    """The latest plan of the chosen day (today by default) and the stored plans."""
+    """The patrols page: the chosen day's latest plan, the stored plans, and (for planners)
+    the form that plans a day, with its values and errors when it came back."""
     n: Node = node(request)
     lang, _ = i18n.choose(request)
     errors: dict[str, str] = {}
@@ -180,7 +271,8 @@ def patrol_plans(
         try:
             chosen = date.fromisoformat(day)
         except ValueError:
-            errors["day"] = N_("Enter a date as YYYY-MM-DD.")
+            errors["day"] = BAD_DAY
+    can_plan = _can_plan(user)
     context: dict[str, Any] = {"plan": None}
     with n.db.session() as session:
         plans = patrols.list_plans(session, limit=PAGE_SIZE)
@@ -204,11 +296,84 @@ def patrol_plans(
             request,
             "patrols.html",
             user=user,
+            status_code=status_code,
             rows=rows,
             day=day if errors else chosen.isoformat(),
             errors=errors,
+            can_plan=can_plan,
+            # The form plans the day on show unless it came back with the officer's own values.
+            plan_values=plan_values if plan_values is not None else {"day": chosen.isoformat()},
+            plan_errors=plan_errors or {},
+            plan_error=plan_error,
+            plan_detail=plan_detail,
+            default_teams=_default_teams(n) if can_plan else None,
             **context,
         )
+
+
+@router.get("/patrols", response_class=HTMLResponse)
+def patrol_plans(
+    request: Request,
+    user: Annotated[auth.WebUser, Depends(page_user("/patrols"))],
+    day: str | None = None,
+) -> HTMLResponse:
+    """The latest plan of the chosen day (today by default) and the stored plans."""
+    return _patrols_page(request, user, day=day)
+
+
+@router.post("/patrols/plan", response_class=HTMLResponse)
+def plan_day(
+    request: Request,
+    user: Annotated[auth.WebUser, Depends(page_user("/patrols"))],
+    values: Annotated[dict[str, str], Depends(form_values)],
+) -> Response:
+    """Plan a day as ``POST /api/v1/patrols/plans`` does and show the new plan; or the patrols
+    page again (422) with the form's values kept and the errors by field."""
+    check_csrf(request, user, values.get("csrf_token"))
+    _planner(user)
+    n: Node = node(request)
+    data, errors = parse_plan(values)
+    error = detail = None
+    if data is not None:
+        try:
+            with n.db.session() as session:
+                row = patrols.make_plan(
+                    session,
+                    profile=n.profile,
+                    settings=n.settings,
+                    ports=n.ports["patrols"],
+                    day=data.day,
+                    actor=user.principal,
+                    teams=data.teams,
+                    coordinated=data.coordinated,
+                    partner_teams=data.partner_teams,
+                    seed=data.seed,
+                )
+                plan_id = row.id
+        except InvalidInput as exc:
+            for e in exc.errors:
+                if e.field in PLAN_SERVICE_ERRORS:
+                    errors.setdefault(e.field, PLAN_SERVICE_ERRORS[e.field])
+                else:  # bases, shifts, node_side...: the node's set-up, not the form
+                    error, detail = PLAN_SETUP_ERROR, str(exc)
+        except ConfigError as exc:
+            error = PLAN_SETUP_ERROR
+            detail = f"{exc.message} ({exc.hint})" if exc.hint else exc.message
+        except SarhadError as exc:
+            error, detail = PLAN_FAILED, exc.message
+        else:
+            return RedirectResponse(f"/patrols/{plan_id}?made=1", status_code=303)
+    shown = data.day.isoformat() if data is not None else None
+    return _patrols_page(
+        request,
+        user,
+        day=shown,
+        plan_values=values,
+        plan_errors=errors,
+        plan_error=error,
+        plan_detail=detail,
+        status_code=422,
+    )
 
 
 @router.get("/patrols/{plan_id}", response_class=HTMLResponse)
@@ -216,15 +381,23 @@ def patrol_plan(
     request: Request,
     plan_id: str,
     user: Annotated[auth.WebUser, Depends(page_user("/patrols"))],
+    made: str | None = None,
 ) -> HTMLResponse:
-    """One stored plan: the map, coverage beside risk, the patrols and the warnings."""
+    """One stored plan: the map, coverage beside risk, the patrols and the warnings (with a
+    notice when the plan form just made it)."""
     lang, _ = i18n.choose(request)
     with node(request).db.session() as session:
         try:
             plan = patrols.get_plan(session, plan_id=plan_id)
         except NotFound:
             return _not_found(request, user, N_("No patrol plan has that id."))
-        return render(request, "patrol.html", user=user, **_plan_context(plan, lang))
+        return render(
+            request,
+            "patrol.html",
+            user=user,
+            made=bool(made),
+            **_plan_context(plan, lang),
+        )
 
 
 # --- sharing -------------------------------------------------------------------------------
