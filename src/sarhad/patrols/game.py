@@ -24,7 +24,15 @@ import numpy as np
 from scipy import sparse
 from scipy.optimize import linprog
 
-from sarhad.core.errors import FieldError, InvalidInput
+from sarhad.core.errors import FieldError, InvalidInput, SarhadError
+
+
+class SolverFailed(SarhadError):
+    """The LP solver stopped without an answer (numerical trouble, a limit): not the user's
+    input, so 503 with what to try, instead of an unexplained 500."""
+
+    status_code = 503
+
 
 #: Two attacker utilities closer than this are a tie (payoffs are of order 1-100).
 TIE = 1e-9
@@ -234,7 +242,11 @@ def _lp(
     if res.status == 2:  # infeasible
         return None
     if res.status != 0:
-        raise RuntimeError(f"HiGHS could not solve the patrol LP: {res.message}")
+        raise SolverFailed(
+            f"HiGHS could not solve the patrol LP: {res.message}",
+            hint="try again with fewer teams or shorter stretches; if it persists, report the "
+            "day and the patrol settings",
+        )
     return np.asarray(res.x)
 
 
