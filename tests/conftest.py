@@ -25,8 +25,9 @@ from sarhad.migrations import upgrade
 from sarhad.node import init_node
 from support import FAST, Desks, LiveNode, introduce, start_server
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-UCDP_SAMPLE = SHARED / "data-candidates" / "events" / "ucdp_ged231_sample_PAK_IRN.csv"
+# Test data lives in the repository (tests/data/ATTRIBUTION.md): a clone runs its own suite.
+DATA = Path(__file__).resolve().parent / "data"
+UCDP_SAMPLE = DATA / "ucdp_ged231_sample_PAK_IRN.csv"
 BACKEND = os.environ.get("SARHAD_TEST_DB", "sqlite")
 PG_URL = os.environ.get("SARHAD_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 

@@ -3,7 +3,7 @@
 Each test talks real HTTP on loopback: our nodes run under uvicorn, medallion 3.0.0 (memory
 backend) runs as a subprocess started by the ``medallion`` fixture.
 
-medallion bugs these tests work around (see /work/shared/notes/federation.md):
+medallion bugs these tests work around (found by running medallion 3.0.0 for real):
 
 * An ``extension-definition`` in a collection makes GET ``objects/`` answer 500 for the whole
   collection (medallion reads the SDO's ``version`` property as a timestamp). We never load

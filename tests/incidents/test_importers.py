@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import UCDP_SAMPLE
 from sarhad.incidents.importers import (
     CSV_COLUMNS,
     FileFormatError,
@@ -21,11 +22,8 @@ from sarhad.incidents.importers import (
 
 FIXTURES = Path(__file__).parent / "fixtures"
 # Real UCDP GED 23.1 rows (CC BY 4.0, cite UCDP: Davies, Pettersson & Öberg 2023; Sundberg &
-# Melander 2013), read in place from the shared data folder next to the repository
-# (/work/shared/data-candidates/events/…), as tests/conftest.py does.
-SHARED = Path(__file__).resolve().parents[3] / "shared"
-UCDP_FILE = SHARED / "data-candidates" / "events" / "ucdp_ged231_sample_PAK_IRN.csv"
-needs_ucdp = pytest.mark.skipif(not UCDP_FILE.is_file(), reason="shared UCDP sample not present")
+# Melander 2013), kept in tests/data with their attribution.
+UCDP_FILE = UCDP_SAMPLE
 
 
 def parse(path: Path, fmt: Format = "csv", side: str = "PK") -> list[ParsedRow]:
@@ -54,7 +52,6 @@ def ucdp() -> tuple[dict[str, ParsedRow], dict[str, dict[str, str]]]:
     return {r.external_ref or "": r for r in rows}, source
 
 
-@needs_ucdp
 def test_ucdp_every_real_row_parses(ucdp) -> None:
     parsed, source = ucdp
     assert len(parsed) == len(source) == 37 == count_records(UCDP_FILE, "ucdp")
@@ -69,7 +66,6 @@ def test_ucdp_every_real_row_parses(ucdp) -> None:
         assert f"UCDP GED {ref.removeprefix('ucdp-ged:')}, dyad: " in inc.narrative
 
 
-@needs_ucdp
 def test_ucdp_row_numbers_are_the_physical_lines(ucdp) -> None:
     parsed, _ = ucdp
     lines = UCDP_FILE.read_text(encoding="utf-8-sig").split("\n")
@@ -77,7 +73,6 @@ def test_ucdp_row_numbers_are_the_physical_lines(ucdp) -> None:
         assert lines[row.row - 1].startswith(ref.removeprefix("ucdp-ged:") + ","), ref
 
 
-@needs_ucdp
 def test_ucdp_no_death_is_lost(ucdp) -> None:
     parsed, source = ucdp
     for ref, row in parsed.items():
@@ -92,7 +87,6 @@ def test_ucdp_no_death_is_lost(ucdp) -> None:
         assert c.civilians.killed == int(src["deaths_civilians"]), ref
 
 
-@needs_ucdp
 def test_ucdp_jondullah_on_the_border(ucdp) -> None:
     parsed, source = ucdp
     inc, src = parsed["ucdp-ged:119484"].incident, source["119484"]
@@ -111,7 +105,6 @@ def test_ucdp_jondullah_on_the_border(ucdp) -> None:
     assert inc.sources[0].startswith("BBC Monitoring Middle East 2006-05-04")
 
 
-@needs_ucdp
 def test_ucdp_bla_rows(ucdp) -> None:
     parsed, _ = ucdp
     quetta = parsed["ucdp-ged:52131"].incident  # BLA - Civilians, one-sided, Quetta
@@ -135,7 +128,6 @@ def test_ucdp_bla_rows(ucdp) -> None:
     assert dasht.date_precision == "week" and dasht.location.precision == "near"
 
 
-@needs_ucdp
 def test_ucdp_unknown_deaths_and_non_state(ucdp) -> None:
     parsed, _ = ucdp
     parachinar = parsed["ucdp-ged:55870"].incident  # Ansaar ul-Islam - Lashkar-e-Islam
@@ -147,7 +139,6 @@ def test_ucdp_unknown_deaths_and_non_state(ucdp) -> None:
     assert (wazir.casualties.security_forces.killed, wazir.casualties.civilians.killed) == (11, 6)
 
 
-@needs_ucdp
 def test_ucdp_quoted_sources_and_no_bylines(ucdp) -> None:
     parsed, _ = ucdp
     ajabshir = parsed["ucdp-ged:119598"].incident
@@ -163,7 +154,6 @@ def test_ucdp_quoted_sources_and_no_bylines(ucdp) -> None:
     assert "AU" not in loc.narrative.split()
 
 
-@needs_ucdp
 def test_ucdp_malformed_values_name_the_ucdp_column(tmp_path: Path) -> None:
     with UCDP_FILE.open(encoding="utf-8-sig", newline="") as f:
         reader = csv.DictReader(f)
