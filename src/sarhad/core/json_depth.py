@@ -3,9 +3,10 @@
 Python's ``json`` parses recursively and has no depth limit: a body of 200,000 ``[`` or
 ``{"a":`` nested 50,000 deep ends in RecursionError somewhere inside the parser (a 500 where
 nobody catches it), and a value just under the interpreter's limit can still break code that
-walks it later. :func:`nesting_depth` measures the depth of the raw bytes without parsing, and
+walks it later. :func:`nesting_depth` measures the depth of the raw bytes without parsing;
 :class:`JsonDepthLimit` (an ASGI middleware the app installs once, for ``/api/v1`` and
-``/taxii2/`` alike) answers 400 for any JSON body deeper than :data:`MAX_DEPTH`.
+``/taxii2/`` alike) answers 400 for any JSON body deeper than :data:`MAX_DEPTH`, and
+:func:`loads` guards the JSON a node reads elsewhere (a partner's answers, bundle files).
 
 Written by hand because neither the standard library nor our dependencies offer a depth
 limit. The loops run in C (``re`` and numpy): about 30 ms per MiB of STIX on a 2-vCPU machine.
@@ -13,8 +14,10 @@ limit. The loops run in C (``re`` and numpy): about 30 ms per MiB of STIX on a 2
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from starlette.responses import JSONResponse, Response
@@ -57,6 +60,20 @@ def too_deep(raw: bytes, limit: int = MAX_DEPTH) -> str | None:
     if depth <= limit:
         return None
     return f"the JSON body is nested {depth} levels deep; at most {limit} are accepted"
+
+
+class TooDeep(ValueError):
+    """JSON nested deeper than the limit (a ValueError, as ``json``'s own errors are)."""
+
+
+def loads(raw: bytes | str, *, limit: int = MAX_DEPTH) -> Any:
+    """``json.loads`` for bytes nobody vouches for (a partner's answer, a file): JSON nested
+    deeper than ``limit`` raises :class:`TooDeep` before the parser sees it."""
+    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    why = too_deep(data, limit)
+    if why is not None:
+        raise TooDeep(why.replace("the JSON body", "the JSON"))
+    return json.loads(data)
 
 
 def api_answer(_scope: Scope, message: str) -> Response:

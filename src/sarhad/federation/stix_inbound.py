@@ -4,10 +4,11 @@ Nothing a partner sends is trusted. Each object passes, in order: JSON shape and
 STIX ``type``/``id``, the list of accepted types, the STIX 2.1 property checks (our own
 :mod:`~sarhad.federation.stix_checks` for incidents, locations and relationships, which are
 ~all of the traffic; ``stix2.parse(allow_custom=False)`` for the other types), and for
-incidents our extension's JSON schema, the TLP 2.0 marking, the located-at location of the
-same batch and finally sarhad's own ``IncidentIn`` rules. A bad object becomes a
-:class:`Rejected` entry with a short reason; it never stops the others, and
-:func:`parse_inbound` never raises.
+incidents our extension's JSON schema, the TLP marking (TLP 1.0 read as 2.0), the located-at
+location of the same batch and finally sarhad's own ``IncidentIn`` rules. An incident without
+our extension (a plain STIX peer's) is mapped from what it states when the caller names the
+sender's side. A bad object becomes a :class:`Rejected` entry with a short reason; it never
+stops the others, and :func:`parse_inbound` never raises.
 """
 
 from __future__ import annotations
