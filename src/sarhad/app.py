@@ -24,12 +24,14 @@ from sarhad.core.api import Node, install_error_handlers
 from sarhad.core.config import Settings, load_settings
 from sarhad.core.db import Database
 from sarhad.core.feed import router as feed_router
+from sarhad.core.json_depth import JsonDepthLimit, api_answer
 from sarhad.core.routes import router as core_router
 from sarhad.core.worker import Periodic
 from sarhad.crossings.public import router as public_router
 from sarhad.crossings.routes import router as crossings_router
 from sarhad.federation.courier import Courier
 from sarhad.federation.routes import router as federation_router
+from sarhad.federation.taxii import error_response as taxii_error
 from sarhad.federation.taxii import router as taxii_router
 from sarhad.incidents.link_routes import router as links_router
 from sarhad.incidents.routes import router as incidents_router
@@ -61,6 +63,13 @@ class Static(StaticFiles):
             "public, max-age=31536000, immutable" if vendor else "no-cache"
         )
         return response
+
+
+def _too_deep(scope: Scope, message: str) -> Response:
+    """A body nested too deep, answered in the error shape of the interface it was sent to."""
+    if scope["path"].startswith("/taxii2/"):
+        return taxii_error(400, "Bad Request", message)
+    return api_answer(scope, message)
 
 
 def create_app(settings: Settings | None = None, *, db: Database | None = None) -> FastAPI:
@@ -137,6 +146,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     web_i18n.environments()  # compile the catalogs now: a broken one stops start-up
     web_pages.install(app)  # the web console: /signin, /, /incidents, /alerts, ...
     app.mount("/static", Static(directory=STATIC_DIR, check_dir=False), name="static")
+    # Refuses JSON nested too deep before any route parses it (SecurityHeaders, added later,
+    # wraps it).
+    app.add_middleware(JsonDepthLimit, answer=_too_deep)
     app.add_middleware(SecurityHeaders, tiles_url=settings.tiles_url)
 
     @app.get("/healthz", include_in_schema=False)

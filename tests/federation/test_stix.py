@@ -303,10 +303,9 @@ def test_types_not_accepted(type_):
 @pytest.mark.parametrize(
     "refs,expected",
     [
-        ([stix2.TLP_AMBER.id], "TLP 1.0 marking"),
-        ([], "no TLP 2.0 marking"),
-        ([TLP.GREEN.stix_id, TLP.AMBER.stix_id], "more than one TLP 2.0 marking"),
-        ([TLP.AMBER.stix_id, stix2.TLP_AMBER.id], "TLP 1.0 marking"),
+        ([], "no TLP marking"),
+        ([TLP.GREEN.stix_id, TLP.AMBER.stix_id], "more than one TLP marking"),
+        ([stix2.TLP_GREEN.id, TLP.AMBER.stix_id], "more than one TLP marking"),
     ],
 )
 def test_markings(refs, expected):
@@ -316,6 +315,27 @@ def test_markings(refs, expected):
         del objects[0]["object_marking_refs"]
     [reason] = reasons(objects)
     assert expected in reason
+
+
+@pytest.mark.parametrize(
+    ("tlp1", "tlp2"),
+    [
+        (stix2.TLP_WHITE, TLP.CLEAR),
+        (stix2.TLP_GREEN, TLP.GREEN),
+        (stix2.TLP_AMBER, TLP.AMBER),
+        (stix2.TLP_RED, TLP.RED),
+    ],
+    ids=["white", "green", "amber", "red"],
+)
+def test_tlp1_markings_are_read_as_tlp2(tlp1, tlp2):
+    objects = good(2)
+    for obj in objects:  # stix2 3.0 offers only TLP 1.0: every part carries it
+        obj["object_marking_refs"] = [tlp1.id]
+    [incident], rejected, _ = parse_inbound(objects)
+    assert rejected == [] and incident.data["tlp"] == tlp2.value
+    # The same level in both versions is one marking, not two.
+    objects[0]["object_marking_refs"] = [tlp1.id, tlp2.stix_id]
+    assert parse_inbound(objects)[0][0].data["tlp"] == tlp2.value
 
 
 def test_location_must_carry_the_incident_marking():

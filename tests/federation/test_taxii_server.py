@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from sarhad.core.auth import CONSOLE
+from sarhad.core.db import get_node_id
+from sarhad.federation import stix
 from sarhad.federation.models import Quarantined
+from sarhad.incidents import service as incidents
 from sarhad.incidents.models import Incident
 from sarhad.sharing import service as sharing
+from sarhad.sharing.schemas import AgreementIn
 from support import LiveNode
 
 from .conftest import Pair
-from .helpers import record
+from .helpers import get, record
 
 MEDIA = "application/taxii+json;version=2.1"
 
@@ -202,7 +210,8 @@ def test_three_nodes_originator_control(spawn) -> None:
 
     pk, ir, af = spawn("pk-node", "PK"), spawn("ir-node", "IR"), spawn("af-node", "AF")
     introduce(pk, ir)
-    introduce(ir, af, terms_a={"forward_third_party": True})
+    # Both sides of ir-af allow third-party records: ir forwards, af takes them.
+    introduce(ir, af, terms_a={"forward_third_party": True}, terms_b={"forward_third_party": True})
     amber = record(pk, tlp="amber")
     green = record(pk, tlp="green", title="Fuel seized, may be passed on")
     sync(ir, "pk-node")
@@ -212,12 +221,110 @@ def test_three_nodes_originator_control(spawn) -> None:
         got = s.get(Incident, green.id)
         assert got is not None and got.origin == "partner:ir-node"
     with pk.db.session() as s:
-        pk_id = s.scalar(select(Incident.origin_node_id).where(Incident.id == green.id))
-    assert pk_id is None  # still ours on the originating node
-    with af.db.session() as s:
-        assert s.get(Incident, green.id).origin_node_id != s.get(Incident, green.id).id
+        pk_node = get_node_id(s)
+        assert s.scalar(select(Incident.origin_node_id).where(Incident.id == green.id)) is None
+    assert got.origin_node_id == pk_node  # af knows it is pk's record, passed on by ir
     with ir.db.session() as s:
         assert sharing.terms_for(s, partner="af-node").forward_third_party
+
+
+def test_a_partner_that_may_not_forward_cannot_pass_on_records(spawn) -> None:
+    from .conftest import introduce
+    from .helpers import sync
+
+    pk, ir, af = spawn("pk-node", "PK"), spawn("ir-node", "IR"), spawn("af-node", "AF")
+    introduce(pk, ir, terms_a={"forward_third_party": True})  # pk forwards to ir...
+    introduce(pk, af)  # ...af's records; ir does not know af
+    first = record(af, tlp="green", reporting_side="IR", title="Goods seized near the tri-point")
+    sync(pk, "af-node")
+    assert sync(ir, "pk-node").error is None
+    with ir.db.session() as s:
+        assert s.get(Incident, first.id) is None
+        [reason] = s.scalars(
+            select(Quarantined.reason).where(Quarantined.stix_id == f"incident--{first.id}")
+        ).all()
+    assert "does not allow third-party records (forward_third_party)" in reason
+    # Once ir's agreement with pk takes third-party records, the next one lands.
+    with ir.db.session() as s:
+        sharing.set_agreement(
+            s, partner="pk-node", changes=AgreementIn(forward_third_party=True), actor=CONSOLE
+        )
+    second = record(af, tlp="green", reporting_side="IR", title="More goods near the tri-point")
+    sync(pk, "af-node")
+    assert sync(ir, "pk-node").error is None
+    landed = get(ir, second.id)
+    with af.db.session() as s:
+        assert landed is not None and landed.origin_node_id == get_node_id(s)
+    assert landed.origin == "partner:pk-node"
+
+
+def _claim(sender: LiveNode, receiver: LiveNode, record_row: Incident, origin: str) -> dict:
+    """``sender`` POSTs ``record_row`` to ``receiver``'s inbox, naming ``origin`` as originator."""
+    with record_row_session(sender) as (s, sender_id):
+        body = incidents.to_out(s.get(Incident, record_row.id)).model_dump(mode="json")
+    objects = stix.incident_to_stix(
+        body, identity_id=f"identity--{sender_id}", origin_node_id=origin
+    )
+    with sender.db.session() as s:
+        token = sharing.get_partner(s, name=receiver.settings.node_name).remote_token
+    with partner_client(receiver, sender.settings.node_name, token) as c:
+        r = c.post(
+            f"/api/collections/{inbox_id(c)}/objects/",
+            content=json.dumps({"objects": objects}),
+            headers={"Content-Type": MEDIA},
+        )
+    assert r.status_code == 202, r.text
+    return r.json()
+
+
+@contextmanager
+def record_row_session(node: LiveNode) -> Iterator[tuple[Session, str]]:
+    with node.db.session() as s:
+        yield s, get_node_id(s)
+
+
+def test_a_partner_cannot_claim_another_nodes_records(spawn) -> None:
+    from .conftest import introduce
+    from .helpers import sync
+
+    pk, ir, af = spawn("pk-node", "PK"), spawn("ir-node", "IR"), spawn("af-node", "AF")
+    introduce(pk, ir)
+    introduce(pk, af)
+    with ir.db.session() as s:
+        ir_node = get_node_id(s)
+    # af sends pk a record naming ir, pk's own partner, as its originator: refused, and its
+    # location and relationship with it.
+    forged = record(af, tlp="green", reporting_side="IR", title="Claimed in ir-node's name")
+    status = _claim(af, pk, forged, ir_node)
+    assert (status["total_count"], status["success_count"], status["failure_count"]) == (3, 0, 3)
+    [why] = [f["message"] for f in status["failures"] if f["id"].startswith("incident--")]
+    assert "ir-node is our partner" in why and "never through af-node" in why
+    assert get(pk, forged.id) is None
+    # A node pk does not know, claimed without the agreement's leave: refused too.
+    stranger = str(uuid.uuid4())
+    status = _claim(af, pk, forged, stranger)
+    assert status["failure_count"] == 3
+    assert "does not allow third-party records" in status["failures"][0]["message"]
+    # With forward_third_party on af's agreement, a GREEN record of a stranger is taken (the
+    # sender is kept in origin), an AMBER one is not: AMBER may not be passed on.
+    with pk.db.session() as s:
+        sharing.set_agreement(
+            s, partner="af-node", changes=AgreementIn(forward_third_party=True), actor=CONSOLE
+        )
+    status = _claim(af, pk, forged, stranger)
+    assert status["success_count"] == 3, status
+    landed = get(pk, forged.id)
+    assert landed.origin_node_id == stranger and landed.origin == "partner:af-node"
+    amber = record(af, tlp="amber", reporting_side="IR", title="Amber record of a stranger")
+    status = _claim(af, pk, amber, stranger)
+    assert status["failure_count"] == 3 and "TLP:AMBER" in status["failures"][0]["message"]
+    # ir's own records still come from ir, untouched by what af claimed.
+    mine = record(ir, reporting_side="IR", title="Recorded by ir-node itself")
+    assert sync(pk, "ir-node").error is None
+    assert get(pk, mine.id).origin_node_id == ir_node
+    with pk.db.session() as s:
+        quarantined = s.scalars(select(Quarantined.reason)).all()
+    assert sum("which was refused" in q for q in quarantined) == 6  # parts, with their reason
 
 
 @pytest.mark.parametrize("size", [70_000])
@@ -267,3 +374,22 @@ def test_next_token_survives_a_server_restart(pair: Pair) -> None:
         server.should_exit = True
         thread.join(timeout=10)
     assert after.status_code == 200 and after.json()["objects"] == before.json()["objects"]
+
+
+@pytest.mark.parametrize(
+    "body", [b"[" * 200_000, b'{"objects": [' + b'{"a":' * 50_000], ids=["arrays", "objects"]
+)
+def test_deeply_nested_json_is_a_taxii_400(pair: Pair, body: bytes) -> None:
+    with partner_client(pair.pk, "ir-node") as c:
+        r = c.post(
+            f"/api/collections/{inbox_id(c)}/objects/",
+            content=body,
+            headers={"Content-Type": MEDIA},
+        )
+        assert r.status_code == 400, r.text
+        assert r.headers["content-type"] == MEDIA
+        error = r.json()
+        assert error["http_status"] == "400" and error["title"] == "Bad Request"
+        assert "nested" in error["description"]
+        # The node goes on answering.
+        assert c.get("/api/collections/").status_code == 200

@@ -76,7 +76,9 @@ def alert_objects(
         elif (alert_id, op) in steps:
             objects.append(step_to_stix(steps[(alert_id, op)], alert, identity_id=identity_id))
     definition = alert_extension_definition(created_by_ref=extension_author)
-    if objects and appender.latest(definition["id"]) is None:
-        # Partners introduced before alerts existed have not seen the definition yet.
+    held = appender.latest(definition["id"])
+    if objects and (held is None or held.modified != definition["modified"]):
+        # Partners introduced before alerts existed have not seen the definition yet, and
+        # those that have seen an older version of it get the new one with the new objects.
         objects.insert(0, definition)
     return objects

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from sarhad.core.db import utcnow
 from sarhad.core.errors import ConfigError, FieldError, InvalidInput
+from sarhad.core.json_depth import loads
 from sarhad.federation.models import CollectionObject
 from sarhad.federation.publish import LocalNode, publish_partner
 from sarhad.federation.store import canonical, collection_id
@@ -156,6 +157,6 @@ def write_bundle(document: dict[str, Any], path: Path) -> None:
 def read_bundle(path: Path) -> Any:
     """Read a bundle file; unreadable files are input errors naming the file."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        return loads(path.read_bytes())
+    except (OSError, ValueError) as exc:  # ValueError: not JSON, not UTF-8, nested too deep
         raise InvalidInput(FieldError("file", f"{path}: not a readable bundle ({exc})")) from exc

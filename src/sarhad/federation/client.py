@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from sarhad.core.errors import SarhadError
+from sarhad.core.json_depth import TooDeep, loads
 
 MEDIA = "application/taxii+json;version=2.1"
 
@@ -66,17 +67,21 @@ class TaxiiClient:
             ) from exc
         if r.status_code >= 400:
             try:
-                detail = r.json()
+                detail = loads(r.content)
                 text = f"{detail.get('title', '')}: {detail.get('description', '')}"
-            except ValueError:
+            except (ValueError, AttributeError):  # not JSON, or JSON that is not an object
                 text = r.text[:200]
             raise PartnerProtocolError(f"{method} {url} answered {r.status_code} {text}".strip())
         return r
 
     def _json(self, r: httpx.Response) -> dict[str, Any]:
         try:
-            body = r.json()
-        except (ValueError, json.JSONDecodeError) as exc:
+            body = loads(r.content)
+        except TooDeep as exc:
+            raise PartnerProtocolError(
+                f"{r.request.url} answered with JSON refused: {exc}"
+            ) from exc
+        except ValueError as exc:
             raise PartnerProtocolError(f"{r.request.url} answered with something not JSON") from exc
         if not isinstance(body, dict):
             raise PartnerProtocolError(f"{r.request.url} answered with JSON that is not an object")

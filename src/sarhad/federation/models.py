@@ -94,6 +94,9 @@ class Receipt(Base):
     partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), index=True)
     via: Mapped[str] = mapped_column(String(10))  # pull | push | bundle
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # For a record mapped from plain STIX (no Sarhad extension): the incident, its location
+    # and relationship as received (canonical JSON array), since the record keeps only part.
+    original: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Quarantined(Base):

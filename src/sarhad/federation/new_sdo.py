@@ -22,20 +22,32 @@ def extension_of(extension_id: str) -> dict[str, Any]:
 
 
 def extension_definition(
-    *, id_: str, created: str, name: str, description: str, schema: str, created_by_ref: str
+    *,
+    id_: str,
+    created: str,
+    name: str,
+    description: str,
+    schema: str,
+    created_by_ref: str,
+    version: str = "1.0",
+    modified: str | None = None,
 ) -> dict[str, Any]:
-    """An extension-definition of new SDO types (fixed id and timestamps: one object)."""
+    """An extension-definition of new SDO types (fixed id and timestamps: one object).
+
+    A new ``version`` of the extension is a new version of this object: same id and
+    ``created``, a later fixed ``modified``.
+    """
     return {
         "type": "extension-definition",
         "spec_version": "2.1",
         "id": id_,
         "created_by_ref": created_by_ref,
         "created": created,
-        "modified": created,
+        "modified": modified or created,
         "name": name,
         "description": description,
         "schema": schema,
-        "version": "1.0",
+        "version": version,
         "extension_types": ["new-sdo"],
         "object_marking_refs": [TLP.CLEAR.stix_id],
     }

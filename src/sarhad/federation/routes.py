@@ -64,3 +64,10 @@ def quarantine(
             }
             for q in service.list_quarantine(session, partner=partner, limit=limit)
         ]
+
+
+@router.get("/originals/{incident_id}")
+def originals(request: Request, incident_id: str, _actor: Reader) -> list[dict[str, Any]]:
+    """A record received as plain STIX: the objects as the partner sent them, per version."""
+    with node(request).db.session() as session:
+        return service.originals(session, incident_id=incident_id)

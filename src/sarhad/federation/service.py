@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from pathlib import Path
@@ -13,15 +14,17 @@ from sqlalchemy.orm import Session
 from sarhad.border import BorderProfile, profile_from_settings
 from sarhad.core.config import Settings
 from sarhad.core.db import Database, get_node_id, lock_writes
+from sarhad.core.errors import NotFound
 from sarhad.core.journal import audit
 from sarhad.crossings.service import zone_label
 from sarhad.federation import bundle as bundles
 from sarhad.federation.groups import split_incomplete
 from sarhad.federation.inbox import IngestReport, ingest
-from sarhad.federation.models import Quarantined, SyncCursor
+from sarhad.federation.models import Quarantined, Receipt, SyncCursor
 from sarhad.federation.publish import LocalNode
 from sarhad.federation.sync import Progress, SyncReport, sync_partner, waiting_count
 from sarhad.sharing import service as sharing
+from sarhad.sharing.models import Partner
 
 INGEST_PAGE = 1000
 log = logging.getLogger("sarhad.sync")
@@ -93,6 +96,34 @@ def list_quarantine(
     if partner:
         q = q.where(Quarantined.partner_id == sharing.get_partner(session, name=partner).id)
     return list(session.scalars(q.order_by(Quarantined.id.desc()).limit(limit)))
+
+
+def originals(session: Session, *, incident_id: str) -> list[dict[str, Any]]:
+    """The objects of a record mapped from plain STIX, as received: one entry per version.
+
+    Raises NotFound when the node holds no such record received from plain STIX.
+    """
+    rows = session.execute(
+        select(Receipt, Partner.name)
+        .join(Partner, Partner.id == Receipt.partner_id)
+        .where(Receipt.stix_id == f"incident--{incident_id}", Receipt.original.is_not(None))
+        .order_by(Receipt.received_at, Receipt.modified)
+    ).all()
+    if not rows:
+        raise NotFound(
+            f"no record {incident_id} received as plain STIX",
+            hint="only records a partner sent without the Sarhad extension keep their original",
+        )
+    return [
+        {
+            "modified": r.modified,
+            "partner": name,
+            "via": r.via,
+            "received_at": r.received_at,
+            "objects": json.loads(r.original or "[]"),
+        }
+        for r, name in rows
+    ]
 
 
 def export_bundle_file(db: Database, *, settings: Settings, partner: str, path: Path) -> int:

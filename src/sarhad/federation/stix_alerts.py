@@ -40,6 +40,10 @@ ALERT_TYPES = frozenset({ALERT_TYPE, STEP_TYPE})
 ALERT_EXTENSION_ID = "extension-definition--5b0f3a8e-2d6c-4f1e-9a57-6c1d2b7e8f40"
 """The extension-definition of both alert types (generated once; never change it)."""
 ALERT_EXTENSION_CREATED = "2026-11-23T00:00:00.000Z"
+#: Version 2.0 renamed the step's ``at`` to ``taken_at``: STIX 2.1 property names have at
+#: least 3 characters, so stix2-validator refused every 1.0 step. 1.0 steps are still read.
+ALERT_EXTENSION_VERSION = "2.0"
+ALERT_EXTENSION_MODIFIED = "2026-12-05T00:00:00.000Z"
 ALERT_SCHEMA_PATH = SCHEMA_DIR / "extension-definition--5b0f3a8e-2d6c-4f1e-9a57-6c1d2b7e8f40.json"
 ALERT_SCHEMA_URL = (
     "https://github.com/sarhad-project/sarhad/blob/main/"
@@ -67,6 +71,8 @@ def alert_extension_definition(*, created_by_ref: str) -> dict[str, Any]:
         ),
         schema=ALERT_SCHEMA_URL,
         created_by_ref=created_by_ref,
+        version=ALERT_EXTENSION_VERSION,
+        modified=ALERT_EXTENSION_MODIFIED,
     )
 
 
@@ -122,7 +128,7 @@ def step_to_stix(step: AlertStep, alert: Alert, *, identity_id: str) -> dict[str
         "modified": at,
         "alert_ref": f"{ALERT_TYPE}--{alert.id}",
         "step": step.step,
-        "at": at,
+        "taken_at": at,
         "side": step.side,
         "object_marking_refs": [TLP(alert.tlp).stix_id],
         "extensions": _ext(),
@@ -176,7 +182,8 @@ class _StepObj(_Common):
     id: str = Field(pattern=rf"^sarhad-alert-step--{_UUID}$")
     alert_ref: str = Field(pattern=rf"^sarhad-alert--{_UUID}$")
     step: Literal["received", "acknowledged", "answered", "withdrawn"]
-    at: str
+    taken_at: str | None = None
+    at: str | None = None  # its name in version 1.0 of the extension (older partners)
     side: str = Side
     answer: Answer | None = None
     text: str | None = Field(default=None, max_length=4000)
@@ -239,6 +246,8 @@ def parse_step(obj: dict[str, Any], *, author: str | None) -> dict[str, Any]:
     alert_id = s.alert_ref.removeprefix(f"{ALERT_TYPE}--")
     if s.id != step_stix_id(alert_id, s.step):
         raise BadAlertObject("id is not the one derived from (alert_ref, step)")
+    if (s.taken_at is None) == (s.at is None):
+        raise BadAlertObject("taken_at: give when the step was taken (or 'at', its 1.0 name)")
     if s.step == "answered" and s.answer is None:
         raise BadAlertObject("an 'answered' step needs 'answer'")
     if s.answer in (Answer.DECLINED, Answer.INFORMATION_PROVIDED) and not s.text:
@@ -253,7 +262,7 @@ def parse_step(obj: dict[str, Any], *, author: str | None) -> dict[str, Any]:
     return {
         "alert_id": alert_id,
         "step": Step(s.step),
-        "at": _time(s, "at"),
+        "at": _time(s, "taken_at" if s.taken_at is not None else "at"),
         "side": s.side,
         "detail": detail,
     }

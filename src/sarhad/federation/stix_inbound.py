@@ -4,10 +4,11 @@ Nothing a partner sends is trusted. Each object passes, in order: JSON shape and
 STIX ``type``/``id``, the list of accepted types, the STIX 2.1 property checks (our own
 :mod:`~sarhad.federation.stix_checks` for incidents, locations and relationships, which are
 ~all of the traffic; ``stix2.parse(allow_custom=False)`` for the other types), and for
-incidents our extension's JSON schema, the TLP 2.0 marking, the located-at location of the
-same batch and finally sarhad's own ``IncidentIn`` rules. A bad object becomes a
-:class:`Rejected` entry with a short reason; it never stops the others, and
-:func:`parse_inbound` never raises.
+incidents our extension's JSON schema, the TLP marking (TLP 1.0 read as 2.0), the located-at
+location of the same batch and finally sarhad's own ``IncidentIn`` rules. An incident without
+our extension (a plain STIX peer's) is mapped from what it states when the caller names the
+sender's side. A bad object becomes a :class:`Rejected` entry with a short reason; it never
+stops the others, and :func:`parse_inbound` never raises.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pydantic import ValidationError
 from sarhad.core.markings import STIX_TLP2_IDS, TLP
 from sarhad.federation.stix import (
     EXTENSION_ID,
+    PRECISION_M,
     SCHEMA_PATH,
     SOURCE_NAME,
     parse_stix_timestamp,
@@ -37,6 +39,7 @@ from sarhad.federation.stix import (
 from sarhad.federation.stix_checks import HOT_TYPES, CheckError, check, compile_schema
 from sarhad.federation.stix_checks import short as _short
 from sarhad.incidents.schemas import IncidentIn
+from sarhad.incidents.taxonomy import Category, LocationPrecision
 
 ACCEPTED_TYPES = frozenset(
     {
@@ -52,9 +55,14 @@ ACCEPTED_TYPES = frozenset(
         "report",
     }
 )
-TLP1_IDS = frozenset(
-    m.id for m in (stix2.TLP_WHITE, stix2.TLP_GREEN, stix2.TLP_AMBER, stix2.TLP_RED)
-)
+#: TLP 1.0 (the only markings stix2 3.0 offers) read as TLP 2.0: WHITE became CLEAR.
+TLP1_TO_TLP2 = {
+    stix2.TLP_WHITE.id: TLP.CLEAR,
+    stix2.TLP_GREEN.id: TLP.GREEN,
+    stix2.TLP_AMBER.id: TLP.AMBER,
+    stix2.TLP_RED.id: TLP.RED,
+}
+TLP1_IDS = frozenset(TLP1_TO_TLP2)
 _TLP_BY_ID = {v: k for k, v in STIX_TLP2_IDS.items()}
 _PUBLISHED_TLP = {m["id"]: m for m in tlp_marking_definitions()}
 _ID = re.compile(r"([a-z][a-z0-9-]{0,249})--([0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12})")
@@ -114,14 +122,25 @@ class InboundIncident:
     revoked: bool = False
     # The validated model behind ``data`` (saves the inbox validating the same dict again).
     model: IncidentIn | None = field(default=None, repr=False, compare=False)
+    #: The located-at relationships and locations of this incident in the batch, as given.
+    parts: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    #: True for a plain STIX incident (no Sarhad extension), mapped from what it states.
+    plain: bool = False
+    #: The incident object as received.
+    source: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass
 class Rejected:
-    """One object refused, and why (``stix_id`` is None when the object has no usable id)."""
+    """One object refused, and why (``stix_id`` is None when the object has no usable id).
+
+    For a refused incident, ``parts`` are its located-at relationships and locations in the
+    batch: they are refused with it.
+    """
 
     stix_id: str | None
     reason: str
+    parts: list[dict[str, Any]] = field(default_factory=list, repr=False, compare=False)
 
 
 class _Refused(Exception):
@@ -140,14 +159,21 @@ class _Checked:
 
 
 def parse_inbound(
-    objects: list[object], *, max_object_bytes: int = 65536, reference: bool = False
+    objects: list[object],
+    *,
+    max_object_bytes: int = 65536,
+    reference: bool = False,
+    plain_side: str | None = None,
 ) -> tuple[list[InboundIncident], list[Rejected], list[dict[str, Any]]]:
     """Check a partner's objects: (incidents, rejected, other accepted objects as given).
 
     Locations and located-at relationships that belong to an incident of the batch are
-    consumed by it (whatever becomes of the incident) and are not listed among the others.
-    ``reference=True`` checks every object with ``stix2.parse`` and jsonschema instead of the
-    fast checks (≈ 5× slower): the yardstick of the tests and bench/stix_inbound.py.
+    consumed by it (whatever becomes of the incident): they are its ``parts`` and are not
+    listed among the others. ``plain_side`` (the sender's country) takes in plain STIX
+    incidents, without our extension, as records reported by that side; without it they are
+    refused. ``reference=True`` checks every object with ``stix2.parse`` and jsonschema
+    instead of the fast checks (≈ 5× slower): the yardstick of the tests and
+    bench/stix_inbound.py.
     """
     if not isinstance(objects, list | tuple):
         return [], [Rejected(None, "expected a list of STIX objects")], []
@@ -172,6 +198,7 @@ def parse_inbound(
             locations.setdefault(c.id, []).append(c)
     located_at: dict[str, list[_Checked]] = {}
     consumed: set[int] = set()
+    parts: dict[str, dict[int, _Checked]] = {}  # incident id -> its parts, by identity
     for c in checked:
         src, dst = c.obj.get("source_ref"), c.obj.get("target_ref")
         if (
@@ -182,8 +209,16 @@ def parse_inbound(
             and src in incident_ids
         ):
             located_at.setdefault(src, []).append(c)
-            consumed.add(id(c))
-            consumed.update(id(loc) for loc in locations.get(dst, []))
+            mine = parts.setdefault(src, {})
+            for part in (c, *locations.get(dst, [])):
+                consumed.add(id(part))
+                mine[id(part)] = part
+    order = {id(c): i for i, c in enumerate(checked)}
+
+    def parts_of(incident_id: str) -> list[dict[str, Any]]:
+        """The parts of one incident in the order of the batch."""
+        mine = sorted(parts.get(incident_id, {}).values(), key=lambda p: order[id(p)])
+        return [p.obj for p in mine]
 
     others: list[dict[str, Any]] = []
     for c in checked:
@@ -192,11 +227,17 @@ def parse_inbound(
                 others.append(c.obj)
             continue
         try:
-            incidents.append(_incident(c, located_at.get(c.id, []), locations, reference))
+            inc = _incident(c, located_at.get(c.id, []), locations, reference, plain_side)
         except _Refused as r:
             rejected.append(Rejected(c.id, f"{c.id}: {r.reason}"))
         except Exception as exc:
             rejected.append(Rejected(c.id, f"{c.id}: {_internal(exc)}"))
+        else:
+            inc.parts, inc.source = parts_of(c.id), c.obj
+            incidents.append(inc)
+    for r in rejected:
+        if r.stix_id is not None and r.stix_id.startswith("incident--"):
+            r.parts = parts_of(r.stix_id)
     return incidents, rejected, others
 
 
@@ -301,8 +342,11 @@ def _incident(
     rels: list[_Checked],
     locations: Mapping[str, list[_Checked]],
     reference: bool = False,
+    plain_side: str | None = None,
 ) -> InboundIncident:
     obj = c.obj
+    if plain_side is not None and EXTENSION_ID not in (obj.get("extensions") or {}):
+        return _plain_incident(c, rels, locations, plain_side)
     ext = _our_extension(obj, reference)
     tlp = _tlp(obj)
     withheld = list(ext.get("withheld_fields", []))
@@ -341,6 +385,126 @@ def _incident(
     return result
 
 
+# --- plain STIX incidents (MISP, OpenCTI, scripts built on the stix2 library) -----------
+
+#: Free text longer than our limits is cut (the original object is kept whole).
+_TITLE_MAX, _PLACE_MAX, _NARRATIVE_MAX, _SOURCE_MAX, _SOURCES_MAX = 200, 200, 20_000, 500, 50
+_CATEGORIES = {c.value: c for c in Category}
+#: STIX ``location.precision`` (metres) → our precision: the finest one that covers it.
+_BY_METRES = [
+    (PRECISION_M[p], p)
+    for p in (
+        LocationPrecision.EXACT,
+        LocationPrecision.NEAR,
+        LocationPrecision.DISTRICT,
+        LocationPrecision.PROVINCE,
+    )
+]
+#: A point given without ``precision`` (STIX: "unspecified") is taken as within about 25 km.
+PLAIN_PRECISION = LocationPrecision.NEAR
+#: An incident that carries no TLP marking at all is kept as TLP:AMBER (fail closed).
+PLAIN_TLP = TLP.AMBER
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def precision_of(metres: object) -> LocationPrecision:
+    """Our location precision for a STIX ``precision`` in metres (absent: PLAIN_PRECISION)."""
+    if isinstance(metres, bool) or not isinstance(metres, int | float):
+        return PLAIN_PRECISION
+    for limit, precision in _BY_METRES:
+        if metres <= limit:
+            return precision
+    return LocationPrecision.COUNTRY
+
+
+def category_of(obj: Mapping[str, Any]) -> Category:
+    """Our category named by the incident's ``labels`` (as Sarhad nodes label theirs), or
+    ``other`` when no label is one of ours: the only vocabulary of categories we know."""
+    for label in obj.get("labels") or []:
+        found = _CATEGORIES.get(label.strip().lower().replace("-", "_").replace(" ", "_"))
+        if found is not None:
+            return found
+    return Category.OTHER
+
+
+def _plain_sources(obj: Mapping[str, Any]) -> list[str]:
+    sources = []
+    for ref in (obj.get("external_references") or [])[:_SOURCES_MAX]:
+        where = ref.get("url") or ref.get("description")
+        words = [ref.get("source_name"), ref.get("external_id"), where]
+        sources.append(_cut(" ".join(w for w in words if w), _SOURCE_MAX))
+    return sources
+
+
+def _plain_incident(
+    c: _Checked, rels: list[_Checked], locations: Mapping[str, list[_Checked]], side: str
+) -> InboundIncident:
+    """A plain STIX incident and its location as a record reported by ``side``.
+
+    It states a name, perhaps a description, labels and references, a marking, and a place
+    through its located-at location; the rest takes the values that claim nothing (category
+    ``other``, no casualties, grading F6, status validated as the partner published it).
+    """
+    obj = c.obj
+    assert c.modified is not None
+    result = InboundIncident(
+        stix_id=c.id,
+        record_id=c.id.split("--", 1)[1],
+        modified=c.modified,
+        created=c.created,
+        origin_node_id=None,
+        created_by_ref=obj.get("created_by_ref"),
+        data={},
+        status="validated",
+        version=1,
+        revoked=obj.get("revoked") is True,
+        plain=True,
+    )
+    own = _marking(obj)
+    try:
+        chosen, used = _place(c, rels, locations, None)
+    except _Refused:
+        if result.revoked:
+            return result  # a withdrawal needs no content
+        raise
+    # Never less restricted than any part says: the most restrictive marking of the group.
+    tlp = max(
+        [own or PLAIN_TLP, *(m for p in (chosen, *used) if (m := _marking(p.obj)))],
+        key=lambda t: t.rank,
+    )
+    loc = chosen.obj
+    started = next((r.obj["start_time"] for r in used if "start_time" in r.obj), None)
+    location: dict[str, Any] = {
+        "lon": loc["longitude"],
+        "lat": loc["latitude"],
+        "precision": precision_of(loc.get("precision")).value,
+    }
+    place = loc.get("name") or ", ".join(
+        loc[k] for k in ("city", "administrative_area", "region") if loc.get(k)
+    )
+    if place:
+        location["place"] = _cut(place, _PLACE_MAX)
+    data: dict[str, Any] = {
+        "title": _cut(obj["name"], _TITLE_MAX),
+        "category": category_of(obj).value,
+        # STIX 2.1 gives an incident no time of its own: the located-at relationship's
+        # start_time when there is one, else the day the object was created.
+        "occurred_at": started or obj["created"],
+        "date_precision": "exact" if started else "day",
+        "location": location,
+        "reporting_side": side,
+        "tlp": tlp.value,
+        "narrative": _cut(obj.get("description", ""), _NARRATIVE_MAX),
+        "sources": _plain_sources(obj),
+    }
+    result.model = _validated(data)
+    result.data = result.model.model_dump(mode="json", exclude_unset=True)
+    return result
+
+
 def _data(c: _Checked, ext: Mapping[str, Any], tlp: TLP, loc: Mapping[str, Any]) -> IncidentIn:
     """The IncidentIn-shaped dict, checked by IncidentIn itself; withheld fields stay absent."""
     obj = c.obj
@@ -372,15 +536,19 @@ def _data(c: _Checked, ext: Mapping[str, Any], tlp: TLP, loc: Mapping[str, Any])
             data[name] = value
         elif name not in withheld and empty is not None:
             data[name] = empty
+    return _validated(data)
+
+
+def _validated(data: dict[str, Any]) -> IncidentIn:
+    """``data`` checked by IncidentIn itself; its first error becomes the reason."""
     try:
-        model = IncidentIn.model_validate(data)
+        return IncidentIn.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors()
         first = errors[0]
         path = ".".join(str(p) for p in first["loc"]) or "record"
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise _Refused(_short(f"{path}: {first['msg']}{more}")) from None
-    return model
 
 
 def _our_extension(obj: Mapping[str, Any], reference: bool = False) -> dict[str, Any]:
@@ -404,19 +572,22 @@ def _our_extension(obj: Mapping[str, Any], reference: bool = False) -> dict[str,
     return ext
 
 
-def _tlp(obj: Mapping[str, Any]) -> TLP:
+def _marking(obj: Mapping[str, Any]) -> TLP | None:
+    """The object's TLP level (TLP 1.0 read as TLP 2.0), None when it has no TLP marking."""
     if obj.get("granular_markings"):
         raise _Refused("granular_markings are not accepted (mark the whole object)")
     refs = obj.get("object_marking_refs") or []
-    old = [r for r in refs if r in TLP1_IDS]
-    if old:
-        raise _Refused(f"TLP 1.0 marking {old[0]} is not accepted; use TLP 2.0")
-    levels = {_TLP_BY_ID[r] for r in refs if r in _TLP_BY_ID}
-    if not levels:
-        raise _Refused("no TLP 2.0 marking in object_marking_refs")
+    levels = {level for r in refs if (level := _TLP_BY_ID.get(r) or TLP1_TO_TLP2.get(r))}
     if len(levels) > 1:
-        raise _Refused("more than one TLP 2.0 marking")
-    return levels.pop()
+        raise _Refused(f"more than one TLP marking ({', '.join(sorted(t.label for t in levels))})")
+    return levels.pop() if levels else None
+
+
+def _tlp(obj: Mapping[str, Any]) -> TLP:
+    level = _marking(obj)
+    if level is None:
+        raise _Refused("no TLP marking in object_marking_refs")
+    return level
 
 
 def _sarhad_refs(obj: Mapping[str, Any]) -> list[Any]:
@@ -427,6 +598,14 @@ def _sarhad_refs(obj: Mapping[str, Any]) -> list[Any]:
 def _location(
     c: _Checked, rels: list[_Checked], locations: Mapping[str, list[_Checked]], tlp: TLP
 ) -> dict[str, Any]:
+    return _place(c, rels, locations, tlp)[0].obj
+
+
+def _place(
+    c: _Checked, rels: list[_Checked], locations: Mapping[str, list[_Checked]], tlp: TLP | None
+) -> tuple[_Checked, list[_Checked]]:
+    """(the location, the relationships) of incident ``c``; each part marked ``tlp`` unless
+    it is None, by the incident's author if it names one, the point numeric."""
     # A batch may hold several versions of one incident: use the location and relationship
     # versions written with this incident version (same ``modified``), else the latest.
     rels = _same_version(rels, c)
@@ -437,7 +616,7 @@ def _location(
         raise _Refused("more than one located-at location")
     [chosen] = _same_version(locations[targets.pop()], c)[-1:]
     for part in (chosen, *rels):
-        if _tlp_or_none(part.obj) is not tlp:
+        if tlp is not None and _tlp_or_none(part.obj) is not tlp:
             raise _Refused(f"{part.id} is not marked {tlp.label} like the incident")
         author = part.obj.get("created_by_ref")
         if author is not None and author != c.obj.get("created_by_ref"):
@@ -446,8 +625,8 @@ def _location(
     for key in ("latitude", "longitude"):
         value = loc.get(key)
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise _Refused(f"{chosen.id} has no numeric {key}")
-    return loc
+            raise _Refused(f"{chosen.id} has no numeric {key}: a record needs a point")
+    return chosen, rels
 
 
 def _same_version(versions: list[_Checked], c: _Checked) -> list[_Checked]:

@@ -57,7 +57,8 @@ def taxii_response(
     return Response(content, status_code=status, media_type=MEDIA, headers=headers)
 
 
-def _error(status: int, title: str, description: str = "") -> Response:
+def error_response(status: int, title: str, description: str = "") -> Response:
+    """TAXII error JSON (title, description, http_status) with the TAXII media type."""
     body = {"title": title, "description": description or title, "http_status": str(status)}
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return taxii_response(body, status, headers)
@@ -72,18 +73,18 @@ class TaxiiRoute(APIRoute):
         async def wrapped(request: Request) -> Response:
             accept = request.headers.get("accept", "*/*")
             if not any(t in accept for t in ("application/taxii+json", "*/*", "application/*")):
-                return _error(406, "Not Acceptable", f"this server answers with {MEDIA}")
+                return error_response(406, "Not Acceptable", f"this server answers with {MEDIA}")
             try:
                 return await handler(request)
             except TaxiiError as exc:
-                return _error(exc.status, exc.title, exc.description)
+                return error_response(exc.status, exc.title, exc.description)
             except SarhadError as exc:
-                return _error(exc.status_code, type(exc).__name__, exc.message)
+                return error_response(exc.status_code, type(exc).__name__, exc.message)
             except RequestValidationError as exc:
                 fields = "; ".join(
                     f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors()
                 )
-                return _error(400, "Bad Request", fields)
+                return error_response(400, "Bad Request", fields)
 
         return wrapped
 
@@ -411,7 +412,7 @@ async def add_objects(request: Request, collection_id: str, partner: Caller) -> 
         )
     try:
         envelope = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # depth: see JsonDepthLimit
         raise TaxiiError(400, "Bad Request", f"the body is not JSON: {exc}") from exc
     if not isinstance(envelope, dict) or not isinstance(envelope.get("objects"), list):
         raise TaxiiError(422, "Unprocessable Entity", 'send an envelope: {"objects": [...]}')
