@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from shapely import LineString, MultiLineString, line_merge
 from shapely.geometry import mapping
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from sarhad.border import BorderProfile
@@ -20,6 +20,7 @@ from sarhad.core.auth import Permission, Principal
 from sarhad.core.config import Settings
 from sarhad.core.db import lock_writes, utcnow
 from sarhad.core.errors import FieldError, InvalidInput, NotFound
+from sarhad.core.feed import in_batches
 from sarhad.core.journal import record
 from sarhad.patrols.config import PatrolConfig, load_patrol_config
 from sarhad.patrols.models import PatrolAssignment, PatrolPlan
@@ -219,12 +220,28 @@ def list_plans(session: Session, *, day: date | None = None, limit: int = 50) ->
     return list(session.scalars(q.order_by(PatrolPlan.created_at.desc()).limit(limit)))
 
 
-def describe(session: Session, plan_id: str) -> dict[str, Any] | None:
-    """What the live feed says about a plan."""
-    row = session.get(PatrolPlan, plan_id)
-    if row is None:
-        return None
-    return {"id": row.id, "day": row.day.isoformat(), "coordinated": row.coordinated}
+def describe(session: Session, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Short summaries of plans for the live feed, by plan id (any number of ids)."""
+    out: dict[str, dict[str, Any]] = {}
+    for batch in in_batches(ids):
+        patrols: dict[str, int] = {
+            plan_id: count
+            for plan_id, count in session.execute(
+                select(PatrolAssignment.plan_id, func.count())
+                .where(PatrolAssignment.plan_id.in_(batch))
+                .group_by(PatrolAssignment.plan_id)
+            )
+        }
+        for row in session.scalars(select(PatrolPlan).where(PatrolPlan.id.in_(batch))):
+            out[row.id] = {
+                "day": row.day.isoformat(),
+                "side": row.side,
+                "coordinated": row.coordinated,
+                "patrols": patrols.get(row.id, 0),
+                "conflicts": len(row.conflicts or []),
+                "created_by": row.created_by,
+            }
+    return out
 
 
 def plan_dict(row: PatrolPlan) -> dict[str, Any]:
