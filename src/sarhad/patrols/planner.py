@@ -164,7 +164,7 @@ def check_teams(teams: int | None, allowed: TeamRange, field_name: str) -> None:
                 f"(a team patrols at least one), {allowed.configured} teams are configured and "
                 f"this node allows up to {allowed.cap} (SARHAD_PATROL_MAX_TEAMS)",
             ),
-            hint=f"leave it empty for the configured {allowed.configured} teams",
+            hint=f"leave {field_name} empty for the configured {allowed.configured} teams",
         )
 
 

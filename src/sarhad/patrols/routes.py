@@ -74,17 +74,10 @@ async def plan_and_store(request: Request, *, actor: Principal, data: PlanIn) ->
     return await run_in_threadpool(store)
 
 
-@router.post(
-    "/plans",
-    status_code=201,
-    responses={
-        422: {"description": "a field outside this node's bounds (day, teams, partner_teams)"},
-        503: {"description": "the plan could not be solved in time or memory: what to try"},
-    },
-)
+@router.post("/plans", status_code=201)
 async def create_plan(request: Request, data: PlanIn, actor: Planner) -> dict[str, Any]:
-    """Solve the security game for the day and store a sampled plan. Bounds, time limit and
-    what a plan may use: ``GET /api/v1/patrols/config`` (``limits``)."""
+    """Solve the security game for the day and store a sampled plan: 422 naming a field outside
+    this node's bounds, 503 past its time or memory limit (``GET /patrols/config``: ``limits``)."""
     return await plan_and_store(request, actor=actor, data=data)
 
 
