@@ -26,7 +26,7 @@ from sarhad.core.db import Database
 from sarhad.core.feed import router as feed_router
 from sarhad.core.json_depth import JsonDepthLimit, api_answer
 from sarhad.core.routes import router as core_router
-from sarhad.core.worker import Periodic
+from sarhad.core.worker import Periodic, stop_all
 from sarhad.crossings.public import router as public_router
 from sarhad.crossings.routes import router as crossings_router
 from sarhad.federation.courier import Courier
@@ -37,6 +37,7 @@ from sarhad.incidents.link_routes import router as links_router
 from sarhad.incidents.routes import router as incidents_router
 from sarhad.node import alert_ports, crossing_ports, feed_sources, patrol_ports
 from sarhad.patrols.routes import router as patrols_router
+from sarhad.patrols.runner import PlanRunner
 from sarhad.sharing.routes import router as sharing_router
 from sarhad.web import i18n as web_i18n
 from sarhad.web import pages as web_pages
@@ -44,6 +45,8 @@ from sarhad.web.security import SecurityHeaders
 
 API_PREFIX = "/api/v1"
 STATIC_DIR = web_i18n.HERE / "static"
+#: At shutdown, how long the background loops get to finish a round.
+STOP_WAIT_S = 2.0
 
 
 class Static(StaticFiles):
@@ -83,6 +86,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         "escalation", settings.escalation_check_s, lambda: alerts.run_escalation(db)
     )
 
+    planner = PlanRunner.from_settings(settings)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # The courier and escalation run with the server: alerts go out the moment they are
@@ -92,8 +97,11 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         try:
             yield
         finally:
-            courier.stop()
-            escalation.stop()
+            # Stopping must take seconds whatever runs: plans being solved are killed (their
+            # requests were cancelled by the server's grace period, nothing was stored) and
+            # a round of the loops still running is left to end with the process.
+            planner.shutdown()
+            stop_all([courier, escalation], timeout=STOP_WAIT_S)
             carrier.close()
 
     app = FastAPI(
@@ -115,6 +123,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             "crossings": crossing_ports(alerts_wiring),
             "feed": feed_sources(),
             "patrols": patrol_ports(settings, profile),
+            "patrol_runner": planner,
             # the API accepts a signed-in console's cookie (with its CSRF header) too
             "web_session": web_pages.session_port,
         },

@@ -134,7 +134,7 @@ def serve(
     """Run the node's API server (migrates the database to the current schema first)."""
     import uvicorn
 
-    from sarhad.app import create_app
+    from sarhad.app import STOP_WAIT_S, create_app
     from sarhad.federation.service import SyncLoop
     from sarhad.node import init_node
 
@@ -148,9 +148,17 @@ def serve(
     if s.sync_interval_s > 0:
         out.print(f"syncing with partners every {s.sync_interval_s:g} s")
     try:
-        uvicorn.run(app_, host=h, port=p, log_level="info")
+        # On SIGTERM (or Ctrl-C) requests get shutdown_grace_s to finish, then are cancelled
+        # (a plan being solved is killed with its request), and the lifespan stops the rest.
+        uvicorn.run(
+            app_,
+            host=h,
+            port=p,
+            log_level="info",
+            timeout_graceful_shutdown=s.shutdown_grace_s,
+        )
     finally:
-        loop.stop()
+        loop.stop(timeout=STOP_WAIT_S)  # a sync round still running ends with the process
 
 
 @app.command()

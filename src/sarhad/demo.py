@@ -476,6 +476,7 @@ def _start(nodes: list[DemoNode]) -> list[tuple[uvicorn.Server, threading.Thread
                 port=n.settings.port,
                 log_level="warning",
                 lifespan="on",  # the courier and the escalation loop run with the server
+                timeout_graceful_shutdown=n.settings.shutdown_grace_s,
             )
         )
         thread = threading.Thread(target=server.run, daemon=True)

@@ -15,6 +15,9 @@ from sarhad.cli import app
 from sarhad.core.auth import Role
 from support import introduce
 
+#: A day inside the planning window whenever the tests run.
+DAY = (datetime.now(UTC) - timedelta(days=11)).date().isoformat()
+
 CONFIG = """
 max_stretch = 3
 [[bases]]
@@ -38,14 +41,12 @@ def test_cli_plans_lists_shows_and_exports(settings, db, tmp_path: Path):
         "SARHAD_DATABASE_URL": settings.database_url,
         "SARHAD_NODE_SIDE": "PK",
     }
-    r = CliRunner().invoke(
-        app, ["patrols", "plan", "--date", "2026-11-24", "--teams", "3"], env=env
-    )
+    r = CliRunner().invoke(app, ["patrols", "plan", "--date", DAY, "--teams", "3"], env=env)
     assert r.exit_code == 0, r.output
     assert "stored as plan" in r.output and "PK-line-" in r.output
     r = CliRunner().invoke(app, ["patrols", "list", "--json"], env=env)
     plans = json.loads(r.output)
-    assert len(plans) == 1 and plans[0]["day"] == "2026-11-24"
+    assert len(plans) == 1 and plans[0]["day"] == DAY
     pid = plans[0]["id"]
     assert all(len(p["sectors"]) <= 3 for p in plans[0]["patrols"])
     out = tmp_path / "plan.csv"
@@ -61,7 +62,7 @@ def test_cli_plans_lists_shows_and_exports(settings, db, tmp_path: Path):
     assert kinds == {"patrol", "sector"}
     assert all(f["geometry"]["type"] in ("LineString", "MultiLineString") for f in gj["features"])
     # the same seed reproduces the same patrols
-    r = CliRunner().invoke(app, ["patrols", "plan", "--date", "2026-11-24", "--teams", "3",
+    r = CliRunner().invoke(app, ["patrols", "plan", "--date", DAY, "--teams", "3",
                                  "--format", "json"], env=env)  # fmt: skip
     again = json.loads(r.output)
     assert again["seed"] == plans[0]["seed"] and again["patrols"] == plans[0]["patrols"]

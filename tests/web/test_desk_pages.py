@@ -13,6 +13,7 @@ import pytest
 
 from sarhad.border import load_profile
 from sarhad.core.auth import CONSOLE, Principal, Role
+from sarhad.core.config import Settings
 from sarhad.federation.inbox import ingest
 from sarhad.federation.publish import publish_partner
 from sarhad.federation.service import local_node
@@ -25,7 +26,8 @@ from support import LiveNode
 from web.helpers import csrf_of, partner_says_open
 
 PARTNER = "ir-node"
-PLAN_DAY = date(2026, 11, 24)
+#: Days inside the planning window (SARHAD_PATROL_DAYS_BACK / _AHEAD) whenever the tests run.
+PLAN_DAY = datetime.now(UTC).date() - timedelta(days=11)
 
 
 def row_of(html: str, attr: str, value: str) -> str:
@@ -194,7 +196,8 @@ def test_patrols_page_shows_the_days_plan_with_coverage_risk_and_warnings(
     page = client.get(f"/patrols/{stored_plan}")
     assert page.status_code == 200 and page.text.count('<tr data-patrol="') == len(plan["patrols"])
     # Another day has no plan; a bad day is an error by the field.
-    assert "No plan for this day." in client.get("/patrols?day=2026-11-25").text
+    other = PLAN_DAY + timedelta(days=1)
+    assert "No plan for this day." in client.get(f"/patrols?day={other}").text
     bad = client.get("/patrols?day=tomorrow").text
     assert "Enter a date as YYYY-MM-DD." in bad and 'aria-invalid="true"' in bad
     assert client.get("/patrols/no-such-plan").status_code == 404
@@ -202,7 +205,7 @@ def test_patrols_page_shows_the_days_plan_with_coverage_risk_and_warnings(
 
 # --- planning a day from the patrols page ------------------------------------------------
 
-FORM_DAY = date(2026, 12, 3)
+FORM_DAY = datetime.now(UTC).date() - timedelta(days=2)
 #: A second base of ours beside BASES' Mashkel (km 350–450).
 TWO_PK_BASES = """
 [[bases]]
@@ -253,6 +256,11 @@ def test_commander_plans_a_day_with_the_form(web, browser):
     assert 'name="csrf_token" value="' in form
     assert f'value="{FORM_DAY.isoformat()}"' in control(form, "plan-day")
     assert "this node's patrol bases: 4 teams per shift." in form
+    # The node's bounds on the inputs: the planning window and at most 20 teams per shift.
+    first, last = FORM_DAY - timedelta(days=364), FORM_DAY + timedelta(days=33)
+    assert f'min="{first}" max="{last}"' in control(form, "plan-day")
+    assert f"Plans can be made for days from {first} to {last}." in form
+    assert 'min="1" max="20"' in control(form, "plan-teams")
     assert '<script src="/static/js/patrol-plan-form.js" defer>' in page
     assert 'aria-live="polite"' in control_status(form)
 
@@ -301,8 +309,21 @@ def test_coordinated_plan_from_the_form_uses_the_partners_teams(web, browser):
         (
             {"day": FORM_DAY.isoformat(), "coordinated": "1", "partner_teams": "1001"},
             "partner_teams",
-            "Enter a whole number from 1",
+            "Enter a whole number from 1 to 20,",
         ),
+        # Beyond this node's bounds (SARHAD_PATROL_MAX_TEAMS 20, the planning window).
+        (
+            {"day": FORM_DAY.isoformat(), "teams": "21"},
+            "teams",
+            "Enter a whole number from 1 to 20,",
+        ),
+        (
+            {"day": FORM_DAY.isoformat(), "coordinated": "1", "partner_teams": "59"},
+            "partner_teams",
+            "Enter a whole number from 1 to 20,",
+        ),
+        ({"day": "9999-12-31", "teams": "1"}, "day", "Choose a day from "),
+        ({"day": "2020-01-01"}, "day", "Choose a day from "),
     ],
 )
 def test_bad_plan_input_comes_back_by_field_and_stores_nothing(web, browser, fields, field, text):
@@ -341,6 +362,32 @@ def test_the_nodes_patrol_settings_explain_a_plan_that_cannot_be_made(web, brows
     assert "Ask the administrator to check the patrol configuration" in error
     assert "not valid TOML" in error
     assert plans_of(commander) == []
+
+
+class TestPlanTooBigForTheNode:
+    """A plan the solver cannot finish within the node's time limit (here 1 s)."""
+
+    @pytest.fixture
+    def settings(self, db_url: str, tmp_path: Path) -> Settings:
+        return Settings(
+            data_dir=tmp_path,
+            database_url=db_url,
+            node_name="test-pk",
+            node_side="PK",
+            patrol_time_limit_s=1.0,
+        )
+
+    def test_the_form_says_what_to_try_and_keeps_the_values(self, web, browser):
+        commander = browser(Role.COMMANDER)
+        fields = {"teams": "20", "coordinated": "1", "partner_teams": "20"}
+        r = plan_form(commander, day=FORM_DAY.isoformat(), **fields)
+        assert r.status_code == 503
+        error = r.text[r.text.index('id="plan-form-error"') : r.text.index('id="plan-form"')]
+        assert "could not be solved within the time and memory this node allows" in error
+        assert "time limit of 1 s" in error and "fewer teams" in error
+        assert 'value="20"' in control(r.text, "plan-teams")
+        assert " checked" in control(r.text, "plan-coordinated")
+        assert plans_of(commander) == []
 
 
 @pytest.mark.parametrize("role", [Role.DUTY_OFFICER, Role.ANALYST, Role.LIAISON])

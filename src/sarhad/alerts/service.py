@@ -31,6 +31,7 @@ from sarhad.border import BorderProfile
 from sarhad.core.auth import Permission, Principal
 from sarhad.core.db import Database, lock_writes, utcnow
 from sarhad.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from sarhad.core.feed import in_batches
 from sarhad.core.journal import record
 from sarhad.core.markings import TLP
 from sarhad.core.pagination import check_limit, decode_cursor, encode_cursor
@@ -715,8 +716,8 @@ def list_alerts(
 def describe(session: Session, ids: list[str]) -> dict[str, dict[str, Any]]:
     """Short summaries of alerts for the live feed."""
     out: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(ids), 500):
-        for a in session.scalars(select(Alert).where(Alert.id.in_(ids[start : start + 500]))):
+    for batch in in_batches(ids):
+        for a in session.scalars(select(Alert).where(Alert.id.in_(batch))):
             out[a.id] = {
                 "direction": a.direction,
                 "partner": a.partner_name,

@@ -82,6 +82,28 @@ class Settings(BaseSettings):
         ge=0,
         description="Deconfliction: km along the line between a patrol and a partner operation",
     )
+    patrol_max_teams: int = Field(
+        default=20,
+        ge=1,
+        le=1000,
+        description="Most teams per shift a plan may ask of one side (the configured teams are "
+        "always allowed; never more than the sectors the side's bases hold)",
+    )
+    patrol_days_back: int = Field(
+        default=366, ge=0, le=3660, description="Oldest day a plan may be made for (days ago)"
+    )
+    patrol_days_ahead: int = Field(
+        default=31, ge=0, le=366, description="Furthest day ahead a plan may be made for (days)"
+    )
+    patrol_time_limit_s: float = Field(
+        default=60.0, gt=0, le=3600, description="Most seconds the planner may solve one plan"
+    )
+    patrol_memory_mb: int = Field(
+        default=2048, ge=64, description="Most memory (MB) one plan's solver may add"
+    )
+    patrol_parallel: int = Field(
+        default=2, ge=1, le=64, description="Most plans solved at the same time on this node"
+    )
     crossing_seizure_km: float = Field(
         default=10.0, ge=0, description="Crossings: seizures within this many km count as at it"
     )
@@ -101,6 +123,13 @@ class Settings(BaseSettings):
     tiles_url: str | None = Field(
         default=None,
         description="Web console: the site's own tile server, e.g. http://tiles.local/{z}/{x}/{y}.png",
+    )
+    shutdown_grace_s: float = Field(
+        default=3.0,
+        ge=0,
+        le=300,
+        description="On SIGTERM, how long `serve` lets running requests finish before it "
+        "cancels them",
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8700, ge=1, le=65535)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
@@ -27,10 +27,12 @@ from sarhad.core.auth import Permission, Principal
 from sarhad.core.errors import FieldError, Forbidden, InvalidInput
 from sarhad.core.journal import ChangeLog
 
+#: Summaries of many records of one kind at once: ids → {id: summary} (missing: no summary).
 Describer = Callable[[Session, list[str]], dict[str, dict[str, Any]]]
 POLL_S = 0.25
 HEARTBEAT_S = 15.0
 SCAN = 500
+BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,13 @@ class FeedEvent:
         """The event in text/event-stream form."""
         data = json.dumps(self.as_dict(), ensure_ascii=False, separators=(",", ":"))
         return f"id: {self.seq}\nevent: {self.entity}\ndata: {data}\n\n"
+
+
+def in_batches(ids: Sequence[str], size: int = BATCH) -> Iterator[list[str]]:
+    """``ids`` in slices short enough for the IN list of any backend: a describer is handed
+    every id of one read of the change log (up to ``SCAN``), of any kind mix."""
+    for start in range(0, len(ids), size):
+        yield list(ids[start : start + size])
 
 
 def head(session: Session) -> int:

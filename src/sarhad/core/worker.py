@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 log = logging.getLogger("sarhad.worker")
@@ -32,11 +33,12 @@ class Periodic:
         self._wake.set()
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Ask the thread to end and wait for the current round."""
+        """Ask the thread to end and wait for the current round (at most ``timeout`` s)."""
+        stop_all([self], timeout=timeout)
+
+    def _signal(self) -> None:
         self._stop.set()
         self._wake.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=timeout)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -48,3 +50,19 @@ class Periodic:
                 self.fn()
             except Exception:  # the loop must outlive any one failure; details go to the log
                 log.exception("%s round failed", self.name)
+
+
+def stop_all(loops: list[Periodic], *, timeout: float) -> None:
+    """Ask every loop to end at once, then wait at most ``timeout`` seconds for all of them.
+
+    A round still running then is left to die with the process (the threads are daemons):
+    its work is in a database transaction, which is rolled back, and the next start redoes it.
+    """
+    for loop in loops:
+        loop._signal()
+    deadline = time.monotonic() + timeout
+    for loop in loops:
+        if loop._thread.is_alive():
+            loop._thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        if loop._thread.is_alive():
+            log.warning("%s round still running at stop; left to end with the process", loop.name)

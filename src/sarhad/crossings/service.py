@@ -15,6 +15,7 @@ from sarhad.border.model import Place
 from sarhad.core.auth import Permission, Principal
 from sarhad.core.db import lock_writes, utcnow
 from sarhad.core.errors import FieldError, InvalidInput, NotFound
+from sarhad.core.feed import in_batches
 from sarhad.core.journal import record
 from sarhad.crossings import notify
 from sarhad.crossings.models import Declaration, Hours, Publication
@@ -587,7 +588,11 @@ def board(
 
 def describe(session: Session, ids: list[str]) -> dict[str, dict[str, Any]]:
     """Short summaries of declarations for the live feed."""
-    rows = session.scalars(select(Declaration).where(Declaration.id.in_(ids)))
+    rows = [
+        r
+        for batch in in_batches(ids)
+        for r in session.scalars(select(Declaration).where(Declaration.id.in_(batch)))
+    ]
     return {
         r.id: {
             "crossing": r.crossing_id,

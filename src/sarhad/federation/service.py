@@ -201,11 +201,11 @@ class SyncLoop:
         if self.settings.sync_interval_s > 0:
             self._thread.start()
 
-    def stop(self) -> None:
-        """Ask the loop to end and wait for the current round."""
+    def stop(self, timeout: float = 60.0) -> None:
+        """Ask the loop to end and wait for the current round (at most ``timeout`` s)."""
         self._stop.set()
         if self._thread.is_alive():
-            self._thread.join(timeout=60)
+            self._thread.join(timeout=timeout)
 
     def _run(self) -> None:
         while not self._stop.wait(self.settings.sync_interval_s):

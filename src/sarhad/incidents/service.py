@@ -15,6 +15,7 @@ from sarhad.border import BorderProfile
 from sarhad.core.auth import Permission, Principal, allowed
 from sarhad.core.db import lock_writes, utcnow
 from sarhad.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from sarhad.core.feed import in_batches
 from sarhad.core.journal import record
 from sarhad.core.pagination import MAX_LIMIT, check_limit, decode_cursor, encode_cursor
 from sarhad.incidents.models import Incident, IncidentVersion, SeizureRow
@@ -513,8 +514,8 @@ def existing_ids(session: Session, ids: Iterable[str]) -> set[str]:
 def describe(session: Session, ids: list[str]) -> dict[str, dict[str, Any]]:
     """Short summaries of incidents for the live feed."""
     out: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(ids), 500):
-        rows = session.scalars(select(Incident).where(Incident.id.in_(ids[start : start + 500])))
+    for batch in in_batches(ids):
+        rows = session.scalars(select(Incident).where(Incident.id.in_(batch)))
         for row in summarize(rows):
             out[row.pop("id")] = row
     return out

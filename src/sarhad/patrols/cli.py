@@ -21,6 +21,7 @@ from sarhad.core.errors import FieldError, InvalidInput
 from sarhad.patrols import service
 from sarhad.patrols.models import PatrolPlan
 from sarhad.patrols.ports import PatrolPorts
+from sarhad.patrols.runner import PlanRunner
 
 app = typer.Typer(help="Risk-based, unpredictable patrol plans.", no_args_is_help=True)
 
@@ -165,6 +166,7 @@ def plan_cmd(
                 partner_teams=partner_teams,
                 seed=seed,
                 step=step,
+                solver=PlanRunner.from_settings(s),
             )
             plan_id = row.id
     with db.session() as session:
@@ -224,8 +226,10 @@ def config_cmd(json_: Annotated[bool, typer.Option("--json")] = False) -> None:
     s = console.settings()
     profile = profile_from_settings(s)
     cfg = service.patrol_config(s, profile)
+    limits = service.bounds_dict(service.plan_bounds(s, profile, config=cfg))
     data: dict[str, Any] = {
         "source": cfg.source,
+        "limits": limits,
         "max_stretch": cfg.max_stretch,
         "shifts": [(x.name, x.start.strftime("%H:%M"), x.hours, x.weight) for x in cfg.shifts],
         "bases": [(b.name, b.side, b.first_km, b.last_km, b.teams) for b in cfg.bases],
@@ -234,6 +238,17 @@ def config_cmd(json_: Annotated[bool, typer.Option("--json")] = False) -> None:
         print_json(data)
         return
     out.print(f"patrol configuration: {cfg.source}; at most {cfg.max_stretch} sectors per patrol")
+    teams, partner = limits["teams"], limits["partner_teams"]
+    out.print(
+        f"plans: days {limits['first_day']} to {limits['last_day']}; our teams per shift "
+        f"{teams['least']}–{teams['most']} (default {teams['default']})"
+        + (
+            f"; partner's {partner['least']}–{partner['most']} (default {partner['default']})"
+            if partner
+            else ""
+        )
+        + f"; solved within {limits['time_limit_s']:g} s"
+    )
     t = Table(title="bases (teams on duty per shift)")
     for col in ("base", "side", "km from", "km to", "teams"):
         t.add_column(col)

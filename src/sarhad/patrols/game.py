@@ -18,6 +18,7 @@ Two solvers give the same equilibrium:
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,9 +35,41 @@ class SolverFailed(SarhadError):
     status_code = 503
 
 
+#: What to try when a plan takes too long or too much (the API's 503 and the CLI say it).
+TRY_SMALLER = (
+    "plan with fewer teams (teams, partner_teams) or without coordinated; an administrator can "
+    "raise SARHAD_PATROL_TIME_LIMIT_S (and SARHAD_PATROL_MEMORY_MB)"
+)
+
+
+def out_of_time(limit_s: float | None) -> SolverFailed:
+    """The error of a plan that ran past its time limit."""
+    within = f" within the time limit of {limit_s:g} s" if limit_s else " in time"
+    return SolverFailed(f"the patrol plan could not be solved{within}", hint=TRY_SMALLER)
+
+
 #: Two attacker utilities closer than this are a tie (payoffs are of order 1-100).
 TIE = 1e-9
 _HIGHS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A time limit shared by the several LPs of one plan (``time.monotonic`` seconds)."""
+
+    at: float
+    limit_s: float
+
+    @classmethod
+    def after(cls, seconds: float) -> Deadline:
+        return cls(time.monotonic() + seconds, seconds)
+
+    def left(self) -> float:
+        """Seconds left; none left is SolverFailed (HiGHS needs a positive limit)."""
+        left = self.at - time.monotonic()
+        if left <= 0:
+            raise out_of_time(self.limit_s)
+        return left
 
 
 @dataclass(frozen=True)
@@ -209,8 +242,15 @@ def _lp(
     extra_beq: np.ndarray | None = None,
     extra_bounds: list[tuple[float | None, float | None]],
     method: str,
+    deadline: Deadline | None = None,
 ) -> np.ndarray | None:
-    """One HiGHS LP over ``[x, extra vars]``; None when infeasible."""
+    """One HiGHS LP over ``[x, extra vars]``; None when infeasible.
+
+    ``deadline``: HiGHS gets the time left as its ``time_limit``; running out is SolverFailed.
+    """
+    options = dict(_HIGHS)
+    if deadline is not None:
+        options["time_limit"] = deadline.left()
     k = len(extra_bounds)
 
     def widen(a: sparse.csr_array | None) -> sparse.csr_array | None:
@@ -237,10 +277,12 @@ def _lp(
         b_eq=b_eq if a_eq is not None else None,
         bounds=bounds,
         method=method,
-        options=_HIGHS,
+        options=options,
     )
     if res.status == 2:  # infeasible
         return None
+    if res.status == 1 and deadline is not None:  # iteration or time limit
+        raise out_of_time(deadline.limit_s)
     if res.status != 0:
         raise SolverFailed(
             f"HiGHS could not solve the patrol LP: {res.message}",
@@ -250,7 +292,9 @@ def _lp(
     return np.asarray(res.x)
 
 
-def minimax(game: Game, poly: Polytope, *, method: str = "highs") -> tuple[float, np.ndarray]:
+def minimax(
+    game: Game, poly: Polytope, *, method: str = "highs", deadline: Deadline | None = None
+) -> tuple[float, np.ndarray]:
     """The least possible best attacker utility k* over the polytope, and an x reaching it."""
     n, nv = game.n, poly.n_vars
     d = game.attacker_reward - game.attacker_penalty
@@ -265,13 +309,16 @@ def minimax(game: Game, poly: Polytope, *, method: str = "highs") -> tuple[float
         extra_b=-game.attacker_reward,
         extra_bounds=[(None, None)],
         method=method,
+        deadline=deadline,
     )
     if sol is None:
         raise InvalidInput(FieldError("plan", "the patrol constraints cannot all be met"))
     return float(sol[-1]), sol[:-1]
 
 
-def solve_lp(game: Game, poly: Polytope, *, method: str = "highs") -> Solution:
+def solve_lp(
+    game: Game, poly: Polytope, *, method: str = "highs", deadline: Deadline | None = None
+) -> Solution:
     """The SSE over any coverage polytope by linear programming (scipy's HiGHS).
 
     First the minimax LP gives the attacker's equilibrium utility k*; a target can be the
@@ -281,7 +328,7 @@ def solve_lp(game: Game, poly: Polytope, *, method: str = "highs") -> Solution:
     (Conitzer & Sandholm, EC 2006); the first one whose value beats every remaining bound
     wins, so usually one LP suffices.
     """
-    kstar, x0 = minimax(game, poly, method=method)
+    kstar, x0 = minimax(game, poly, method=method, deadline=deadline)
     ra, pa = game.attacker_reward, game.attacker_penalty
     d = ra - pa
     gain = game.defender_reward - game.defender_penalty
@@ -309,6 +356,7 @@ def solve_lp(game: Game, poly: Polytope, *, method: str = "highs") -> Solution:
             extra_beq=np.array([ra[t]]),
             extra_bounds=[(None, None)],
             method=method,
+            deadline=deadline,
         )
         if sol is None:
             continue
@@ -372,7 +420,14 @@ def spend_spare(game: Game, solution: Solution, resources: float) -> np.ndarray:
     return c
 
 
-def fill(game: Game, poly: Polytope, solution: Solution, *, method: str = "highs") -> Solution:
+def fill(
+    game: Game,
+    poly: Polytope,
+    solution: Solution,
+    *,
+    method: str = "highs",
+    deadline: Deadline | None = None,
+) -> Solution:
     """The same equilibrium with idle patrols put to work (a second-stage LP).
 
     Keeps the attacked target's coverage and every other target at or below the attacker's
@@ -393,6 +448,7 @@ def fill(game: Game, poly: Polytope, solution: Solution, *, method: str = "highs
         extra_beq=np.array([solution.coverage[t]]),
         extra_bounds=[],
         method=method,
+        deadline=deadline,
     )
     if sol is None:  # numerically on the edge: the equilibrium itself is a fine answer
         return solution

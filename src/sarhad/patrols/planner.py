@@ -10,12 +10,13 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import numpy as np
 
 from sarhad.core.errors import FieldError, InvalidInput
 from sarhad.patrols.config import BaseConfig, PatrolConfig
-from sarhad.patrols.game import Game, fill, solve_lp
+from sarhad.patrols.game import Deadline, Game, fill, solve_lp
 from sarhad.patrols.network import JOINT, SIDE_A, Area, PathSampler, build_network, polytope
 
 HIGH_LEVELS = frozenset({"high", "critical"})
@@ -96,10 +97,75 @@ class PlanResult:
     notes: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class PlanJob:
+    """One plan to solve: :func:`plan`'s keyword arguments, read from the database beforehand.
+
+    Plain data, so it can cross into the process that solves it (``sarhad.patrols.runner``).
+    """
+
+    args: dict[str, Any]
+
+    @property
+    def config(self) -> PatrolConfig:
+        config: PatrolConfig = self.args["config"]
+        return config
+
+    def run(self, step: Callable[[str], None] = lambda _msg: None) -> PlanResult:
+        """Solve and sample here, in this process."""
+        return plan(**self.args, step=step)
+
+
 def default_seed(day: date, side: str, coordinated: bool) -> int:
     """A seed both nodes can compute: the date, and the side unless the plan is shared."""
     key = f"{day.isoformat()}:{'joint' if coordinated else side}"
     return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big")
+
+
+@dataclass(frozen=True)
+class TeamRange:
+    """How many teams per shift a plan may ask of one side's bases."""
+
+    least: int  # one per base
+    most: int | None  # None: no upper bound (the pure planner's own check)
+    configured: int  # what the bases have on duty: the default
+    held: int  # sectors the bases' areas hold
+    cap: int | None  # the node's cap (SARHAD_PATROL_MAX_TEAMS)
+
+
+def team_range(
+    bases: Sequence[BaseConfig], sectors: Sequence[SectorInfo] = (), cap: int | None = None
+) -> TeamRange:
+    """The teams a plan may ask of ``bases``: at least one per base; at most the node's ``cap``
+    (or the configured teams, if more), and never more than the sectors the bases hold, since
+    a team patrols at least one sector and a base's teams never share one in a shift. Beyond
+    that teams stand idle while the patrol network (and the LP) grows with every one."""
+    configured = sum(b.teams for b in bases)
+    mids = np.array([(s.start_km + s.end_km) / 2 for s in sectors])
+    held = sum(int(((mids >= b.first_km) & (mids < b.last_km)).sum()) for b in bases)
+    least = max(1, len(bases))
+    most = None if cap is None else max(least, configured, min(held, cap))
+    return TeamRange(least, most, configured, held, cap)
+
+
+def check_teams(teams: int | None, allowed: TeamRange, field_name: str) -> None:
+    """InvalidInput naming ``field_name`` when ``teams`` is outside ``allowed``."""
+    if teams is None:
+        return
+    if teams < allowed.least:
+        raise InvalidInput(
+            FieldError(field_name, f"need at least one team per base ({allowed.least} bases)")
+        )
+    if allowed.most is not None and teams > allowed.most:
+        raise InvalidInput(
+            FieldError(
+                field_name,
+                f"at most {allowed.most} teams per shift: the bases hold {allowed.held} sectors "
+                f"(a team patrols at least one), {allowed.configured} teams are configured and "
+                f"this node allows up to {allowed.cap} (SARHAD_PATROL_MAX_TEAMS)",
+            ),
+            hint=f"leave {field_name} empty for the configured {allowed.configured} teams",
+        )
 
 
 def _scale(bases: list[BaseConfig], teams: int | None, what: str) -> list[int]:
@@ -107,10 +173,7 @@ def _scale(bases: list[BaseConfig], teams: int | None, what: str) -> list[int]:
     configured = [b.teams for b in bases]
     if teams is None:
         return configured
-    if teams < len(bases):
-        raise InvalidInput(
-            FieldError(what, f"need at least one team per base ({len(bases)} bases)")
-        )
+    check_teams(teams, team_range(bases), what)
     weights = np.array(configured, dtype=float)
     weights = np.ones(len(bases)) if weights.sum() == 0 else weights
     spare = teams - len(bases)  # one each first, the rest in proportion
@@ -159,9 +222,14 @@ def plan(
     floor: float = 0.02,
     notices: Sequence[Notice] = (),
     buffer_km: float = 10.0,
+    time_limit_s: float | None = None,
     step: Callable[[str], None] = lambda _msg: None,
 ) -> PlanResult:
-    """Plan one day for ``side`` (and, when coordinated, the partner's teams with it)."""
+    """Plan one day for ``side`` (and, when coordinated, the partner's teams with it).
+
+    ``time_limit_s`` bounds the LPs together (HiGHS' own time limit): past it, SolverFailed.
+    """
+    deadline = Deadline.after(time_limit_s) if time_limit_s is not None else None
     n, shifts = len(sectors), config.shifts
     notes: list[str] = []
     own = config.bases_of(side)
@@ -222,7 +290,8 @@ def plan(
     poly = polytope(net, len(shifts), pi=pi, daily_floor=f)
     method = "highs-ipm" if net.n_arcs * len(shifts) > 20_000 else "highs"
     step(f"solving the security game ({net.n_arcs * len(shifts):,} flow variables)")
-    solution = fill(game, poly, solve_lp(game, poly, method=method), method=method)
+    equilibrium = solve_lp(game, poly, method=method, deadline=deadline)
+    solution = fill(game, poly, equilibrium, method=method, deadline=deadline)
     assert solution.x is not None
     coverage = solution.coverage.reshape(len(shifts), n)
 

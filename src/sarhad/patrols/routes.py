@@ -8,11 +8,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from sarhad.core.api import node, require
 from sarhad.core.auth import Permission, Principal
 from sarhad.patrols import service
+from sarhad.patrols.planner import PlanJob
 from sarhad.patrols.ports import PatrolPorts
+from sarhad.patrols.runner import PlanRunner
 
 router = APIRouter(prefix="/patrols", tags=["patrols"])
 
@@ -32,25 +35,50 @@ class PlanIn(BaseModel):
     seed: int | None = Field(default=None, ge=0, lt=2**63)
 
 
-@router.post("/plans", status_code=201)
-def create_plan(request: Request, data: PlanIn, actor: Planner) -> dict[str, Any]:
-    """Solve the security game for the day and store a sampled plan (runs off the event loop)."""
+async def plan_and_store(request: Request, *, actor: Principal, data: PlanIn) -> dict[str, Any]:
+    """Plan a day as the API and the console's form do, as the plan's JSON data.
+
+    The bounds and the database reads run in a thread; the solve runs in a child process
+    (``runner.PlanRunner``) that is killed when the client goes away, past the time limit or
+    when the server stops; the plan is stored only once the child has answered.
+    """
     n = node(request)
     ports: PatrolPorts = n.ports["patrols"]
-    with n.db.session() as session:
-        row = service.make_plan(
-            session,
-            profile=n.profile,
-            settings=n.settings,
-            ports=ports,
-            day=data.day,
-            actor=actor,
-            teams=data.teams,
-            coordinated=data.coordinated,
-            partner_teams=data.partner_teams,
-            seed=data.seed,
-        )
-        return service.plan_dict(row)
+    runner: PlanRunner = n.ports["patrol_runner"]
+
+    def prepare() -> PlanJob:
+        with n.db.session() as session:
+            return service.prepare_plan(
+                session,
+                profile=n.profile,
+                settings=n.settings,
+                ports=ports,
+                day=data.day,
+                actor=actor,
+                teams=data.teams,
+                coordinated=data.coordinated,
+                partner_teams=data.partner_teams,
+                seed=data.seed,
+            )
+
+    job = await run_in_threadpool(prepare)
+    result = await runner.run(job, gone=request.is_disconnected)
+
+    def store() -> dict[str, Any]:
+        with n.db.session() as session:
+            row = service.store_plan(
+                session, result=result, actor=actor, config=job.config, settings=n.settings
+            )
+            return service.plan_dict(row)
+
+    return await run_in_threadpool(store)
+
+
+@router.post("/plans", status_code=201)
+async def create_plan(request: Request, data: PlanIn, actor: Planner) -> dict[str, Any]:
+    """Solve the security game for the day and store a sampled plan: 422 naming a field outside
+    this node's bounds, 503 past its time or memory limit (``GET /patrols/config``: ``limits``)."""
+    return await plan_and_store(request, actor=actor, data=data)
 
 
 @router.get("/plans")
@@ -90,8 +118,10 @@ def patrol_config(request: Request, _actor: Reader) -> dict[str, Any]:
     """The bases, shifts and limits the planner uses on this node."""
     n = node(request)
     cfg = service.patrol_config(n.settings, n.profile)
+    bounds = service.plan_bounds(n.settings, n.profile, config=cfg)
     return {
         "source": cfg.source,
+        "limits": service.bounds_dict(bounds),
         "max_stretch": cfg.max_stretch,
         "effectiveness": {"single": cfg.single, "joint": cfg.joint},
         "shifts": [

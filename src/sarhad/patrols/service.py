@@ -6,13 +6,14 @@ import csv
 import io
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from shapely import LineString, MultiLineString, line_merge
 from shapely.geometry import mapping
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from sarhad.border import BorderProfile
@@ -20,10 +21,19 @@ from sarhad.core.auth import Permission, Principal
 from sarhad.core.config import Settings
 from sarhad.core.db import lock_writes, utcnow
 from sarhad.core.errors import FieldError, InvalidInput, NotFound
+from sarhad.core.feed import in_batches
 from sarhad.core.journal import record
 from sarhad.patrols.config import PatrolConfig, load_patrol_config
 from sarhad.patrols.models import PatrolAssignment, PatrolPlan
-from sarhad.patrols.planner import PlanResult, SectorInfo, default_seed, plan
+from sarhad.patrols.planner import (
+    PlanJob,
+    PlanResult,
+    SectorInfo,
+    TeamRange,
+    check_teams,
+    default_seed,
+    team_range,
+)
 from sarhad.patrols.ports import PatrolPorts
 
 
@@ -37,7 +47,90 @@ def _other_side(profile: BorderProfile, side: str) -> str | None:
     return others[0] if others else None
 
 
-def make_plan(
+@dataclass(frozen=True)
+class PlanBounds:
+    """What a plan may ask for on this node: its day and the teams per shift of each side."""
+
+    first_day: date
+    last_day: date
+    teams: TeamRange
+    partner_teams: TeamRange | None  # None: the partner's side has no bases here
+    time_limit_s: float
+
+
+def plan_bounds(
+    settings: Settings,
+    profile: BorderProfile,
+    *,
+    config: PatrolConfig | None = None,
+    today: date | None = None,
+) -> PlanBounds:
+    """The days and teams a plan may ask for: days from ``patrol_days_back`` before today to
+    ``patrol_days_ahead`` after it (UTC); teams from the bases (``planner.team_range``)."""
+    config = config or patrol_config(settings, profile)
+    today = today or utcnow().date()
+    sectors = [SectorInfo(s.id, s.start_km, s.end_km) for s in profile.sectors]
+    cap = settings.patrol_max_teams
+    partner = _other_side(profile, settings.node_side)
+    partner_bases = config.bases_of(partner) if partner else []
+    return PlanBounds(
+        first_day=today - timedelta(days=settings.patrol_days_back),
+        last_day=today + timedelta(days=settings.patrol_days_ahead),
+        teams=team_range(config.bases_of(settings.node_side), sectors, cap),
+        partner_teams=team_range(partner_bases, sectors, cap) if partner_bases else None,
+        time_limit_s=settings.patrol_time_limit_s,
+    )
+
+
+def bounds_dict(bounds: PlanBounds) -> dict[str, Any]:
+    """The bounds as JSON-ready data (``GET /api/v1/patrols/config``, ``patrols config``)."""
+
+    def teams(r: TeamRange | None) -> dict[str, int | None] | None:
+        return None if r is None else {"least": r.least, "most": r.most, "default": r.configured}
+
+    return {
+        "first_day": bounds.first_day.isoformat(),
+        "last_day": bounds.last_day.isoformat(),
+        "teams": teams(bounds.teams),
+        "partner_teams": teams(bounds.partner_teams),
+        "time_limit_s": bounds.time_limit_s,
+    }
+
+
+def check_plan(
+    bounds: PlanBounds,
+    *,
+    day: date,
+    teams: int | None,
+    coordinated: bool,
+    partner_teams: int | None,
+) -> None:
+    """InvalidInput naming every field outside ``bounds`` (``day``, ``teams``,
+    ``partner_teams``), before anything is read or solved."""
+    errors: list[FieldError] = []
+    hints: list[str] = []
+    if not bounds.first_day <= day <= bounds.last_day:
+        errors.append(
+            FieldError(
+                "day",
+                f"plan a day from {bounds.first_day} to {bounds.last_day} "
+                "(SARHAD_PATROL_DAYS_BACK before today to SARHAD_PATROL_DAYS_AHEAD after it)",
+            )
+        )
+    checks = [("teams", teams, bounds.teams)]
+    if coordinated and bounds.partner_teams is not None:  # without bases: the planner says so
+        checks.append(("partner_teams", partner_teams, bounds.partner_teams))
+    for name, value, allowed in checks:
+        try:
+            check_teams(value, allowed, name)
+        except InvalidInput as exc:
+            errors.extend(exc.errors)
+            hints.extend([exc.hint] if exc.hint else [])
+    if errors:
+        raise InvalidInput(errors, hint="; ".join(hints) or None)
+
+
+def prepare_plan(
     session: Session,
     *,
     profile: BorderProfile,
@@ -50,15 +143,21 @@ def make_plan(
     partner_teams: int | None = None,
     seed: int | None = None,
     step: Callable[[str], None] = lambda _msg: None,
-) -> PatrolPlan:
-    """Plan ``day`` for this node's side from current risk, store and return the plan."""
+) -> PlanJob:
+    """Check the request against this node's bounds and read what planning ``day`` needs
+    (risk, the partner's notices): the job to solve, here or in a child process."""
     actor.require(Permission.PATROLS_PLAN)
-    if teams is not None and teams < 1:
-        raise InvalidInput(FieldError("teams", "must be at least 1"))
     side = settings.node_side
     if side not in profile.sides:
         raise InvalidInput(FieldError("node_side", f"{side} is not a side of this border"))
     config = patrol_config(settings, profile)
+    check_plan(
+        plan_bounds(settings, profile, config=config),
+        day=day,
+        teams=teams,
+        coordinated=coordinated,
+        partner_teams=partner_teams,
+    )
     partner = _other_side(profile, side)
     # Risk as known now; for a past day, as it was known at the end of that day.
     day_end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=UTC)
@@ -74,27 +173,70 @@ def make_plan(
         partner_levels = [theirs.levels[i] for i in ids]
     window_start = datetime.combine(day, time(0), tzinfo=UTC) - timedelta(hours=12)
     notices = ports.notices(session, window_start, day_end + timedelta(hours=12))
-    seed = default_seed(day, side, coordinated) if seed is None else seed
-    result = plan(
+    return PlanJob(
+        {
+            "day": day,
+            "side": side,
+            "sectors": [SectorInfo(s.id, s.start_km, s.end_km) for s in profile.sectors],
+            "risk": np.array([risk.scores[i] for i in ids]),
+            "levels": [ours.levels[i] for i in ids],
+            "config": config,
+            "teams": teams,
+            "coordinated": coordinated,
+            "partner_side": partner,
+            "partner_levels": partner_levels,
+            "partner_teams": partner_teams,
+            "seed": default_seed(day, side, coordinated) if seed is None else seed,
+            "floor": settings.patrol_floor,
+            "notices": notices,
+            "buffer_km": settings.patrol_buffer_km,
+            "time_limit_s": settings.patrol_time_limit_s,
+        }
+    )
+
+
+class Solver(Protocol):
+    """Something that solves a job away from the caller (``runner.PlanRunner``)."""
+
+    def run_sync(self, job: PlanJob, *, step: Callable[[str], None]) -> PlanResult: ...
+
+
+def make_plan(
+    session: Session,
+    *,
+    profile: BorderProfile,
+    settings: Settings,
+    ports: PatrolPorts,
+    day: date,
+    actor: Principal,
+    teams: int | None = None,
+    coordinated: bool = False,
+    partner_teams: int | None = None,
+    seed: int | None = None,
+    step: Callable[[str], None] = lambda _msg: None,
+    solver: Solver | None = None,
+) -> PatrolPlan:
+    """Plan ``day`` for this node's side from current risk, store and return the plan.
+
+    ``solver`` solves in a child process that its limits can stop (the CLI); without it the
+    plan is solved here, bounded by HiGHS' time limit only (tests, scripts).
+    """
+    job = prepare_plan(
+        session,
+        profile=profile,
+        settings=settings,
+        ports=ports,
         day=day,
-        side=side,
-        sectors=[SectorInfo(s.id, s.start_km, s.end_km) for s in profile.sectors],
-        risk=np.array([risk.scores[i] for i in ids]),
-        levels=[ours.levels[i] for i in ids],
-        config=config,
+        actor=actor,
         teams=teams,
         coordinated=coordinated,
-        partner_side=partner,
-        partner_levels=partner_levels,
         partner_teams=partner_teams,
         seed=seed,
-        floor=settings.patrol_floor,
-        notices=notices,
-        buffer_km=settings.patrol_buffer_km,
         step=step,
     )
+    result = solver.run_sync(job, step=step) if solver is not None else job.run(step=step)
     step("saving the plan")
-    return store_plan(session, result=result, actor=actor, config=config, settings=settings)
+    return store_plan(session, result=result, actor=actor, config=job.config, settings=settings)
 
 
 def store_plan(
@@ -219,12 +361,28 @@ def list_plans(session: Session, *, day: date | None = None, limit: int = 50) ->
     return list(session.scalars(q.order_by(PatrolPlan.created_at.desc()).limit(limit)))
 
 
-def describe(session: Session, plan_id: str) -> dict[str, Any] | None:
-    """What the live feed says about a plan."""
-    row = session.get(PatrolPlan, plan_id)
-    if row is None:
-        return None
-    return {"id": row.id, "day": row.day.isoformat(), "coordinated": row.coordinated}
+def describe(session: Session, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Short summaries of plans for the live feed, by plan id (any number of ids)."""
+    out: dict[str, dict[str, Any]] = {}
+    for batch in in_batches(ids):
+        patrols: dict[str, int] = {
+            plan_id: count
+            for plan_id, count in session.execute(
+                select(PatrolAssignment.plan_id, func.count())
+                .where(PatrolAssignment.plan_id.in_(batch))
+                .group_by(PatrolAssignment.plan_id)
+            )
+        }
+        for row in session.scalars(select(PatrolPlan).where(PatrolPlan.id.in_(batch))):
+            out[row.id] = {
+                "day": row.day.isoformat(),
+                "side": row.side,
+                "coordinated": row.coordinated,
+                "patrols": patrols.get(row.id, 0),
+                "conflicts": len(row.conflicts or []),
+                "created_by": row.created_by,
+            }
+    return out
 
 
 def plan_dict(row: PatrolPlan) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from sarhad.core.api import Node, node
 from sarhad.core.auth import Permission
@@ -18,7 +19,9 @@ from sarhad.core.db import utcnow
 from sarhad.core.errors import ConfigError, InvalidInput, NotFound, SarhadError
 from sarhad.crossings import service as crossings
 from sarhad.patrols import service as patrols
-from sarhad.patrols.routes import PlanIn
+from sarhad.patrols.game import SolverFailed
+from sarhad.patrols.routes import PlanIn, plan_and_store
+from sarhad.patrols.runner import PlanCancelled, PlannerBusy
 from sarhad.web import auth, desk_views, i18n
 from sarhad.web.i18n import N_
 from sarhad.web.incident_forms import message
@@ -174,7 +177,14 @@ def _plan_context(plan: Any, lang: str) -> dict[str, Any]:
 #: The plan form's inputs, in the order the page shows them.
 PLAN_FIELDS = ("day", "teams", "coordinated", "partner_teams")
 BAD_DAY = N_("Enter a date as YYYY-MM-DD.")
-BAD_TEAMS = N_("Enter a whole number from 1 to 1000, or leave it empty for the default.")
+BAD_TEAMS = N_(
+    "Enter a whole number from %(least)s to %(most)s, or leave it empty for the default."
+)
+#: The day is outside the planning window (SARHAD_PATROL_DAYS_BACK / _AHEAD).
+DAY_OUT_OF_RANGE = N_("Choose a day from %(first)s to %(last)s.")
+DAY_RANGE_HINT = N_("Plans can be made for days from %(first)s to %(last)s.")
+#: The schema's own bounds of teams (PlanIn), when the node's cannot be read.
+SCHEMA_TEAMS = (1, 1000)
 #: The service's ``InvalidInput`` by field → what the form says there (its own text is English).
 PLAN_SERVICE_ERRORS = {
     "teams": N_("Too few teams: every patrol base needs at least one team per shift."),
@@ -190,6 +200,11 @@ PLAN_SETUP_ERROR = N_(
     "administrator to check the patrol configuration (patrols.toml); the details are below."
 )
 PLAN_FAILED = N_("The plan could not be made. Check the details below and try again.")
+#: A 503: the solver's time or memory ran out, or the node is busy with other plans.
+PLAN_TOO_BIG = N_(
+    "The plan could not be solved within the time and memory this node allows. Try fewer "
+    "teams, or a plan that is not coordinated; the details are below."
+)
 
 
 def _can_plan(user: auth.WebUser) -> bool:
@@ -204,23 +219,46 @@ def _planner(user: auth.WebUser) -> auth.WebUser:
     return user
 
 
-def _default_teams(n: Node) -> dict[str, int] | None:
-    """Teams per shift the planner uses when the form leaves them empty (ours, the partner's),
-    from this node's patrol bases; None when the configuration cannot be read (the form still
-    works: planning then reports the configuration error)."""
+def _bounds(n: Node) -> patrols.PlanBounds | None:
+    """What a plan may ask for on this node (days, teams of each side; the configured teams
+    are the defaults); None when the configuration cannot be read (the form still works:
+    planning then reports the configuration error)."""
     try:
-        config = patrols.patrol_config(n.settings, n.profile)
+        return patrols.plan_bounds(n.settings, n.profile)
     except ConfigError:
         return None
-    side = n.settings.node_side
-    partner = next((s for s in n.profile.sides if s != side), None)
+
+
+def _team_range(bounds: patrols.PlanBounds | None, name: str) -> tuple[int, int]:
+    """(least, most) teams for the form's input ``name`` (teams or partner_teams)."""
+    allowed = None
+    if bounds is not None:
+        allowed = bounds.teams if name == "teams" else bounds.partner_teams
+    if allowed is None or allowed.most is None:
+        return SCHEMA_TEAMS
+    return allowed.least, allowed.most
+
+
+def _limits(bounds: patrols.PlanBounds | None) -> dict[str, Any]:
+    """The form's min/max attributes and the defaults named in its hints."""
     return {
-        "ours": sum(b.teams for b in config.bases_of(side)),
-        "partner": sum(b.teams for b in config.bases_of(partner)) if partner else 0,
+        "first_day": bounds.first_day.isoformat() if bounds else None,
+        "last_day": bounds.last_day.isoformat() if bounds else None,
+        "teams": _team_range(bounds, "teams"),
+        "partner_teams": _team_range(bounds, "partner_teams"),
+        "ours": bounds.teams.configured if bounds else None,
+        "partner": bounds.partner_teams.configured if bounds and bounds.partner_teams else 0,
     }
 
 
-def parse_plan(values: dict[str, str]) -> tuple[PlanIn | None, dict[str, str]]:
+def _bad_teams(lang: str, bounds: patrols.PlanBounds | None, name: str) -> str:
+    least, most = _team_range(bounds, name)
+    return i18n.gettext_for(lang)(BAD_TEAMS) % {"least": least, "most": most}
+
+
+def parse_plan(
+    values: dict[str, str], *, lang: str = i18n.DEFAULT, bounds: patrols.PlanBounds | None = None
+) -> tuple[PlanIn | None, dict[str, str]]:
     """``PlanIn`` from the form, or None and the errors by input name."""
     data = {
         "day": values.get("day", "").strip() or None,
@@ -243,11 +281,28 @@ def parse_plan(values: dict[str, str]) -> tuple[PlanIn | None, dict[str, str]]:
                 "greater_than_equal",
                 "less_than_equal",
             ):
-                text = BAD_TEAMS
+                text = _bad_teams(lang, bounds, field)
             else:
                 text = message(e["type"], e["msg"])
             errors.setdefault(field if field in PLAN_FIELDS else "day", text)
         return None, errors
+
+
+def _service_error(
+    field: str, data: PlanIn, lang: str, bounds: patrols.PlanBounds | None
+) -> str | None:
+    """What the form says for the service's error on ``field``; None: not the form's (the
+    node's set-up)."""
+    if field == "day" and bounds is not None:
+        first, last = bounds.first_day.isoformat(), bounds.last_day.isoformat()
+        return i18n.gettext_for(lang)(DAY_OUT_OF_RANGE) % {"first": first, "last": last}
+    if field in ("teams", "partner_teams"):
+        asked = data.teams if field == "teams" else data.partner_teams
+        least, _most = _team_range(bounds, field)
+        if asked is not None and asked < least:
+            return PLAN_SERVICE_ERRORS[field]
+        return _bad_teams(lang, bounds, field)
+    return PLAN_SERVICE_ERRORS.get(field)
 
 
 def _patrols_page(
@@ -306,7 +361,7 @@ def _patrols_page(
             plan_errors=plan_errors or {},
             plan_error=plan_error,
             plan_detail=plan_detail,
-            default_teams=_default_teams(n) if can_plan else None,
+            limits=_limits(_bounds(n)) if can_plan else None,
             **context,
         )
 
@@ -322,58 +377,59 @@ def patrol_plans(
 
 
 @router.post("/patrols/plan", response_class=HTMLResponse)
-def plan_day(
+async def plan_day(
     request: Request,
     user: Annotated[auth.WebUser, Depends(page_user("/patrols"))],
     values: Annotated[dict[str, str], Depends(form_values)],
 ) -> Response:
-    """Plan a day as ``POST /api/v1/patrols/plans`` does and show the new plan; or the patrols
-    page again (422) with the form's values kept and the errors by field."""
+    """Plan a day as ``POST /api/v1/patrols/plans`` does (the same bounds, limits and child
+    process, stopped if the officer leaves) and show the new plan; or the patrols page again
+    with the form's values kept and the errors by field (422), or what to try (503)."""
     check_csrf(request, user, values.get("csrf_token"))
     _planner(user)
     n: Node = node(request)
-    data, errors = parse_plan(values)
+    lang, _ = i18n.choose(request)
+    bounds = await run_in_threadpool(_bounds, n)
+    data, errors = parse_plan(values, lang=lang, bounds=bounds)
     error = detail = None
+    status_code = 422
     if data is not None:
         try:
-            with n.db.session() as session:
-                row = patrols.make_plan(
-                    session,
-                    profile=n.profile,
-                    settings=n.settings,
-                    ports=n.ports["patrols"],
-                    day=data.day,
-                    actor=user.principal,
-                    teams=data.teams,
-                    coordinated=data.coordinated,
-                    partner_teams=data.partner_teams,
-                    seed=data.seed,
-                )
-                plan_id = row.id
+            plan = await plan_and_store(request, actor=user.principal, data=data)
         except InvalidInput as exc:
             for e in exc.errors:
-                if e.field in PLAN_SERVICE_ERRORS:
-                    errors.setdefault(e.field, PLAN_SERVICE_ERRORS[e.field])
+                text = _service_error(e.field, data, lang, bounds)
+                if text is not None:
+                    errors.setdefault(e.field, text)
                 else:  # bases, shifts, node_side...: the node's set-up, not the form
                     error, detail = PLAN_SETUP_ERROR, str(exc)
         except ConfigError as exc:
             error = PLAN_SETUP_ERROR
             detail = f"{exc.message} ({exc.hint})" if exc.hint else exc.message
+        except (SolverFailed, PlannerBusy) as exc:
+            error, status_code = PLAN_TOO_BIG, exc.status_code
+            detail = f"{exc.message} ({exc.hint})" if exc.hint else exc.message
+        except PlanCancelled:
+            raise  # the officer left: nobody reads an answer
         except SarhadError as exc:
             error, detail = PLAN_FAILED, exc.message
         else:
-            return RedirectResponse(f"/patrols/{plan_id}?made=1", status_code=303)
+            return RedirectResponse(f"/patrols/{plan['id']}?made=1", status_code=303)
     shown = data.day.isoformat() if data is not None else None
-    return _patrols_page(
-        request,
-        user,
-        day=shown,
-        plan_values=values,
-        plan_errors=errors,
-        plan_error=error,
-        plan_detail=detail,
-        status_code=422,
-    )
+
+    def page() -> HTMLResponse:
+        return _patrols_page(
+            request,
+            user,
+            day=shown,
+            plan_values=values,
+            plan_errors=errors,
+            plan_error=error,
+            plan_detail=detail,
+            status_code=status_code,
+        )
+
+    return await run_in_threadpool(page)
 
 
 @router.get("/patrols/{plan_id}", response_class=HTMLResponse)
