@@ -102,6 +102,11 @@ class Settings(BaseSettings):
         default=None,
         description="Web console: the site's own tile server, e.g. http://tiles.local/{z}/{x}/{y}.png",
     )
+    node_key_file: Path | None = Field(
+        default=None,
+        description="The node key sealing partner tokens in the database; default "
+        "DATA_DIR/node.key (back it up with the database)",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8700, ge=1, le=65535)
 
@@ -126,6 +131,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'sarhad.db').resolve()}"
+
+    @property
+    def node_key_path(self) -> Path:
+        """Where the node key is: the configured file, or ``node.key`` in the data folder."""
+        return self.node_key_file or self.data_dir / "node.key"
 
 
 def load_settings(config_file: Path | None = None, **overrides: object) -> Settings:
