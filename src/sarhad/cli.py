@@ -136,6 +136,7 @@ def serve(
     import uvicorn
 
     from sarhad.app import create_app
+    from sarhad.core.clients import server_options
     from sarhad.federation.service import SyncLoop
     from sarhad.node import init_node
 
@@ -150,7 +151,8 @@ def serve(
     if s.sync_interval_s > 0:
         out.print(f"syncing with partners every {s.sync_interval_s:g} s")
     try:
-        uvicorn.run(app_, host=h, port=p, log_level="info")
+        # Forwarded headers only from SARHAD_TRUSTED_PROXIES (uvicorn trusts 127.0.0.1 alone)
+        uvicorn.run(app_, host=h, port=p, log_level="info", **server_options(s))
     finally:
         loop.stop()
 
