@@ -25,6 +25,7 @@ from sarhad.core.config import Settings
 from sarhad.core.db import Database, NodeMeta, get_node_id, lock_writes, open_database, utcnow
 from sarhad.core.errors import ConfigError
 from sarhad.core.feed import FeedSource
+from sarhad.core.idempotency import StoredReply
 from sarhad.core.journal import audit
 from sarhad.core.sealing import PRIVATE_DIR, PRIVATE_FILE, restrict, seal_column, sealed_values
 from sarhad.crossings import service as crossings
@@ -40,8 +41,11 @@ from sarhad.sharing.models import Partner
 log = logging.getLogger("sarhad.node")
 
 #: Columns holding sealed values, and whether a clear value found there is to be sealed
-#: (partner tokens stored by an older version are).
-SEALED: tuple[tuple[InstrumentedAttribute[Any], bool], ...] = ((Partner.remote_token, True),)
+#: (partner tokens stored by an older version are; a stored reply is sealed only if secret).
+SEALED: tuple[tuple[InstrumentedAttribute[Any], bool], ...] = (
+    (Partner.remote_token, True),
+    (StoredReply.body, False),
+)
 
 
 @contextmanager

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sarhad.core.api import node, require
 from sarhad.core.auth import Permission, Principal
+from sarhad.core.idempotency import Idempotent
 from sarhad.patrols import service
 from sarhad.patrols.ports import PatrolPorts
 
@@ -33,7 +34,7 @@ class PlanIn(BaseModel):
 
 
 @router.post("/plans", status_code=201)
-def create_plan(request: Request, data: PlanIn, actor: Planner) -> dict[str, Any]:
+def create_plan(request: Request, data: PlanIn, actor: Planner, idem: Idempotent) -> dict[str, Any]:
     """Solve the security game for the day and store a sampled plan (runs off the event loop)."""
     n = node(request)
     ports: PatrolPorts = n.ports["patrols"]
@@ -50,7 +51,9 @@ def create_plan(request: Request, data: PlanIn, actor: Planner) -> dict[str, Any
             partner_teams=data.partner_teams,
             seed=data.seed,
         )
-        return service.plan_dict(row)
+        out = service.plan_dict(row)
+        idem.keep(session, out)
+        return out
 
 
 @router.get("/plans")

@@ -1,4 +1,4 @@
-"""Secrets at rest: partner tokens sealed, so the column that holds them grows.
+"""Secrets and retries: partner tokens sealed (a longer column), stored idempotent replies.
 
 Revision ID: 0008
 Revises: 0007
@@ -34,6 +34,27 @@ def _retype_token(new_type: str, pg_type: sa.types.TypeEngine) -> None:
 
 
 def upgrade() -> None:
+    op.create_table(
+        "idempotency_replies",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("principal", sa.String(length=80), nullable=False),
+        sa.Column("key", sa.String(length=255), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("status", sa.Integer(), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_idempotency_replies")),
+        sa.UniqueConstraint("principal", "key", name=op.f("uq_idempotency_replies_principal_key")),
+    )
+    with op.batch_alter_table("idempotency_replies", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_idempotency_replies_created_at"), ["created_at"], unique=False
+        )
     _retype_token("TEXT", sa.Text())
 
 
@@ -41,3 +62,6 @@ def downgrade() -> None:
     # Sealed tokens are longer than 200 characters: open them first (no tool does; give the
     # tokens again after a downgrade) or PostgreSQL refuses the narrower column.
     _retype_token("VARCHAR(200)", sa.String(length=200))
+    with op.batch_alter_table("idempotency_replies", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_idempotency_replies_created_at"))
+    op.drop_table("idempotency_replies")
