@@ -154,6 +154,35 @@ def test_a_clear_token_of_an_older_version_is_sealed_at_the_next_start(
         assert SECRET.encode() not in raw  # not left behind in free space or the WAL either
 
 
+def test_upgrading_a_node_of_the_previous_schema_keeps_and_seals_its_tokens(
+    db_url: str, tmp_path: Path
+) -> None:
+    from alembic import command
+
+    from sarhad.migrations import alembic_config, current
+
+    old = Database(db_url)  # the node as the previous version left it: schema 0007
+    try:
+        command.downgrade(alembic_config(old.engine), "0007")
+        assert current(old.engine) == "0007"
+        with old.session() as s:
+            sharing.add_partner(s, name="ir-node", country="IR", actor=CONSOLE)
+        with old.engine.begin() as conn:
+            conn.execute(text("UPDATE partners SET remote_token = :t"), {"t": SECRET})
+    finally:
+        old.dispose()
+    settings = Settings(data_dir=tmp_path / "node", database_url=db_url)
+    db = init_node(settings)  # what the first 'sarhad serve' of the new version runs
+    try:
+        assert SECRET not in _every_text(db)
+        with db.session() as s:
+            partner = sharing.get_partner(s, name="ir-node")
+            assert sharing.remote_token(s, partner) == SECRET
+            assert sharing.get_agreement(s, partner=partner).partner_id == partner.id
+    finally:
+        db.dispose()
+
+
 def test_rotation_reseals_under_a_new_key_and_drops_the_old(
     settings: Settings, db: Database
 ) -> None:

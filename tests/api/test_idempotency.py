@@ -225,6 +225,19 @@ def test_a_new_partner_replayed_gives_the_same_token_never_stored_in_clear(
     assert "their-secret-for-us" not in stored
 
 
+def test_a_stored_secret_reply_survives_a_node_key_rotation(live: LiveNode) -> None:
+    from sarhad.node import rotate_node_key
+
+    body = {"name": "ir-node", "country": "IR"}
+    with live.client(Role.ADMIN) as c:
+        key = _key()
+        first = c.post("/api/v1/partners", json=body, headers=key)
+        assert first.status_code == 201
+        assert rotate_node_key(live.db).resealed == 1  # the stored reply (no token for them)
+        again = c.post("/api/v1/partners", json=body, headers=key)
+    assert again.status_code == 201 and again.json()["token"] == first.json()["token"]
+
+
 def test_every_create_route_documents_the_header(live: LiveNode) -> None:
     with live.client(None) as c:
         spec = c.get("/openapi.json").json()
