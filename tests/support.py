@@ -13,6 +13,7 @@ import httpx
 import uvicorn
 
 from sarhad.core.auth import CONSOLE, Role
+from sarhad.core.clients import server_options
 from sarhad.core.config import Settings
 from sarhad.core.db import Database, get_node_id
 from sarhad.sharing import service as sharing
@@ -73,8 +74,10 @@ def start_server(
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]
+    # The proxy options `sarhad serve` uses: forwarded headers only from trusted proxies.
+    options = server_options(app.state.node.settings)  # type: ignore[attr-defined]
     server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", lifespan="on" if workers else "off")
+        uvicorn.Config(app, log_level="warning", lifespan="on" if workers else "off", **options)
     )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

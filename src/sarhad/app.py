@@ -22,7 +22,7 @@ from sarhad.border import profile_from_settings
 from sarhad.border.routes import router as border_router
 from sarhad.core.api import Node, install_error_handlers
 from sarhad.core.config import Settings, load_settings
-from sarhad.core.db import Database
+from sarhad.core.db import Database, open_database
 from sarhad.core.feed import router as feed_router
 from sarhad.core.json_depth import JsonDepthLimit, api_answer
 from sarhad.core.routes import router as core_router
@@ -78,7 +78,7 @@ def _too_deep(scope: Scope, message: str) -> Response:
 def create_app(settings: Settings | None = None, *, db: Database | None = None) -> FastAPI:
     """Build a node's API. Settings are read here (not at import), so each app has its own."""
     settings = settings or load_settings()
-    db = db or Database(settings.effective_database_url)
+    db = db or open_database(settings)
     profile = profile_from_settings(settings)
     carrier = Courier(db, settings=settings, profile=profile)
     courier = Periodic("courier", settings.courier_poll_s, carrier.round)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -24,7 +25,7 @@ from sarhad.core.auth import (
     revoke_tokens,
     set_password,
 )
-from sarhad.core.console import guarded, out, print_json
+from sarhad.core.console import err, guarded, out, print_json
 from sarhad.core.db import Database
 from sarhad.core.journal import verify_audit
 from sarhad.crossings.cli import app as crossings_app
@@ -135,10 +136,12 @@ def serve(
     import uvicorn
 
     from sarhad.app import STOP_WAIT_S, create_app
+    from sarhad.core.clients import server_options
     from sarhad.federation.service import SyncLoop
     from sarhad.node import init_node
 
     s = console.settings()
+    os.umask(0o077)  # whatever the node writes while it runs is the node account's alone
     db = init_node(s)
     app_ = create_app(s, db=db)
     h, p = host or s.host, port or s.port
@@ -150,12 +153,14 @@ def serve(
     try:
         # On SIGTERM (or Ctrl-C) requests get shutdown_grace_s to finish, then are cancelled
         # (a plan being solved is killed with its request), and the lifespan stops the rest.
+        # Forwarded headers only from SARHAD_TRUSTED_PROXIES (uvicorn trusts 127.0.0.1 alone).
         uvicorn.run(
             app_,
             host=h,
             port=p,
             log_level="info",
             timeout_graceful_shutdown=s.shutdown_grace_s,
+            **server_options(s),
         )
     finally:
         loop.stop(timeout=STOP_WAIT_S)  # a sync round still running ends with the process
@@ -176,6 +181,35 @@ def demo(
     from sarhad.demo import run_demo
 
     run_demo(base_port=base_port, data_dir=data_dir, serve=not no_serve)
+
+
+@keys_app.command("rotate-node-key")
+@guarded
+def keys_rotate_node_key(
+    forget_unreadable: Annotated[
+        bool,
+        typer.Option(
+            "--forget-unreadable",
+            help="The key is lost: clear the tokens it sealed (give them again afterwards)",
+        ),
+    ] = False,
+) -> None:
+    """Seal every partner token under a new node key and drop the old key (crash-safe).
+
+    A running server picks up the new key by itself. Back up the new key file afterwards.
+    """
+    from sarhad.node import rotate_node_key
+
+    s = console.settings()
+    db = console.open_db(s)
+    done = rotate_node_key(db, forget_unreadable=forget_unreadable)
+    out.print(f"node key {s.node_key_path} rotated: {done.resealed} value(s) sealed anew")
+    if done.forgotten:
+        err.print(
+            f"[bold yellow]{done.forgotten} value(s) no key opened were cleared:[/] give each "
+            "partner's token again with 'sarhad partners set NAME --token'"
+        )
+    out.print("[dim]back up the new key file now (docs/operations.md)[/]")
 
 
 @users_app.command("add")

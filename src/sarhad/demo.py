@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sarhad.app import create_app
 from sarhad.border import profile_from_settings
 from sarhad.core.auth import CONSOLE, Role, User, add_user, issue_token, set_password
+from sarhad.core.clients import server_options
 from sarhad.core.config import Settings
 from sarhad.core.console import closing, out
 from sarhad.core.db import Database, get_node_id, utcnow
@@ -477,6 +478,7 @@ def _start(nodes: list[DemoNode]) -> list[tuple[uvicorn.Server, threading.Thread
                 log_level="warning",
                 lifespan="on",  # the courier and the escalation loop run with the server
                 timeout_graceful_shutdown=n.settings.shutdown_grace_s,
+                **server_options(n.settings),  # forwarded headers only from trusted proxies
             )
         )
         thread = threading.Thread(target=server.run, daemon=True)

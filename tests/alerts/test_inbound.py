@@ -14,6 +14,7 @@ from sarhad.core.auth import Role
 from sarhad.federation.models import Quarantined
 from sarhad.federation.stix import validate_with_oasis
 from sarhad.federation.stix_alerts import ALERT_EXTENSION_ID, step_stix_id
+from sarhad.sharing import service as sharing
 from support import LiveNode
 
 from .conftest import ALERT, Desks, wait_for
@@ -56,7 +57,7 @@ def _sent_objects(desks: Desks) -> tuple[dict[str, Any], str]:
     from sarhad.sharing.models import Partner
 
     with desks.pk.db.session() as s:
-        token = s.scalars(select(Partner.remote_token)).one()
+        token = sharing.remote_token(s, s.scalars(select(Partner)).one())
     return json.loads(payload), token
 
 

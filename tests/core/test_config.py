@@ -72,3 +72,19 @@ def test_importing_the_app_reads_no_settings(monkeypatch: pytest.MonkeyPatch) ->
     importlib.reload(sarhad.cli)
     with pytest.raises(ConfigError):
         load_settings()
+
+
+def test_trusted_proxies_from_a_list_in_the_environment_or_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SARHAD_TRUSTED_PROXIES", raising=False)
+    assert load_settings().trusted_proxies == []  # nobody's forwarded header is believed
+    monkeypatch.setenv("SARHAD_TRUSTED_PROXIES", "10.0.0.5, 192.168.1.0/24,::1")
+    assert load_settings().trusted_proxies == ["10.0.0.5/32", "192.168.1.0/24", "::1/128"]
+    monkeypatch.setenv("SARHAD_TRUSTED_PROXIES", "10.0.0.5,proxy.local")
+    with pytest.raises(ConfigError, match=r"trusted_proxies: .*'proxy\.local' is not an IP"):
+        load_settings()
+    monkeypatch.delenv("SARHAD_TRUSTED_PROXIES")
+    cfg = tmp_path / "node.toml"
+    cfg.write_text('trusted_proxies = ["127.0.0.1"]\n')
+    assert load_settings(cfg).trusted_proxies == ["127.0.0.1/32"]

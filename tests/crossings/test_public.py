@@ -14,9 +14,10 @@ from starlette.requests import Request
 
 from sarhad.border import BorderProfile
 from sarhad.core.auth import CONSOLE, Principal, Role, add_user, issue_token
+from sarhad.core.clients import client_address
 from sarhad.core.db import Database, get_node_id
 from sarhad.crossings import public_text, service
-from sarhad.crossings.public import RateLimiter, client_key, public_places
+from sarhad.crossings.public import RateLimiter, public_places
 from sarhad.crossings.received import (
     InboundDeclaration,
     receive_declaration,
@@ -327,10 +328,14 @@ def _request(host: str) -> Request:
 
 
 def test_clients_are_told_apart_by_address_and_ipv6_by_their_64() -> None:
-    assert client_key(_request("203.0.113.9")) == "203.0.113.9"
-    assert client_key(_request("2001:db8:1:2::5")) == client_key(_request("2001:db8:1:2:ff::1"))
-    assert client_key(_request("2001:db8:1:2::5")) != client_key(_request("2001:db8:1:3::5"))
-    assert client_key(_request("::ffff:203.0.113.9")) == "203.0.113.9"
+    assert client_address(_request("203.0.113.9")) == "203.0.113.9"
+    assert client_address(_request("2001:db8:1:2::5")) == client_address(
+        _request("2001:db8:1:2:ff::1")
+    )
+    assert client_address(_request("2001:db8:1:2::5")) != client_address(
+        _request("2001:db8:1:3::5")
+    )
+    assert client_address(_request("::ffff:203.0.113.9")) == "203.0.113.9"
 
 
 # --- no leaks: every route of the app, without a token -------------------------------------

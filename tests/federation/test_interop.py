@@ -132,7 +132,7 @@ def test_taxii2_client_reads_and_writes_our_server(pair: Pair) -> None:
         for i in range(4)
     ]
     with pair.ir.db.session() as s:
-        token = sharing.get_partner(s, name="pk-node").remote_token
+        token = sharing.remote_token(s, sharing.get_partner(s, name="pk-node"))
         ir_id = get_node_id(s)
     assert token
 

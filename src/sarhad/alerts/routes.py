@@ -13,6 +13,7 @@ from sarhad.alerts.schemas import AlertIn, AlertOut, AnswerIn, WithdrawIn
 from sarhad.alerts.taxonomy import Direction, Priority, Status
 from sarhad.core.api import Node, node, require
 from sarhad.core.auth import Permission, Principal
+from sarhad.core.idempotency import Idempotent
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
@@ -27,7 +28,7 @@ def ports(n: Node) -> AlertPorts:
 
 
 @router.post("", status_code=201, response_model=AlertOut)
-def raise_alert(request: Request, data: AlertIn, actor: Raiser) -> AlertOut:
+def raise_alert(request: Request, data: AlertIn, actor: Raiser, idem: Idempotent) -> AlertOut:
     """Raise an alert to a partner; it is pushed at once (or as soon as the partner is back)."""
     n = node(request)
     p = ports(n)
@@ -42,6 +43,7 @@ def raise_alert(request: Request, data: AlertIn, actor: Raiser) -> AlertOut:
             from_side=n.settings.node_side,
         )
         out = service.to_out(row)
+        idem.keep(session, out)
     p.wake()
     return out
 
@@ -103,30 +105,37 @@ def show(request: Request, alert_id: str, _actor: Reader) -> AlertOut:
 
 
 @router.post("/{alert_id}/acknowledge", response_model=AlertOut)
-def acknowledge(request: Request, alert_id: str, actor: Responder) -> AlertOut:
+def acknowledge(request: Request, alert_id: str, actor: Responder, idem: Idempotent) -> AlertOut:
     """Acknowledge a partner's alert: escalation stops and the sender is told at once."""
     n = node(request)
     with n.db.session() as session:
         out = service.to_out(service.acknowledge(session, alert_id=alert_id, actor=actor))
+        idem.keep(session, out)
     ports(n).wake()
     return out
 
 
 @router.post("/{alert_id}/answer", response_model=AlertOut)
-def answer(request: Request, alert_id: str, data: AnswerIn, actor: Responder) -> AlertOut:
+def answer(
+    request: Request, alert_id: str, data: AnswerIn, actor: Responder, idem: Idempotent
+) -> AlertOut:
     """Answer a partner's alert: accepted, declined (with reason), information provided."""
     n = node(request)
     with n.db.session() as session:
         out = service.to_out(service.answer(session, alert_id=alert_id, data=data, actor=actor))
+        idem.keep(session, out)
     ports(n).wake()
     return out
 
 
 @router.post("/{alert_id}/withdraw", response_model=AlertOut)
-def withdraw(request: Request, alert_id: str, data: WithdrawIn, actor: Raiser) -> AlertOut:
+def withdraw(
+    request: Request, alert_id: str, data: WithdrawIn, actor: Raiser, idem: Idempotent
+) -> AlertOut:
     """Withdraw one of our alerts; the partner is told at once."""
     n = node(request)
     with n.db.session() as session:
         out = service.to_out(service.withdraw(session, alert_id=alert_id, data=data, actor=actor))
+        idem.keep(session, out)
     ports(n).wake()
     return out

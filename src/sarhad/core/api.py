@@ -6,9 +6,9 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -86,15 +86,31 @@ def caller(request: Request) -> Principal:
         return authenticate(session, token)
 
 
-def require(permission: Permission) -> Callable[[Request], Principal]:
-    """A dependency that authenticates the caller and checks ``permission``."""
+def require(permission: Permission) -> Callable[[Principal], Principal]:
+    """A dependency that authenticates the caller and checks ``permission``.
 
-    def dependency(request: Request) -> Principal:
-        principal = caller(request)
+    The caller is a dependency of its own, so other dependencies of the same request that
+    need it (``core.idempotency``) get it without a second look-up.
+    """
+
+    def dependency(principal: Annotated[Principal, Depends(caller)]) -> Principal:
         principal.require(permission)
         return principal
 
     return dependency
+
+
+class Replay(Exception):
+    """Answer with a stored reply instead of running the request (``core.idempotency``)."""
+
+    def __init__(self, status: int, body: Any) -> None:
+        super().__init__(f"replay of a stored {status} reply")
+        self.status = status
+        self.body = body
+
+
+#: Set on a reply that repeats a stored one.
+REPLAYED_HEADER = "Idempotent-Replayed"
 
 
 def error_body(
@@ -130,6 +146,10 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=exc.status_code,
             headers=headers,
         )
+
+    @app.exception_handler(Replay)
+    async def _replay(_request: Request, exc: Replay) -> JSONResponse:
+        return JSONResponse(exc.body, status_code=exc.status, headers={REPLAYED_HEADER: "true"})
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

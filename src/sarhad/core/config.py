@@ -6,12 +6,14 @@ time, so tests and two nodes in one process can each have their own.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from sarhad.core.errors import ConfigError
 
@@ -131,8 +133,38 @@ class Settings(BaseSettings):
         description="On SIGTERM, how long `serve` lets running requests finish before it "
         "cancels them",
     )
+    node_key_file: Path | None = Field(
+        default=None,
+        description="The node key sealing partner tokens in the database; default "
+        "DATA_DIR/node.key (back it up with the database)",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Reverse proxies whose X-Forwarded-For is believed: addresses or CIDR "
+        "networks, comma-separated (empty: the client is the socket's peer)",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8700, ge=1, le=65535)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, v: object) -> object:
+        if isinstance(v, str):  # SARHAD_TRUSTED_PROXIES=10.0.0.5,192.168.1.0/24
+            return [p.strip() for p in v.split(",") if p.strip()]
+        return v
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, v: list[str]) -> list[str]:
+        out = []
+        for entry in v:
+            try:
+                out.append(str(ipaddress.ip_network(entry, strict=False)))
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/24)"
+                ) from None
+        return out
 
     @field_validator("database_url", mode="before")
     @classmethod
@@ -155,6 +187,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'sarhad.db').resolve()}"
+
+    @property
+    def node_key_path(self) -> Path:
+        """Where the node key is: the configured file, or ``node.key`` in the data folder."""
+        return self.node_key_file or self.data_dir / "node.key"
 
 
 def load_settings(config_file: Path | None = None, **overrides: object) -> Settings:

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from sarhad.core.config import Settings, load_settings
-from sarhad.core.db import Database
+from sarhad.core.db import Database, open_database
 from sarhad.core.errors import ConfigError, InvalidInput, SarhadError
 
 out = Console()
@@ -95,7 +95,7 @@ def open_db(s: Settings) -> Database:
     """The node's database; tells the user to run ``sarhad init`` if it is not set up."""
     from sqlalchemy import inspect
 
-    db = closing(Database(s.effective_database_url))
+    db = closing(open_database(s))
     if s.database_url is None and not (s.data_dir / "sarhad.db").exists():
         raise ConfigError(
             f"no node database in {s.data_dir.resolve()}",

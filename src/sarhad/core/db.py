@@ -22,7 +22,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from sarhad.core.config import Settings
 from sarhad.core.errors import ConfigError
+from sarhad.core.sealing import NodeKey
 
 # Stable constraint names so Alembic migrations read the same on SQLite and PostgreSQL.
 NAMING = {
@@ -110,12 +112,20 @@ def make_engine(url: str) -> Engine:
 
 
 class Database:
-    """An engine and its session factory."""
+    """An engine and its session factory, and the node key that seals secrets stored in it.
 
-    def __init__(self, url: str) -> None:
+    Each session carries the key in ``session.info["node_key"]`` (``sealing.node_key``), so
+    service functions seal and open partner tokens without a parameter for it. A database
+    opened without a key (tests of the schema) refuses to seal or open anything.
+    """
+
+    def __init__(self, url: str, *, key: NodeKey | None = None) -> None:
         self.url = url
+        self.key = key
         self.engine = make_engine(url)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.sessions = sessionmaker(
+            self.engine, expire_on_commit=False, info={"node_key": key} if key else None
+        )
 
     @property
     def backend(self) -> str:
@@ -131,6 +141,11 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+
+def open_database(settings: Settings) -> Database:
+    """The node's database as its settings name it, with its node key (loaded on first use)."""
+    return Database(settings.effective_database_url, key=NodeKey(settings.node_key_path))
 
 
 class NodeMeta(Base):

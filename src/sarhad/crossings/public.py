@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import html
-import ipaddress
 import itertools
 import json
 import math
@@ -35,6 +34,7 @@ from sqlalchemy.orm import Session
 from sarhad import __version__
 from sarhad.border import BorderProfile
 from sarhad.core.api import error_body, node
+from sarhad.core.clients import client_address
 from sarhad.core.db import utcnow
 from sarhad.core.markings import TLP
 from sarhad.crossings import public_text as words
@@ -91,24 +91,6 @@ class RateLimiter:
             return 0.0 if allowed else (1.0 - tokens) / self.rate
 
 
-def client_key(request: Request) -> str:
-    """The client's address; IPv6 by its /64, which one household or phone is given.
-
-    Behind a reverse proxy this is the proxy's address unless uvicorn is told to trust its
-    X-Forwarded-For (docs/public-status.md): then it is the traveller's.
-    """
-    host = request.client.host if request.client else ""
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return host or "unknown"
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip)
-
-
 def limiter(request: Request) -> RateLimiter:
     """This app's limiter, made on first use (each app, and so each test, has its own).
 
@@ -136,13 +118,17 @@ def _too_many(wait: float) -> Response:
 
 
 class PublicRoute(APIRoute):
-    """A public route: rate-limited per client address, every answer with security headers."""
+    """A public route: rate-limited per client address, every answer with security headers.
+
+    The address is ``core.clients.client_address``: the socket's peer, or what a trusted
+    proxy forwards (``SARHAD_TRUSTED_PROXIES``), the same rule as the sign-in throttle.
+    """
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
 
         async def guarded(request: Request) -> Response:
-            wait = limiter(request).take(client_key(request))
+            wait = limiter(request).take(client_address(request))
             response = _too_many(wait) if wait > 0 else await handle(request)
             response.headers.update(SECURITY_HEADERS)
             return response

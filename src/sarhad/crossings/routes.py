@@ -14,6 +14,7 @@ from sarhad.core.api import Node, node, require
 from sarhad.core.auth import Permission, Principal
 from sarhad.core.db import utcnow
 from sarhad.core.errors import FieldError, InvalidInput, NotFound
+from sarhad.core.idempotency import Idempotent
 from sarhad.crossings import export, flows, service
 from sarhad.crossings.ports import CrossingPorts
 from sarhad.crossings.schemas import (
@@ -72,7 +73,9 @@ def board_geojson(
 
 
 @router.post("/declarations", status_code=201, response_model=DeclarationOut)
-def declare(request: Request, data: DeclarationIn, actor: Declarer) -> DeclarationOut:
+def declare(
+    request: Request, data: DeclarationIn, actor: Declarer, idem: Idempotent
+) -> DeclarationOut:
     """Declare our side's status of a crossing; a closure or reopening alerts the partner."""
     n = node(request)
     ports = _ports(n)
@@ -82,6 +85,7 @@ def declare(request: Request, data: DeclarationIn, actor: Declarer) -> Declarati
             ports=ports,
         )  # fmt: skip
         out = service.declaration_out(row)
+        idem.keep(session, out)
     ports.alerts.wake()
     return out
 
@@ -115,7 +119,9 @@ def declarations(
 
 
 @router.post("/declarations/{declaration_id}/end", response_model=DeclarationOut)
-def end(request: Request, declaration_id: str, data: EndIn, actor: Declarer) -> DeclarationOut:
+def end(
+    request: Request, declaration_id: str, data: EndIn, actor: Declarer, idem: Idempotent
+) -> DeclarationOut:
     """End one of our declarations (a reopening, for a closure); the partner is alerted."""
     n = node(request)
     ports = _ports(n)
@@ -125,17 +131,21 @@ def end(request: Request, declaration_id: str, data: EndIn, actor: Declarer) -> 
             ports=ports,
         )  # fmt: skip
         out = service.declaration_out(row)
+        idem.keep(session, out)
     ports.alerts.wake()
     return out
 
 
 @router.post("/declarations/{declaration_id}/withdraw", response_model=DeclarationOut)
-def withdraw(request: Request, declaration_id: str, actor: Declarer) -> DeclarationOut:
+def withdraw(
+    request: Request, declaration_id: str, actor: Declarer, idem: Idempotent
+) -> DeclarationOut:
     """Withdraw one of our declarations entered by mistake (kept in the history, marked)."""
     n = node(request)
     with n.db.session() as session:
         row = service.withdraw_declaration(session, declaration_id=declaration_id, actor=actor)
         out = service.declaration_out(row)
+        idem.keep(session, out)
     n.wake()  # the partner learns of it on the courier's next push, not the next sync
     return out
 
@@ -167,7 +177,9 @@ def throughput(
 
 
 @router.post("/throughput", status_code=201, response_model=ThroughputOut)
-def record_throughput(request: Request, data: ThroughputIn, actor: Recorder) -> ThroughputOut:
+def record_throughput(
+    request: Request, data: ThroughputIn, actor: Recorder, idem: Idempotent
+) -> ThroughputOut:
     """Enter (or correct) our side's figures for one day."""
     n = node(request)
     with n.db.session() as session:
@@ -175,6 +187,7 @@ def record_throughput(request: Request, data: ThroughputIn, actor: Recorder) -> 
             session, data=data, side=n.settings.node_side, actor=actor, profile=n.profile
         )
         out = flows.throughput_out(row)
+        idem.keep(session, out)
     n.wake()
     return out
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from sarhad.core.db import utcnow
 from sarhad.core.errors import ConfigError, FieldError, InvalidInput
 from sarhad.core.json_depth import loads
+from sarhad.core.sealing import write_private
 from sarhad.federation.models import CollectionObject
 from sarhad.federation.publish import LocalNode, publish_partner
 from sarhad.federation.store import canonical, collection_id
@@ -42,15 +43,10 @@ def node_key(data_dir: Path) -> Ed25519PrivateKey:
             raise ConfigError(f"{path} is not an Ed25519 key")
         return key
     key = Ed25519PrivateKey.generate()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    path.chmod(0o600)
+    write_private(path, pem)  # folder 700, file 600 from its first byte, written atomically
     return key
 
 

@@ -18,7 +18,10 @@ from sarhad.federation import service
 federation_app = typer.Typer(help="Federation with partner nodes: status.", no_args_is_help=True)
 quarantine_app = typer.Typer(help="Inbound objects refused, with reasons.", no_args_is_help=True)
 bundle_app = typer.Typer(help="Signed bundle files for air-gapped partners.", no_args_is_help=True)
-keys_app = typer.Typer(help="This node's signing key.", no_args_is_help=True)
+keys_app = typer.Typer(
+    help="This node's keys: the bundle signing key and the node key sealing partner tokens.",
+    no_args_is_help=True,
+)
 
 
 @guarded

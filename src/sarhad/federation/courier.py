@@ -28,6 +28,7 @@ from sarhad.federation.publish import LocalNode, publish_partner
 from sarhad.federation.service import local_node
 from sarhad.federation.sync import (
     SyncReport,
+    open_token,
     pick_collection,
     push_lock,
     push_pending,
@@ -67,8 +68,10 @@ def deliver(
     cache = write_ids if write_ids is not None else {}
     key = f"{partner.id} {partner.taxii_url} {partner.remote_token}"  # new URL/token: new client
     kept = clients if clients is not None else {}
-    client = kept.get(key) or TaxiiClient(partner.taxii_url, partner.remote_token, timeout=timeout)
+    client = kept.get(key)
     try:
+        if client is None:  # the stored token is sealed: open it with the node key
+            client = TaxiiClient(partner.taxii_url, open_token(db, partner), timeout=timeout)
         write_id = cache.get(partner.id)
         if write_id is None:
             write_id = pick_collection(client.collections(), "can_write", None)
@@ -82,7 +85,9 @@ def deliver(
         report.error = exc.message
         cache.pop(partner.id, None)  # their collections may have changed
     finally:
-        if clients is None or report.error:
+        if client is None:
+            pass
+        elif clients is None or report.error:
             client.close()
             kept.pop(key, None)
         else:

@@ -81,6 +81,12 @@ def pick_collection(cols: list[dict], flag: str, remembered: str | None) -> str 
     return ids[0] if ids else None
 
 
+def open_token(db: Database, partner: Partner) -> str | None:
+    """The token we present to ``partner``, opened with the node key (it is stored sealed)."""
+    with db.session() as s:
+        return sharing.remote_token(s, partner)
+
+
 def sync_partner(
     db: Database,
     *,
@@ -104,7 +110,7 @@ def sync_partner(
     if not partner.taxii_url:
         report.error = "no TAXII URL for this partner (air-gapped: use 'sarhad bundle')"
         return report
-    make = client_factory or (lambda p: TaxiiClient(p.taxii_url or "", p.remote_token))
+    make = client_factory or (lambda p: TaxiiClient(p.taxii_url or "", open_token(db, p)))
     try:
         with make(partner) as client:
             cols = client.collections()

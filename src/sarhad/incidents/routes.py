@@ -13,6 +13,7 @@ from pydantic import AwareDatetime
 from sarhad.core.api import node, require
 from sarhad.core.auth import Permission, Principal
 from sarhad.core.errors import FieldError, InvalidInput
+from sarhad.core.idempotency import Idempotent
 from sarhad.core.memo import HeadMemo
 from sarhad.incidents import service
 from sarhad.incidents.schemas import IncidentIn, IncidentOut, IncidentPatch, Transition, VersionOut
@@ -133,12 +134,14 @@ def _bbox(raw: str | None) -> tuple[float, float, float, float] | None:
 
 
 @router.post("", status_code=201, response_model=IncidentOut)
-def create(request: Request, data: IncidentIn, actor: Writer) -> IncidentOut:
+def create(request: Request, data: IncidentIn, actor: Writer, idem: Idempotent) -> IncidentOut:
     """Record a new incident (a draft). It is placed on the border before it is stored."""
     n = node(request)
     with n.db.session() as session:
         row = service.create_incident(session, data=data, actor=actor, profile=n.profile)
-        return service.to_out(row)
+        out = service.to_out(row)
+        idem.keep(session, out)
+        return out
 
 
 @router.get("", response_model=None)

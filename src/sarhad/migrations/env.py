@@ -6,6 +6,7 @@ from alembic import context
 
 import sarhad.alerts.models
 import sarhad.core.auth
+import sarhad.core.idempotency
 import sarhad.core.journal
 import sarhad.crossings.models
 import sarhad.federation.models

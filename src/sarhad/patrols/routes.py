@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from sarhad.core.api import node, require
 from sarhad.core.auth import Permission, Principal
+from sarhad.core.idempotency import Idempotency, Idempotent
 from sarhad.patrols import service
 from sarhad.patrols.planner import PlanJob
 from sarhad.patrols.ports import PatrolPorts
@@ -35,7 +36,9 @@ class PlanIn(BaseModel):
     seed: int | None = Field(default=None, ge=0, lt=2**63)
 
 
-async def plan_and_store(request: Request, *, actor: Principal, data: PlanIn) -> dict[str, Any]:
+async def plan_and_store(
+    request: Request, *, actor: Principal, data: PlanIn, idem: Idempotency | None = None
+) -> dict[str, Any]:
     """Plan a day as the API and the console's form do, as the plan's JSON data.
 
     The bounds and the database reads run in a thread; the solve runs in a child process
@@ -69,16 +72,21 @@ async def plan_and_store(request: Request, *, actor: Principal, data: PlanIn) ->
             row = service.store_plan(
                 session, result=result, actor=actor, config=job.config, settings=n.settings
             )
-            return service.plan_dict(row)
+            out = service.plan_dict(row)
+            if idem is not None:
+                idem.keep(session, out)  # in the plan's own transaction
+            return out
 
     return await run_in_threadpool(store)
 
 
 @router.post("/plans", status_code=201)
-async def create_plan(request: Request, data: PlanIn, actor: Planner) -> dict[str, Any]:
+async def create_plan(
+    request: Request, data: PlanIn, actor: Planner, idem: Idempotent
+) -> dict[str, Any]:
     """Solve the security game for the day and store a sampled plan: 422 naming a field outside
     this node's bounds, 503 past its time or memory limit (``GET /patrols/config``: ``limits``)."""
-    return await plan_and_store(request, actor=actor, data=data)
+    return await plan_and_store(request, actor=actor, data=data, idem=idem)
 
 
 @router.get("/plans")

@@ -21,8 +21,9 @@ class Partner(Base):
     country: Mapped[str] = mapped_column(String(2))  # ISO 3166 alpha-2 of the partner agency
     node_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # their node UUID
     taxii_url: Mapped[str | None] = mapped_column(String(500), nullable=True)  # their API root
-    # The token we present to them. Stored as given: we must send it, so it cannot be hashed.
-    remote_token: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # The token we present to them. We must send it, so it cannot be hashed: it is stored
+    # sealed with the node key (core.sealing); read it with service.remote_token.
+    remote_token: Mapped[str | None] = mapped_column(Text, nullable=True)
     # The local account (role "partner") whose tokens they present to us.
     account_id: Mapped[str] = mapped_column(ForeignKey("users.id"), unique=True)
     public_key: Mapped[str | None] = mapped_column(Text, nullable=True)  # Ed25519, PEM: bundles

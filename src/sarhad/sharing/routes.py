@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from sarhad.core.api import node, require
 from sarhad.core.auth import Permission, Principal
+from sarhad.core.idempotency import Idempotent
 from sarhad.sharing import service
 from sarhad.sharing.preview import preview as build_preview
 from sarhad.sharing.schemas import (
@@ -38,16 +39,22 @@ def list_(request: Request, actor: Reader) -> list[PartnerOut]:
 
 
 @router.post("", status_code=201, response_model=PartnerCreated)
-def create(request: Request, data: PartnerIn, actor: Manager) -> PartnerCreated:
-    """Register a partner node with a default agreement; returns its token, shown this once."""
+def create(request: Request, data: PartnerIn, actor: Manager, idem: Idempotent) -> PartnerCreated:
+    """Register a partner node with a default agreement; returns its token, shown this once.
+
+    With an ``Idempotency-Key``, a retry gets the same token again: the stored reply is
+    sealed with the node key, as it holds a secret.
+    """
     with node(request).db.session() as session:
         partner, token = service.add_partner(session, **data.model_dump(), actor=actor)
         agreement = service.get_agreement(session, partner=partner)
-        return PartnerCreated(
+        out = PartnerCreated(
             partner=service.partner_out(session, partner),
             token=token,
             agreement=service.agreement_out(agreement, partner),
         )
+        idem.keep(session, out, secret=True)
+        return out
 
 
 @router.get("/{name}", response_model=PartnerOut)

@@ -22,6 +22,7 @@ from sarhad.core.db import lock_writes, utcnow
 from sarhad.core.errors import Conflict, FieldError, InvalidInput, NotFound, from_validation
 from sarhad.core.journal import ChangeLog, record
 from sarhad.core.markings import TLP
+from sarhad.core.sealing import seal, unseal
 from sarhad.sharing.models import Agreement, Partner
 from sarhad.sharing.policy import DEFAULT_STATUSES, Terms
 from sarhad.sharing.schemas import (
@@ -125,7 +126,7 @@ def add_partner(
         country=data.country,
         node_id=data.node_id,
         taxii_url=data.taxii_url,
-        remote_token=data.remote_token,
+        remote_token=seal(session, data.remote_token),  # under the write lock: see sealing
         account_id=user.id,
         public_key=data.public_key_pem,
         active=True,
@@ -163,6 +164,11 @@ def add_partner(
     session.flush()
     _record_agreement(session, agreement, partner, op="create", actor=actor, changed=[])
     return partner, token
+
+
+def remote_token(session: Session, partner: Partner) -> str | None:
+    """The token we present to ``partner``, opened (it is stored sealed with the node key)."""
+    return unseal(session, partner.remote_token)
 
 
 def get_partner(session: Session, *, name: str) -> Partner:
@@ -208,8 +214,15 @@ def update_partner(
     }
     changed = []
     for field_name, column in mapping.items():
-        if field_name in given and getattr(partner, column) != getattr(changes, field_name):
-            setattr(partner, column, getattr(changes, field_name))
+        if field_name not in given:
+            continue
+        new = getattr(changes, field_name)
+        if column == "remote_token":
+            if remote_token(session, partner) != new:
+                partner.remote_token = seal(session, new)  # under the write lock
+                changed.append(field_name)
+        elif getattr(partner, column) != new:
+            setattr(partner, column, new)
             changed.append(field_name)
     if not changed:
         return partner

@@ -75,16 +75,33 @@ def _retry_at(times: list[datetime], now: datetime) -> datetime | None:
 
 
 def retry_at(session: Session, *, username: str, address: str, now: datetime) -> datetime | None:
-    """When sign-in for ``username`` or from ``address`` is allowed again, if it is refused now."""
+    """When ``address`` may try to sign in as ``username`` again, if it is refused now.
+
+    The rule (docs/web.md, "Sign-in throttling"), with failures counted over FAIL_WINDOW:
+
+    - per address: FAIL_LIMIT failures from one address, whatever the names, throttle that
+      address for every name;
+    - per account: FAIL_LIMIT failures for one name, from anywhere, throttle that name only
+      from the addresses that have themselves failed for it.
+
+    So guessing from many addresses still costs each address its turn, but nobody can lock
+    the real user out: an address with no failure of its own is never refused.
+    """
     since = now - FAIL_WINDOW
-    by_name = session.scalars(
-        select(LoginFailure.at).where(LoginFailure.username == username, LoginFailure.at > since)
-    ).all()
     by_address = session.scalars(
         select(LoginFailure.at).where(LoginFailure.address == address, LoginFailure.at > since)
     ).all()
-    waits = [t for t in (_retry_at(list(by_name), now), _retry_at(list(by_address), now)) if t]
-    return max(waits) if waits else None
+    waits = [_retry_at(list(by_address), now)]
+    if by_address:  # only an address with failures of its own can meet the account rule
+        by_name = session.execute(
+            select(LoginFailure.at, LoginFailure.address).where(
+                LoginFailure.username == username, LoginFailure.at > since
+            )
+        ).all()
+        if any(a == address for _, a in by_name):
+            waits.append(_retry_at([t for t, _ in by_name], now))
+    found = [t for t in waits if t]
+    return max(found) if found else None
 
 
 def _audit(session: Session, action: str, user: User | None, username: str, **detail: str) -> None:
@@ -126,7 +143,13 @@ def sign_in(
         session.flush()
         _audit(session, "web.signin.failed", None, username, address=address)
         return SignIn(retry_at=retry_at(session, username=username, address=address, now=now))
-    session.execute(delete(LoginFailure).where(LoginFailure.username == username))
+    # Only this address's failures for this name: the real user signing in from their desk
+    # must not wipe out what an attacker's address has earned.
+    session.execute(
+        delete(LoginFailure).where(
+            LoginFailure.username == username, LoginFailure.address == address
+        )
+    )
     token = new_token()
     session.add(
         WebSession(

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from sarhad.core.api import Node, node
 from sarhad.core.auth import Permission, Principal
+from sarhad.core.clients import client_address
 from sarhad.core.db import utcnow
 from sarhad.web import auth, i18n
 from sarhad.web.i18n import N_
@@ -225,7 +226,7 @@ def signin(
         return _signin_page(
             request, error=N_("The form expired. Please sign in again."), status=403
         )
-    address = request.client.host if request.client else "unknown"
+    address = client_address(request)  # the socket's peer unless a trusted proxy forwards
     with node(request).db.session() as session:
         result = auth.sign_in(
             session, username=username.strip(), password=password, address=address
