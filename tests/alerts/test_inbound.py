@@ -82,6 +82,8 @@ BAD: list[tuple[str, Any, str]] = [
     ("created_by_ref", "identity--11111111-1111-4111-8111-111111111111", "not the partner"),
     ("incident_refs", ["not-an-id"], "incident"),
     ("x_extra", 1, "x_extra"),
+    ("text", "nul\u0000text", "text: contains a NUL"),
+    ("sector", "PKIR-001\u0000", "sector: contains a NUL"),
 ]
 
 

@@ -377,6 +377,8 @@ BAD: list[tuple[str, str, Any, str]] = [
     (STATUS_TYPE, "created_by_ref", f"identity--{uuid.uuid4()}", "created_by_ref:"),
     (STATUS_TYPE, "status", "half-open", "status:"),
     (STATUS_TYPE, "version", "2", "version:"),
+    (STATUS_TYPE, "note", "nul\u0000note", "note: contains a NUL"),
+    (HOURS_TYPE, "time_zone", "PKT\u001b", "time_zone: contains a control character"),
     (HOURS_TYPE, "x_opening_note", "closed on Fridays", "x_opening_note: Extra inputs"),
     (HOURS_TYPE, "closes", "07:00", "closes: must be after opens"),
     (THROUGHPUT_TYPE, "vehicles", -1, "vehicles: Input should be greater than or equal to 0"),

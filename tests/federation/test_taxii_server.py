@@ -196,6 +196,43 @@ def test_post_validates_each_object_and_quarantines_the_bad(pair: Pair) -> None:
     assert any("observed-data" in r for r in reasons)
 
 
+@pytest.mark.parametrize(
+    ("where", "value", "says"),
+    [
+        ("name", "nul\u0000title", "title: contains a NUL"),
+        ("name", "bell\u0007", "title: contains a control character (U+0007)"),
+        ("description", "nul\u0000narrative", "narrative: contains a NUL"),
+        ("name", "half\ud800", "title: Input should be a valid string"),  # pydantic-core
+    ],
+)
+def test_a_partner_incident_with_control_characters_is_quarantined(
+    pair: Pair, where: str, value: str, says: str
+) -> None:
+    record(pair.ir, reporting_side="IR")
+    with partner_client(pair.ir, "pk-node") as from_ir:
+        objects = from_ir.get(
+            f"/api/collections/{outbound_id(from_ir)}/objects/", params={"limit": 1000}
+        ).json()["objects"]
+    incident = next(o for o in objects if o["type"] == "incident")
+    incident[where] = value
+    with partner_client(pair.pk, "ir-node") as c:
+        # json.dumps escapes NUL and lone surrogates (\u0000, \ud800), as a JSON client would.
+        r = c.post(
+            f"/api/collections/{inbox_id(c)}/objects/",
+            content=json.dumps({"objects": objects}),
+            headers={"Content-Type": MEDIA},
+        )
+        assert r.status_code == 202, r.text
+        status = r.json()
+    assert status["failure_count"] == 1, status
+    assert says in status["failures"][0]["message"]
+    with pair.pk.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Incident)) == 0
+        q = s.scalars(select(Quarantined)).one()
+        assert q.stix_id == incident["id"] and says in q.reason
+        assert json.loads(q.payload)[where] == value  # kept escaped: the admin sees what came
+
+
 def test_three_nodes_originator_control(spawn) -> None:
     from .conftest import introduce
     from .helpers import sync

@@ -65,7 +65,7 @@ def _profile(profile_dir: Path | None, sector_length_km: float | None) -> Border
     settings = load_settings()
     path = profile_dir if profile_dir is not None else settings.profile_dir
     length = sector_length_km if sector_length_km is not None else settings.sector_length_km
-    return cached_profile(path, sector_length_km=length)
+    return cached_profile(path, sector_length_km=length, max_km_from_line=settings.max_km_from_line)
 
 
 def _echo_json(data: object) -> None:

@@ -19,6 +19,7 @@ from sarhad.border import BorderProfile
 from sarhad.core.db import lock_writes, utcnow
 from sarhad.core.errors import SarhadError
 from sarhad.core.journal import audit
+from sarhad.core.text import escape_controls
 from sarhad.crossings import received as crossings
 from sarhad.federation import stix_inbound as stix
 from sarhad.federation.models import Quarantined, Receipt
@@ -79,14 +80,17 @@ def _payload_of(objects: list[Any], stix_id: str | None) -> str:
 def quarantine(
     session: Session, *, partner: Partner, via: str, stix_id: str | None, reason: str, payload: str
 ) -> None:
-    """Keep a refused object with its reason for an admin."""
+    """Keep a refused object with its reason for an admin.
+
+    Refused text may hold what no column can (a NUL, a lone surrogate): stored escaped.
+    """
     session.add(
         Quarantined(
             partner_id=partner.id,
             via=via,
-            stix_id=(stix_id or None) and stix_id[:200],
-            reason=reason,
-            payload=payload[:MAX_QUARANTINE_PAYLOAD],
+            stix_id=(stix_id or None) and escape_controls(stix_id)[:200],
+            reason=escape_controls(reason),
+            payload=escape_controls(payload[:MAX_QUARANTINE_PAYLOAD]),
             received_at=utcnow(),
         )
     )
@@ -183,14 +187,15 @@ def ingest(
     stored = []
     for item in items:
         key, outcome = item_keys[item.record_id], outcomes.get(item.record_id, "stale")
-        if outcome.startswith("collision"):
-            report.rejected.append((key[0], outcome.removeprefix("collision: ")))
+        if outcome.startswith(("collision: ", "refused: ")):
+            reason = outcome.split(": ", 1)[1]
+            report.rejected.append((key[0], reason))
             quarantine(
                 session,
                 partner=partner,
                 via=via,
                 stix_id=key[0],
-                reason=outcome.removeprefix("collision: "),
+                reason=reason,
                 payload=_payload_of(objects, key[0]),
             )
             continue

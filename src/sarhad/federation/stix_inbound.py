@@ -379,7 +379,8 @@ def _data(c: _Checked, ext: Mapping[str, Any], tlp: TLP, loc: Mapping[str, Any])
         first = errors[0]
         path = ".".join(str(p) for p in first["loc"]) or "record"
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise _Refused(_short(f"{path}: {first['msg']}{more}")) from None
+        message = first["msg"].removeprefix("Value error, ")
+        raise _Refused(_short(f"{path}: {message}{more}")) from None
     return model
 
 
