@@ -233,6 +233,51 @@ def test_a_partner_incident_with_control_characters_is_quarantined(
         assert json.loads(q.payload)[where] == value  # kept escaped: the admin sees what came
 
 
+@pytest.mark.parametrize(
+    ("part", "key", "value", "says"),
+    [
+        ("location", "longitude", 2.35, "km from the border line"),
+        ("extension", "occurred_at", "9999-01-01T00:00:00.000Z", "occurred_at: 9999"),
+        ("extension", "occurred_at", "1900-01-01T00:00:00.000Z", "before 1989"),
+    ],
+)
+def test_a_partner_record_far_off_or_out_of_time_is_quarantined(
+    pair: Pair, part: str, key: str, value: object, says: str
+) -> None:
+    from sarhad.federation.stix import EXTENSION_ID
+
+    good = record(pair.ir, reporting_side="IR")
+    other = record(pair.ir, reporting_side="IR", title="Second, untouched")
+    with partner_client(pair.ir, "pk-node") as from_ir:
+        objects = from_ir.get(
+            f"/api/collections/{outbound_id(from_ir)}/objects/", params={"limit": 1000}
+        ).json()["objects"]
+    incident = next(o for o in objects if o["id"] == f"incident--{good.id}")
+    if part == "location":
+        target = next(
+            o["target_ref"]
+            for o in objects
+            if o["type"] == "relationship" and o["source_ref"] == incident["id"]
+        )
+        next(o for o in objects if o["id"] == target)[key] = value
+    else:
+        incident["extensions"][EXTENSION_ID][key] = value
+    with partner_client(pair.pk, "ir-node") as c:
+        r = c.post(
+            f"/api/collections/{inbox_id(c)}/objects/",
+            content=json.dumps({"objects": objects}),
+            headers={"Content-Type": MEDIA},
+        )
+        assert r.status_code == 202, r.text
+        status = r.json()
+    assert status["failure_count"] == 1, status
+    assert says in status["failures"][0]["message"]
+    with pair.pk.db.session() as s:
+        assert s.get(Incident, good.id) is None and s.get(Incident, other.id) is not None
+        q = s.scalars(select(Quarantined)).one()
+        assert q.stix_id == incident["id"] and says in q.reason
+
+
 def test_three_nodes_originator_control(spawn) -> None:
     from .conftest import introduce
     from .helpers import sync

@@ -198,6 +198,20 @@ class BorderProfile:
     def _off_km(self, lon: float, lat: float) -> float:
         return self._locator.locate_one(float(lon), float(lat)).distance_m / 1000.0
 
+    def swap_hint(self, lon: float, lat: float) -> str | None:
+        """ "did you swap longitude and latitude?" with the swapped reading, when it applies."""
+        swapped = self.swapped_reading(lon, lat)
+        if swapped is None:
+            return None
+        s_lon, s_lat = swapped
+        off_km = self._off_km(s_lon, s_lat)
+        where = (
+            "is near the line"
+            if off_km <= self.max_km_from_line
+            else f"is {off_km:,.0f} km from the line"
+        )
+        return f"did you swap longitude and latitude? lon {s_lon:g}, lat {s_lat:g} {where}"
+
     def locate_record(
         self, lon: float, lat: float, *, far_from_line: bool = False, field: str = "location"
     ) -> tuple[Location, bool]:
@@ -214,12 +228,8 @@ class BorderProfile:
             return loc, True
         if far_from_line:
             return loc, False
-        swapped = self.swapped_reading(lon, lat)
-        hint = (
-            f"did you swap longitude and latitude? lon {swapped[0]:g}, lat {swapped[1]:g} "
-            "is near the line"
-            if swapped
-            else "check the coordinates; if the record truly lies that far away, mark it "
+        hint = self.swap_hint(lon, lat) or (
+            "check the coordinates; if the record truly lies that far away, mark it "
             "far_from_line (it is then kept without a sector)"
         )
         raise InvalidInput(

@@ -17,6 +17,7 @@ from sarhad.core import console
 from sarhad.core.auth import CONSOLE
 from sarhad.core.console import err, guarded, out, print_json
 from sarhad.core.errors import FieldError, InvalidInput, from_validation
+from sarhad.core.times import parse_datetime
 from sarhad.incidents import links, service
 from sarhad.incidents.importers import count_records, parse_file
 from sarhad.incidents.schemas import IncidentIn, Transition
@@ -81,7 +82,8 @@ def add(
     raw = {
         "title": title,
         "category": category,
-        "occurred_at": at or datetime.now(UTC).isoformat(),
+        # Parsed here so that an impossible day names the option (--at), not the field.
+        "occurred_at": parse_datetime(at, "--at") if at else datetime.now(UTC),
         "date_precision": date_precision,
         "location": {"lon": lon, "lat": lat, "precision": location_precision, "place": place},
         "reporting_side": side or s.node_side,
@@ -174,10 +176,7 @@ def list_(
 def _when(text: str | None, field: str) -> datetime | None:
     if text is None:
         return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(FieldError(field, f"{text!r} is not an ISO date or date-time")) from None
+    value = parse_datetime(text, f"--{field}", example="2026-11-24 or 2026-11-24T06:00+05:00")
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
