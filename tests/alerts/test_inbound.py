@@ -83,6 +83,8 @@ BAD: list[tuple[str, Any, str]] = [
     ("incident_refs", ["not-an-id"], "incident"),
     ("x_extra", 1, "x_extra"),
     ("text", "nul\u0000text", "text: contains a NUL"),
+    ("valid_until", "9999-12-31T00:00:00.000Z", "valid_until: 9999-12-31"),
+    ("longitude", 2.35, "km from the border line"),
     ("sector", "PKIR-001\u0000", "sector: contains a NUL"),
 ]
 

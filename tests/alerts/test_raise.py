@@ -43,6 +43,10 @@ CASES: list[tuple[dict[str, Any], str, str]] = [
         "valid_until",
         "in the past",
     ),
+    ({"valid_until": "9999-12-31T00:00:00Z"}, "valid_until", "more than two years ahead"),
+    ({"valid_from": "0001-01-01T00:00:00Z"}, "valid_from", "before 1989-01-01"),
+    ({"location": {"lon": 2.35, "lat": 48.86}}, "location", "5,312.8 km from the border line"),
+    ({"location": {"lon": 28.95, "lat": 61.59}}, "location", "did you swap longitude"),
 ]
 
 

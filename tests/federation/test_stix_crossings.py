@@ -378,6 +378,8 @@ BAD: list[tuple[str, str, Any, str]] = [
     (STATUS_TYPE, "status", "half-open", "status:"),
     (STATUS_TYPE, "version", "2", "version:"),
     (STATUS_TYPE, "note", "nul\u0000note", "note: contains a NUL"),
+    (STATUS_TYPE, "ends_at", "9999-12-31T00:00:00.000Z", "ends_at: 9999-12-31"),
+    (STATUS_TYPE, "starts_at", "0001-01-01T00:00:00.000Z", "starts_at: 0001-01-01"),
     (HOURS_TYPE, "time_zone", "PKT\u001b", "time_zone: contains a control character"),
     (HOURS_TYPE, "x_opening_note", "closed on Fridays", "x_opening_note: Extra inputs"),
     (HOURS_TYPE, "closes", "07:00", "closes: must be after opens"),
