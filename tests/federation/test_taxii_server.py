@@ -278,6 +278,44 @@ def test_a_partner_record_far_off_or_out_of_time_is_quarantined(
         assert q.stix_id == incident["id"] and says in q.reason
 
 
+def test_a_partner_update_moving_a_record_far_off_is_quarantined_and_v1_kept(
+    pair: Pair,
+) -> None:
+    from sarhad.federation.stix import EXTENSION_ID
+
+    good = record(pair.ir, reporting_side="IR")
+    with partner_client(pair.ir, "pk-node") as from_ir:
+        objects = from_ir.get(
+            f"/api/collections/{outbound_id(from_ir)}/objects/", params={"limit": 1000}
+        ).json()["objects"]
+    with partner_client(pair.pk, "ir-node") as c:
+        url = f"/api/collections/{inbox_id(c)}/objects/"
+        headers = {"Content-Type": MEDIA}
+        first = c.post(url, content=json.dumps({"objects": objects}), headers=headers).json()
+        assert first["failure_count"] == 0, first
+        from datetime import UTC, datetime
+
+        later = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        moved = [
+            o
+            for o in json.loads(json.dumps(objects))
+            if o["type"] in ("incident", "location", "relationship")
+        ]
+        for o in moved:  # version 2 of the incident, its location and relationship
+            o["modified"] = later
+            if o["type"] == "location":
+                o["longitude"], o["latitude"] = 2.35, 48.86
+            if o["type"] == "incident":
+                o["extensions"][EXTENSION_ID]["version"] += 1
+        status = c.post(url, content=json.dumps({"objects": moved}), headers=headers).json()
+    assert status["failure_count"] == 1, [f["message"] for f in status["failures"]][:3]
+    assert "5,312.8 km from the border line" in status["failures"][0]["message"]
+    with pair.pk.db.session() as s:
+        kept = s.get(Incident, good.id)
+        assert kept is not None and (kept.lon, kept.lat) == (61.6, 28.95)
+        assert kept.sector_id is not None
+
+
 def test_three_nodes_originator_control(spawn) -> None:
     from .conftest import introduce
     from .helpers import sync
