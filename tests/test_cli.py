@@ -123,12 +123,28 @@ def test_incidents_add_bad_input_names_the_field(run, db: Database) -> None:
 
 
 def test_import_ucdp_sample_is_complete_and_idempotent(run, db: Database) -> None:
+    # GED covers both countries: events beyond the node's 150 km from the line are row
+    # errors, unless the import marks them far from the line.
     r = run("import", str(UCDP_SAMPLE), "--format", "ucdp", "--json")
+    assert r.exit_code == 1, r.output
+    first = json.loads(r.output)
+    near = first["imported"]
+    assert 0 < near < 37 and near + len(first["rejected"]) == 37
+    assert all(
+        x["errors"][0]["field"] == "location"
+        and "km from the border line" in x["errors"][0]["message"]
+        for x in first["rejected"]
+    )
+    r = run("import", str(UCDP_SAMPLE), "--format", "ucdp", "--far-from-line", "--json")
     assert r.exit_code == 0, r.output
-    assert json.loads(r.output) == {"imported": 37, "already_present": 0, "rejected": []}
-    again = json.loads(run("import", str(UCDP_SAMPLE), "--format", "ucdp", "--json").output)
+    assert json.loads(r.output) == {"imported": 37 - near, "already_present": near, "rejected": []}
+    args = ("import", str(UCDP_SAMPLE), "--format", "ucdp", "--far-from-line", "--json")
+    again = json.loads(run(*args).output)
     assert again["imported"] == 0 and again["already_present"] == 37
     assert count(db) == 37
+    with db.session() as s:
+        far = s.scalars(select(Incident).where(Incident.far_from_line.is_(True))).all()
+        assert len(far) == 37 - near and all(i.sector_id is None and i.km is None for i in far)
     with db.session() as s:
         jondullah = s.scalar(select(Incident).where(Incident.place == "Pakistan-Iran border"))
         assert jondullah is not None and jondullah.location_precision == "border"

@@ -83,6 +83,10 @@ BAD: list[tuple[str, Any, str]] = [
     ("created_by_ref", "identity--11111111-1111-4111-8111-111111111111", "not the partner"),
     ("incident_refs", ["not-an-id"], "incident"),
     ("x_extra", 1, "x_extra"),
+    ("text", "nul\u0000text", "text: contains a NUL"),
+    ("valid_until", "9999-12-31T00:00:00.000Z", "valid_until: 9999-12-31"),
+    ("longitude", 2.35, "km from the border line"),
+    ("sector", "PKIR-001\u0000", "sector: contains a NUL"),
 ]
 
 

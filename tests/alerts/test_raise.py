@@ -43,6 +43,10 @@ CASES: list[tuple[dict[str, Any], str, str]] = [
         "valid_until",
         "in the past",
     ),
+    ({"valid_until": "9999-12-31T00:00:00Z"}, "valid_until", "more than two years ahead"),
+    ({"valid_from": "0001-01-01T00:00:00Z"}, "valid_from", "before 1989-01-01"),
+    ({"location": {"lon": 2.35, "lat": 48.86}}, "location", "5,312.8 km from the border line"),
+    ({"location": {"lon": 28.95, "lat": 61.59}}, "location", "did you swap longitude"),
 ]
 
 
@@ -159,3 +163,21 @@ def test_cli_raise_list_show_and_stats(node: LiveNode) -> None:
     assert r.exit_code == 0 and "flash 2/10 min" in r.output
     r = run.invoke(app, ["agreements", "set", "ir-node", "--alert-deadline", "flash=2"], env=env)
     assert r.exit_code == 2 and "PRIORITY=ACK/ANSWER" in r.output
+
+
+@pytest.mark.parametrize("hours", ["1e9", "inf", "0"])
+def test_cli_refuses_a_validity_beyond_two_years_naming_the_option(
+    node: LiveNode, hours: str
+) -> None:
+    env = {
+        "SARHAD_DATA_DIR": str(node.settings.data_dir),
+        "SARHAD_DATABASE_URL": node.settings.database_url or "",
+        "SARHAD_NODE_SIDE": "PK",
+    }
+    args = ["alerts", "raise", "--priority", "flash", "--kind", "armed_group_movement"]
+    r = CliRunner().invoke(
+        app, [*args, "--sector", "PKIR-040", "--text", "x", "--valid-hours", hours], env=env
+    )
+    said = " ".join(r.output.split())
+    assert r.exit_code == 2, r.output
+    assert "--valid-hours: must be more than 0 and at most two years" in said

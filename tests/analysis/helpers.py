@@ -15,8 +15,11 @@ AT = datetime(2025, 1, 1, tzinfo=UTC)
 
 AddIncident = Callable[..., str]
 
-#: About 250 km from the line: its km marker says nothing about a border sector.
+#: About 460 km from the line: only a record marked far_from_line may lie there, and it then
+#: has no km marker or sector at all.
 QUETTA = (66.99, 30.18)
+#: About 70 km from the line: within the node's limit, beyond risk's default 50 km.
+TURBAT = (63.05, 26.0)
 
 
 def on_line(profile: BorderProfile, km: float) -> tuple[float, float]:
@@ -34,6 +37,7 @@ def data(
     days_ago: float = 10.0,
     killed: int = 0,
     injured: int = 0,
+    far_from_line: bool = False,
 ) -> IncidentIn:
     lon, lat = where or on_line(profile, km if km is not None else 400.0)
     return IncidentIn.model_validate(
@@ -44,5 +48,6 @@ def data(
             "location": {"lon": lon, "lat": lat, "precision": "exact"},
             "reporting_side": "PK",
             "casualties": {"security_forces": {"killed": killed, "injured": injured}},
+            "far_from_line": far_from_line,
         }
     )

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from analysis.helpers import AT, QUETTA, AddIncident
+from analysis.helpers import AT, QUETTA, TURBAT, AddIncident
 from sarhad.analysis import service
 from sarhad.analysis.risk import RiskParams
 from sarhad.border import BorderProfile
@@ -104,7 +104,8 @@ def test_incidents_far_from_the_line_or_after_at_are_left_out(
     db: Database, profile: BorderProfile, add_incident: AddIncident
 ) -> None:
     near = add_incident(km=200.0)
-    far = add_incident(where=QUETTA)
+    far = add_incident(where=TURBAT)
+    add_incident(where=QUETTA, far_from_line=True)  # no km marker: never in any sector's risk
     later = add_incident(km=200.0, days_ago=-3)
     assert contributors(db, profile) == {near}
     assert contributors(db, profile, within_km=None) == {near, far}

@@ -129,3 +129,25 @@ def test_broken_profile_is_a_clear_error(tmp_path: Path):
     result = run("info", "--profile", str(tmp_path))
     assert result.exit_code == 1
     assert "profile.toml" in result.stderr and result.stdout == ""
+
+
+def test_locate_asks_whether_longitude_and_latitude_were_swapped() -> None:
+    from typer.testing import CliRunner
+
+    from sarhad.border.cli import app as border_app
+
+    runner = CliRunner()
+    r = runner.invoke(border_app, ["locate", "28.95", "61.59"], env={"COLUMNS": "200"})
+    said = " ".join(r.output.split())
+    assert r.exit_code == 0, r.output
+    assert "did you swap longitude and latitude? lon 61.59, lat 28.95 is near the line" in said
+    assert "PKIR-" not in said and "Sector: none (beyond the 150 km limit)" in said
+    r = runner.invoke(border_app, ["locate", "2.35", "48.86", "--json"])
+    data = __import__("json").loads(r.output)
+    assert (data["sector"], data["km"], data["beyond_km_from_line"]) == (None, None, 150.0)
+    r = runner.invoke(border_app, ["locate", "28.95", "95"], env={"COLUMNS": "200"})
+    said = " ".join(r.output.split())
+    assert r.exit_code == 2 and "lat: must be between -90 and 90, got 95" in said
+    assert "did you swap longitude and latitude? lon 95, lat 28.95" in said
+    r = runner.invoke(border_app, ["locate", "61.59", "28.95"])
+    assert r.exit_code == 0 and "did you swap" not in r.output and "PKIR-014" in r.output

@@ -63,6 +63,9 @@ def test_duty_officer_declares_and_everyone_reads_the_board(live: LiveNode) -> N
         ({**CLOSURE, "starts_at": "2026-11-23T10:00:00Z", "ends_at": "2026-11-23T09:00:00Z"},
          "ends_at"),
         ({**CLOSURE, "starts_at": "2026-11-23T10:00"}, "starts_at"),  # no offset
+        ({**CLOSURE, "starts_at": "0001-01-01T00:00:00Z"}, "starts_at"),
+        ({**CLOSURE, "starts_at": "9999-01-01T00:00:00Z"}, "starts_at"),
+        ({**CLOSURE, "ends_at": "9999-12-31T23:59:59Z"}, "ends_at"),
     ],
 )  # fmt: skip
 def test_bad_declarations_get_422_naming_the_field(
@@ -157,3 +160,57 @@ def test_cli_declare_status_hours_history_and_throughput(
     geo = json.loads(run("crossings", "export"))
     assert {f["properties"]["id"] for f in geo["features"]} >= {"gabd-rimdan"}
     assert "public status page on" in run("crossings", "publish", "gabd-rimdan")
+
+
+@pytest.mark.parametrize("starts_at", ["9999-01-01T00:00:00Z", "0001-01-01T00:00:00Z"])
+def test_an_implausible_declaration_raises_no_alert_to_partners(
+    live: LiveNode, starts_at: str
+) -> None:
+    from sqlalchemy import func, select
+
+    from sarhad.alerts.models import Alert
+    from sarhad.core.auth import CONSOLE
+    from sarhad.sharing import service as sharing
+
+    with live.db.session() as s:  # a partner that shares crossings: closures alert it
+        sharing.add_partner(s, name="ir-node", country="IR", actor=CONSOLE)
+    with live.client(Role.DUTY_OFFICER) as c:
+        r = c.post("/api/v1/crossings/declarations", json={**CLOSURE, "starts_at": starts_at})
+        assert r.status_code == 422, r.text
+        assert r.json()["error"]["fields"][0]["field"] == "starts_at"
+        assert c.get("/api/v1/crossings/declarations").json() == []
+        ok = c.post("/api/v1/crossings/declarations", json=CLOSURE)  # the same, plausible
+        assert ok.status_code == 201, ok.text
+    with live.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Alert)) == 1  # the plausible one's
+
+
+def test_throughput_of_an_impossible_or_future_day_is_refused(
+    live: LiveNode, settings: Settings
+) -> None:
+    with live.client(Role.DUTY_OFFICER) as c:
+        for day, words in (("9999-01-01", "in the future"), ("1900-01-01", "before 1989")):
+            r = c.post(
+                "/api/v1/crossings/throughput",
+                json={"crossing": "taftan-mirjaveh", "day": day, "vehicles": 3},
+            )
+            assert r.status_code == 422, r.text
+            assert words in r.json()["error"]["message"]
+    r = CliRunner().invoke(
+        app,
+        [
+            "crossings",
+            "throughput",
+            "add",
+            "taftan-mirjaveh",
+            "--date",
+            "2026-02-30",
+            "--vehicles",
+            "3",
+        ],
+        env=_env(settings),
+    )
+    said = " ".join(r.output.split())
+    assert r.exit_code == 2, r.output
+    assert "--date: '2026-02-30': February 2026 has 28 days; day 30 does not exist" in said
+    assert "Traceback" not in said

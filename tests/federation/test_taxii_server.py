@@ -204,6 +204,126 @@ def test_post_validates_each_object_and_quarantines_the_bad(pair: Pair) -> None:
     assert any("observed-data" in r for r in reasons)
 
 
+@pytest.mark.parametrize(
+    ("where", "value", "says"),
+    [
+        ("name", "nul\u0000title", "title: contains a NUL"),
+        ("name", "bell\u0007", "title: contains a control character (U+0007)"),
+        ("description", "nul\u0000narrative", "narrative: contains a NUL"),
+        ("name", "half\ud800", "title: Input should be a valid string"),  # pydantic-core
+    ],
+)
+def test_a_partner_incident_with_control_characters_is_quarantined(
+    pair: Pair, where: str, value: str, says: str
+) -> None:
+    record(pair.ir, reporting_side="IR")
+    with partner_client(pair.ir, "pk-node") as from_ir:
+        objects = from_ir.get(
+            f"/api/collections/{outbound_id(from_ir)}/objects/", params={"limit": 1000}
+        ).json()["objects"]
+    incident = next(o for o in objects if o["type"] == "incident")
+    incident[where] = value
+    with partner_client(pair.pk, "ir-node") as c:
+        # json.dumps escapes NUL and lone surrogates (\u0000, \ud800), as a JSON client would.
+        r = c.post(
+            f"/api/collections/{inbox_id(c)}/objects/",
+            content=json.dumps({"objects": objects}),
+            headers={"Content-Type": MEDIA},
+        )
+        assert r.status_code == 202, r.text
+        status = r.json()
+    assert status["failure_count"] == 1, status
+    assert says in status["failures"][0]["message"]
+    with pair.pk.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Incident)) == 0
+        q = s.scalars(select(Quarantined)).one()
+        assert q.stix_id == incident["id"] and says in q.reason
+        assert json.loads(q.payload)[where] == value  # kept escaped: the admin sees what came
+
+
+@pytest.mark.parametrize(
+    ("part", "key", "value", "says"),
+    [
+        ("location", "longitude", 2.35, "km from the border line"),
+        ("extension", "occurred_at", "9999-01-01T00:00:00.000Z", "occurred_at: 9999"),
+        ("extension", "occurred_at", "1900-01-01T00:00:00.000Z", "before 1989"),
+    ],
+)
+def test_a_partner_record_far_off_or_out_of_time_is_quarantined(
+    pair: Pair, part: str, key: str, value: object, says: str
+) -> None:
+    from sarhad.federation.stix import EXTENSION_ID
+
+    good = record(pair.ir, reporting_side="IR")
+    other = record(pair.ir, reporting_side="IR", title="Second, untouched")
+    with partner_client(pair.ir, "pk-node") as from_ir:
+        objects = from_ir.get(
+            f"/api/collections/{outbound_id(from_ir)}/objects/", params={"limit": 1000}
+        ).json()["objects"]
+    incident = next(o for o in objects if o["id"] == f"incident--{good.id}")
+    if part == "location":
+        target = next(
+            o["target_ref"]
+            for o in objects
+            if o["type"] == "relationship" and o["source_ref"] == incident["id"]
+        )
+        next(o for o in objects if o["id"] == target)[key] = value
+    else:
+        incident["extensions"][EXTENSION_ID][key] = value
+    with partner_client(pair.pk, "ir-node") as c:
+        r = c.post(
+            f"/api/collections/{inbox_id(c)}/objects/",
+            content=json.dumps({"objects": objects}),
+            headers={"Content-Type": MEDIA},
+        )
+        assert r.status_code == 202, r.text
+        status = r.json()
+    assert status["failure_count"] == 1, status
+    assert says in status["failures"][0]["message"]
+    with pair.pk.db.session() as s:
+        assert s.get(Incident, good.id) is None and s.get(Incident, other.id) is not None
+        q = s.scalars(select(Quarantined)).one()
+        assert q.stix_id == incident["id"] and says in q.reason
+
+
+def test_a_partner_update_moving_a_record_far_off_is_quarantined_and_v1_kept(
+    pair: Pair,
+) -> None:
+    from sarhad.federation.stix import EXTENSION_ID
+
+    good = record(pair.ir, reporting_side="IR")
+    with partner_client(pair.ir, "pk-node") as from_ir:
+        objects = from_ir.get(
+            f"/api/collections/{outbound_id(from_ir)}/objects/", params={"limit": 1000}
+        ).json()["objects"]
+    with partner_client(pair.pk, "ir-node") as c:
+        url = f"/api/collections/{inbox_id(c)}/objects/"
+        headers = {"Content-Type": MEDIA}
+        first = c.post(url, content=json.dumps({"objects": objects}), headers=headers).json()
+        assert first["failure_count"] == 0, first
+        from datetime import UTC, datetime
+
+        later = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        moved = [
+            o
+            for o in json.loads(json.dumps(objects))
+            if o["type"] in ("incident", "location", "relationship")
+        ]
+        for o in moved:  # version 2 of the incident, its location and relationship
+            o["modified"] = later
+            if o["type"] == "location":
+                o["longitude"], o["latitude"] = 2.35, 48.86
+            if o["type"] == "incident":
+                o["extensions"][EXTENSION_ID]["version"] += 1
+        status = c.post(url, content=json.dumps({"objects": moved}), headers=headers).json()
+    assert status["failure_count"] == 1, [f["message"] for f in status["failures"]][:3]
+    assert "5,312.8 km from the border line" in status["failures"][0]["message"]
+    with pair.pk.db.session() as s:
+        kept = s.get(Incident, good.id)
+        assert kept is not None and (kept.lon, kept.lat) == (61.6, 28.95)
+        assert kept.sector_id is not None
+
+
 def test_three_nodes_originator_control(spawn) -> None:
     from .conftest import introduce
     from .helpers import sync

@@ -145,5 +145,7 @@ def test_agreement_errors(run) -> None:
     sec = run("agreements", "set", "ir-node", "--sectors", "PKIR-999")
     assert sec.exit_code == 2 and "sectors.0" in said(sec)
     when = run("agreements", "set", "ir-node", "--expires", "next year")
-    assert when.exit_code == 2 and "expires_at" in said(when)
+    assert when.exit_code == 2 and "--expires: 'next year' is not a date" in said(when)
+    when = run("agreements", "set", "ir-node", "--expires", "2027-02-30")
+    assert when.exit_code == 2 and "February 2027 has 28 days; day 30 does not exist" in said(when)
     assert run("agreements", "show", "nobody").exit_code == 3

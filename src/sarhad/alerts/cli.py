@@ -24,6 +24,7 @@ from sarhad.core.console import guarded, out, print_json
 from sarhad.core.db import Database, utcnow
 from sarhad.core.errors import FieldError, InvalidInput, SarhadError
 from sarhad.core.feed import FeedSource, fetch, head
+from sarhad.core.times import PLAN_HORIZON
 
 app = typer.Typer(help="Liaison alerts to and from partners.", no_args_is_help=True)
 
@@ -101,6 +102,12 @@ def raise_(
 ) -> None:
     """Raise an alert to a partner and deliver it now (or queue it if the partner is down)."""
     now = utcnow()
+    if not 0 < valid_hours <= PLAN_HORIZON / timedelta(hours=1):  # also NaN; inf would overflow
+        raise InvalidInput(
+            FieldError(
+                "--valid-hours", f"must be more than 0 and at most two years, got {valid_hours:g}"
+            )
+        )
     raw: dict[str, Any] = {
         "partner": partner,
         "priority": priority.lower(),

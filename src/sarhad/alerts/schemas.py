@@ -6,15 +6,17 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sarhad.alerts.taxonomy import DEFAULT_DEADLINES, Answer, Kind, Priority
 from sarhad.core.markings import TLP
+from sarhad.core.text import FreeText, Inbound, Line
+from sarhad.core.times import PlannedTime
 
-AlertText = Annotated[str, Field(min_length=1, max_length=4000)]
+AlertText = Annotated[FreeText, Field(min_length=1, max_length=4000)]
 
 
-class _In(BaseModel):
+class _In(Inbound):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
@@ -28,16 +30,16 @@ class Point(_In):
 class AlertIn(_In):
     """A new alert to a partner. Give a sector, a point, or both (the point decides)."""
 
-    partner: str | None = Field(
+    partner: Line | None = Field(
         default=None, description="Partner name; may be left out when there is only one"
     )
     priority: Priority
     kind: Kind
     text: AlertText
-    sector: str | None = Field(default=None, max_length=40, description="e.g. PKIR-012")
+    sector: Line | None = Field(default=None, max_length=40, description="e.g. PKIR-012")
     location: Point | None = None
-    valid_from: AwareDatetime | None = Field(default=None, description="Default: now")
-    valid_until: AwareDatetime | None = Field(
+    valid_from: PlannedTime | None = Field(default=None, description="Default: now")
+    valid_until: PlannedTime | None = Field(
         default=None, description="Default: 24 hours after valid_from"
     )
     incident_ids: list[str] = Field(default_factory=list, max_length=50)
@@ -66,7 +68,7 @@ class AnswerIn(_In):
     """The receiving side's answer. Declining needs a reason; information needs the text."""
 
     answer: Answer
-    text: str | None = Field(default=None, max_length=4000)
+    text: FreeText | None = Field(default=None, max_length=4000)
 
     @model_validator(mode="after")
     def _text_when_needed(self) -> AnswerIn:
@@ -80,7 +82,7 @@ class AnswerIn(_In):
 class WithdrawIn(_In):
     """Why the sender withdraws an alert."""
 
-    reason: Annotated[str, Field(min_length=1, max_length=1000)]
+    reason: Annotated[FreeText, Field(min_length=1, max_length=1000)]
 
 
 class DeadlineTerms(_In):

@@ -35,6 +35,7 @@ from sarhad.core.feed import in_batches
 from sarhad.core.journal import record
 from sarhad.core.markings import TLP
 from sarhad.core.pagination import check_limit, decode_cursor, encode_cursor
+from sarhad.core.times import require_plausible
 
 ENTITY = "alert"
 #: The shortest escalation period, whatever the deadline (a guard against a tight loop).
@@ -238,7 +239,13 @@ def _place(
         except NotFound as exc:
             problems.append(FieldError("sector", f"{exc.message} ({exc.hint})"))
     if lon is not None and lat is not None:
-        loc = profile.locate(lon, lat)
+        try:  # an alert is about the border: no mark lets a point lie farther off
+            loc, _on_line = profile.locate_record(lon, lat)
+        except InvalidInput as exc:
+            return [
+                *problems,
+                *(FieldError(e.field, f"{e.message}; {exc.hint}") for e in exc.errors),
+            ]
         if sector is not None and not problems and loc.sector != sector:
             problems.append(
                 FieldError("sector", f"the location is in {loc.sector}, not in {sector}")
@@ -457,6 +464,11 @@ def receive_alert(
         raise InvalidInput(FieldError("deadlines", "acknowledge_by/answer_by out of order"))
     if data.valid_until <= data.valid_from:
         raise InvalidInput(FieldError("valid_until", "must be after valid_from"))
+    require_plausible(
+        events={"created": data.created_at},
+        planned={"valid_from": data.valid_from, "valid_until": data.valid_until},
+        now=now,
+    )
     alert = Alert(
         id=data.id,
         direction=Direction.INBOUND.value,
@@ -528,6 +540,7 @@ def receive_step(
         )
     if _has_step(session, alert_id, step):
         return False
+    require_plausible(events={"at": at})
     if step is Step.ANSWERED and detail.get("answer") not in {a.value for a in Answer}:
         answer = str(detail.get("answer", ""))[:40]
         raise InvalidInput(FieldError("answer", f"unknown answer {answer!r}"))

@@ -86,6 +86,7 @@ def _counted(
         draft if drafts else ~draft,
         Incident.revoked.is_(False),
         Incident.profile_id == profile.id,  # km markers of another line mean nothing here
+        Incident.km.is_not(None),  # marked far from the line: no km marker, no sector risk
         Incident.occurred_at <= at,
     ]
     if within_km is not None:

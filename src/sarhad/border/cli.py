@@ -20,7 +20,7 @@ from rich.table import Table
 
 from sarhad.border.profile import BorderProfile, cached_profile
 from sarhad.core.config import load_settings
-from sarhad.core.errors import InvalidInput, SarhadError
+from sarhad.core.errors import FieldError, InvalidInput, SarhadError
 
 app = typer.Typer(
     help="The border profile (line, sectors, crossings, markets, posts) and locate.",
@@ -65,7 +65,7 @@ def _profile(profile_dir: Path | None, sector_length_km: float | None) -> Border
     settings = load_settings()
     path = profile_dir if profile_dir is not None else settings.profile_dir
     length = sector_length_km if sector_length_km is not None else settings.sector_length_km
-    return cached_profile(path, sector_length_km=length)
+    return cached_profile(path, sector_length_km=length, max_km_from_line=settings.max_km_from_line)
 
 
 def _echo_json(data: object) -> None:
@@ -122,25 +122,41 @@ def locate(
 ) -> None:
     """Place a point on the border: side, distance to the line, sector, km, nearest crossing.
 
-    Negative coordinates work as they are: ``sarhad border locate -5.0 40.0``.
+    Negative coordinates work as they are: ``sarhad border locate -5.0 40.0``. A point
+    farther from the line than the node's limit gets no sector (records there need the
+    far_from_line mark); when only the swapped reading is near the line, it says so.
     """
     with _user_errors():
         p = _profile(profile, sector_length_km)
+        hint = p.swap_hint(lon, lat)
+        if hint is not None:
+            hint += f": sarhad border locate {lat:g} {lon:g}"
+            if abs(lat) > 90:
+                raise InvalidInput(
+                    FieldError("lat", f"must be between -90 and 90, got {lat:g}"), hint=hint
+                )
+            typer.echo(f"Note: {hint}", err=True)
         loc = p.locate(lon, lat)
+        beyond = loc.distance_m / 1000.0 > p.max_km_from_line
         data = p.location_dict(loc, lang.value)
+        if beyond:  # a sector or km marker that far off would only mislead
+            data |= {"sector": None, "km": None, "beyond_km_from_line": p.max_km_from_line}
         if json_out:
             _echo_json(data)
             return
-        sector = p.sector(loc.sector)
         crossing = data["nearest_crossing"]
         assert isinstance(crossing, dict)
         console = Console()
         console.print(f"Side:              {loc.side}")
         console.print(f"Distance to line:  {loc.distance_m:,.1f} m")
-        console.print(
-            f"Sector:            {loc.sector} (km {sector.start_km:.1f}–{sector.end_km:.1f})"
-        )
-        console.print(f"Km marker:         {loc.km:.3f} km from the start of the line")
+        if beyond:
+            console.print(f"Sector:            none (beyond the {p.max_km_from_line:g} km limit)")
+        else:
+            sector = p.sector(loc.sector)
+            console.print(
+                f"Sector:            {loc.sector} (km {sector.start_km:.1f}–{sector.end_km:.1f})"
+            )
+            console.print(f"Km marker:         {loc.km:.3f} km from the start of the line")
         console.print(
             f"Nearest crossing:  {crossing['name']} ({loc.nearest_crossing}), "
             f"{loc.nearest_crossing_distance_m:,.1f} m"

@@ -90,6 +90,8 @@ class ProfileSpec(_Strict):
     names: Names
     sides: SidesSpec
     sector_length_km: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    #: Farthest a record may lie from the line unless marked far_from_line (km).
+    max_km_from_line: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 150.0
     line: LineSpec
     countries: FileSpec
     crossings: Annotated[list[PlaceSpec], Field(min_length=1)]

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from sarhad.core.config import Settings
 
 DEFAULT_PROFILE = "pk-ir"
+#: A profile that names no limit: how far from the line a record may lie (km).
+DEFAULT_MAX_KM_FROM_LINE = 150.0
 # A crossing farther than this from the line is almost surely a typo (e.g. lon/lat swapped).
 MAX_CROSSING_OFFSET_KM = 10.0
 
@@ -53,6 +55,7 @@ class BorderProfile:
         posts: list[Place] | None = None,
         folder: Path | None = None,
         time_zones: dict[str, tzinfo] | None = None,
+        max_km_from_line: float = DEFAULT_MAX_KM_FROM_LINE,
     ) -> None:
         self.id = id
         self.code = code
@@ -68,6 +71,7 @@ class BorderProfile:
         self.posts = list(posts or [])
         self.folder = folder
         self.time_zones = dict(time_zones or {})
+        self.max_km_from_line = float(max_km_from_line)
         self.sectors = self._cut_sectors()
         self._sector_by_id = {s.id: s for s in self.sectors}
         self._place_by_id = {p.id: p for p in self.places}
@@ -176,6 +180,71 @@ class BorderProfile:
             nearest_crossing_distance_m=raw.crossing_distance_m,
         )
 
+    def swapped_reading(self, lon: float, lat: float) -> tuple[float, float] | None:
+        """(lon, lat) read the other way round, when only that reading makes sense here.
+
+        It does when the given latitude is impossible (|lat| > 90) but the swapped one is a
+        point, or when the given point is beyond the distance limit and the swapped one
+        within it (28.95, 61.59 for Taftan's 61.59, 28.95).
+        """
+        if not (math.isfinite(lon) and math.isfinite(lat)) or abs(lon) > 90:
+            return None  # swapped, lon would be an impossible latitude
+        if abs(lat) > 90:
+            return lat, lon
+        if self._off_km(lon, lat) > self.max_km_from_line >= self._off_km(lat, lon):
+            return lat, lon
+        return None
+
+    def _off_km(self, lon: float, lat: float) -> float:
+        return self._locator.locate_one(float(lon), float(lat)).distance_m / 1000.0
+
+    def swap_hint(self, lon: float, lat: float) -> str | None:
+        """ "did you swap longitude and latitude?" with the swapped reading, when it applies."""
+        swapped = self.swapped_reading(lon, lat)
+        if swapped is None:
+            return None
+        s_lon, s_lat = swapped
+        off_km = self._off_km(s_lon, s_lat)
+        where = (
+            "is near the line"
+            if off_km <= self.max_km_from_line
+            else f"is {off_km:,.0f} km from the line"
+        )
+        return f"did you swap longitude and latitude? lon {s_lon:g}, lat {s_lat:g} {where}"
+
+    def locate_record(
+        self, lon: float, lat: float, *, far_from_line: bool = False, field: str = "location"
+    ) -> tuple[Location, bool]:
+        """Locate a record's point under the rule of plausible places: (where, on the line).
+
+        A point within ``max_km_from_line`` of the line is on the line: it gets its sector
+        and km marker. A point beyond is refused (``InvalidInput`` naming ``field``, with the
+        distance) unless the record is marked ``far_from_line``; then it is kept, off the
+        line: its sector and km marker mean nothing there and must not be stored.
+        """
+        loc = self.locate(lon, lat)
+        off_km = loc.distance_m / 1000.0
+        if off_km <= self.max_km_from_line:
+            return loc, True
+        if far_from_line:
+            return loc, False
+        hint = self.swap_hint(lon, lat) or (
+            "check the coordinates; if the record truly lies that far away, mark it "
+            "far_from_line (it is then kept without a sector)"
+        )
+        raise InvalidInput(
+            FieldError(
+                field,
+                f"lon {lon:g}, lat {lat:g} is {off_km:,.1f} km from the border line, farther "
+                f"than the {self.max_km_from_line:g} km this node accepts",
+            ),
+            hint=hint,
+        )
+
+    def beyond_limit(self, located: LocatedArrays) -> np.ndarray:
+        """Which points of a bulk result lie farther from the line than the limit (bool)."""
+        return np.asarray(located.distance_m) > self.max_km_from_line * 1000.0
+
     def locate_many(self, lon: np.ndarray, lat: np.ndarray) -> LocatedArrays:
         """Vectorised :meth:`locate` for arrays of points (same answers, ~1M points/s)."""
         arrays = []
@@ -230,11 +299,15 @@ def _default_folder() -> Path:
 
 
 def load_profile(
-    path: Path | None = None, *, sector_length_km: float | None = None
+    path: Path | None = None,
+    *,
+    sector_length_km: float | None = None,
+    max_km_from_line: float | None = None,
 ) -> BorderProfile:
     """Load the profile folder at ``path`` (None: the shipped Pakistan–Iran profile).
 
-    ``sector_length_km`` overrides the profile's own. Raises ``ConfigError`` naming the file.
+    ``sector_length_km`` and ``max_km_from_line`` override the profile's own. Raises
+    ``ConfigError`` naming the file.
     """
     folder = Path(path) if path is not None else _default_folder()
     data = read_profile(folder)
@@ -255,6 +328,7 @@ def load_profile(
         posts=data.posts,
         folder=folder,
         time_zones={side: _zone(z.name, z.utc_offset) for side, z in spec.time_zones.items()},
+        max_km_from_line=max_km_from_line or spec.max_km_from_line,
     )
     for crossing in profile.crossings:
         off_km = profile.locate(crossing.lon, crossing.lat).distance_m / 1000.0
@@ -267,17 +341,31 @@ def load_profile(
 
 
 @functools.lru_cache(maxsize=8)
-def _cached(path: str | None, sector_length_km: float | None) -> BorderProfile:
-    return load_profile(Path(path) if path else None, sector_length_km=sector_length_km)
+def _cached(
+    path: str | None, sector_length_km: float | None, max_km_from_line: float | None
+) -> BorderProfile:
+    return load_profile(
+        Path(path) if path else None,
+        sector_length_km=sector_length_km,
+        max_km_from_line=max_km_from_line,
+    )
 
 
 def cached_profile(
-    path: Path | None = None, *, sector_length_km: float | None = None
+    path: Path | None = None,
+    *,
+    sector_length_km: float | None = None,
+    max_km_from_line: float | None = None,
 ) -> BorderProfile:
-    """:func:`load_profile`, loaded once per (folder, sector length) in this process."""
-    return _cached(str(Path(path).resolve()) if path else None, sector_length_km)
+    """:func:`load_profile`, loaded once per (folder, sector length, limit) in this process."""
+    return _cached(str(Path(path).resolve()) if path else None, sector_length_km, max_km_from_line)
 
 
 def profile_from_settings(settings: Settings) -> BorderProfile:
-    """The profile named by the settings (``profile_dir``, ``sector_length_km``), cached."""
-    return cached_profile(settings.profile_dir, sector_length_km=settings.sector_length_km)
+    """The profile named by the settings (``profile_dir``, ``sector_length_km``,
+    ``max_km_from_line``), cached."""
+    return cached_profile(
+        settings.profile_dir,
+        sector_length_km=settings.sector_length_km,
+        max_km_from_line=settings.max_km_from_line,
+    )

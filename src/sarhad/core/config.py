@@ -40,6 +40,13 @@ class Settings(BaseSettings):
     sector_length_km: float | None = Field(
         default=None, gt=0, description="Override the profile's sector length"
     )
+    max_km_from_line: float | None = Field(
+        default=None,
+        gt=0,
+        allow_inf_nan=False,
+        description="Farthest a record's point may lie from the border line, in km; farther "
+        "only when marked far_from_line (default: the profile's, 150 km for PK–IR)",
+    )
     sync_interval_s: float = Field(
         default=60.0, ge=0, description="How often `serve` syncs with partners (0: never)"
     )

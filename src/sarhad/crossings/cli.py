@@ -21,6 +21,7 @@ from sarhad.core.config import Settings
 from sarhad.core.console import guarded, out, print_json
 from sarhad.core.db import Database, utcnow
 from sarhad.core.errors import FieldError, InvalidInput, from_validation
+from sarhad.core.times import parse_datetime, parse_day
 from sarhad.crossings import export, flows, service
 from sarhad.crossings.ports import CrossingPorts
 from sarhad.crossings.schemas import DeclarationIn, HoursIn, SideView, ThroughputIn
@@ -46,25 +47,20 @@ def _when(text: str | None, name: str) -> datetime | None:
     if text is None:
         return None
     try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(
-            FieldError(name, f"{text!r} is not a date and time"),
-            hint="e.g. 2026-11-24T06:00+05:00 (give the offset; PKT is +05:00, IRST +03:30)",
-        ) from None
+        value = parse_datetime(text, f"--{name}")
+    except InvalidInput as exc:
+        exc.hint = "e.g. 2026-11-24T06:00+05:00 (give the offset; PKT is +05:00, IRST +03:30)"
+        raise
     if value.tzinfo is None:
         raise InvalidInput(
-            FieldError(name, "give the time zone offset"),
+            FieldError(f"--{name}", "give the time zone offset"),
             hint="e.g. 2026-11-24T06:00+05:00 for PKT, +03:30 for IRST, Z for UTC",
         )
     return value
 
 
 def _day(text: str, name: str = "date") -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(FieldError(name, f"{text!r}: use YYYY-MM-DD")) from None
+    return parse_day(text, f"--{name}")
 
 
 def _styled(status: str) -> str:

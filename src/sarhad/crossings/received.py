@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from sarhad.border import BorderProfile
 from sarhad.core.errors import FieldError, InvalidInput
+from sarhad.core.times import require_plausible
 from sarhad.crossings.flows import store_day
 from sarhad.crossings.models import Declaration, Throughput
 from sarhad.crossings.service import (
@@ -68,6 +69,7 @@ def receive_declaration(
 ) -> bool:
     """Store a partner's declaration (or a newer version of it); False if we had it already."""
     crossing_id = _check(profile, data.crossing_id, data.side, partner_side)
+    require_plausible(planned={"starts_at": data.starts_at, "ends_at": data.ends_at})
     if data.ends_at is not None and data.ends_at <= data.starts_at:
         raise InvalidInput(FieldError("ends_at", "must be after starts_at"))
     origin = f"partner:{partner_name}"

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from sarhad.core.markings import TLP
+from sarhad.core.text import FreeText, Inbound, Line
+from sarhad.core.times import EventDay, PlannedTime
 from sarhad.crossings.taxonomy import UNITS_FOR, WEEKDAYS, Commodity, Currency, Reason, Status, Unit
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 
 
-class _In(BaseModel):
+class _In(Inbound):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
@@ -30,20 +32,18 @@ def _uuids(v: list[str]) -> list[str]:
 class DeclarationIn(_In):
     """A status declared by our side for one crossing or market."""
 
-    crossing: str = Field(max_length=60, description="Crossing or market id, e.g. taftan-mirjaveh")
+    crossing: Line = Field(max_length=60, description="Crossing or market id, e.g. taftan-mirjaveh")
     status: Status
     reason: Reason | None = Field(
         default=None,
         validate_default=True,
         description="Required for closed and restricted; 'other' for open if left out",
     )
-    note: str | None = Field(
+    note: FreeText | None = Field(
         default=None, max_length=1000, description="Reason detail, for staff (never public)"
     )
-    starts_at: AwareDatetime | None = Field(default=None, description="Default: now")
-    ends_at: AwareDatetime | None = Field(
-        default=None, description="Left out: until further notice"
-    )
+    starts_at: PlannedTime | None = Field(default=None, description="Default: now")
+    ends_at: PlannedTime | None = Field(default=None, description="Left out: until further notice")
     incident_ids: list[str] = Field(default_factory=list, max_length=50)
     tlp: TLP = TLP.GREEN
 
@@ -83,13 +83,13 @@ class DeclarationOut(BaseModel):
 class EndIn(_In):
     """End a declaration (e.g. reopen after a closure)."""
 
-    at: AwareDatetime | None = Field(default=None, description="Default: now")
+    at: PlannedTime | None = Field(default=None, description="Default: now")
 
 
 class HoursIn(_In):
     """Regular opening of our side: weekdays and local hours (PKT for PK, IRST for IR)."""
 
-    days: list[str] = Field(min_length=1, max_length=7, description="mon … sun")
+    days: list[Line] = Field(min_length=1, max_length=7, description="mon … sun")
     opens: str = Field(description="HH:MM local time")
     closes: str = Field(description="HH:MM local time; 24:00 for midnight")
 
@@ -165,8 +165,8 @@ class GoodsLine(_In):
 class ThroughputIn(_In):
     """What crossed our side's gate on one local day (counts only, never identities)."""
 
-    crossing: str = Field(max_length=60)
-    day: date
+    crossing: Line = Field(max_length=60)
+    day: EventDay
     vehicles: int = Field(default=0, ge=0, le=1_000_000)
     trucks: int = Field(default=0, ge=0, le=1_000_000)
     pedestrians: int = Field(default=0, ge=0, le=10_000_000)
@@ -181,7 +181,7 @@ class ThroughputOut(BaseModel):
     id: str
     crossing: str
     side: str
-    day: date
+    day: EventDay
     vehicles: int
     trucks: int
     pedestrians: int

@@ -20,6 +20,7 @@ from sarhad.core.db import lock_writes, utcnow
 from sarhad.core.errors import SarhadError
 from sarhad.core.journal import audit
 from sarhad.core.markings import TLP
+from sarhad.core.text import escape_controls
 from sarhad.crossings import received as crossings
 from sarhad.federation import stix_inbound as stix
 from sarhad.federation.models import Quarantined, Receipt
@@ -83,14 +84,17 @@ def _payload_of(objects: list[Any], stix_id: str | None) -> str:
 def quarantine(
     session: Session, *, partner: Partner, via: str, stix_id: str | None, reason: str, payload: str
 ) -> None:
-    """Keep a refused object with its reason for an admin."""
+    """Keep a refused object with its reason for an admin.
+
+    Refused text may hold what no column can (a NUL, a lone surrogate): stored escaped.
+    """
     session.add(
         Quarantined(
             partner_id=partner.id,
             via=via,
-            stix_id=(stix_id or None) and stix_id[:200],
-            reason=reason,
-            payload=payload[:MAX_QUARANTINE_PAYLOAD],
+            stix_id=(stix_id or None) and escape_controls(stix_id)[:200],
+            reason=escape_controls(reason),
+            payload=escape_controls(payload[:MAX_QUARANTINE_PAYLOAD]),
             received_at=utcnow(),
         )
     )
@@ -197,8 +201,8 @@ def ingest(
     for item, key in pending:
         superseded = newest[item.record_id] is not item
         outcome = "stale" if superseded else outcomes.get(item.record_id, "stale")
-        if outcome.startswith("collision"):
-            refuse(key[0], outcome.removeprefix("collision: "), _payload_of(objects, key[0]))
+        if outcome.startswith(("collision: ", "refused: ")):
+            refuse(key[0], outcome.split(": ", 1)[1], _payload_of(objects, key[0]))
             continue
         fresh_keys.append(key)
         taken.add(key[0])

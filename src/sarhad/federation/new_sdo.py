@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, Field, StrictStr, ValidationError, field_validator
+from pydantic import Field, StrictStr, ValidationError, field_validator
 
 from sarhad.core.markings import STIX_TLP2_IDS, TLP
+from sarhad.core.text import Inbound
 
 UUID_PATTERN = r"[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
 TLP_BY_ID = {v: k for k, v in STIX_TLP2_IDS.items()}
@@ -53,8 +54,11 @@ def extension_definition(
     }
 
 
-class NewSdo(BaseModel):
-    """Envelope of a new-SDO object; subclasses set ``EXTENSION_ID`` and their own fields."""
+class NewSdo(Inbound):
+    """Envelope of a new-SDO object; subclasses set ``EXTENSION_ID`` and their own fields.
+
+    ``Inbound``: no string of a partner's object may hold a NUL or another control character.
+    """
 
     EXTENSION_ID: ClassVar[str]
 

@@ -548,7 +548,8 @@ def _validated(data: dict[str, Any]) -> IncidentIn:
         first = errors[0]
         path = ".".join(str(p) for p in first["loc"]) or "record"
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise _Refused(_short(f"{path}: {first['msg']}{more}")) from None
+        message = first["msg"].removeprefix("Value error, ")
+        raise _Refused(_short(f"{path}: {message}{more}")) from None
 
 
 def _our_extension(obj: Mapping[str, Any], reference: bool = False) -> dict[str, Any]:

@@ -16,7 +16,8 @@ from sarhad.border import profile_from_settings
 from sarhad.core import console
 from sarhad.core.auth import CONSOLE
 from sarhad.core.console import err, guarded, out, print_json
-from sarhad.core.errors import FieldError, InvalidInput
+from sarhad.core.errors import FieldError, InvalidInput, from_validation
+from sarhad.core.times import parse_datetime
 from sarhad.incidents import links, service
 from sarhad.incidents.importers import count_records, parse_file
 from sarhad.incidents.schemas import IncidentIn, Transition
@@ -26,12 +27,6 @@ app = typer.Typer(help="Record and read incidents.", no_args_is_help=True)
 
 # Negative longitudes ("-5.0") must be accepted as values, not taken for options.
 NUMBERS_OK = {"ignore_unknown_options": True}
-
-
-def _validation_to_input(exc: ValidationError) -> InvalidInput:
-    return InvalidInput(
-        [FieldError(".".join(str(p) for p in e["loc"]) or "input", e["msg"]) for e in exc.errors()]
-    )
 
 
 def _parse_seizure(text: str) -> dict[str, object]:
@@ -72,6 +67,14 @@ def add(
     tlp: Annotated[str, typer.Option(help="clear, green, amber, amber+strict or red")] = "amber",
     narrative: str = "",
     source: Annotated[list[str] | None, typer.Option(help="A source reference (repeat)")] = None,
+    far_from_line: Annotated[
+        bool,
+        typer.Option(
+            "--far-from-line",
+            help="The point truly lies beyond the node's distance limit from the line: "
+            "keep it, without a sector",
+        ),
+    ] = False,
     json_: Annotated[bool, typer.Option("--json", help="Print the stored record as JSON")] = False,
 ) -> None:
     """Record an incident (as a draft); it is placed on the border and its enrichment shown."""
@@ -79,7 +82,8 @@ def add(
     raw = {
         "title": title,
         "category": category,
-        "occurred_at": at or datetime.now(UTC).isoformat(),
+        # Parsed here so that an impossible day names the option (--at), not the field.
+        "occurred_at": parse_datetime(at, "--at") if at else datetime.now(UTC),
         "date_precision": date_precision,
         "location": {"lon": lon, "lat": lat, "precision": location_precision, "place": place},
         "reporting_side": side or s.node_side,
@@ -97,11 +101,12 @@ def add(
         "tlp": tlp,
         "narrative": narrative,
         "sources": source or [],
+        "far_from_line": far_from_line,
     }
     try:
         data = IncidentIn.model_validate(raw)
     except ValidationError as exc:
-        raise _validation_to_input(exc) from None
+        raise from_validation(exc) from None
     db = console.open_db(s)
     with db.session() as session:
         row = service.create_incident(
@@ -113,9 +118,12 @@ def add(
         return
     e = result.enrichment
     out.print(f"recorded [bold]{result.id}[/] (draft, version 1)")
+    placed = (
+        f"sector {e.sector}, km {e.km:.1f}" if e.km is not None else "far from the line: no sector"
+    )
     out.print(
-        f"  side {e.side}, {e.distance_m / 1000:.1f} km from the line, sector {e.sector}, "
-        f"km {e.km:.1f}, nearest crossing {e.nearest_crossing.id} "
+        f"  side {e.side}, {e.distance_m / 1000:.1f} km from the line, {placed}, "
+        f"nearest crossing {e.nearest_crossing.id} "
         f"({e.nearest_crossing.distance_m / 1000:.1f} km)"
     )
 
@@ -156,8 +164,8 @@ def list_(
             i["category"],
             i["status"],
             i["side"],
-            i["sector"],
-            f"{i['km']:.1f}",
+            i["sector"] or "—",
+            "—" if i["km"] is None else f"{i['km']:.1f}",
             i["title"][:40],
             i["id"][:8],
         )
@@ -168,10 +176,7 @@ def list_(
 def _when(text: str | None, field: str) -> datetime | None:
     if text is None:
         return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(FieldError(field, f"{text!r} is not an ISO date or date-time")) from None
+    value = parse_datetime(text, f"--{field}", example="2026-11-24 or 2026-11-24T06:00+05:00")
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
@@ -207,10 +212,10 @@ def show(
         table.add_row(key, str(result[key]))
     loc, e = result["location"], result["enrichment"]
     table.add_row("location", f"{loc['lon']:.5f}, {loc['lat']:.5f} ({loc['precision']})")
+    placed = f"sector {e['sector']}, km {e['km']:.1f}" if e["km"] is not None else "no sector"
+    far = " (marked far from the line)" if result["far_from_line"] else ""
     table.add_row(
-        "on the border",
-        f"{e['side']}, {e['distance_m'] / 1000:.2f} km from line, "
-        f"sector {e['sector']}, km {e['km']:.1f}",
+        "on the border", f"{e['side']}, {e['distance_m'] / 1000:.2f} km from line, {placed}{far}"
     )
     table.add_row("casualties", str(result["casualties"]))
     table.add_row(
@@ -269,6 +274,15 @@ def import_file(
     ],
     format: Annotated[str, typer.Option("--format", help="csv, json or ucdp")] = "csv",
     json_: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+    far_from_line: Annotated[
+        bool,
+        typer.Option(
+            "--far-from-line",
+            help="Keep rows whose point lies beyond the node's distance limit from the line "
+            "(stored without a sector) instead of refusing them; a row's own far_from_line "
+            "column or key wins",
+        ),
+    ] = False,
 ) -> None:
     """Import incidents from CSV, JSON or UCDP GED CSV (bad rows reported, never half-written).
 
@@ -293,7 +307,12 @@ def import_file(
     )
     with progress:
         task = progress.add_task("import", total=total, name=file.name)
-        rows = parse_file(file, format, default_side=s.node_side)  # type: ignore[arg-type]
+        rows = parse_file(
+            file,
+            format,  # type: ignore[arg-type]
+            default_side=s.node_side,
+            far_from_line=far_from_line,
+        )
         batch: list = []
         for parsed in rows:
             batch.append(parsed)

@@ -53,7 +53,8 @@ _OURS: dict[str, tuple[tuple[str, ...], str]] = {
     "source_reliability": (("grading", "source_reliability"), "upper"),
     "information_credibility": (("grading", "information_credibility"), "text"),
     "tlp": (("tlp",), "tlp"), "narrative": (("narrative",), "text"),
-    "sources": (("sources",), "sources"), "external_ref": ((), "ref"),
+    "sources": (("sources",), "sources"), "far_from_line": (("far_from_line",), "flag"),
+    "external_ref": ((), "ref"),
 }
 # fmt: on
 CSV_COLUMNS: tuple[str, ...] = tuple(_OURS)
@@ -167,6 +168,15 @@ def _number(s: str) -> float:
         raise ValueError(f"{s!r} is not a number{hint}") from None
 
 
+def _flag(s: str) -> bool:
+    word = s.strip().lower()
+    if word in ("true", "yes", "1", "y"):
+        return True
+    if word in ("false", "no", "0", "n", ""):
+        return False
+    raise ValueError(f"{s!r} is not true or false")
+
+
 def _whole(s: str) -> int:
     try:
         return int(s)
@@ -221,6 +231,7 @@ def _seizures(s: str) -> tuple[list[dict[str, Any]], list[tuple[int, str]], list
 # fmt: off
 _CONVERT: dict[str, Callable[[str], Any]] = {
     "text": str, "lower": str.lower, "upper": str.upper, "number": _number, "whole": _whole,
+    "flag": _flag,
     "tlp": lambda s: s.lower().removeprefix("tlp:"),
     "sources": lambda s: [p.strip() for p in s.split("|") if p.strip()],
 }
@@ -234,8 +245,10 @@ def _put(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
 
 
 # --- reading
-def _ours_row(line: int, v: dict[str, str], default_side: str, errs: list[FieldError]) -> ParsedRow:
-    data: dict[str, Any] = {"location": {}, "reporting_side": default_side}
+def _ours_row(
+    line: int, v: dict[str, str], default_side: str, errs: list[FieldError], far: bool = False
+) -> ParsedRow:
+    data: dict[str, Any] = {"location": {}, "reporting_side": default_side, "far_from_line": far}
     seizure_at: list[tuple[int, str]] = []
     for col, s in v.items():
         path, kind = _OURS[col]
@@ -307,7 +320,9 @@ def _code(table: dict[int, Any]) -> Callable[[str], Any]:
     return convert
 
 
-def _ucdp_row(line: int, v: dict[str, str], default_side: str, errs: list[FieldError]) -> ParsedRow:
+def _ucdp_row(
+    line: int, v: dict[str, str], default_side: str, errs: list[FieldError], far: bool = False
+) -> ParsedRow:
     def get(col: str, conv: Callable[[str], Any], default: Any = None) -> Any:
         try:
             return conv(v[col]) if col in v else default
@@ -356,6 +371,7 @@ def _ucdp_row(line: int, v: dict[str, str], default_side: str, errs: list[FieldE
         "tlp": "clear",
         "narrative": "\n".join(n for n in notes if n),
         "sources": [*_ucdp_sources(v.get("source_article", "")), UCDP_CITATION],
+        "far_from_line": far,
     }
 
     def name(loc: Loc) -> tuple[str, str]:
@@ -405,13 +421,14 @@ def _json_items(path: Path) -> list[tuple[int, Any]]:
     return items
 
 
-def _json_row(no: int, item: dict[str, Any], default_side: str) -> ParsedRow:
+def _json_row(no: int, item: dict[str, Any], default_side: str, far: bool = False) -> ParsedRow:
     obj, errs = dict(item), []
     ref = obj.pop("external_ref", None)
     if ref is not None and not isinstance(ref, str):
         errs.append(FieldError("external_ref", "must be text"))
         ref = None
     obj.setdefault("reporting_side", default_side)
+    obj.setdefault("far_from_line", far)
     when = obj.get("occurred_at")
     if isinstance(when, str) and _DATE_RE.fullmatch(when.strip()):
         try:
@@ -430,8 +447,14 @@ def _json_row(no: int, item: dict[str, Any], default_side: str) -> ParsedRow:
 
 
 # --- public API
-def parse_file(path: Path, fmt: Format, *, default_side: str) -> Iterator[ParsedRow]:
-    """Parse a file row by row. Raises FileFormatError if the file cannot be read at all."""
+def parse_file(
+    path: Path, fmt: Format, *, default_side: str, far_from_line: bool = False
+) -> Iterator[ParsedRow]:
+    """Parse a file row by row. Raises FileFormatError if the file cannot be read at all.
+
+    ``far_from_line`` marks every row that does not say otherwise as far from the line (its
+    point may then lie beyond the node's distance limit).
+    """
     path = Path(path)
     if fmt not in ("csv", "json", "ucdp"):
         raise FileFormatError(f"unknown format {fmt!r}; use csv, json or ucdp")
@@ -440,13 +463,13 @@ def parse_file(path: Path, fmt: Format, *, default_side: str) -> Iterator[Parsed
     try:
         if fmt == "json":
             for no, item in _json_items(path):
-                yield _json_row(no, item, default_side)
+                yield _json_row(no, item, default_side, far_from_line)
         elif fmt == "csv":
             for line, v, errs in read_table(path, CSV_REQUIRED, CSV_COLUMNS):
-                yield _ours_row(line, v, default_side, errs)
+                yield _ours_row(line, v, default_side, errs, far_from_line)
         else:
             for line, v, errs in read_table(path, UCDP_REQUIRED, None):
-                yield _ucdp_row(line, v, default_side, errs)
+                yield _ucdp_row(line, v, default_side, errs, far_from_line)
     except OSError as exc:
         raise FileFormatError(f"cannot read the file ({exc.strerror or exc})") from None
 

@@ -60,8 +60,11 @@ class Incident(Base):
     profile_id: Mapped[str] = mapped_column(String(40))
     side: Mapped[str] = mapped_column(String(8), index=True)
     distance_m: Mapped[float] = mapped_column(Float)
-    sector_id: Mapped[str] = mapped_column(String(40), index=True)
-    km: Mapped[float] = mapped_column(Float)
+    # Empty for a record marked far_from_line that lies beyond the node's distance limit.
+    sector_id: Mapped[str | None] = mapped_column(String(40), index=True, nullable=True)
+    km: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # Set by whoever recorded it: the point is truly that far from the line (kept on edits).
+    far_from_line: Mapped[bool] = mapped_column(Boolean, default=False)
     nearest_crossing_id: Mapped[str] = mapped_column(String(60))
     nearest_crossing_distance_m: Mapped[float] = mapped_column(Float)
     origin: Mapped[str] = mapped_column(String(40))

@@ -52,7 +52,11 @@ def map_point(row: Any) -> dict[str, Any]:
             "category": row.category,
             "status": row.status,
             "occurred_at": row.occurred_at.isoformat(),
-            "enrichment": {"side": row.side, "sector": row.sector_id, "km": round(row.km, 2)},
+            "enrichment": {
+                "side": row.side,
+                "sector": row.sector_id,
+                "km": None if row.km is None else round(row.km, 2),
+            },
             "tlp": row.tlp,
             "origin": row.origin,
             "origin_node_id": row.origin_node_id,

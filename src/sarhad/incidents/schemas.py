@@ -6,9 +6,11 @@ import math
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sarhad.core.markings import TLP
+from sarhad.core.text import FreeText, Inbound, Line
+from sarhad.core.times import EventTime
 from sarhad.incidents.taxonomy import (
     CREDIBILITY,
     RELIABILITY,
@@ -22,10 +24,11 @@ from sarhad.incidents.taxonomy import (
 )
 
 Count = Annotated[int, Field(ge=0, le=100_000)]
-Text = Annotated[str, Field(max_length=20_000)]
+Text = Annotated[FreeText, Field(max_length=20_000)]
+Source = Annotated[Line, Field(min_length=1, max_length=500)]
 
 
-class _In(BaseModel):
+class _In(Inbound):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
@@ -68,7 +71,7 @@ class Location(_In):
     lon: float = Field(ge=-180, le=180)
     lat: float = Field(ge=-90, le=90)
     precision: LocationPrecision = LocationPrecision.EXACT
-    place: str | None = Field(
+    place: Line | None = Field(
         default=None, max_length=200, description="place name, e.g. 'near Taftan'"
     )
 
@@ -95,9 +98,9 @@ class Grading(_In):
 class IncidentIn(_In):
     """A new incident as a duty officer or an importer submits it."""
 
-    title: str = Field(min_length=3, max_length=200)
+    title: Line = Field(min_length=3, max_length=200)
     category: Category
-    occurred_at: AwareDatetime
+    occurred_at: EventTime
     date_precision: DatePrecision = DatePrecision.EXACT
     location: Location
     reporting_side: str = Field(
@@ -108,8 +111,11 @@ class IncidentIn(_In):
     grading: Grading = Grading()
     tlp: TLP = TLP.AMBER
     narrative: Text = ""
-    sources: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(
-        default_factory=list, max_length=50
+    sources: list[Source] = Field(default_factory=list, max_length=50)
+    far_from_line: bool = Field(
+        default=False,
+        description="The point truly lies farther from the line than the node's limit "
+        "(SARHAD_MAX_KM_FROM_LINE): keep it, without a sector or km marker",
     )
 
 
@@ -117,9 +123,9 @@ class IncidentPatch(_In):
     """An edit: only the fields given change. ``expected_version`` guards against lost updates."""
 
     expected_version: int = Field(ge=1)
-    title: str | None = Field(default=None, min_length=3, max_length=200)
+    title: Line | None = Field(default=None, min_length=3, max_length=200)
     category: Category | None = None
-    occurred_at: AwareDatetime | None = None
+    occurred_at: EventTime | None = None
     date_precision: DatePrecision | None = None
     location: Location | None = None
     reporting_side: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
@@ -128,8 +134,9 @@ class IncidentPatch(_In):
     grading: Grading | None = None
     tlp: TLP | None = None
     narrative: Text | None = None
-    sources: list[Annotated[str, Field(min_length=1, max_length=500)]] | None = Field(
-        default=None, max_length=50
+    sources: list[Source] | None = Field(default=None, max_length=50)
+    far_from_line: bool | None = Field(
+        default=None, description="Set or clear the mark; left out, the record keeps its own"
     )
 
 
@@ -138,7 +145,7 @@ class Transition(_In):
 
     to: Status
     expected_version: int = Field(ge=1)
-    comment: str = Field(default="", max_length=2000)
+    comment: FreeText = Field(default="", max_length=2000)
 
 
 class NearestCrossing(BaseModel):
@@ -149,13 +156,17 @@ class NearestCrossing(BaseModel):
 
 
 class Enrichment(BaseModel):
-    """What ``border.locate`` said when the record was stored."""
+    """What ``border.locate`` said when the record was stored.
+
+    ``sector`` and ``km`` are null for a record marked far_from_line that lies beyond the
+    node's limit: so far from the line they mean nothing.
+    """
 
     profile: str
     side: str
     distance_m: float
-    sector: str
-    km: float
+    sector: str | None
+    km: float | None
     nearest_crossing: NearestCrossing
 
 
@@ -177,6 +188,7 @@ class IncidentOut(BaseModel):
     tlp: TLP
     narrative: str
     sources: list[str]
+    far_from_line: bool = False
     enrichment: Enrichment
     origin: str
     origin_node_id: str | None = None  # set for records received from a partner

@@ -72,6 +72,7 @@ def to_out(row: Incident) -> IncidentOut:
         tlp=row.tlp,
         narrative=row.narrative,
         sources=list(row.sources),
+        far_from_line=bool(row.far_from_line),
         enrichment=Enrichment(
             profile=row.profile_id,
             side=row.side,
@@ -103,12 +104,13 @@ def _check_side(side: str, profile: BorderProfile, field_name: str = "reporting_
 
 
 def _enrich(row: Incident, profile: BorderProfile) -> None:
-    loc = profile.locate(row.lon, row.lat)
+    """Place the row on the border, under the rule of plausible places (one path for all)."""
+    loc, on_line = profile.locate_record(row.lon, row.lat, far_from_line=bool(row.far_from_line))
     row.profile_id = profile.id
     row.side = loc.side
     row.distance_m = round(loc.distance_m, 3)
-    row.sector_id = loc.sector
-    row.km = round(loc.km, 4)
+    row.sector_id = loc.sector if on_line else None
+    row.km = round(loc.km, 4) if on_line else None
     row.nearest_crossing_id = loc.nearest_crossing
     row.nearest_crossing_distance_m = round(loc.nearest_crossing_distance_m, 3)
 
@@ -127,6 +129,8 @@ def _apply(row: Incident, data: IncidentIn | IncidentPatch, *, every: bool = Fal
         if name in given and getattr(data, name) is not None:
             value = getattr(data, name)
             setattr(row, name, value.value if hasattr(value, "value") else value)
+    if "far_from_line" in given and data.far_from_line is not None:
+        row.far_from_line = data.far_from_line
     if "tlp" in given and data.tlp is not None:
         row.tlp = data.tlp.value
     if "sources" in given and data.sources is not None:
@@ -265,7 +269,7 @@ def update_incident(
         raise Conflict(f"incident {incident_id} is closed and can no longer be edited")
     before = to_out(row).model_dump(mode="json")
     _apply(row, patch)
-    if patch.location is not None:
+    if patch.location is not None or patch.far_from_line is not None:
         _enrich(row, profile)
     session.flush()
     session.refresh(row, ["seizures"])
@@ -491,7 +495,7 @@ def summarize(rows: Iterable[Incident]) -> list[dict[str, Any]]:
             "category": r.category,
             "status": r.status,
             "side": r.side,
-            "sector": r.sector_id,
+            "sector": r.sector_id,  # None: far from the line
             "km": r.km,
             "title": r.title,
             "origin": r.origin,

@@ -18,6 +18,7 @@ from sarhad.core.auth import CONSOLE
 from sarhad.core.config import Settings
 from sarhad.core.console import IMPACT_STYLE, guarded, out, print_json
 from sarhad.core.errors import FieldError, InvalidInput
+from sarhad.core.times import parse_day
 from sarhad.patrols import service
 from sarhad.patrols.models import PatrolPlan
 from sarhad.patrols.ports import PatrolPorts
@@ -34,10 +35,7 @@ def _ports(settings: Settings, profile: BorderProfile) -> PatrolPorts:
 
 
 def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(FieldError("date", "use YYYY-MM-DD, e.g. 2026-11-24")) from None
+    return parse_day(text, "--date")
 
 
 def _emit(row: PatrolPlan, fmt: str, out_file: Path | None, profile: BorderProfile) -> None:

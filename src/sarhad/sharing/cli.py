@@ -15,6 +15,7 @@ from sarhad.core import console
 from sarhad.core.auth import CONSOLE
 from sarhad.core.console import guarded, out, print_json
 from sarhad.core.errors import FieldError, InvalidInput
+from sarhad.core.times import parse_datetime
 from sarhad.sharing import service
 from sarhad.sharing.preview import preview as build_preview
 from sarhad.sharing.schemas import AgreementIn, AgreementOut, PartnerOut, PartnerUpdate
@@ -228,11 +229,10 @@ def _expiry(text: str | None) -> tuple[bool, datetime | None]:
     if text.strip().lower() == NEVER:
         return True, None
     try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(
-            FieldError("expires_at", f"{text!r} is not an ISO date, e.g. 2027-01-01, or 'never'")
-        ) from None
+        value = parse_datetime(text, "--expires", example="2027-01-01, or 'never'")
+    except InvalidInput as exc:
+        exc.hint = "write a date such as 2027-01-01, or 'never' to remove the expiry"
+        raise
     return True, value if value.tzinfo else value.replace(tzinfo=UTC)
 
 

@@ -81,7 +81,7 @@ class SharableRecord:
 
     id: str
     category: str
-    sector: str
+    sector: str | None  # None: marked far from the line, beyond the node's limit
     status: str
     tlp: TLP
     occurred_at: datetime
@@ -139,7 +139,11 @@ def decide(record: SharableRecord, terms: Terms, *, now: datetime) -> Decision:
         reasons.append(f"{record.tlp.label} is above the agreement's limit {terms.max_tlp.label}")
     if terms.categories and record.category not in terms.categories:
         reasons.append(f"category {record.category} is not in the agreement")
-    if terms.sectors and record.sector not in terms.sectors:
+    if record.sector is None:
+        # An agreement shares border incidents; a record far off the line is not one, and
+        # its placement (no sector, no km) has no place in the partner's border data.
+        reasons.append("far from the line (no sector): not a border incident to share")
+    elif terms.sectors and record.sector not in terms.sectors:
         reasons.append(f"sector {record.sector} is not in the agreement")
     if record.status not in terms.statuses:
         reasons.append(f"status {record.status} is not shared")

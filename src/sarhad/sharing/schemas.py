@@ -14,6 +14,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from sarhad.alerts.schemas import DeadlineTerms
 from sarhad.alerts.taxonomy import Priority
 from sarhad.core.markings import TLP
+from sarhad.core.text import Inbound, Line
 from sarhad.incidents.taxonomy import Category, Status
 from sarhad.sharing.policy import WITHHOLDABLE
 
@@ -24,7 +25,7 @@ _ED25519_SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")
 MAX_DELAY_HOURS = 8760.0
 
 
-class _In(BaseModel):
+class _In(Inbound):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
@@ -67,7 +68,7 @@ def check_node_id(value: str) -> str:
 Url = Annotated[str, Field(max_length=500), AfterValidator(check_url)]
 PublicKeyPem = Annotated[str, Field(max_length=2000), AfterValidator(check_public_key)]
 NodeId = Annotated[str, AfterValidator(check_node_id)]
-Token = Annotated[str, Field(min_length=1, max_length=200)]
+Token = Annotated[Line, Field(min_length=1, max_length=200)]
 
 
 class PartnerIn(_In):
@@ -124,10 +125,10 @@ class AgreementIn(_In):
     """
 
     categories: list[Category] | None = Field(default=None, max_length=100)
-    sectors: list[str] | None = Field(default=None, max_length=1000)
+    sectors: list[Line] | None = Field(default=None, max_length=1000)
     statuses: list[Status] | None = Field(default=None, max_length=10)
     max_tlp: TLP | None = None
-    withheld_fields: list[str] | None = Field(default=None, max_length=20)
+    withheld_fields: list[Line] | None = Field(default=None, max_length=20)
     release_delay_hours: float | None = Field(default=None, ge=0, le=MAX_DELAY_HOURS)
     expires_at: AwareDatetime | None = None
     forward_third_party: bool | None = None

@@ -158,6 +158,8 @@ def _shown(field: str, value: Any) -> str:
         ]
         return ", ".join(parts) or "0"
     if field == "enrichment":
+        if value["km"] is None:  # far from the line: no sector, no km marker
+            return f"{value['side']} · —"
         return f"{value['side']} · {value['sector']} · km {value['km']:.1f}"
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False)[:300]
