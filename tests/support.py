@@ -74,8 +74,10 @@ def start_server(
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]
-    # The proxy options `sarhad serve` uses: forwarded headers only from trusted proxies.
-    options = server_options(app.state.node.settings)  # type: ignore[attr-defined]
+    # The proxy options `sarhad serve` uses: forwarded headers only from trusted proxies
+    # (a stand-in partner server, not a Sarhad node, gets uvicorn's defaults).
+    node = getattr(getattr(app, "state", None), "node", None)
+    options = server_options(node.settings) if node is not None else {}
     server = uvicorn.Server(
         uvicorn.Config(app, log_level="warning", lifespan="on" if workers else "off", **options)
     )
