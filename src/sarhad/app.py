@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from os import PathLike
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from starlette.responses import Response
@@ -20,10 +21,18 @@ from sarhad.analysis.crossings_routes import router as crossings_report_router
 from sarhad.analysis.routes import router as analysis_router
 from sarhad.border import profile_from_settings
 from sarhad.border.routes import router as border_router
-from sarhad.core.api import Node, install_error_handlers
+from sarhad.core.api import Node, install_error_handlers, responses
 from sarhad.core.config import Settings, load_settings
 from sarhad.core.db import Database
 from sarhad.core.feed import router as feed_router
+from sarhad.core.params import (
+    CROSSINGS,
+    SECTORS,
+    SIDES,
+    ParamsContext,
+    Vocabularies,
+    complete_openapi,
+)
 from sarhad.core.routes import router as core_router
 from sarhad.core.worker import Periodic
 from sarhad.crossings.public import router as public_router
@@ -41,6 +50,8 @@ from sarhad.web import pages as web_pages
 from sarhad.web.security import SecurityHeaders
 
 API_PREFIX = "/api/v1"
+#: Where the shared parameter rules hold (core.params): the API.
+PARAM_PREFIXES = (f"{API_PREFIX}/",)
 STATIC_DIR = web_i18n.HERE / "static"
 
 
@@ -112,8 +123,16 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         wake=courier.wake,
     )
     install_error_handlers(app)
+    vocabularies = Vocabularies(
+        {
+            SIDES: list(profile.sides),
+            SECTORS: [s.id for s in profile.sectors],
+            CROSSINGS: [p.id for p in (*profile.crossings, *profile.markets)],
+        }
+    )
 
-    api = APIRouter(prefix=API_PREFIX)
+    # Every API route needs a token (401) with a role that may do it (403).
+    api = APIRouter(prefix=API_PREFIX, responses=responses(401, 403))
     routers = (
         core_router,
         border_router,
@@ -138,6 +157,18 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     web_pages.install(app)  # the web console: /signin, /, /incidents, /alerts, ...
     app.mount("/static", Static(directory=STATIC_DIR, check_dir=False), name="static")
     app.add_middleware(SecurityHeaders, tiles_url=settings.tiles_url)
+    app.add_middleware(ParamsContext, vocabularies=vocabularies, prefixes=PARAM_PREFIXES)
+    plain_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        """The document with this node's sides, sectors and crossings as enums."""
+        if app.openapi_schema is None:
+            app.openapi_schema = complete_openapi(
+                plain_openapi(), vocabularies=vocabularies, prefixes=PARAM_PREFIXES
+            )
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
