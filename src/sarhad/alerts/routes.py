@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse
@@ -11,8 +11,9 @@ from sarhad.alerts import metrics, service
 from sarhad.alerts.ports import AlertPorts
 from sarhad.alerts.schemas import AlertIn, AlertOut, AnswerIn, WithdrawIn
 from sarhad.alerts.taxonomy import Direction, Priority, Status
-from sarhad.core.api import Node, node, require
+from sarhad.core.api import Node, media, node, require, responses
 from sarhad.core.auth import Permission, Principal
+from sarhad.core.params import QueryMonth, QuerySide, StrictBody
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
@@ -26,8 +27,8 @@ def ports(n: Node) -> AlertPorts:
     return n.ports["alerts"]
 
 
-@router.post("", status_code=201, response_model=AlertOut)
-def raise_alert(request: Request, data: AlertIn, actor: Raiser) -> AlertOut:
+@router.post("", status_code=201, response_model=AlertOut, responses=responses(400, 409, 422))
+def raise_alert(request: Request, data: StrictBody[AlertIn], actor: Raiser) -> AlertOut:
     """Raise an alert to a partner; it is pushed at once (or as soon as the partner is back)."""
     n = node(request)
     p = ports(n)
@@ -46,7 +47,7 @@ def raise_alert(request: Request, data: AlertIn, actor: Raiser) -> AlertOut:
     return out
 
 
-@router.get("")
+@router.get("", responses=responses(422))
 def list_alerts(
     request: Request,
     _actor: Reader,
@@ -78,13 +79,13 @@ def list_alerts(
         }
 
 
-@router.get("/stats")
+@router.get("/stats", responses={**media("application/json", "text/csv"), **responses(422)})
 def stats(
     request: Request,
     _actor: Reader,
-    month: str | None = None,
-    side: str | None = None,
-    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+    month: QueryMonth = None,
+    side: QuerySide = None,
+    format: Literal["json", "csv"] = "json",
 ) -> Any:
     """Per month and sending side: alerts sent, time to acknowledge and answer, share in time."""
     with node(request).db.session() as session:
@@ -94,7 +95,7 @@ def stats(
     return {"items": metrics.stats_rows(rows)}
 
 
-@router.get("/{alert_id}", response_model=AlertOut)
+@router.get("/{alert_id}", response_model=AlertOut, responses=responses(404))
 def show(request: Request, alert_id: str, _actor: Reader) -> AlertOut:
     """One alert with every step of its life."""
     with node(request).db.session() as session:
@@ -102,7 +103,7 @@ def show(request: Request, alert_id: str, _actor: Reader) -> AlertOut:
         return service.to_out(row, steps=service.steps_of(session, alert_id=alert_id))
 
 
-@router.post("/{alert_id}/acknowledge", response_model=AlertOut)
+@router.post("/{alert_id}/acknowledge", response_model=AlertOut, responses=responses(404, 409))
 def acknowledge(request: Request, alert_id: str, actor: Responder) -> AlertOut:
     """Acknowledge a partner's alert: escalation stops and the sender is told at once."""
     n = node(request)
@@ -112,8 +113,10 @@ def acknowledge(request: Request, alert_id: str, actor: Responder) -> AlertOut:
     return out
 
 
-@router.post("/{alert_id}/answer", response_model=AlertOut)
-def answer(request: Request, alert_id: str, data: AnswerIn, actor: Responder) -> AlertOut:
+@router.post("/{alert_id}/answer", response_model=AlertOut, responses=responses(400, 404, 409, 422))
+def answer(
+    request: Request, alert_id: str, data: StrictBody[AnswerIn], actor: Responder
+) -> AlertOut:
     """Answer a partner's alert: accepted, declined (with reason), information provided."""
     n = node(request)
     with n.db.session() as session:
@@ -122,8 +125,12 @@ def answer(request: Request, alert_id: str, data: AnswerIn, actor: Responder) ->
     return out
 
 
-@router.post("/{alert_id}/withdraw", response_model=AlertOut)
-def withdraw(request: Request, alert_id: str, data: WithdrawIn, actor: Raiser) -> AlertOut:
+@router.post(
+    "/{alert_id}/withdraw", response_model=AlertOut, responses=responses(400, 404, 409, 422)
+)
+def withdraw(
+    request: Request, alert_id: str, data: StrictBody[WithdrawIn], actor: Raiser
+) -> AlertOut:
     """Withdraw one of our alerts; the partner is told at once."""
     n = node(request)
     with n.db.session() as session:

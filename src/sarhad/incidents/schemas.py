@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sarhad.core.markings import TLP
+from sarhad.core.params import SIDES, units_rules, vocabulary
 from sarhad.incidents.taxonomy import (
     CREDIBILITY,
     RELIABILITY,
@@ -47,6 +48,8 @@ class Casualties(_In):
 
 class Seizure(_In):
     """One seized commodity with its quantity and unit."""
+
+    model_config = ConfigDict(json_schema_extra=units_rules(UNITS_FOR))
 
     commodity: Commodity
     quantity: float = Field(gt=0, le=1e12)
@@ -101,7 +104,9 @@ class IncidentIn(_In):
     date_precision: DatePrecision = DatePrecision.EXACT
     location: Location
     reporting_side: str = Field(
-        pattern=r"^[A-Z]{2}$", description="ISO 3166 alpha-2 of the reporting agency"
+        pattern=r"^[A-Z]{2}$",
+        description="ISO 3166 alpha-2 of the reporting agency (a side of this border)",
+        json_schema_extra=vocabulary(SIDES),
     )
     casualties: Casualties = Casualties()
     seizures: list[Seizure] = Field(default_factory=list, max_length=100)
@@ -122,7 +127,9 @@ class IncidentPatch(_In):
     occurred_at: AwareDatetime | None = None
     date_precision: DatePrecision | None = None
     location: Location | None = None
-    reporting_side: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    reporting_side: str | None = Field(
+        default=None, pattern=r"^[A-Z]{2}$", json_schema_extra=vocabulary(SIDES)
+    )
     casualties: Casualties | None = None
     seizures: list[Seizure] | None = Field(default=None, max_length=100)
     grading: Grading | None = None

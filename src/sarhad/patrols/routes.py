@@ -9,8 +9,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from sarhad.core.api import node, require
+from sarhad.core.api import media, node, require, responses
 from sarhad.core.auth import Permission, Principal
+from sarhad.core.params import QueryDate, StrictBody
 from sarhad.patrols import service
 from sarhad.patrols.ports import PatrolPorts
 
@@ -29,11 +30,12 @@ class PlanIn(BaseModel):
     teams: int | None = Field(default=None, ge=1, le=1000, description="Teams per shift (ours)")
     coordinated: bool = False
     partner_teams: int | None = Field(default=None, ge=1, le=1000)
-    seed: int | None = Field(default=None, ge=0, lt=2**63)
+    # below 2**53: any JSON reader keeps such a number exact
+    seed: int | None = Field(default=None, ge=0, lt=2**53)
 
 
-@router.post("/plans", status_code=201)
-def create_plan(request: Request, data: PlanIn, actor: Planner) -> dict[str, Any]:
+@router.post("/plans", status_code=201, responses=responses(400, 422, 503))
+def create_plan(request: Request, data: StrictBody[PlanIn], actor: Planner) -> dict[str, Any]:
     """Solve the security game for the day and store a sampled plan (runs off the event loop)."""
     n = node(request)
     ports: PatrolPorts = n.ports["patrols"]
@@ -53,11 +55,11 @@ def create_plan(request: Request, data: PlanIn, actor: Planner) -> dict[str, Any
         return service.plan_dict(row)
 
 
-@router.get("/plans")
+@router.get("/plans", responses=responses(422))
 def list_plans(
     request: Request,
     _actor: Reader,
-    day: date | None = None,
+    day: QueryDate = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[dict[str, Any]]:
     """Plans, newest first."""
@@ -65,7 +67,14 @@ def list_plans(
         return [service.plan_dict(r) for r in service.list_plans(session, day=day, limit=limit)]
 
 
-@router.get("/plans/{plan_id}", response_model=None)
+@router.get(
+    "/plans/{plan_id}",
+    response_model=None,
+    responses={
+        **media("application/json", "text/csv", "application/geo+json"),
+        **responses(404, 422),
+    },
+)
 def get_plan(
     request: Request,
     plan_id: str,
