@@ -76,7 +76,7 @@ class Vocabularies:
         known = self.values.get(name, ())
         if value in known:
             return value
-        choices = ", ".join(known) if len(known) <= 10 else f"{', '.join(known[:3])}, …"
+        choices = " or ".join(known) if len(known) <= 5 else f"one of {known[0]} … {known[-1]}"
         raise ValueError(f"{value[:60]!r} is not a {what} of this border; use {choices}")
 
 

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -88,7 +88,7 @@ class TaxiiRoute(APIRoute):
         return wrapped
 
 
-class TaxiiJSON(Response):
+class TaxiiJSON(JSONResponse):
     """TAXII JSON, for the OpenAPI document (the routes build their bodies themselves)."""
 
     media_type = MEDIA
@@ -429,7 +429,15 @@ def versions(
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {MEDIA: {"schema": {"type": "object", "required": ["objects"]}}},
+            "content": {
+                MEDIA: {
+                    "schema": {
+                        "type": "object",
+                        "required": ["objects"],
+                        "properties": {"objects": {"type": "array", "items": {"type": "object"}}},
+                    }
+                }
+            },
         }
     },
 )
