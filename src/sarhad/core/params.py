@@ -40,8 +40,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 #: The years a date or date-time parameter may name: wide enough for any record of the
 #: border, narrow enough that adding days to any of them stays inside the calendar.
 FIRST_YEAR, LAST_YEAR = 1900, 2199
-EARLIEST = datetime(FIRST_YEAR, 1, 1, tzinfo=UTC)
-LATEST = datetime(LAST_YEAR + 1, 1, 1, tzinfo=UTC)  # exclusive
 
 _YEAR = r"(19\d{2}|2[01]\d{2})"
 _DATE = rf"{_YEAR}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"

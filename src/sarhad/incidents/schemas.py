@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sarhad.core.markings import TLP
-from sarhad.core.params import SIDES, units_rules, vocabulary
+from sarhad.core.params import SIDES, stripped, units_rules, vocabulary
 from sarhad.incidents.taxonomy import (
     CREDIBILITY,
     RELIABILITY,
@@ -24,6 +24,8 @@ from sarhad.incidents.taxonomy import (
 
 Count = Annotated[int, Field(ge=0, le=100_000)]
 Text = Annotated[str, Field(max_length=20_000)]
+#: A source note: something left once the spaces around it are stripped.
+Source = Annotated[str, Field(min_length=1, max_length=500, json_schema_extra=stripped())]
 
 
 class _In(BaseModel):
@@ -98,7 +100,7 @@ class Grading(_In):
 class IncidentIn(_In):
     """A new incident as a duty officer or an importer submits it."""
 
-    title: str = Field(min_length=3, max_length=200)
+    title: str = Field(min_length=3, max_length=200, json_schema_extra=stripped(3))
     category: Category
     occurred_at: AwareDatetime
     date_precision: DatePrecision = DatePrecision.EXACT
@@ -113,16 +115,16 @@ class IncidentIn(_In):
     grading: Grading = Grading()
     tlp: TLP = TLP.AMBER
     narrative: Text = ""
-    sources: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(
-        default_factory=list, max_length=50
-    )
+    sources: list[Source] = Field(default_factory=list, max_length=50)
 
 
 class IncidentPatch(_In):
     """An edit: only the fields given change. ``expected_version`` guards against lost updates."""
 
     expected_version: int = Field(ge=1)
-    title: str | None = Field(default=None, min_length=3, max_length=200)
+    title: str | None = Field(
+        default=None, min_length=3, max_length=200, json_schema_extra=stripped(3)
+    )
     category: Category | None = None
     occurred_at: AwareDatetime | None = None
     date_precision: DatePrecision | None = None
@@ -135,9 +137,7 @@ class IncidentPatch(_In):
     grading: Grading | None = None
     tlp: TLP | None = None
     narrative: Text | None = None
-    sources: list[Annotated[str, Field(min_length=1, max_length=500)]] | None = Field(
-        default=None, max_length=50
-    )
+    sources: list[Source] | None = Field(default=None, max_length=50)
 
 
 class Transition(_In):

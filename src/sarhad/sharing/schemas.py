@@ -14,7 +14,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from sarhad.alerts.schemas import DeadlineTerms
 from sarhad.alerts.taxonomy import Priority
 from sarhad.core.markings import TLP
-from sarhad.core.params import SECTORS, VOCABULARY
+from sarhad.core.params import SECTORS, VOCABULARY, stripped
 from sarhad.incidents.taxonomy import Category, Status
 from sarhad.sharing.policy import WITHHOLDABLE
 
@@ -83,7 +83,7 @@ PublicKeyPem = Annotated[
     AfterValidator(check_public_key),
 ]
 NodeId = Annotated[str, Field(json_schema_extra={"format": "uuid"}), AfterValidator(check_node_id)]
-Token = Annotated[str, Field(min_length=1, max_length=200)]
+Token = Annotated[str, Field(min_length=1, max_length=200, json_schema_extra=stripped())]
 
 
 class PartnerIn(_In):
