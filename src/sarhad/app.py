@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from os import PathLike
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from starlette.responses import Response
@@ -20,11 +21,19 @@ from sarhad.analysis.crossings_routes import router as crossings_report_router
 from sarhad.analysis.routes import router as analysis_router
 from sarhad.border import profile_from_settings
 from sarhad.border.routes import router as border_router
-from sarhad.core.api import Node, install_error_handlers
+from sarhad.core.api import Node, install_error_handlers, responses
 from sarhad.core.config import Settings, load_settings
 from sarhad.core.db import Database, open_database
 from sarhad.core.feed import router as feed_router
 from sarhad.core.json_depth import JsonDepthLimit, api_answer
+from sarhad.core.params import (
+    CROSSINGS,
+    SECTORS,
+    SIDES,
+    ParamsContext,
+    Vocabularies,
+    complete_openapi,
+)
 from sarhad.core.routes import router as core_router
 from sarhad.core.worker import Periodic, stop_all
 from sarhad.crossings.public import router as public_router
@@ -44,6 +53,8 @@ from sarhad.web import pages as web_pages
 from sarhad.web.security import SecurityHeaders
 
 API_PREFIX = "/api/v1"
+#: Where the shared parameter rules hold (core.params): the API.
+PARAM_PREFIXES = (f"{API_PREFIX}/",)
 STATIC_DIR = web_i18n.HERE / "static"
 #: At shutdown, how long the background loops get to finish a round.
 STOP_WAIT_S = 2.0
@@ -130,8 +141,16 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         wake=courier.wake,
     )
     install_error_handlers(app)
+    vocabularies = Vocabularies(
+        {
+            SIDES: list(profile.sides),
+            SECTORS: [s.id for s in profile.sectors],
+            CROSSINGS: [p.id for p in (*profile.crossings, *profile.markets)],
+        }
+    )
 
-    api = APIRouter(prefix=API_PREFIX)
+    # Every API route needs a token (401) with a role that may do it (403).
+    api = APIRouter(prefix=API_PREFIX, responses=responses(401, 403))
     routers = (
         core_router,
         border_router,
@@ -159,6 +178,18 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     # wraps it).
     app.add_middleware(JsonDepthLimit, answer=_too_deep)
     app.add_middleware(SecurityHeaders, tiles_url=settings.tiles_url)
+    app.add_middleware(ParamsContext, vocabularies=vocabularies, prefixes=PARAM_PREFIXES)
+    plain_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        """The document with this node's sides, sectors and crossings as enums."""
+        if app.openapi_schema is None:
+            app.openapi_schema = complete_openapi(
+                plain_openapi(), vocabularies=vocabularies, prefixes=PARAM_PREFIXES
+            )
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -12,7 +12,7 @@ from sarhad.alerts.models import Alert
 from sarhad.border import BorderProfile
 from sarhad.core.auth import CONSOLE, Principal
 from sarhad.core.db import Database
-from sarhad.core.errors import Forbidden, InvalidInput
+from sarhad.core.errors import Conflict, Forbidden, InvalidInput
 from sarhad.core.journal import AuditLog, verify_audit
 from sarhad.crossings import service
 from sarhad.crossings.received import InboundDeclaration, receive_declaration
@@ -101,9 +101,10 @@ def test_overlapping_declarations_of_the_same_side_are_refused(
     db: Database, profile: BorderProfile
 ) -> None:
     first = declare(db, profile, starts_at=h(0), ends_at=h(10))
-    with pytest.raises(InvalidInput) as exc:
+    with pytest.raises(Conflict) as clash:  # a clash with what is stored: 409
         declare(db, profile, status="restricted", starts_at=h(5), ends_at=h(20))
-    assert first.id[:8] in fields(exc)["starts_at"]
+    assert clash.value.message.startswith("starts_at: overlaps")
+    assert first.id[:8] in clash.value.message
     # Back to back is fine, and so is another crossing at the same time.
     declare(db, profile, status="restricted", starts_at=h(10), ends_at=h(20))
     declare(db, profile, crossing="gabd-rimdan", starts_at=h(5))
@@ -125,10 +126,10 @@ def test_a_running_open_ended_declaration_is_ended_by_the_next(
 def test_end_and_withdraw(db: Database, profile: BorderProfile) -> None:
     d = declare(db, profile, starts_at=h(-2))
     with db.session() as s:
-        with pytest.raises(InvalidInput) as exc:
+        with pytest.raises(Conflict) as clash:
             service.end_declaration(s, declaration_id=d.id, at=h(-3), actor=CONSOLE,
                                     profile=profile, now=NOW)  # fmt: skip
-        assert "after the declaration's start" in fields(exc)["at"]
+        assert "at: must be after the declaration's start" in clash.value.message
     with db.session() as s:
         row = service.end_declaration(s, declaration_id=d.id[:8], at=None, actor=CONSOLE,
                                       profile=profile, now=NOW)  # fmt: skip
@@ -139,6 +140,12 @@ def test_end_and_withdraw(db: Database, profile: BorderProfile) -> None:
         assert w.id not in {r.id for r in service.list_declarations(s)}
         kept = service.list_declarations(s, include_withdrawn=True)
         assert any(r.id == w.id and r.withdrawn for r in kept)
+    with db.session() as s:  # a withdrawn declaration is never changed again: 409
+        with pytest.raises(Conflict, match="was withdrawn"):
+            service.withdraw_declaration(s, declaration_id=w.id, actor=CONSOLE, now=NOW)
+        with pytest.raises(Conflict, match="was withdrawn"):
+            service.end_declaration(s, declaration_id=w.id, at=None, actor=CONSOLE,
+                                    profile=profile, now=NOW)  # fmt: skip
 
 
 def test_only_declaring_roles_declare(db: Database, profile: BorderProfile) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse
@@ -11,9 +11,10 @@ from sarhad.alerts import metrics, service
 from sarhad.alerts.ports import AlertPorts
 from sarhad.alerts.schemas import AlertIn, AlertOut, AnswerIn, WithdrawIn
 from sarhad.alerts.taxonomy import Direction, Priority, Status
-from sarhad.core.api import Node, node, require
+from sarhad.core.api import Node, media, node, require, responses
 from sarhad.core.auth import Permission, Principal
 from sarhad.core.idempotency import Idempotent
+from sarhad.core.params import QueryMonth, QuerySide, StrictBody
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
@@ -27,8 +28,10 @@ def ports(n: Node) -> AlertPorts:
     return n.ports["alerts"]
 
 
-@router.post("", status_code=201, response_model=AlertOut)
-def raise_alert(request: Request, data: AlertIn, actor: Raiser, idem: Idempotent) -> AlertOut:
+@router.post("", status_code=201, response_model=AlertOut, responses=responses(400, 409, 422))
+def raise_alert(
+    request: Request, data: StrictBody[AlertIn], actor: Raiser, idem: Idempotent
+) -> AlertOut:
     """Raise an alert to a partner; it is pushed at once (or as soon as the partner is back)."""
     n = node(request)
     p = ports(n)
@@ -48,7 +51,7 @@ def raise_alert(request: Request, data: AlertIn, actor: Raiser, idem: Idempotent
     return out
 
 
-@router.get("")
+@router.get("", responses=responses(422))
 def list_alerts(
     request: Request,
     _actor: Reader,
@@ -80,13 +83,13 @@ def list_alerts(
         }
 
 
-@router.get("/stats")
+@router.get("/stats", responses={**media("application/json", "text/csv"), **responses(422)})
 def stats(
     request: Request,
     _actor: Reader,
-    month: str | None = None,
-    side: str | None = None,
-    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+    month: QueryMonth = None,
+    side: QuerySide = None,
+    format: Literal["json", "csv"] = "json",
 ) -> Any:
     """Per month and sending side: alerts sent, time to acknowledge and answer, share in time."""
     with node(request).db.session() as session:
@@ -96,7 +99,7 @@ def stats(
     return {"items": metrics.stats_rows(rows)}
 
 
-@router.get("/{alert_id}", response_model=AlertOut)
+@router.get("/{alert_id}", response_model=AlertOut, responses=responses(404))
 def show(request: Request, alert_id: str, _actor: Reader) -> AlertOut:
     """One alert with every step of its life."""
     with node(request).db.session() as session:
@@ -104,7 +107,7 @@ def show(request: Request, alert_id: str, _actor: Reader) -> AlertOut:
         return service.to_out(row, steps=service.steps_of(session, alert_id=alert_id))
 
 
-@router.post("/{alert_id}/acknowledge", response_model=AlertOut)
+@router.post("/{alert_id}/acknowledge", response_model=AlertOut, responses=responses(404, 409))
 def acknowledge(request: Request, alert_id: str, actor: Responder, idem: Idempotent) -> AlertOut:
     """Acknowledge a partner's alert: escalation stops and the sender is told at once."""
     n = node(request)
@@ -115,9 +118,9 @@ def acknowledge(request: Request, alert_id: str, actor: Responder, idem: Idempot
     return out
 
 
-@router.post("/{alert_id}/answer", response_model=AlertOut)
+@router.post("/{alert_id}/answer", response_model=AlertOut, responses=responses(400, 404, 409, 422))
 def answer(
-    request: Request, alert_id: str, data: AnswerIn, actor: Responder, idem: Idempotent
+    request: Request, alert_id: str, data: StrictBody[AnswerIn], actor: Responder, idem: Idempotent
 ) -> AlertOut:
     """Answer a partner's alert: accepted, declined (with reason), information provided."""
     n = node(request)
@@ -128,9 +131,11 @@ def answer(
     return out
 
 
-@router.post("/{alert_id}/withdraw", response_model=AlertOut)
+@router.post(
+    "/{alert_id}/withdraw", response_model=AlertOut, responses=responses(400, 404, 409, 422)
+)
 def withdraw(
-    request: Request, alert_id: str, data: WithdrawIn, actor: Raiser, idem: Idempotent
+    request: Request, alert_id: str, data: StrictBody[WithdrawIn], actor: Raiser, idem: Idempotent
 ) -> AlertOut:
     """Withdraw one of our alerts; the partner is told at once."""
     n = node(request)

@@ -10,10 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from sarhad.alerts.taxonomy import DEFAULT_DEADLINES, Answer, Kind, Priority
 from sarhad.core.markings import TLP
+from sarhad.core.params import NOT_BLANK, SECTORS, rules, stripped, vocabulary, when
 from sarhad.core.text import FreeText, Inbound, Line
 from sarhad.core.times import PlannedTime
 
-AlertText = Annotated[FreeText, Field(min_length=1, max_length=4000)]
+AlertText = Annotated[FreeText, Field(min_length=1, max_length=4000, json_schema_extra=stripped())]
+#: Incident ids, as the OpenAPI document states them.
+UUIDS = {"items": {"type": "string", "format": "uuid"}}
 
 
 class _In(Inbound):
@@ -30,20 +33,36 @@ class Point(_In):
 class AlertIn(_In):
     """A new alert to a partner. Give a sector, a point, or both (the point decides)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["sector"], "properties": {"sector": {"type": "string"}}},
+                {"required": ["location"], "properties": {"location": {"type": "object"}}},
+            ]
+        }
+    )
+
     partner: Line | None = Field(
         default=None, description="Partner name; may be left out when there is only one"
     )
     priority: Priority
     kind: Kind
     text: AlertText
-    sector: Line | None = Field(default=None, max_length=40, description="e.g. PKIR-012")
+    sector: Line | None = Field(
+        default=None, max_length=40, description="e.g. PKIR-012",
+        json_schema_extra=vocabulary(SECTORS),
+    )  # fmt: skip
     location: Point | None = None
     valid_from: PlannedTime | None = Field(default=None, description="Default: now")
     valid_until: PlannedTime | None = Field(
         default=None, description="Default: 24 hours after valid_from"
     )
-    incident_ids: list[str] = Field(default_factory=list, max_length=50)
-    tlp: TLP = TLP.AMBER
+    incident_ids: list[str] = Field(default_factory=list, max_length=50, json_schema_extra=UUIDS)
+    tlp: TLP = Field(
+        default=TLP.AMBER,
+        description="Up to what the agreement allows; never red",
+        json_schema_extra={"enum": [t.value for t in TLP if t is not TLP.RED]},
+    )
 
     @field_validator("incident_ids")
     @classmethod
@@ -67,6 +86,16 @@ class AlertIn(_In):
 class AnswerIn(_In):
     """The receiving side's answer. Declining needs a reason; information needs the text."""
 
+    model_config = ConfigDict(
+        json_schema_extra=rules(
+            when(
+                "answer",
+                [Answer.DECLINED.value, Answer.INFORMATION_PROVIDED.value],
+                {"required": ["text"], "properties": {"text": NOT_BLANK}},
+            )
+        )
+    )
+
     answer: Answer
     text: FreeText | None = Field(default=None, max_length=4000)
 
@@ -82,7 +111,7 @@ class AnswerIn(_In):
 class WithdrawIn(_In):
     """Why the sender withdraws an alert."""
 
-    reason: Annotated[FreeText, Field(min_length=1, max_length=1000)]
+    reason: Annotated[FreeText, Field(min_length=1, max_length=1000, json_schema_extra=stripped())]
 
 
 class DeadlineTerms(_In):

@@ -12,15 +12,18 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from sarhad.analysis.crossings import CrossingsReport, ReportParams, month_report
 from sarhad.analysis.crossings_export import report_csv, report_geojson, report_png
-from sarhad.core.api import node, require
+from sarhad.core.api import media, node, require, responses
 from sarhad.core.auth import Permission, Principal
+from sarhad.core.params import Month as MonthParam
+from sarhad.core.params import QueryCrossing, QuerySide
 
 router = APIRouter(prefix="/crossings", tags=["crossings"])
 
 Reader = Annotated[Principal, Depends(require(Permission.CROSSINGS_READ))]
-Month = Annotated[str, Query(description="YYYY-MM; each side's figures use its local days")]
-Crossing = Annotated[str | None, Query(description="Only this crossing or market id")]
-Side = Annotated[str | None, Query(description="Only this side (PK or IR)")]
+Month = Annotated[MonthParam, Query(description="YYYY-MM; each side's figures use its local days")]
+Crossing = Annotated[QueryCrossing, Query(description="Only this crossing or market id")]
+Side = Annotated[QuerySide, Query(description="Only this side")]
+ERRORS = responses(422)
 
 
 def _report(
@@ -34,7 +37,7 @@ def _report(
         )  # fmt: skip
 
 
-@router.get("/report", response_model=CrossingsReport)
+@router.get("/report", response_model=CrossingsReport, responses=ERRORS)
 def report(
     request: Request, _actor: Reader, month: Month, crossing: Crossing = None, side: Side = None
 ) -> CrossingsReport:
@@ -43,7 +46,7 @@ def report(
     return _report(request, month, crossing, side)
 
 
-@router.get("/report.csv", response_class=PlainTextResponse)
+@router.get("/report.csv", response_class=Response, responses={**media("text/csv"), **ERRORS})
 def report_as_csv(
     request: Request,
     _actor: Reader,
@@ -57,7 +60,11 @@ def report_as_csv(
     return PlainTextResponse(text, media_type="text/csv")
 
 
-@router.get("/report.geojson")
+@router.get(
+    "/report.geojson",
+    response_class=Response,
+    responses={**media("application/geo+json"), **ERRORS},
+)
 def report_as_geojson(
     request: Request, _actor: Reader, month: Month, crossing: Crossing = None, side: Side = None
 ) -> JSONResponse:
@@ -66,7 +73,7 @@ def report_as_geojson(
     return JSONResponse(data, media_type="application/geo+json")
 
 
-@router.get("/report.png", response_class=Response)
+@router.get("/report.png", response_class=Response, responses={**media("image/png"), **ERRORS})
 def report_as_png(
     request: Request, _actor: Reader, month: Month, crossing: Crossing = None, side: Side = None
 ) -> Response:

@@ -10,17 +10,15 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from sarhad.analysis import service
 from sarhad.analysis.risk import RiskParams
-from sarhad.core.api import Node, node, require
+from sarhad.core.api import Node, media, node, require, responses
 from sarhad.core.auth import Permission, Principal
 from sarhad.core.db import utcnow
+from sarhad.core.params import QueryDateTime
 
 router = APIRouter(tags=["analysis"])
 
 Reader = Annotated[Principal, Depends(require(Permission.RISK_READ))]
-At = Annotated[
-    str | None,
-    Query(description="ISO date or date-time (UTC if no zone; a date means 00:00); default now"),
-]
+At = Annotated[QueryDateTime, Query(description="The moment to score (default: now)")]
 Origin = Annotated[
     Literal["all", "local", "partner"],
     Query(description="all incidents, only this node's, or only those received from partners"),
@@ -31,13 +29,20 @@ WithinKm = Annotated[
 ]
 
 
-def _inputs(request: Request, at: str | None) -> tuple[Node, datetime, RiskParams]:
+def _inputs(request: Request, at: datetime | None) -> tuple[Node, datetime, RiskParams]:
     """The node, the moment asked for (default now) and the risk settings."""
     n = node(request)
-    return n, service.parse_at(at) or utcnow(), RiskParams.from_settings(n.settings)
+    return n, at or utcnow(), RiskParams.from_settings(n.settings)
 
 
-@router.get("/risk", response_model=None)
+@router.get(
+    "/risk",
+    response_model=None,
+    responses={
+        **media("application/json", "text/csv", "application/geo+json"),
+        **responses(422),
+    },
+)
 def risk(
     request: Request,
     _actor: Reader,
@@ -71,7 +76,7 @@ def risk(
     return service.report(rows, at=when, origin=origin, params=params, within_km=within_km)
 
 
-@router.get("/risk/{sector_id}")
+@router.get("/risk/{sector_id}", responses=responses(404, 422))
 def explain(
     request: Request,
     sector_id: str,

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from sarhad.core.api import node, require
+from sarhad.core.api import node, require, responses
 from sarhad.core.auth import Permission, Principal
 
 router = APIRouter(prefix="/border", tags=["border"])
@@ -15,7 +15,7 @@ Reader = Annotated[Principal, Depends(require(Permission.BORDER_READ))]
 Lang = Literal["en", "ur", "fa"]
 
 
-@router.get("")
+@router.get("", responses=responses(422))
 def profile_geojson(
     request: Request, _actor: Reader, lang: Lang = "en", countries: bool = False
 ) -> dict[str, Any]:
@@ -38,7 +38,7 @@ def sectors(request: Request, _actor: Reader) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/locate")
+@router.get("/locate", responses=responses(422))
 def locate(
     request: Request,
     _actor: Reader,

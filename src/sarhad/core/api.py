@@ -10,8 +10,10 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from sarhad.core.auth import Permission, Principal, authenticate
 from sarhad.core.config import Settings
@@ -125,6 +127,66 @@ def error_body(
     return {"error": body}
 
 
+class FieldProblem(BaseModel):
+    """One problem with one input field."""
+
+    field: str
+    message: str
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong, and what to do next."""
+
+    code: str
+    message: str
+    hint: str | None = None
+    fields: list[FieldProblem] | None = None
+
+
+class ErrorBody(BaseModel):
+    """The one error shape of the API (every 4xx and 5xx)."""
+
+    error: ErrorDetail
+
+
+#: What each error status of the API means, for the OpenAPI document.
+ERROR_STATUSES: dict[int, str] = {
+    400: "The body is not valid JSON (or not the media type the route reads)",
+    401: "No valid token: send `Authorization: Bearer <token>`",
+    403: "The caller's role may not do this",
+    404: "No such record (or the caller may not know it exists)",
+    409: "The request clashes with the stored state (a stale version, a step not allowed now)",
+    422: "A parameter or body field is invalid; `fields` names each one",
+    502: "The partner node answered with something that is not TAXII",
+    503: "A partner node or the planner could not do it now; try again later",
+}
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a route or router: the error statuses it can give, with their body."""
+    return {s: {"model": ErrorBody, "description": ERROR_STATUSES[s]} for s in statuses}
+
+
+def media(*types: str, description: str = "Successful Response") -> dict[int | str, Any]:
+    """``responses=`` entry for a 200 that may come as other media types (CSV, GeoJSON, PNG)."""
+    return {200: {"description": description, "content": {t: {} for t in types}}}
+
+
+#: The methods ``Allow`` may name, in the order it names them.
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of this app serves at the request's path (for ``Allow``)."""
+    routes = request.app.router.routes
+    served = [
+        method
+        for method in METHODS
+        if any(r.matches({**request.scope, "method": method})[0] is Match.FULL for r in routes)
+    ]
+    return [*served, "OPTIONS"]
+
+
 def _field_path(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or "request"
@@ -154,18 +216,29 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         fields = [
-            {"field": _field_path(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")}
+            {
+                "field": _field_path(tuple(e.get("loc", ()))),
+                "message": str(e.get("msg", "invalid")).removeprefix("Value error, "),
+            }
             for e in exc.errors()
         ]
         message = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
         return JSONResponse(error_body("InvalidInput", message, fields=fields), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            # The router names only the first route at the path; a path can have several (GET
+            # and POST /incidents), and HTTP wants all of them in Allow. OPTIONS asks just that.
+            headers["Allow"] = ", ".join(allowed_methods(request))
+            if request.method == "OPTIONS":
+                return Response(status_code=204, headers=headers)
+        message = str(exc.detail)
+        if exc.status_code == 400 and message == "There was an error parsing the body":
+            message = "the body is not valid JSON"
         return JSONResponse(
-            error_body("HTTPError", str(exc.detail)),
-            status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
+            error_body("HTTPError", message), status_code=exc.status_code, headers=headers
         )
 
     @app.exception_handler(Exception)

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from sarhad.core.api import caller, node
+from sarhad.core.api import caller, media, node, responses
 from sarhad.core.auth import Permission, Principal
 from sarhad.core.errors import FieldError, Forbidden, InvalidInput
 from sarhad.core.journal import ChangeLog
@@ -140,7 +140,14 @@ def _start(raw: str | None, field: str) -> int | None:
     return int(raw)
 
 
-@router.get("/feed", response_class=StreamingResponse)
+@router.get(
+    "/feed",
+    response_class=StreamingResponse,
+    responses={
+        **media("text/event-stream", description="Server-sent events, until the client leaves"),
+        **responses(422),
+    },
+)
 async def feed(
     request: Request,
     principal: Annotated[Principal, Depends(caller)],

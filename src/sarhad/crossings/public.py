@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from sarhad import __version__
 from sarhad.border import BorderProfile
-from sarhad.core.api import error_body, node
+from sarhad.core.api import error_body, node, responses
 from sarhad.core.clients import client_address
 from sarhad.core.db import utcnow
 from sarhad.core.markings import TLP
@@ -388,7 +388,17 @@ def render_page(feed: PublicFeed, *, lang: str, profile: BorderProfile, first_si
 
 # --- routes --------------------------------------------------------------------------------
 
-router = APIRouter(tags=["public"], route_class=PublicRoute)
+router = APIRouter(
+    tags=["public"],
+    route_class=PublicRoute,
+    responses={
+        304: {"description": "Unchanged since the ETag sent in If-None-Match"},
+        429: {
+            "description": "Too many requests from this address; Retry-After says when to retry",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        },
+    },
+)
 
 
 def _etag(*parts: object) -> str:
@@ -451,7 +461,7 @@ def public_feed(request: Request) -> Response:
 @router.get(
     "/public/v1/crossings/{crossing_id}",
     response_model=PublicPlace,
-    responses={404: {"description": "Unknown, or not published"}},
+    responses={404: {**responses(404)[404], "description": "Unknown, or not published"}},
 )
 def public_crossing(request: Request, crossing_id: str) -> Response:
     """One published crossing or market now; 404 alike for unknown and unpublished ids."""

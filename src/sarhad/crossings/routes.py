@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import tempfile
-from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from sarhad.core.api import Node, node, require
+from sarhad.core.api import Node, media, node, require, responses
 from sarhad.core.auth import Permission, Principal
 from sarhad.core.db import utcnow
 from sarhad.core.errors import FieldError, InvalidInput, NotFound
 from sarhad.core.idempotency import Idempotent
+from sarhad.core.params import QueryCrossing, QueryDate, QueryDateTime, QuerySide, StrictBody
 from sarhad.crossings import export, flows, service
 from sarhad.crossings.ports import CrossingPorts
 from sarhad.crossings.schemas import (
@@ -35,7 +35,8 @@ Reader = Annotated[Principal, Depends(require(Permission.CROSSINGS_READ))]
 Declarer = Annotated[Principal, Depends(require(Permission.CROSSINGS_DECLARE))]
 Recorder = Annotated[Principal, Depends(require(Permission.CROSSINGS_RECORD))]
 Publisher = Annotated[Principal, Depends(require(Permission.CROSSINGS_PUBLISH))]
-Lang = Annotated[str, Query(pattern="^(en|ur|fa)$")]
+Lang = Literal["en", "ur", "fa"]
+Format = Literal["json", "csv"]
 MAX_CSV_BYTES = 20 * 1024 * 1024
 
 
@@ -51,9 +52,9 @@ def _path_place(n: Node, crossing: str) -> str:
         raise NotFound(exc.errors[0].message, hint=exc.hint) from None
 
 
-@router.get("", response_model=list[BoardRow])
+@router.get("", response_model=list[BoardRow], responses=responses(422))
 def board(
-    request: Request, _actor: Reader, at: datetime | None = None, lang: Lang = "en"
+    request: Request, _actor: Reader, at: QueryDateTime = None, lang: Lang = "en"
 ) -> list[BoardRow]:
     """Every crossing and market now (or ``at``): our view, the partner's, any mismatch."""
     n = node(request)
@@ -63,18 +64,25 @@ def board(
         )
 
 
-@router.get(".geojson")
+@router.get(
+    ".geojson",
+    response_class=Response,
+    responses={**media("application/geo+json", description="GeoJSON"), **responses(422)},
+)
 def board_geojson(
-    request: Request, _actor: Reader, at: datetime | None = None, lang: Lang = "en"
+    request: Request, _actor: Reader, at: QueryDateTime = None, lang: Lang = "en"
 ) -> JSONResponse:
     """The board as GeoJSON points (RFC 7946), for a map."""
     rows = board(request, _actor, at, lang)
     return JSONResponse(export.board_geojson(rows), media_type="application/geo+json")
 
 
-@router.post("/declarations", status_code=201, response_model=DeclarationOut)
+@router.post(
+    "/declarations", status_code=201, response_model=DeclarationOut,
+    responses=responses(400, 409, 422),
+)  # fmt: skip
 def declare(
-    request: Request, data: DeclarationIn, actor: Declarer, idem: Idempotent
+    request: Request, data: StrictBody[DeclarationIn], actor: Declarer, idem: Idempotent
 ) -> DeclarationOut:
     """Declare our side's status of a crossing; a closure or reopening alerts the partner."""
     n = node(request)
@@ -90,16 +98,20 @@ def declare(
     return out
 
 
-@router.get("/declarations", response_model=None)
+@router.get(
+    "/declarations",
+    response_model=list[DeclarationOut],
+    responses={**media("application/json", "text/csv"), **responses(422)},
+)
 def declarations(
     request: Request,
     _actor: Reader,
-    crossing: str | None = None,
-    side: str | None = None,
-    start: datetime | None = None,
-    end: datetime | None = None,
+    crossing: QueryCrossing = None,
+    side: QuerySide = None,
+    start: QueryDateTime = None,
+    end: QueryDateTime = None,
     include_withdrawn: bool = False,
-    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+    format: Format = "json",
 ) -> Any:
     """Both sides' declarations meeting [start, end), newest first (JSON or CSV)."""
     n = node(request)
@@ -118,9 +130,16 @@ def declarations(
     return rows
 
 
-@router.post("/declarations/{declaration_id}/end", response_model=DeclarationOut)
+@router.post(
+    "/declarations/{declaration_id}/end", response_model=DeclarationOut,
+    responses=responses(400, 404, 409, 422),
+)  # fmt: skip
 def end(
-    request: Request, declaration_id: str, data: EndIn, actor: Declarer, idem: Idempotent
+    request: Request,
+    declaration_id: str,
+    data: StrictBody[EndIn],
+    actor: Declarer,
+    idem: Idempotent,
 ) -> DeclarationOut:
     """End one of our declarations (a reopening, for a closure); the partner is alerted."""
     n = node(request)
@@ -136,7 +155,10 @@ def end(
     return out
 
 
-@router.post("/declarations/{declaration_id}/withdraw", response_model=DeclarationOut)
+@router.post(
+    "/declarations/{declaration_id}/withdraw", response_model=DeclarationOut,
+    responses=responses(404, 409),
+)  # fmt: skip
 def withdraw(
     request: Request, declaration_id: str, actor: Declarer, idem: Idempotent
 ) -> DeclarationOut:
@@ -150,15 +172,19 @@ def withdraw(
     return out
 
 
-@router.get("/throughput", response_model=None)
+@router.get(
+    "/throughput",
+    response_model=list[ThroughputOut],
+    responses={**media("application/json", "text/csv"), **responses(422)},
+)
 def throughput(
     request: Request,
     _actor: Reader,
-    crossing: str | None = None,
-    side: str | None = None,
-    first: date | None = None,
-    last: date | None = None,
-    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+    crossing: QueryCrossing = None,
+    side: QuerySide = None,
+    first: QueryDate = None,
+    last: QueryDate = None,
+    format: Format = "json",
 ) -> Any:
     """Daily throughput of both sides (JSON or CSV, one row per goods line)."""
     n = node(request)
@@ -176,9 +202,12 @@ def throughput(
     return rows
 
 
-@router.post("/throughput", status_code=201, response_model=ThroughputOut)
+@router.post(
+    "/throughput", status_code=201, response_model=ThroughputOut,
+    responses=responses(400, 422),
+)  # fmt: skip
 def record_throughput(
-    request: Request, data: ThroughputIn, actor: Recorder, idem: Idempotent
+    request: Request, data: StrictBody[ThroughputIn], actor: Recorder, idem: Idempotent
 ) -> ThroughputOut:
     """Enter (or correct) our side's figures for one day."""
     n = node(request)
@@ -192,7 +221,17 @@ def record_throughput(
     return out
 
 
-@router.post("/throughput/import")
+@router.post(
+    "/throughput/import",
+    responses=responses(422),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "A throughput CSV (columns in docs/crossings.md), at most 20 MiB",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    },
+)
 async def import_throughput(request: Request, actor: Recorder) -> dict[str, int]:
     """Import a throughput CSV (the request body); any bad row and nothing is written."""
     n = node(request)
@@ -211,9 +250,9 @@ async def import_throughput(request: Request, actor: Recorder) -> dict[str, int]
     return counts
 
 
-@router.get("/{crossing}", response_model=dict[str, Any])
+@router.get("/{crossing}", response_model=dict[str, Any], responses=responses(404, 422))
 def crossing_detail(
-    request: Request, crossing: str, _actor: Reader, at: datetime | None = None, lang: Lang = "en"
+    request: Request, crossing: str, _actor: Reader, at: QueryDateTime = None, lang: Lang = "en"
 ) -> dict[str, Any]:
     """One crossing: both sides' state, hours, and the declarations of the last 30 days."""
     n = node(request)
@@ -242,7 +281,7 @@ def crossing_detail(
     }
 
 
-@router.get("/{crossing}/hours", response_model=list[HoursOut])
+@router.get("/{crossing}/hours", response_model=list[HoursOut], responses=responses(404))
 def get_hours(request: Request, crossing: str, _actor: Reader) -> list[HoursOut]:
     """Both sides' regular hours of a crossing (sides not set are left out)."""
     n = node(request)
@@ -255,8 +294,10 @@ def get_hours(request: Request, crossing: str, _actor: Reader) -> list[HoursOut]
         ]
 
 
-@router.put("/{crossing}/hours", response_model=HoursOut)
-def set_hours(request: Request, crossing: str, data: HoursIn, actor: Declarer) -> HoursOut:
+@router.put("/{crossing}/hours", response_model=HoursOut, responses=responses(400, 404, 422))
+def set_hours(
+    request: Request, crossing: str, data: StrictBody[HoursIn], actor: Declarer
+) -> HoursOut:
     """Set our side's regular hours (local time of our side) and days of the week."""
     n = node(request)
     with n.db.session() as session:
@@ -269,9 +310,9 @@ def set_hours(request: Request, crossing: str, data: HoursIn, actor: Declarer) -
     return out
 
 
-@router.put("/{crossing}/publication")
+@router.put("/{crossing}/publication", responses=responses(400, 404, 422))
 def set_publication(
-    request: Request, crossing: str, data: PublishIn, actor: Publisher
+    request: Request, crossing: str, data: StrictBody[PublishIn], actor: Publisher
 ) -> dict[str, Any]:
     """Put a crossing on the public status page, or take it off (admins)."""
     n = node(request)

@@ -9,6 +9,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from sarhad.core.markings import TLP
+from sarhad.core.params import CROSSINGS, rules, units_rules, vocabulary, when
 from sarhad.core.text import FreeText, Inbound, Line
 from sarhad.core.times import EventDay, PlannedTime
 from sarhad.crossings.taxonomy import UNITS_FOR, WEEKDAYS, Commodity, Currency, Reason, Status, Unit
@@ -29,10 +30,28 @@ def _uuids(v: list[str]) -> list[str]:
     return list(dict.fromkeys(v))
 
 
+#: Incident ids, as the OpenAPI document states them.
+UUIDS = {"items": {"type": "string", "format": "uuid"}}
+
+
 class DeclarationIn(_In):
     """A status declared by our side for one crossing or market."""
 
-    crossing: Line = Field(max_length=60, description="Crossing or market id, e.g. taftan-mirjaveh")
+    model_config = ConfigDict(
+        json_schema_extra=rules(
+            when(
+                "status",
+                [s.value for s in Status if s is not Status.OPEN],
+                {"required": ["reason"], "properties": {"reason": {"type": "string"}}},
+            )
+        )
+    )
+
+    crossing: Line = Field(
+        max_length=60,
+        description="Crossing or market id, e.g. taftan-mirjaveh",
+        json_schema_extra=vocabulary(CROSSINGS),
+    )
     status: Status
     reason: Reason | None = Field(
         default=None,
@@ -44,7 +63,7 @@ class DeclarationIn(_In):
     )
     starts_at: PlannedTime | None = Field(default=None, description="Default: now")
     ends_at: PlannedTime | None = Field(default=None, description="Left out: until further notice")
-    incident_ids: list[str] = Field(default_factory=list, max_length=50)
+    incident_ids: list[str] = Field(default_factory=list, max_length=50, json_schema_extra=UUIDS)
     tlp: TLP = TLP.GREEN
 
     _ids = field_validator("incident_ids")(_uuids)
@@ -89,9 +108,17 @@ class EndIn(_In):
 class HoursIn(_In):
     """Regular opening of our side: weekdays and local hours (PKT for PK, IRST for IR)."""
 
-    days: list[Line] = Field(min_length=1, max_length=7, description="mon … sun")
-    opens: str = Field(description="HH:MM local time")
-    closes: str = Field(description="HH:MM local time; 24:00 for midnight")
+    days: list[Line] = Field(
+        min_length=1,
+        max_length=7,
+        description="mon … sun",
+        json_schema_extra={"items": {"type": "string", "enum": list(WEEKDAYS)}},
+    )
+    opens: str = Field(description="HH:MM local time", json_schema_extra={"pattern": _HHMM.pattern})
+    closes: str = Field(
+        description="HH:MM local time; 24:00 for midnight",
+        json_schema_extra={"pattern": _HHMM.pattern},
+    )
 
     @field_validator("days")
     @classmethod
@@ -136,6 +163,23 @@ class HoursOut(BaseModel):
 class GoodsLine(_In):
     """One commodity on one day: quantity and unit, declared value as given."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                *units_rules(UNITS_FOR)["allOf"],
+                # a value needs its currency, and a currency its value
+                {
+                    "if": {"required": ["value"], "properties": {"value": {"type": "number"}}},
+                    "then": {
+                        "required": ["currency"],
+                        "properties": {"currency": {"type": "string"}},
+                    },
+                    "else": {"properties": {"currency": {"type": "null"}}},
+                },
+            ]
+        }
+    )
+
     commodity: Commodity
     quantity: float = Field(gt=0, allow_inf_nan=False)
     unit: Unit
@@ -165,7 +209,7 @@ class GoodsLine(_In):
 class ThroughputIn(_In):
     """What crossed our side's gate on one local day (counts only, never identities)."""
 
-    crossing: Line = Field(max_length=60)
+    crossing: Line = Field(max_length=60, json_schema_extra=vocabulary(CROSSINGS))
     day: EventDay
     vehicles: int = Field(default=0, ge=0, le=1_000_000)
     trucks: int = Field(default=0, ge=0, le=1_000_000)

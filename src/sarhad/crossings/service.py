@@ -14,7 +14,7 @@ from sarhad.border import BorderProfile
 from sarhad.border.model import Place
 from sarhad.core.auth import Permission, Principal
 from sarhad.core.db import lock_writes, utcnow
-from sarhad.core.errors import FieldError, InvalidInput, NotFound
+from sarhad.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from sarhad.core.feed import in_batches
 from sarhad.core.journal import record
 from sarhad.crossings import notify
@@ -183,12 +183,10 @@ def declare(
         if other.ends_at is None and other.starts_at < start:
             superseded.append(other)
             continue
-        raise InvalidInput(
-            FieldError(
-                "starts_at",
-                f"overlaps our {other.status} declaration {other.id[:8]} "
-                f"({_span(other.starts_at, other.ends_at)})",
-            ),
+        # A clash with what is stored (not a bad value in itself): 409, naming the field.
+        raise Conflict(
+            f"starts_at: overlaps our {other.status} declaration {other.id[:8]} "
+            f"({_span(other.starts_at, other.ends_at)})",
             hint="end it ('sarhad crossings end') or withdraw it first, or change the times",
         )
     # The declaration in force where the new one starts, if any, is the one it supersedes.
@@ -247,12 +245,13 @@ def get_declaration(session: Session, *, declaration_id: str) -> Declaration:
 
 
 def _own(row: Declaration) -> None:
+    """Refuse (409) to change a declaration the partner made or one already withdrawn."""
     if row.origin != LOCAL:
-        raise InvalidInput(
-            FieldError("declaration", f"declared by {row.origin}: only its own side changes it")
+        raise Conflict(
+            f"declaration {row.id[:8]} was declared by {row.origin}: only its own side changes it"
         )
     if row.withdrawn:
-        raise InvalidInput(FieldError("declaration", "was withdrawn"))
+        raise Conflict(f"declaration {row.id[:8]} was withdrawn")
 
 
 def end_declaration(
@@ -273,16 +272,12 @@ def end_declaration(
     _own(row)
     end = at or now
     if end <= row.starts_at:
-        raise InvalidInput(
-            FieldError(
-                "at", f"must be after the declaration's start ({_span(row.starts_at, None)[:17]})"
-            ),
+        raise Conflict(
+            f"at: must be after the declaration's start ({_span(row.starts_at, None)[:17]})",
             hint="withdraw it instead if it was entered by mistake",
         )
     if row.ends_at is not None and row.ends_at <= now:
-        raise InvalidInput(
-            FieldError("declaration", f"already ended at {row.ends_at:%Y-%m-%d %H:%M}Z")
-        )
+        raise Conflict(f"declaration {row.id[:8]} already ended at {row.ends_at:%Y-%m-%d %H:%M}Z")
     row.ends_at = end
     row.version += 1
     row.updated_at = now

@@ -31,6 +31,33 @@ from sarhad.crossings.taxonomy import OUTSIDE_HOURS, Status
 LOOKAROUND = timedelta(days=8)
 #: How far ahead "next opening" looks before giving up (a closure until further notice).
 HORIZON = timedelta(days=31)
+#: The moments the timeline answers for: the calendar's ends less two months. A moment beyond
+#: is taken as the nearest of these, so nothing here can overflow the calendar (the API
+#: refuses such moments before; a direct caller gets an answer, not an OverflowError).
+FIRST = datetime.min.replace(tzinfo=UTC) + timedelta(days=60)
+LAST = datetime.max.replace(tzinfo=UTC) - timedelta(days=60)
+#: No moment computed here passes these (a day's margin for local time and the day around).
+_EDGES = (
+    datetime.min.replace(tzinfo=UTC) + timedelta(days=3),
+    datetime.max.replace(tzinfo=UTC) - timedelta(days=3),
+)
+
+
+def within_calendar(at: datetime) -> datetime:
+    """``at`` held within [FIRST, LAST]."""
+    return min(max(at, FIRST), LAST)
+
+
+def _edged(at: datetime) -> datetime:
+    return min(max(at, _EDGES[0]), _EDGES[1])
+
+
+def shifted(at: datetime, delta: timedelta) -> datetime:
+    """``at + delta``, held within the calendar instead of overflowing past its ends."""
+    try:
+        return _edged(at + delta)
+    except OverflowError:
+        return _EDGES[0] if delta < timedelta(0) else _EDGES[1]
 
 
 @dataclass(frozen=True)
@@ -56,6 +83,7 @@ class Schedule:
     def windows(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
         """Open windows (UTC) that meet [start, end)."""
         out = []
+        start, end = _edged(start), _edged(end)
         day = start.astimezone(self.tz).date() - timedelta(days=1)
         last = end.astimezone(self.tz).date()
         while day <= last:
@@ -70,7 +98,7 @@ class Schedule:
 
     def is_open(self, at: datetime) -> bool:
         """Whether ``at`` falls inside regular hours."""
-        return any(a <= at < b for a, b in self.windows(at, at + timedelta(seconds=1)))
+        return any(a <= at < b for a, b in self.windows(at, shifted(at, timedelta(seconds=1))))
 
     def scheduled_days(self, first: date, last: date) -> list[date]:
         """Local dates from ``first`` to ``last`` (inclusive) that are regular opening days."""
@@ -152,7 +180,8 @@ def timeline(
 
 def state_at(periods: Sequence[Period], schedule: Schedule | None, at: datetime) -> State:
     """One side's state at ``at``: status, reason, since when and until when."""
-    segments = timeline(periods, schedule, at - LOOKAROUND, at + LOOKAROUND)
+    at = within_calendar(at)
+    segments = timeline(periods, schedule, shifted(at, -LOOKAROUND), shifted(at, LOOKAROUND))
     i = next(k for k, s in enumerate(segments) if s.start <= at < s.end)
     seg = segments[i]
     since = None if i == 0 else seg.start
@@ -175,7 +204,8 @@ def next_opening(
 
     None when nothing scheduled opens it within ``HORIZON`` (closed until further notice).
     """
-    for seg in timeline(periods, schedule, at, at + HORIZON):
+    at = within_calendar(at)
+    for seg in timeline(periods, schedule, at, shifted(at, HORIZON)):
         if seg.status != Status.CLOSED:
             return seg.start
     return None

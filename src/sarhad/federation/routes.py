@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from sarhad.core.api import node, require
+from sarhad.core.api import node, require, responses
 from sarhad.core.auth import Permission, Principal
 from sarhad.federation import service
 
@@ -23,7 +23,7 @@ def status(request: Request, _actor: Reader) -> list[dict[str, Any]]:
         return service.status(session)
 
 
-@router.post("/sync")
+@router.post("/sync", responses=responses(404, 422))
 def sync_now(request: Request, _actor: Syncer, partner: str | None = None) -> list[dict[str, Any]]:
     """Sync now with one partner (or all); a partner that is down is reported, not an error."""
     n = node(request)
@@ -43,7 +43,7 @@ def sync_now(request: Request, _actor: Syncer, partner: str | None = None) -> li
     ]
 
 
-@router.get("/quarantine")
+@router.get("/quarantine", responses=responses(404, 422))
 def quarantine(
     request: Request,
     _actor: Reader,

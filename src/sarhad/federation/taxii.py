@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -89,7 +89,39 @@ class TaxiiRoute(APIRoute):
         return wrapped
 
 
-router = APIRouter(prefix="/taxii2", tags=["taxii"], route_class=TaxiiRoute)
+class TaxiiJSON(JSONResponse):
+    """TAXII JSON, for the OpenAPI document (the routes build their bodies themselves)."""
+
+    media_type = MEDIA
+
+
+#: Every TAXII failure is a TAXII error message (status 400 for a bad parameter, as TAXII says).
+TAXII_ERRORS: dict[int | str, dict[str, Any]] = {
+    "4XX": {
+        "description": "A TAXII error message (title, description, http_status)",
+        "content": {
+            MEDIA: {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "title": {"type": "string"},
+                        "description": {"type": "string"},
+                        "http_status": {"type": "string"},
+                    },
+                    "required": ["title"],
+                }
+            }
+        },
+    }
+}
+
+router = APIRouter(
+    prefix="/taxii2",
+    tags=["taxii"],
+    route_class=TaxiiRoute,
+    default_response_class=TaxiiJSON,
+    responses=TAXII_ERRORS,
+)
 
 
 def partner_of(request: Request) -> Partner:
@@ -392,7 +424,24 @@ def versions(
         return taxii_response(body, headers=_headers(rows))
 
 
-@router.post("/api/collections/{collection_id}/objects/")
+@router.post(
+    "/api/collections/{collection_id}/objects/",
+    status_code=202,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                MEDIA: {
+                    "schema": {
+                        "type": "object",
+                        "required": ["objects"],
+                        "properties": {"objects": {"type": "array", "items": {"type": "object"}}},
+                    }
+                }
+            },
+        }
+    },
+)
 async def add_objects(request: Request, collection_id: str, partner: Caller) -> Response:
     """Receive objects: each is validated; the good are stored, the bad quarantined."""
     ctype = request.headers.get("content-type", "")

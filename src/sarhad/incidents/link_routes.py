@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 
-from sarhad.core.api import node, require
+from sarhad.core.api import node, require, responses
 from sarhad.core.auth import Permission, Principal
 from sarhad.incidents import links
 from sarhad.incidents.models import IncidentLink
@@ -30,7 +30,7 @@ def _json(link: IncidentLink) -> dict[str, Any]:
     }
 
 
-@router.get("")
+@router.get("", responses=responses(422))
 def list_(
     request: Request,
     _actor: Reader,
@@ -42,7 +42,7 @@ def list_(
         return [_json(x) for x in links.list_links(session, status=status, incident_id=incident)]
 
 
-@router.post("/{link_id}/{decision}")
+@router.post("/{link_id}/{decision}", responses=responses(404, 409, 422))
 def decide(
     request: Request, link_id: str, decision: Literal["confirm", "reject"], actor: Decider
 ) -> dict[str, Any]:

@@ -8,13 +8,20 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import AwareDatetime
 
-from sarhad.core.api import node, require
+from sarhad.core.api import media, node, require, responses
 from sarhad.core.auth import Permission, Principal
-from sarhad.core.errors import FieldError, InvalidInput
 from sarhad.core.idempotency import Idempotent
 from sarhad.core.memo import HeadMemo
+from sarhad.core.pagination import MAX_LIMIT
+from sarhad.core.params import (
+    QueryBBox,
+    QueryDateTime,
+    QuerySectors,
+    QuerySide,
+    QuerySides,
+    StrictBody,
+)
 from sarhad.incidents import service
 from sarhad.incidents.schemas import IncidentIn, IncidentOut, IncidentPatch, Transition, VersionOut
 from sarhad.incidents.taxonomy import Category, Status
@@ -27,6 +34,13 @@ Writer = Annotated[Principal, Depends(require(Permission.INCIDENTS_WRITE))]
 
 #: The list formats that read only some columns.
 COLUMNS = {"map": service.MAP_COLUMNS, "points": service.POINTS_COLUMNS}
+#: The most incidents a page holds, by format.
+PAGE_MOST = {
+    "json": MAX_LIMIT,
+    "geojson": MAX_LIMIT,
+    "map": service.MAP_LIMIT,
+    "points": service.POINTS_LIMIT,
+}
 
 
 def feature(out: IncidentOut) -> dict[str, Any]:
@@ -118,27 +132,10 @@ def _points(
     return Response(body, media_type="application/json", headers=headers)
 
 
-def _bbox(raw: str | None) -> tuple[float, float, float, float] | None:
-    if raw is None:
-        return None
-    try:
-        w, s, e, n = (float(x) for x in raw.split(","))
-    except ValueError as exc:
-        raise InvalidInput(
-            FieldError("bbox", "give four numbers: min_lon,min_lat,max_lon,max_lat")
-        ) from exc
-    if not (-180 <= w <= e <= 180 and -90 <= s <= n <= 90):
-        raise InvalidInput(
-            FieldError(
-                "bbox",
-                "needs -180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90",
-            )
-        )
-    return w, s, e, n
-
-
-@router.post("", status_code=201, response_model=IncidentOut)
-def create(request: Request, data: IncidentIn, actor: Writer, idem: Idempotent) -> IncidentOut:
+@router.post("", status_code=201, response_model=IncidentOut, responses=responses(400, 422))
+def create(
+    request: Request, data: StrictBody[IncidentIn], actor: Writer, idem: Idempotent
+) -> IncidentOut:
     """Record a new incident (a draft). It is placed on the border before it is stored."""
     n = node(request)
     with n.db.session() as session:
@@ -148,21 +145,38 @@ def create(request: Request, data: IncidentIn, actor: Writer, idem: Idempotent) 
         return out
 
 
-@router.get("", response_model=None)
+@router.get(
+    "",
+    response_model=None,
+    responses={
+        200: {
+            "description": "A page of incidents: JSON, GeoJSON (geojson, map) or points",
+            "content": {"application/json": {}, "application/geo+json": {}},
+        },
+        304: {"description": "format=points: the page is unchanged since the ETag sent"},
+        **responses(422),
+    },
+)
 def list_(
     request: Request,
     actor: Reader,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: QueryDateTime = None,
+    until: QueryDateTime = None,
     category: Annotated[list[Category] | None, Query()] = None,
-    side: Annotated[
-        list[str] | None, Query(description="side of the line the incident lies on")
-    ] = None,
-    reporting_side: str | None = None,
-    sector: Annotated[list[str] | None, Query()] = None,
+    side: Annotated[QuerySides, Query(description="side of the line the incident lies on")] = None,
+    reporting_side: QuerySide = None,
+    sector: QuerySectors = None,
     status: Annotated[list[Status] | None, Query()] = None,
-    bbox: Annotated[str | None, Query(description="min_lon,min_lat,max_lon,max_lat")] = None,
-    limit: Annotated[int, Query(ge=1, le=service.POINTS_LIMIT)] = 100,
+    bbox: QueryBBox = None,
+    limit: Annotated[
+        int,
+        Query(
+            ge=1,
+            le=service.POINTS_LIMIT,
+            description="At most this many a page; json and geojson pages hold up to 1,000, "
+            "map up to 10,000, points up to 50,000 (follow next_cursor for the rest)",
+        ),
+    ] = 100,
     cursor: str | None = None,
     format: Literal["json", "geojson", "map", "points"] = "json",
 ) -> Response:
@@ -181,8 +195,11 @@ def list_(
         reporting_side=reporting_side,
         sectors=sector or [],
         statuses=[s.value for s in status or []],
-        bbox=_bbox(bbox),
+        bbox=bbox,
     )
+    # A page never holds more than its format allows; a larger limit gets that many (and the
+    # next cursor), as the document says, rather than an error the schema could not foretell.
+    limit = min(limit, PAGE_MOST[format])
     if format == "points":
         return _points(request, filters, limit, cursor)
     with node(request).db.session() as session:
@@ -213,7 +230,11 @@ def list_(
     return JSONResponse(body, headers=headers)
 
 
-@router.get("/{incident_id}", response_model=None)
+@router.get(
+    "/{incident_id}",
+    response_model=None,
+    responses={**media("application/json", "application/geo+json"), **responses(404, 422)},
+)
 def read(
     request: Request, incident_id: str, actor: Reader, format: Literal["json", "geojson"] = "json"
 ) -> dict[str, Any] | JSONResponse:
@@ -227,8 +248,10 @@ def read(
     return {**out.model_dump(mode="json"), "allowed_steps": steps}
 
 
-@router.patch("/{incident_id}", response_model=IncidentOut)
-def update(request: Request, incident_id: str, patch: IncidentPatch, actor: Writer) -> IncidentOut:
+@router.patch("/{incident_id}", response_model=IncidentOut, responses=responses(400, 404, 409, 422))
+def update(
+    request: Request, incident_id: str, patch: StrictBody[IncidentPatch], actor: Writer
+) -> IncidentOut:
     """Edit an incident; send the version you edited as ``expected_version`` (409 if stale)."""
     n = node(request)
     with n.db.session() as session:
@@ -238,15 +261,21 @@ def update(request: Request, incident_id: str, patch: IncidentPatch, actor: Writ
         return service.to_out(row)
 
 
-@router.post("/{incident_id}/transitions", response_model=IncidentOut)
-def transition(request: Request, incident_id: str, step: Transition, actor: Reader) -> IncidentOut:
+@router.post(
+    "/{incident_id}/transitions",
+    response_model=IncidentOut,
+    responses=responses(400, 404, 409, 422),
+)
+def transition(
+    request: Request, incident_id: str, step: StrictBody[Transition], actor: Reader
+) -> IncidentOut:
     """Move along the lifecycle (draft → submitted → validated → closed) as the role allows."""
     with node(request).db.session() as session:
         row = service.transition_incident(session, incident_id=incident_id, step=step, actor=actor)
         return service.to_out(row)
 
 
-@router.get("/{incident_id}/versions", response_model=list[VersionOut])
+@router.get("/{incident_id}/versions", response_model=list[VersionOut], responses=responses(404))
 def versions(request: Request, incident_id: str, actor: Reader) -> list[VersionOut]:
     """Every version, oldest first, with the fields each one changed."""
     with node(request).db.session() as session:

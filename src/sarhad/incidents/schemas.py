@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sarhad.core.markings import TLP
+from sarhad.core.params import SIDES, stripped, units_rules, vocabulary
 from sarhad.core.text import FreeText, Inbound, Line
 from sarhad.core.times import EventTime
 from sarhad.incidents.taxonomy import (
@@ -25,7 +26,8 @@ from sarhad.incidents.taxonomy import (
 
 Count = Annotated[int, Field(ge=0, le=100_000)]
 Text = Annotated[FreeText, Field(max_length=20_000)]
-Source = Annotated[Line, Field(min_length=1, max_length=500)]
+#: A source note: something left once the spaces around it are stripped.
+Source = Annotated[Line, Field(min_length=1, max_length=500, json_schema_extra=stripped())]
 
 
 class _In(Inbound):
@@ -50,6 +52,8 @@ class Casualties(_In):
 
 class Seizure(_In):
     """One seized commodity with its quantity and unit."""
+
+    model_config = ConfigDict(json_schema_extra=units_rules(UNITS_FOR))
 
     commodity: Commodity
     quantity: float = Field(gt=0, le=1e12)
@@ -98,13 +102,15 @@ class Grading(_In):
 class IncidentIn(_In):
     """A new incident as a duty officer or an importer submits it."""
 
-    title: Line = Field(min_length=3, max_length=200)
+    title: Line = Field(min_length=3, max_length=200, json_schema_extra=stripped(3))
     category: Category
     occurred_at: EventTime
     date_precision: DatePrecision = DatePrecision.EXACT
     location: Location
     reporting_side: str = Field(
-        pattern=r"^[A-Z]{2}$", description="ISO 3166 alpha-2 of the reporting agency"
+        pattern=r"^[A-Z]{2}$",
+        description="ISO 3166 alpha-2 of the reporting agency (a side of this border)",
+        json_schema_extra=vocabulary(SIDES),
     )
     casualties: Casualties = Casualties()
     seizures: list[Seizure] = Field(default_factory=list, max_length=100)
@@ -123,12 +129,16 @@ class IncidentPatch(_In):
     """An edit: only the fields given change. ``expected_version`` guards against lost updates."""
 
     expected_version: int = Field(ge=1)
-    title: Line | None = Field(default=None, min_length=3, max_length=200)
+    title: Line | None = Field(
+        default=None, min_length=3, max_length=200, json_schema_extra=stripped(3)
+    )
     category: Category | None = None
     occurred_at: EventTime | None = None
     date_precision: DatePrecision | None = None
     location: Location | None = None
-    reporting_side: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    reporting_side: str | None = Field(
+        default=None, pattern=r"^[A-Z]{2}$", json_schema_extra=vocabulary(SIDES)
+    )
     casualties: Casualties | None = None
     seizures: list[Seizure] | None = Field(default=None, max_length=100)
     grading: Grading | None = None

@@ -10,9 +10,10 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from sarhad.core.api import node, require
+from sarhad.core.api import media, node, require, responses
 from sarhad.core.auth import Permission, Principal
 from sarhad.core.idempotency import Idempotency, Idempotent
+from sarhad.core.params import QueryDate, StrictBody
 from sarhad.patrols import service
 from sarhad.patrols.planner import PlanJob
 from sarhad.patrols.ports import PatrolPorts
@@ -33,7 +34,8 @@ class PlanIn(BaseModel):
     teams: int | None = Field(default=None, ge=1, le=1000, description="Teams per shift (ours)")
     coordinated: bool = False
     partner_teams: int | None = Field(default=None, ge=1, le=1000)
-    seed: int | None = Field(default=None, ge=0, lt=2**63)
+    # below 2**53: any JSON reader keeps such a number exact
+    seed: int | None = Field(default=None, ge=0, lt=2**53)
 
 
 async def plan_and_store(
@@ -80,20 +82,20 @@ async def plan_and_store(
     return await run_in_threadpool(store)
 
 
-@router.post("/plans", status_code=201)
+@router.post("/plans", status_code=201, responses=responses(400, 422, 503))
 async def create_plan(
-    request: Request, data: PlanIn, actor: Planner, idem: Idempotent
+    request: Request, data: StrictBody[PlanIn], actor: Planner, idem: Idempotent
 ) -> dict[str, Any]:
     """Solve the security game for the day and store a sampled plan: 422 naming a field outside
     this node's bounds, 503 past its time or memory limit (``GET /patrols/config``: ``limits``)."""
     return await plan_and_store(request, actor=actor, data=data, idem=idem)
 
 
-@router.get("/plans")
+@router.get("/plans", responses=responses(422))
 def list_plans(
     request: Request,
     _actor: Reader,
-    day: date | None = None,
+    day: QueryDate = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[dict[str, Any]]:
     """Plans, newest first."""
@@ -101,7 +103,14 @@ def list_plans(
         return [service.plan_dict(r) for r in service.list_plans(session, day=day, limit=limit)]
 
 
-@router.get("/plans/{plan_id}", response_model=None)
+@router.get(
+    "/plans/{plan_id}",
+    response_model=None,
+    responses={
+        **media("application/json", "text/csv", "application/geo+json"),
+        **responses(404, 422),
+    },
+)
 def get_plan(
     request: Request,
     plan_id: str,

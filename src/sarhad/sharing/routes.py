@@ -10,9 +10,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from sarhad.core.api import node, require
+from sarhad.core.api import node, require, responses
 from sarhad.core.auth import Permission, Principal
 from sarhad.core.idempotency import Idempotent
+from sarhad.core.params import StrictBody
 from sarhad.sharing import service
 from sarhad.sharing.preview import preview as build_preview
 from sarhad.sharing.schemas import (
@@ -38,8 +39,10 @@ def list_(request: Request, actor: Reader) -> list[PartnerOut]:
         return [service.partner_out(session, p) for p in service.list_partners(session)]
 
 
-@router.post("", status_code=201, response_model=PartnerCreated)
-def create(request: Request, data: PartnerIn, actor: Manager, idem: Idempotent) -> PartnerCreated:
+@router.post("", status_code=201, response_model=PartnerCreated, responses=responses(400, 409, 422))
+def create(
+    request: Request, data: StrictBody[PartnerIn], actor: Manager, idem: Idempotent
+) -> PartnerCreated:
     """Register a partner node with a default agreement; returns its token, shown this once.
 
     With an ``Idempotency-Key``, a retry gets the same token again: the stored reply is
@@ -57,22 +60,24 @@ def create(request: Request, data: PartnerIn, actor: Manager, idem: Idempotent) 
         return out
 
 
-@router.get("/{name}", response_model=PartnerOut)
+@router.get("/{name}", response_model=PartnerOut, responses=responses(404))
 def read(request: Request, name: str, actor: Reader) -> PartnerOut:
     """One partner (whether we hold a token for it is shown, the token never)."""
     with node(request).db.session() as session:
         return service.partner_out(session, service.get_partner(session, name=name))
 
 
-@router.patch("/{name}", response_model=PartnerOut)
-def update(request: Request, name: str, changes: PartnerUpdate, actor: Manager) -> PartnerOut:
+@router.patch("/{name}", response_model=PartnerOut, responses=responses(400, 404, 422))
+def update(
+    request: Request, name: str, changes: StrictBody[PartnerUpdate], actor: Manager
+) -> PartnerOut:
     """Change a partner's URL, our token for it, its key, node id or active flag."""
     with node(request).db.session() as session:
         partner = service.update_partner(session, name=name, changes=changes, actor=actor)
         return service.partner_out(session, partner)
 
 
-@router.get("/{name}/agreement", response_model=AgreementOut)
+@router.get("/{name}/agreement", response_model=AgreementOut, responses=responses(404))
 def read_agreement(request: Request, name: str, actor: Reader) -> AgreementOut:
     """The current agreement with a partner."""
     with node(request).db.session() as session:
@@ -80,9 +85,9 @@ def read_agreement(request: Request, name: str, actor: Reader) -> AgreementOut:
         return service.agreement_out(service.get_agreement(session, partner=partner), partner)
 
 
-@router.put("/{name}/agreement", response_model=AgreementOut)
+@router.put("/{name}/agreement", response_model=AgreementOut, responses=responses(400, 404, 422))
 def set_agreement(
-    request: Request, name: str, changes: AgreementIn, actor: Manager
+    request: Request, name: str, changes: StrictBody[AgreementIn], actor: Manager
 ) -> AgreementOut:
     """Change the agreement: fields left out stay as they are; each change bumps the version."""
     n = node(request)
@@ -94,7 +99,7 @@ def set_agreement(
         return service.agreement_out(agreement, partner)
 
 
-@router.get("/{name}/preview", response_model=PreviewOut)
+@router.get("/{name}/preview", response_model=PreviewOut, responses=responses(404, 422))
 def preview(
     request: Request,
     name: str,

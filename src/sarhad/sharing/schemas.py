@@ -14,6 +14,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from sarhad.alerts.schemas import DeadlineTerms
 from sarhad.alerts.taxonomy import Priority
 from sarhad.core.markings import TLP
+from sarhad.core.params import SECTORS, VOCABULARY, stripped
 from sarhad.core.text import Inbound, Line
 from sarhad.incidents.taxonomy import Category, Status
 from sarhad.sharing.policy import WITHHOLDABLE
@@ -65,10 +66,25 @@ def check_node_id(value: str) -> str:
         ) from None
 
 
-Url = Annotated[str, Field(max_length=500), AfterValidator(check_url)]
-PublicKeyPem = Annotated[str, Field(max_length=2000), AfterValidator(check_public_key)]
-NodeId = Annotated[str, AfterValidator(check_node_id)]
-Token = Annotated[Line, Field(min_length=1, max_length=200)]
+#: What ``check_url`` and ``check_public_key`` accept, for the OpenAPI document (a little
+#: narrower: printable ASCII only, one line of key; the server is no stricter than this).
+URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[!-.0-~]+[!-~]*$"
+PEM_PATTERN = (
+    r"^-----BEGIN PUBLIC KEY-----[ \t\r]*\n[ \t]*MCowBQYDK2VwAyEA[A-Za-z0-9+/]{43}=[ \t\r]*\n"
+    r"[ \t]*-----END PUBLIC KEY-----[ \t\r\n]*$"
+)
+Url = Annotated[
+    str,
+    Field(max_length=500, json_schema_extra={"pattern": URL_PATTERN}),
+    AfterValidator(check_url),
+]
+PublicKeyPem = Annotated[
+    str,
+    Field(max_length=2000, json_schema_extra={"pattern": PEM_PATTERN}),
+    AfterValidator(check_public_key),
+]
+NodeId = Annotated[str, Field(json_schema_extra={"format": "uuid"}), AfterValidator(check_node_id)]
+Token = Annotated[Line, Field(min_length=1, max_length=200, json_schema_extra=stripped())]
 
 
 class PartnerIn(_In):
@@ -89,7 +105,7 @@ class PartnerUpdate(_In):
     remote_token: Token | None = None
     public_key_pem: PublicKeyPem | None = None
     node_id: NodeId | None = None
-    active: bool | None = None
+    active: bool | None = Field(default=None, json_schema_extra={"type": "boolean"})
 
     @field_validator("active")
     @classmethod
@@ -125,10 +141,24 @@ class AgreementIn(_In):
     """
 
     categories: list[Category] | None = Field(default=None, max_length=100)
-    sectors: list[Line] | None = Field(default=None, max_length=1000)
-    statuses: list[Status] | None = Field(default=None, max_length=10)
-    max_tlp: TLP | None = None
-    withheld_fields: list[Line] | None = Field(default=None, max_length=20)
+    sectors: list[Line] | None = Field(
+        default=None,
+        max_length=1000,
+        json_schema_extra={"items": {"type": "string", VOCABULARY: SECTORS}},
+    )
+    statuses: list[Status] | None = Field(
+        default=None, max_length=10, json_schema_extra={"minItems": 1}
+    )
+    max_tlp: TLP | None = Field(
+        default=None,
+        description="Never red: red never leaves the node",
+        json_schema_extra={"enum": [*(t.value for t in TLP if t is not TLP.RED), None]},
+    )
+    withheld_fields: list[Line] | None = Field(
+        default=None,
+        max_length=20,
+        json_schema_extra={"items": {"type": "string", "enum": list(WITHHOLDABLE)}},
+    )
     release_delay_hours: float | None = Field(default=None, ge=0, le=MAX_DELAY_HOURS)
     expires_at: AwareDatetime | None = None
     forward_third_party: bool | None = None
