@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -67,17 +69,47 @@ def _cited(body: dict[str, Any]) -> None:
         body["incident_ids"] = [KNOWN["incident"]]
 
 
+#: Plausible times (core.times): what happened lies between 1989 and now; what is planned,
+#: at most two years ahead. A date-time in JSON Schema has no minimum, let alone "now".
+FLOOR = datetime(1989, 1, 1, tzinfo=UTC)
+HORIZON = timedelta(days=700)
+#: A point on the line (Taftan): a record's point must lie near the line (the profile's
+#: max_km_from_line), which no bounds on longitude and latitude can state.
+NEAR = {"lon": 61.6, "lat": 28.95}
+
+
+def _within(body: dict[str, Any], key: str, *, planned: bool = False) -> None:
+    """Bring the time at ``key`` into the plausible window, keeping its value when it is."""
+    moment = _moment(body.get(key))
+    if moment is None:
+        return
+    now = datetime.now(UTC)
+    latest = now + HORIZON if planned else now
+    if not FLOOR <= moment <= latest:
+        body[key] = _iso(now)
+
+
+def _near_the_line(body: dict[str, Any]) -> None:
+    place = body.get("location")
+    if isinstance(place, dict):
+        place.update(NEAR)
+
+
 @rule("POST /api/v1/alerts")
 def _alert(case: Any) -> None:
     body = case.body
     if not isinstance(body, dict):
         return
     body["partner"] = KNOWN["partner"]  # an alert goes to a partner the node has
-    if body.get("tlp") == "amber+strict":  # the partner's agreement allows up to amber
-        body["tlp"] = "amber"
+    # The partner's agreement sets the highest TLP an alert may carry, and the run itself may
+    # lower it to CLEAR (PUT .../agreement): CLEAR is within every agreement.
+    body["tlp"] = "clear"
     _cited(body)
     if body.get("sector") is not None and body.get("location") is not None:
         del body["sector"]  # both given, they must agree; the point decides
+    _near_the_line(body)
+    _within(body, "valid_from", planned=True)
+    _within(body, "valid_until", planned=True)
     now = datetime.now(UTC)
     start = _moment(body.get("valid_from")) or now
     end = _moment(body.get("valid_until")) or _later(start, 24)
@@ -91,6 +123,8 @@ def _declaration(case: Any) -> None:
     if not isinstance(body, dict):
         return
     _cited(body)
+    _within(body, "starts_at", planned=True)
+    _within(body, "ends_at", planned=True)
     start = _moment(body.get("starts_at")) or datetime.now(UTC) + timedelta(minutes=5)
     end = _moment(body.get("ends_at"))
     if end is not None and end <= start:
@@ -106,7 +140,8 @@ def _throughput(case: Any) -> None:
     body = case.body
     if isinstance(body, dict) and isinstance(body.get("day"), str):
         today = datetime.now(UTC).date()
-        if date.fromisoformat(body["day"]) > today:  # figures are for days that are over
+        day = date.fromisoformat(body["day"])
+        if not FLOOR.date() <= day <= today:  # figures are for days that are over, since 1989
             body["day"] = (today - timedelta(days=1)).isoformat()
 
 
@@ -148,9 +183,26 @@ def _plan(case: Any) -> None:
     if not isinstance(body, dict):
         return
     body["coordinated"] = False
+    body["day"] = datetime.now(UTC).date().isoformat()  # within the node's planning window
     for key in ("teams", "partner_teams"):
         if isinstance(body.get(key), int | float) and not isinstance(body.get(key), bool):
             body[key] = min(int(body[key]), 5)
+
+
+@rule("POST /api/v1/incidents", "PATCH /api/v1/incidents/{incident_id}")
+def _incident(case: Any) -> None:
+    body = case.body
+    if not isinstance(body, dict):
+        return
+    _within(body, "occurred_at")
+    if isinstance(body.get("location"), dict) and body.get("far_from_line") is not True:
+        _near_the_line(body)  # or far_from_line, the API's own way to keep a far point
+
+
+@rule("POST /api/v1/crossings/declarations/{declaration_id}/end")
+def _end(case: Any) -> None:
+    if isinstance(case.body, dict):
+        _within(case.body, "at", planned=True)
 
 
 @rule("GET /api/v1/alerts")
@@ -177,5 +229,23 @@ def keep_the_unstated_rules(_context: schemathesis.HookContext, case: Any) -> An
     """Make a positive case keep the rules of its operation that the document cannot state."""
     meta = case.meta
     if meta is not None and meta.generation.mode.is_positive:
-        RULES[case.operation.label](case)
+        RULES.get(case.operation.label, _nothing)(case)
     return case
+
+
+def _nothing(_case: Any) -> None:
+    return None
+
+
+KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # what core.idempotency takes as a key
+
+
+@schemathesis.hook
+def before_call(_context: schemathesis.HookContext, case: Any, **_kwargs: Any) -> None:
+    """A client sends a new Idempotency-Key for each new request (the document says so); a key
+    seen before with another request is refused with a 422, rightly, and generation repeats
+    values. A key that is itself malformed (a negative case) is left as generated."""
+    headers = case.headers or {}  # a mapping, not always a dict
+    for name, value in list(headers.items()):
+        if name.lower() == "idempotency-key" and isinstance(value, str) and KEY.match(value):
+            headers[name] = str(uuid.uuid4())

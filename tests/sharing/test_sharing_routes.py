@@ -118,3 +118,17 @@ def test_a_partner_token_is_refused_everywhere_under_api_v1(live: LiveNode) -> N
             url = re.sub(r"\{[a-z_]+\}", "ir-node", path)
             r = c.request(method, url, json={})
             assert r.status_code == 403, (method, path, r.status_code, r.text)
+
+
+def test_preview_names_why_a_record_far_from_the_line_does_not_go(live: LiveNode) -> None:
+    """A far_from_line record has no sector: the preview says it stays, never a 500."""
+    far = {**INCIDENT, "location": {"lon": 67.0, "lat": 30.18, "precision": "near"}}
+    with live.client(Role.ADMIN) as c:
+        assert c.post("/api/v1/partners", json={"name": "ir-node", "country": "IR"}).is_success
+        inc = c.post("/api/v1/incidents", json={**far, "far_from_line": True}).json()
+        assert inc["enrichment"]["sector"] is None, inc
+        r = c.get("/api/v1/partners/ir-node/preview")
+        assert r.status_code == 200, r.text
+    [item] = r.json()["items"]
+    assert item["sector"] is None and item["share"] is False
+    assert any("far from the line" in why for why in item["reasons"]), item["reasons"]

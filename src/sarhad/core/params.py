@@ -31,11 +31,14 @@ from fastapi import Query
 from pydantic import (
     PlainValidator,
     TypeAdapter,
+    ValidationError,
     ValidatorFunctionWrapHandler,
     WithJsonSchema,
     WrapValidator,
 )
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from sarhad.core.text import STRIPPED_MARK, text_pattern
 
 #: The years a date or date-time parameter may name: wide enough for any record of the
 #: border, narrow enough that adding days to any of them stays inside the calendar.
@@ -294,22 +297,17 @@ def units_rules(units_for: Mapping[Any, Any]) -> dict[str, Any]:
     )
 
 
-#: What pydantic's ``str_strip_whitespace`` strips (Unicode White_Space), as regex classes:
-#: the regex ``\s`` without U+FEFF, and U+0085 besides.
-_SPACE = r"(?:[^\S\ufeff]|\x85)"
-_SOLID = r"(?:[^\s\x85]|\ufeff)"
-
-
 def stripped(min_length: int = 1) -> dict[str, Any]:
-    """``json_schema_extra`` of a text the model strips: ``min_length`` counts what remains."""
-    if min_length <= 1:
-        return {"pattern": _SOLID}
-    middle = "[\\s\\S]" + ("*" if min_length == 2 else f"{{{min_length - 2},}}")
-    return {"pattern": rf"^{_SPACE}*{_SOLID}{middle}{_SOLID}{_SPACE}*$"}
+    """``json_schema_extra`` of a text the model strips: ``min_length`` counts what remains.
+
+    The pattern itself is written by ``core.text.Inbound``, which knows whether the text is
+    one line; this is the free-text pattern for schemas outside it.
+    """
+    return {STRIPPED_MARK: min_length, "pattern": text_pattern(line=False, stripped=min_length)}
 
 
 #: A text with something in it once surrounding spaces are stripped.
-NOT_BLANK = {"type": "string", **stripped()}
+NOT_BLANK = {"type": "string", "pattern": text_pattern(line=False, stripped=1)}
 
 # -- bodies ------------------------------------------------------------------------------------
 
@@ -330,7 +328,14 @@ def _strict_json(model: type[Any]) -> WrapValidator:
 
     def check(value: Any, lax: ValidatorFunctionWrapHandler) -> Any:
         if isinstance(value, dict):  # the parsed JSON body: judge it as the JSON it came as
-            return adapter.validate_json(json.dumps(_integral(value)), strict=True)
+            try:
+                return adapter.validate_json(json.dumps(_integral(value)), strict=True)
+            except ValidationError as exc:
+                if not any(e["type"] == "json_invalid" for e in exc.errors()):
+                    raise
+                # A lone surrogate cannot be written back as JSON: the model's own checks
+                # (core.text) refuse it and name the field.
+                return lax(value)
         return lax(value)
 
     return WrapValidator(check)

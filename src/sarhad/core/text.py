@@ -16,7 +16,15 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    GetJsonSchemaHandler,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 # C0 controls but TAB, LF and CR; DEL; C1 controls; lone surrogates (valid UTF-8 never has one).
 _FREE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -61,10 +69,72 @@ def check_free_text(value: str) -> str:
     return value
 
 
+# -- the same rule for the OpenAPI document ----------------------------------------------------
+# JSON Schema states it as a regular expression (ECMA-262 syntax) on every text field of an
+# inbound schema, so that a client (or a contract test) reading the document knows it. Lone
+# surrogates are left out of the classes: JSON text cannot carry them as characters.
+
+#: Characters free text may hold, and those of one line.
+FREE_CHAR = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+LINE_CHAR = r"[^\x00-\x1f\x7f-\x9f]"
+#: Marks left on a string schema for :class:`Inbound` to turn into its pattern.
+LINE_MARK = "x-sarhad-line"
+STRIPPED_MARK = "x-sarhad-stripped"
+
+
+def text_pattern(*, line: bool, stripped: int = 0) -> str:
+    r"""The pattern of a text field: no character the rule refuses and, when the model strips
+    surrounding spaces, ``stripped`` characters at least once they are stripped.
+
+    What is stripped is Unicode White_Space: the regex ``\s`` but U+FEFF, with U+0085 (a C1
+    control, so never allowed here anyway).
+    """
+    char = LINE_CHAR if line else FREE_CHAR
+    if stripped <= 0:
+        return f"^{char}*$"
+    controls = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f" if not line else r"\x00-\x1f\x7f-\x9f"
+    solid = rf"(?:[^\s{controls}]|\ufeff)"
+    if stripped == 1:
+        return rf"^{char}*{solid}{char}*$"
+    space = rf"[^\S\ufeff{controls}]"
+    middle = char + ("*" if stripped == 2 else f"{{{stripped - 2},}}")
+    return rf"^{space}*{solid}{middle}{solid}{space}*$"
+
+
+class _OneLine:
+    """Annotation marker: this text is one line (its schema pattern says so)."""
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        schema[LINE_MARK] = True
+        return schema
+
+
 #: A short one-line text field: a title, a name, an id, a place.
-Line = Annotated[str, AfterValidator(check_line)]
+Line = Annotated[str, AfterValidator(check_line), _OneLine()]
 #: Free text (narratives, notes, messages): tabs and line breaks allowed.
 FreeText = Annotated[str, AfterValidator(check_free_text)]
+
+
+def _constrain(schema: Any) -> None:
+    """Give every text in ``schema`` (a field's schema) the pattern of the rule."""
+    if not isinstance(schema, dict):
+        return
+    for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
+        for branch in schema.get(key, ()):
+            _constrain(branch)
+    for key in ("items", "additionalProperties"):
+        _constrain(schema.get(key))
+    line = bool(schema.pop(LINE_MARK, False))
+    stripped = schema.pop(STRIPPED_MARK, None)
+    if schema.get("type") != "string" or {"enum", "const", "format"} & schema.keys():
+        return
+    if stripped is not None:
+        schema["pattern"] = text_pattern(line=line, stripped=int(stripped))
+    elif "pattern" not in schema:  # a pattern of its own (a URL, a key) is narrower already
+        schema["pattern"] = text_pattern(line=line)
 
 
 def _walk(value: Any) -> str | None:
@@ -91,6 +161,16 @@ class Inbound(BaseModel):
     :data:`Line` for the stricter check. Subclasses set their own ``model_config``.
     """
 
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        """The model's schema, every text field carrying the rule as its pattern."""
+        schema = handler(core_schema)
+        for prop in handler.resolve_ref_schema(schema).get("properties", {}).values():
+            _constrain(prop)
+        return schema
+
     @field_validator("*", mode="after")
     @classmethod
     def _no_control_characters(cls, value: Any, _info: ValidationInfo) -> Any:
@@ -110,11 +190,14 @@ def escape_controls(text: str) -> str:
 
 
 __all__ = [
+    "FREE_CHAR",
+    "LINE_CHAR",
     "FreeText",
     "Inbound",
     "Line",
     "check_free_text",
     "check_line",
     "escape_controls",
+    "text_pattern",
     "text_problem",
 ]

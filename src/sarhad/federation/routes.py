@@ -66,7 +66,7 @@ def quarantine(
         ]
 
 
-@router.get("/originals/{incident_id}")
+@router.get("/originals/{incident_id}", responses=responses(404))
 def originals(request: Request, incident_id: str, _actor: Reader) -> list[dict[str, Any]]:
     """A record received as plain STIX: the objects as the partner sent them, per version."""
     with node(request).db.session() as session:

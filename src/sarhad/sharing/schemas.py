@@ -257,7 +257,7 @@ class PreviewItem(BaseModel):
     title: str
     occurred_at: datetime
     category: str
-    sector: str
+    sector: str | None  # None: a record far from the line has no sector
     status: str
     tlp: TLP
     share: bool
