@@ -170,6 +170,11 @@ def test_border_routes(live: LiveNode) -> None:
         assert (
             loc["side"] == "PK" and {"distance_m", "sector", "km", "nearest_crossing"} <= loc.keys()
         )
+        assert loc["sector"] is not None and "beyond_km_from_line" not in loc
+        # Paris is 5,000 km off: no sector and no km marker, which would only mislead.
+        paris = c.get("/api/v1/border/locate", params={"lon": 2.35, "lat": 48.86}).json()
+        assert (paris["sector"], paris["km"]) == (None, None)
+        assert paris["beyond_km_from_line"] == 150 and paris["distance_m"] > 5e6
         bad = c.get("/api/v1/border/locate", params={"lon": 61.5, "lat": 95})
         assert bad.status_code == 422 and bad.json()["error"]["fields"][0]["field"] == "lat"
         sectors = c.get("/api/v1/border/sectors").json()

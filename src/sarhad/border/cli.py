@@ -137,10 +137,8 @@ def locate(
                 )
             typer.echo(f"Note: {hint}", err=True)
         loc = p.locate(lon, lat)
-        beyond = loc.distance_m / 1000.0 > p.max_km_from_line
+        beyond = p.beyond_limit(loc)
         data = p.location_dict(loc, lang.value)
-        if beyond:  # a sector or km marker that far off would only mislead
-            data |= {"sector": None, "km": None, "beyond_km_from_line": p.max_km_from_line}
         if json_out:
             _echo_json(data)
             return

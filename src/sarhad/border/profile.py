@@ -269,9 +269,20 @@ class BorderProfile:
         """Build the bulk path's grids now (≈1 s) rather than in the first ``locate_many``."""
         self._locator.indexes()
 
+    def beyond_limit(self, loc: Location) -> bool:
+        """Whether ``loc`` lies farther from the line than ``max_km_from_line``."""
+        return loc.distance_m / 1000.0 > self.max_km_from_line
+
     def location_dict(self, loc: Location, lang: str = "en") -> dict[str, object]:
-        """``loc`` as JSON-ready dict with the crossing's name in ``lang``."""
-        return loc.as_dict(self.place(loc.nearest_crossing).name(lang))
+        """``loc`` as JSON-ready dict with the crossing's name in ``lang``.
+
+        Beyond ``max_km_from_line`` the sector and km marker are null and
+        ``beyond_km_from_line`` gives the limit: that far off they would only mislead.
+        """
+        data = loc.as_dict(self.place(loc.nearest_crossing).name(lang))
+        if self.beyond_limit(loc):
+            data |= {"sector": None, "km": None, "beyond_km_from_line": self.max_km_from_line}
+        return data
 
     # -- export ------------------------------------------------------------------------
 

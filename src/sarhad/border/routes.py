@@ -46,6 +46,10 @@ def locate(
     lat: Annotated[float, Query(ge=-90, le=90)],
     lang: Lang = "en",
 ) -> dict[str, Any]:
-    """Side, distance to the line, sector, km marker and nearest crossing for one point."""
+    """Side, distance to the line, sector, km marker and nearest crossing for one point.
+
+    Farther from the line than the node's limit, sector and km are null and
+    ``beyond_km_from_line`` gives the limit.
+    """
     profile = node(request).profile
     return profile.location_dict(profile.locate(lon, lat), lang=lang)
