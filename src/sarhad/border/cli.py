@@ -137,7 +137,7 @@ def locate(
                 )
             typer.echo(f"Note: {hint}", err=True)
         loc = p.locate(lon, lat)
-        beyond = p.beyond_limit(loc)
+        beyond = p.is_beyond_limit(loc)
         data = p.location_dict(loc, lang.value)
         if json_out:
             _echo_json(data)

@@ -269,7 +269,7 @@ class BorderProfile:
         """Build the bulk path's grids now (≈1 s) rather than in the first ``locate_many``."""
         self._locator.indexes()
 
-    def beyond_limit(self, loc: Location) -> bool:
+    def is_beyond_limit(self, loc: Location) -> bool:
         """Whether ``loc`` lies farther from the line than ``max_km_from_line``."""
         return loc.distance_m / 1000.0 > self.max_km_from_line
 
@@ -280,7 +280,7 @@ class BorderProfile:
         ``beyond_km_from_line`` gives the limit: that far off they would only mislead.
         """
         data = loc.as_dict(self.place(loc.nearest_crossing).name(lang))
-        if self.beyond_limit(loc):
+        if self.is_beyond_limit(loc):
             data |= {"sector": None, "km": None, "beyond_km_from_line": self.max_km_from_line}
         return data
 
