@@ -10,10 +10,10 @@ from sqlalchemy import func, select
 
 from sarhad.core.auth import CONSOLE
 from sarhad.core.errors import InvalidInput
-from sarhad.federation import bundle
 from sarhad.federation.service import export_bundle_file, import_bundle_file
 from sarhad.incidents.models import Incident
 from sarhad.sharing import service as sharing
+from sarhad.sharing.keys import own_ring
 from sarhad.sharing.schemas import PartnerUpdate
 
 from .conftest import Pair
@@ -21,7 +21,7 @@ from .helpers import PROFILE, get, record
 
 
 def register_key(pair: Pair) -> None:
-    pem = bundle.public_pem(bundle.node_key(pair.pk.settings.data_dir))
+    pem = own_ring(pair.pk.settings.data_dir).active.public.pem
     with pair.ir.db.session() as s:
         sharing.update_partner(
             s, name="pk-node", changes=PartnerUpdate(public_key_pem=pem), actor=CONSOLE

@@ -46,8 +46,11 @@ def _print_partner(p: PartnerOut) -> None:
     table.add_row("node id", p.node_id or "-")
     table.add_row("TAXII URL", p.taxii_url or "-")
     table.add_row("our token for them", "set" if p.remote_token_set else "not set")
-    table.add_row("public key", "set" if p.public_key_pem else "not set")
     table.add_row("their account here", p.account)
+    if not p.public_keys:
+        table.add_row("signing keys", "none: 'sarhad keys trust --partner NAME --public-key FILE'")
+    for k in p.public_keys:
+        table.add_row(f"key {k.key_id}", f"{k.fingerprint}  ({k.state})")
     out.print(table)
 
 

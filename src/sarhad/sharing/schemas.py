@@ -15,6 +15,7 @@ from sarhad.alerts.schemas import DeadlineTerms
 from sarhad.alerts.taxonomy import Priority
 from sarhad.core.markings import TLP
 from sarhad.core.params import SECTORS, VOCABULARY, stripped
+from sarhad.core.signing import Revocation
 from sarhad.core.text import Inbound, Line
 from sarhad.incidents.taxonomy import Category, Status
 from sarhad.sharing.policy import WITHHOLDABLE
@@ -94,7 +95,9 @@ class PartnerIn(_In):
     country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166 alpha-2 of the agency")
     taxii_url: Url | None = Field(default=None, description="their TAXII API root")
     remote_token: Token | None = Field(default=None, description="the token we present to them")
-    public_key_pem: PublicKeyPem | None = Field(default=None, description="Ed25519, PEM")
+    public_key_pem: PublicKeyPem | None = Field(
+        default=None, description="their Ed25519 signing key (PEM): the first of their keys"
+    )
     node_id: NodeId | None = Field(default=None, description="their node UUID")
 
 
@@ -103,7 +106,11 @@ class PartnerUpdate(_In):
 
     taxii_url: Url | None = None
     remote_token: Token | None = None
-    public_key_pem: PublicKeyPem | None = None
+    public_key_pem: PublicKeyPem | None = Field(
+        default=None,
+        description="adds this Ed25519 key to the partner's keys (earlier keys stay: revoke "
+        "one with POST /partners/{name}/keys/{key_id}/revoke); null is refused",
+    )
     node_id: NodeId | None = None
     active: bool | None = Field(default=None, json_schema_extra={"type": "boolean"})
 
@@ -115,6 +122,26 @@ class PartnerUpdate(_In):
         return v
 
 
+class KnownKeyOut(BaseModel):
+    """A signing key of another node, with the fingerprint to confirm it by phone."""
+
+    key_id: str
+    fingerprint: str = Field(description="8 groups of 5 digits, read aloud to confirm the key")
+    public_key_pem: str
+    node_id: str | None
+    partner: str | None  # the partner it was registered for; None for a third node
+    label: str | None
+    state: str = Field(description="valid, retired, not yet valid or revoked")
+    valid_from: datetime | None
+    valid_until: datetime | None
+    revoked_at: datetime | None
+    revocation: Revocation | None
+    revoked_by: str | None
+    source: str = Field(description="registered, announcement or upgrade")
+    added_by: str
+    added_at: datetime
+
+
 class PartnerOut(BaseModel):
     """A partner as the API shows it: whether a token is set, never the token itself."""
 
@@ -124,7 +151,7 @@ class PartnerOut(BaseModel):
     node_id: str | None
     taxii_url: str | None
     remote_token_set: bool
-    public_key_pem: str | None
+    public_keys: list[KnownKeyOut]  # their signing keys, oldest first
     account: str  # the local account whose tokens the partner presents to us
     active: bool
     created_at: datetime
@@ -277,3 +304,60 @@ class PreviewOut(BaseModel):
     held: int  # only the release delay holds them back
     refused: int
     items: list[PreviewItem]
+
+
+class KeyIn(_In):
+    """A partner's signing key, registered after its fingerprint was confirmed by phone."""
+
+    public_key_pem: PublicKeyPem = Field(description="Ed25519, PEM")
+    fingerprint: str | None = Field(
+        default=None,
+        max_length=60,
+        pattern=r"^[0-9 ]*$",
+        description="the fingerprint their officer read out (8 groups of 5 digits); when "
+        "given, the key is refused unless it matches",
+    )
+    valid_from: AwareDatetime | None = Field(default=None, description="signatures before fail")
+    valid_until: AwareDatetime | None = Field(default=None, description="signatures after fail")
+
+
+class TrustIn(KeyIn):
+    """A third node's signing key: records partners forward from it are checked with it."""
+
+    node_id: NodeId = Field(description="the node's UUID, as its records name it")
+    label: Line | None = Field(
+        default=None, max_length=120, description="who it is, e.g. af-node, Kabul"
+    )
+
+
+class KeyRevoke(_In):
+    """Stop trusting a key from ``at`` (default now) for ``reason``.
+
+    ``superseded``: what it signed before ``at`` stays valid. ``compromised``: nothing it
+    ever signed is trusted any more.
+    """
+
+    reason: Revocation
+    at: AwareDatetime | None = None
+
+
+class OwnKeyOut(BaseModel):
+    """One of this node's signing keys (the public half)."""
+
+    key_id: str
+    fingerprint: str
+    public_key_pem: str
+    active: bool  # the key that signs now
+    state: str
+    valid_from: datetime | None
+    valid_until: datetime | None
+    revoked_at: datetime | None
+    revocation: Revocation | None
+
+
+class OwnKeysOut(BaseModel):
+    """This node's signing keys: give partners the active key's PEM and fingerprint."""
+
+    node_id: str
+    active_key_id: str
+    keys: list[OwnKeyOut]  # oldest first
