@@ -231,18 +231,15 @@ def keys_show(
     if json_:
         print_json(shown.model_dump(mode="json"))
         return
-    table = Table("key id", "fingerprint", "state", "valid from", "valid until", "revoked")
+    # One block a key, not a table: a fingerprint must never be cut or wrapped.
     for k in shown.keys:
-        revoked = f"{_when(k.revoked_at)} ({k.revocation})" if k.revocation else "-"
         state = f"{k.state}, signs" if k.active else k.state
-        table.add_row(
-            k.key_id, k.fingerprint, state, _when(k.valid_from), _when(k.valid_until), revoked
-        )
-    out.print(table)
+        _print_key(k.key_id, state, k.fingerprint, k.valid_from, k.valid_until)
+        if k.revocation:
+            out.print(f"  revoked       {_when(k.revoked_at)} ({k.revocation})")
     out.print(f"node id {shown.node_id}")
-    out.print(
-        f"fingerprint to read out to partners: [bold]{active.fingerprint}[/]", highlight=False
-    )
+    out.print("fingerprint to read out to partners:")
+    out.print(f"  [bold]{active.fingerprint}[/]", highlight=False, soft_wrap=True)
     out.print("[dim]their copy of the key: sarhad keys show --pem > FILE[/]")
 
 
@@ -272,7 +269,8 @@ def keys_rotate(
     if json_:
         print_json({"active_key_id": new.key_id, "fingerprint": new.fingerprint})
         return
-    out.print(f"new signing key {new.key_id}, fingerprint [bold]{new.fingerprint}[/]")
+    out.print(f"new signing key {new.key_id}, fingerprint:")
+    out.print(f"  [bold]{new.fingerprint}[/]", highlight=False, soft_wrap=True)
     out.print("[dim]back up keys/signing-keys.json now (docs/operations.md)[/]")
 
 
@@ -316,13 +314,27 @@ def keys_revoke(
     out.print(f"key {key_id} of {shown.partner or shown.node_id} revoked ({reason.value})")
 
 
+def _print_key(
+    key_id: str,
+    state: str,
+    fingerprint: str,
+    valid_from: datetime | None,
+    valid_until: datetime | None,
+) -> None:
+    out.print(f"key {key_id}  ({state})", highlight=False)
+    out.print(f"  fingerprint   [bold]{fingerprint}[/]", highlight=False, soft_wrap=True)
+    out.print(f"  valid         {_when(valid_from)} to {_when(valid_until)}", highlight=False)
+
+
 def _print_keys(rows: list[KnownKeyOut]) -> None:
-    table = Table("key id", "of", "fingerprint", "state", "source", "added by")
     for k in rows:
         of = k.partner or (f"{k.node_id} ({k.label})" if k.label else str(k.node_id))
-        state = f"{k.state} ({k.revocation})" if k.revocation else k.state
-        table.add_row(k.key_id, of, k.fingerprint, state, k.source, k.added_by)
-    out.print(table)
+        state = f"{k.state}, {k.revocation}" if k.revocation else k.state
+        _print_key(k.key_id, state, k.fingerprint, k.valid_from, k.valid_until)
+        out.print(f"  of            {of}", highlight=False)
+        out.print(
+            f"  added         {_when(k.added_at)} by {k.added_by} ({k.source})", highlight=False
+        )
 
 
 @keys_app.command("list")
@@ -386,7 +398,7 @@ def keys_trust(
         return
     of = shown.partner or shown.node_id
     out.print(f"{'trusted' if added else 'already trusted'}: key {shown.key_id} of {of}")
-    out.print(f"fingerprint [bold]{shown.fingerprint}[/]", highlight=False)
+    out.print(f"fingerprint [bold]{shown.fingerprint}[/]", highlight=False, soft_wrap=True)
     if fingerprint is None:
         err.print(
             "[yellow]check:[/] this must be the fingerprint their officer reads from "
