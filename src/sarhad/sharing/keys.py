@@ -202,7 +202,10 @@ def trust_key(
         node_id = partner.node_id
     if data.valid_from and data.valid_until and data.valid_until <= data.valid_from:
         raise InvalidInput(FieldError("valid_until", "must be later than valid_from"))
-    key = load_public_pem(data.public_key_pem)
+    try:
+        key = load_public_pem(data.public_key_pem)
+    except ValueError as exc:
+        raise InvalidInput(FieldError("public_key_pem", str(exc))) from None
     kid = key_id_of(key)
     read_out = None if data.fingerprint is None else "".join(data.fingerprint.split())
     if read_out is not None and read_out != fingerprint_of(key).replace(" ", ""):

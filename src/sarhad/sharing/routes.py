@@ -37,6 +37,8 @@ from sarhad.sharing.schemas import (
 
 router = APIRouter(prefix="/partners", tags=["sharing"])
 keys_router = APIRouter(prefix="/keys", tags=["sharing"])
+#: Registering a key again for the same node changes nothing and answers 200.
+ALREADY = {"model": KnownKeyOut, "description": "The key was trusted already: nothing changed"}
 
 Reader = Annotated[Principal, Depends(require(Permission.SHARING_READ))]
 Manager = Annotated[Principal, Depends(require(Permission.SHARING_MANAGE))]
@@ -77,7 +79,7 @@ def read(request: Request, name: str, actor: Reader) -> PartnerOut:
         return service.partner_out(session, service.get_partner(session, name=name))
 
 
-@router.patch("/{name}", response_model=PartnerOut, responses=responses(400, 404, 422))
+@router.patch("/{name}", response_model=PartnerOut, responses=responses(400, 404, 409, 422))
 def update(
     request: Request, name: str, changes: StrictBody[PartnerUpdate], actor: Manager
 ) -> PartnerOut:
@@ -136,7 +138,7 @@ def partner_keys(request: Request, name: str, actor: Reader) -> list[KnownKeyOut
     "/{name}/keys",
     status_code=201,
     response_model=KnownKeyOut,
-    responses=responses(404, 409, 422),
+    responses={**responses(400, 404, 409, 422), 200: ALREADY},
 )
 def add_partner_key(
     request: Request, name: str, data: StrictBody[KeyIn], actor: Manager, response: Response
@@ -156,7 +158,7 @@ def add_partner_key(
 @router.post(
     "/{name}/keys/{key_id}/revoke",
     response_model=KnownKeyOut,
-    responses=responses(404, 409, 422),
+    responses=responses(400, 404, 409, 422),
 )
 def revoke_partner_key(
     request: Request, name: str, key_id: str, data: StrictBody[KeyRevoke], actor: Manager
@@ -200,7 +202,10 @@ def known_keys(
 
 
 @keys_router.post(
-    "/known", status_code=201, response_model=KnownKeyOut, responses=responses(409, 422)
+    "/known",
+    status_code=201,
+    response_model=KnownKeyOut,
+    responses={**responses(400, 409, 422), 200: ALREADY},
 )
 def trust_node_key(
     request: Request, data: StrictBody[TrustIn], actor: Manager, response: Response
@@ -215,7 +220,9 @@ def trust_node_key(
 
 
 @keys_router.post(
-    "/known/{key_id}/revoke", response_model=KnownKeyOut, responses=responses(404, 409, 422)
+    "/known/{key_id}/revoke",
+    response_model=KnownKeyOut,
+    responses=responses(400, 404, 409, 422),
 )
 def revoke_known_key(
     request: Request, key_id: str, data: StrictBody[KeyRevoke], actor: Manager

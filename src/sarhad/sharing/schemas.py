@@ -54,7 +54,9 @@ def check_public_key(value: str) -> str:
         raise ValueError("the PEM body is not base64") from None
     if len(der) != 44 or not der.startswith(_ED25519_SPKI_PREFIX):
         raise ValueError("must be an Ed25519 public key (44-byte SubjectPublicKeyInfo)")
-    return "\n".join(lines) + "\n"
+    # Stored in one spelling: base64 with spare bits set decodes here but not in OpenSSL.
+    body = base64.b64encode(der).decode("ascii")
+    return f"-----BEGIN PUBLIC KEY-----\n{body}\n-----END PUBLIC KEY-----\n"
 
 
 def check_node_id(value: str) -> str:
@@ -109,7 +111,8 @@ class PartnerUpdate(_In):
     public_key_pem: PublicKeyPem | None = Field(
         default=None,
         description="adds this Ed25519 key to the partner's keys (earlier keys stay: revoke "
-        "one with POST /partners/{name}/keys/{key_id}/revoke); null is refused",
+        "one with POST /partners/{name}/keys/{key_id}/revoke)",
+        json_schema_extra={"type": "string"},  # never null: keys are revoked, not cleared
     )
     node_id: NodeId | None = None
     active: bool | None = Field(default=None, json_schema_extra={"type": "boolean"})
@@ -119,6 +122,16 @@ class PartnerUpdate(_In):
     def _active_not_null(cls, v: bool | None) -> bool | None:
         if v is None:
             raise ValueError("give true or false")
+        return v
+
+    @field_validator("public_key_pem")
+    @classmethod
+    def _key_not_null(cls, v: str | None) -> str | None:
+        if v is None:
+            raise ValueError(
+                "keys are not cleared: revoke one instead (sarhad keys revoke KEY_ID, or "
+                "POST /partners/{name}/keys/{key_id}/revoke)"
+            )
         return v
 
 

@@ -217,13 +217,7 @@ def update_partner(
         "active": "active",
     }
     changed = []
-    if "public_key_pem" in given:
-        if changes.public_key_pem is None:
-            raise InvalidInput(
-                FieldError("public_key_pem", "keys are not cleared: revoke one instead"),
-                hint=f"sarhad keys revoke KEY_ID --reason superseded (keys of {name}: "
-                f"sarhad keys list --partner {name})",
-            )
+    if changes.public_key_pem is not None:  # never None when given (PartnerUpdate)
         _, added = keys.trust_key(
             session, public_key_pem=changes.public_key_pem, partner=partner, actor=actor
         )
