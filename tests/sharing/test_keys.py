@@ -382,3 +382,17 @@ def test_partner_and_node_keys_over_the_api(live: LiveNode) -> None:
         assert c.post("/api/v1/keys/known", json=third).status_code == 403
     with live.client(Role.DUTY_OFFICER) as c:
         assert c.get("/api/v1/keys").status_code == 403
+
+
+def test_a_key_spelt_with_spare_base64_bits_is_stored_in_its_one_spelling(db: Database) -> None:
+    """Base64 with the spare bits of its last character set decodes to the same key here, but
+    OpenSSL refuses it: such a key passed the schema and then could not be loaded."""
+    key = new_ring(now=utcnow()).active.public
+    body = key.pem.splitlines()[1]
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    odd = body[:-2] + alphabet[alphabet.index(body[-2]) ^ 1] + "="
+    with db.session() as s:
+        row, _ = keys.trust_key(
+            s, public_key_pem=key.pem.replace(body, odd), node_id=AF_NODE, actor=LIAISON
+        )
+        assert row.public_key == key.pem and row.key_id == key.key_id
