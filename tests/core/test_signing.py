@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sarhad.core.errors import ConfigError
 from sarhad.core.signing import (
     LEGACY_KEY_FILE,
+    PROOF_AT,
     RING_FILE,
     Announced,
     NotCanonical,
@@ -474,3 +475,27 @@ def test_a_damaged_ring_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="damaged") as exc:
         SigningKeys(tmp_path).ring()
     assert "restore" in (exc.value.hint or "")
+
+
+def test_an_announcement_must_be_signed_by_the_key_it_makes_active_too() -> None:
+    ring, stranger = new_ring(now=T0), new_ring(now=T0)
+    known = [ring.active.public]
+    now = T0 + timedelta(days=1)
+    # a node (or whoever holds its key) announcing a key it does not hold: another node's
+    doc = {
+        "type": "sarhad-key-announcement",
+        "version": 1,
+        "node_id": NODE,
+        "issued_at": "2026-11-02T08:00:00.000Z",
+        "active_key_id": stranger.active.public.key_id,
+        "keys": [ring.active.public.to_json(), stranger.active.public.to_json()],
+    }
+    claimed = sign_object(sign_object(doc, ring, at=PROOF_AT, now=now), ring, now=now)
+    refused = verify_announcement(claimed, known, node_id=NODE, now=now)
+    assert isinstance(refused, Refused) and refused.reason is Reason.UNKNOWN_KEY
+    assert "active key's own signature" in refused.detail
+    without = dict(rotate(ring, node_id=NODE, now=now).announcements[-1])
+    del without["proof"]
+    resigned = sign_object({k: v for k, v in without.items() if k != "signature"}, ring, now=now)
+    refused = verify_announcement(resigned, known, node_id=NODE, now=now)
+    assert isinstance(refused, Refused) and refused.reason is Reason.UNSIGNED

@@ -19,6 +19,7 @@ from sarhad.core.db import Database, get_node_id, utcnow
 from sarhad.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from sarhad.core.journal import AuditLog, verify_audit
 from sarhad.core.signing import (
+    PROOF_AT,
     KeyRing,
     Reason,
     Refused,
@@ -396,3 +397,58 @@ def test_a_key_spelt_with_spare_base64_bits_is_stored_in_its_one_spelling(db: Da
             s, public_key_pem=key.pem.replace(body, odd), node_id=AF_NODE, actor=LIAISON
         )
         assert row.public_key == key.pem and row.key_id == key.key_id
+
+
+def test_a_node_cannot_revoke_another_nodes_key_in_its_announcement(db: Database) -> None:
+    ir = new_ring(now=utcnow() - timedelta(days=1))
+    add_ir(db, public_key_pem=ir.active.public.pem)  # a partner whose node id we do not hold
+    af = new_ring(now=utcnow() - timedelta(days=1))
+    with db.session() as s:
+        keys.trust_key(s, public_key_pem=af.active.public.pem, node_id=AF_NODE, actor=LIAISON)
+    # af-node's genuine announcement, listing ir-node's key as compromised
+    now = utcnow()
+    doc = {
+        "type": "sarhad-key-announcement",
+        "version": 1,
+        "node_id": AF_NODE,
+        "issued_at": "2026-11-02T08:00:00.000Z",
+        "active_key_id": af.active.public.key_id,
+        "keys": [
+            af.active.public.to_json(),
+            dict(
+                ir.active.public.to_json(),
+                revoked_at="2026-11-01T00:00:00.000Z",
+                revocation="compromised",
+            ),
+        ],
+    }
+    signed = sign_object(sign_object(doc, af, at=PROOF_AT, now=now), af, now=now)
+    with db.session() as s:
+        learned = keys.apply_announcement(s, signed, node_id=AF_NODE, actor="bundle")
+    assert learned.refused is None and learned.revoked == []
+    assert learned.skipped == [f"{ir.active.public.key_id}: registered here for another node"]
+    with db.session() as s:
+        row = s.get(KnownKey, ir.active.public.key_id)
+        assert row is not None and row.revocation is None
+
+
+def test_only_the_key_that_signed_its_own_announcement_is_learned(db: Database) -> None:
+    ring = new_ring(now=utcnow() - timedelta(days=1))
+    add_ir(db, node_id=IR_NODE, public_key_pem=ring.active.public.pem)
+    extra = new_ring(now=utcnow()).active.public  # a key ir-node lists but never signed with
+    now = utcnow()
+    doc = {
+        "type": "sarhad-key-announcement",
+        "version": 1,
+        "node_id": IR_NODE,
+        "issued_at": "2026-11-02T08:00:00.000Z",
+        "active_key_id": ring.active.public.key_id,
+        "keys": [ring.active.public.to_json(), extra.to_json()],
+    }
+    signed = sign_object(sign_object(doc, ring, at=PROOF_AT, now=now), ring, now=now)
+    with db.session() as s:
+        learned = keys.apply_announcement(
+            s, signed, partner=service.get_partner(s, name="ir-node"), actor="bundle"
+        )
+        assert learned.added == [] and s.get(KnownKey, extra.key_id) is None
+    assert learned.skipped == [f"{extra.key_id}: comes with its own announcement"]

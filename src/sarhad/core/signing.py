@@ -43,12 +43,13 @@ differ. What it signed before stays verifiable for good. **Revocation** (``revok
 key with a time and a reason; revoking the active key rotates first.
 
 **Announcements.** Every rotation and revocation leaves a *key announcement* in the ring: the
-node's whole key set (public halves, windows, revocations), signed by the key partners already
-trust: the outgoing key at a rotation, the active key otherwise. A partner checks it with
+node's whole key set (public halves, windows, revocations), signed first by its active key
+(the proof that the node holds the key it announces) and then by the key partners already
+trust: the outgoing key at a rotation, the active key otherwise. A partner checks both with
 ``verify_announcement`` against a key it already trusts for that node, then takes the new
-keys and revocations. A revocation is always taken (it only takes trust away); new keys are
-not taken from an announcement whose signing key it declares compromised: after a compromise
-the new key is confirmed by fingerprint, by another channel.
+active key and the revocations. A revocation is always taken (it only takes trust away); the
+new key is not taken from an announcement whose signing key it declares compromised: after a
+compromise the new key is confirmed by fingerprint, by another channel.
 """
 
 from __future__ import annotations
@@ -541,10 +542,19 @@ ANNOUNCEMENT = "sarhad-key-announcement"
 ANNOUNCEMENT_VERSION = 1
 
 
+#: Where the announcing key set's active key signs the announcement itself (proof that whoever
+#: announces the key holds it); the trusted key's signature, over all of it, is at DEFAULT_AT.
+PROOF_AT: tuple[str, ...] = ("proof",)
+
+
 def announcement(
     ring: KeyRing, *, node_id: str, now: datetime, signer: SigningKey | None = None
 ) -> dict[str, Any]:
-    """The ring's key set as a document signed by ``signer`` (default: the active key)."""
+    """The ring's key set as a document signed by ``signer`` (default: the active key).
+
+    The active key first signs the document at ``PROOF_AT``; ``signer``'s signature then
+    covers the document with that proof.
+    """
     doc = {
         "type": ANNOUNCEMENT,
         "version": ANNOUNCEMENT_VERSION,
@@ -553,7 +563,8 @@ def announcement(
         "active_key_id": ring.active.public.key_id,
         "keys": [k.to_json() for k in ring.keys],
     }
-    return sign_object(doc, signer or ring.active, now=now)
+    proven = sign_object(doc, ring.active, at=PROOF_AT, now=now)
+    return sign_object(proven, signer or ring.active, now=now)
 
 
 def _changed(
@@ -646,13 +657,17 @@ def verify_announcement(
     node_id: str,
     now: datetime | None = None,
 ) -> Announced | Refused:
-    """Check a key announcement of ``node_id`` against keys already trusted for that node."""
+    """Check a key announcement of ``node_id`` against keys already trusted for that node,
+    and that its active key signed it too (so no node announces a key it does not hold)."""
     if not isinstance(doc, Mapping) or doc.get("type") != ANNOUNCEMENT:
         return Refused(Reason.MALFORMED, "not a key announcement")
     if doc.get("version") != ANNOUNCEMENT_VERSION:
         return Refused(Reason.MALFORMED, f"announcement version {doc.get('version')!r} unknown")
     if doc.get("node_id") != node_id:
-        return Refused(Reason.UNKNOWN_KEY, f"the announcement is about node {doc.get('node_id')!r}")
+        return Refused(
+            Reason.MALFORMED,
+            f"the announcement is about node {str(doc.get('node_id'))[:40]!r}, not {node_id}",
+        )
     checked = verify_object(doc, trusted, now=now)
     if isinstance(checked, Refused):
         return checked
@@ -661,14 +676,18 @@ def verify_announcement(
         issued_at = parse_timestamp(doc["issued_at"])
     except (KeyError, TypeError, ValueError) as exc:
         return Refused(Reason.MALFORMED, f"the announcement's keys are not readable ({exc})")
-    active = doc.get("active_key_id")
-    if len({k.key_id for k in keys}) != len(keys) or active not in {k.key_id for k in keys}:
+    active = next((k for k in keys if k.key_id == doc.get("active_key_id")), None)
+    if len({k.key_id for k in keys}) != len(keys) or active is None:
         return Refused(Reason.MALFORMED, "the announcement lists a key twice or not its active key")
+    unsigned = {name: value for name, value in doc.items() if name != DEFAULT_AT[0]}
+    proof = verify_object(unsigned, [active], at=PROOF_AT, now=now)
+    if isinstance(proof, Refused):
+        return Refused(proof.reason, f"the announced active key's own signature: {proof.detail}")
     return Announced(
         node_id=node_id,
         issued_at=issued_at,
         signer=checked.key,
-        active_key_id=str(active),
+        active_key_id=active.key_id,
         keys=keys,
     )
 

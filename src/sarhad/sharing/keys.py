@@ -347,10 +347,11 @@ def apply_announcement(
     """Take a node's key announcement, checked against keys we trust for that node already.
 
     The trust comes from the signature, not from the caller (a bundle import, later sync):
-    revocations and shortened windows are always taken, since they only take trust away;
-    new keys are taken unless the announcement declares its own signing key compromised
-    (then the new key is confirmed by fingerprint, by another channel). Nothing widens a
-    window or lifts a revocation.
+    revocations and shortened windows of the node's own keys are always taken, since they
+    only take trust away; its new active key (which signed the announcement too) is taken
+    unless the announcement declares its own signing key compromised (then the new key is
+    confirmed by fingerprint, by another channel). Nothing widens a window or lifts a
+    revocation, and nothing changes a key of another node.
     """
     claimed = doc.get("node_id") if isinstance(doc, Mapping) else None
     owner = (partner.node_id if partner else None) or node_id or claimed
@@ -389,6 +390,9 @@ def _take(session: Session, said: Announced, *, partner: Partner | None, actor: 
             if said.signer_compromised:
                 learned.skipped.append(f"{key.key_id}: announced by a compromised key")
                 continue
+            if key.key_id != said.active_key_id:  # only the active key signed it (the proof)
+                learned.skipped.append(f"{key.key_id}: comes with its own announcement")
+                continue
             session.add(
                 KnownKey(
                     key_id=key.key_id,
@@ -407,9 +411,9 @@ def _take(session: Session, said: Announced, *, partner: Partner | None, actor: 
             )
             learned.added.append(key.key_id)
             continue
-        if row.node_id not in (None, said.node_id) or (
-            row.node_id is None and partner is not None and row.partner_id != partner.id
-        ):
+        # A node speaks for its own keys only: listing another node's key (to revoke it, say)
+        # changes nothing.
+        if row.node_id != said.node_id and (partner is None or row.partner_id != partner.id):
             learned.skipped.append(f"{key.key_id}: registered here for another node")
             continue
         if key.valid_until is not None and (
