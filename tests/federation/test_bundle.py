@@ -169,5 +169,5 @@ def test_a_bundle_signed_by_a_key_revoked_as_compromised_is_refused(
     with pair.ir.db.session() as s:
         key_id = own_ring(pair.pk.settings.data_dir).active.public.key_id
         revoke_key(s, key_id=key_id, reason="compromised", actor=CONSOLE)
-    with pytest.raises(InvalidInput, match="revoked key: .* compromised"):
+    with pytest.raises(InvalidInput, match=r"revoked key: .* compromised"):
         _import(pair, path)
