@@ -71,10 +71,10 @@ def test_init_makes_a_private_data_folder_and_seals_partner_tokens(tmp_path: Pat
     added = _run(env, "partners", "add", "ir-node", "--country", "IR", "--token", SECRET, "--json")
     assert added.returncode == 0, added.stderr
     assert json.loads(added.stdout)["partner"]["remote_token_set"] is True
-    # the bundle signing key is private too
+    # the signing key ring is private too
     assert _run(env, "keys", "show").returncode == 0
     assert _mode(data / "keys") == 0o700
-    assert _mode(data / "keys" / "node-ed25519.pem") == 0o600
+    assert _mode(data / "keys" / "signing-keys.json") == 0o600
 
     # a copy of the database, read byte by byte, does not give the token away
     raw = b"".join(p.read_bytes() for p in data.glob("sarhad.db*"))

@@ -47,6 +47,7 @@ from sarhad.incidents.routes import router as incidents_router
 from sarhad.node import alert_ports, crossing_ports, feed_sources, patrol_ports
 from sarhad.patrols.routes import router as patrols_router
 from sarhad.patrols.runner import PlanRunner
+from sarhad.sharing.routes import keys_router
 from sarhad.sharing.routes import router as sharing_router
 from sarhad.web import i18n as web_i18n
 from sarhad.web import pages as web_pages
@@ -157,6 +158,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         incidents_router,
         links_router,
         sharing_router,
+        keys_router,
         federation_router,
         alerts_router,
         analysis_router,

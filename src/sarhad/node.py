@@ -28,6 +28,7 @@ from sarhad.core.feed import FeedSource
 from sarhad.core.idempotency import StoredReply
 from sarhad.core.journal import audit
 from sarhad.core.sealing import PRIVATE_DIR, PRIVATE_FILE, restrict, seal_column, sealed_values
+from sarhad.core.signing import LEGACY_KEY_FILE, RING_FILE, signing_keys
 from sarhad.crossings import service as crossings
 from sarhad.crossings.ports import CrossingPorts
 from sarhad.incidents import service as incidents
@@ -69,7 +70,7 @@ def _restrict_data(settings: Settings) -> None:
     """Give the data folder, database files and key files modes only the node can read."""
     data = settings.data_dir
     restrict([data, data / "keys"], mode=PRIVATE_DIR)
-    files = [settings.node_key_path, data / "keys" / "node-ed25519.pem"]
+    files = [settings.node_key_path, data / RING_FILE, data / LEGACY_KEY_FILE]
     db_file = _sqlite_path(settings)
     if db_file is not None:
         files += [db_file + suffix for suffix in ("", "-wal", "-shm", "-journal")]
@@ -77,11 +78,12 @@ def _restrict_data(settings: Settings) -> None:
 
 
 def init_node(settings: Settings) -> Database:
-    """Create the data folder, bring the schema to head, give the node its id and key.
+    """Create the data folder, bring the schema to head, give the node its id and keys.
 
     Safe to run again (``serve`` runs it at every start): it upgrades the schema, tightens
-    modes that are too open (with a warning), finishes a node-key rotation a crash cut short
-    and seals partner tokens an older version stored in clear.
+    modes that are too open (with a warning), finishes a node-key rotation a crash cut short,
+    seals partner tokens an older version stored in clear and takes an older version's
+    bundle key into the signing key ring.
     """
     with private_files():
         settings.data_dir.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
@@ -99,6 +101,7 @@ def init_node(settings: Settings) -> Database:
                     session.add(NodeMeta(key="node_id", value=str(uuid.uuid4())))
                     session.add(NodeMeta(key="initialised_at", value=utcnow().isoformat()))
             _ready_key(db)
+            signing_keys(settings.data_dir).ring()  # made at the first start, kept after
             _restrict_data(settings)
         except BaseException:
             db.dispose()  # the caller gets no database to close

@@ -222,6 +222,27 @@ def _incident_filters(case: Any) -> None:
         case.query["bbox"] = ",".join((w, s, e, n))
 
 
+@rule("POST /api/v1/keys/known", "POST /api/v1/partners/{name}/keys")
+def _key(case: Any) -> None:
+    body = case.body
+    if not isinstance(body, dict):
+        return
+    # The fingerprint read out must be the key's own (a key the document cannot know), and a
+    # key's window must end after it begins.
+    body.pop("fingerprint", None)
+    start, end = _moment(body.get("valid_from")), _moment(body.get("valid_until"))
+    if start is not None and end is not None and end <= start:
+        body["valid_until"] = _iso(_later(start)) if _later(start) > start else None
+
+
+@rule(
+    "POST /api/v1/keys/known/{key_id}/revoke", "POST /api/v1/partners/{name}/keys/{key_id}/revoke"
+)
+def _revocation(case: Any) -> None:
+    if isinstance(case.body, dict):
+        _within(case.body, "at")  # a revocation takes effect now or earlier
+
+
 # Registered last, for the operations above only (a case hook on every operation would slow
 # the generation of the others for nothing).
 @schemathesis.hook("map_case").apply_to(name=sorted(RULES))

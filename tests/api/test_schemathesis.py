@@ -37,6 +37,7 @@ from sarhad.core.auth import CONSOLE, Role
 from sarhad.incidents import service as incidents
 from sarhad.incidents.schemas import IncidentIn
 from sarhad.sharing import service as sharing
+from sarhad.sharing.keys import rotate_own
 from support import LiveNode
 
 HERE = Path(__file__).resolve().parent
@@ -71,6 +72,8 @@ def _seed(live: LiveNode, profile: BorderProfile) -> tuple[dict[str, str], str]:
             actor=CONSOLE,
             profile=profile,
         )
+        # a rotated signing key, so that the node has a key announcement to serve
+        rotate_own(s, data_dir=live.settings.data_dir, actor=CONSOLE)
         return {"partner": "ir-node", "incident": row.id}, token
 
 

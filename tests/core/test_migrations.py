@@ -71,3 +71,66 @@ def test_0010_keeps_the_incidents_a_node_holds(db_url: str) -> None:
             assert migrated.c.sector_id.nullable and migrated.c.km.nullable
     finally:
         db.dispose()
+
+
+def test_0011_makes_each_partners_key_a_known_key_and_back(db_url: str) -> None:
+    """The single public key a partner had becomes a row of known_keys with its key id."""
+    from datetime import UTC, datetime
+
+    from alembic import command
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from sqlalchemy import MetaData, Table, insert, select
+
+    from sarhad.core.signing import key_id_of, public_pem
+    from sarhad.migrations import alembic_config
+
+    key = Ed25519PrivateKey.generate().public_key()
+    db = Database(db_url)
+    try:
+        command.downgrade(alembic_config(db.engine), "0010")  # the template is at head
+        meta = MetaData()
+        users = Table("users", meta, autoload_with=db.engine)
+        partners = Table("partners", meta, autoload_with=db.engine)
+        now = datetime(2026, 11, 20, tzinfo=UTC)
+        with db.engine.begin() as conn:
+            for i, pem in enumerate((public_pem(key), None)):
+                conn.execute(
+                    insert(users).values(
+                        id=f"u{i}",
+                        username=f"partner-{i}",
+                        role="partner",
+                        disabled=False,
+                        created_at=now,
+                    )
+                )
+                conn.execute(
+                    insert(partners).values(
+                        id=f"p{i}",
+                        name=f"node-{i}",
+                        country="IR",
+                        account_id=f"u{i}",
+                        node_id="7d3c1a52-5a43-4b8e-9a53-6a2f0c1d9e11" if i == 0 else None,
+                        public_key=pem,
+                        active=True,
+                        created_at=now,
+                    )
+                )
+        upgrade(db.engine)
+        with db.engine.connect() as conn:
+            known = Table("known_keys", MetaData(), autoload_with=db.engine)
+            rows = conn.execute(select(known)).all()
+            assert [(r.key_id, r.partner_id, r.source) for r in rows] == [
+                (key_id_of(key), "p0", "upgrade")
+            ]
+            assert rows[0].node_id == "7d3c1a52-5a43-4b8e-9a53-6a2f0c1d9e11"
+            assert rows[0].public_key == public_pem(key)
+            migrated = Table("partners", MetaData(), autoload_with=db.engine)
+            assert "public_key" not in migrated.c
+        command.downgrade(alembic_config(db.engine), "0010")
+        with db.engine.connect() as conn:
+            back = Table("partners", MetaData(), autoload_with=db.engine)
+            got = dict(conn.execute(select(back.c.id, back.c.public_key)).all())
+            assert got == {"p0": public_pem(key), "p1": None}
+        upgrade(db.engine)
+    finally:
+        db.dispose()

@@ -9,11 +9,13 @@ import pytest
 from sqlalchemy import func, select
 
 from sarhad.core.auth import CONSOLE
+from sarhad.core.db import utcnow
 from sarhad.core.errors import InvalidInput
-from sarhad.federation import bundle
+from sarhad.core.signing import new_ring, rotate
 from sarhad.federation.service import export_bundle_file, import_bundle_file
 from sarhad.incidents.models import Incident
 from sarhad.sharing import service as sharing
+from sarhad.sharing.keys import own_ring, partner_keys_out, revoke_key, rotate_own
 from sarhad.sharing.schemas import PartnerUpdate
 
 from .conftest import Pair
@@ -21,7 +23,7 @@ from .helpers import PROFILE, get, record
 
 
 def register_key(pair: Pair) -> None:
-    pem = bundle.public_pem(bundle.node_key(pair.pk.settings.data_dir))
+    pem = own_ring(pair.pk.settings.data_dir).active.public.pem
     with pair.ir.db.session() as s:
         sharing.update_partner(
             s, name="pk-node", changes=PartnerUpdate(public_key_pem=pem), actor=CONSOLE
@@ -93,3 +95,79 @@ def test_tampered_or_foreign_bundles_are_refused(pair: Pair, tmp_path: Path) -> 
         )
     with pair.ir.db.session() as s:
         assert s.scalar(select(func.count()).select_from(Incident)) == 0  # nothing half-written
+
+
+def _import(pair: Pair, path: Path):
+    return import_bundle_file(
+        pair.ir.db, settings=pair.ir.settings, profile=PROFILE, partner="pk-node", path=path
+    )
+
+
+def test_bundles_signed_after_rotations_verify_with_the_announced_keys(
+    pair: Pair, tmp_path: Path
+) -> None:
+    first = own_ring(pair.pk.settings.data_dir).active.public
+    register_key(pair)  # the receiving node knows the first key only
+    with pair.pk.db.session() as s:
+        rotate_own(s, data_dir=pair.pk.settings.data_dir, actor=CONSOLE)
+    with pair.pk.db.session() as s:
+        ring = rotate_own(s, data_dir=pair.pk.settings.data_dir, actor=CONSOLE)
+    shared = record(pair.pk)
+    path = export(pair, tmp_path)
+    doc = json.loads(path.read_text())
+    assert doc["header"]["signature"]["key_id"] == ring.active.public.key_id
+    assert len(doc["key_announcements"]) == 2
+    report = _import(pair, path)
+    assert report.rejected == [] and get(pair.ir, shared.id) is not None
+    with pair.ir.db.session() as s:
+        pk = sharing.get_partner(s, name="pk-node")
+        learned = {k.key_id: k for k in partner_keys_out(s, pk, now=utcnow())}
+    assert set(learned) == {k.key_id for k in ring.keys}
+    assert learned[first.key_id].source == "registered"
+    assert learned[ring.active.public.key_id].source == "announcement"
+    assert learned[ring.active.public.key_id].fingerprint == ring.active.public.fingerprint
+
+
+def test_a_bundle_whose_key_announcement_is_forged_or_whose_key_is_revoked_is_refused(
+    pair: Pair, tmp_path: Path
+) -> None:
+    record(pair.pk)
+    register_key(pair)
+    first = own_ring(pair.pk.settings.data_dir).active.public
+    with pair.pk.db.session() as s:
+        rotate_own(s, data_dir=pair.pk.settings.data_dir, actor=CONSOLE)
+    doc = json.loads(export(pair, tmp_path).read_text())
+    # someone on the way swaps the announcement for one of their own making
+    stranger = rotate(
+        new_ring(now=utcnow()), node_id=doc["header"]["from"]["node_id"], now=utcnow()
+    )
+    doc["key_announcements"] = list(stranger.announcements)
+    (tmp_path / "forged.json").write_text(json.dumps(doc))
+    with pytest.raises(InvalidInput, match="not pk-node's") as exc:
+        _import(pair, tmp_path / "forged.json")
+    assert "sarhad keys trust --partner pk-node" in (exc.value.hint or "")
+    with pair.ir.db.session() as s:  # nothing was learned from the refused file
+        pk = sharing.get_partner(s, name="pk-node")
+        assert [k.key_id for k in partner_keys_out(s, pk, now=utcnow())] == [first.key_id]
+
+    # the receiving node learns that pk-node's first key was compromised: nothing signed by
+    # it (announcements included) is trusted, so the new key is not learned from it either
+    with pair.ir.db.session() as s:
+        revoke_key(s, key_id=first.key_id, reason="compromised", actor=CONSOLE)
+    with pytest.raises(InvalidInput, match="not pk-node's"):
+        _import(pair, export(pair, tmp_path))
+    with pair.ir.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Incident)) == 0
+
+
+def test_a_bundle_signed_by_a_key_revoked_as_compromised_is_refused(
+    pair: Pair, tmp_path: Path
+) -> None:
+    record(pair.pk)
+    register_key(pair)
+    path = export(pair, tmp_path)
+    with pair.ir.db.session() as s:
+        key_id = own_ring(pair.pk.settings.data_dir).active.public.key_id
+        revoke_key(s, key_id=key_id, reason="compromised", actor=CONSOLE)
+    with pytest.raises(InvalidInput, match=r"revoked key: .* compromised"):
+        _import(pair, path)

@@ -55,8 +55,8 @@ def test_sync_reports_an_unreachable_partner(pair: Pair) -> None:
 
 def test_bundle_commands(pair: Pair, tmp_path: Path) -> None:
     row = record(pair.pk)
-    key = run(pair.pk, "keys", "show")
-    assert key.exit_code == 0 and "BEGIN PUBLIC KEY" in key.output
+    key = run(pair.pk, "keys", "show", "--pem")
+    assert key.exit_code == 0 and key.output.startswith("-----BEGIN PUBLIC KEY-----")
     (tmp_path / "pk.pem").write_text(key.output)
     assert (
         run(

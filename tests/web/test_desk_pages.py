@@ -464,3 +464,37 @@ def test_sharing_page_shows_sent_received_withheld_and_quarantine(web, browser, 
     assert browser(Role.ANALYST).get("/sharing").status_code == 200
     refused = duty.get("/sharing")
     assert refused.status_code == 403 and "incident--not-a-uuid" not in refused.text
+
+
+def test_sharing_page_shows_our_fingerprints_and_each_partners(web, browser, partner_exchange):
+    from sarhad.core.signing import new_ring
+    from sarhad.sharing import keys
+
+    theirs = new_ring(now=datetime.now(UTC)).active.public
+    third = new_ring(now=datetime.now(UTC)).active.public
+    with web.db.session() as s:
+        partner = sharing.get_partner(s, name=PARTNER)
+        keys.trust_key(s, public_key_pem=theirs.pem, partner=partner, actor=CONSOLE)
+        keys.trust_key(
+            s,
+            public_key_pem=third.pem,
+            node_id="3f1e0b7a-2c4d-4e5f-8a9b-0c1d2e3f4a5b",
+            label="af-node",
+            actor=CONSOLE,
+        )
+    ours = keys.own_ring(web.settings.data_dir).active.public
+    for lang, heading, partner_heading in (
+        ("en", "This node's signing keys", "Signing keys of this partner"),
+        ("ur", "اس نوڈ کی دستخطی کلیدیں", "اس شراکت دار کی دستخطی کلیدیں"),
+        ("fa", "کلیدهای امضای این گره", "کلیدهای امضای این طرف مقابل"),
+    ):
+        html = browser(Role.LIAISON).get(f"/sharing?lang={lang}").text
+        own = html[html.index('id="own-keys"') :]
+        assert heading in own
+        row = row_of(own, "data-key", ours.key_id)
+        assert 'class="active-key"' in row
+        assert f'<code class="ltr mono fingerprint" dir="ltr">{ours.fingerprint}</code>' in row
+        section = html[html.index(f'data-partner="{PARTNER}"') : html.index('id="own-keys"')]
+        assert partner_heading in section
+        assert theirs.fingerprint in row_of(section, "data-key", theirs.key_id)
+        assert third.fingerprint in html[html.index("third-keys") :]

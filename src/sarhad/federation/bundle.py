@@ -1,85 +1,55 @@
 """Air-gap transfer: a signed file of what the agreement allows, verified before it is ingested.
 
-The file is JSON: a header (format, sender, recipient, time, SHA-256 of the objects) signed
-with the sending node's Ed25519 key, and a STIX bundle. The recipient checks the signature
-against the key it registered for that partner (``sarhad partners set NAME --public-key``).
+The file is JSON: a header (format, sender, recipient, time, SHA-256 of the RFC 8785 form of
+the objects) signed with the sending node's active key (``core.signing``: the signature sits
+in ``header.signature`` with its key id), the sender's key announcements, and a STIX bundle.
+The recipient first takes the announcements (each checked against keys it already trusts for
+that partner: so a bundle signed after a rotation verifies), then checks the header against
+the partner's keys (``sarhad keys trust --partner NAME``) and the objects against the digest.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sarhad.core.db import utcnow
-from sarhad.core.errors import ConfigError, FieldError, InvalidInput
+from sarhad.core.errors import FieldError, InvalidInput
 from sarhad.core.json_depth import loads
-from sarhad.core.sealing import write_private
+from sarhad.core.signing import (
+    KeyRing,
+    NotCanonical,
+    Reason,
+    Refused,
+    TrustedKey,
+    canonical,
+    sign_object,
+    verify_object,
+)
 from sarhad.federation.models import CollectionObject
 from sarhad.federation.publish import LocalNode, publish_partner
-from sarhad.federation.store import canonical, collection_id
+from sarhad.federation.store import collection_id
 from sarhad.sharing.models import Partner
 
-FORMAT = "sarhad-bundle/1"
-KEY_FILE = "keys/node-ed25519.pem"
-
-
-def node_key(data_dir: Path) -> Ed25519PrivateKey:
-    """This node's signing key, made on first use and kept in the data folder (mode 600)."""
-    path = data_dir / KEY_FILE
-    if path.exists():
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        if not isinstance(key, Ed25519PrivateKey):
-            raise ConfigError(f"{path} is not an Ed25519 key")
-        return key
-    key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    write_private(path, pem)  # folder 700, file 600 from its first byte, written atomically
-    return key
-
-
-def public_pem(key: Ed25519PrivateKey) -> str:
-    """The public half, as PEM text to hand to partners."""
-    return (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-
-
-def load_public_key(pem: str, *, field: str = "public_key") -> Ed25519PublicKey:
-    """Parse a partner's public key; a bad one is an input error naming ``field``."""
-    try:
-        key = serialization.load_pem_public_key(pem.encode())
-    except ValueError as exc:
-        raise InvalidInput(FieldError(field, "not a PEM public key")) from exc
-    if not isinstance(key, Ed25519PublicKey):
-        raise InvalidInput(FieldError(field, "must be an Ed25519 public key"))
-    return key
+FORMAT = "sarhad-bundle/2"
 
 
 def _digest(objects: list[Any]) -> str:
-    return hashlib.sha256(
-        json.dumps(objects, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
-    ).hexdigest()
+    return hashlib.sha256(canonical(objects)).hexdigest()
 
 
 def export_bundle(
-    session: Session, *, partner: Partner, node: LocalNode, key: Ed25519PrivateKey
+    session: Session, *, partner: Partner, node: LocalNode, ring: KeyRing
 ) -> dict[str, Any]:
-    """Every object version the partner may have, as a signed bundle document."""
+    """Every object version the partner may have, as a bundle document signed by ``ring``."""
     publish_partner(session, node=node, partner=partner)
     payloads = session.scalars(
         select(CollectionObject.payload)
@@ -95,10 +65,11 @@ def export_bundle(
         "objects_sha256": _digest(objects),
         "count": len(objects),
     }
-    signature = key.sign(canonical(header).encode())
     return {
-        "header": header,
-        "signature": base64.b64encode(signature).decode(),
+        "header": sign_object(header, ring),
+        # Every rotation's announcement, oldest first: a partner that knows only an old key
+        # learns each newer one from the one before.
+        "key_announcements": list(ring.announcements),
         "bundle": {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": objects},
     }
 
@@ -112,30 +83,51 @@ class VerifiedBundle:
     objects: list[Any]
 
 
-def verify_bundle(document: Any, *, partner: Partner) -> VerifiedBundle:
-    """Check format, signature (with the partner's registered key) and digest."""
+def announcements(document: Any) -> list[Any]:
+    """The key announcements a bundle document carries (unchecked: each is verified when it
+    is taken, against keys already trusted)."""
+    found = document.get("key_announcements") if isinstance(document, dict) else None
+    return list(found) if isinstance(found, list) else []
+
+
+def verify_bundle(document: Any, *, partner: Partner, keys: Iterable[TrustedKey]) -> VerifiedBundle:
+    """Check format, the header's signature (with ``keys``, the partner's) and the digest."""
 
     def bad(msg: str) -> InvalidInput:
         return InvalidInput(FieldError("bundle", msg), hint="ask the sender for a new export")
 
     if not isinstance(document, dict) or not isinstance(document.get("header"), dict):
         raise bad("not a Sarhad bundle file")
-    header, sig = document["header"], document.get("signature")
+    header = document["header"]
     if header.get("format") != FORMAT:
-        raise bad(f"format {header.get('format')!r} is not {FORMAT}")
-    if not partner.public_key:
+        raise bad(
+            f"format {str(header.get('format'))[:40]!r} is not {FORMAT}: the sending node "
+            "runs another version of Sarhad"
+        )
+    keys = list(keys)
+    if not keys:
         raise InvalidInput(
             FieldError("public_key", f"no public key registered for {partner.name}"),
-            hint=f"sarhad partners set {partner.name} --public-key FILE",
+            hint=f"sarhad keys trust --partner {partner.name} --public-key FILE",
         )
+    checked = verify_object(header, keys)
+    if isinstance(checked, Refused):
+        if checked.reason is Reason.BAD_SIGNATURE:
+            raise bad(f"the signature does not match {partner.name}'s key: refused")
+        if checked.reason is Reason.UNKNOWN_KEY:
+            raise InvalidInput(
+                FieldError("bundle", f"signed with a key that is not {partner.name}'s ({checked})"),
+                hint=f"confirm the partner's new key by phone: sarhad keys trust --partner "
+                f"{partner.name} --public-key FILE",
+            )
+        raise bad(f"the signature is not valid: {checked}")
+    bundle = document.get("bundle")
+    objects = bundle.get("objects") if isinstance(bundle, dict) else None
     try:
-        load_public_key(partner.public_key).verify(
-            base64.b64decode(sig or "", validate=True), canonical(header).encode()
-        )
-    except (InvalidSignature, ValueError) as exc:
-        raise bad(f"the signature does not match {partner.name}'s key: refused") from exc
-    objects = (document.get("bundle") or {}).get("objects")
-    if not isinstance(objects, list) or _digest(objects) != header.get("objects_sha256"):
+        digest = _digest(objects) if isinstance(objects, list) else None
+    except NotCanonical:
+        digest = None
+    if not isinstance(objects, list) or digest != header.get("objects_sha256"):
         raise bad("the objects do not match the signed digest (altered in transit): refused")
     sender = header.get("from") or {}
     return VerifiedBundle(

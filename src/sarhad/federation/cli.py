@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn
@@ -11,15 +13,22 @@ from rich.table import Table
 
 from sarhad.border import profile_from_settings
 from sarhad.core import console
+from sarhad.core.auth import CONSOLE
 from sarhad.core.console import err, guarded, out, print_json
-from sarhad.federation import bundle as bundles
+from sarhad.core.errors import FieldError, InvalidInput, NotFound
+from sarhad.core.signing import Revocation
+from sarhad.core.times import parse_datetime
 from sarhad.federation import service
+from sarhad.sharing import keys
+from sarhad.sharing import service as sharing
+from sarhad.sharing.schemas import KnownKeyOut
 
 federation_app = typer.Typer(help="Federation with partner nodes: status.", no_args_is_help=True)
 quarantine_app = typer.Typer(help="Inbound objects refused, with reasons.", no_args_is_help=True)
 bundle_app = typer.Typer(help="Signed bundle files for air-gapped partners.", no_args_is_help=True)
 keys_app = typer.Typer(
-    help="This node's keys: the bundle signing key and the node key sealing partner tokens.",
+    help="Signing keys: this node's (show, rotate, revoke), other nodes' (list, trust, "
+    "revoke); and the node key sealing partner tokens (rotate-node-key).",
     no_args_is_help=True,
 )
 
@@ -184,9 +193,235 @@ def bundle_import(
             out.print(f"  {i or '?'}: {r}", highlight=False)
 
 
+def _when(value: datetime | None) -> str:
+    return value.isoformat(timespec="minutes").replace("+00:00", "Z") if value else "-"
+
+
+def _time(text: str | None, field: str) -> datetime | None:
+    if text is None:
+        return None
+    value = parse_datetime(text, field, example="2026-11-24T06:00Z")
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _read_pem(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(FieldError("public_key", f"cannot read {path}: {exc}")) from None
+
+
 @keys_app.command("show")
 @guarded
-def keys_show() -> None:
-    """Print this node's public key (give it to partners for bundle verification)."""
+def keys_show(
+    pem: Annotated[
+        bool, typer.Option("--pem", help="Print only the active public key (PEM) for partners")
+    ] = False,
+    json_: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """This node's signing keys and fingerprints; read the active one out to partners."""
     s = console.settings()
-    out.print(bundles.public_pem(bundles.node_key(s.data_dir)), highlight=False)
+    db = console.open_db(s)
+    with db.session() as session:
+        shown = keys.own_keys_out(session, s.data_dir)
+    active = next(k for k in shown.keys if k.active)
+    if pem:
+        out.print(active.public_key_pem, end="", highlight=False, soft_wrap=True)
+        return
+    if json_:
+        print_json(shown.model_dump(mode="json"))
+        return
+    # One block a key, not a table: a fingerprint must never be cut or wrapped.
+    for k in shown.keys:
+        state = f"{k.state}, signs" if k.active else k.state
+        _print_key(k.key_id, state, k.fingerprint, k.valid_from, k.valid_until)
+        if k.revocation:
+            out.print(f"  revoked       {_when(k.revoked_at)} ({k.revocation})")
+    out.print(f"node id {shown.node_id}")
+    out.print("fingerprint to read out to partners:")
+    out.print(f"  [bold]{active.fingerprint}[/]", highlight=False, soft_wrap=True)
+    out.print("[dim]their copy of the key: sarhad keys show --pem > FILE[/]")
+
+
+@keys_app.command("rotate")
+@guarded
+def keys_rotate(
+    overlap_hours: Annotated[
+        float,
+        typer.Option(
+            min=0, max=720, help="How long the old key stays valid for what is still signed"
+        ),
+    ] = 24.0,
+    json_: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Put a new signing key in place. What the old key signed stays verifiable.
+
+    Partners learn the new key from an announcement signed by the old one (air-gapped
+    partners: it travels in every bundle). Back up the data folder's keys/ afterwards.
+    """
+    s = console.settings()
+    db = console.open_db(s)
+    with db.session() as session:
+        ring = keys.rotate_own(
+            session, data_dir=s.data_dir, overlap=timedelta(hours=overlap_hours), actor=CONSOLE
+        )
+    new = ring.active.public
+    if json_:
+        print_json({"active_key_id": new.key_id, "fingerprint": new.fingerprint})
+        return
+    out.print(f"new signing key {new.key_id}, fingerprint:")
+    out.print(f"  [bold]{new.fingerprint}[/]", highlight=False, soft_wrap=True)
+    out.print("[dim]back up keys/signing-keys.json now (docs/operations.md)[/]")
+
+
+@keys_app.command("revoke")
+@guarded
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key id (sarhad keys show / keys list)")],
+    reason: Annotated[
+        Revocation,
+        typer.Option(
+            help="superseded: what it signed before stays valid; compromised: nothing does"
+        ),
+    ],
+    at: Annotated[
+        str | None, typer.Option(help="From when (ISO, UTC if no offset); default now")
+    ] = None,
+) -> None:
+    """Revoke a key: one of this node's (the active one is replaced), or another node's."""
+    s = console.settings()
+    when = _time(at, "at")
+    db = console.open_db(s)
+    with db.session() as session:
+        if keys.is_own_key(s.data_dir, key_id):
+            ring = keys.revoke_own(
+                session, data_dir=s.data_dir, key_id=key_id, reason=reason, at=when, actor=CONSOLE
+            )
+            out.print(f"this node's key {key_id} revoked ({reason.value})")
+            if ring.active.public.key_id != key_id:
+                out.print(
+                    f"active key: {ring.active.public.key_id}, fingerprint "
+                    f"[bold]{ring.active.public.fingerprint}[/]"
+                )
+            if reason is Revocation.COMPROMISED:
+                err.print(
+                    "[bold yellow]compromised:[/] partners will not take the new key from an "
+                    "announcement signed by the old one; read them the new fingerprint by phone"
+                )
+            return
+        row = keys.revoke_key(session, key_id=key_id, reason=reason, at=when, actor=CONSOLE)
+        shown = keys.shown(session, row)
+    out.print(f"key {key_id} of {shown.partner or shown.node_id} revoked ({reason.value})")
+
+
+def _print_key(
+    key_id: str,
+    state: str,
+    fingerprint: str,
+    valid_from: datetime | None,
+    valid_until: datetime | None,
+) -> None:
+    out.print(f"key {key_id}  ({state})", highlight=False)
+    out.print(f"  fingerprint   [bold]{fingerprint}[/]", highlight=False, soft_wrap=True)
+    out.print(f"  valid         {_when(valid_from)} to {_when(valid_until)}", highlight=False)
+
+
+def _print_keys(rows: list[KnownKeyOut]) -> None:
+    for k in rows:
+        of = k.partner or (f"{k.node_id} ({k.label})" if k.label else str(k.node_id))
+        state = f"{k.state}, {k.revocation}" if k.revocation else k.state
+        _print_key(k.key_id, state, k.fingerprint, k.valid_from, k.valid_until)
+        out.print(f"  of            {of}", highlight=False)
+        out.print(
+            f"  added         {_when(k.added_at)} by {k.added_by} ({k.source})", highlight=False
+        )
+
+
+@keys_app.command("list")
+@guarded
+def keys_list(
+    partner: Annotated[str | None, typer.Option(help="Only this partner's keys")] = None,
+    node: Annotated[str | None, typer.Option(help="Only the keys of this node id")] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Other nodes' signing keys this node trusts (or has revoked), with fingerprints."""
+    db = console.open_db(console.settings())
+    with db.session() as session:
+        p = sharing.get_partner(session, name=partner) if partner else None
+        rows = keys.list_keys(session, partner=p, node_id=node)
+    if json_:
+        print_json([k.model_dump(mode="json") for k in rows])
+        return
+    _print_keys(rows)
+    out.print(f"{len(rows)} key(s)")
+
+
+@keys_app.command("trust")
+@guarded
+def keys_trust(
+    public_key: Annotated[Path, typer.Option(help="File with the node's Ed25519 key (PEM)")],
+    node_id: Annotated[
+        str | None, typer.Argument(help="A third node's id (records partners forward)")
+    ] = None,
+    partner: Annotated[str | None, typer.Option(help="Or: a partner's key")] = None,
+    fingerprint: Annotated[
+        str | None,
+        typer.Option(help="The fingerprint they read out; the key is refused unless it matches"),
+    ] = None,
+    label: Annotated[
+        str | None, typer.Option(help="Who the node is, e.g. 'af-node, Kabul'")
+    ] = None,
+    valid_from: Annotated[str | None, typer.Option(help="Signatures before fail (ISO)")] = None,
+    valid_until: Annotated[str | None, typer.Option(help="Signatures after fail (ISO)")] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Trust a partner's or a third node's signing key, after confirming its fingerprint by
+    another channel (phone, meeting)."""
+    if (node_id is None) == (partner is None):
+        raise InvalidInput(
+            FieldError("node_id", "give a node id or --partner NAME, not both or neither")
+        )
+    args: dict[str, Any] = {
+        "public_key_pem": _read_pem(public_key),
+        "fingerprint": fingerprint,
+        "label": label,
+        "valid_from": _time(valid_from, "valid_from"),
+        "valid_until": _time(valid_until, "valid_until"),
+    }
+    db = console.open_db(console.settings())
+    with db.session() as session:
+        p = sharing.get_partner(session, name=partner) if partner else None
+        row, added = keys.trust_key(session, partner=p, node_id=node_id, actor=CONSOLE, **args)
+        shown = keys.shown(session, row)
+    if json_:
+        print_json(shown.model_dump(mode="json"))
+        return
+    of = shown.partner or shown.node_id
+    out.print(f"{'trusted' if added else 'already trusted'}: key {shown.key_id} of {of}")
+    out.print(f"fingerprint [bold]{shown.fingerprint}[/]", highlight=False, soft_wrap=True)
+    if fingerprint is None:
+        err.print(
+            "[yellow]check:[/] this must be the fingerprint their officer reads from "
+            "'sarhad keys show'; if it is not, revoke it: sarhad keys revoke "
+            f"{shown.key_id} --reason compromised"
+        )
+
+
+@keys_app.command("announcement")
+@guarded
+def keys_announcement(
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write it to this file")] = None,
+) -> None:
+    """This node's newest key announcement (signed; made at each rotation or revocation)."""
+    ring = keys.own_ring(console.settings().data_dir)
+    if not ring.announcements:
+        raise NotFound(
+            "nothing to announce: this node's keys were never rotated or revoked",
+            hint="partners register the key itself: sarhad keys show --pem",
+        )
+    text = json.dumps(ring.announcements[-1], ensure_ascii=False, indent=2)
+    if out_file is None:
+        out.print(text, highlight=False, soft_wrap=True)
+    else:
+        out_file.write_text(text + "\n", encoding="utf-8")
+        out.print(f"wrote the announcement to {out_file}")

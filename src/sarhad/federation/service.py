@@ -23,6 +23,7 @@ from sarhad.federation.inbox import IngestReport, ingest
 from sarhad.federation.models import Quarantined, Receipt, SyncCursor
 from sarhad.federation.publish import LocalNode
 from sarhad.federation.sync import Progress, SyncReport, sync_partner, waiting_count
+from sarhad.sharing import keys as known_keys
 from sarhad.sharing import service as sharing
 from sarhad.sharing.models import Partner
 
@@ -128,10 +129,10 @@ def originals(session: Session, *, incident_id: str) -> list[dict[str, Any]]:
 
 def export_bundle_file(db: Database, *, settings: Settings, partner: str, path: Path) -> int:
     """Write a signed bundle of what ``partner`` may have; returns the number of objects."""
-    key = bundles.node_key(settings.data_dir)
+    ring = known_keys.own_ring(settings.data_dir)
     with db.session() as s:
         p = sharing.get_partner(s, name=partner)
-        doc = bundles.export_bundle(s, partner=p, node=local_node(s, settings), key=key)
+        doc = bundles.export_bundle(s, partner=p, node=local_node(s, settings), ring=ring)
         audit(
             s,
             actor="console",
@@ -158,11 +159,22 @@ def import_bundle_file(
     path: Path,
     progress: Progress | None = None,
 ) -> IngestReport:
-    """Verify a partner's bundle file and ingest it like a sync (page by page)."""
+    """Verify a partner's bundle file and ingest it like a sync (page by page).
+
+    The key announcements it carries are taken first (each checked against keys already
+    trusted for the partner), in the same transaction as the check of the header: a file
+    refused leaves nothing behind, not even a key it taught.
+    """
     document = bundles.read_bundle(path)
     with db.session() as s:
         p = sharing.get_partner(s, name=partner)
-        verified = bundles.verify_bundle(document, partner=p)
+        for said in bundles.announcements(document):
+            learned = known_keys.apply_announcement(s, said, partner=p, actor="console")
+            if learned.refused:
+                log.info("bundle from %s: key announcement not taken: %s", p.name, learned.refused)
+        verified = bundles.verify_bundle(
+            document, partner=p, keys=known_keys.keys_for_partner(s, p)
+        )
         node = local_node(s, settings)
         s.expunge(p)
     report = IngestReport()

@@ -46,9 +46,14 @@ def _print_partner(p: PartnerOut) -> None:
     table.add_row("node id", p.node_id or "-")
     table.add_row("TAXII URL", p.taxii_url or "-")
     table.add_row("our token for them", "set" if p.remote_token_set else "not set")
-    table.add_row("public key", "set" if p.public_key_pem else "not set")
     table.add_row("their account here", p.account)
+    table.add_row("signing keys", str(len(p.public_keys)) if p.public_keys else "none")
     out.print(table)
+    # Below the table, one line each: a fingerprint read over the phone is never wrapped.
+    for k in p.public_keys:
+        out.print(f"key {k.key_id} ({k.state}): {k.fingerprint}", highlight=False, soft_wrap=True)
+    if not p.public_keys:
+        out.print(f"add their key: sarhad keys trust --partner {p.name} --public-key FILE")
 
 
 def _print_agreement(a: AgreementOut) -> None:

@@ -1,4 +1,4 @@
-"""Partner nodes and sharing agreements (one current agreement per partner)."""
+"""Partner nodes, sharing agreements (one current agreement per partner), known public keys."""
 
 from __future__ import annotations
 
@@ -26,7 +26,6 @@ class Partner(Base):
     remote_token: Mapped[str | None] = mapped_column(Text, nullable=True)
     # The local account (role "partner") whose tokens they present to us.
     account_id: Mapped[str] = mapped_column(ForeignKey("users.id"), unique=True)
-    public_key: Mapped[str | None] = mapped_column(Text, nullable=True)  # Ed25519, PEM: bundles
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -58,3 +57,34 @@ class Agreement(Base):
     alert_deadlines: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class KnownKey(Base):
+    """A signing key of another node: a partner's, or a third node's whose records a partner
+    forwards (A's record reaching us through B is checked against A's key, not B's).
+
+    A key belongs to one node: its id (``core.signing.key_id_of``) is the primary key, so the
+    same key cannot be registered for two nodes. ``partner_id`` names the partner it was
+    registered for (None for a third node); ``node_id`` the node, when known. Rows are never
+    deleted: a key no longer trusted is revoked, so what it signed before stays explained.
+    """
+
+    __tablename__ = "known_keys"
+
+    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    node_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    partner_id: Mapped[str | None] = mapped_column(
+        ForeignKey("partners.id"), nullable=True, index=True
+    )
+    label: Mapped[str | None] = mapped_column(String(120), nullable=True)  # e.g. "af-node, Kabul"
+    public_key: Mapped[str] = mapped_column(Text)  # Ed25519, PEM
+    valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revocation: Mapped[str | None] = mapped_column(String(12), nullable=True)  # core.signing
+    revoked_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # How we came to trust it: "registered" (by hand, fingerprint confirmed), "announcement"
+    # (signed by a key we trusted already) or "upgrade" (the single key of an older version).
+    source: Mapped[str] = mapped_column(String(20))
+    added_by: Mapped[str] = mapped_column(String(200))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)

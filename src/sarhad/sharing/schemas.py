@@ -15,6 +15,7 @@ from sarhad.alerts.schemas import DeadlineTerms
 from sarhad.alerts.taxonomy import Priority
 from sarhad.core.markings import TLP
 from sarhad.core.params import SECTORS, VOCABULARY, stripped
+from sarhad.core.signing import Revocation
 from sarhad.core.text import Inbound, Line
 from sarhad.incidents.taxonomy import Category, Status
 from sarhad.sharing.policy import WITHHOLDABLE
@@ -53,7 +54,9 @@ def check_public_key(value: str) -> str:
         raise ValueError("the PEM body is not base64") from None
     if len(der) != 44 or not der.startswith(_ED25519_SPKI_PREFIX):
         raise ValueError("must be an Ed25519 public key (44-byte SubjectPublicKeyInfo)")
-    return "\n".join(lines) + "\n"
+    # Stored in one spelling: base64 with spare bits set decodes here but not in OpenSSL.
+    body = base64.b64encode(der).decode("ascii")
+    return f"-----BEGIN PUBLIC KEY-----\n{body}\n-----END PUBLIC KEY-----\n"
 
 
 def check_node_id(value: str) -> str:
@@ -94,7 +97,9 @@ class PartnerIn(_In):
     country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166 alpha-2 of the agency")
     taxii_url: Url | None = Field(default=None, description="their TAXII API root")
     remote_token: Token | None = Field(default=None, description="the token we present to them")
-    public_key_pem: PublicKeyPem | None = Field(default=None, description="Ed25519, PEM")
+    public_key_pem: PublicKeyPem | None = Field(
+        default=None, description="their Ed25519 signing key (PEM): the first of their keys"
+    )
     node_id: NodeId | None = Field(default=None, description="their node UUID")
 
 
@@ -103,7 +108,12 @@ class PartnerUpdate(_In):
 
     taxii_url: Url | None = None
     remote_token: Token | None = None
-    public_key_pem: PublicKeyPem | None = None
+    public_key_pem: PublicKeyPem | None = Field(
+        default=None,
+        description="adds this Ed25519 key to the partner's keys (earlier keys stay: revoke "
+        "one with POST /partners/{name}/keys/{key_id}/revoke)",
+        json_schema_extra={"type": "string"},  # never null: keys are revoked, not cleared
+    )
     node_id: NodeId | None = None
     active: bool | None = Field(default=None, json_schema_extra={"type": "boolean"})
 
@@ -113,6 +123,36 @@ class PartnerUpdate(_In):
         if v is None:
             raise ValueError("give true or false")
         return v
+
+    @field_validator("public_key_pem")
+    @classmethod
+    def _key_not_null(cls, v: str | None) -> str | None:
+        if v is None:
+            raise ValueError(
+                "keys are not cleared: revoke one instead (sarhad keys revoke KEY_ID, or "
+                "POST /partners/{name}/keys/{key_id}/revoke)"
+            )
+        return v
+
+
+class KnownKeyOut(BaseModel):
+    """A signing key of another node, with the fingerprint to confirm it by phone."""
+
+    key_id: str
+    fingerprint: str = Field(description="8 groups of 5 digits, read aloud to confirm the key")
+    public_key_pem: str
+    node_id: str | None
+    partner: str | None  # the partner it was registered for; None for a third node
+    label: str | None
+    state: str = Field(description="valid, retired, not yet valid or revoked")
+    valid_from: datetime | None
+    valid_until: datetime | None
+    revoked_at: datetime | None
+    revocation: Revocation | None
+    revoked_by: str | None
+    source: str = Field(description="registered, announcement or upgrade")
+    added_by: str
+    added_at: datetime
 
 
 class PartnerOut(BaseModel):
@@ -124,7 +164,7 @@ class PartnerOut(BaseModel):
     node_id: str | None
     taxii_url: str | None
     remote_token_set: bool
-    public_key_pem: str | None
+    public_keys: list[KnownKeyOut]  # their signing keys, oldest first
     account: str  # the local account whose tokens the partner presents to us
     active: bool
     created_at: datetime
@@ -277,3 +317,60 @@ class PreviewOut(BaseModel):
     held: int  # only the release delay holds them back
     refused: int
     items: list[PreviewItem]
+
+
+class KeyIn(_In):
+    """A partner's signing key, registered after its fingerprint was confirmed by phone."""
+
+    public_key_pem: PublicKeyPem = Field(description="Ed25519, PEM")
+    fingerprint: str | None = Field(
+        default=None,
+        max_length=60,
+        pattern=r"^[0-9 ]*$",
+        description="the fingerprint their officer read out (8 groups of 5 digits); when "
+        "given, the key is refused unless it matches",
+    )
+    valid_from: AwareDatetime | None = Field(default=None, description="signatures before fail")
+    valid_until: AwareDatetime | None = Field(default=None, description="signatures after fail")
+
+
+class TrustIn(KeyIn):
+    """A third node's signing key: records partners forward from it are checked with it."""
+
+    node_id: NodeId = Field(description="the node's UUID, as its records name it")
+    label: Line | None = Field(
+        default=None, max_length=120, description="who it is, e.g. af-node, Kabul"
+    )
+
+
+class KeyRevoke(_In):
+    """Stop trusting a key from ``at`` (default now) for ``reason``.
+
+    ``superseded``: what it signed before ``at`` stays valid. ``compromised``: nothing it
+    ever signed is trusted any more.
+    """
+
+    reason: Revocation
+    at: AwareDatetime | None = None
+
+
+class OwnKeyOut(BaseModel):
+    """One of this node's signing keys (the public half)."""
+
+    key_id: str
+    fingerprint: str
+    public_key_pem: str
+    active: bool  # the key that signs now
+    state: str
+    valid_from: datetime | None
+    valid_until: datetime | None
+    revoked_at: datetime | None
+    revocation: Revocation | None
+
+
+class OwnKeysOut(BaseModel):
+    """This node's signing keys: give partners the active key's PEM and fingerprint."""
+
+    node_id: str
+    active_key_id: str
+    keys: list[OwnKeyOut]  # oldest first

@@ -23,6 +23,7 @@ from sarhad.core.errors import Conflict, FieldError, InvalidInput, NotFound, fro
 from sarhad.core.journal import ChangeLog, record
 from sarhad.core.markings import TLP
 from sarhad.core.sealing import seal, unseal
+from sarhad.sharing import keys
 from sarhad.sharing.models import Agreement, Partner
 from sarhad.sharing.policy import DEFAULT_STATUSES, Terms
 from sarhad.sharing.schemas import (
@@ -64,7 +65,7 @@ def partner_out(session: Session, partner: Partner) -> PartnerOut:
         node_id=partner.node_id,
         taxii_url=partner.taxii_url,
         remote_token_set=partner.remote_token is not None,
-        public_key_pem=partner.public_key,
+        public_keys=keys.partner_keys_out(session, partner, now=utcnow()),
         account=account.username if account else "",
         active=partner.active,
         created_at=partner.created_at,
@@ -79,7 +80,6 @@ def _partner_detail(partner: Partner) -> dict[str, Any]:
         "node_id": partner.node_id,
         "taxii_url": partner.taxii_url,
         "remote_token_set": partner.remote_token is not None,
-        "public_key_set": partner.public_key is not None,
         "active": partner.active,
     }
 
@@ -100,6 +100,8 @@ def add_partner(
     Returns the partner and the first token of its account: shown once, the partner's node
     presents it when it calls our TAXII server. The default agreement shares validated and
     closed records up to TLP:AMBER, withholds sources and forwards nothing from third nodes.
+    ``public_key_pem``, when given, becomes the first of the partner's signing keys
+    (``keys.trust_key``).
     """
     actor.require(Permission.SHARING_MANAGE)
     try:
@@ -128,7 +130,6 @@ def add_partner(
         taxii_url=data.taxii_url,
         remote_token=seal(session, data.remote_token),  # under the write lock: see sealing
         account_id=user.id,
-        public_key=data.public_key_pem,
         active=True,
         created_at=now,
     )
@@ -163,6 +164,8 @@ def add_partner(
     session.add(agreement)
     session.flush()
     _record_agreement(session, agreement, partner, op="create", actor=actor, changed=[])
+    if data.public_key_pem is not None:
+        keys.trust_key(session, public_key_pem=data.public_key_pem, partner=partner, actor=actor)
     return partner, token
 
 
@@ -197,9 +200,11 @@ def partner_for_account(session: Session, *, username: str) -> Partner:
 def update_partner(
     session: Session, *, name: str, changes: PartnerUpdate, actor: Principal
 ) -> Partner:
-    """Change a partner's URL, the token we present, its public key, node id or active flag.
+    """Change a partner's URL, the token we present, its node id or active flag; add a key.
 
     Deactivating a partner also disables its account, so its tokens stop working at once.
+    A public key given is added to the partner's keys (``keys.trust_key``): earlier keys stay,
+    as what they signed must stay verifiable; a key no longer trusted is revoked instead.
     """
     actor.require(Permission.SHARING_MANAGE)
     lock_writes(session)
@@ -208,11 +213,16 @@ def update_partner(
     mapping = {
         "taxii_url": "taxii_url",
         "remote_token": "remote_token",
-        "public_key_pem": "public_key",
         "node_id": "node_id",
         "active": "active",
     }
     changed = []
+    if changes.public_key_pem is not None:  # never None when given (PartnerUpdate)
+        _, added = keys.trust_key(
+            session, public_key_pem=changes.public_key_pem, partner=partner, actor=actor
+        )
+        if added:
+            changed.append("public_key_pem")
     for field_name, column in mapping.items():
         if field_name not in given:
             continue

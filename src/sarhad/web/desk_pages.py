@@ -463,14 +463,17 @@ def patrol_plan(
 def sharing_partners(
     request: Request, user: Annotated[auth.WebUser, Depends(page_user("/sharing"))]
 ) -> HTMLResponse:
-    """Per partner: the terms, what was sent and received, what is withheld, the quarantine."""
-    with node(request).db.session() as session:
+    """Per partner: the terms, what was sent and received, what is withheld, the quarantine,
+    its signing keys; and this node's own keys with the fingerprints to read out."""
+    n = node(request)
+    with n.db.session() as session:
         views = desk_views.partner_views(session, now=utcnow())
         return render(
             request,
             "sharing.html",
             user=user,
             rows=views,
+            keys=desk_views.key_views(session, data_dir=n.settings.data_dir),
             days=desk_views.EXCHANGE_DAYS,
             preview_limit=desk_views.PREVIEW_LIMIT,
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -22,8 +23,10 @@ from sarhad.crossings import service as crossings
 from sarhad.crossings.schemas import BoardRow, DeclarationOut, HoursOut
 from sarhad.federation import service as federation
 from sarhad.patrols.models import PatrolPlan
+from sarhad.sharing import keys as signing_keys
 from sarhad.sharing import service as sharing
 from sarhad.sharing.preview import preview
+from sarhad.sharing.schemas import KnownKeyOut, OwnKeysOut
 
 #: How far back the sharing page adds up what was sent and received.
 EXCHANGE_DAYS = 30
@@ -267,6 +270,24 @@ def partner_views(session: Session, *, now: datetime) -> list[dict[str, Any]]:
                 "quarantine": federation.list_quarantine(
                     session, partner=partner.name, limit=QUARANTINE_LIMIT
                 ),
+                # Their fingerprints, for liaison officers to confirm by phone.
+                "keys": signing_keys.partner_keys_out(session, partner, now=now),
             }
         )
     return views
+
+
+@dataclass(frozen=True)
+class KeyViews:
+    """This node's signing keys, and the keys of third nodes whose records partners forward."""
+
+    own: OwnKeysOut
+    third: list[KnownKeyOut]
+
+
+def key_views(session: Session, *, data_dir: Path) -> KeyViews:
+    """The keys the sharing page shows besides each partner's."""
+    return KeyViews(
+        own=signing_keys.own_keys_out(session, data_dir),
+        third=[k for k in signing_keys.list_keys(session) if k.partner is None],
+    )

@@ -82,6 +82,22 @@ LABELS: dict[str, dict[str, str]] = {
         "high": N_("High"),
         "critical": N_("Critical"),
     },
+    # Signing keys (sharing page): core.signing.TrustedKey.state, Revocation, how trusted.
+    "key_state": {
+        "valid": N_("Valid"),
+        "retired": N_("Retired"),
+        "not yet valid": N_("Not yet valid"),
+        "revoked": N_("Revoked"),
+    },
+    "revocation": {
+        "superseded": N_("superseded"),
+        "compromised": N_("compromised"),
+    },
+    "key_source": {
+        "registered": N_("Registered by hand"),
+        "announcement": N_("Announced, signed by a trusted key"),
+        "upgrade": N_("Carried over from an earlier version"),
+    },
     # Strings map.js needs (it reads them from the page's JSON block, see map.html).
     "map": {
         "loading": N_("Loading…"),
