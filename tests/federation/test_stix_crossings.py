@@ -373,7 +373,7 @@ BAD: list[tuple[str, str, Any, str]] = [
     (STATUS_TYPE, "crossing", "no-such-gate", "crossing: no crossing or market"),
     (STATUS_TYPE, "side", "IR", "side: IR declared by a partner that speaks for PK"),
     (STATUS_TYPE, "ends_at", "2000-01-01T00:00:00.000Z", "ends_at: must be after starts_at"),
-    (STATUS_TYPE, "object_marking_refs", [RED], "object_marking_refs: TLP:RED"),
+    (STATUS_TYPE, "object_marking_refs", [RED], "object_marking_refs: TLP:RED never leaves its"),
     (STATUS_TYPE, "created_by_ref", f"identity--{uuid.uuid4()}", "created_by_ref:"),
     (STATUS_TYPE, "status", "half-open", "status:"),
     (STATUS_TYPE, "version", "2", "version:"),

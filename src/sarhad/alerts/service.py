@@ -33,7 +33,7 @@ from sarhad.core.db import Database, lock_writes, utcnow
 from sarhad.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from sarhad.core.feed import in_batches
 from sarhad.core.journal import record
-from sarhad.core.markings import TLP
+from sarhad.core.markings import may_go
 from sarhad.core.pagination import check_limit, decode_cursor, encode_cursor
 from sarhad.core.times import require_plausible
 
@@ -286,14 +286,9 @@ def raise_alert(
             f"partner {cp.name} is not active", hint="'sarhad partners update --active' first"
         )
     problems: list[FieldError] = []
-    if data.tlp is TLP.RED:
-        problems.append(
-            FieldError("tlp", "TLP:RED never leaves this node, and an alert is made to be sent")
-        )
-    elif data.tlp.rank > cp.max_tlp.rank:
-        problems.append(
-            FieldError("tlp", f"the agreement with {cp.name} allows up to {cp.max_tlp.label}")
-        )
+    marking = may_go(data.tlp, cp.max_tlp)
+    if not marking.ok:
+        problems.append(FieldError("tlp", marking.text))
     valid_from = data.valid_from or now
     valid_until = data.valid_until or valid_from + timedelta(hours=24)
     if valid_until <= valid_from:

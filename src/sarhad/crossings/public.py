@@ -36,7 +36,7 @@ from sarhad.border import BorderProfile
 from sarhad.core.api import error_body, node, responses
 from sarhad.core.clients import client_address
 from sarhad.core.db import utcnow
-from sarhad.core.markings import TLP
+from sarhad.core.markings import TLP, may_leave
 from sarhad.crossings import public_text as words
 from sarhad.crossings import service
 from sarhad.crossings.taxonomy import WEEKDAYS, Status
@@ -213,7 +213,9 @@ def _side_timeline(
 ) -> list[Segment]:
     rows = service.declarations_of(session, crossing_id=crossing_id, side=side)
     periods = [
-        Period(r.id, r.status, r.reason, r.starts_at, r.ends_at) for r in rows if r.tlp != TLP.RED
+        Period(r.id, r.status, r.reason, r.starts_at, r.ends_at)
+        for r in rows
+        if may_leave(TLP(r.tlp)).ok
     ]
     return timeline(
         periods, service.schedule(session, profile, crossing_id, side), at, at + HORIZON

@@ -29,7 +29,7 @@ from sarhad.core.auth import Permission
 from sarhad.core.db import utcnow
 from sarhad.core.errors import Conflict, InvalidInput, NotFound
 from sarhad.core.feed import head
-from sarhad.core.markings import TLP
+from sarhad.core.markings import TLP, offerable
 from sarhad.sharing import service as sharing
 from sarhad.web import alert_forms, auth, i18n, incident_forms
 from sarhad.web.i18n import N_
@@ -215,10 +215,9 @@ def _partners(n: Node) -> list[dict[str, Any]]:
 
 
 def _tlps(partners: list[dict[str, Any]]) -> list[str]:
-    """The TLP levels to offer: never RED (the service refuses it: an alert is made to be sent),
-    and nothing above what the most permissive agreement allows."""
-    top = max((p["max_tlp"].rank for p in partners), default=TLP.AMBER_STRICT.rank)
-    return [t.value for t in TLP if t is not TLP.RED and t.rank <= top]
+    """The TLP levels to offer: what may go under the most permissive agreement (never RED)."""
+    top = max((p["max_tlp"] for p in partners), key=lambda t: t.rank, default=None)
+    return [t.value for t in offerable(top)]
 
 
 def _raise_page(
