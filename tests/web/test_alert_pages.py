@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from sarhad.alerts.service import escalate_due
+from sarhad.alerts.deadlines import escalate_due
 from sarhad.border import load_profile
 from sarhad.core.auth import CONSOLE, ROLE_PERMISSIONS, Permission, Role, set_password
 from sarhad.core.db import utcnow

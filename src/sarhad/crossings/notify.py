@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from sarhad.alerts import service as alerts
+from sarhad.alerts import sender as alerts
 from sarhad.alerts.models import Alert
 from sarhad.alerts.schemas import AlertIn, Point
 from sarhad.alerts.taxonomy import Kind, Priority

@@ -16,9 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sarhad.core.markings import TLP, may_go
+from sarhad.crossings.declarations import DECLARATION
 from sarhad.crossings.flows import THROUGHPUT
+from sarhad.crossings.hours import HOURS
 from sarhad.crossings.models import Declaration, Hours, Throughput
-from sarhad.crossings.service import DECLARATION, HOURS, LOCAL
+from sarhad.crossings.taxonomy import LOCAL
 from sarhad.federation.models import CollectionObject
 from sarhad.federation.stix import parse_stix_timestamp, stix_timestamp
 from sarhad.federation.stix_crossings import (

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from sarhad.alerts import service as alerts
+from sarhad.alerts import receiver as alerts
 from sarhad.border import BorderProfile
 from sarhad.core.db import lock_writes, utcnow
 from sarhad.core.errors import SarhadError

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sarhad.alerts.models import Alert, AlertStep
-from sarhad.alerts.service import InboundAlert
+from sarhad.alerts.receiver import InboundAlert
 from sarhad.alerts.taxonomy import Answer, Kind, Priority, Step
 from sarhad.core.markings import TLP, Family
 from sarhad.federation.new_sdo import (

@@ -10,7 +10,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from sarhad.core.api import node, require, responses
+from sarhad.border.api import node
+from sarhad.core.api import require, responses
 from sarhad.core.auth import Permission, Principal
 from sarhad.core.idempotency import Idempotent
 from sarhad.core.params import StrictBody
