@@ -15,13 +15,13 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from sarhad import __version__
-from sarhad.alerts import service as alerts
+from sarhad.alerts.deadlines import run_escalation
 from sarhad.alerts.routes import router as alerts_router
-from sarhad.analysis.crossings_routes import router as crossings_report_router
+from sarhad.analysis.crossings.routes import router as crossings_report_router
 from sarhad.analysis.routes import router as analysis_router
 from sarhad.border import profile_from_settings
 from sarhad.border.routes import router as border_router
-from sarhad.core.api import Node, install_error_handlers, responses
+from sarhad.core.api import Node, WebSession, install_error_handlers, responses
 from sarhad.core.config import Settings, load_settings
 from sarhad.core.db import Database, open_database
 from sarhad.core.feed import router as feed_router
@@ -34,9 +34,9 @@ from sarhad.core.params import (
     Vocabularies,
     complete_openapi,
 )
+from sarhad.core.ports import CourierPort, Ports
 from sarhad.core.routes import router as core_router
 from sarhad.core.worker import Periodic, stop_all
-from sarhad.crossings.public import router as public_router
 from sarhad.crossings.routes import router as crossings_router
 from sarhad.federation.courier import Courier
 from sarhad.federation.routes import router as federation_router
@@ -51,6 +51,7 @@ from sarhad.sharing.routes import keys_router
 from sarhad.sharing.routes import router as sharing_router
 from sarhad.web import i18n as web_i18n
 from sarhad.web import pages as web_pages
+from sarhad.web.public_pages import router as public_router
 from sarhad.web.security import SecurityHeaders
 
 API_PREFIX = "/api/v1"
@@ -94,9 +95,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     profile = profile_from_settings(settings)
     carrier = Courier(db, settings=settings, profile=profile)
     courier = Periodic("courier", settings.courier_poll_s, carrier.round)
-    escalation = Periodic(
-        "escalation", settings.escalation_check_s, lambda: alerts.run_escalation(db)
-    )
+    escalation = Periodic("escalation", settings.escalation_check_s, lambda: run_escalation(db))
 
     planner = PlanRunner.from_settings(settings)
 
@@ -125,21 +124,21 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             "needs `Authorization: Bearer <token>` (see `sarhad users add`)."
         ),
     )
-    alerts_wiring = alert_ports(wake=courier.wake)
+    alerts_wiring = alert_ports()
     app.state.node = Node(
         settings=settings,
         db=db,
         profile=profile,
-        ports={
-            "alerts": alerts_wiring,
-            "crossings": crossing_ports(alerts_wiring),
-            "feed": feed_sources(),
-            "patrols": patrol_ports(settings, profile),
-            "patrol_runner": planner,
+        ports=Ports(
+            alerts_wiring,
+            crossing_ports(alerts_wiring),
+            feed_sources(),
+            patrol_ports(settings, profile),
+            planner,
             # the API accepts a signed-in console's cookie (with its CSRF header) too
-            "web_session": web_pages.session_port,
-        },
-        wake=courier.wake,
+            WebSession(recognise=web_pages.session_port),
+        ),
+        courier=CourierPort(wake=courier.wake),
     )
     install_error_handlers(app)
     vocabularies = Vocabularies(

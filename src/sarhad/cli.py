@@ -12,7 +12,7 @@ from sarhad import __version__
 from sarhad.alerts.cli import app as alerts_app
 from sarhad.alerts.ports import AlertPorts
 from sarhad.analysis.cli import risk
-from sarhad.analysis.crossings_cli import report as crossings_report
+from sarhad.analysis.crossings.cli import report as crossings_report
 from sarhad.border import profile_from_settings
 from sarhad.border.cli import app as border_app
 from sarhad.core import console
@@ -27,14 +27,18 @@ from sarhad.core.auth import (
 )
 from sarhad.core.console import err, guarded, out, print_json
 from sarhad.core.db import Database
+from sarhad.core.feed import FeedSources
 from sarhad.core.journal import verify_audit
+from sarhad.core.ports import CourierPort
 from sarhad.crossings.cli import app as crossings_app
+from sarhad.crossings.ports import CrossingPorts
 from sarhad.federation.cli import bundle_app, federation_app, keys_app, quarantine_app, sync
 from sarhad.federation.courier import Courier
 from sarhad.incidents.cli import app as incidents_app
 from sarhad.incidents.cli import import_file, links_app
 from sarhad.node import alert_ports, crossing_ports, feed_sources, patrol_ports
 from sarhad.patrols.cli import app as patrols_app
+from sarhad.patrols.ports import PatrolPorts
 from sarhad.sharing.cli import agreements_app, partners_app
 
 app = typer.Typer(
@@ -64,24 +68,30 @@ app.command("sync")(sync)
 app.command("risk")(risk)
 
 
-def _console_alert_ports(db: Database) -> AlertPorts:
+def _deliver_now(db: Database) -> CourierPort:
     """On the console, "wake the courier" means: deliver now, in this process."""
     s = console.settings()
-    courier = Courier(db, settings=s, profile=profile_from_settings(s))
 
     def deliver_now() -> None:
+        carrier = Courier(db, settings=s, profile=profile_from_settings(s))
         try:
-            courier.round()
+            carrier.round()
         finally:
-            courier.close()
+            carrier.close()
 
-    return alert_ports(wake=deliver_now)
+    return CourierPort(wake=deliver_now)
 
 
-console.provide("alert_ports", _console_alert_ports)
-console.provide("feed_sources", feed_sources())
-console.provide("patrol_ports", patrol_ports)
-console.provide("crossing_ports", lambda db: crossing_ports(_console_alert_ports(db)))
+def _patrol_ports(_db: Database) -> PatrolPorts:
+    s = console.settings()
+    return patrol_ports(s, profile_from_settings(s))
+
+
+console.provide(AlertPorts, lambda _db: alert_ports())
+console.provide(CrossingPorts, lambda _db: crossing_ports(alert_ports()))
+console.provide(FeedSources, lambda _db: feed_sources())
+console.provide(PatrolPorts, _patrol_ports)
+console.provide(CourierPort, _deliver_now)
 
 
 def _version(value: bool) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,7 +15,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import text
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from sarhad.alerts import service as alerts
+from sarhad.alerts import reading as alerts
 from sarhad.alerts.ports import AlertPorts
 from sarhad.analysis import service as analysis
 from sarhad.analysis.risk import RiskParams
@@ -24,12 +24,12 @@ from sarhad.core.auth import CONSOLE, Permission
 from sarhad.core.config import Settings
 from sarhad.core.db import Database, NodeMeta, get_node_id, lock_writes, open_database, utcnow
 from sarhad.core.errors import ConfigError
-from sarhad.core.feed import FeedSource
+from sarhad.core.feed import FeedSource, FeedSources
 from sarhad.core.idempotency import StoredReply
 from sarhad.core.journal import audit
 from sarhad.core.sealing import PRIVATE_DIR, PRIVATE_FILE, restrict, seal_column, sealed_values
 from sarhad.core.signing import LEGACY_KEY_FILE, RING_FILE, signing_keys
-from sarhad.crossings import service as crossings
+from sarhad.crossings import declarations as crossings
 from sarhad.crossings.ports import CrossingPorts
 from sarhad.incidents import service as incidents
 from sarhad.migrations import upgrade
@@ -214,13 +214,9 @@ def node_id(db: Database) -> str:
         return get_node_id(session)
 
 
-def alert_ports(wake: Callable[[], None] = lambda: None) -> AlertPorts:
+def alert_ports() -> AlertPorts:
     """Wire the alerts room to the partner directory (sharing) and to incidents."""
-    return AlertPorts(
-        counterpart=sharing.alert_counterpart,
-        known_incidents=incidents.existing_ids,
-        wake=wake,
-    )
+    return AlertPorts(counterpart=sharing.alert_counterpart, known_incidents=incidents.existing_ids)
 
 
 def crossing_ports(alerts_wiring: AlertPorts) -> CrossingPorts:
@@ -236,14 +232,16 @@ def crossing_ports(alerts_wiring: AlertPorts) -> CrossingPorts:
     return CrossingPorts(alerts=alerts_wiring, partners=partners)
 
 
-def feed_sources() -> dict[str, FeedSource]:
+def feed_sources() -> FeedSources:
     """What the live feed streams: incidents, alerts and plans, each under its read permission."""
-    return {
-        "incident": FeedSource(Permission.INCIDENTS_READ, incidents.describe),
-        "alert": FeedSource(Permission.ALERTS_READ, alerts.describe),
-        "patrol_plan": FeedSource(Permission.PATROLS_READ, patrols.describe),
-        "crossing_declaration": FeedSource(Permission.CROSSINGS_READ, crossings.describe),
-    }
+    return FeedSources(
+        {
+            "incident": FeedSource(Permission.INCIDENTS_READ, incidents.describe),
+            "alert": FeedSource(Permission.ALERTS_READ, alerts.describe),
+            "patrol_plan": FeedSource(Permission.PATROLS_READ, patrols.describe),
+            "crossing_declaration": FeedSource(Permission.CROSSINGS_READ, crossings.describe),
+        }
+    )
 
 
 def patrol_ports(settings: Settings, profile: BorderProfile) -> PatrolPorts:

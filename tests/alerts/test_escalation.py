@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from sarhad.alerts import service
+from sarhad.alerts import deadlines, reading, sender
 from sarhad.alerts.models import AlertStep
 from sarhad.alerts.ports import Counterpart
 from sarhad.alerts.schemas import AlertIn, DeadlineTerms, default_deadlines
@@ -32,7 +32,7 @@ def _raise(db: Database, profile: BorderProfile, *, now: datetime, ack_minutes: 
         partner_id="p-ir", name="ir-node", country="IR", deadlines=deadlines, max_tlp=TLP.AMBER
     )
     with db.session() as s:
-        row = service.raise_alert(
+        row = sender.raise_alert(
             s,
             data=AlertIn.model_validate(
                 {
@@ -69,11 +69,13 @@ def test_levels_follow_the_stored_deadline_and_survive_a_restart(
 ) -> None:
     alert_id = _raise(db, profile, now=T0)  # flash: acknowledge within 5 minutes
     with db.session() as s:
-        assert service.escalate_due(s, now=T0 + timedelta(minutes=4, seconds=59)) == []
+        assert deadlines.escalate_due(s, now=T0 + timedelta(minutes=4, seconds=59)) == []
     with db.session() as s:
-        assert [a.id for a in service.escalate_due(s, now=T0 + timedelta(minutes=5))] == [alert_id]
+        assert [a.id for a in deadlines.escalate_due(s, now=T0 + timedelta(minutes=5))] == [
+            alert_id
+        ]
     with db.session() as s:  # twice at the same moment changes nothing
-        assert service.escalate_due(s, now=T0 + timedelta(minutes=6)) == []
+        assert deadlines.escalate_due(s, now=T0 + timedelta(minutes=6)) == []
     assert _levels(db, alert_id) == [(1, ["duty_officer", "liaison"])]
 
     # The node restarts: a new engine over the same database knows where escalation stands.
@@ -81,18 +83,18 @@ def test_levels_follow_the_stored_deadline_and_survive_a_restart(
     again = Database(settings.effective_database_url)
     try:
         with again.session() as s:
-            assert service.escalate_due(s, now=T0 + timedelta(minutes=9, seconds=59)) == []
-            assert len(service.escalate_due(s, now=T0 + timedelta(minutes=10))) == 1
+            assert deadlines.escalate_due(s, now=T0 + timedelta(minutes=9, seconds=59)) == []
+            assert len(deadlines.escalate_due(s, now=T0 + timedelta(minutes=10))) == 1
         # Down for 20 minutes: the level now due is recorded once, with the levels missed.
         with again.session() as s:
-            service.escalate_due(s, now=T0 + timedelta(minutes=31))
+            deadlines.escalate_due(s, now=T0 + timedelta(minutes=31))
             last = s.scalars(
                 select(AlertStep)
                 .where(AlertStep.step == "escalated")
                 .order_by(AlertStep.seq.desc())
             ).first()
             assert last is not None and last.level == 6 and last.detail["missed_levels"] == 3
-            alert = service.get_alert(s, alert_id=alert_id)
+            alert = reading.get_alert(s, alert_id=alert_id)
             assert alert.next_escalation_at == T0 + timedelta(minutes=35)
     finally:
         again.dispose()
@@ -105,9 +107,9 @@ def test_an_acknowledged_or_withdrawn_alert_never_escalates(
 
     alert_id = _raise(db, profile, now=T0)
     with db.session() as s:
-        service.withdraw(s, alert_id=alert_id, data=WithdrawIn(reason="turned back"), actor=DUTY)
+        sender.withdraw(s, alert_id=alert_id, data=WithdrawIn(reason="turned back"), actor=DUTY)
     with db.session() as s:
-        assert service.escalate_due(s, now=T0 + timedelta(hours=2)) == []
+        assert deadlines.escalate_due(s, now=T0 + timedelta(hours=2)) == []
     assert _levels(db, alert_id) == []
 
 

@@ -77,7 +77,11 @@ BAD: list[tuple[str, Any, str]] = [
     ("to_side", "PK", "addressed to PK"),
     ("priority", "urgent", "priority"),
     ("text", "", "text"),
-    ("object_marking_refs", ["marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"], "RED"),
+    (
+        "object_marking_refs",
+        ["marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"],
+        "alert record may not arrive",
+    ),
     ("sector", "PKIR-999", "no sector"),
     ("acknowledge_by", "2000-01-01T00:00:00.000Z", "out of order"),
     ("created_by_ref", "identity--11111111-1111-4111-8111-111111111111", "not the partner"),

@@ -11,16 +11,9 @@ import pytest
 
 from sarhad.alerts.metrics import MonthSide, alert_stats, stats_csv, stats_rows
 from sarhad.alerts.ports import Counterpart
+from sarhad.alerts.receiver import InboundAlert, acknowledge, answer, receive_alert, receive_step
 from sarhad.alerts.schemas import AlertIn, AnswerIn, WithdrawIn, default_deadlines
-from sarhad.alerts.service import (
-    InboundAlert,
-    acknowledge,
-    answer,
-    raise_alert,
-    receive_alert,
-    receive_step,
-    withdraw,
-)
+from sarhad.alerts.sender import raise_alert, withdraw
 from sarhad.alerts.taxonomy import Step
 from sarhad.border import BorderProfile
 from sarhad.core.auth import Principal, Role

@@ -19,21 +19,18 @@ import pytest
 from pyproj import Geod
 from typer.testing import CliRunner
 
-from sarhad.analysis.crossings import (
-    CrossingsReport,
-    ReportParams,
-    SideMonth,
-    lag_stats,
-    month_report,
-)
-from sarhad.analysis.crossings_export import report_csv
+from sarhad.analysis.crossings.export import report_csv
+from sarhad.analysis.crossings.figures import CrossingsReport, ReportParams, SideMonth, lag_stats
+from sarhad.analysis.crossings.report import month_report
 from sarhad.border import BorderProfile
 from sarhad.cli import app
 from sarhad.core.auth import CONSOLE, Principal, Role
 from sarhad.core.config import Settings
 from sarhad.core.db import Database, lock_writes
 from sarhad.crossings import flows, received
-from sarhad.crossings import service as crossings
+from sarhad.crossings.declarations import declare, withdraw_declaration
+from sarhad.crossings.hours import set_hours
+from sarhad.crossings.places import place
 from sarhad.crossings.schemas import DeclarationIn, HoursIn, ThroughputIn
 from sarhad.incidents import service as incidents
 from sarhad.incidents.schemas import IncidentIn
@@ -65,7 +62,7 @@ def irst(day: int, hour: int = 0, minute: int = 0, month: int = 10) -> datetime:
 
 def _east_of_taftan(profile: BorderProfile, km: float) -> tuple[float, float]:
     """A point ``km`` due east of the Taftan–Mirjaveh crossing point (geodesic)."""
-    where = crossings.place(profile, TAFTAN)
+    where = place(profile, TAFTAN)
     lon, lat, _ = Geod(ellps="WGS84").fwd(where.lon, where.lat, 90.0, km * 1000.0)
     return lon, lat
 
@@ -99,7 +96,7 @@ def _declare(
     data = DeclarationIn(
         crossing=crossing, status=status, reason=reason, starts_at=start, ends_at=end, **extra
     )
-    row = crossings.declare(session, data=data, side="PK", actor=CONSOLE, profile=profile, now=NOW)
+    row = declare(session, data=data, side="PK", actor=CONSOLE, profile=profile, now=NOW)
     return row.id
 
 
@@ -175,7 +172,7 @@ def october(db: Database, profile: BorderProfile, duty: Principal) -> dict[str, 
         week = HoursIn(
             days=["mon", "tue", "wed", "thu", "fri", "sat"], opens="08:00", closes="17:00"
         )
-        crossings.set_hours(
+        set_hours(
             s, crossing_id=TAFTAN, data=week, side="PK", actor=CONSOLE, profile=profile, now=NOW
         )
         ids["e"] = _declare(s, profile, TAFTAN, "closed", "weather", pkt(30, 20, 9), pkt(1, 10))
@@ -194,7 +191,7 @@ def october(db: Database, profile: BorderProfile, duty: Principal) -> dict[str, 
         ids["d"] = _declare(s, profile, TAFTAN, "closed", "holiday", pkt(30), None)
         # Entered by mistake and withdrawn: counts nowhere.
         typo = _declare(s, profile, TAFTAN, "closed", "other", pkt(26, 8), pkt(27, 17))
-        crossings.withdraw_declaration(s, declaration_id=typo, actor=CONSOLE, now=NOW)
+        withdraw_declaration(s, declaration_id=typo, actor=CONSOLE, now=NOW)
 
         # Throughput: five days before A (the 30th with goods worth PKR 1,000,000), three after.
         for day, vehicles in (
@@ -220,7 +217,7 @@ def october(db: Database, profile: BorderProfile, duty: Principal) -> dict[str, 
 
         # The market: Mondays and Thursdays, 09:00-15:00 PKT.
         market = HoursIn(days=["mon", "thu"], opens="09:00", closes="15:00")
-        crossings.set_hours(
+        set_hours(
             s, crossing_id=MARKET, data=market, side="PK", actor=CONSOLE, profile=profile, now=NOW
         )
         ids["m1"] = _declare(s, profile, MARKET, "closed", "policy_decision", pkt(8), pkt(13))

@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+import json
 import threading
+from datetime import datetime
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.exc import DBAPIError
 
 from sarhad.core.db import Database, lock_writes
 from sarhad.core.journal import (
     AuditLog,
+    Change,
     ChangeLog,
+    audit,
     changes_since,
     entry_hash,
     record,
+    record_many,
     verify_audit,
 )
+
+#: An audit log written by the journal as it was before issue 15 (audit, record, record_many).
+OLD_LOG = Path(__file__).resolve().parents[1] / "data" / "audit-log-before-issue15.json"
 
 
 def _write(db: Database, n: int, actor: str = "tester") -> None:
@@ -152,3 +163,61 @@ def test_changes_since_resumes_from_a_cursor(db: Database) -> None:
         rest = changes_since(s, first[-1].seq, limit=100)
     assert [c.seq for c in first] == [1, 2, 3]
     assert [c.seq for c in rest] == [4, 5, 6, 7]
+
+
+def _rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**r, "at": datetime.fromisoformat(r["at"])} for r in rows]
+
+
+def test_an_audit_log_written_before_still_verifies_and_goes_on(db_url: str) -> None:
+    """The hashes of stored entries are what the journal computes today: no entry of a
+    running node turns into "content was changed" after an upgrade."""
+    old = json.loads(OLD_LOG.read_text(encoding="utf-8"))
+    db = Database(db_url)
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(insert(ChangeLog), _rows(old["change_log"]))
+            conn.execute(insert(AuditLog), _rows(old["audit_log"]))
+        with db.session() as s:
+            report = verify_audit(s)
+        assert report.ok, report.problems
+        assert (report.entries, report.head) == (7, old["audit_log"][-1]["hash"])
+
+        with db.session() as s:
+            lock_writes(s)
+            assert record(s, actor="a", op="create", entity="thing", entity_id="t", version=1) == 6
+        with db.session() as s:
+            report = verify_audit(s)
+            newest = s.get(AuditLog, 8)
+        assert report.ok, report.problems
+        assert newest is not None and newest.prev_hash == old["audit_log"][-1]["hash"]
+    finally:
+        db.dispose()
+
+
+def test_audit_record_and_batches_share_one_chain(db: Database) -> None:
+    """Entries with and without a change, singly and in batches, in one transaction or many."""
+    with db.session() as s:
+        lock_writes(s)
+        audit(s, actor="a", action="node.started", entity="node", entity_id="n")
+        first = record(s, actor="a", op="create", entity="thing", entity_id="t1", version=1)
+        batch = record_many(
+            s,
+            [
+                Change(actor="b", op="receive", entity="thing", entity_id=f"r{i}", version=1)
+                for i in range(3)
+            ],
+        )
+        assert record_many(s, []) == []
+    with db.session() as s:
+        lock_writes(s)
+        last = record(s, actor="a", op="update", entity="thing", entity_id="t1", version=2)
+        audit(s, actor="a", action="web.signin", entity="user", entity_id="u", detail={"x": 1})
+    assert [first, *batch, last] == [1, 2, 3, 4, 5]
+    with db.session() as s:
+        report = verify_audit(s)
+        rows = s.scalars(select(AuditLog).order_by(AuditLog.seq)).all()
+    assert report.ok, report.problems
+    assert [r.change_seq for r in rows] == [None, 1, 2, 3, 4, 5, None]
+    assert [r.action for r in rows[1:3]] == ["thing.create", "thing.receive"]
+    assert all(r.prev_hash == p.hash for p, r in pairwise(rows))

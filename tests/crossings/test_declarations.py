@@ -14,7 +14,16 @@ from sarhad.core.auth import CONSOLE, Principal
 from sarhad.core.db import Database
 from sarhad.core.errors import Conflict, Forbidden, InvalidInput
 from sarhad.core.journal import AuditLog, verify_audit
-from sarhad.crossings import service
+from sarhad.crossings.board import board, side_view
+from sarhad.crossings.declarations import (
+    declaration_out,
+    end_declaration,
+    get_declaration,
+    list_declarations,
+    withdraw_declaration,
+)
+from sarhad.crossings.declarations import declare as declare_status
+from sarhad.crossings.hours import get_hours, hours_out, set_hours
 from sarhad.crossings.received import InboundDeclaration, receive_declaration
 from sarhad.crossings.schemas import DeclarationIn, HoursIn
 from sarhad.node import alert_ports, crossing_ports
@@ -31,11 +40,11 @@ def h(hours: float) -> datetime:
 def declare(db: Database, profile: BorderProfile, actor: Principal = CONSOLE, **kw: Any) -> Any:
     body = {"crossing": "taftan-mirjaveh", "status": "closed", "reason": "weather", **kw}
     with db.session() as s:
-        row = service.declare(
+        row = declare_status(
             s, data=DeclarationIn.model_validate(body), side="PK", actor=actor, profile=profile,
             ports=crossing_ports(alert_ports()), now=NOW,
         )  # fmt: skip
-        return service.declaration_out(row)
+        return declaration_out(row)
 
 
 def fields(exc: pytest.ExceptionInfo[InvalidInput]) -> dict[str, str]:
@@ -51,12 +60,10 @@ def test_a_closure_is_stored_logged_and_answers_is_it_open(
         "closed", "security_incident", "PK", "local", False,
     )  # fmt: skip
     with db.session() as s:
-        row = service.board(
-            s, profile=profile, side="PK", at=h(1), crossing_ids=["taftan-mirjaveh"]
-        )
+        row = board(s, profile=profile, side="PK", at=h(1), crossing_ids=["taftan-mirjaveh"])
         assert row[0].ours.status == "closed" and row[0].ours.until == h(30)
         assert row[0].combined == "closed" and row[0].mismatch is None
-        after = service.board(s, profile=profile, side="PK", at=h(31))[0]
+        after = board(s, profile=profile, side="PK", at=h(31))[0]
         assert after.ours.status == "open"
         actions = [a.action for a in s.scalars(select(AuditLog))]
         assert "crossing_declaration.declare" in actions
@@ -78,7 +85,7 @@ def test_bad_declarations_name_the_field(
         declare(db, profile, **over)
     assert words in fields(exc)[field]
     with db.session() as s:
-        assert service.list_declarations(s) == []  # nothing half-written
+        assert list_declarations(s) == []  # nothing half-written
 
 
 @pytest.mark.parametrize(
@@ -116,9 +123,9 @@ def test_a_running_open_ended_declaration_is_ended_by_the_next(
     closed = declare(db, profile, starts_at=h(0))
     restricted = declare(db, profile, status="restricted", reason="policy_decision", starts_at=h(6))
     with db.session() as s:
-        first = service.get_declaration(s, declaration_id=closed.id)
+        first = get_declaration(s, declaration_id=closed.id)
         assert first.ends_at == h(6) and first.version == 2
-        now = service.side_view(s, profile=profile, crossing_id="taftan-mirjaveh", side="PK",
+        now = side_view(s, profile=profile, crossing_id="taftan-mirjaveh", side="PK",
                                 at=h(7))  # fmt: skip
         assert now.declaration_id == restricted.id
 
@@ -127,24 +134,24 @@ def test_end_and_withdraw(db: Database, profile: BorderProfile) -> None:
     d = declare(db, profile, starts_at=h(-2))
     with db.session() as s:
         with pytest.raises(Conflict) as clash:
-            service.end_declaration(s, declaration_id=d.id, at=h(-3), actor=CONSOLE,
+            end_declaration(s, declaration_id=d.id, at=h(-3), actor=CONSOLE,
                                     profile=profile, now=NOW)  # fmt: skip
         assert "at: must be after the declaration's start" in clash.value.message
     with db.session() as s:
-        row = service.end_declaration(s, declaration_id=d.id[:8], at=None, actor=CONSOLE,
+        row = end_declaration(s, declaration_id=d.id[:8], at=None, actor=CONSOLE,
                                       profile=profile, now=NOW)  # fmt: skip
         assert row.ends_at == NOW
     w = declare(db, profile, crossing="gabd-rimdan", starts_at=h(1), ends_at=h(2))
     with db.session() as s:
-        service.withdraw_declaration(s, declaration_id=w.id, actor=CONSOLE, now=NOW)
-        assert w.id not in {r.id for r in service.list_declarations(s)}
-        kept = service.list_declarations(s, include_withdrawn=True)
+        withdraw_declaration(s, declaration_id=w.id, actor=CONSOLE, now=NOW)
+        assert w.id not in {r.id for r in list_declarations(s)}
+        kept = list_declarations(s, include_withdrawn=True)
         assert any(r.id == w.id and r.withdrawn for r in kept)
     with db.session() as s:  # a withdrawn declaration is never changed again: 409
         with pytest.raises(Conflict, match="was withdrawn"):
-            service.withdraw_declaration(s, declaration_id=w.id, actor=CONSOLE, now=NOW)
+            withdraw_declaration(s, declaration_id=w.id, actor=CONSOLE, now=NOW)
         with pytest.raises(Conflict, match="was withdrawn"):
-            service.end_declaration(s, declaration_id=w.id, at=None, actor=CONSOLE,
+            end_declaration(s, declaration_id=w.id, at=None, actor=CONSOLE,
                                     profile=profile, now=NOW)  # fmt: skip
 
 
@@ -160,19 +167,19 @@ def test_hours_make_the_gate_shut_outside_them_and_errors_name_fields(
     db: Database, profile: BorderProfile
 ) -> None:
     with db.session() as s:
-        service.set_hours(
+        set_hours(
             s, crossing_id="mand-pishin-market", side="PK", actor=CONSOLE, profile=profile,
             data=HoursIn(days=["mon", "thu"], opens="09:00", closes="15:00"),
         )  # fmt: skip
-        out = service.hours_out(
-            service.get_hours(s, crossing_id="mand-pishin-market", side="PK"),  # type: ignore[arg-type]
+        out = hours_out(
+            get_hours(s, crossing_id="mand-pishin-market", side="PK"),  # type: ignore[arg-type]
             profile,
         )
         assert out.days == ["mon", "thu"] and out.time_zone == "PKT (UTC+05:00)"
-        view = service.side_view(s, profile=profile, crossing_id="mand-pishin-market", side="PK",
+        view = side_view(s, profile=profile, crossing_id="mand-pishin-market", side="PK",
                                  at=h(1))  # fmt: skip  # Monday 10:00 PKT
         assert view.status == "open" and view.until == datetime(2026, 11, 23, 10, tzinfo=UTC)
-        later = service.side_view(s, profile=profile, crossing_id="mand-pishin-market",
+        later = side_view(s, profile=profile, crossing_id="mand-pishin-market",
                                   side="PK", at=h(12))  # fmt: skip
         assert later.status == "closed" and later.reason == "outside_hours"
         assert later.next_opening == datetime(2026, 11, 26, 4, tzinfo=UTC)  # Thursday 09:00
@@ -217,7 +224,7 @@ def test_partner_status_shows_beside_ours_and_a_mismatch_is_flagged(
                                      partner_side="IR", profile=profile)  # fmt: skip
         assert stored
     with db.session() as s:
-        row = service.board(s, profile=profile, side="PK", at=h(3))[0]
+        row = board(s, profile=profile, side="PK", at=h(3))[0]
         assert row.theirs is not None and row.theirs.status == "open" and row.theirs.declared
         assert row.mismatch == (
             "we say closed since 2026-11-23 09:00 PKT, they say open since 2026-11-23 11:00 PKT"
@@ -232,7 +239,7 @@ def test_partner_status_shows_beside_ours_and_a_mismatch_is_flagged(
         assert receive_declaration(s, data=newer, partner_name="ir-node", partner_node_id=None,
                                    partner_side="IR", profile=profile)  # fmt: skip
     with db.session() as s:
-        row = service.board(s, profile=profile, side="PK", at=h(3))[0]
+        row = board(s, profile=profile, side="PK", at=h(3))[0]
         assert row.theirs is not None and row.theirs.status == "closed" and row.mismatch is None
 
 
@@ -257,7 +264,7 @@ def test_closure_and_reopening_raise_crossing_closure_alerts_with_priority_deadl
 ) -> None:
     d = declare(db, profile, reason="security_incident", starts_at=NOW)
     with db.session() as s:
-        service.end_declaration(s, declaration_id=d.id, at=h(2.5), actor=CONSOLE, profile=profile,
+        end_declaration(s, declaration_id=d.id, at=h(2.5), actor=CONSOLE, profile=profile,
                                 ports=crossing_ports(alert_ports()), now=h(2))  # fmt: skip
     declare(db, profile, crossing="gabd-rimdan", reason="holiday", starts_at=h(48),
             ends_at=h(72))  # fmt: skip

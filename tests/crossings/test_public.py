@@ -16,8 +16,10 @@ from sarhad.border import BorderProfile
 from sarhad.core.auth import CONSOLE, Principal, Role, add_user, issue_token
 from sarhad.core.clients import client_address
 from sarhad.core.db import Database, get_node_id
-from sarhad.crossings import public_text, service
-from sarhad.crossings.public import RateLimiter, public_places
+from sarhad.crossings.declarations import declare
+from sarhad.crossings.hours import set_hours
+from sarhad.crossings.public import LANGS, public_places
+from sarhad.crossings.publication import set_published
 from sarhad.crossings.received import (
     InboundDeclaration,
     receive_declaration,
@@ -26,6 +28,8 @@ from sarhad.crossings.received import (
 )
 from sarhad.crossings.schemas import DeclarationIn, HoursIn
 from sarhad.sharing import service as sharing
+from sarhad.web import i18n
+from sarhad.web.public_pages import RateLimiter, words
 from support import LiveNode
 
 SUNDAY = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)  # 11:00 PKT, 09:30 IRST
@@ -81,7 +85,7 @@ def _partner_hours(db: Database, profile: BorderProfile, crossing: str) -> None:
 def _declare(db: Database, profile: BorderProfile, duty: Principal, **kw: Any) -> str:
     body = {"crossing": "taftan-mirjaveh", "status": "closed", "reason": "weather", **kw}
     with db.session() as s:
-        row = service.declare(
+        row = declare(
             s, data=DeclarationIn.model_validate(body), side="PK", actor=duty, profile=profile,
             now=SUNDAY - timedelta(days=3),
         )  # fmt: skip
@@ -101,10 +105,8 @@ def test_status_next_opening_and_closing_combine_both_sides(
 ) -> None:
     with db.session() as s:
         for crossing in ("taftan-mirjaveh", "gabd-rimdan", "mand-pishin"):
-            service.set_published(
-                s, crossing_id=crossing, published=True, actor=ADMIN, profile=profile
-            )
-            service.set_hours(
+            set_published(s, crossing_id=crossing, published=True, actor=ADMIN, profile=profile)
+            set_hours(
                 s, crossing_id=crossing, data=HoursIn(days=MON_SAT, opens="08:00",
                 closes="17:00"), side="PK", actor=duty, profile=profile,
             )  # fmt: skip
@@ -242,11 +244,12 @@ def test_page_in_english_urdu_and_persian(live: LiveNode) -> None:
             assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
             page = r.text
             assert f'<html lang="{lang}" dir="{direction}">' in page
+            tr = i18n.translations(lang)
             for shown in (name, f"<strong>{closed}</strong>", notice, days, span,
-                          public_text.text(lang, "market")):  # fmt: skip
+                          tr.pgettext("public", "Border market")):  # fmt: skip
                 assert shown in page, (lang, shown)
             # The market is open at all hours: open now.
-            assert f"<strong>{public_text.text(lang, 'open')}</strong>" in page
+            assert f"<strong>{tr.pgettext('public', 'Open')}</strong>" in page
             assert sorted(_attributes(page, "hreflang")) == ["en", "fa", "ur"]  # the switch
             # Nothing from elsewhere and no script: only relative links to this page and CSS.
             assert "<script" not in page.lower()
@@ -268,20 +271,23 @@ def test_page_in_english_urdu_and_persian(live: LiveNode) -> None:
         assert 'lang="fa"' in short.text
 
 
-def test_every_word_is_translated() -> None:
-    keys = set(public_text.TEXT["en"])
-    for lang in public_text.LANGS:
-        assert set(public_text.TEXT[lang]) == keys, lang
-        assert all(public_text.TEXT[lang].values()), lang
-        assert len(set(public_text.WEEKDAY_NAMES[lang])) == 7
-        assert "{seconds}" in public_text.TEXT[lang]["too_many"]
-    for key in ("open", "restricted", "closed", "next_opening", "until_further_notice"):
-        assert len({public_text.TEXT[lang][key] for lang in ("en", "ur", "fa")}) >= 2, key
-        assert public_text.TEXT["en"][key] not in (
-            public_text.TEXT["ur"][key], public_text.TEXT["fa"][key],
-        )  # fmt: skip
-    assert public_text.days("en", [0, 1, 2, 4]) == "Monday–Wednesday, Friday"
-    assert public_text.days("fa", [5, 6]) == "شنبه، یکشنبه"
+def test_the_pages_words_come_from_the_catalogue_in_each_language() -> None:
+    """tests/web/test_i18n.py checks every string has its translation; here, that the page's
+    own words are the travellers' ones and the formatting rules hold."""
+    for lang in LANGS:
+        w = words(lang)
+        assert len(set(w.weekdays)) == 7 and all(w.weekdays), lang
+        assert "{seconds}" in w.too_many and w.side("PK") != "PK", lang
+    for key in ("Open", "Restricted", "Closed", "Next opening", "Closed until further notice"):
+        shown = [i18n.translations(lang).pgettext("public", key) for lang in LANGS]
+        assert shown[0] == key and key not in shown[1:] and all(shown), key
+    assert words("en").days([0, 1, 2, 4]) == "Monday–Wednesday, Friday"
+    assert words("fa").days([5, 6]) == "شنبه، یکشنبه"
+    assert words("fa").digits("08:00–17:30") == "۰۸:۰۰–۱۷:۳۰"
+    assert words("ur").digits("08:00") == "08:00"
+    # The public page keeps its own wording where the console says it otherwise.
+    assert i18n.translations("fa").pgettext("public", "Restricted") == "با محدودیت"
+    assert i18n.translations("fa").gettext("Restricted") == "محدود"
 
 
 # --- rate limit ----------------------------------------------------------------------------
@@ -451,7 +457,7 @@ def test_walking_every_route_without_a_token_reveals_nothing(spawn: Any) -> None
                 if r.status_code < 300 or (public and r.status_code < 400):
                     reachable.add(route.path)
         # The page in every language says nothing more than the feed.
-        for lang in public_text.LANGS:
+        for lang in LANGS:
             page = anon.get("/public/crossings", params={"lang": lang}).text.lower()
             assert not [s for s in [*forbidden, *STAFF_WORDS] if s.lower() in page], lang
         feed = anon.get("/public/v1/crossings").json()

@@ -15,7 +15,10 @@ from sarhad.core.auth import CONSOLE
 from sarhad.core.db import utcnow
 from sarhad.core.markings import TLP
 from sarhad.crossings import flows
-from sarhad.crossings import service as crossings
+from sarhad.crossings.declarations import declare as declare_status
+from sarhad.crossings.declarations import end_declaration, withdraw_declaration
+from sarhad.crossings.hours import get_hours
+from sarhad.crossings.hours import set_hours as change_hours
 from sarhad.crossings.models import Declaration, Hours, Throughput
 from sarhad.crossings.schemas import DeclarationIn, HoursIn, ThroughputIn
 from sarhad.crossings.taxonomy import WEEKDAYS, Commodity, Currency, Reason, Status, Unit
@@ -52,7 +55,7 @@ GOODS = [
 def declare(node: LiveNode, **over: Any) -> Declaration:
     data = {"crossing": TAFTAN, "status": "closed", "reason": "security_incident", **over}
     with node.db.session() as s:
-        return crossings.declare(
+        return declare_status(
             s,
             data=DeclarationIn.model_validate(data),
             side=node.settings.node_side,
@@ -64,7 +67,7 @@ def declare(node: LiveNode, **over: Any) -> Declaration:
 def set_hours(node: LiveNode, **over: Any) -> None:
     data = {"days": ["mon", "tue", "wed", "thu", "fri", "sat"], "opens": "08:00", "closes": "17:00"}
     with node.db.session() as s:
-        crossings.set_hours(
+        change_hours(
             s,
             crossing_id=TAFTAN,
             data=HoursIn.model_validate({**data, **over}),
@@ -205,7 +208,7 @@ def test_round_trip_gives_the_partner_the_same_values(pair: Pair) -> None:
         assert mine is not None and theirs is not None
         assert _declaration_values(theirs) == _declaration_values(mine)
         assert theirs.planned and theirs.origin == "partner:pk-node"
-        hours = crossings.get_hours(r, crossing_id=TAFTAN, side="PK")
+        hours = get_hours(r, crossing_id=TAFTAN, side="PK")
         assert hours is not None and hours.origin == "partner:pk-node"
         assert (hours.days, hours.opens, hours.closes) == ([5, 6], "09:30", "24:00")
         day = r.scalars(select(Throughput).where(Throughput.side == "PK")).one()
@@ -216,7 +219,7 @@ def test_round_trip_gives_the_partner_the_same_values(pair: Pair) -> None:
 
     # Later versions follow: ended, then withdrawn (sent revoked); corrected figures and hours.
     with pair.pk.db.session() as s:
-        crossings.end_declaration(
+        end_declaration(
             s, declaration_id=planned.id, at=starts + timedelta(hours=6), actor=CONSOLE,
             profile=PROFILE,
         )  # fmt: skip
@@ -226,7 +229,7 @@ def test_round_trip_gives_the_partner_the_same_values(pair: Pair) -> None:
         assert theirs is not None and theirs.version == 2 and not theirs.withdrawn
         assert theirs.ends_at == starts + timedelta(hours=6)
     with pair.pk.db.session() as s:
-        crossings.withdraw_declaration(s, declaration_id=planned.id, actor=CONSOLE)
+        withdraw_declaration(s, declaration_id=planned.id, actor=CONSOLE)
     record_day(pair.pk, vehicles=150, goods=[])
     set_hours(pair.pk, days=["sat"], opens="09:30", closes="24:00")
     assert sync(pair.ir).error is None
@@ -237,7 +240,7 @@ def test_round_trip_gives_the_partner_the_same_values(pair: Pair) -> None:
         assert theirs.ends_at == starts + timedelta(hours=6)
         day = r.scalars(select(Throughput).where(Throughput.side == "PK")).one()
         assert (day.vehicles, day.goods) == (150, [])
-        hours = crossings.get_hours(r, crossing_id=TAFTAN, side="PK")
+        hours = get_hours(r, crossing_id=TAFTAN, side="PK")
         assert hours is not None and hours.days == [5]
     versions = [
         (o["version"], o["modified"], o.get("revoked", False))
@@ -373,7 +376,7 @@ BAD: list[tuple[str, str, Any, str]] = [
     (STATUS_TYPE, "crossing", "no-such-gate", "crossing: no crossing or market"),
     (STATUS_TYPE, "side", "IR", "side: IR declared by a partner that speaks for PK"),
     (STATUS_TYPE, "ends_at", "2000-01-01T00:00:00.000Z", "ends_at: must be after starts_at"),
-    (STATUS_TYPE, "object_marking_refs", [RED], "object_marking_refs: TLP:RED"),
+    (STATUS_TYPE, "object_marking_refs", [RED], "object_marking_refs: TLP:RED never leaves its"),
     (STATUS_TYPE, "created_by_ref", f"identity--{uuid.uuid4()}", "created_by_ref:"),
     (STATUS_TYPE, "status", "half-open", "status:"),
     (STATUS_TYPE, "version", "2", "version:"),
@@ -429,7 +432,7 @@ def test_an_older_version_arriving_late_changes_nothing(
     newer |= {"days": ["sun"], "version": 2, "modified": "2099-01-01T00:00:00.000Z"}
     assert _post(pair.ir, _token(pair), [newer, sent[HOURS_TYPE]])["failure_count"] == 0
     with pair.ir.db.session() as s:
-        hours = crossings.get_hours(s, crossing_id=TAFTAN, side="PK")
+        hours = get_hours(s, crossing_id=TAFTAN, side="PK")
         assert hours is not None and hours.days == [6]
         assert hours.updated_at == datetime(2099, 1, 1, tzinfo=UTC)
 

@@ -17,6 +17,7 @@ from sarhad.cli import app
 from sarhad.core.auth import Role
 from sarhad.core.journal import ChangeLog
 from sarhad.patrols.models import PatrolPlan
+from sarhad.patrols.runner import PlanRunner
 from support import LiveNode, wait_for
 
 TODAY = datetime.now(UTC).date()
@@ -136,7 +137,7 @@ def alive(pid: int) -> bool:
 
 def test_a_plan_stops_when_its_client_goes_away_and_stores_nothing(spawn):
     node = spawn("pk-node", "PK", patrol_time_limit_s=600, patrol_parallel=1)
-    runner = node.server.config.app.state.node.ports["patrol_runner"]  # the node's PlanRunner
+    runner = node.server.config.app.state.node.port(PlanRunner)
     gave_up: list[BaseException] = []
 
     def impatient() -> None:

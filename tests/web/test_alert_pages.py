@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from sarhad.alerts.service import escalate_due
+from sarhad.alerts.deadlines import escalate_due
 from sarhad.border import load_profile
 from sarhad.core.auth import CONSOLE, ROLE_PERMISSIONS, Permission, Role, set_password
 from sarhad.core.db import utcnow
@@ -399,7 +399,7 @@ def test_errors_come_back_by_field_with_the_values_kept_and_nothing_is_sent(iran
     }
     r = client.post("/alerts/new", data=values)
     assert r.status_code == 422
-    assert "TLP:RED never leaves this node" in error_of(r.text, "tlp")
+    assert "TLP:RED never leaves the node" in error_of(r.text, "tlp")
     assert "no such incident here" in error_of(r.text, "incident_ids")
     assert 'value="red"' not in r.text  # still not offered: AMBER is chosen instead
     assert '<option value="amber" selected>TLP:AMBER</option>' in r.text

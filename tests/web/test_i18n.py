@@ -18,21 +18,24 @@ METHODS = [("**.py", "python"), ("templates/**.html", "jinja2")]
 OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
 
 
-def extracted() -> set[str]:
-    """Every msgid Babel finds in the package's Python and templates (as `pybabel extract`)."""
+def extracted() -> set[tuple[str | None, str]]:
+    """Every (context, msgid) Babel finds in the package's Python and templates (as
+    `pybabel extract`); the context is None but for the public page's strings ("public")."""
     ids = set()
-    for _file, _line, message, _comments, _context in extract_from_dir(
+    for _file, _line, message, _comments, context in extract_from_dir(
         str(i18n.HERE), METHODS, OPTIONS
     ):
-        ids.add(message if isinstance(message, str) else message[0])
+        ids.add((context, message if isinstance(message, str) else message[0]))
     return ids
 
 
 def test_extraction_finds_strings_of_both_python_and_templates():
     ids = extracted()
-    assert "Wrong user name or password." in ids  # pages.py, N_()
-    assert "Smuggling: fuel" in ids  # labels.py
-    assert "Skip to content" in ids  # base.html
+    assert (None, "Wrong user name or password.") in ids  # pages.py, N_()
+    assert (None, "Smuggling: fuel") in ids  # labels.py
+    assert (None, "Skip to content") in ids  # base.html
+    assert ("public", "Closed until further notice") in ids  # templates/public/crossings.html
+    assert ("public", "Sunday") in ids  # public_pages.py, pgettext()
     assert len(ids) > 100
 
 
@@ -42,7 +45,7 @@ def test_every_string_has_a_translation(lang):
     for po in (i18n.TRANSLATIONS / lang / "LC_MESSAGES").glob("*.po"):
         with po.open("rb") as f:
             catalog = read_po(f)
-        translated |= {m.id for m in catalog if m.id and m.string and not m.fuzzy}
+        translated |= {(m.context, m.id) for m in catalog if m.id and m.string and not m.fuzzy}
     missing = sorted(extracted() - translated)
     assert not missing, f"{len(missing)} string(s) without a {lang} translation: {missing}"
 

@@ -13,7 +13,7 @@ import typer
 from pydantic import ValidationError
 from rich.table import Column, Table
 
-from sarhad.alerts import metrics, service
+from sarhad.alerts import deadlines, metrics, reading, receiver, sender
 from sarhad.alerts.ports import AlertPorts
 from sarhad.alerts.schemas import AlertIn, AlertOut, AnswerIn, WithdrawIn
 from sarhad.alerts.taxonomy import Direction
@@ -23,7 +23,8 @@ from sarhad.core.auth import CONSOLE
 from sarhad.core.console import guarded, out, print_json
 from sarhad.core.db import Database, utcnow
 from sarhad.core.errors import FieldError, InvalidInput, SarhadError
-from sarhad.core.feed import FeedSource, fetch, head
+from sarhad.core.feed import FeedSources, fetch, head
+from sarhad.core.ports import CourierPort
 from sarhad.core.times import PLAN_HORIZON
 
 app = typer.Typer(help="Liaison alerts to and from partners.", no_args_is_help=True)
@@ -37,8 +38,12 @@ PRIORITY_STYLE = {
 
 
 def _ports(db: Database) -> AlertPorts:
-    factory: Callable[[Database], AlertPorts] = console.provided("alert_ports")
-    return factory(db)
+    return console.provided(AlertPorts, db)
+
+
+def _wake(db: Database) -> None:
+    """Deliver what waits for partners: on the console, at once and in this process."""
+    console.provided(CourierPort, db).wake()
 
 
 def _invalid(exc: ValidationError) -> InvalidInput:
@@ -128,7 +133,7 @@ def raise_(
     s, db = _session_db()
     ports = _ports(db)
     with db.session() as session:
-        row = service.raise_alert(
+        row = sender.raise_alert(
             session,
             data=data,
             counterpart=ports.counterpart(session, data.partner),
@@ -139,9 +144,9 @@ def raise_(
             now=now,
         )
         alert_id = row.id
-    ports.wake()  # on the console this delivers at once, in this process
+    _wake(db)
     with db.session() as session:
-        shown = service.to_out(service.get_alert(session, alert_id=alert_id))
+        shown = reading.to_out(reading.get_alert(session, alert_id=alert_id))
     if json_:
         print_json(shown.model_dump(mode="json"))
         return
@@ -171,10 +176,10 @@ def list_(
         raise InvalidInput(FieldError("direction", "use inbound or outbound")) from None
     _s, db = _session_db()
     with db.session() as session:
-        rows, _ = service.list_alerts(
+        rows, _ = reading.list_alerts(
             session, direction=d, open_only=open_, overdue=overdue, limit=limit
         )
-        items = [service.to_out(r) for r in rows]
+        items = [reading.to_out(r) for r in rows]
     if json_:
         print_json([i.model_dump(mode="json") for i in items])
         return
@@ -199,7 +204,7 @@ def _full_id(db: Database, prefix: str) -> str:
     if len(prefix) == 36:
         return prefix
     with db.session() as session:
-        return service.resolve_id(session, prefix=prefix)
+        return reading.resolve_id(session, prefix=prefix)
 
 
 @app.command("show")
@@ -212,8 +217,8 @@ def show(
     _s, db = _session_db()
     aid = _full_id(db, alert_id)
     with db.session() as session:
-        shown = service.to_out(
-            service.get_alert(session, alert_id=aid), steps=service.steps_of(session, alert_id=aid)
+        shown = reading.to_out(
+            reading.get_alert(session, alert_id=aid), steps=reading.steps_of(session, alert_id=aid)
         )
     if json_:
         print_json(shown.model_dump(mode="json"))
@@ -226,16 +231,16 @@ def _respond(alert_id: str, act: Callable[[Any, str], Any]) -> None:
     aid = _full_id(db, alert_id)
     with db.session() as session:
         act(session, aid)
-    _ports(db).wake()
+    _wake(db)
     with db.session() as session:
-        _print(service.to_out(service.get_alert(session, alert_id=aid)))
+        _print(reading.to_out(reading.get_alert(session, alert_id=aid)))
 
 
 @app.command("ack")
 @guarded
 def ack(alert_id: Annotated[str, typer.Argument(help="Alert id (or prefix)")]) -> None:
     """Acknowledge a partner's alert (the sender is told at once)."""
-    _respond(alert_id, lambda s, a: service.acknowledge(s, alert_id=a, actor=CONSOLE))
+    _respond(alert_id, lambda s, a: receiver.acknowledge(s, alert_id=a, actor=CONSOLE))
 
 
 @app.command("answer")
@@ -252,7 +257,7 @@ def answer(
         data = AnswerIn.model_validate({"answer": answer_.lower(), "text": text})
     except ValidationError as exc:
         raise _invalid(exc) from None
-    _respond(alert_id, lambda s, a: service.answer(s, alert_id=a, data=data, actor=CONSOLE))
+    _respond(alert_id, lambda s, a: receiver.answer(s, alert_id=a, data=data, actor=CONSOLE))
 
 
 @app.command("withdraw")
@@ -266,7 +271,7 @@ def withdraw(
         data = WithdrawIn(reason=reason)
     except ValidationError as exc:
         raise _invalid(exc) from None
-    _respond(alert_id, lambda s, a: service.withdraw(s, alert_id=a, data=data, actor=CONSOLE))
+    _respond(alert_id, lambda s, a: sender.withdraw(s, alert_id=a, data=data, actor=CONSOLE))
 
 
 @app.command("escalate")
@@ -274,7 +279,7 @@ def withdraw(
 def escalate() -> None:
     """Escalate overdue alerts now (``serve`` does this by itself every few seconds)."""
     _s, db = _session_db()
-    ids = service.run_escalation(db)
+    ids = deadlines.run_escalation(db)
     out.print(
         f"{len(ids)} alert(s) escalated" + (": " + ", ".join(i[:8] for i in ids) if ids else "")
     )
@@ -349,7 +354,7 @@ def _line(event: dict[str, Any]) -> str:
 
 
 def _local_events(db: Database, after: int | None, poll_s: float) -> Iterator[dict[str, Any]]:
-    sources: dict[str, FeedSource] = console.provided("feed_sources")
+    sources = console.provided(FeedSources, db)
     with db.session() as session:
         position = head(session) if after is None else after
     while True:

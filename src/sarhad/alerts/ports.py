@@ -1,13 +1,14 @@
 """What the alerts room needs from rooms above it, passed in as plain data and callables.
 
 Alerts sit below sharing and federation (import-linter layers), so the partner's terms and
-the courier that carries alerts are handed in by the app or CLI that wires the rooms.
+incidents are handed in by the app or CLI that wires the rooms (``core.ports``). The courier
+that carries alerts is woken through the node (``Node.wake``) or the console's ``Courier``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
@@ -29,11 +30,9 @@ class Counterpart:
 
 @dataclass
 class AlertPorts:
-    """Callables that wire alerts to the partner directory, incidents and the courier."""
+    """Callables that wire alerts to the partner directory and to incidents."""
 
     #: The partner by name (``None``: the only active partner); raises NotFound/InvalidInput.
     counterpart: Callable[[Session, str | None], Counterpart]
     #: Which of these incident ids this node holds.
     known_incidents: Callable[[Session, Iterable[str]], set[str]]
-    #: Tell the courier there is something to deliver (called after the commit).
-    wake: Callable[[], None] = field(default=lambda: None)

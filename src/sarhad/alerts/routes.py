@@ -7,11 +7,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse
 
-from sarhad.alerts import metrics, service
+from sarhad.alerts import metrics, reading, receiver, sender
 from sarhad.alerts.ports import AlertPorts
 from sarhad.alerts.schemas import AlertIn, AlertOut, AnswerIn, WithdrawIn
 from sarhad.alerts.taxonomy import Direction, Priority, Status
-from sarhad.core.api import Node, media, node, require, responses
+from sarhad.border.api import node
+from sarhad.core.api import media, require, responses
 from sarhad.core.auth import Permission, Principal
 from sarhad.core.idempotency import Idempotent
 from sarhad.core.params import QueryMonth, QuerySide, StrictBody
@@ -23,20 +24,15 @@ Raiser = Annotated[Principal, Depends(require(Permission.ALERTS_RAISE))]
 Responder = Annotated[Principal, Depends(require(Permission.ALERTS_RESPOND))]
 
 
-def ports(n: Node) -> AlertPorts:
-    """The wiring the app gave the alerts room."""
-    return n.ports["alerts"]
-
-
 @router.post("", status_code=201, response_model=AlertOut, responses=responses(400, 409, 422))
 def raise_alert(
     request: Request, data: StrictBody[AlertIn], actor: Raiser, idem: Idempotent
 ) -> AlertOut:
     """Raise an alert to a partner; it is pushed at once (or as soon as the partner is back)."""
     n = node(request)
-    p = ports(n)
+    p = n.port(AlertPorts)
     with n.db.session() as session:
-        row = service.raise_alert(
+        row = sender.raise_alert(
             session,
             data=data,
             counterpart=p.counterpart(session, data.partner),
@@ -45,9 +41,9 @@ def raise_alert(
             profile=n.profile,
             from_side=n.settings.node_side,
         )
-        out = service.to_out(row)
+        out = reading.to_out(row)
         idem.keep(session, out)
-    p.wake()
+    n.wake()
     return out
 
 
@@ -66,7 +62,7 @@ def list_alerts(
 ) -> dict[str, Any]:
     """Alerts, newest first; ``open`` = not yet acknowledged nor withdrawn."""
     with node(request).db.session() as session:
-        rows, nxt = service.list_alerts(
+        rows, nxt = reading.list_alerts(
             session,
             direction=direction,
             status=status,
@@ -78,7 +74,7 @@ def list_alerts(
             cursor=cursor,
         )
         return {
-            "items": [service.to_out(r).model_dump(mode="json") for r in rows],
+            "items": [reading.to_out(r).model_dump(mode="json") for r in rows],
             "next_cursor": nxt,
         }
 
@@ -103,8 +99,8 @@ def stats(
 def show(request: Request, alert_id: str, _actor: Reader) -> AlertOut:
     """One alert with every step of its life."""
     with node(request).db.session() as session:
-        row = service.get_alert(session, alert_id=alert_id)
-        return service.to_out(row, steps=service.steps_of(session, alert_id=alert_id))
+        row = reading.get_alert(session, alert_id=alert_id)
+        return reading.to_out(row, steps=reading.steps_of(session, alert_id=alert_id))
 
 
 @router.post("/{alert_id}/acknowledge", response_model=AlertOut, responses=responses(404, 409))
@@ -112,9 +108,9 @@ def acknowledge(request: Request, alert_id: str, actor: Responder, idem: Idempot
     """Acknowledge a partner's alert: escalation stops and the sender is told at once."""
     n = node(request)
     with n.db.session() as session:
-        out = service.to_out(service.acknowledge(session, alert_id=alert_id, actor=actor))
+        out = reading.to_out(receiver.acknowledge(session, alert_id=alert_id, actor=actor))
         idem.keep(session, out)
-    ports(n).wake()
+    n.wake()
     return out
 
 
@@ -125,9 +121,9 @@ def answer(
     """Answer a partner's alert: accepted, declined (with reason), information provided."""
     n = node(request)
     with n.db.session() as session:
-        out = service.to_out(service.answer(session, alert_id=alert_id, data=data, actor=actor))
+        out = reading.to_out(receiver.answer(session, alert_id=alert_id, data=data, actor=actor))
         idem.keep(session, out)
-    ports(n).wake()
+    n.wake()
     return out
 
 
@@ -140,7 +136,7 @@ def withdraw(
     """Withdraw one of our alerts; the partner is told at once."""
     n = node(request)
     with n.db.session() as session:
-        out = service.to_out(service.withdraw(session, alert_id=alert_id, data=data, actor=actor))
+        out = reading.to_out(sender.withdraw(session, alert_id=alert_id, data=data, actor=actor))
         idem.keep(session, out)
-    ports(n).wake()
+    n.wake()
     return out

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sarhad.alerts.taxonomy import DEFAULT_DEADLINES, Answer, Kind, Priority
-from sarhad.core.markings import TLP
+from sarhad.core.markings import LIMITS, TLP
 from sarhad.core.params import NOT_BLANK, SECTORS, rules, stripped, vocabulary, when
 from sarhad.core.text import FreeText, Inbound, Line
 from sarhad.core.times import PlannedTime
@@ -61,7 +61,7 @@ class AlertIn(_In):
     tlp: TLP = Field(
         default=TLP.AMBER,
         description="Up to what the agreement allows; never red",
-        json_schema_extra={"enum": [t.value for t in TLP if t is not TLP.RED]},
+        json_schema_extra={"enum": [t.value for t in LIMITS]},
     )
 
     @field_validator("incident_ids")

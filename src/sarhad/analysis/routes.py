@@ -10,7 +10,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from sarhad.analysis import service
 from sarhad.analysis.risk import RiskParams
-from sarhad.core.api import Node, media, node, require, responses
+from sarhad.border.api import BorderNode, node
+from sarhad.core.api import media, require, responses
 from sarhad.core.auth import Permission, Principal
 from sarhad.core.db import utcnow
 from sarhad.core.params import QueryDateTime
@@ -29,7 +30,7 @@ WithinKm = Annotated[
 ]
 
 
-def _inputs(request: Request, at: datetime | None) -> tuple[Node, datetime, RiskParams]:
+def _inputs(request: Request, at: datetime | None) -> tuple[BorderNode, datetime, RiskParams]:
     """The node, the moment asked for (default now) and the risk settings."""
     n = node(request)
     return n, at or utcnow(), RiskParams.from_settings(n.settings)

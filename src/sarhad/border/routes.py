@@ -6,7 +6,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from sarhad.core.api import node, require, responses
+from sarhad.border.api import node
+from sarhad.core.api import require, responses
 from sarhad.core.auth import Permission, Principal
 
 router = APIRouter(prefix="/border", tags=["border"])

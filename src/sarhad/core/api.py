@@ -6,7 +6,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -19,36 +19,55 @@ from sarhad.core.auth import Permission, Principal, authenticate
 from sarhad.core.config import Settings
 from sarhad.core.db import Database
 from sarhad.core.errors import Forbidden, InvalidInput, SarhadError
+from sarhad.core.ports import CourierPort, Ports
 
 log = logging.getLogger("sarhad.api")
 
 
-def _nothing() -> None:
-    return None
+ProfileT = TypeVar("ProfileT")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class WebSession:
+    """The port through which the API accepts a signed-in web console (core may not import web).
+
+    ``recognise(request)`` gives the session's (principal, CSRF token), or None.
+    """
+
+    recognise: Callable[[Request], tuple[Principal, str] | None]
 
 
 @dataclass
-class Node:
-    """What a running node holds: its settings, database and loaded border profile.
+class Node(Generic[ProfileT]):
+    """What a running node holds: its settings, database, border profile and wiring.
 
-    ``ports`` carries the callables with which the app wires rooms that may not import each
-    other (e.g. the alerts room's partner directory); ``wake`` tells the courier that
+    Generic in the profile because core imports no room: rooms that read it take the node from
+    ``sarhad.border.api.node``, typed ``Node[BorderProfile]``. ``ports`` holds what the app
+    wires into rooms that may not import each other, each fetched by its class with ``port``
+    (e.g. ``n.port(AlertPorts)``); ``wake()`` is the one way to tell the courier that
     something waits to go to a partner.
-
-    ``ports["web_session"]``, when set, is a callable (request) -> (Principal, csrf token) |
-    None that recognises a signed-in web console session cookie (core may not import web).
     """
 
     settings: Settings
     db: Database
-    profile: Any  # sarhad.border.BorderProfile; typed loosely because core imports no room
-    ports: dict[str, Any] = field(default_factory=dict)
-    wake: Callable[[], None] = _nothing
+    profile: ProfileT
+    ports: Ports = field(default_factory=Ports)
+    courier: CourierPort = field(default_factory=CourierPort)
+
+    def port(self, kind: type[T]) -> T:
+        """The port of class ``kind`` the app wired (``MissingPort`` if it wired none)."""
+        return self.ports.get(kind)
+
+    def wake(self) -> None:
+        """Tell the courier that something waits to go to a partner (after the commit)."""
+        self.courier.wake()
 
 
-def node(request: Request) -> Node:
-    """The node serving this request."""
-    return request.app.state.node
+def node(request: Request) -> Node[object]:
+    """The node serving this request (its profile typed: ``sarhad.border.api.node``)."""
+    found: Node[object] = request.app.state.node
+    return found
 
 
 def _bearer(request: Request) -> str | None:
@@ -66,14 +85,14 @@ def caller(request: Request) -> Principal:
     """The authenticated caller, whatever its role (a dependency).
 
     A bearer token wins; without one, a web console session cookie is accepted through the
-    ``web_session`` port, and then any unsafe method must carry the session's CSRF token in
+    ``WebSession`` port, and then any unsafe method must carry the session's CSRF token in
     ``X-CSRF-Token`` (a cookie is sent by the browser on its own, a header is not).
     """
     n = node(request)
     token = _bearer(request)
-    web_session = n.ports.get("web_session")
+    web_session = n.ports.find(WebSession)
     if token is None and web_session is not None:
-        found = web_session(request)
+        found = web_session.recognise(request)
         if found is not None:
             principal, csrf = found
             if request.method not in SAFE_METHODS:

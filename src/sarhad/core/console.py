@@ -15,6 +15,7 @@ from rich.console import Console
 from sarhad.core.config import Settings, load_settings
 from sarhad.core.db import Database, open_database
 from sarhad.core.errors import ConfigError, InvalidInput, SarhadError
+from sarhad.core.ports import MissingPort
 
 out = Console()
 err = Console(stderr=True)
@@ -29,6 +30,7 @@ IMPACT_STYLE = {
 
 P = ParamSpec("P")
 R = TypeVar("R")
+T = TypeVar("T")
 
 #: Exit codes: 2 bad input (like usage errors), 3 not found / conflict / forbidden, 4 setup problem.
 EXIT_INPUT, EXIT_STATE, EXIT_CONFIG = 2, 3, 4
@@ -111,20 +113,22 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
-_wiring: dict[str, Any] = {}
+#: What ``sarhad.cli`` wires into rooms' commands: a maker of each port class, given the database.
+_makers: dict[type[object], Callable[[Database], object]] = {}
 
 
-def provide(name: str, value: Any) -> None:
-    """Register what the top-level CLI wires into a room's commands (e.g. alert ports).
+def provide(kind: type[T], make: Callable[[Database], T]) -> None:
+    """Register how the top-level CLI makes a room's ``kind`` of port (e.g. ``AlertPorts``).
 
     Why: a room's commands may not import the rooms above it; ``sarhad.cli`` may, and hands
-    the pieces down here at import time.
+    the makers down here at import time. The server wires the same classes into ``Node``.
     """
-    _wiring[name] = value
+    _makers[kind] = make
 
 
-def provided(name: str) -> Any:
-    """What ``provide`` registered under ``name``."""
-    if name not in _wiring:
-        raise ConfigError(f"the CLI was not wired with {name!r}", hint="run the 'sarhad' command")
-    return _wiring[name]
+def provided(kind: type[T], db: Database) -> T:
+    """The ``kind`` port for ``db``, made by what ``provide`` registered."""
+    made = _makers[kind](db) if kind in _makers else None
+    if not isinstance(made, kind):
+        raise MissingPort(kind)
+    return made

@@ -43,6 +43,10 @@ class FeedSource:
     describe: Describer
 
 
+class FeedSources(dict[str, FeedSource]):
+    """The node's feed port: what the live feed streams, by change-log entity."""
+
+
 @dataclass
 class FeedEvent:
     """One change of one record."""
@@ -161,14 +165,15 @@ async def feed(
 ) -> StreamingResponse:
     """Server-sent events of new and changed incidents and alerts, resumable by Last-Event-ID."""
     n = node(request)
-    sources = visible_sources(n.ports.get("feed", {}), principal)
+    every = n.ports.find(FeedSources) or FeedSources()
+    sources = visible_sources(every, principal)
     if entities:
         asked = {e.strip() for e in entities.split(",") if e.strip()}
-        unknown = asked - set(n.ports.get("feed", {}))
+        unknown = asked - set(every)
         if unknown:
             raise InvalidInput(
                 FieldError("entities", f"unknown: {', '.join(sorted(unknown))}"),
-                hint=f"choose from {', '.join(sorted(n.ports.get('feed', {})))}",
+                hint=f"choose from {', '.join(sorted(every))}",
             )
         sources = {k: v for k, v in sources.items() if k in asked}
     if not sources:

@@ -1,13 +1,16 @@
 """The change log (ordered feed of every write) and the hash-chained, append-only audit log.
 
-Both are written by ``record`` inside the caller's transaction, after ``lock_writes``: a
-record, its change-log row and its audit entry commit together or not at all.
+Both are written by ``record`` (``record_many`` of one) inside the caller's transaction, after
+``lock_writes``: a record, its change-log row and its audit entry commit together or not at
+all. ``audit`` writes an entry that has no change (a sign-in, a sync). Every entry's hash is
+made by ``link`` from the entry before it, and ``verify_audit`` checks it with ``link`` too.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -88,6 +91,96 @@ def entry_hash(
     return hashlib.sha256(_canonical(body)).hexdigest()
 
 
+@dataclass(frozen=True)
+class Entry:
+    """What one audit entry says, before it has its place in the chain."""
+
+    at: datetime
+    actor: str
+    action: str
+    entity: str
+    entity_id: str
+    version: int | None
+    change_seq: int | None
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Link:
+    """An entry's place in the chain: its number, the hash before it and its own hash."""
+
+    seq: int
+    prev_hash: str
+    hash: str
+
+
+def link(entry: Entry, *, seq: int, prev_hash: str) -> Link:
+    """Chain ``entry`` as number ``seq`` after ``prev_hash``: the one place a hash is made.
+
+    Writing (``audit``, ``record``, ``record_many``) and checking (``verify_audit``) both come
+    here, so a stored entry verifies exactly when it was written by this function.
+    """
+    digest = entry_hash(
+        seq=seq,
+        at=entry.at,
+        actor=entry.actor,
+        action=entry.action,
+        entity=entry.entity,
+        entity_id=entry.entity_id,
+        version=entry.version,
+        change_seq=entry.change_seq,
+        detail=entry.detail,
+        prev_hash=prev_hash,
+    )
+    return Link(seq=seq, prev_hash=prev_hash, hash=digest)
+
+
+def _head(session: Session) -> tuple[int, str]:
+    """The newest entry's (seq, hash), or (0, GENESIS) for an empty log."""
+    last = session.execute(
+        select(AuditLog.seq, AuditLog.hash).order_by(AuditLog.seq.desc()).limit(1)
+    ).first()
+    return (last[0], last[1]) if last else (0, GENESIS)
+
+
+def _append(session: Session, entries: Sequence[Entry]) -> list[Link]:
+    """Chain ``entries`` after the head and insert them. The caller holds the write lock."""
+    seq, prev = _head(session)
+    links: list[Link] = []
+    for entry in entries:
+        seq += 1
+        links.append(link(entry, seq=seq, prev_hash=prev))
+        prev = links[-1].hash
+    if links:
+        session.execute(
+            insert(AuditLog),
+            [
+                {**_columns(e), "seq": k.seq, "prev_hash": k.prev_hash, "hash": k.hash}
+                for e, k in zip(entries, links, strict=True)
+            ],
+        )
+    return links
+
+
+def _columns(entry: Entry) -> dict[str, Any]:
+    return {
+        "at": entry.at,
+        "actor": entry.actor,
+        "action": entry.action,
+        "entity": entry.entity,
+        "entity_id": entry.entity_id,
+        "version": entry.version,
+        "change_seq": entry.change_seq,
+        "detail": entry.detail,
+    }
+
+
+def _stored(detail: dict[str, Any] | None) -> dict[str, Any]:
+    """``detail`` as the JSON column gives it back (so its hash survives a reload)."""
+    stored: dict[str, Any] = json.loads(_canonical(detail or {}))
+    return stored
+
+
 def audit(
     session: Session,
     *,
@@ -98,41 +191,20 @@ def audit(
     version: int | None = None,
     detail: dict[str, Any] | None = None,
     change_seq: int | None = None,
-) -> AuditLog:
-    """Append one audit entry. The caller holds the write lock (``lock_writes``)."""
-    last = session.execute(
-        select(AuditLog.seq, AuditLog.hash).order_by(AuditLog.seq.desc()).limit(1)
-    ).first()
-    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-    at = utcnow()
-    detail = json.loads(_canonical(detail or {}))  # normalise to what the JSON column returns
-    row = AuditLog(
-        seq=seq,
-        at=at,
+) -> Link:
+    """Append one audit entry; return its place in the chain. The caller holds the write lock."""
+    session.flush()  # pending ORM rows first: the insert below must follow them
+    entry = Entry(
+        at=utcnow(),
         actor=actor,
         action=action,
         entity=entity,
         entity_id=entity_id,
         version=version,
         change_seq=change_seq,
-        detail=detail,
-        prev_hash=prev,
-        hash=entry_hash(
-            seq=seq,
-            at=at,
-            actor=actor,
-            action=action,
-            entity=entity,
-            entity_id=entity_id,
-            version=version,
-            change_seq=change_seq,
-            detail=detail,
-            prev_hash=prev,
-        ),
+        detail=_stored(detail),
     )
-    session.add(row)
-    session.flush()
-    return row
+    return _append(session, [entry])[0]
 
 
 def record(
@@ -146,30 +218,10 @@ def record(
     detail: dict[str, Any] | None = None,
 ) -> int:
     """Write a change-log row and its audit entry; return the change sequence number."""
-    seq = (session.execute(select(func.max(ChangeLog.seq))).scalar() or 0) + 1
-    session.add(
-        ChangeLog(
-            seq=seq,
-            at=utcnow(),
-            entity=entity,
-            entity_id=entity_id,
-            version=version,
-            op=op,
-            actor=actor,
-        )
+    change = Change(
+        actor=actor, op=op, entity=entity, entity_id=entity_id, version=version, detail=detail
     )
-    session.flush()
-    audit(
-        session,
-        actor=actor,
-        action=f"{entity}.{op}",
-        entity=entity,
-        entity_id=entity_id,
-        version=version,
-        detail=detail,
-        change_seq=seq,
-    )
-    return seq
+    return record_many(session, [change])[0]
 
 
 def changes_since(session: Session, after_seq: int, *, limit: int = 500) -> list[ChangeLog]:
@@ -224,8 +276,7 @@ def verify_audit(session: Session, *, batch: int = 5000) -> AuditReport:
                 )
             if row.prev_hash != prev_hash:
                 problems.append(AuditProblem(row.seq, "prev_hash does not match the entry before"))
-            recomputed = entry_hash(
-                seq=row.seq,
+            stored = Entry(
                 at=row.at,
                 actor=row.actor,
                 action=row.action,
@@ -234,9 +285,8 @@ def verify_audit(session: Session, *, batch: int = 5000) -> AuditReport:
                 version=row.version,
                 change_seq=row.change_seq,
                 detail=row.detail,
-                prev_hash=row.prev_hash,
             )
-            if recomputed != row.hash:
+            if link(stored, seq=row.seq, prev_hash=row.prev_hash).hash != row.hash:
                 problems.append(AuditProblem(row.seq, "content was changed after it was written"))
             prev_hash, expected_seq = row.hash, row.seq + 1
         after = rows[-1].seq
@@ -262,42 +312,25 @@ class Change:
     entity: str
     entity_id: str
     version: int
-    detail: dict[str, Any]
+    detail: dict[str, Any] | None = None
 
 
-def record_many(session: Session, changes: list[Change]) -> list[int]:
-    """``record`` for a batch: one change-log row and one chained audit entry per change.
+def record_many(session: Session, changes: Sequence[Change]) -> list[int]:
+    """Write a change-log row and its chained audit entry for each change, in order.
 
-    Why: a page of received objects would otherwise cost two look-ups and two flushes per
-    record; here the sequence numbers and hashes are computed in one pass.
+    ``record`` is this for one change. Why a batch: a page of received objects would
+    otherwise cost two look-ups and two flushes per record; here the sequence numbers and
+    hashes are computed in one pass and each table gets one insert.
     """
     if not changes:
         return []
-    seq = session.execute(select(func.max(ChangeLog.seq))).scalar() or 0
-    last = session.execute(
-        select(AuditLog.seq, AuditLog.hash).order_by(AuditLog.seq.desc()).limit(1)
-    ).first()
-    aseq, prev = (last[0], last[1]) if last else (0, GENESIS)
+    session.flush()  # pending ORM rows first: the inserts below must follow them
+    last = session.execute(select(func.max(ChangeLog.seq))).scalar() or 0
+    seqs = list(range(last + 1, last + 1 + len(changes)))
     at = utcnow()
-    seqs, logs, audits = [], [], []
-    for c in changes:
-        seq += 1
-        aseq += 1
-        detail = json.loads(_canonical(c.detail))
-        action = f"{c.entity}.{c.op}"
-        digest = entry_hash(
-            seq=aseq,
-            at=at,
-            actor=c.actor,
-            action=action,
-            entity=c.entity,
-            entity_id=c.entity_id,
-            version=c.version,
-            change_seq=seq,
-            detail=detail,
-            prev_hash=prev,
-        )
-        logs.append(
+    session.execute(
+        insert(ChangeLog),
+        [
             {
                 "seq": seq,
                 "at": at,
@@ -307,25 +340,23 @@ def record_many(session: Session, changes: list[Change]) -> list[int]:
                 "op": c.op,
                 "actor": c.actor,
             }
-        )
-        audits.append(
-            {
-                "seq": aseq,
-                "at": at,
-                "actor": c.actor,
-                "action": action,
-                "entity": c.entity,
-                "entity_id": c.entity_id,
-                "version": c.version,
-                "change_seq": seq,
-                "detail": detail,
-                "prev_hash": prev,
-                "hash": digest,
-            }
-        )
-        prev = digest
-        seqs.append(seq)
-    session.flush()  # pending ORM rows first: the Core inserts below must follow them
-    session.execute(insert(ChangeLog.__table__), logs)
-    session.execute(insert(AuditLog.__table__), audits)
+            for seq, c in zip(seqs, changes, strict=True)
+        ],
+    )
+    _append(
+        session,
+        [
+            Entry(
+                at=at,
+                actor=c.actor,
+                action=f"{c.entity}.{c.op}",
+                entity=c.entity,
+                entity_id=c.entity_id,
+                version=c.version,
+                change_seq=seq,
+                detail=_stored(c.detail),
+            )
+            for seq, c in zip(seqs, changes, strict=True)
+        ],
+    )
     return seqs

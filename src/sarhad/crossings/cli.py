@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,9 +20,21 @@ from sarhad.core.config import Settings
 from sarhad.core.console import guarded, out, print_json
 from sarhad.core.db import Database, utcnow
 from sarhad.core.errors import FieldError, InvalidInput, from_validation
+from sarhad.core.ports import CourierPort
 from sarhad.core.times import parse_datetime, parse_day
-from sarhad.crossings import export, flows, service
+from sarhad.crossings import export, flows
+from sarhad.crossings.board import board
+from sarhad.crossings.declarations import (
+    declaration_out,
+    end_declaration,
+    list_declarations,
+    withdraw_declaration,
+)
+from sarhad.crossings.declarations import declare as declare_status
+from sarhad.crossings.hours import get_hours, hours_out, set_hours
+from sarhad.crossings.places import local, place
 from sarhad.crossings.ports import CrossingPorts
+from sarhad.crossings.publication import set_published
 from sarhad.crossings.schemas import DeclarationIn, HoursIn, SideView, ThroughputIn
 
 app = typer.Typer(help="Crossing points and border markets.", no_args_is_help=True)
@@ -39,8 +50,7 @@ def _open() -> tuple[Settings, Database, BorderProfile]:
 
 
 def _ports(db: Database) -> CrossingPorts:
-    factory: Callable[[Database], CrossingPorts] = console.provided("crossing_ports")
-    return factory(db)
+    return console.provided(CrossingPorts, db)
 
 
 def _when(text: str | None, name: str) -> datetime | None:
@@ -75,9 +85,9 @@ def _view(v: SideView | None, profile: BorderProfile, tz_side: str) -> str:
     if v.reason:
         text += f" ({v.reason.replace('_', ' ')})"
     if v.since:
-        text += f"\nsince {service.local(v.since, tz)}"
+        text += f"\nsince {local(v.since, tz)}"
     if v.until:
-        text += f"\nuntil {service.local(v.until, tz)}"
+        text += f"\nuntil {local(v.until, tz)}"
     elif v.status != "open" and v.declared:
         text += "\nuntil further notice"
     return text
@@ -94,7 +104,7 @@ def status(
     s, db, profile = _open()
     moment = _when(at, "at") or utcnow()
     with db.session() as session:
-        rows = service.board(session, profile=profile, side=s.node_side, at=moment, lang=lang)
+        rows = board(session, profile=profile, side=s.node_side, at=moment, lang=lang)
     if json_:
         print_json([r.model_dump(mode="json") for r in rows])
         return
@@ -106,7 +116,7 @@ def status(
         "combined",
         Column("mismatch", overflow="fold"),
         "public",
-        title=f"Crossings at {service.local(moment, profile.local_time(s.node_side))}",
+        title=f"Crossings at {local(moment, profile.local_time(s.node_side))}",
         box=box.SIMPLE_HEAD,
     )
     for r in rows:
@@ -170,19 +180,19 @@ def declare(
     s, db, profile = _open()
     ports = _ports(db)
     with db.session() as session:
-        row = service.declare(
+        row = declare_status(
             session, data=data, side=s.node_side, actor=CONSOLE, profile=profile, ports=ports
         )
-        shown = service.declaration_out(row)
-    ports.alerts.wake()  # on the console this delivers the alerts at once
+        shown = declaration_out(row)
+    console.provided(CourierPort, db).wake()  # on the console this delivers the alerts at once
     if json_:
         print_json(shown.model_dump(mode="json"))
         return
     tz = profile.local_time(s.node_side)
-    until_text = service.local(shown.ends_at, tz) if shown.ends_at else "further notice"
+    until_text = local(shown.ends_at, tz) if shown.ends_at else "further notice"
     out.print(
         f"declared {shown.crossing} {_styled(shown.status)} ({shown.reason.replace('_', ' ')}) "
-        f"from {service.local(shown.starts_at, tz)} until {until_text} "
+        f"from {local(shown.starts_at, tz)} until {until_text} "
         f"[dim]({shown.id})[/]"
     )
 
@@ -197,14 +207,14 @@ def end(
     s, db, profile = _open()
     ports = _ports(db)
     with db.session() as session:
-        row = service.end_declaration(
+        row = end_declaration(
             session, declaration_id=declaration, at=_when(at, "at"), actor=CONSOLE,
             profile=profile, ports=ports,
         )  # fmt: skip
         assert row.ends_at is not None
-        ends = service.local(row.ends_at, profile.local_time(s.node_side))
+        ends = local(row.ends_at, profile.local_time(s.node_side))
         text = f"{row.crossing_id}: {row.status} ends {ends}"
-    ports.alerts.wake()
+    console.provided(CourierPort, db).wake()
     out.print(text)
 
 
@@ -216,7 +226,7 @@ def withdraw(
     """Withdraw one of our declarations entered by mistake (kept in the history, marked)."""
     _s, db, _profile = _open()
     with db.session() as session:
-        row = service.withdraw_declaration(session, declaration_id=declaration, actor=CONSOLE)
+        row = withdraw_declaration(session, declaration_id=declaration, actor=CONSOLE)
         out.print(f"withdrew {row.id} ({row.crossing_id} {row.status})")
 
 
@@ -232,11 +242,11 @@ def history(
     """Both sides' declarations of the last days, newest first."""
     s, db, profile = _open()
     if crossing:
-        service.place(profile, crossing)
+        place(profile, crossing)
     with db.session() as session:
         rows = [
-            service.declaration_out(r)
-            for r in service.list_declarations(
+            declaration_out(r)
+            for r in list_declarations(
                 session, crossing_id=crossing, side=side.upper() if side else None,
                 start=utcnow() - timedelta(days=days), include_withdrawn=withdrawn,
             )
@@ -257,8 +267,8 @@ def history(
             r.side,
             _styled(r.status),
             r.reason.replace("_", " "),
-            service.local(r.starts_at, tz),
-            service.local(r.ends_at, tz) if r.ends_at else "further notice",
+            local(r.starts_at, tz),
+            local(r.ends_at, tz) if r.ends_at else "further notice",
             r.origin,
         )
     out.print(table)
@@ -276,7 +286,7 @@ def hours(
 ) -> None:
     """Show both sides' regular hours; with --days/--opens/--closes, set ours."""
     s, db, profile = _open()
-    where = service.place(profile, crossing)
+    where = place(profile, crossing)
     with db.session() as session:
         if days or opens or closes:
             if not (days and opens and closes):
@@ -287,16 +297,16 @@ def hours(
                 data = HoursIn(days=days.split(","), opens=opens, closes=closes)
             except ValidationError as exc:
                 raise from_validation(exc) from None
-            service.set_hours(
+            set_hours(
                 session, crossing_id=where.id, data=data, side=s.node_side, actor=CONSOLE,
                 profile=profile,
             )  # fmt: skip
         for side in profile.sides:
-            row = service.get_hours(session, crossing_id=where.id, side=side)
+            row = get_hours(session, crossing_id=where.id, side=side)
             if row is None:
                 out.print(f"{side}: no regular hours set (open all day unless declared)")
                 continue
-            h = service.hours_out(row, profile)
+            h = hours_out(row, profile)
             out.print(f"{side}: {','.join(h.days)} {h.opens}–{h.closes} {h.time_zone}")
 
 
@@ -309,7 +319,7 @@ def publish(
     """Put a crossing on the public status page (current status, next opening, hours only)."""
     _s, db, profile = _open()
     with db.session() as session:
-        row = service.set_published(
+        row = set_published(
             session, crossing_id=crossing, published=not off, actor=CONSOLE, profile=profile
         )
         state = "on" if row.published else "off"
@@ -325,7 +335,7 @@ def export_board(
     """The board of all crossings as GeoJSON (for a map) or JSON."""
     s, db, profile = _open()
     with db.session() as session:
-        rows = service.board(session, profile=profile, side=s.node_side)
+        rows = board(session, profile=profile, side=s.node_side)
     if format_ not in ("geojson", "json"):
         raise InvalidInput(FieldError("format", "geojson or json"))
     data: Any = (
@@ -429,7 +439,7 @@ def throughput_list(
     """Daily figures of both sides."""
     _s, db, profile = _open()
     if crossing:
-        service.place(profile, crossing)
+        place(profile, crossing)
     with db.session() as session:
         rows = [
             flows.throughput_out(r)

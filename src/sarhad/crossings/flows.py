@@ -23,8 +23,9 @@ from sarhad.core.db import lock_writes, utcnow
 from sarhad.core.errors import FieldError, InvalidInput, from_validation
 from sarhad.core.journal import record
 from sarhad.crossings.models import Throughput
+from sarhad.crossings.places import place
 from sarhad.crossings.schemas import ThroughputIn, ThroughputOut
-from sarhad.crossings.service import LOCAL, place
+from sarhad.crossings.taxonomy import LOCAL
 from sarhad.incidents.models import Incident
 
 THROUGHPUT = "crossing_throughput"

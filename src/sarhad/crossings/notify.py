@@ -12,14 +12,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from sarhad.alerts import service as alerts
+from sarhad.alerts import sender as alerts
 from sarhad.alerts.models import Alert
 from sarhad.alerts.schemas import AlertIn, Point
 from sarhad.alerts.taxonomy import Kind, Priority
 from sarhad.border import BorderProfile
 from sarhad.border.model import Place
 from sarhad.core.auth import Principal
-from sarhad.core.markings import TLP
+from sarhad.core.markings import TLP, may_go
 from sarhad.crossings.models import Declaration
 from sarhad.crossings.ports import CrossingPorts
 from sarhad.crossings.taxonomy import Reason, Status
@@ -61,7 +61,7 @@ def _send(
     for name in ports.partners(session):
         counterpart = ports.alerts.counterpart(session, name)
         tlp = TLP(row.tlp)
-        if tlp is TLP.RED or tlp.rank > counterpart.max_tlp.rank:
+        if not may_go(tlp, counterpart.max_tlp).ok:
             continue  # the declaration itself does not go to this partner either
         data = AlertIn(
             partner=name,

@@ -17,15 +17,11 @@ from sqlalchemy.orm import Session
 from sarhad.border import BorderProfile
 from sarhad.core.errors import FieldError, InvalidInput
 from sarhad.core.times import require_plausible
+from sarhad.crossings.declarations import DECLARATION, record_declaration
 from sarhad.crossings.flows import store_day
+from sarhad.crossings.hours import get_hours, store_hours
 from sarhad.crossings.models import Declaration, Throughput
-from sarhad.crossings.service import (
-    DECLARATION,
-    get_hours,
-    place,
-    record_declaration,
-    store_hours,
-)
+from sarhad.crossings.places import place
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,28 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from sarhad.core.api import Node, media, node, require, responses
+from sarhad.border.api import BorderNode, node
+from sarhad.core.api import media, require, responses
 from sarhad.core.auth import Permission, Principal
 from sarhad.core.db import utcnow
 from sarhad.core.errors import FieldError, InvalidInput, NotFound
 from sarhad.core.idempotency import Idempotent
 from sarhad.core.params import QueryCrossing, QueryDate, QueryDateTime, QuerySide, StrictBody
-from sarhad.crossings import export, flows, service
+from sarhad.crossings import export, flows
+from sarhad.crossings.board import board as board_rows
+from sarhad.crossings.declarations import (
+    declaration_out,
+    end_declaration,
+    list_declarations,
+    withdraw_declaration,
+)
+from sarhad.crossings.declarations import declare as declare_status
+from sarhad.crossings.hours import get_hours as hours_of
+from sarhad.crossings.hours import hours_out
+from sarhad.crossings.hours import set_hours as change_hours
+from sarhad.crossings.places import place
 from sarhad.crossings.ports import CrossingPorts
+from sarhad.crossings.publication import set_published
 from sarhad.crossings.schemas import (
     BoardRow,
     DeclarationIn,
@@ -40,14 +54,10 @@ Format = Literal["json", "csv"]
 MAX_CSV_BYTES = 20 * 1024 * 1024
 
 
-def _ports(n: Node) -> CrossingPorts:
-    return n.ports["crossings"]
-
-
-def _path_place(n: Node, crossing: str) -> str:
+def _path_place(n: BorderNode, crossing: str) -> str:
     """A crossing named in the path: 404 when the border has no such place."""
     try:
-        return service.place(n.profile, crossing).id
+        return place(n.profile, crossing).id
     except InvalidInput as exc:
         raise NotFound(exc.errors[0].message, hint=exc.hint) from None
 
@@ -59,9 +69,7 @@ def board(
     """Every crossing and market now (or ``at``): our view, the partner's, any mismatch."""
     n = node(request)
     with n.db.session() as session:
-        return service.board(
-            session, profile=n.profile, side=n.settings.node_side, at=at, lang=lang
-        )
+        return board_rows(session, profile=n.profile, side=n.settings.node_side, at=at, lang=lang)
 
 
 @router.get(
@@ -86,15 +94,15 @@ def declare(
 ) -> DeclarationOut:
     """Declare our side's status of a crossing; a closure or reopening alerts the partner."""
     n = node(request)
-    ports = _ports(n)
+    ports = n.port(CrossingPorts)
     with n.db.session() as session:
-        row = service.declare(
+        row = declare_status(
             session, data=data, side=n.settings.node_side, actor=actor, profile=n.profile,
             ports=ports,
         )  # fmt: skip
-        out = service.declaration_out(row)
+        out = declaration_out(row)
         idem.keep(session, out)
-    ports.alerts.wake()
+    n.wake()
     return out
 
 
@@ -117,10 +125,10 @@ def declarations(
     n = node(request)
     with n.db.session() as session:
         if crossing:
-            service.place(n.profile, crossing)
+            place(n.profile, crossing)
         rows = [
-            service.declaration_out(r)
-            for r in service.list_declarations(
+            declaration_out(r)
+            for r in list_declarations(
                 session, crossing_id=crossing, side=side, start=start, end=end,
                 include_withdrawn=include_withdrawn,
             )
@@ -143,15 +151,15 @@ def end(
 ) -> DeclarationOut:
     """End one of our declarations (a reopening, for a closure); the partner is alerted."""
     n = node(request)
-    ports = _ports(n)
+    ports = n.port(CrossingPorts)
     with n.db.session() as session:
-        row = service.end_declaration(
+        row = end_declaration(
             session, declaration_id=declaration_id, at=data.at, actor=actor, profile=n.profile,
             ports=ports,
         )  # fmt: skip
-        out = service.declaration_out(row)
+        out = declaration_out(row)
         idem.keep(session, out)
-    ports.alerts.wake()
+    n.wake()
     return out
 
 
@@ -165,8 +173,8 @@ def withdraw(
     """Withdraw one of our declarations entered by mistake (kept in the history, marked)."""
     n = node(request)
     with n.db.session() as session:
-        row = service.withdraw_declaration(session, declaration_id=declaration_id, actor=actor)
-        out = service.declaration_out(row)
+        row = withdraw_declaration(session, declaration_id=declaration_id, actor=actor)
+        out = declaration_out(row)
         idem.keep(session, out)
     n.wake()  # the partner learns of it on the courier's next push, not the next sync
     return out
@@ -190,7 +198,7 @@ def throughput(
     n = node(request)
     with n.db.session() as session:
         if crossing:
-            service.place(n.profile, crossing)
+            place(n.profile, crossing)
         rows = [
             flows.throughput_out(r)
             for r in flows.list_throughput(
@@ -259,18 +267,18 @@ def crossing_detail(
     at = at or utcnow()
     crossing_id = _path_place(n, crossing)
     with n.db.session() as session:
-        row = service.board(
+        row = board_rows(
             session, profile=n.profile, side=n.settings.node_side, at=at, lang=lang,
             crossing_ids=[crossing_id],
         )[0]  # fmt: skip
         hours = [
-            service.hours_out(h, n.profile)
+            hours_out(h, n.profile)
             for side in n.profile.sides
-            if (h := service.get_hours(session, crossing_id=crossing_id, side=side)) is not None
+            if (h := hours_of(session, crossing_id=crossing_id, side=side)) is not None
         ]
         recent = [
-            service.declaration_out(d)
-            for d in service.list_declarations(
+            declaration_out(d)
+            for d in list_declarations(
                 session, crossing_id=crossing_id, start=at - export.RECENT, include_withdrawn=True
             )
         ]
@@ -288,9 +296,9 @@ def get_hours(request: Request, crossing: str, _actor: Reader) -> list[HoursOut]
     crossing_id = _path_place(n, crossing)
     with n.db.session() as session:
         return [
-            service.hours_out(h, n.profile)
+            hours_out(h, n.profile)
             for side in n.profile.sides
-            if (h := service.get_hours(session, crossing_id=crossing_id, side=side)) is not None
+            if (h := hours_of(session, crossing_id=crossing_id, side=side)) is not None
         ]
 
 
@@ -301,11 +309,11 @@ def set_hours(
     """Set our side's regular hours (local time of our side) and days of the week."""
     n = node(request)
     with n.db.session() as session:
-        row = service.set_hours(
+        row = change_hours(
             session, crossing_id=_path_place(n, crossing), data=data,
             side=n.settings.node_side, actor=actor, profile=n.profile,
         )  # fmt: skip
-        out = service.hours_out(row, n.profile)
+        out = hours_out(row, n.profile)
     n.wake()
     return out
 
@@ -317,7 +325,7 @@ def set_publication(
     """Put a crossing on the public status page, or take it off (admins)."""
     n = node(request)
     with n.db.session() as session:
-        row = service.set_published(
+        row = set_published(
             session, crossing_id=_path_place(n, crossing), published=data.published, actor=actor,
             profile=n.profile,
         )  # fmt: skip

@@ -28,6 +28,9 @@ class Reason(StrEnum):
 #: Why a gate is shut when no declaration covers the moment: outside its regular hours.
 OUTSIDE_HOURS = "outside_hours"
 
+#: The origin of our own rows (a partner's rows carry ``partner:<name>``).
+LOCAL = "local"
+
 
 class Commodity(StrEnum):
     """Goods traded across a crossing or sold at a border market (fuel has its own field)."""

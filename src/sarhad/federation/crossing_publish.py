@@ -15,10 +15,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sarhad.core.markings import TLP
+from sarhad.core.markings import TLP, may_go
+from sarhad.crossings.declarations import DECLARATION
 from sarhad.crossings.flows import THROUGHPUT
+from sarhad.crossings.hours import HOURS
 from sarhad.crossings.models import Declaration, Hours, Throughput
-from sarhad.crossings.service import DECLARATION, HOURS, LOCAL
+from sarhad.crossings.taxonomy import LOCAL
 from sarhad.federation.models import CollectionObject
 from sarhad.federation.stix import parse_stix_timestamp, stix_timestamp
 from sarhad.federation.stix_crossings import (
@@ -37,7 +39,7 @@ CROSSING_ENTITIES = (DECLARATION, HOURS, THROUGHPUT)
 
 
 def _may_go(tlp: TLP, terms: Terms) -> bool:
-    return tlp is not TLP.RED and tlp.rank <= terms.max_tlp.rank
+    return may_go(tlp, terms.max_tlp).ok
 
 
 def _latest_many(appender: Appender, ids: Sequence[str]) -> dict[str, dict[str, Any]]:

@@ -14,12 +14,12 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from sarhad.alerts import service as alerts
+from sarhad.alerts import receiver as alerts
 from sarhad.border import BorderProfile
 from sarhad.core.db import lock_writes, utcnow
 from sarhad.core.errors import SarhadError
 from sarhad.core.journal import audit
-from sarhad.core.markings import TLP
+from sarhad.core.markings import TLP, may_forward
 from sarhad.core.text import escape_controls
 from sarhad.crossings import received as crossings
 from sarhad.federation import stix_inbound as stix
@@ -49,7 +49,7 @@ from sarhad.incidents.received import Received
 from sarhad.incidents.schemas import IncidentIn
 from sarhad.sharing import service as sharing
 from sarhad.sharing.models import Partner
-from sarhad.sharing.policy import FORWARDABLE_TLP, Terms
+from sarhad.sharing.policy import Terms
 
 MAX_QUARANTINE_PAYLOAD = 256 * 1024
 log = logging.getLogger("sarhad.inbox")
@@ -481,7 +481,7 @@ class _Forwarding:
                 f"names another node ({origin}) as its originator, and the agreement with "
                 f"{name} does not allow third-party records (forward_third_party)"
             )
-        if tlp is not None and tlp not in FORWARDABLE_TLP:
+        if tlp is not None and not may_forward(tlp).ok:
             return f"a record of node {origin} forwarded under {tlp.label}, which forbids it"
         return None
 

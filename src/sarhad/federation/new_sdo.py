@@ -1,7 +1,8 @@
 """What every Sarhad new-SDO type shares on the way in: envelope fields, extension, marking.
 
 The alert and crossing types are each defined by their own extension-definition; an inbound
-object must name exactly its own extension and carry one TLP 2.0 marking other than RED.
+object must name exactly its own extension and carry one TLP 2.0 marking that its family may
+arrive with (``core.markings.may_arrive``: never RED).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, StrictStr, ValidationError, field_validator
 
-from sarhad.core.markings import STIX_TLP2_IDS, TLP
+from sarhad.core.markings import STIX_TLP2_IDS, TLP, Family, may_arrive
 from sarhad.core.text import Inbound
 
 UUID_PATTERN = r"[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
@@ -55,12 +56,13 @@ def extension_definition(
 
 
 class NewSdo(Inbound):
-    """Envelope of a new-SDO object; subclasses set ``EXTENSION_ID`` and their own fields.
+    """Envelope of a new-SDO object; subclasses set ``EXTENSION_ID``, ``FAMILY`` and their fields.
 
     ``Inbound``: no string of a partner's object may hold a NUL or another control character.
     """
 
     EXTENSION_ID: ClassVar[str]
+    FAMILY: ClassVar[Family]
 
     spec_version: Literal["2.1"]
     created_by_ref: StrictStr = Field(pattern=rf"^identity--{UUID_PATTERN}$")
@@ -82,8 +84,9 @@ class NewSdo(Inbound):
         level = TLP_BY_ID.get(v[0])
         if level is None:
             raise ValueError("must be one TLP 2.0 marking")
-        if level is TLP.RED:
-            raise ValueError("TLP:RED must never leave its node")
+        arrives = may_arrive(level, cls.FAMILY)
+        if not arrives.ok:
+            raise ValueError(arrives.text)
         return v
 
     @property

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from sarhad.alerts.service import ENTITY as ALERT_ENTITY
+from sarhad.alerts.lifecycle import ENTITY as ALERT_ENTITY
 from sarhad.core.db import lock_writes, utcnow
 from sarhad.core.journal import AuditLog, ChangeLog, audit
 from sarhad.federation import stix

@@ -16,7 +16,7 @@ from sarhad.core.config import Settings
 from sarhad.core.db import Database, get_node_id, lock_writes
 from sarhad.core.errors import NotFound
 from sarhad.core.journal import audit
-from sarhad.crossings.service import zone_label
+from sarhad.crossings.places import zone_label
 from sarhad.federation import bundle as bundles
 from sarhad.federation.groups import split_incomplete
 from sarhad.federation.inbox import IngestReport, ingest

@@ -17,9 +17,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sarhad.alerts.models import Alert, AlertStep
-from sarhad.alerts.service import InboundAlert
+from sarhad.alerts.receiver import InboundAlert
 from sarhad.alerts.taxonomy import Answer, Kind, Priority, Step
-from sarhad.core.markings import TLP
+from sarhad.core.markings import TLP, Family
 from sarhad.federation.new_sdo import (
     TLP_BY_ID,
     UUID_PATTERN,
@@ -147,6 +147,7 @@ Side = Field(pattern=r"^[A-Z]{2}$")
 class _Common(NewSdo):
     model_config = ConfigDict(extra="forbid", strict=True)
     EXTENSION_ID = ALERT_EXTENSION_ID
+    FAMILY = Family.ALERT
 
     id: str
 

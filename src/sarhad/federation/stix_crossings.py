@@ -28,7 +28,7 @@ from pydantic import (
     field_validator,
 )
 
-from sarhad.core.markings import TLP
+from sarhad.core.markings import TLP, Family
 from sarhad.crossings.models import Declaration, Hours, Throughput
 from sarhad.crossings.received import InboundDeclaration
 from sarhad.crossings.schemas import HoursIn, ThroughputIn
@@ -205,6 +205,7 @@ class BadCrossingObject(ValueError):
 class _Common(NewSdo):
     model_config = ConfigDict(extra="forbid")
     EXTENSION_ID = CROSSING_EXTENSION_ID
+    FAMILY = Family.CROSSING
 
     crossing: StrictStr = Field(pattern=_PLACE)
     side: StrictStr = Field(pattern=_SIDE)

@@ -27,7 +27,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 from pydantic import ValidationError
 
-from sarhad.core.markings import STIX_TLP2_IDS, TLP
+from sarhad.core.markings import STIX_TLP2_IDS, TLP, Family, may_arrive
 from sarhad.federation.stix import (
     EXTENSION_ID,
     PRECISION_M,
@@ -588,6 +588,9 @@ def _tlp(obj: Mapping[str, Any]) -> TLP:
     level = _marking(obj)
     if level is None:
         raise _Refused("no TLP marking in object_marking_refs")
+    arrives = may_arrive(level, Family.INCIDENT)  # an incident and its parts (RED may arrive)
+    if not arrives.ok:
+        raise _Refused(arrives.text)
     return level
 
 

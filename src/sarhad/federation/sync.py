@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from sarhad.alerts import service as alerts
+from sarhad.alerts import sender as alerts
 from sarhad.border import BorderProfile
 from sarhad.core.db import Database, lock_writes, utcnow
 from sarhad.core.errors import SarhadError

@@ -22,13 +22,14 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from sarhad.core.api import Node, node
+from sarhad.border.api import node
+from sarhad.core.api import Node
 from sarhad.core.auth import Permission, authenticate
 from sarhad.core.db import get_node_id, utcnow
 from sarhad.core.errors import SarhadError
 from sarhad.core.journal import audit
 from sarhad.core.pagination import decode_cursor, encode_cursor
-from sarhad.crossings.service import zone_label
+from sarhad.crossings.places import zone_label
 from sarhad.federation.inbox import ingest
 from sarhad.federation.models import Collection, CollectionObject, TaxiiStatus
 from sarhad.federation.publish import LocalNode, publish_partner

@@ -9,7 +9,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from sarhad.core.api import media, node, require, responses
+from sarhad.border.api import node
+from sarhad.core.api import media, require, responses
 from sarhad.core.auth import Permission, Principal
 from sarhad.core.idempotency import Idempotent
 from sarhad.core.memo import HeadMemo

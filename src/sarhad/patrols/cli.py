@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,8 +14,8 @@ from rich.table import Table
 from sarhad.border import BorderProfile, profile_from_settings
 from sarhad.core import console
 from sarhad.core.auth import CONSOLE
-from sarhad.core.config import Settings
 from sarhad.core.console import IMPACT_STYLE, guarded, out, print_json
+from sarhad.core.db import Database
 from sarhad.core.errors import FieldError, InvalidInput
 from sarhad.core.times import parse_day
 from sarhad.patrols import service
@@ -29,9 +28,8 @@ app = typer.Typer(help="Risk-based, unpredictable patrol plans.", no_args_is_hel
 FORMATS = ("table", "json", "csv", "geojson")
 
 
-def _ports(settings: Settings, profile: BorderProfile) -> PatrolPorts:
-    factory: Callable[[Settings, BorderProfile], PatrolPorts] = console.provided("patrol_ports")
-    return factory(settings, profile)
+def _ports(db: Database) -> PatrolPorts:
+    return console.provided(PatrolPorts, db)
 
 
 def _day(text: str) -> date:
@@ -138,7 +136,7 @@ def plan_cmd(
     s = console.settings()
     db = console.closing(console.open_db(s))
     profile = profile_from_settings(s)
-    ports = _ports(s, profile)
+    ports = _ports(db)
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),

@@ -10,7 +10,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from sarhad.core.api import media, node, require, responses
+from sarhad.border.api import node
+from sarhad.core.api import media, require, responses
 from sarhad.core.auth import Permission, Principal
 from sarhad.core.idempotency import Idempotency, Idempotent
 from sarhad.core.params import QueryDate, StrictBody
@@ -48,8 +49,8 @@ async def plan_and_store(
     when the server stops; the plan is stored only once the child has answered.
     """
     n = node(request)
-    ports: PatrolPorts = n.ports["patrols"]
-    runner: PlanRunner = n.ports["patrol_runner"]
+    ports = n.port(PatrolPorts)
+    runner = n.port(PlanRunner)
 
     def prepare() -> PlanJob:
         with n.db.session() as session:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sarhad.core.markings import TLP
+from sarhad.core.markings import TLP, may_be_limit, may_forward, may_go, may_leave
 
 if TYPE_CHECKING:
     from sarhad.incidents.schemas import IncidentOut
@@ -31,9 +31,6 @@ WITHHOLDABLE: tuple[str, ...] = ("sources", "narrative", "grading", "place", "se
 
 #: Statuses shared when an agreement does not say otherwise: only checked records go.
 DEFAULT_STATUSES: frozenset[str] = frozenset({"validated", "closed"})
-
-#: TLP 2.0: only CLEAR and GREEN may be passed on beyond the organisation that received them.
-FORWARDABLE_TLP: frozenset[TLP] = frozenset({TLP.CLEAR, TLP.GREEN})
 
 
 def when(value: datetime) -> str:
@@ -66,8 +63,9 @@ class Terms:
 
     def __post_init__(self) -> None:
         # Second line of defence: the schemas refuse these before they are ever stored.
-        if self.max_tlp is TLP.RED:
-            raise ValueError("TLP:RED never leaves the node; max_tlp may be amber+strict at most")
+        limit = may_be_limit(self.max_tlp)
+        if not limit.ok:
+            raise ValueError(limit.text)
         unknown = set(self.withheld_fields) - set(WITHHOLDABLE)
         if unknown:
             raise ValueError(f"fields that cannot be withheld: {', '.join(sorted(unknown))}")
@@ -118,8 +116,9 @@ def _received_reasons(record: SharableRecord, terms: Terms) -> list[str]:
     if not terms.forward_third_party:
         reasons.append("received from another node and the agreement does not allow forwarding")
     # RED has its own reason already; AMBER and AMBER+STRICT stay inside the recipient.
-    if record.tlp not in FORWARDABLE_TLP and record.tlp is not TLP.RED:
-        reasons.append(f"received from another node and {record.tlp.label} forbids forwarding")
+    forward = may_forward(record.tlp)
+    if may_leave(record.tlp).ok and not forward.ok:
+        reasons.append(f"received from another node and {forward.text}")
     if terms.partner_node_id is not None and record.origin_node_id == terms.partner_node_id:
         reasons.append(f"received from {terms.partner}: never sent back to its originator")
     return reasons
@@ -133,10 +132,9 @@ def decide(record: SharableRecord, terms: Terms, *, now: datetime) -> Decision:
     reasons: list[str] = []
     if terms.expires_at is not None and now >= terms.expires_at:
         reasons.append(f"agreement expired on {when(terms.expires_at)}")
-    if record.tlp is TLP.RED:
-        reasons.append("TLP:RED never leaves the node")
-    elif record.tlp.rank > terms.max_tlp.rank:
-        reasons.append(f"{record.tlp.label} is above the agreement's limit {terms.max_tlp.label}")
+    marking = may_go(record.tlp, terms.max_tlp)
+    if not marking.ok:
+        reasons.append(marking.text)
     if terms.categories and record.category not in terms.categories:
         reasons.append(f"category {record.category} is not in the agreement")
     if record.sector is None:
@@ -185,7 +183,6 @@ def redact(record_json: dict[str, Any], decision: Decision) -> dict[str, Any]:
 
 __all__ = [
     "DEFAULT_STATUSES",
-    "FORWARDABLE_TLP",
     "WITHHOLDABLE",
     "Decision",
     "SharableRecord",

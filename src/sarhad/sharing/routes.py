@@ -12,7 +12,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from sarhad.core.api import node, require, responses
+from sarhad.border.api import node
+from sarhad.core.api import require, responses
 from sarhad.core.auth import Permission, Principal
 from sarhad.core.db import utcnow
 from sarhad.core.errors import NotFound

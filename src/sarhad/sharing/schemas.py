@@ -13,7 +13,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from sarhad.alerts.schemas import DeadlineTerms
 from sarhad.alerts.taxonomy import Priority
-from sarhad.core.markings import TLP
+from sarhad.core.markings import LIMITS, TLP, may_be_limit
 from sarhad.core.params import SECTORS, VOCABULARY, stripped
 from sarhad.core.signing import Revocation
 from sarhad.core.text import Inbound, Line
@@ -192,7 +192,7 @@ class AgreementIn(_In):
     max_tlp: TLP | None = Field(
         default=None,
         description="Never red: red never leaves the node",
-        json_schema_extra={"enum": [*(t.value for t in TLP if t is not TLP.RED), None]},
+        json_schema_extra={"enum": [*(t.value for t in LIMITS), None]},
     )
     withheld_fields: list[Line] | None = Field(
         default=None,
@@ -233,11 +233,8 @@ class AgreementIn(_In):
     @field_validator("max_tlp")
     @classmethod
     def _not_red(cls, v: TLP | None) -> TLP | None:
-        if v is TLP.RED:
-            raise ValueError(
-                "TLP:RED never leaves the node; the highest level that may be shared is "
-                "amber+strict"
-            )
+        if v is not None and not (limit := may_be_limit(v)).ok:
+            raise ValueError(limit.text)
         return v
 
     @field_validator("withheld_fields")

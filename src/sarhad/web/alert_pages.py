@@ -19,17 +19,18 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from sarhad.alerts import service as alerts
+from sarhad.alerts import reading as alerts
+from sarhad.alerts import sender
 from sarhad.alerts.models import Alert
-from sarhad.alerts.routes import ports
+from sarhad.alerts.ports import AlertPorts
 from sarhad.alerts.schemas import AlertOut
 from sarhad.alerts.taxonomy import Answer, Direction, Kind, Priority
-from sarhad.core.api import Node, node
+from sarhad.border.api import BorderNode, node
 from sarhad.core.auth import Permission
 from sarhad.core.db import utcnow
 from sarhad.core.errors import Conflict, InvalidInput, NotFound
 from sarhad.core.feed import head
-from sarhad.core.markings import TLP
+from sarhad.core.markings import TLP, offerable
 from sarhad.sharing import service as sharing
 from sarhad.web import alert_forms, auth, i18n, incident_forms
 from sarhad.web.i18n import N_
@@ -131,7 +132,7 @@ def alert_lists(
     """Inbox and outbox, newest first, a page each (``inbox``/``outbox``: a box's cursor),
     with deadlines for the live countdown; ``open``: only alerts not yet acknowledged;
     ``raised``: the alert the raise form just stored (a notice names its partner)."""
-    n: Node = node(request)
+    n: BorderNode = node(request)
     lang, _ = i18n.choose(request)
     now = utcnow()
     cursors = {"inbox": inbox, "outbox": outbox}
@@ -200,7 +201,7 @@ def _raiser(user: auth.WebUser) -> auth.WebUser:
     return user
 
 
-def _partners(n: Node) -> list[dict[str, Any]]:
+def _partners(n: BorderNode) -> list[dict[str, Any]]:
     """The active partners an alert may go to, each with the highest TLP its agreement allows."""
     with n.db.session() as session:
         return [
@@ -215,10 +216,9 @@ def _partners(n: Node) -> list[dict[str, Any]]:
 
 
 def _tlps(partners: list[dict[str, Any]]) -> list[str]:
-    """The TLP levels to offer: never RED (the service refuses it: an alert is made to be sent),
-    and nothing above what the most permissive agreement allows."""
-    top = max((p["max_tlp"].rank for p in partners), default=TLP.AMBER_STRICT.rank)
-    return [t.value for t in TLP if t is not TLP.RED and t.rank <= top]
+    """The TLP levels to offer: what may go under the most permissive agreement (never RED)."""
+    top = max((p["max_tlp"] for p in partners), key=lambda t: t.rank, default=None)
+    return [t.value for t in offerable(top)]
 
 
 def _raise_page(
@@ -230,7 +230,7 @@ def _raise_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    n: Node = node(request)
+    n: BorderNode = node(request)
     partners = _partners(n)
     tlps = _tlps(partners)
     if values.get("tlp") not in tlps:
@@ -265,7 +265,7 @@ def new_alert_form(
 ) -> HTMLResponse:
     """An empty form (``incident``: the record it is about, from its page's link)."""
     _raiser(user)
-    n: Node = node(request)
+    n: BorderNode = node(request)
     side = n.settings.node_side
     values = {
         # The time is read as the officer's clock shows it unless another zone is chosen.
@@ -285,14 +285,14 @@ def raise_alert(
     alerts page with a notice. Or the form again, its values kept, with errors by field."""
     check_csrf(request, user, values.get("csrf_token"))
     _raiser(user)
-    n: Node = node(request)
+    n: BorderNode = node(request)
     data, errors = alert_forms.parse(values, n.profile)
     error = None
     if data is not None:
-        p = ports(n)
+        p = n.port(AlertPorts)
         try:
             with n.db.session() as session:
-                row = alerts.raise_alert(
+                row = sender.raise_alert(
                     session,
                     data=data,
                     counterpart=p.counterpart(session, data.partner),
@@ -307,6 +307,6 @@ def raise_alert(
         except Conflict as exc:  # e.g. the partner was made inactive meanwhile
             error = exc.message
         else:
-            p.wake()  # after the commit: the courier sends it now, not at its next poll
+            n.wake()  # after the commit: the courier sends it now, not at its next poll
             return RedirectResponse(f"/alerts?{urlencode({'raised': alert_id})}", status_code=303)
     return _raise_page(request, user, values=values, errors=errors, error=error, status_code=422)

@@ -13,11 +13,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from sarhad.core.api import Node, node
+from sarhad.border.api import BorderNode, node
 from sarhad.core.auth import Permission
 from sarhad.core.db import utcnow
 from sarhad.core.errors import ConfigError, InvalidInput, NotFound, SarhadError
-from sarhad.crossings import service as crossings
+from sarhad.crossings.board import board
+from sarhad.crossings.places import places
 from sarhad.patrols import service as patrols
 from sarhad.patrols.game import SolverFailed
 from sarhad.patrols.routes import PlanIn, plan_and_store
@@ -105,23 +106,21 @@ def crossing_board(
     month: str | None = None,
 ) -> HTMLResponse:
     """Both sides' status of every crossing and market now, and the month's figures."""
-    n: Node = node(request)
+    n: BorderNode = node(request)
     lang, _ = i18n.choose(request)
     now = utcnow()
     month = month or f"{now:%Y-%m}"
     errors: dict[str, str] = {}
     report = None
     with n.db.session() as session:
-        rows = crossings.board(
-            session, profile=n.profile, side=n.settings.node_side, at=now, lang=lang
-        )
+        rows = board(session, profile=n.profile, side=n.settings.node_side, at=now, lang=lang)
         try:
             report = desk_views.month_figures(
                 session, profile=n.profile, settings=n.settings, month=month, now=now
             )
         except InvalidInput:
             errors["month"] = N_("Enter a month as YYYY-MM.")
-    names = {p.id: p.name(lang) for p in crossings.places(n.profile)}
+    names = {p.id: p.name(lang) for p in places(n.profile)}
     return render(
         request,
         "crossings.html",
@@ -142,7 +141,7 @@ def crossing_page(
     user: Annotated[auth.WebUser, Depends(page_user("/crossings"))],
 ) -> HTMLResponse:
     """One crossing or market: both sides now, each side's hours, recent declarations."""
-    n: Node = node(request)
+    n: BorderNode = node(request)
     lang, _ = i18n.choose(request)
     try:
         with n.db.session() as session:
@@ -219,7 +218,7 @@ def _planner(user: auth.WebUser) -> auth.WebUser:
     return user
 
 
-def _bounds(n: Node) -> patrols.PlanBounds | None:
+def _bounds(n: BorderNode) -> patrols.PlanBounds | None:
     """What a plan may ask for on this node (days, teams of each side; the configured teams
     are the defaults); None when the configuration cannot be read (the form still works:
     planning then reports the configuration error)."""
@@ -318,7 +317,7 @@ def _patrols_page(
 ) -> HTMLResponse:
     """The patrols page: the chosen day's latest plan, the stored plans, and (for planners)
     the form that plans a day, with its values and errors when it came back."""
-    n: Node = node(request)
+    n: BorderNode = node(request)
     lang, _ = i18n.choose(request)
     errors: dict[str, str] = {}
     chosen = utcnow().date()
@@ -387,7 +386,7 @@ async def plan_day(
     with the form's values kept and the errors by field (422), or what to try (503)."""
     check_csrf(request, user, values.get("csrf_token"))
     _planner(user)
-    n: Node = node(request)
+    n: BorderNode = node(request)
     lang, _ = i18n.choose(request)
     bounds = await run_in_threadpool(_bounds, n)
     data, errors = parse_plan(values, lang=lang, bounds=bounds)

@@ -14,12 +14,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sarhad.analysis.crossings import CrossingsReport, ReportParams, month_report
+from sarhad.analysis.crossings.figures import CrossingsReport, ReportParams
+from sarhad.analysis.crossings.report import month_report
 from sarhad.border import BorderProfile
 from sarhad.core.config import Settings
 from sarhad.core.journal import AuditLog
 from sarhad.crossings import export as crossing_export
-from sarhad.crossings import service as crossings
+from sarhad.crossings.board import board
+from sarhad.crossings.declarations import declaration_out, list_declarations
+from sarhad.crossings.hours import get_hours, hours_out
+from sarhad.crossings.places import place, zone_label
 from sarhad.crossings.schemas import BoardRow, DeclarationOut, HoursOut
 from sarhad.federation import service as federation
 from sarhad.patrols.models import PatrolPlan
@@ -61,16 +65,16 @@ def crossing_detail(
     lang: str,
 ) -> CrossingDetail:
     """The crossing page (an unknown id raises InvalidInput naming ``crossing``)."""
-    crossings.place(profile, crossing_id)
-    row = crossings.board(
-        session, profile=profile, side=side, at=at, lang=lang, crossing_ids=[crossing_id]
-    )[0]
-    hours = [
-        crossings.hours_out(h, profile)
-        for s in profile.sides
-        if (h := crossings.get_hours(session, crossing_id=crossing_id, side=s)) is not None
+    place(profile, crossing_id)
+    row = board(session, profile=profile, side=side, at=at, lang=lang, crossing_ids=[crossing_id])[
+        0
     ]
-    recent = crossings.list_declarations(
+    hours = [
+        hours_out(h, profile)
+        for s in profile.sides
+        if (h := get_hours(session, crossing_id=crossing_id, side=s)) is not None
+    ]
+    recent = list_declarations(
         session,
         crossing_id=crossing_id,
         start=at - crossing_export.RECENT,
@@ -79,8 +83,8 @@ def crossing_detail(
     return CrossingDetail(
         row=row,
         hours=hours,
-        declarations=[crossings.declaration_out(d) for d in recent],
-        zones={s: crossings.zone_label(profile, s) for s in profile.sides},
+        declarations=[declaration_out(d) for d in recent],
+        zones={s: zone_label(profile, s) for s in profile.sides},
     )
 
 

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from sarhad.core.api import Node, node
+from sarhad.border.api import BorderNode, node
 from sarhad.core.auth import Permission
 from sarhad.core.errors import Conflict, InvalidInput, NotFound, SarhadError
 from sarhad.core.markings import TLP
@@ -57,7 +57,7 @@ def incident_list(
     cursor: str | None = None,
 ) -> HTMLResponse:
     """Incidents newest first, filtered, one page at a time."""
-    n: Node = node(request)
+    n: BorderNode = node(request)
     errors: dict[str, str] = {}
     start = parse_day(since, "since", errors)
     end = parse_day(until, "until", errors)
@@ -198,7 +198,7 @@ def _record_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    n: Node = node(request)
+    n: BorderNode = node(request)
     with n.db.session() as session:
         try:
             row = incidents.get_incident(session, incident_id=incident_id)
@@ -257,7 +257,7 @@ def _form_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    n: Node = node(request)
+    n: BorderNode = node(request)
     lang, _ = i18n.choose(request)
     tr = i18n.gettext_for(lang)
     strings = {key: tr(text) for key, text in FORM_STRINGS.items()}
@@ -311,7 +311,7 @@ def new_incident_form(
 ) -> HTMLResponse:
     """An empty form; the time is read in this node's side's zone unless another is chosen."""
     _writer(user)
-    n: Node = node(request)
+    n: BorderNode = node(request)
     side = n.settings.node_side
     values = {
         "zone": side if side in n.profile.sides else "UTC",
@@ -332,7 +332,7 @@ def create_incident(
     """Store the new incident and show its page; or the form again with errors by field."""
     check_csrf(request, user, values.get("csrf_token"))
     _writer(user)
-    n: Node = node(request)
+    n: BorderNode = node(request)
     data, errors = forms.parse(values, n.profile)
     if data is not None:
         try:
@@ -439,7 +439,7 @@ def edit_incident(
     if found is None:
         return render(request, "incident_missing.html", user=user, status_code=404)
     row = found[0]
-    n: Node = node(request)
+    n: BorderNode = node(request)
     data, errors = forms.parse(values, n.profile)
     error = None
     if data is not None:

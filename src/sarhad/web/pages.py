@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from sarhad.core.api import Node, node
+from sarhad.border.api import BorderNode, node
 from sarhad.core.auth import Permission, Principal
 from sarhad.core.clients import client_address
 from sarhad.core.db import utcnow
@@ -72,7 +72,7 @@ def _current(request: Request) -> auth.WebUser | None:
     """The signed-in user of this request's cookie (looked up once per request)."""
     if hasattr(request.state, "web_user"):
         return request.state.web_user
-    n: Node = node(request)
+    n: BorderNode = node(request)
     now = utcnow()
     with n.db.session() as session:
         user = auth.find(session, request.cookies.get(auth.SESSION_COOKIE), now=now)
@@ -84,7 +84,7 @@ def _current(request: Request) -> auth.WebUser | None:
 
 
 def session_port(request: Request) -> tuple[Principal, str] | None:
-    """``Node.ports["web_session"]``: the API's view of a signed-in browser."""
+    """The ``WebSession`` port: the API's view of a signed-in browser."""
     user = _current(request)
     return (user.principal, user.csrf) if user else None
 
@@ -138,7 +138,7 @@ def render(
 ) -> HTMLResponse:
     """Render ``template`` in the request's language; remember a switched language."""
     lang, switched = i18n.choose(request)
-    n: Node = node(request)
+    n: BorderNode = node(request)
     env = i18n.environments()[lang]
     nav = [item for item in NAV if user and user.principal.can(item.permission)]
     html = env.get_template(template).render(
@@ -272,7 +272,7 @@ def signout(
 # --- pages ---------------------------------------------------------------------------------
 
 
-def places_of(n: Node) -> dict[str, Any]:
+def places_of(n: BorderNode) -> dict[str, Any]:
     return {p.id: p for p in [*n.profile.crossings, *n.profile.markets]}
 
 
@@ -281,7 +281,7 @@ def situation_map(
     request: Request, user: Annotated[auth.WebUser, Depends(page_user("/"))]
 ) -> HTMLResponse:
     """The situation map: the border, sector risk, crossings and incidents (drawn by map.js)."""
-    n: Node = node(request)
+    n: BorderNode = node(request)
     lang, _ = i18n.choose(request)
     tr = i18n.gettext_for(lang)
     strings = {key: tr(text) for key, text in LABELS["map"].items()}

@@ -7,10 +7,10 @@ import io
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sarhad.analysis.crossings import Closure, CrossingsReport, SideMonth
+from sarhad.analysis.crossings.figures import Closure, CrossingsReport, SideMonth
 from sarhad.border import BorderProfile
 from sarhad.core.errors import FieldError, InvalidInput
-from sarhad.crossings import service as crossings
+from sarhad.crossings.places import place
 from sarhad.crossings.taxonomy import Reason
 
 REASONS = tuple(r.value for r in Reason)
@@ -127,7 +127,7 @@ def report_geojson(report: CrossingsReport, profile: BorderProfile) -> dict[str,
     features: dict[str, dict[str, Any]] = {}
     skip = {"crossing", "kind", "side", "month"}
     for item in report.items:
-        where = crossings.place(profile, item.crossing)
+        where = place(profile, item.crossing)
         props = {"id": item.crossing, "kind": item.kind, "name": item.name, "month": report.month}
         f = features.setdefault(
             item.crossing,

@@ -13,15 +13,15 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
 from sarhad.analysis.cli import _emit, _format
-from sarhad.analysis.crossings import (
+from sarhad.analysis.crossings.export import CSV_ROWS, report_csv, report_geojson, report_png
+from sarhad.analysis.crossings.figures import (
     CrossingsReport,
     LagStats,
     ReportParams,
     SideMonth,
-    month_report,
     parse_month,
 )
-from sarhad.analysis.crossings_export import CSV_ROWS, report_csv, report_geojson, report_png
+from sarhad.analysis.crossings.report import month_report
 from sarhad.border import BorderProfile, profile_from_settings
 from sarhad.core import console
 from sarhad.core.console import guarded, out, print_json

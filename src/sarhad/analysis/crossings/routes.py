@@ -10,9 +10,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from sarhad.analysis.crossings import CrossingsReport, ReportParams, month_report
-from sarhad.analysis.crossings_export import report_csv, report_geojson, report_png
-from sarhad.core.api import media, node, require, responses
+from sarhad.analysis.crossings.export import report_csv, report_geojson, report_png
+from sarhad.analysis.crossings.figures import CrossingsReport, ReportParams
+from sarhad.analysis.crossings.report import month_report
+from sarhad.border.api import node
+from sarhad.core.api import media, require, responses
 from sarhad.core.auth import Permission, Principal
 from sarhad.core.params import Month as MonthParam
 from sarhad.core.params import QueryCrossing, QuerySide

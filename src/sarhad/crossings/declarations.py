@@ -1,79 +1,34 @@
-"""Crossing status: declarations, regular hours, publication and the board of both sides."""
+"""Each side's status declarations: declare, end, withdraw, list; closure alerts via ``notify``.
+
+A declaration is stored with its change-log row and audit entry in the caller's transaction;
+``periods`` hands them to the pure ``timeline``.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sarhad.border import BorderProfile
-from sarhad.border.model import Place
 from sarhad.core.auth import Permission, Principal
 from sarhad.core.db import lock_writes, utcnow
 from sarhad.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from sarhad.core.feed import in_batches
 from sarhad.core.journal import record
 from sarhad.crossings import notify
-from sarhad.crossings.models import Declaration, Hours, Publication
+from sarhad.crossings.models import Declaration
+from sarhad.crossings.places import place
 from sarhad.crossings.ports import CrossingPorts
-from sarhad.crossings.schemas import (
-    BoardRow,
-    DeclarationIn,
-    DeclarationOut,
-    HoursIn,
-    HoursOut,
-    SideView,
-)
-from sarhad.crossings.taxonomy import WEEKDAYS, Reason, Status
-from sarhad.crossings.timeline import Period, Schedule, combine, next_opening, state_at
+from sarhad.crossings.schemas import DeclarationIn, DeclarationOut
+from sarhad.crossings.taxonomy import LOCAL, Reason, Status
+from sarhad.crossings.timeline import Period
 from sarhad.incidents import service as incidents
 
 DECLARATION = "crossing_declaration"
-HOURS = "crossing_hours"
-LOCAL = "local"
-
-
-# --- places --------------------------------------------------------------------------------
-
-
-def places(profile: BorderProfile) -> list[Place]:
-    """Every crossing point and market of the border profile."""
-    return [*profile.crossings, *profile.markets]
-
-
-def place(profile: BorderProfile, crossing_id: str, *, field: str = "crossing") -> Place:
-    """The crossing or market ``crossing_id``; an error naming ``field`` otherwise."""
-    for p in places(profile):
-        if p.id == crossing_id:
-            return p
-    known = ", ".join(p.id for p in places(profile))
-    raise InvalidInput(
-        FieldError(field, f"no crossing or market {crossing_id!r} on this border"),
-        hint=f"known: {known} ('sarhad crossings status' lists them)",
-    )
-
-
-def zone_label(profile: BorderProfile, side: str) -> str:
-    """``PKT (UTC+05:00)``: the side's local time as staff read it."""
-    tz = profile.local_time(side)
-    offset = tz.utcoffset(None) or timedelta(0)
-    minutes = int(offset.total_seconds() // 60)
-    sign = "+" if minutes >= 0 else "-"
-    hh, mm = divmod(abs(minutes), 60)
-    return f"{tz.tzname(None)} (UTC{sign}{hh:02d}:{mm:02d})"
-
-
-def local(at: datetime, tz: tzinfo) -> str:
-    """``2026-11-23 06:00 PKT``."""
-    t = at.astimezone(tz)
-    return f"{t:%Y-%m-%d %H:%M} {t.tzname()}"
-
-
-# --- declarations --------------------------------------------------------------------------
 
 
 def declaration_out(row: Declaration) -> DeclarationOut:
@@ -339,246 +294,6 @@ def _period(row: Declaration) -> Period:
 def periods(session: Session, *, crossing_id: str, side: str) -> list[Period]:
     """One side's declarations in force (not withdrawn) as plain periods."""
     return [_period(d) for d in declarations_of(session, crossing_id=crossing_id, side=side)]
-
-
-# --- hours ---------------------------------------------------------------------------------
-
-
-def _minutes(hhmm: str) -> int:
-    h, m = hhmm.split(":")
-    return int(h) * 60 + int(m)
-
-
-def schedule_of(row: Hours, tz: tzinfo) -> Schedule:
-    """A stored hours row as a ``Schedule``."""
-    opens = _minutes(row.opens)
-    return Schedule(
-        days=frozenset(row.days),
-        opens=time(opens // 60, opens % 60),
-        closes_min=_minutes(row.closes),
-        tz=tz,
-    )
-
-
-def get_hours(session: Session, *, crossing_id: str, side: str) -> Hours | None:
-    """One side's regular hours of one crossing, if set."""
-    return session.scalar(select(Hours).where(Hours.crossing_id == crossing_id, Hours.side == side))
-
-
-def schedule(
-    session: Session, profile: BorderProfile, crossing_id: str, side: str
-) -> Schedule | None:
-    """One side's regular hours as a ``Schedule`` (None: not set, open all day)."""
-    row = get_hours(session, crossing_id=crossing_id, side=side)
-    return schedule_of(row, profile.local_time(side)) if row is not None else None
-
-
-def hours_out(row: Hours, profile: BorderProfile) -> HoursOut:
-    """The API shape of regular hours."""
-    return HoursOut(
-        crossing=row.crossing_id,
-        side=row.side,
-        days=[WEEKDAYS[d] for d in sorted(row.days)],
-        opens=row.opens,
-        closes=row.closes,
-        time_zone=zone_label(profile, row.side),
-        origin=row.origin,
-        updated_at=row.updated_at,
-    )
-
-
-def store_hours(
-    session: Session,
-    *,
-    crossing_id: str,
-    side: str,
-    days: list[int],
-    opens: str,
-    closes: str,
-    origin: str,
-    actor: str,
-    now: datetime,
-) -> Hours | None:
-    """Insert or update one side's hours; None when nothing changed."""
-    row = get_hours(session, crossing_id=crossing_id, side=side)
-    if row is None:
-        row = Hours(id=str(uuid.uuid4()), crossing_id=crossing_id, side=side, version=0)
-        session.add(row)
-    elif (sorted(row.days), row.opens, row.closes) == (sorted(days), opens, closes):
-        return None
-    row.days, row.opens, row.closes = sorted(days), opens, closes
-    row.origin, row.version, row.updated_at, row.updated_by = origin, row.version + 1, now, actor
-    session.flush()
-    record(
-        session,
-        actor=actor,
-        op="set",
-        entity=HOURS,
-        entity_id=row.id,
-        version=row.version,
-        detail={"crossing": crossing_id, "side": side, "days": row.days, "opens": opens,
-                "closes": closes, "origin": origin},
-    )  # fmt: skip
-    return row
-
-
-def set_hours(
-    session: Session,
-    *,
-    crossing_id: str,
-    data: HoursIn,
-    side: str,
-    actor: Principal,
-    profile: BorderProfile,
-    now: datetime | None = None,
-) -> Hours:
-    """Set our side's regular hours (and market days) of a crossing or market."""
-    actor.require(Permission.CROSSINGS_DECLARE)
-    where = place(profile, crossing_id)
-    lock_writes(session)
-    days = [WEEKDAYS.index(d) for d in data.days]
-    store_hours(
-        session, crossing_id=where.id, side=side, days=days, opens=data.opens,
-        closes=data.closes, origin=LOCAL, actor=actor.username, now=now or utcnow(),
-    )  # fmt: skip
-    row = get_hours(session, crossing_id=where.id, side=side)
-    assert row is not None
-    return row
-
-
-# --- publication ---------------------------------------------------------------------------
-
-
-def set_published(
-    session: Session,
-    *,
-    crossing_id: str,
-    published: bool,
-    actor: Principal,
-    profile: BorderProfile,
-) -> Publication:
-    """Switch a crossing's public status on or off (admins only)."""
-    actor.require(Permission.CROSSINGS_PUBLISH)
-    where = place(profile, crossing_id)
-    lock_writes(session)
-    row = session.get(Publication, where.id)
-    if row is None:
-        row = Publication(crossing_id=where.id)
-        session.add(row)
-    row.published, row.updated_at, row.updated_by = published, utcnow(), actor.username
-    session.flush()
-    record(
-        session,
-        actor=actor.username,
-        op="publish" if published else "unpublish",
-        entity="crossing_publication",
-        entity_id=where.id,
-        version=1,
-        detail={"published": published},
-    )
-    return row
-
-
-def published_ids(session: Session) -> set[str]:
-    """Crossings and markets an admin has put on the public page."""
-    return set(
-        session.scalars(select(Publication.crossing_id).where(Publication.published.is_(True)))
-    )
-
-
-# --- the board -----------------------------------------------------------------------------
-
-
-def _has_data(session: Session, crossing_id: str, side: str) -> bool:
-    return (
-        get_hours(session, crossing_id=crossing_id, side=side) is not None
-        or session.scalar(
-            select(Declaration.id)
-            .where(Declaration.crossing_id == crossing_id, Declaration.side == side)
-            .limit(1)
-        )
-        is not None
-    )
-
-
-def side_view(
-    session: Session, *, profile: BorderProfile, crossing_id: str, side: str, at: datetime
-) -> SideView:
-    """One side's state of one crossing at ``at``, with its next opening."""
-    ps = periods(session, crossing_id=crossing_id, side=side)
-    sched = schedule(session, profile, crossing_id, side)
-    s = state_at(ps, sched, at)
-    return SideView(
-        side=side,
-        status=s.status,
-        reason=s.reason,
-        since=s.since,
-        until=s.until,
-        declared=s.declared,
-        declaration_id=s.declaration_id,
-        known=_has_data(session, crossing_id, side),
-        next_opening=next_opening(ps, sched, at),
-    )
-
-
-def mismatch(ours: SideView, theirs: SideView | None, tz: tzinfo) -> str | None:
-    """ "we say open, they say closed since 06:00 PKT" when the sides disagree.
-
-    Flagged only when at least one side has *declared* its state: regular hours that
-    differ (each side opens at 08:00 its own time) are shown, not flagged.
-    """
-    if theirs is None or not theirs.known or ours.status == theirs.status:
-        return None
-    if not (ours.declared or theirs.declared):
-        return None
-
-    def since(v: SideView) -> str:
-        return f" since {local(v.since, tz)}" if v.since else ""
-
-    return f"we say {ours.status}{since(ours)}, they say {theirs.status}{since(theirs)}"
-
-
-def board(
-    session: Session,
-    *,
-    profile: BorderProfile,
-    side: str,
-    at: datetime | None = None,
-    lang: str = "en",
-    crossing_ids: Iterable[str] | None = None,
-) -> list[BoardRow]:
-    """Every crossing and market at ``at``: our view, the partner's, combined, mismatch."""
-    at = at or utcnow()
-    other = next((s for s in profile.sides if s != side), None)
-    wanted = set(crossing_ids) if crossing_ids is not None else None
-    shown = published_ids(session)
-    rows = []
-    for p in places(profile):
-        if wanted is not None and p.id not in wanted:
-            continue
-        ours = side_view(session, profile=profile, crossing_id=p.id, side=side, at=at)
-        ours.known = True  # our own side is known even when we set nothing (open all day)
-        theirs = (
-            side_view(session, profile=profile, crossing_id=p.id, side=other, at=at)
-            if other
-            else None
-        )
-        statuses = [ours.status] + ([theirs.status] if theirs and theirs.known else [])
-        rows.append(
-            BoardRow(
-                crossing=p.id,
-                kind=p.kind,
-                name=p.name(lang),
-                ours=ours,
-                theirs=theirs,
-                combined=combine(statuses),
-                mismatch=mismatch(ours, theirs, profile.local_time(side)),
-                published=p.id in shown,
-                lon=p.lon,
-                lat=p.lat,
-            )
-        )
-    return rows
 
 
 def describe(session: Session, ids: list[str]) -> dict[str, dict[str, Any]]:
