@@ -192,7 +192,8 @@ def test_the_app_lifespan_alone_pulls_from_partners_on_its_interval(
 
 def test_publish_in_bounded_steps_catches_up_without_loss(pair: Pair) -> None:
     from sarhad.core.db import get_node_id
-    from sarhad.federation.publish import LocalNode, publish_partner
+    from sarhad.federation.identity import LocalNode
+    from sarhad.federation.publish import publish_partner
 
     rows = [record(pair.pk, title=f"Seizure {i}") for i in range(4)]  # 3 changes each
     shared: list[str] = []
@@ -209,7 +210,8 @@ def test_new_alert_deadlines_alone_resend_nothing_but_new_sharing_terms_look_aga
     pair: Pair,
 ) -> None:
     from sarhad.core.db import get_node_id
-    from sarhad.federation.publish import LocalNode, publish_partner
+    from sarhad.federation.identity import LocalNode
+    from sarhad.federation.publish import publish_partner
 
     row = record(pair.pk)
     with pair.pk.db.session() as s:

@@ -25,8 +25,9 @@ from sarhad.core.db import utcnow
 from sarhad.core.errors import ConfigError, FieldError, InvalidInput
 from sarhad.core.json_depth import loads
 from sarhad.core.sealing import write_private
+from sarhad.federation.identity import LocalNode
 from sarhad.federation.models import CollectionObject
-from sarhad.federation.publish import LocalNode, publish_partner
+from sarhad.federation.publish import publish_partner
 from sarhad.federation.store import canonical, collection_id
 from sarhad.sharing.models import Partner
 

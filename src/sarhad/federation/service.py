@@ -18,9 +18,9 @@ from sarhad.core.journal import audit
 from sarhad.crossings.service import zone_label
 from sarhad.federation import bundle as bundles
 from sarhad.federation.groups import split_incomplete
+from sarhad.federation.identity import LocalNode
 from sarhad.federation.inbox import IngestReport, ingest
 from sarhad.federation.models import Quarantined, Receipt, SyncCursor
-from sarhad.federation.publish import LocalNode
 from sarhad.federation.sync import Progress, SyncReport, sync_partner, waiting_count
 from sarhad.sharing import service as sharing
 from sarhad.sharing.models import Partner
