@@ -2,9 +2,10 @@
 
 Each module holds one :class:`~sarhad.federation.types.base.ObjectType`: which change-log rows
 it publishes, how they map to and from STIX, how a partner's objects are checked and stored,
-and what happens when they are delivered. ``publish``, the inbox, sync, bundles and the TAXII
-store loop over :data:`REGISTRY` and name no type. To add a type: write its module, add an
-instance here (docs/architecture.md, "Adding a shareable object type").
+and what happens when they are delivered. ``publish``, the inbox, sync and ``groups`` loop
+over :data:`REGISTRY` (bundles and the TAXII server reach it through them) and name no type.
+To add a type: write its module, add an instance here (docs/architecture.md, "Adding a
+shareable object type").
 """
 
 from __future__ import annotations

@@ -4,9 +4,9 @@ A type says which change-log rows it publishes and how they become STIX objects 
 partner (:meth:`ObjectType.publish`, given an :class:`Outbound`), how a partner's objects of
 its STIX types are checked (:meth:`~ObjectType.read`) and stored (:meth:`~ObjectType.store`,
 both given an :class:`Inbound`), and what happens once a partner took them
-(:meth:`~ObjectType.delivered`). ``publish``, the inbox, sync, bundles and the TAXII store
-loop over ``types.REGISTRY``; none of them names a type. docs/architecture.md says how to add
-one.
+(:meth:`~ObjectType.delivered`). ``publish``, the inbox, sync and ``groups`` loop over
+``types.REGISTRY`` (bundles and the TAXII server reach it through them); none of them names a
+type. docs/architecture.md says how to add one.
 
 Two steps belong to no type and run between a type's work and the database, once for all:
 on the way out, what a type built is appended to the partner's collection by
@@ -426,7 +426,7 @@ class ObjectType(ABC, Generic[T]):
         """Check the partner's objects of this type (their ``type`` is one of ``stix_types``).
 
         Refuse the bad ones and settle those held already (``inn.refuse`` / ``inn.duplicate``);
-        return the rest as arrivals. Nothing is written to the database here.
+        return the rest as arrivals. No record is stored here.
         """
 
     @abstractmethod
