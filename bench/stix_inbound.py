@@ -26,7 +26,7 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from benchkit import cpu_model, timed
 from federation.fixtures.stix_records import SUBSETS, make_record, to_stix
-from sarhad.federation.stix_inbound import parse_inbound
+from sarhad.federation.types.incident import parse_inbound
 
 GOAL_US_PER_OBJECT = 60.0
 PACKAGES = ("stix2", "jsonschema", "pydantic")

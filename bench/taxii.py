@@ -65,13 +65,15 @@ from sarhad.border import BorderProfile, load_profile
 from sarhad.core.auth import CONSOLE
 from sarhad.core.config import Settings
 from sarhad.core.db import Database, get_node_id
-from sarhad.federation import stix
 from sarhad.federation.client import TaxiiClient
+from sarhad.federation.identity import LocalNode
 from sarhad.federation.inbox import IngestReport, ingest
 from sarhad.federation.models import CollectionObject, Receipt
-from sarhad.federation.publish import LocalNode, publish_partner
+from sarhad.federation.publish import publish_partner
+from sarhad.federation.stix.core import validate_with_oasis
 from sarhad.federation.store import Appender, ensure_collections
 from sarhad.federation.sync import sync_partner
+from sarhad.federation.types.incident import incident_to_stix
 from sarhad.incidents import service as incidents
 from sarhad.incidents.models import Incident, IncidentVersion
 from sarhad.incidents.schemas import IncidentIn, Transition
@@ -282,7 +284,7 @@ def clone_objects(
             status="validated",
             version=3,
         )
-        out += stix.incident_to_stix(
+        out += incident_to_stix(
             body, identity_id=identity, withheld=["sources"], origin_node_id=origin
         )
     return out
@@ -511,7 +513,7 @@ def ingest_all(
 def validator_rate(objects: list[StixObject]) -> tuple[float, list[str]]:
     """stix2-validator over ``objects``: (seconds, errors)."""
     start = time.perf_counter()
-    errors = stix.validate_with_oasis(objects)
+    errors = validate_with_oasis(objects)
     return time.perf_counter() - start, errors
 
 

@@ -159,6 +159,8 @@ def spawn(new_db_url: Callable[[], str], tmp_path: Path) -> Iterator[Callable[..
     running: list[LiveNode] = []
 
     def start(name: str, side: str, *, workers: bool = False, **over: Any) -> LiveNode:
+        # Tests sync when they mean to: the lifespan's sync loop runs only where asked for.
+        over.setdefault("sync_interval_s", 0)
         settings = Settings(
             data_dir=tmp_path / name,
             database_url=new_db_url(),

@@ -38,6 +38,7 @@ from sarhad.core.ports import CourierPort, Ports
 from sarhad.core.routes import router as core_router
 from sarhad.core.worker import Periodic, stop_all
 from sarhad.crossings.routes import router as crossings_router
+from sarhad.federation import service as federation
 from sarhad.federation.courier import Courier
 from sarhad.federation.routes import router as federation_router
 from sarhad.federation.taxii import error_response as taxii_error
@@ -96,15 +97,22 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     carrier = Courier(db, settings=settings, profile=profile)
     courier = Periodic("courier", settings.courier_poll_s, carrier.round)
     escalation = Periodic("escalation", settings.escalation_check_s, lambda: run_escalation(db))
+    syncer = Periodic(
+        "sync",
+        settings.sync_interval_s,
+        lambda: federation.sync_round(db, settings=settings, profile=profile),
+    )
+    loops = [courier, escalation, syncer]
 
     planner = PlanRunner.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # The courier and escalation run with the server: alerts go out the moment they are
-        # written, and deadlines are checked even when nobody has the console open.
-        courier.start()
-        escalation.start()
+        # The loops run with the server, whatever ASGI server runs it: alerts go out the
+        # moment they are written, deadlines are checked even when nobody has the console
+        # open, and partners are pulled from every sync_interval_s.
+        for loop in loops:
+            loop.start()
         try:
             yield
         finally:
@@ -112,7 +120,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             # requests were cancelled by the server's grace period, nothing was stored) and
             # a round of the loops still running is left to end with the process.
             planner.shutdown()
-            stop_all([courier, escalation], timeout=STOP_WAIT_S)
+            stop_all(loops, timeout=STOP_WAIT_S)
             carrier.close()
 
     app = FastAPI(

@@ -145,9 +145,8 @@ def serve(
     """Run the node's API server (migrates the database to the current schema first)."""
     import uvicorn
 
-    from sarhad.app import STOP_WAIT_S, create_app
+    from sarhad.app import create_app
     from sarhad.core.clients import server_options
-    from sarhad.federation.service import SyncLoop
     from sarhad.node import init_node
 
     s = console.settings()
@@ -155,25 +154,21 @@ def serve(
     db = init_node(s)
     app_ = create_app(s, db=db)
     h, p = host or s.host, port or s.port
-    loop = SyncLoop(db, settings=s, profile=app_.state.node.profile)
-    loop.start()
     out.print(f"Sarhad node {s.node_name} on http://{h}:{p}  (API docs: http://{h}:{p}/docs)")
     if s.sync_interval_s > 0:
         out.print(f"syncing with partners every {s.sync_interval_s:g} s")
-    try:
-        # On SIGTERM (or Ctrl-C) requests get shutdown_grace_s to finish, then are cancelled
-        # (a plan being solved is killed with its request), and the lifespan stops the rest.
-        # Forwarded headers only from SARHAD_TRUSTED_PROXIES (uvicorn trusts 127.0.0.1 alone).
-        uvicorn.run(
-            app_,
-            host=h,
-            port=p,
-            log_level="info",
-            timeout_graceful_shutdown=s.shutdown_grace_s,
-            **server_options(s),
-        )
-    finally:
-        loop.stop(timeout=STOP_WAIT_S)  # a sync round still running ends with the process
+    # On SIGTERM (or Ctrl-C) requests get shutdown_grace_s to finish, then are cancelled
+    # (a plan being solved is killed with its request), and the lifespan stops the rest:
+    # the courier, escalation and partner sync loops run with the application, not here.
+    # Forwarded headers only from SARHAD_TRUSTED_PROXIES (uvicorn trusts 127.0.0.1 alone).
+    uvicorn.run(
+        app_,
+        host=h,
+        port=p,
+        log_level="info",
+        timeout_graceful_shutdown=s.shutdown_grace_s,
+        **server_options(s),
+    )
 
 
 @app.command()

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from sarhad.alerts.models import Alert
 from sarhad.core.auth import Role
 from sarhad.federation.models import Quarantined
-from sarhad.federation.stix import validate_with_oasis
-from sarhad.federation.stix_alerts import ALERT_EXTENSION_ID, step_stix_id
+from sarhad.federation.stix.core import validate_with_oasis
+from sarhad.federation.types.alert import ALERT_EXTENSION_ID, step_stix_id
 from sarhad.sharing import service as sharing
 from support import LiveNode
 

@@ -15,9 +15,10 @@ from sarhad.alerts.models import Alert, AlertStep
 from sarhad.core.auth import Role
 from sarhad.core.db import lock_writes
 from sarhad.federation.models import CollectionObject, Quarantined
-from sarhad.federation.new_sdo import extension_definition
-from sarhad.federation.stix import validate_with_oasis
-from sarhad.federation.stix_alerts import (
+from sarhad.federation.stix.core import validate_with_oasis
+from sarhad.federation.stix.new_sdo import extension_definition
+from sarhad.federation.store import Appender, ensure_collections
+from sarhad.federation.types.alert import (
     ALERT_EXTENSION_CREATED,
     ALERT_EXTENSION_ID,
     ALERT_SCHEMA_URL,
@@ -26,7 +27,6 @@ from sarhad.federation.stix_alerts import (
     parse_step,
     step_to_stix,
 )
-from sarhad.federation.store import Appender, ensure_collections
 from sarhad.sharing import service as sharing
 from support import Desks, wait_for
 

@@ -13,10 +13,11 @@ from sqlalchemy import func, select
 
 from sarhad.core.db import get_node_id
 from sarhad.core.journal import verify_audit
-from sarhad.federation import stix
+from sarhad.federation.identity import LocalNode
 from sarhad.federation.models import Quarantined, Receipt
-from sarhad.federation.publish import LocalNode, publish_partner
+from sarhad.federation.publish import publish_partner
 from sarhad.federation.store import Appender, collection_id
+from sarhad.federation.types.incident import incident_to_stix
 from sarhad.incidents.models import Incident, IncidentVersion
 from sarhad.sharing import service as sharing
 from support import LiveNode
@@ -39,7 +40,7 @@ def load_outbound(pk: LiveNode, partner: str, count: int) -> int:
             record = make_record(
                 i, status="validated", tlp="green", reporting_side="PK", title=f"Fuel seizure {i}"
             )
-            for obj in stix.incident_to_stix(
+            for obj in incident_to_stix(
                 record,
                 identity_id=node.identity_id,
                 withheld=["sources"],

@@ -47,12 +47,13 @@ from taxii2client.v21 import Server, as_pages
 
 from sarhad.core.auth import CONSOLE
 from sarhad.core.db import get_node_id, utcnow
-from sarhad.federation import stix
 from sarhad.federation.client import TaxiiClient
 from sarhad.federation.models import CollectionObject, Receipt
 from sarhad.federation.service import local_node
+from sarhad.federation.stix import core as stix
 from sarhad.federation.store import collection_id
 from sarhad.federation.sync import SyncReport, sync_partner
+from sarhad.federation.types.incident import incident_to_stix
 from sarhad.incidents import service as incidents
 from sarhad.incidents.models import Incident, IncidentVersion
 from sarhad.incidents.schemas import IncidentPatch, Transition
@@ -99,9 +100,7 @@ def stix_of(node: LiveNode, rows: list[Incident]) -> list[dict[str, Any]]:
         bodies = [incidents.to_out(s.get(Incident, r.id)).model_dump(mode="json") for r in rows]
     out: list[dict[str, Any]] = []
     for body in bodies:
-        out += stix.incident_to_stix(
-            body, identity_id=f"identity--{node_id}", origin_node_id=node_id
-        )
+        out += incident_to_stix(body, identity_id=f"identity--{node_id}", origin_node_id=node_id)
     return out
 
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from sarhad.core.auth import CONSOLE, issue_token
 from sarhad.core.markings import TLP
-from sarhad.federation import stix
+from sarhad.federation.types.incident import EXTENSION_ID
 from sarhad.incidents.taxonomy import Category
 from sarhad.sharing import service as sharing
 from sarhad.sharing.policy import WITHHOLDABLE
@@ -151,7 +151,7 @@ def test_no_withheld_field_or_red_record_reaches_the_partner(
         for field in terms["withheld_fields"]:
             assert marks[field] not in text, f"withheld {field} reached the partner"
         for obj in served.get(f"incident--{row.id}", []):
-            ext = obj["extensions"][stix.EXTENSION_ID]
+            ext = obj["extensions"][EXTENSION_ID]
             for field in terms["withheld_fields"]:
                 key = {"narrative": "description", "sources": "external_references"}.get(field)
                 assert (key or field) not in (obj if key else ext), f"{field} served"

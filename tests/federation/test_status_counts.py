@@ -14,8 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sarhad.core.db import get_node_id
-from sarhad.federation.stix import EXTENSION_ID, incident_to_stix, parse_stix_timestamp
-from sarhad.federation.stix_alerts import STEP_TYPE, step_stix_id
+from sarhad.federation.stix.core import parse_stix_timestamp
+from sarhad.federation.types.alert import STEP_TYPE, step_stix_id
+from sarhad.federation.types.incident import EXTENSION_ID, incident_to_stix
 
 from .conftest import Pair
 from .fixtures.stix_records import make_record

@@ -36,19 +36,22 @@ from federation.fixtures.stix_records import (
     withhold,
 )
 from sarhad.core.markings import STIX_TLP2_IDS, TLP
-from sarhad.federation.stix import (
+from sarhad.federation.stix.core import (
+    node_identity,
+    stix_timestamp,
+    tlp_marking_definitions,
+    validate_with_oasis,
+)
+from sarhad.federation.stix.envelope import Rejected
+from sarhad.federation.types.incident import (
     PRECISION_M,
     SCHEMA_PATH,
     WITHHOLDABLE,
     derived_id,
     extension_definition,
     incident_to_stix,
-    node_identity,
-    stix_timestamp,
-    tlp_marking_definitions,
-    validate_with_oasis,
+    parse_inbound,
 )
-from sarhad.federation.stix_inbound import Rejected, parse_inbound
 from sarhad.incidents.taxonomy import (
     Category,
     Commodity,

@@ -33,16 +33,17 @@ from federation.fixtures.stix_records import (
     to_stix,
 )
 from sarhad.core.markings import TLP
-from sarhad.federation import stix_inbound
-from sarhad.federation.stix import parse_stix_timestamp
-from sarhad.federation.stix_checks import (
+from sarhad.federation.stix import envelope
+from sarhad.federation.stix.checks import (
     HOT_TYPES,
     PROPERTIES,
     RELATABLE_TYPES,
     check,
     compile_schema,
 )
-from sarhad.federation.stix_inbound import parse_inbound
+from sarhad.federation.stix.core import parse_stix_timestamp
+from sarhad.federation.types import incident
+from sarhad.federation.types.incident import ACCEPTED_TYPES, parse_inbound
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 _CANONICAL_TS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z", re.ASCII)
@@ -85,10 +86,10 @@ def _same(given: Any, parsed: Any) -> bool:
 
 
 def _accepted(obj: Any, *, reference: bool) -> bool:
-    sid = stix_inbound._usable_id(obj)
+    sid = envelope.usable_id(obj)
     try:
-        stix_inbound._envelope(copy.deepcopy(obj), 0, sid, 65536, reference)
-    except stix_inbound._Refused:
+        envelope.envelope(copy.deepcopy(obj), 0, sid, 65536, ACCEPTED_TYPES, reference)
+    except envelope.Refused:
         return False
     return True
 
@@ -336,7 +337,7 @@ def test_the_tables_follow_stix2():
 
 # --- our extension: compiled schema against jsonschema -------------------------------------
 
-SCHEMA = stix_inbound._EXT_SCHEMA
+SCHEMA = incident._EXT_SCHEMA
 SLOW = Draft202012Validator(SCHEMA)
 FAST = compile_schema(SCHEMA)
 EXT_VALUES = st.sampled_from(

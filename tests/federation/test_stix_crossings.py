@@ -25,8 +25,9 @@ from sarhad.crossings.taxonomy import WEEKDAYS, Commodity, Currency, Reason, Sta
 from sarhad.federation.models import CollectionObject, Quarantined
 from sarhad.federation.publish import publish_partner
 from sarhad.federation.service import local_node
-from sarhad.federation.stix import validate_with_oasis
-from sarhad.federation.stix_crossings import (
+from sarhad.federation.stix.core import validate_with_oasis
+from sarhad.federation.store import ensure_collections
+from sarhad.federation.types.crossing import (
     CROSSING_EXTENSION_ID,
     CROSSING_SCHEMA_PATH,
     CROSSING_TYPES,
@@ -34,7 +35,6 @@ from sarhad.federation.stix_crossings import (
     STATUS_TYPE,
     THROUGHPUT_TYPE,
 )
-from sarhad.federation.store import ensure_collections
 from sarhad.sharing import service as sharing
 from sarhad.sharing.models import Partner
 from sarhad.sharing.schemas import AgreementIn

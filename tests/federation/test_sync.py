@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import select
 
 from sarhad.core.auth import CONSOLE
 from sarhad.core.journal import AuditLog, verify_audit
+from sarhad.federation.models import SyncCursor
 from sarhad.incidents import service
 from sarhad.incidents.schemas import IncidentPatch, Transition
 from sarhad.sharing import service as sharing
 from sarhad.sharing.schemas import AgreementIn
+from support import LiveNode, introduce, wait_for
 
 from .conftest import Pair
 from .helpers import PROFILE, get, record, sync
@@ -172,30 +176,24 @@ def test_agreement_change_opens_more_categories(pair: Pair) -> None:
     assert get(pair.ir, kidnap.id) is not None
 
 
-def test_serve_sync_loop_delivers_without_a_command(pair: Pair) -> None:
-    import time
-
-    from sarhad.federation.service import SyncLoop
-
-    loop = SyncLoop(
-        pair.ir.db,
-        settings=pair.ir.settings.model_copy(update={"sync_interval_s": 0.2}),
-        profile=PROFILE,
-    )
-    loop.start()
-    try:
-        row = record(pair.pk)
-        deadline = time.monotonic() + 20
-        while get(pair.ir, row.id) is None:
-            assert time.monotonic() < deadline, "the loop did not deliver"
-            time.sleep(0.1)
-    finally:
-        loop.stop()
+def test_the_app_lifespan_alone_pulls_from_partners_on_its_interval(
+    spawn: Callable[..., LiveNode],
+) -> None:
+    # No `sarhad serve` and no command: any ASGI server running the app runs the sync loop.
+    pk = spawn("pk-node", "PK")
+    ir = spawn("ir-node", "IR", workers=True, sync_interval_s=0.2, courier_poll_s=0)
+    introduce(pk, ir)
+    row = record(pk)  # pk's courier is not running: only ir's pull can bring it over
+    wait_for(lambda: get(ir, row.id) is not None, timeout=30, what="the pull of ir's loop")
+    with ir.db.session() as s:
+        pulled = s.scalars(select(SyncCursor.pulled_until)).all()
+    assert pulled and pulled[0] is not None  # its cursor moved: a pull, not a push from pk
 
 
 def test_publish_in_bounded_steps_catches_up_without_loss(pair: Pair) -> None:
     from sarhad.core.db import get_node_id
-    from sarhad.federation.publish import LocalNode, publish_partner
+    from sarhad.federation.identity import LocalNode
+    from sarhad.federation.publish import publish_partner
 
     rows = [record(pair.pk, title=f"Seizure {i}") for i in range(4)]  # 3 changes each
     shared: list[str] = []
@@ -212,7 +210,8 @@ def test_new_alert_deadlines_alone_resend_nothing_but_new_sharing_terms_look_aga
     pair: Pair,
 ) -> None:
     from sarhad.core.db import get_node_id
-    from sarhad.federation.publish import LocalNode, publish_partner
+    from sarhad.federation.identity import LocalNode
+    from sarhad.federation.publish import publish_partner
 
     row = record(pair.pk)
     with pair.pk.db.session() as s:

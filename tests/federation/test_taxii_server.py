@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from sarhad.core.auth import CONSOLE
 from sarhad.core.db import get_node_id
-from sarhad.federation import stix
 from sarhad.federation.models import Quarantined
+from sarhad.federation.types.incident import incident_to_stix
 from sarhad.incidents import service as incidents
 from sarhad.incidents.models import Incident
 from sarhad.sharing import service as sharing
@@ -254,7 +254,7 @@ def test_a_partner_incident_with_control_characters_is_quarantined(
 def test_a_partner_record_far_off_or_out_of_time_is_quarantined(
     pair: Pair, part: str, key: str, value: object, says: str
 ) -> None:
-    from sarhad.federation.stix import EXTENSION_ID
+    from sarhad.federation.types.incident import EXTENSION_ID
 
     good = record(pair.ir, reporting_side="IR")
     other = record(pair.ir, reporting_side="IR", title="Second, untouched")
@@ -293,7 +293,7 @@ def test_a_partner_record_far_off_or_out_of_time_is_quarantined(
 def test_a_partner_update_moving_a_record_far_off_is_quarantined_and_v1_kept(
     pair: Pair,
 ) -> None:
-    from sarhad.federation.stix import EXTENSION_ID
+    from sarhad.federation.types.incident import EXTENSION_ID
 
     good = record(pair.ir, reporting_side="IR")
     with partner_client(pair.ir, "pk-node") as from_ir:
@@ -387,9 +387,7 @@ def _claim(sender: LiveNode, receiver: LiveNode, record_row: Incident, origin: s
     """``sender`` POSTs ``record_row`` to ``receiver``'s inbox, naming ``origin`` as originator."""
     with record_row_session(sender) as (s, sender_id):
         body = incidents.to_out(s.get(Incident, record_row.id)).model_dump(mode="json")
-    objects = stix.incident_to_stix(
-        body, identity_id=f"identity--{sender_id}", origin_node_id=origin
-    )
+    objects = incident_to_stix(body, identity_id=f"identity--{sender_id}", origin_node_id=origin)
     with sender.db.session() as s:
         token = sharing.remote_token(s, sharing.get_partner(s, name=receiver.settings.node_name))
     with partner_client(receiver, sender.settings.node_name, token) as c:

@@ -436,7 +436,7 @@ def test_sharing_page_shows_sent_received_withheld_and_quarantine(web, browser, 
         partner = sharing.get_partner(s, name=PARTNER)
         node = local_node(s, web.settings)
         sent = publish_partner(s, node=node, partner=partner)
-        assert sent.crossings > 0
+        assert sent.objects["crossing"] > 0
         # The partner sends one good-looking and one broken incident.
         report = ingest(
             s,
@@ -452,7 +452,7 @@ def test_sharing_page_shows_sent_received_withheld_and_quarantine(web, browser, 
     section = html[html.index('data-partner="ir-node"') :]
     sent_count = re.search(r'data-count="sent-incidents">(\d+)<', section).group(1)
     assert int(sent_count) == len(sent.shared)
-    assert f'<dd class="num">{sent.crossings}</dd>' in section
+    assert f'<dd class="num">{sent.objects["crossing"]}</dd>' in section
     assert re.search(r'data-count="received-rejected"><strong class="flag">1<', section)
     # Withheld, and why: the red incident never leaves the node.
     red = re.search(r'<tr data-incident="[^"]+">.*?Informant report.*?</tr>', section, re.S)

@@ -48,7 +48,7 @@ class Settings(BaseSettings):
         "only when marked far_from_line (default: the profile's, 150 km for PK–IR)",
     )
     sync_interval_s: float = Field(
-        default=60.0, ge=0, description="How often `serve` syncs with partners (0: never)"
+        default=60.0, ge=0, description="How often a running node syncs with partners (0: never)"
     )
     courier_poll_s: float = Field(
         default=1.0,

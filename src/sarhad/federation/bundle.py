@@ -34,8 +34,9 @@ from sarhad.core.signing import (
     sign_object,
     verify_object,
 )
+from sarhad.federation.identity import LocalNode
 from sarhad.federation.models import CollectionObject
-from sarhad.federation.publish import LocalNode, publish_partner
+from sarhad.federation.publish import publish_partner
 from sarhad.federation.store import collection_id
 from sarhad.sharing.models import Partner
 

@@ -6,8 +6,8 @@ pushes in order from the durable push cursor. A partner that is down is retried 
 back-off; nothing is lost, because what waits is the collection past the cursor.
 
 Crossing status rides the same path, with no code of its own here: ``deliver`` publishes
-every entity of ``publish.PUBLISHED`` (crossing declarations, hours and throughput among
-them), and the declare and end routes wake the courier after writing (they also raise the
+what every type of ``types.REGISTRY`` publishes (crossing declarations, hours and throughput
+among them), and the declare and end routes wake the courier after writing (they also raise the
 closure alert). So a closure reaches the partner in the same push as its alert, right after
 the commit, from the durable change log; anything not woken for (a withdrawal, new hours, a
 day's figures) goes at the courier's next tick (``courier_poll_s``).
@@ -23,8 +23,9 @@ from sarhad.core.config import Settings
 from sarhad.core.db import Database, utcnow
 from sarhad.core.errors import SarhadError
 from sarhad.federation.client import TaxiiClient
+from sarhad.federation.identity import LocalNode
 from sarhad.federation.models import SyncCursor
-from sarhad.federation.publish import LocalNode, publish_partner
+from sarhad.federation.publish import publish_partner
 from sarhad.federation.service import local_node
 from sarhad.federation.sync import (
     SyncReport,

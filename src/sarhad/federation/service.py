@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +18,9 @@ from sarhad.core.journal import audit
 from sarhad.crossings.places import zone_label
 from sarhad.federation import bundle as bundles
 from sarhad.federation.groups import split_incomplete
+from sarhad.federation.identity import LocalNode
 from sarhad.federation.inbox import IngestReport, ingest
 from sarhad.federation.models import Quarantined, Receipt, SyncCursor
-from sarhad.federation.publish import LocalNode
 from sarhad.federation.sync import Progress, SyncReport, sync_partner, waiting_count
 from sarhad.sharing import keys as known_keys
 from sarhad.sharing import service as sharing
@@ -196,34 +195,14 @@ def import_bundle_file(
     return report
 
 
-class SyncLoop:
-    """Sync with every partner every ``interval`` seconds, in a thread of ``sarhad serve``.
+def sync_round(db: Database, *, settings: Settings, profile: BorderProfile) -> None:
+    """One round of the server's sync loop: every active partner; failures go to the log.
 
-    Losing this thread loses nothing: all its state (cursors, what waits to go) is in the
-    database, and the next run, or ``sarhad sync``, goes on from there.
+    Run by the application's lifespan every ``sync_interval_s`` (a ``core.worker.Periodic``,
+    like the courier), whatever ASGI server runs it. Losing a round loses nothing: all its
+    state (cursors, what waits to go) is in the database, and the next round, or
+    ``sarhad sync``, goes on from there.
     """
-
-    def __init__(self, db: Database, *, settings: Settings, profile: BorderProfile) -> None:
-        self.db, self.settings, self.profile = db, settings, profile
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="sarhad-sync", daemon=True)
-
-    def start(self) -> None:
-        """Start the loop (no-op when the interval is 0)."""
-        if self.settings.sync_interval_s > 0:
-            self._thread.start()
-
-    def stop(self, timeout: float = 60.0) -> None:
-        """Ask the loop to end and wait for the current round (at most ``timeout`` s)."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=timeout)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.settings.sync_interval_s):
-            try:
-                for r in sync_all(self.db, settings=self.settings, profile=self.profile):
-                    if r.error:
-                        log.warning("sync with %s: %s (%d waiting)", r.partner, r.error, r.waiting)
-            except Exception:  # the loop must outlive any one failure; details go to the log
-                log.exception("sync round failed")
+    for r in sync_all(db, settings=settings, profile=profile):
+        if r.error:
+            log.warning("sync with %s: %s (%d waiting)", r.partner, r.error, r.waiting)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,7 +21,7 @@ _NS = uuid.UUID("5b0c3f8e-6f2d-4c55-9a43-0d6a8f3e2a71")
 ONE_MICROSECOND = timedelta(microseconds=1)
 
 
-def canonical(obj: dict[str, Any]) -> str:
+def canonical(obj: object) -> str:
     """The one serialisation of an object we store and serve."""
     return json.dumps(obj, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
 
@@ -104,6 +105,21 @@ class Appender:
                 CollectionObject.is_latest.is_(True),
             )
         )
+
+    def latest_many(self, stix_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The newest version the collection holds of each of ``stix_ids`` (absent: not held)."""
+        found: dict[str, dict[str, Any]] = {}
+        unique = list(dict.fromkeys(stix_ids))
+        for start in range(0, len(unique), 500):  # keep IN lists within every backend's limits
+            for sid, payload in self.session.execute(
+                select(CollectionObject.stix_id, CollectionObject.payload).where(
+                    CollectionObject.collection_id == self.collection_id,
+                    CollectionObject.stix_id.in_(unique[start : start + 500]),
+                    CollectionObject.is_latest.is_(True),
+                )
+            ):
+                found[sid] = json.loads(payload)
+        return found
 
     def append(self, obj: dict[str, Any]) -> CollectionObject | None:
         """Add one object version; None if that (id, modified) is there already."""

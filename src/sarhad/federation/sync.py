@@ -17,18 +17,18 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from sarhad.alerts import sender as alerts
 from sarhad.border import BorderProfile
 from sarhad.core.db import Database, lock_writes, utcnow
 from sarhad.core.errors import SarhadError
 from sarhad.core.journal import audit
 from sarhad.federation.client import PartnerProtocolError, TaxiiClient
 from sarhad.federation.groups import MAX_CARRY, split_incomplete
+from sarhad.federation.identity import LocalNode
 from sarhad.federation.inbox import IngestReport, ingest
 from sarhad.federation.models import CollectionObject, SyncCursor
-from sarhad.federation.publish import LocalNode, publish_partner
-from sarhad.federation.stix_alerts import ALERT_TYPE
+from sarhad.federation.publish import publish_partner
 from sarhad.federation.store import collection_id
+from sarhad.federation.types import REGISTRY
 from sarhad.sharing import service as sharing
 from sarhad.sharing.models import Partner
 
@@ -74,7 +74,8 @@ def _fmt(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def pick_collection(cols: list[dict], flag: str, remembered: str | None) -> str | None:
+def pick_collection(cols: list[dict[str, Any]], flag: str, remembered: str | None) -> str | None:
+    """The collection with ``flag`` (can_read/can_write): the one used before if offered."""
     ids = [c["id"] for c in cols if c.get(flag) is True]
     if remembered in ids:
         return remembered
@@ -262,15 +263,10 @@ def push_pending(
             # Delivered (or refused by them, with a reason). max(): never move back.
             cur.pushed_seq = max(cur.pushed_seq, rows[-1].seq)
             refused = {f.get("id") for f in failures if isinstance(f, dict)}
-            alerts.mark_delivered(
-                s,
-                alert_ids=[
-                    o["id"].removeprefix(f"{ALERT_TYPE}--")
-                    for o in objects
-                    if o.get("type") == ALERT_TYPE and o["id"] not in refused
-                ],
-                at=utcnow(),
-            )
+            taken = [o for o in objects if o["id"] not in refused]
+            at = utcnow()
+            for t in REGISTRY:
+                t.delivered(s, [o for o in taken if o.get("type") in t.stix_types], at)
             audit(
                 s,
                 actor="federation",

@@ -30,9 +30,10 @@ from sarhad.core.errors import SarhadError
 from sarhad.core.journal import audit
 from sarhad.core.pagination import decode_cursor, encode_cursor
 from sarhad.crossings.places import zone_label
+from sarhad.federation.identity import LocalNode
 from sarhad.federation.inbox import ingest
 from sarhad.federation.models import Collection, CollectionObject, TaxiiStatus
-from sarhad.federation.publish import LocalNode, publish_partner
+from sarhad.federation.publish import publish_partner
 from sarhad.federation.store import ensure_collections
 from sarhad.sharing import service as sharing
 from sarhad.sharing.models import Partner

@@ -6,8 +6,6 @@ vectorised ``locate_many``, instead of a dozen round trips per record.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
 from types import SimpleNamespace
 
 import numpy as np
@@ -20,23 +18,9 @@ from sarhad.core.errors import InvalidInput
 from sarhad.core.journal import Change, record_many
 from sarhad.incidents import service
 from sarhad.incidents.models import Incident, IncidentVersion, SeizureRow
-from sarhad.incidents.schemas import IncidentIn
-from sarhad.incidents.taxonomy import Status
+from sarhad.incidents.service import Received
 
-
-@dataclass
-class Received:
-    """A partner's record, validated, ready to store."""
-
-    record_id: str
-    data: IncidentIn
-    version: int
-    status: str
-    remote_modified: datetime
-    origin_node_id: str
-    origin: str
-    withheld: list[str] = field(default_factory=list)
-    revoked: bool = False
+__all__ = ["Received", "store_received_many"]
 
 
 def store_received_many(
@@ -139,31 +123,16 @@ def _insert(
     now = utcnow()
     rows = []
     for item, k in items:
-        on_line = not beyond[k]
         row = SimpleNamespace(**dict.fromkeys(_COLUMNS))
-        row.__dict__.update(
-            id=item.record_id,
-            created_at=now,
-            updated_at=now,
-            created_by=item.origin,
-            updated_by=item.origin,
-            origin=item.origin,
-            origin_node_id=item.origin_node_id,
-            version=item.version,
-            status=item.status if item.status in Status.__members__.values() else "validated",
-            remote_modified=item.remote_modified,
-            withheld_fields=sorted(item.withheld),
-            revoked=False,
-            external_ref=None,
-            profile_id=profile.id,
-            side=str(where.side[k]),
-            distance_m=round(float(where.distance_m[k]), 3),
-            sector_id=profile.sectors[int(where.sector_index[k])].id if on_line else None,
-            km=round(float(where.km[k]), 4) if on_line else None,
-            nearest_crossing_id=profile.crossings[int(where.nearest_crossing_index[k])].id,
-            nearest_crossing_distance_m=round(float(where.nearest_crossing_distance_m[k]), 3),
+        service.received_row(
+            row,  # type: ignore[arg-type]  # a namespace with the Incident's columns
+            item,
+            where=where.location(k, profile),
+            on_line=not beyond[k],
+            profile=profile,
+            now=now,
+            new=True,
         )
-        service.apply_fields(row, item.data)  # type: ignore[arg-type]
         rows.append(row)
     session.execute(
         insert(Incident.__table__), [{c: getattr(r, c) for c in _COLUMNS} for r in rows]

@@ -12,6 +12,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from sarhad.border import BorderProfile
+from sarhad.border import Location as Located
 from sarhad.core.auth import Permission, Principal, allowed
 from sarhad.core.db import lock_writes, utcnow
 from sarhad.core.errors import Conflict, FieldError, InvalidInput, NotFound
@@ -106,6 +107,11 @@ def _check_side(side: str, profile: BorderProfile, field_name: str = "reporting_
 def _enrich(row: Incident, profile: BorderProfile) -> None:
     """Place the row on the border, under the rule of plausible places (one path for all)."""
     loc, on_line = profile.locate_record(row.lon, row.lat, far_from_line=bool(row.far_from_line))
+    _place(row, loc, on_line=on_line, profile=profile)
+
+
+def _place(row: Incident, loc: Located, *, on_line: bool, profile: BorderProfile) -> None:
+    """Store where ``loc`` puts the row; off the line (``on_line`` False) no sector or km."""
     row.profile_id = profile.id
     row.side = loc.side
     row.distance_m = round(loc.distance_m, 3)
@@ -154,11 +160,6 @@ def _apply(row: Incident, data: IncidentIn | IncidentPatch, *, every: bool = Fal
             )
             for i, s in enumerate(data.seizures)
         ]
-
-
-def apply_fields(row: Incident, data: IncidentIn) -> None:
-    """Copy every field of ``data`` (defaults included) onto the flat row."""
-    _apply(row, data, every=True)
 
 
 def _snapshot(session: Session, row: Incident, *, op: str, actor: str, changed: list[str]) -> int:
@@ -525,6 +526,54 @@ def describe(session: Session, ids: list[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
+@dataclass
+class Received:
+    """A partner's record, validated, ready to store."""
+
+    record_id: str
+    data: IncidentIn
+    version: int
+    status: str
+    remote_modified: datetime
+    origin_node_id: str
+    origin: str
+    withheld: list[str] = field(default_factory=list)
+    revoked: bool = False
+
+
+def received_row(
+    row: Incident,
+    item: Received,
+    *,
+    where: Located,
+    on_line: bool,
+    profile: BorderProfile,
+    now: datetime,
+    new: bool,
+) -> None:
+    """Fill ``row`` from a partner's record: its fields, its place, the originator's version
+    and status (one we do not know is read as validated), and our bookkeeping.
+
+    The one row builder of received records: the single path (:func:`store_received`) and
+    the set-based one (``incidents.received``) both call it. ``new``: also the fields a row
+    gets once, when it is created. ``where`` and ``on_line`` are where the place rule put the
+    record's point (``profile.locate_record``, or the same from ``locate_many``).
+    """
+    if new:
+        row.id = item.record_id
+        row.created_at, row.created_by = now, item.origin
+        row.origin, row.origin_node_id = item.origin, item.origin_node_id
+    _apply(row, item.data, every=True)
+    _place(row, where, on_line=on_line, profile=profile)
+    row.version = item.version
+    known = item.status in Status.__members__.values()
+    row.status = item.status if known else Status.VALIDATED.value
+    row.remote_modified = item.remote_modified
+    row.withheld_fields = sorted(item.withheld)
+    row.revoked = item.revoked
+    row.updated_at, row.updated_by = now, item.origin
+
+
 def store_received(
     session: Session,
     *,
@@ -542,7 +591,19 @@ def store_received(
     """Store a partner's record (read-only here); returns "created", "updated" or "stale".
 
     The caller holds the write lock. A version not newer than the one we hold is "stale".
+    A point the place rule refuses raises ``InvalidInput`` before anything is written.
     """
+    item = Received(
+        record_id=record_id,
+        data=data,
+        version=version,
+        status=status,
+        remote_modified=remote_modified,
+        origin_node_id=origin_node_id,
+        origin=origin,
+        withheld=withheld,
+        revoked=revoked,
+    )
     row = session.get(Incident, record_id)
     if row is not None and row.origin_node_id != origin_node_id:
         raise Conflict(
@@ -554,28 +615,17 @@ def store_received(
         and remote_modified <= row.remote_modified
     ):
         return "stale"
-    now = utcnow()
+    where, on_line = profile.locate_record(
+        data.location.lon, data.location.lat, far_from_line=data.far_from_line
+    )
     created = row is None
+    before = {} if row is None else to_out(row).model_dump(mode="json")
     if row is None:
-        row = Incident(
-            id=record_id,
-            created_at=now,
-            created_by=origin,
-            origin=origin,
-            origin_node_id=origin_node_id,
-        )
+        row = Incident()
         session.add(row)
-        before: dict[str, Any] = {}
-    else:
-        before = to_out(row).model_dump(mode="json")
-    _apply(row, data, every=True)
-    _enrich(row, profile)
-    row.version = version
-    row.status = status if status in Status.__members__.values() else Status.VALIDATED.value
-    row.remote_modified = remote_modified
-    row.withheld_fields = sorted(withheld)
-    row.revoked = revoked
-    row.updated_at, row.updated_by = now, origin
+    received_row(
+        row, item, where=where, on_line=on_line, profile=profile, now=utcnow(), new=created
+    )
     changed = [] if created else _diff(before, to_out(row).model_dump(mode="json"))
     session.flush()
     # Versions are numbered by the originator; keep ours unique if it re-sends a number.

@@ -1,38 +1,54 @@
-"""STIX 2.1 mapping of liaison alerts: two new object types under one extension-definition.
+"""Liaison alerts as a shareable object type: two new STIX object types, one extension.
 
 ``sarhad-alert`` is the alert as its sender raised it (never re-versioned: later changes are
 steps). ``sarhad-alert-step`` is one step taken by either side (received, acknowledged,
 answered, withdrawn); its id is derived from (alert, step), so a step sent twice is one
-object. Both are plain dicts on the way out; on the way in they are checked strictly with
-pydantic (stix2 cannot parse types it does not know). Mapping table: docs/stix-mapping.md.
+object. Both are plain dicts on the way out, and go only to the partner an alert is addressed
+to; on the way in they are checked strictly with pydantic (stix2 cannot parse types it does
+not know) and stored by the alerts room, each in a savepoint of its own. An alert is marked
+delivered once a push of it was taken. Mapping table: docs/stix-mapping.md.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from sarhad.alerts import receiver
+from sarhad.alerts.lifecycle import ENTITY as ALERT_ENTITY
 from sarhad.alerts.models import Alert, AlertStep
 from sarhad.alerts.receiver import InboundAlert
-from sarhad.alerts.taxonomy import Answer, Kind, Priority, Step
+from sarhad.alerts.sender import mark_delivered
+from sarhad.alerts.taxonomy import SHARED_STEPS, Answer, Direction, Kind, Priority, Step
+from sarhad.core.errors import SarhadError
 from sarhad.core.markings import TLP, Family
-from sarhad.federation.new_sdo import (
+from sarhad.federation.identity import EXTENSION_AUTHOR
+from sarhad.federation.stix.core import (
+    SCHEMA_DIR,
     TLP_BY_ID,
+    StixObject,
+    parse_stix_timestamp,
+    stix_timestamp,
+)
+from sarhad.federation.stix.envelope import internal
+from sarhad.federation.stix.new_sdo import (
     UUID_PATTERN,
     NewSdo,
     extension_definition,
     extension_of,
     why,
 )
-from sarhad.federation.stix import (
-    SCHEMA_DIR,
-    parse_stix_timestamp,
-    stix_timestamp,
-)
+from sarhad.federation.types.base import Arrival, Changed, Inbound, ObjectType, Outbound, stamp
+
+log = logging.getLogger("sarhad.inbox")
 
 ALERT_TYPE = "sarhad-alert"
 STEP_TYPE = "sarhad-alert-step"
@@ -267,3 +283,143 @@ def parse_step(obj: dict[str, Any], *, author: str | None) -> dict[str, Any]:
         "side": s.side,
         "detail": detail,
     }
+
+
+# --- the type ------------------------------------------------------------------------------
+
+#: What a partner's alert object becomes: the alert with the side it is addressed to, or
+#: the arguments of ``alerts.receiver.receive_step``.
+AlertIn = InboundAlert | dict[str, Any]
+
+
+class AlertType(ObjectType[AlertIn]):
+    """Liaison alerts and their steps, only to and from the partner an alert concerns."""
+
+    name = "alert"
+    entities = frozenset({ALERT_ENTITY})
+    stix_types = ALERT_TYPES
+
+    def definition(self, author: str = EXTENSION_AUTHOR) -> StixObject:
+        """The extension-definition of both alert types."""
+        return alert_extension_definition(created_by_ref=author)
+
+    def publish(self, out: Outbound, changes: Sequence[Changed]) -> list[StixObject]:
+        """Our alerts to this partner as raised, and the steps we took on any of its alerts."""
+        if not changes:
+            return []
+        ids = list(dict.fromkeys(c.entity_id for c in changes))
+        session = out.session
+        rows = {
+            a.id: a
+            for a in session.scalars(
+                select(Alert).where(Alert.id.in_(ids), Alert.partner_id == out.partner.id)
+            )
+        }
+        if not rows:
+            return []
+        steps = {
+            (s.alert_id, s.step): s
+            for s in session.scalars(
+                select(AlertStep).where(
+                    AlertStep.alert_id.in_(list(rows)),
+                    AlertStep.source == "local",
+                    AlertStep.step.in_([s.value for s in SHARED_STEPS]),
+                )
+            )
+        }
+        objects: list[StixObject] = []
+        for change in changes:
+            alert = rows.get(change.entity_id)
+            if alert is None:
+                continue
+            if change.op == Step.RAISED and alert.direction == Direction.OUTBOUND:
+                # Only incidents this partner already has (and still may have): even a bare
+                # id tells that a record exists; an alert must not say more than the
+                # collection does.
+                wanted = [f"incident--{i}" for i in alert.incident_ids or []]
+                held = out.holds(wanted)
+                refs = [r for r in wanted if r in held]
+                obj = alert_to_stix(alert, identity_id=out.identity_id, incident_refs=refs)
+                objects.append(obj)
+            elif (alert.id, change.op) in steps:
+                step = steps[(alert.id, change.op)]
+                objects.append(step_to_stix(step, alert, identity_id=out.identity_id))
+        return objects
+
+    def read(self, inn: Inbound, objects: list[StixObject]) -> list[Arrival[AlertIn]]:
+        """Check each alert and step from the partner (held ones are duplicates)."""
+        keys = [(str(o.get("id"))[:200], stamp(o.get("modified"))) for o in objects]
+        seen = inn.seen(keys)
+        arrivals: list[Arrival[AlertIn]] = []
+        for obj, key in zip(objects, keys, strict=True):
+            if key in seen:
+                inn.duplicate(key)
+                continue
+            try:
+                value = self._check(inn, obj)
+            except BadAlertObject as exc:
+                reason = f"{key[0]}: {exc}"
+            except Exception as exc:  # last resort: one object must never stop the batch
+                reason = f"{key[0]}: {internal(exc)}"
+            else:
+                arrivals.append(Arrival(key, obj, value))
+                continue
+            inn.refuse(key[0] if isinstance(obj.get("id"), str) else None, reason, obj)
+        return arrivals
+
+    @staticmethod
+    def _check(inn: Inbound, obj: StixObject) -> AlertIn:
+        if obj.get("type") == ALERT_TYPE:
+            data, to_side = parse_alert(obj, author=inn.author)
+            if to_side != inn.node.country:
+                raise BadAlertObject(
+                    f"addressed to {to_side}; this node speaks for {inn.node.country}"
+                )
+            return data
+        return parse_step(obj, author=inn.author)
+
+    def store(self, inn: Inbound, arrivals: list[Arrival[AlertIn]]) -> None:
+        """Each alert or step in its own savepoint: one that fails leaves nothing behind."""
+        partner, done = inn.partner, set()
+        for a in arrivals:
+            if a.key in done:
+                inn.duplicate(a.key)
+                continue
+            try:
+                with inn.session.begin_nested():
+                    if isinstance(a.value, InboundAlert):
+                        _alert, stored = receiver.receive_alert(
+                            inn.session,
+                            data=a.value,
+                            partner_id=partner.id,
+                            partner_name=partner.name,
+                            to_side=inn.node.country,
+                            profile=inn.profile,
+                        )
+                    else:
+                        stored = receiver.receive_step(
+                            inn.session,
+                            **a.value,
+                            partner_id=partner.id,
+                            partner_name=partner.name,
+                        )
+            except SarhadError as exc:
+                reason = f"{a.key[0]}: {exc.message or exc}"
+            except Exception as exc:  # last resort: one object must never stop the batch
+                log.exception("storing %s from %s failed", a.key[0], partner.name)
+                reason = f"{a.key[0]}: internal error while storing ({type(exc).__name__})"
+            else:
+                done.add(a.key)
+                if stored:
+                    inn.accept(a.key)
+                else:
+                    inn.duplicate(a.key, receipt=True)
+                continue
+            inn.refuse(a.key[0] if isinstance(a.obj.get("id"), str) else None, reason, a.obj)
+
+    def delivered(self, session: Session, objects: Sequence[StixObject], at: datetime) -> None:
+        """Our alerts the partner took are delivered (a step of their own, on our side)."""
+        alert_ids = [
+            o["id"].removeprefix(f"{ALERT_TYPE}--") for o in objects if o["type"] == ALERT_TYPE
+        ]
+        mark_delivered(session, alert_ids=alert_ids, at=at)

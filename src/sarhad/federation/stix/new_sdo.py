@@ -11,11 +11,11 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, StrictStr, ValidationError, field_validator
 
-from sarhad.core.markings import STIX_TLP2_IDS, TLP, Family, may_arrive
+from sarhad.core.markings import TLP, Family, may_arrive
 from sarhad.core.text import Inbound
+from sarhad.federation.stix.core import TLP_BY_ID
 
 UUID_PATTERN = r"[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
-TLP_BY_ID = {v: k for k, v in STIX_TLP2_IDS.items()}
 
 
 def extension_of(extension_id: str) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from stix2.hashes import check_hash, infer_hash_algorithm
 
-from sarhad.federation.stix import parse_stix_timestamp
+from sarhad.federation.stix.core import parse_stix_timestamp
 
 HOT_TYPES = frozenset({"incident", "location", "relationship"})
 SDO_TYPES = frozenset(
@@ -210,7 +210,7 @@ def _extensions(value: Any, key: str) -> None:
 
 
 def _ignore(value: Any, key: str) -> None:
-    """Checked before, by stix_inbound's envelope (type, id, spec_version)."""
+    """Checked before, by the envelope (type, id, spec_version)."""
 
 
 def _created(value: Any, key: str) -> None:
@@ -281,7 +281,7 @@ _LIST_PROPERTIES = frozenset(
 def check(obj: Mapping[str, Any], type_: str) -> bool:
     """Check an incident, location or relationship; raise :class:`CheckError` if refused.
 
-    Expects stix_inbound's envelope checks to have passed. Returns True when the object has
+    Expects the envelope checks to have passed. Returns True when the object has
     parts only stix2 checks (then run ``stix2.parse`` as well), False when this was all.
     """
     spec = PROPERTIES[type_]
@@ -448,6 +448,6 @@ def _s_array(kw: Mapping[str, Any]) -> Predicate:
             return True
         if all(isinstance(i, str) for i in x):
             return len(set(x)) == len(x)
-        return _UNIQUE(x)
+        return bool(_UNIQUE(x))
 
     return check

@@ -1,19 +1,26 @@
-"""STIX 2.1 mapping of crossing status, regular hours and throughput: three new object types.
+"""Crossing status, regular hours and throughput as a shareable type: three new STIX types.
 
 ``sarhad-crossing-status`` is one side's declaration (id from the declaration, one version per
 change, ``revoked`` when withdrawn). ``sarhad-crossing-hours`` is one side's regular hours of
 one crossing and ``sarhad-crossing-throughput`` one side's day at one gate; their ids are
 derived from (crossing, side[, day]), so a correction is a new version of the same object.
-Plain dicts on the way out; on the way in each is checked strictly with pydantic, then the
-values go through the crossings room's own input schemas. Mapping table: docs/stix-mapping.md.
+
+What goes is decided by the agreement's terms: ``share_crossings`` for status and hours,
+``share_throughput`` for daily figures, ``max_tlp`` (TLP:RED never) and ``expires_at``. Only
+our own rows ever go: a partner's crossing data is neither forwarded nor echoed back. Plain
+dicts on the way out; on the way in each is checked strictly with pydantic, then the values
+go through the crossings room's own input schemas and are stored as the partner's side, each
+object in a savepoint of its own. Mapping table: docs/stix-mapping.md.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal, TypeVar
 
 from pydantic import (
@@ -27,21 +34,39 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from sarhad.core.markings import TLP, Family
+from sarhad.core.errors import SarhadError
+from sarhad.core.markings import TLP, Family, may_go
+from sarhad.crossings import received as crossings
+from sarhad.crossings.declarations import DECLARATION
+from sarhad.crossings.flows import THROUGHPUT
+from sarhad.crossings.hours import HOURS
 from sarhad.crossings.models import Declaration, Hours, Throughput
 from sarhad.crossings.received import InboundDeclaration
 from sarhad.crossings.schemas import HoursIn, ThroughputIn
-from sarhad.crossings.taxonomy import WEEKDAYS, Commodity, Currency, Reason, Status, Unit
-from sarhad.federation.new_sdo import (
+from sarhad.crossings.taxonomy import LOCAL, WEEKDAYS, Commodity, Currency, Reason, Status, Unit
+from sarhad.federation.identity import EXTENSION_AUTHOR
+from sarhad.federation.stix.core import (
+    SCHEMA_DIR,
     TLP_BY_ID,
+    StixObject,
+    parse_stix_timestamp,
+    stix_timestamp,
+)
+from sarhad.federation.stix.envelope import internal
+from sarhad.federation.stix.new_sdo import (
     UUID_PATTERN,
     NewSdo,
     extension_definition,
     extension_of,
     why,
 )
-from sarhad.federation.stix import SCHEMA_DIR, parse_stix_timestamp, stix_timestamp
+from sarhad.federation.types.base import Arrival, Changed, Inbound, ObjectType, Outbound, stamp
+from sarhad.sharing.policy import Terms
+
+log = logging.getLogger("sarhad.inbox")
 
 STATUS_TYPE = "sarhad-crossing-status"
 HOURS_TYPE = "sarhad-crossing-hours"
@@ -397,3 +422,189 @@ def parse_throughput(obj: dict[str, Any], *, author: str | None) -> InboundThrou
         },
         modified=_time(t, "modified"),
     )
+
+
+# --- the type ------------------------------------------------------------------------------
+
+#: Change-log entities of the crossings room that become objects for partners.
+CROSSING_ENTITIES = frozenset({DECLARATION, HOURS, THROUGHPUT})
+#: What a partner's crossing object becomes, as the crossings room's receive functions take it.
+CrossingIn = InboundDeclaration | InboundHours | InboundThroughput
+
+
+def _may_go(tlp: TLP, terms: Terms) -> bool:
+    return may_go(tlp, terms.max_tlp).ok
+
+
+def _next_version(obj: StixObject, held: StixObject | None) -> StixObject | None:
+    """``obj`` as the next version of what the partner holds; None if it holds it already.
+
+    Why: versions are ordered by ``version`` (ours), but STIX orders them by ``modified`` and
+    keeps ``created``. A version is sent once; re-reading the log after an agreement change
+    gives no duplicate, and ``modified`` always grows even if two versions share a clock tick.
+    """
+    if held is None:
+        return obj
+    if held.get("revoked") or int(held.get("version", 0)) >= int(obj["version"]):
+        return None  # a revoked object never gets a new version (STIX 2.1 versioning)
+    obj["created"] = held["created"]
+    last = parse_stix_timestamp(held["modified"])
+    if parse_stix_timestamp(obj["modified"]) <= last:
+        obj["modified"] = stix_timestamp(last + timedelta(milliseconds=1))
+    return obj
+
+
+class CrossingType(ObjectType[CrossingIn]):
+    """Our side's crossing status, hours and throughput; a partner's, as its side's view."""
+
+    name = "crossing"
+    entities = CROSSING_ENTITIES
+    stix_types = CROSSING_TYPES
+
+    def definition(self, author: str = EXTENSION_AUTHOR) -> StixObject:
+        """The extension-definition of the three crossing types."""
+        return crossing_extension_definition(created_by_ref=author)
+
+    def publish(self, out: Outbound, changes: Sequence[Changed]) -> list[StixObject]:
+        """Each changed row the partner may have goes once, as it stands now (later changes
+        of the batch included)."""
+        terms = out.terms
+        if not changes or (terms.expires_at is not None and out.now >= terms.expires_at):
+            return []
+        wanted = {DECLARATION, HOURS} if terms.share_crossings else set()
+        if terms.share_throughput:
+            wanted.add(THROUGHPUT)
+        order = list(dict.fromkeys((c.entity, c.entity_id) for c in changes if c.entity in wanted))
+        if not order:
+            return []
+
+        def ids(entity: str) -> list[str]:
+            return [i for e, i in order if e == entity]
+
+        rows: dict[tuple[str, str], Declaration | Hours | Throughput] = {}
+        for d in _local_rows(out.session, Declaration, ids(DECLARATION)):
+            rows[(DECLARATION, d.id)] = d
+        for h in _local_rows(out.session, Hours, ids(HOURS)):
+            rows[(HOURS, h.id)] = h
+        for t in _local_rows(out.session, Throughput, ids(THROUGHPUT)):
+            rows[(THROUGHPUT, t.id)] = t
+        built: list[StixObject] = []
+        refs: list[str] = []
+        for key in order:
+            row = rows.get(key)
+            if isinstance(row, Declaration) and _may_go(TLP(row.tlp), terms):
+                built.append(status_to_stix(row, identity_id=out.identity_id, incident_refs=[]))
+                refs += [f"incident--{i}" for i in row.incident_ids or []]
+            elif isinstance(row, Hours) and _may_go(HOURS_TLP, terms):
+                zone = out.node.time_zone
+                built.append(hours_to_stix(row, identity_id=out.identity_id, time_zone=zone))
+            elif isinstance(row, Throughput) and _may_go(TLP(row.tlp), terms):
+                built.append(throughput_to_stix(row, identity_id=out.identity_id))
+        held = out.appender.latest_many([o["id"] for o in built] + refs)
+        objects = []
+        for obj in built:
+            if obj["type"] == STATUS_TYPE:
+                # Only incidents this partner already holds (and still may): even a bare id
+                # tells that a record exists, and a status must not say more than the
+                # collection does.
+                declaration = rows[(DECLARATION, obj["id"].split("--", 1)[1])]
+                assert isinstance(declaration, Declaration)
+                shared = [
+                    ref
+                    for i in declaration.incident_ids or []
+                    if (ref := f"incident--{i}") in held and not held[ref].get("revoked")
+                ]
+                if shared:
+                    obj["incident_refs"] = shared
+                if obj.get("revoked") and obj["id"] not in held:
+                    continue  # withdrawn before the partner ever had it: nothing to tell
+            nxt = _next_version(obj, held.get(obj["id"]))
+            if nxt is not None:
+                objects.append(nxt)
+        return objects
+
+    def read(self, inn: Inbound, objects: list[StixObject]) -> list[Arrival[CrossingIn]]:
+        """Check each status, hours and throughput object (held ones are duplicates)."""
+        keys = [(str(o.get("id"))[:200], stamp(o.get("modified"))) for o in objects]
+        seen = inn.seen(keys)
+        arrivals: list[Arrival[CrossingIn]] = []
+        for obj, key in zip(objects, keys, strict=True):
+            if key in seen:
+                inn.duplicate(key)
+                continue
+            try:
+                value = _parse(obj, author=inn.author)
+            except BadCrossingObject as exc:
+                reason = f"{key[0]}: {exc}"
+            except Exception as exc:  # last resort: one object must never stop the batch
+                reason = f"{key[0]}: {internal(exc)}"
+            else:
+                arrivals.append(Arrival(key, obj, value))
+                continue
+            inn.refuse(key[0] if isinstance(obj.get("id"), str) else None, reason, obj)
+        return arrivals
+
+    def store(self, inn: Inbound, arrivals: list[Arrival[CrossingIn]]) -> None:
+        """Each object in its own savepoint: one that fails leaves nothing behind."""
+        partner, done = inn.partner, set()
+        for a in arrivals:
+            if a.key in done:
+                inn.duplicate(a.key)
+                continue
+            try:
+                with inn.session.begin_nested():
+                    stored = _receive(inn, a.value)
+            except SarhadError as exc:
+                reason = f"{a.key[0]}: {exc.message or exc}"
+            except Exception as exc:  # last resort: one object must never stop the batch
+                log.exception("storing %s from %s failed", a.key[0], partner.name)
+                reason = f"{a.key[0]}: internal error while storing ({type(exc).__name__})"
+            else:
+                done.add(a.key)
+                if stored:
+                    inn.accept(a.key)
+                else:
+                    inn.duplicate(a.key, receipt=True)
+                continue
+            inn.refuse(a.key[0] if isinstance(a.obj.get("id"), str) else None, reason, a.obj)
+
+
+_Row = TypeVar("_Row", Declaration, Hours, Throughput)
+
+
+def _local_rows(session: Session, table: type[_Row], ids: Sequence[str]) -> list[_Row]:
+    """Our own rows of ``table`` among ``ids`` (a partner's are never sent on)."""
+    found: list[_Row] = []
+    for start in range(0, len(ids), 500):  # keep IN lists within every backend's limits
+        chunk = ids[start : start + 500]
+        found += session.scalars(select(table).where(table.id.in_(chunk), table.origin == LOCAL))
+    return found
+
+
+def _parse(obj: StixObject, *, author: str | None) -> CrossingIn:
+    if obj.get("type") == STATUS_TYPE:
+        return parse_status(obj, author=author)
+    if obj.get("type") == HOURS_TYPE:
+        return parse_hours(obj, author=author)
+    return parse_throughput(obj, author=author)
+
+
+def _receive(inn: Inbound, value: CrossingIn) -> bool:
+    """Store one checked object as the partner's side; False when we had that version."""
+    p, session, profile = inn.partner, inn.session, inn.profile
+    if isinstance(value, InboundDeclaration):
+        return crossings.receive_declaration(
+            session, data=value, partner_name=p.name, partner_node_id=p.node_id,
+            partner_side=p.country, profile=profile,
+        )  # fmt: skip
+    if isinstance(value, InboundHours):
+        return crossings.receive_hours(
+            session, crossing_id=value.crossing_id, side=value.side, days=value.days,
+            opens=value.opens, closes=value.closes, partner_name=p.name, partner_side=p.country,
+            profile=profile, modified=value.modified,
+        )  # fmt: skip
+    return crossings.receive_throughput(
+        session, crossing_id=value.crossing_id, side=value.side, day=value.day,
+        values=value.values, partner_name=p.name, partner_node_id=p.node_id,
+        partner_side=p.country, profile=profile, modified=value.modified,
+    )  # fmt: skip

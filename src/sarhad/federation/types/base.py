@@ -1,0 +1,450 @@
+"""The contract of a shareable object type, and what publish and the inbox hand each type.
+
+A type says which change-log rows it publishes and how they become STIX objects for one
+partner (:meth:`ObjectType.publish`, given an :class:`Outbound`), how a partner's objects of
+its STIX types are checked (:meth:`~ObjectType.read`) and stored (:meth:`~ObjectType.store`,
+both given an :class:`Inbound`), and what happens once a partner took them
+(:meth:`~ObjectType.delivered`). ``publish``, the inbox, sync and ``groups`` loop over
+``types.REGISTRY`` (bundles and the TAXII server reach it through them); none of them names a
+type. docs/architecture.md says how to add one.
+
+Two steps belong to no type and run between a type's work and the database, once for all:
+on the way out, what a type built is appended to the partner's collection by
+``publish._append`` (with the type's extension-definition first where the partner lacks it);
+on the way in, :meth:`Inbound.admit` decides, for every checked record, whether it may come
+from this sender at all before the type stores it.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import ClassVar, Generic, NamedTuple, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sarhad.border import BorderProfile
+from sarhad.core.db import utcnow
+from sarhad.core.markings import TLP, may_forward
+from sarhad.core.text import escape_controls
+from sarhad.federation.identity import EXTENSION_AUTHOR, LocalNode
+from sarhad.federation.models import Quarantined, Receipt
+from sarhad.federation.stix.core import StixObject
+from sarhad.federation.store import Appender
+from sarhad.sharing import service as sharing
+from sarhad.sharing.models import Agreement, Partner
+from sarhad.sharing.policy import Terms
+
+Key = tuple[str, str]
+"""(STIX id, version): one object version, as the receipts of what we received hold it."""
+
+MAX_QUARANTINE_PAYLOAD = 256 * 1024
+
+T = TypeVar("T")
+
+
+class Changed(NamedTuple):
+    """One row of the change log, as a type's :meth:`~ObjectType.publish` reads it."""
+
+    seq: int
+    entity: str
+    entity_id: str
+    op: str
+
+
+# --- outbound ------------------------------------------------------------------------------
+
+
+@dataclass
+class PublishReport:
+    """What one publish pass did for one partner."""
+
+    partner: str
+    shared: list[str] = field(default_factory=list)  # records given a new version (incidents)
+    withdrawn: list[str] = field(default_factory=list)  # records withdrawn from the partner
+    held: int = 0  # waiting for their release delay
+    withheld: dict[str, list[str]] = field(default_factory=dict)  # id -> reasons not shared
+    #: Objects added to the collection per type name (extension-definitions not counted).
+    objects: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Outbound:
+    """One publish pass for one partner, as each type sees it; the caller holds the write lock."""
+
+    session: Session
+    node: LocalNode
+    partner: Partner
+    terms: Terms
+    agreement: Agreement | None
+    appender: Appender
+    now: datetime
+    report: PublishReport
+
+    @property
+    def identity_id(self) -> str:
+        """Our identity: the ``created_by_ref`` of every object we make."""
+        return self.node.identity_id
+
+    def holds(self, stix_ids: Sequence[str]) -> set[str]:
+        """Which of ``stix_ids`` the partner's collection holds, and not as withdrawn.
+
+        Why: a reference says a record exists; an object may only refer to records the
+        agreement already let this partner have.
+        """
+        held = self.appender.latest_many(stix_ids)
+        return {i for i, obj in held.items() if not obj.get("revoked")}
+
+
+# --- inbound -------------------------------------------------------------------------------
+
+
+@dataclass
+class IngestReport:
+    """What happened to each object of one batch: exactly one verdict each."""
+
+    accepted: list[Key] = field(default_factory=list)
+    duplicates: list[Key] = field(default_factory=list)
+    rejected: list[tuple[str | None, str]] = field(default_factory=list)  # (id, reason)
+
+    def merge(self, other: IngestReport) -> None:
+        """Add another batch's verdicts."""
+        self.accepted += other.accepted
+        self.duplicates += other.duplicates
+        self.rejected += other.rejected
+
+
+@dataclass
+class Arrival(Generic[T]):
+    """One record of a partner's batch, checked by its type, on its way to be stored."""
+
+    key: Key  # its main object's (id, version): the receipt it gets
+    obj: StixObject  # its main object, as received
+    value: T  # what the type checked and will store
+    #: The node the record names as its originator; None: the sender itself.
+    origin: str | None = None
+    tlp: TLP | None = None  # its marking, where the type reads one
+
+
+def stamp(value: object) -> str:
+    """The version text of a receipt: a parsed time with 6 fraction digits, else as given."""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return str(value)
+
+
+def payload_of(objects: Sequence[object], stix_id: str | None) -> str:
+    """The first object of ``objects`` with ``stix_id``, as JSON text (quarantine keeps it)."""
+    for obj in objects:
+        if isinstance(obj, dict) and obj.get("id") == stix_id:
+            return json.dumps(obj, ensure_ascii=False, default=str)
+    return ""
+
+
+def quarantine(
+    session: Session, *, partner: Partner, via: str, stix_id: str | None, reason: str, payload: str
+) -> None:
+    """Keep a refused object with its reason for an admin.
+
+    Refused text may hold what no column can (a NUL, a lone surrogate): stored escaped.
+    """
+    session.add(
+        Quarantined(
+            partner_id=partner.id,
+            via=via,
+            stix_id=(stix_id or None) and escape_controls(stix_id)[:200],
+            reason=escape_controls(reason),
+            payload=escape_controls(payload[:MAX_QUARANTINE_PAYLOAD]),
+            received_at=utcnow(),
+        )
+    )
+
+
+class Inbound:
+    """One batch from one partner, as each type sees it; the caller holds the write lock.
+
+    Every object of the batch gets exactly one verdict through it: :meth:`accept`,
+    :meth:`duplicate` or :meth:`refuse` (quarantined with the reason). Objects that travel
+    as parts of a record (an incident's location) are named with :meth:`parts_of` and get
+    their record's fate (:meth:`settle_parts`). Receipts of what was taken are written by
+    the inbox at the end of the batch.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        partner: Partner,
+        via: str,
+        node: LocalNode,
+        profile: BorderProfile,
+    ) -> None:
+        self.session, self.partner, self.via = session, partner, via
+        self.node, self.profile = node, profile
+        self.report = IngestReport()
+        #: Receipts to write: key -> the record's objects as received (plain STIX) or None.
+        self.receipts: dict[Key, str | None] = {}
+        self._originals: dict[Key, str] = {}
+        self._owners: dict[int, tuple[StixObject, set[str]]] = {}  # part -> its records' ids
+        self._taken: set[str] = set()  # ids of records stored, or held already
+        self._positions: dict[int, int] = {}
+        self._forwarding = _Forwarding(session, partner)
+
+    @property
+    def sender(self) -> str:
+        """The sending node's id (its partner id when its node id is unknown)."""
+        return self._forwarding.sender
+
+    @property
+    def author(self) -> str | None:
+        """The ``created_by_ref`` of the partner's own objects (None: its node id is unknown)."""
+        return f"identity--{self.partner.node_id}" if self.partner.node_id else None
+
+    # -- positions in the batch, for reasons about objects without a usable id
+
+    def number(self, objects: Sequence[object]) -> None:
+        """Note each object's place in the batch as the partner sent it."""
+        self._positions = {id(obj): i for i, obj in enumerate(objects)}
+
+    def position(self, obj: object) -> int:
+        """``obj``'s place in the batch as the partner sent it."""
+        return self._positions.get(id(obj), -1)
+
+    # -- verdicts
+
+    def seen(self, keys: Sequence[Key]) -> set[Key]:
+        """Which of ``keys`` we received before (their receipts exist)."""
+        found: set[Key] = set()
+        ids = list({k[0] for k in keys})
+        for start in range(0, len(ids), 500):  # keep IN lists within every backend's limits
+            found.update(
+                (a, b)
+                for a, b in self.session.execute(
+                    select(Receipt.stix_id, Receipt.modified).where(
+                        Receipt.stix_id.in_(ids[start : start + 500])
+                    )
+                )
+            )
+        return found
+
+    def accept(self, key: Key) -> None:
+        """Stored: a success, with a receipt."""
+        self.report.accepted.append(key)
+        self._receipt(key)
+
+    def duplicate(self, key: Key, *, receipt: bool = False) -> None:
+        """Held already (or superseded within the batch): a success; ``receipt`` writes one."""
+        self.report.duplicates.append(key)
+        self._taken.add(key[0])
+        if receipt:
+            self._receipt(key)
+
+    def refuse(self, stix_id: str | None, reason: str, payload: object) -> None:
+        """Refused: a failure, and the object (``payload``) quarantined with the reason."""
+        self.report.rejected.append((stix_id, reason))
+        text = (
+            payload
+            if isinstance(payload, str)
+            else json.dumps(payload, ensure_ascii=False, default=str)
+        )
+        quarantine(
+            self.session,
+            partner=self.partner,
+            via=self.via,
+            stix_id=stix_id,
+            reason=reason,
+            payload=text,
+        )
+
+    def keep_original(self, key: Key, text: str) -> None:
+        """Keep a record's objects as received with its receipt (records from plain STIX)."""
+        self._originals[key] = text
+
+    def _receipt(self, key: Key) -> None:
+        self._taken.add(key[0])
+        self.receipts[key] = self._originals.get(key)
+
+    def take_as_is(self, objects: Sequence[StixObject]) -> None:
+        """Objects that stand alone and are stored nowhere: a receipt each, or a duplicate."""
+        keys = [
+            (str(o["id"]), stamp(o.get("modified") or o.get("created") or "static"))
+            for o in objects
+        ]
+        seen = self.seen(keys)
+        for key in keys:
+            if key in seen:
+                self.report.duplicates.append(key)
+            else:
+                self.accept(key)
+
+    # -- records of several objects
+
+    def parts_of(self, record_id: str, parts: Sequence[StixObject]) -> None:
+        """``parts`` travel with record ``record_id`` and share its fate (one verdict each)."""
+        for part in parts:
+            self._owners.setdefault(id(part), (part, set()))[1].add(record_id)
+
+    def settle_parts(self) -> None:
+        """Give each part its verdict: refused with any of its records, else as itself.
+
+        Parts taken get receipts too, so that a page re-read after a resume (without its
+        record) counts them as duplicates.
+        """
+        owners, self._owners = self._owners, {}
+        keys = [
+            (str(p["id"]), stamp(p.get("modified") or p.get("created"))) for p, _ in owners.values()
+        ]
+        seen = self.seen(keys)
+        for (part, of), key in zip(owners.values(), keys, strict=True):
+            lost = sorted(of - self._taken)
+            if lost:
+                self.refuse(key[0], f"{key[0]}: part of {lost[0]}, which was refused", part)
+            elif key in seen:
+                self.report.duplicates.append(key)
+            else:
+                self.accept(key)
+
+    # -- the gate between checking and storing
+
+    def admit(self, arrivals: list[Arrival[T]]) -> list[Arrival[T]]:
+        """The checked records that may be stored; the others are refused with the reason.
+
+        Every record of every type passes here after its type checked it and before its
+        type stores it. Today it applies the originator rule (:class:`_Forwarding`); this is
+        also where a record's signature is to be verified against its originator's key.
+        """
+        kept = []
+        for a in arrivals:
+            why = self._forwarding.refusal(a.origin or self.sender, a.tlp)
+            if why is None:
+                kept.append(a)
+            else:
+                self.refuse(a.key[0], f"{a.key[0]}: {why}", a.obj)
+        return kept
+
+
+class _Forwarding:
+    """Whether ``partner`` may hand us a record that names another node as its originator.
+
+    Until records are signed by their originator, the sender's word is all we have, so we
+    take a third node's record only where our agreement with the sender allows third-party
+    records (``forward_third_party``, the flag that governs what we forward to it), the
+    record's TLP may be passed on (CLEAR or GREEN), and the originator is not a partner of
+    ours: those records come from their originator directly, never through another node.
+    """
+
+    def __init__(self, session: Session, partner: Partner) -> None:
+        self.session, self.partner = session, partner
+        self.sender: str = partner.node_id or partner.id
+        self._terms: Terms | None = None
+        self._direct: dict[str, str] | None = None
+
+    def refusal(self, origin: str, tlp: TLP | None) -> str | None:
+        """Why a record from ``origin`` may not come from this partner (None: it may)."""
+        if origin == self.sender:
+            return None
+        if self._direct is None:
+            self._direct = {
+                p.node_id: p.name
+                for p in sharing.list_partners(self.session)
+                if p.node_id and p.id != self.partner.id
+            }
+        name = self.partner.name
+        if origin in self._direct:
+            other = self._direct[origin]
+            return (
+                f"names {other} as its originator: {other} is our partner, and its records "
+                f"come from it directly, never through {name}"
+            )
+        if self.partner.node_id is None:
+            return None  # the sender's own node id is unknown: its claims cannot be told apart
+        if self._terms is None:
+            self._terms = sharing.terms_for(self.session, partner=self.partner)
+        if not self._terms.forward_third_party:
+            return (
+                f"names another node ({origin}) as its originator, and the agreement with "
+                f"{name} does not allow third-party records (forward_third_party)"
+            )
+        if tlp is not None and not may_forward(tlp).ok:
+            return f"a record of node {origin} forwarded under {tlp.label}, which forbids it"
+        return None
+
+
+# --- the contract --------------------------------------------------------------------------
+
+
+class ObjectType(ABC, Generic[T]):
+    """One kind of record nodes share; ``T`` is what its :meth:`read` hands to :meth:`store`.
+
+    Types run in ``REGISTRY`` order, on the way out and on the way in: a type's objects may
+    refer to records of the types before it (an alert cites incidents), never after.
+    """
+
+    #: Short name; the audit of a publish pass counts the type's objects as ``<name>_objects``.
+    name: ClassVar[str]
+    #: Change-log entities whose rows this type turns into objects.
+    entities: ClassVar[frozenset[str]]
+    #: STIX ``type`` values of the objects it reads from partners (and delivers).
+    stix_types: ClassVar[frozenset[str]]
+    #: Whether its extension-definition goes to a partner as soon as the partner is
+    #: introduced (the first type's did); otherwise it goes just before the first object of
+    #: the type the partner gets, and again when the definition has a new version.
+    definition_at_introduction: ClassVar[bool] = False
+
+    # -- outbound
+
+    @abstractmethod
+    def definition(self, author: str = EXTENSION_AUTHOR) -> StixObject | None:
+        """The extension-definition its objects name (fixed id and versions: one object);
+        None for a type of plain STIX objects that name none."""
+
+    @abstractmethod
+    def publish(self, out: Outbound, changes: Sequence[Changed]) -> list[StixObject]:
+        """The objects this partner gets for ``changes`` (this type's rows, in log order).
+
+        Only what the agreement (``out.terms``) lets the partner have, redacted as it says,
+        each version once (the collection is ``out.appender``). The caller appends them.
+        """
+
+    def published(self, out: Outbound, added: Sequence[StixObject]) -> None:
+        """Note in ``out.report`` what of it the collection took (``added``, in order)."""
+        out.report.objects[self.name] = out.report.objects.get(self.name, 0) + len(added)
+
+    # -- inbound
+
+    def ingest(self, inn: Inbound, objects: list[StixObject]) -> None:
+        """Check, admit and store the partner's objects of this type; one verdict each."""
+        self.store(inn, inn.admit(self.read(inn, objects)))
+        inn.settle_parts()
+
+    @abstractmethod
+    def read(self, inn: Inbound, objects: list[StixObject]) -> list[Arrival[T]]:
+        """Check the partner's objects of this type (their ``type`` is one of ``stix_types``).
+
+        Refuse the bad ones and settle those held already (``inn.refuse`` / ``inn.duplicate``);
+        return the rest as arrivals. No record is stored here.
+        """
+
+    @abstractmethod
+    def store(self, inn: Inbound, arrivals: list[Arrival[T]]) -> None:
+        """Store the admitted arrivals and give each its verdict (``accept``, ``duplicate``,
+        ``refuse``); a failure of one leaves nothing of it behind and never stops the others."""
+
+    # -- delivery
+
+    def delivered(self, session: Session, objects: Sequence[StixObject], at: datetime) -> None:
+        """The partner took ``objects`` of this type (a push it did not refuse)."""
+
+    # -- batches
+
+    def incomplete(self, objects: Sequence[object]) -> set[int]:
+        """Positions in ``objects`` of parts of records not whole in it (default: none).
+
+        A page, a POST or a bundle chunk must not cut a record that travels as several
+        objects: the caller sends these with the next batch.
+        """
+        return set()
