@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# Set up and run the whole test suite: lint, import layers, then every test on SQLite and on
-# PostgreSQL (started or installed by scripts/ensure-postgres.sh when missing).
+# Set up and run the whole test suite: lint, format, import layers, types, then every test and
+# the modules' doctests on SQLite and on PostgreSQL (started or installed by
+# scripts/ensure-postgres.sh when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh dev
 bash scripts/ensure-postgres.sh
 bash scripts/ensure-chromium.sh
 echo "== ruff"; .venv/bin/ruff check .
+# Every file ruff formats: src, tests, bench, scripts and the Python blocks in docs/*.md.
+echo "== ruff format"; .venv/bin/ruff format --check
 echo "== import layers"; .venv/bin/lint-imports
+# Strict over core, sharing and federation ([tool.mypy] files in pyproject.toml).
+echo "== mypy"; .venv/bin/mypy
 export SARHAD_TEST_PG_URL=${SARHAD_TEST_PG_URL:-postgresql://postgres:postgres@127.0.0.1:5432/test}
 echo "== tests on SQLite"; SARHAD_TEST_DB=sqlite .venv/bin/python -m pytest "$@"
 echo "== tests on PostgreSQL"; SARHAD_TEST_DB=postgresql .venv/bin/python -m pytest "$@"

@@ -10,7 +10,7 @@ import ipaddress
 import os
 import tomllib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -221,10 +221,11 @@ def load_settings(config_file: Path | None = None, **overrides: object) -> Setti
             raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
     # Environment wins over the file: pass only file keys not set in the environment.
     env_keys = {k[len("SARHAD_") :].lower() for k in os.environ if k.startswith("SARHAD_")}
-    init = {k: v for k, v in file_values.items() if k not in env_keys}
+    # Values as the file and the caller gave them: Settings itself checks each one.
+    init: dict[str, Any] = {k: v for k, v in file_values.items() if k not in env_keys}
     init.update({k: v for k, v in overrides.items() if v is not None})
     try:
-        return Settings(**init)  # type: ignore[arg-type]
+        return Settings(**init)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()

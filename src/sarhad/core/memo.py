@@ -27,6 +27,8 @@ from sqlalchemy.orm import Session
 from sarhad.core.journal import ChangeLog
 
 T = TypeVar("T")
+#: An entry's key: the caller's key and the change head it was computed at.
+_Key = tuple[Hashable, int]
 
 
 def change_head(session: Session) -> int:
@@ -41,16 +43,17 @@ class HeadMemo(Generic[T]):
         self.size = size
         self.max_age_s = max_age_s
         self._lock = threading.Lock()
-        self._entries: weakref.WeakKeyDictionary[Engine, OrderedDict[Hashable, tuple[float, T]]] = (
+        self._entries: weakref.WeakKeyDictionary[Engine, OrderedDict[_Key, tuple[float, T]]] = (
             weakref.WeakKeyDictionary()
         )
 
     def get(self, session: Session, key: Hashable, compute: Callable[[], T]) -> T:
         """The result for ``key`` at the current head, computed by ``compute`` when missing."""
-        engine = session.get_bind()
-        full = (key, change_head(session))
+        bind = session.get_bind()
+        engine = bind if isinstance(bind, Engine) else bind.engine  # a session on a connection
+        full: _Key = (key, change_head(session))
         with self._lock:
-            entries = self._entries.setdefault(engine, OrderedDict())  # type: ignore[arg-type]
+            entries = self._entries.setdefault(engine, OrderedDict())
             hit = entries.get(full)
         if hit is not None and (
             self.max_age_s is None or time.monotonic() - hit[0] < self.max_age_s

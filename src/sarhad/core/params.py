@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import Query
@@ -341,17 +341,25 @@ def _strict_json(model: type[Any]) -> WrapValidator:
     return WrapValidator(check)
 
 
-class StrictBody:
-    """A JSON body whose values must have their own JSON types: ``data: StrictBody[PlanIn]``.
+_Body = TypeVar("_Body")
 
-    pydantic's strict JSON mode: ``0`` is not ``false``, ``"5"`` not ``5``, ``false`` not a
-    number; dates and date-times are still read from their ISO strings and enums from their
-    values. Only the API's bodies are held to it; the same models stay lenient for the CLI,
-    the importers and the console's forms, which hand them text.
-    """
+if TYPE_CHECKING:
+    # To a type checker ``StrictBody[PlanIn]`` is the model itself (the validator is runtime
+    # metadata), as pydantic does for ``SkipValidation``; at run time it is the class below.
+    StrictBody = Annotated[_Body, ...]
+else:
 
-    def __class_getitem__(cls, model: type[Any]) -> Any:
-        return Annotated[model, _strict_json(model)]
+    class StrictBody:
+        """A JSON body whose values must have their own JSON types: ``data: StrictBody[PlanIn]``.
+
+        pydantic's strict JSON mode: ``0`` is not ``false``, ``"5"`` not ``5``, ``false`` not a
+        number; dates and date-times are still read from their ISO strings and enums from their
+        values. Only the API's bodies are held to it; the same models stay lenient for the CLI,
+        the importers and the console's forms, which hand them text.
+        """
+
+        def __class_getitem__(cls, model: type[Any]) -> Any:
+            return Annotated[model, _strict_json(model)]
 
 
 # -- per request: the node's vocabularies, and empty query values left out -------------------

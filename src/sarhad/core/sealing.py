@@ -185,7 +185,7 @@ def _parse(path: Path) -> list[bytes]:
 
 def node_key(session: Session) -> NodeKey:
     """The node key of the database this session belongs to (``Database(key=...)``)."""
-    key = session.info.get("node_key")
+    key: NodeKey | None = session.info.get("node_key")
     if key is None:
         raise ConfigError(
             "this database was opened without the node key",

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn
 from rich.table import Table
 
 from sarhad.border import profile_from_settings
@@ -33,6 +33,29 @@ keys_app = typer.Typer(
 )
 
 
+class _SyncRow(TypedDict):
+    """One partner's line of ``sarhad sync`` (and of its ``--json``)."""
+
+    partner: str
+    pulled: int
+    duplicates: int
+    quarantined: int
+    pushed: int
+    refused_by_partner: int
+    waiting: int
+    error: str | None
+
+
+class _QuarantineRow(TypedDict):
+    """One refused object in ``sarhad quarantine list`` (and its ``--json``)."""
+
+    id: int
+    via: str
+    stix_id: str | None
+    reason: str
+    received_at: str
+
+
 @guarded
 def sync(
     partner: Annotated[str | None, typer.Option(help="Only this partner (default: all)")] = None,
@@ -49,7 +72,7 @@ def sync(
         disable=json_,
     )
     with progress:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def tick(kind: str, n: int) -> None:
             if kind not in tasks:
@@ -59,7 +82,7 @@ def sync(
         reports = service.sync_all(
             db, settings=s, profile=profile_from_settings(s), partner=partner, progress=tick
         )
-    rows = [
+    rows: list[_SyncRow] = [
         {
             "partner": r.partner,
             "pulled": len(r.pulled.accepted),
@@ -132,7 +155,7 @@ def quarantine_list(
     """Refused inbound objects with their reasons."""
     db = console.open_db(console.settings())
     with db.session() as s:
-        rows = [
+        rows: list[_QuarantineRow] = [
             {
                 "id": q.id,
                 "via": q.via,

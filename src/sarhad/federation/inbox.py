@@ -9,7 +9,7 @@ envelope and kept as receipts. Every object gets exactly one verdict.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
@@ -32,7 +32,7 @@ def ingest(
     session: Session,
     *,
     partner: Partner,
-    objects: list[Any],
+    objects: object,
     via: str,
     node: LocalNode,
     profile: BorderProfile,

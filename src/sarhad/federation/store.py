@@ -7,9 +7,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import CursorResult, Table, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from sarhad.core.db import lock_writes, utcnow
@@ -129,7 +129,8 @@ class Appender:
         modified = obj.get("modified") or obj.get("created") or "static"
         if self.has(stix_id, modified):
             return None
-        previous = self.session.execute(
+        # An UPDATE's result is a CursorResult (with rowcount); Session.execute types it Result.
+        updated = self.session.execute(
             update(CollectionObject)
             .where(
                 CollectionObject.collection_id == self.collection_id,
@@ -137,7 +138,8 @@ class Appender:
                 CollectionObject.is_latest.is_(True),
             )
             .values(is_latest=False)
-        ).rowcount
+        )
+        previous = cast(CursorResult[Any], updated).rowcount
         now = utcnow()
         # Unique, increasing date_added: added_after paging can never skip a tie.
         self._added = (
@@ -219,5 +221,6 @@ class Appender:
                     "payload": canonical(obj),
                 }
             )
-        self.session.execute(insert(CollectionObject.__table__), rows)
+        # Core executemany (no ORM bookkeeping); declarative types __table__ as a FromClause.
+        self.session.execute(insert(cast(Table, CollectionObject.__table__)), rows)
         return {r["stix_id"] for r in rows}

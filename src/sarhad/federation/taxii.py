@@ -22,8 +22,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from sarhad.border.api import node
-from sarhad.core.api import Node
+from sarhad.border.api import BorderNode, node
 from sarhad.core.auth import Permission, authenticate
 from sarhad.core.db import get_node_id, utcnow
 from sarhad.core.errors import SarhadError
@@ -144,7 +143,7 @@ def partner_of(request: Request) -> Partner:
 Caller = Annotated[Partner, Depends(partner_of)]
 
 
-def local_node(session: Session, n: Node) -> LocalNode:
+def local_node(session: Session, n: BorderNode) -> LocalNode:
     """Our identity as partners see it."""
     return LocalNode(
         node_id=get_node_id(session),
@@ -307,7 +306,7 @@ def _page(
 PUBLISH_PER_REQUEST = 2000
 
 
-def _catch_up(session: Session, n: Node, partner: Partner) -> None:
+def _catch_up(session: Session, n: BorderNode, partner: Partner) -> None:
     publish_partner(
         session,
         node=local_node(session, n),
