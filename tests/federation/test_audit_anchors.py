@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from typer.testing import CliRunner
 
 from sarhad.cli import app
-from sarhad.core.auth import CONSOLE
+from sarhad.core.auth import CONSOLE, Role
 from sarhad.core.db import Database, get_node_id
 from sarhad.core.journal import AuditLog, Entry, head, link
 from sarhad.core.signing import SigningKey, sign_object, signing_keys
@@ -306,3 +306,17 @@ def test_a_partner_down_is_reported_and_fails_only_when_none_is_checked(
     r = run(pk, "audit", "verify", "--partners")
     assert r.exit_code == 1 and "no partner could be checked" in r.output
     assert "Traceback" not in r.output
+
+
+def test_admins_verify_against_partners_in_the_api(anchored: Pair) -> None:
+    pk = anchored.pk
+    with pk.client() as c:
+        body = c.get("/api/v1/federation/audit/verify").json()
+    assert body["ok"] is True and body["partners"][0]["matched"] > 0
+    rewrite(pk.db, 3, {"note": "edited"})
+    with pk.client() as c:
+        body = c.get("/api/v1/federation/audit/verify").json()
+        assert c.get("/api/v1/audit/verify").json()["ok"] is True  # the chain alone passes
+    assert body["ok"] is False and body["partners"][0]["first_mismatch"]["seq"] == 3
+    with pk.client(Role.DUTY_OFFICER) as c:
+        assert c.get("/api/v1/federation/audit/verify").status_code == 403
