@@ -46,7 +46,12 @@ def upgrade() -> None:
     op.create_table(
         "partner_anchors",
         sa.Column("partner_id", sa.String(length=36), nullable=False),
-        sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column(
+            "seq",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=False,
+            nullable=False,
+        ),
         sa.Column("hash", sa.String(length=64), nullable=False),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column(
