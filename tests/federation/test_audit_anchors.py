@@ -320,3 +320,22 @@ def test_admins_verify_against_partners_in_the_api(anchored: Pair) -> None:
     assert body["ok"] is False and body["partners"][0]["first_mismatch"]["seq"] == 3
     with pk.client(Role.DUTY_OFFICER) as c:
         assert c.get("/api/v1/federation/audit/verify").status_code == 403
+
+
+def test_the_partner_that_answers_with_a_rewritten_log_is_refused_too(anchored: Pair) -> None:
+    """The caller checks the answer as the partner checks the call: a rewritten log shows
+    whichever side syncs."""
+    pk, ir = anchored.pk, anchored.ir
+    before = held(pk, "ir-node")
+    rewrite(ir.db, 2, {"note": "edited on the answering side"})
+    report = sync(pk)
+    assert report.anchors is not None and "their answer was refused" in report.anchors
+    assert "rewritten" in report.anchors
+    assert held(pk, "ir-node") == before
+    with pk.db.session() as s:
+        refusal = s.scalars(
+            select(AuditLog).where(AuditLog.action == "anchor.refused").order_by(AuditLog.seq)
+        ).all()[-1]
+    assert refusal.detail["via"] == "answer"
+    body = json.loads(run(ir, "audit", "verify", "--partners", "--json").output)
+    assert body["partners"][0]["first_mismatch"]["seq"] == 2

@@ -204,6 +204,8 @@ def parse(body: Any, *, kind: str = KIND) -> Anchors:
         entries.append((seq, _hash(item[1], f"entries[{i}].hash")))
     if entries and entries[-1][0] > top[0]:
         raise AnchorRefused(422, "entries: beyond the head")
+    if entries and entries[-1][0] == top[0] and entries[-1][1] != top[1]:
+        raise AnchorRefused(422, "head.hash: not the hash of the same entry in entries")
     more = body.get("more", False)
     if not isinstance(more, bool):
         raise AnchorRefused(422, "more: not true or false")
@@ -250,8 +252,9 @@ def store(session: Session, partner: Partner, body: Any, *, me: str, kind: str =
         raise AnchorRefused(
             422, f"entries: start after {held_top + 1}, the first seq not held here (a gap)"
         )
-    said = {**dict(parsed.entries), parsed.head[0]: parsed.head[1]} if parsed.head[0] else {}
-    said = {s: h for s, h in said.items() if s > 0}
+    said = dict(parsed.entries)
+    if parsed.head[0] > 0:
+        said[parsed.head[0]] = parsed.head[1]
     if said:
         held = dict(
             session.execute(
@@ -351,7 +354,8 @@ def _exchange(request: Request, partner: Partner, body: Any) -> Response:
             lock_writes(s)
             me = get_node_id(s)
             got = store(s, s.merge(partner), body, me=me)
-            ours = chain_hashes(s, after=got.holds, limit=MAX_ANCHORS + 1)
+            # From the last entry of ours they hold, as the caller does: they check it again.
+            ours = chain_hashes(s, after=max(got.holds - 1, 0), limit=MAX_ANCHORS + 1)
             answer = message(
                 _ring(request),
                 sender=me,
