@@ -482,11 +482,12 @@ def exchange(db: Database, *, settings: Settings, partner_name: str) -> str:
                 try:
                     with db.session() as s:
                         lock_writes(s)
+                        had = holds(s, partner.id)
                         theirs = store(s, s.merge(partner), answer, me=me)
                 except AnchorRefused as exc:
                     refused(db, partner, exc.reason, via="answer")
                     raise PartnerProtocolError(f"their answer was refused: {exc.reason}") from None
-                got += len(theirs.entries)
+                got += len([e for e in theirs.entries if e[0] > had])
                 with db.session() as s:
                     left = chain_hashes(s, after=theirs.holds, limit=1)
                 progressed = theirs.holds != their_holds or theirs.entries
