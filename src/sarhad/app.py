@@ -39,6 +39,7 @@ from sarhad.core.routes import router as core_router
 from sarhad.core.worker import Periodic, stop_all
 from sarhad.crossings.routes import router as crossings_router
 from sarhad.federation import service as federation
+from sarhad.federation.anchors import router as anchors_router
 from sarhad.federation.courier import Courier
 from sarhad.federation.routes import router as federation_router
 from sarhad.federation.taxii import error_response as taxii_error
@@ -179,6 +180,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.include_router(api)
     app.include_router(public_router)  # the public status page: no token, rate-limited
     app.include_router(taxii_router)  # TAXII 2.1 at /taxii2/, for partner tokens only
+    app.include_router(anchors_router)  # audit anchors beside TAXII, for partner tokens only
 
     web_i18n.environments()  # compile the catalogs now: a broken one stops start-up
     web_pages.install(app)  # the web console: /signin, /, /incidents, /alerts, ...

@@ -32,6 +32,7 @@ from sarhad.core.journal import verify_audit
 from sarhad.core.ports import CourierPort
 from sarhad.crossings.cli import app as crossings_app
 from sarhad.crossings.ports import CrossingPorts
+from sarhad.federation.anchors import PartnersReport, check_partners
 from sarhad.federation.cli import bundle_app, federation_app, keys_app, quarantine_app, sync
 from sarhad.federation.courier import Courier
 from sarhad.incidents.cli import app as incidents_app
@@ -313,28 +314,96 @@ def users_list() -> None:
 
 @audit_app.command("verify")
 @guarded
-def audit_verify(json_: Annotated[bool, typer.Option("--json", help="Print JSON")] = False) -> None:
+def audit_verify(
+    json_: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+    partners: Annotated[
+        bool,
+        typer.Option(
+            "--partners",
+            help="Also compare the chain with the hashes of it every partner holds: catches "
+            "an entry edited with every later hash recomputed",
+        ),
+    ] = False,
+) -> None:
     """Check the audit chain; exits 1 and names the entries if any was edited or deleted."""
     db = console.open_db(console.settings())
     with db.session() as session:
         report = verify_audit(session)
+    anchored = _check_partners(db, quiet=json_) if partners else None
     if json_:
-        print_json(
-            {
-                "ok": report.ok,
-                "entries": report.entries,
-                "head": report.head,
-                "problems": [{"seq": p.seq, "problem": p.problem} for p in report.problems],
-            }
-        )
-    elif report.ok:
-        out.print(f"[green]audit log intact[/]: {report.entries} entries, head {report.head}")
+        body: dict[str, object] = {
+            "ok": report.ok and (anchored is None or anchored.ok),
+            "entries": report.entries,
+            "head": report.head,
+            "problems": [{"seq": p.seq, "problem": p.problem} for p in report.problems],
+        }
+        if anchored is not None:
+            body["partners"] = anchored.to_json()
+        print_json(body)
     else:
-        out.print(f"[bold red]audit log damaged[/]: {len(report.problems)} problem(s)")
-        for p in report.problems[:50]:
-            out.print(f"  entry {p.seq}: {p.problem}")
-    if not report.ok:
+        if report.ok:
+            out.print(f"[green]audit log intact[/]: {report.entries} entries, head {report.head}")
+        else:
+            out.print(f"[bold red]audit log damaged[/]: {len(report.problems)} problem(s)")
+            for p in report.problems[:50]:
+                out.print(f"  entry {p.seq}: {p.problem}")
+        if anchored is not None:
+            _print_partners(anchored)
+    if not report.ok or (anchored is not None and not anchored.ok):
         raise typer.Exit(1)
+
+
+def _check_partners(db: Database, *, quiet: bool) -> PartnersReport:
+    """Every partner's anchors against the local chain, with a progress line per partner."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed} anchors compared"),
+        console=err,
+        disable=quiet,
+    )
+    with progress:
+        tasks: dict[str, int] = {}
+
+        def tick(partner: str, n: int) -> None:
+            if partner not in tasks:
+                tasks[partner] = progress.add_task(partner, total=None)
+            progress.advance(tasks[partner], n)
+
+        return PartnersReport(check_partners(db, progress=tick))
+
+
+def _print_partners(report: PartnersReport) -> None:
+    if not report.checks:
+        out.print("[bold red]no Sarhad partner to hold anchors[/]: nothing was compared")
+    for c in report.checks:
+        if c.error is not None:
+            out.print(f"[yellow]{c.partner}[/]: not checked: {c.error}")
+        elif c.first is not None:
+            m = c.first
+            when = m.at.isoformat(timespec="seconds") if m.at else "?"
+            out.print(
+                f"[bold red]{c.partner}[/]: {c.matched} of {c.held} anchors match; the first "
+                f"that no longer does is entry {m.seq} ({m.problem})"
+            )
+            if m.actor is not None:
+                out.print(f"  entry {m.seq}: {when} {m.actor} {m.action} {m.entity}")
+            out.print(
+                "  The local log was rewritten from this entry on (or entries were deleted). "
+                "Keep this database as evidence (copy it before anything else runs), tell "
+                "the node's security officer, and compare with the partner's copy of what "
+                "was exchanged."
+            )
+        elif c.held == 0:
+            out.print(
+                f"[yellow]{c.partner}[/]: holds no anchors of ours yet ('sarhad sync' sends them)"
+            )
+        else:
+            out.print(f"[green]{c.partner}[/]: all {c.matched} anchors match")
+    if report.checks and not any(c.checked for c in report.checks):
+        out.print("[bold red]no partner could be checked[/]")
 
 
 def main() -> None:

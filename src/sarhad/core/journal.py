@@ -143,6 +143,26 @@ def _head(session: Session) -> tuple[int, str]:
     return (last[0], last[1]) if last else (0, GENESIS)
 
 
+def head(session: Session) -> tuple[int, str]:
+    """The newest entry's (seq, hash), or (0, GENESIS) for an empty log: what partners anchor."""
+    return _head(session)
+
+
+def chain_hashes(session: Session, *, after: int, limit: int) -> list[tuple[int, str]]:
+    """The (seq, hash) of the entries after ``after``, in order, at most ``limit`` of them.
+
+    What a node sends its partners to hold (``federation.anchors``): the hashes alone say
+    nothing of the entries, yet let a partner later name the first one that changed.
+    """
+    rows = session.execute(
+        select(AuditLog.seq, AuditLog.hash)
+        .where(AuditLog.seq > after)
+        .order_by(AuditLog.seq)
+        .limit(limit)
+    ).all()
+    return [(r[0], r[1]) for r in rows]
+
+
 def _append(session: Session, entries: Sequence[Entry]) -> list[Link]:
     """Chain ``entries`` after the head and insert them. The caller holds the write lock."""
     seq, prev = _head(session)

@@ -9,12 +9,15 @@ from fastapi import APIRouter, Depends, Query, Request
 from sarhad.border.api import node
 from sarhad.core.api import require, responses
 from sarhad.core.auth import Permission, Principal
+from sarhad.core.journal import verify_audit
 from sarhad.federation import service
+from sarhad.federation.anchors import PartnersReport, check_partners
 
 router = APIRouter(prefix="/federation", tags=["federation"])
 
 Reader = Annotated[Principal, Depends(require(Permission.SHARING_READ))]
 Syncer = Annotated[Principal, Depends(require(Permission.FEDERATION_SYNC))]
+Auditor = Annotated[Principal, Depends(require(Permission.AUDIT_READ))]
 
 
 @router.get("/status")
@@ -72,3 +75,23 @@ def originals(request: Request, incident_id: str, _actor: Reader) -> list[dict[s
     """A record received as plain STIX: the objects as the partner sent them, per version."""
     with node(request).db.session() as session:
         return service.originals(session, incident_id=incident_id)
+
+
+@router.get("/audit/verify")
+def audit_verify_partners(request: Request, _actor: Auditor) -> dict[str, Any]:
+    """``sarhad audit verify --partners``: the local chain, then every partner's anchors of it.
+
+    ``ok`` is false when the chain is damaged, when a partner holds a hash that differs (the
+    first such entry is named), or when no partner could be reached.
+    """
+    db = node(request).db
+    with db.session() as session:
+        report = verify_audit(session)
+    anchored = PartnersReport(check_partners(db))
+    return {
+        "ok": report.ok and anchored.ok,
+        "entries": report.entries,
+        "head": report.head,
+        "problems": [{"seq": p.seq, "problem": p.problem} for p in report.problems[:100]],
+        "partners": anchored.to_json(),
+    }

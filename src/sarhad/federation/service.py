@@ -16,6 +16,7 @@ from sarhad.core.db import Database, get_node_id, lock_writes
 from sarhad.core.errors import NotFound
 from sarhad.core.journal import audit
 from sarhad.crossings.places import zone_label
+from sarhad.federation import anchors
 from sarhad.federation import bundle as bundles
 from sarhad.federation.groups import split_incomplete
 from sarhad.federation.identity import LocalNode
@@ -56,10 +57,13 @@ def sync_all(
             if partner
             else [p.name for p in sharing.list_partners(s) if p.active and p.taxii_url]
         )
-    return [
-        sync_partner(db, partner_name=n, node=node, profile=profile, progress=progress)
-        for n in names
-    ]
+    reports = []
+    for n in names:
+        report = sync_partner(db, partner_name=n, node=node, profile=profile, progress=progress)
+        # Every round also anchors the audit logs of both sides at each other.
+        report.anchors = anchors.exchange(db, settings=settings, partner_name=n)
+        reports.append(report)
+    return reports
 
 
 def status(session: Session) -> list[dict[str, Any]]:

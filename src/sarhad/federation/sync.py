@@ -64,6 +64,7 @@ class SyncReport:
     push_failures: list[str] = field(default_factory=list)
     waiting: int = 0  # our objects not yet delivered
     error: str | None = None
+    anchors: str | None = None  # what the audit anchor exchange did (federation.anchors)
 
 
 def _ts(value: str) -> datetime:

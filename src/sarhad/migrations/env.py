@@ -9,6 +9,7 @@ import sarhad.core.auth
 import sarhad.core.idempotency
 import sarhad.core.journal
 import sarhad.crossings.models
+import sarhad.federation.anchors
 import sarhad.federation.models
 import sarhad.incidents.models
 import sarhad.patrols.models
