@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import socket
 import threading
 import time
@@ -19,11 +20,29 @@ from sarhad.core.db import Database, get_node_id
 from sarhad.sharing import service as sharing
 from sarhad.sharing.schemas import AgreementIn, PartnerUpdate
 
+#: Below Linux's ephemeral range (32768-60999): a port the kernel hands to an outgoing
+#: connection between our check and the server's bind would make the server fail to start.
+_PORTS = (20000, 32000)
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+
+def free_port(count: int = 1) -> int:
+    """A free loopback port, the first of ``count`` consecutive free ones."""
+    pick = random.SystemRandom()
+    for _ in range(500):
+        base = pick.randrange(_PORTS[0], _PORTS[1] - count)
+        held: list[socket.socket] = []
+        try:
+            for port in range(base, base + count):
+                s = socket.socket()
+                held.append(s)
+                s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in held:
+                s.close()
+    raise RuntimeError("no free loopback port found")
 
 
 @dataclass

@@ -71,7 +71,7 @@ def test_serve_runs_a_node_that_answers_with_tokens(settings: Settings, tmp_path
 
 def test_demo_federates_two_nodes_and_says_what_crossed(tmp_path: Path) -> None:
     data = tmp_path / "demo"
-    args = ["demo", "--no-serve", "--data-dir", str(data), "--base-port", str(free_port())]
+    args = ["demo", "--no-serve", "--data-dir", str(data), "--base-port", str(free_port(2))]
     first = CliRunner().invoke(app, args)
     assert first.exit_code == 0, first.output
     for needle in (
@@ -96,7 +96,7 @@ def test_demo_federates_two_nodes_and_says_what_crossed(tmp_path: Path) -> None:
     pk = listed("pk")
     assert len(pk) == 10 and sum(i["side"] == "PK" for i in pk) == 6
     assert len(listed("ir")) == 9
-    again = CliRunner().invoke(app, [*args[:-1], str(free_port())])  # reuses nodes, nothing twice
+    again = CliRunner().invoke(app, [*args[:-1], str(free_port(2))])  # reuses nodes, nothing twice
     assert again.exit_code == 0, again.output
     assert "did not answer" not in again.output
     assert len(listed("pk")) == 10 and len(listed("ir")) == 9
