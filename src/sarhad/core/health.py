@@ -13,9 +13,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -80,14 +81,19 @@ class Health:
     loops: Callable[[], list[Loop]] = list
     timeout_s: float = READY_TIMEOUT_S
     _pool: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="sarhad-ready")
+        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="sarhad-ready")
     )
+    _pending: Future[str | None] | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def readiness(self) -> Readiness:
         """Run the checks, each bounded by ``timeout_s``."""
         checks: dict[str, Check] = {}
         started = time.perf_counter()
-        future = self._pool.submit(self._revision)
+        with self._lock:  # a check still waiting on a hung database is joined, not repeated
+            if self._pending is None or self._pending.done():
+                self._pending = self._pool.submit(self._revision)
+            future = self._pending
         try:
             revision = future.result(timeout=self.timeout_s)
         except FutureTimeout:
