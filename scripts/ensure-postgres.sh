@@ -23,4 +23,15 @@ fi
 if ! PGPASSWORD=postgres psql -h 127.0.0.1 -U postgres -d postgres -tAc "select 1 from pg_database where datname='test'" | grep -q 1; then
   PGPASSWORD=postgres psql -h 127.0.0.1 -U postgres -d postgres -qc 'CREATE DATABASE test'
 fi
+# `sarhad backup` / `restore` run pg_dump / pg_restore of the server's major version (or newer):
+# Debian keeps each version's tools in /usr/lib/postgresql/<major>/bin.
+major=$(PGPASSWORD=postgres psql -h 127.0.0.1 -U postgres -d postgres -tAc 'SHOW server_version_num' | cut -c1-2)
+major=${major#0}
+if [ ! -x "/usr/lib/postgresql/$major/bin/pg_dump" ] || [ ! -x "/usr/lib/postgresql/$major/bin/pg_restore" ]; then
+  echo "Installing the PostgreSQL $major client tools (pg_dump, pg_restore)…"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "postgresql-client-$major" >/dev/null
+fi
+echo "pg_dump for backups: $(/usr/lib/postgresql/$major/bin/pg_dump --version)"
 echo "PostgreSQL ready on 127.0.0.1:5432"

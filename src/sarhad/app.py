@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from os import PathLike
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from sarhad import __version__
+from sarhad.alerts import gauges as alert_gauges
 from sarhad.alerts.deadlines import run_escalation
 from sarhad.alerts.routes import router as alerts_router
 from sarhad.analysis.crossings.routes import router as crossings_report_router
@@ -25,7 +27,10 @@ from sarhad.core.api import Node, WebSession, install_error_handlers, responses
 from sarhad.core.config import Settings, load_settings
 from sarhad.core.db import Database, open_database
 from sarhad.core.feed import router as feed_router
+from sarhad.core.health import Health, Loop
+from sarhad.core.health import router as health_router
 from sarhad.core.json_depth import JsonDepthLimit, api_answer
+from sarhad.core.metrics import NodeMetrics, RequestMetrics, StateGauge
 from sarhad.core.params import (
     CROSSINGS,
     SECTORS,
@@ -38,6 +43,7 @@ from sarhad.core.ports import CourierPort, Ports
 from sarhad.core.routes import router as core_router
 from sarhad.core.worker import Periodic, stop_all
 from sarhad.crossings.routes import router as crossings_router
+from sarhad.federation import gauges as federation_gauges
 from sarhad.federation import service as federation
 from sarhad.federation.anchors import router as anchors_router
 from sarhad.federation.courier import Courier
@@ -46,6 +52,7 @@ from sarhad.federation.taxii import error_response as taxii_error
 from sarhad.federation.taxii import router as taxii_router
 from sarhad.incidents.link_routes import router as links_router
 from sarhad.incidents.routes import router as incidents_router
+from sarhad.migrations import head
 from sarhad.node import alert_ports, crossing_ports, feed_sources, patrol_ports
 from sarhad.patrols.routes import router as patrols_router
 from sarhad.patrols.runner import PlanRunner
@@ -62,6 +69,57 @@ PARAM_PREFIXES = (f"{API_PREFIX}/",)
 STATIC_DIR = web_i18n.HERE / "static"
 #: At shutdown, how long the background loops get to finish a round.
 STOP_WAIT_S = 2.0
+
+
+def _per_partner(read: Callable[[Session], dict[str, float] | dict[str, int]]) -> Any:
+    def samples(session: Session) -> list[tuple[tuple[str, ...], float]]:
+        return [((name,), float(v)) for name, v in sorted(read(session).items())]
+
+    return samples
+
+
+def _outbox(session: Session) -> list[tuple[tuple[str, ...], float]]:
+    alerts = alert_gauges.undelivered(session)
+    steps = federation_gauges.steps_waiting(session)
+    return [((name, "alert"), float(n)) for name, n in sorted(alerts.items())] + [
+        ((name, "alert_step"), float(n)) for name, n in sorted(steps.items())
+    ]
+
+
+#: The node's shared state in the metrics, read from the database at each scrape.
+STATE_GAUGES = (
+    StateGauge(
+        "sarhad_sync_lag_seconds",
+        "Seconds since the last successful sync round with each active partner (+Inf: never)",
+        ("partner",),
+        _per_partner(federation_gauges.sync_lag),
+    ),
+    StateGauge(
+        "sarhad_outbox_depth",
+        "Work for a partner not yet delivered, by kind (alert: raised, not taken by the "
+        "partner; alert_step: published, not yet pushed)",
+        ("partner", "kind"),
+        _outbox,
+    ),
+    StateGauge(
+        "sarhad_federation_waiting_objects",
+        "Objects of every type in a partner's outbound collection not yet pushed to it",
+        ("partner",),
+        _per_partner(federation_gauges.waiting),
+    ),
+    StateGauge(
+        "sarhad_quarantine_objects",
+        "Objects from a partner held in quarantine",
+        ("partner",),
+        _per_partner(federation_gauges.quarantined),
+    ),
+    StateGauge(
+        "sarhad_escalations_due",
+        "Unacknowledged alerts whose escalation deadline has passed",
+        (),
+        lambda session: [((), float(alert_gauges.escalations_due(session)))],
+    ),
+)
 
 
 class Static(StaticFiles):
@@ -107,6 +165,12 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
 
     planner = PlanRunner.from_settings(settings)
 
+    def running() -> list[Loop]:
+        return [Loop(name=x.name, running=x.running, interval_s=x.interval_s) for x in loops]
+
+    health = Health(db, head=head(), loops=running)
+    metrics = NodeMetrics(db, STATE_GAUGES, loops=lambda: {x.name: x.running for x in loops})
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # The loops run with the server, whatever ASGI server runs it: alerts go out the
@@ -146,6 +210,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             planner,
             # the API accepts a signed-in console's cookie (with its CSRF header) too
             WebSession(recognise=web_pages.session_port),
+            health,
+            metrics,
         ),
         courier=CourierPort(wake=courier.wake),
     )
@@ -178,6 +244,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     for router in routers:
         api.include_router(router)
     app.include_router(api)
+    app.include_router(health_router)  # /healthz, /readyz, /metrics: outside the token rule
     app.include_router(public_router)  # the public status page: no token, rate-limited
     app.include_router(taxii_router)  # TAXII 2.1 at /taxii2/, for partner tokens only
     app.include_router(anchors_router)  # audit anchors beside TAXII, for partner tokens only
@@ -190,6 +257,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.add_middleware(JsonDepthLimit, answer=_too_deep)
     app.add_middleware(SecurityHeaders, tiles_url=settings.tiles_url)
     app.add_middleware(ParamsContext, vocabularies=vocabularies, prefixes=PARAM_PREFIXES)
+    # Outermost: times every request, including those the layers above refuse.
+    app.add_middleware(RequestMetrics, metrics=metrics)
     plain_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -201,10 +270,5 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
-        """Liveness only: no data, so it needs no token."""
-        return {"status": "ok"}
 
     return app

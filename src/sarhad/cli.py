@@ -7,6 +7,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from sarhad import __version__
 from sarhad.alerts.cli import app as alerts_app
@@ -187,6 +195,83 @@ def demo(
     from sarhad.demo import run_demo
 
     run_demo(base_port=base_port, data_dir=data_dir, serve=not no_serve)
+
+
+def _progress() -> Progress:
+    """Rich progress bars on stderr (stdout stays for what a script reads)."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    )
+
+
+@app.command("backup")
+@guarded
+def backup_command(
+    out_file: Annotated[
+        Path, typer.Option("--out", help="The archive to write (a new file, mode 600)")
+    ],
+) -> None:
+    """Back up this node while it runs: its database and the data folder's keys, one archive.
+
+    The archive holds the node's private keys: keep it encrypted at rest (docs/operations.md).
+    """
+    from sarhad.core.backup import backup
+
+    s = console.settings()
+    db = console.open_db(s)
+    with _progress() as progress:
+        manifest = backup(s, db, out_file, progress=progress)
+    size = out_file.stat().st_size
+    out.print(
+        f"backed up node [bold]{manifest.node_name}[/] ({manifest.node_id}), schema "
+        f"{manifest.schema_revision}, {manifest.backend}: {out_file} ({size:,} bytes, mode 600)",
+        highlight=False,
+    )
+    for name, member in manifest.members.items():
+        out.print(f"  {name}  sha256 {member['sha256']}", highlight=False)
+    err.print("[yellow]the archive holds private keys: encrypt it before it leaves this machine[/]")
+
+
+@app.command("restore")
+@guarded
+def restore_command(
+    archive: Annotated[Path, typer.Argument(help="An archive made by 'sarhad backup'")],
+) -> None:
+    """Restore an archive into an EMPTY node (new data folder, new empty database), then
+    migrate it to this version's schema. Never merges into or overwrites a node."""
+    from sarhad.core.backup import restore
+    from sarhad.core.db import open_database
+    from sarhad.migrations import known
+    from sarhad.node import init_node
+
+    s = console.settings()
+    os.umask(0o077)  # every file the restore writes is the node account's alone
+    target = console.closing(open_database(s))
+    with _progress() as progress:
+        manifest = restore(s, target, archive, knows=known, progress=progress)
+    target.dispose()
+    db = console.closing(init_node(s))  # the schema to head, modes tightened, keys checked
+    with db.session() as session:
+        report = verify_audit(session)
+    out.print(
+        f"restored node [bold]{manifest.node_name}[/] ({manifest.node_id}) from "
+        f"{manifest.created_at} (schema {manifest.schema_revision}, now at head)",
+        highlight=False,
+    )
+    if not report.ok:
+        err.print(f"[bold red]audit log damaged[/]: {len(report.problems)} problem(s)")
+        raise typer.Exit(1)
+    out.print(f"[green]audit log intact[/]: {report.entries} entries, head {report.head}")
+    out.print(
+        "[dim]start the node: partners resend what it missed, and it resends what they lack "
+        "(each side stores each object once)[/]"
+    )
 
 
 @keys_app.command("rotate-node-key")

@@ -57,6 +57,7 @@ class Permission(StrEnum):
     CROSSINGS_DECLARE = "crossings:declare"
     CROSSINGS_RECORD = "crossings:record"  # enter or import daily throughput
     CROSSINGS_PUBLISH = "crossings:publish"  # switch the public status page per crossing
+    METRICS_READ = "metrics:read"  # /metrics from another machine (loopback needs no token)
 
 
 _P = Permission

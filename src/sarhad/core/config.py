@@ -150,6 +150,11 @@ class Settings(BaseSettings):
         description="Reverse proxies whose X-Forwarded-For is believed: addresses or CIDR "
         "networks, comma-separated (empty: the client is the socket's peer)",
     )
+    metrics_open: bool = Field(
+        default=False,
+        description="Serve /metrics to any caller (a private monitoring network); otherwise "
+        "only to callers on this machine or with a token allowed metrics:read",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8700, ge=1, le=65535)
 

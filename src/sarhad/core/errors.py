@@ -79,3 +79,9 @@ class ConfigError(SarhadError):
     """Settings or data files are unusable."""
 
     status_code = 500
+
+
+class Unavailable(SarhadError):
+    """The node cannot do it now (its database does not answer); try again later."""
+
+    status_code = 503

@@ -28,6 +28,11 @@ class Periodic:
         if self.interval_s > 0 and not self._thread.is_alive():
             self._thread.start()
 
+    @property
+    def running(self) -> bool:
+        """Whether this process runs the loop now (started, not stopped)."""
+        return self._thread.is_alive() and not self._stop.is_set()
+
     def wake(self) -> None:
         """Run a round now instead of at the next tick."""
         self._wake.set()

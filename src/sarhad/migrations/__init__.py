@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -22,6 +23,31 @@ def alembic_config(engine: Engine) -> Config:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply every migration up to ``revision``."""
     command.upgrade(alembic_config(engine), revision)
+
+
+@functools.cache
+def head() -> str:
+    """The newest revision of the history this code carries."""
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(HERE))
+    found = ScriptDirectory.from_config(cfg).get_current_head()
+    assert found is not None  # the history is never empty
+    return found
+
+
+def known(revision: str) -> bool:
+    """Whether ``revision`` is one of this code's history (not one of a newer version)."""
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(HERE))
+    try:
+        return ScriptDirectory.from_config(cfg).get_revision(revision) is not None
+    except CommandError:
+        return False
 
 
 def current(engine: Engine) -> str | None:
