@@ -414,12 +414,14 @@ def restore(
                 written.append(target)
             task = progress.add_task("database", total=None) if progress else None
             if manifest.backend == "sqlite":
-                target = sqlite_path(db.url)
-                if target is None:
+                db_path = sqlite_path(db.url)
+                if db_path is None:
                     raise ConfigError("cannot restore into an in-memory database")
                 db.dispose()
-                written.append(target)
-                _sqlite_copy(extracted[SQLITE_MEMBER], target, progress, task, pages=PAGES_PER_STEP)
+                written.append(db_path)
+                _sqlite_copy(
+                    extracted[SQLITE_MEMBER], db_path, progress, task, pages=PAGES_PER_STEP
+                )
             else:
                 tool = pg_tool("pg_restore", server_major(db))
                 uri, env = libpq(db.url)
