@@ -185,6 +185,16 @@ def test_metrics_are_open_on_loopback_and_need_an_admin_token_from_elsewhere(
     assert value(scrape(opened.url, **away), "sarhad_up") == 1
 
 
+def test_metrics_relayed_by_a_proxy_on_this_machine_need_a_token(
+    spawn: Callable[..., LiveNode],
+) -> None:
+    # No trusted_proxies: the server keeps the proxy's loopback address as the client's.
+    node = spawn("pk-node", "PK")
+    for header in ({"X-Forwarded-For": "203.0.113.9"}, {"Forwarded": "for=203.0.113.9"}):
+        assert httpx.get(f"{node.url}/metrics", headers=header).status_code == 401, header
+    assert httpx.get(f"{node.url}/metrics").status_code == 200
+
+
 def _quarantine_one(node: LiveNode, partner: str) -> None:
     """``partner`` sends ``node`` an object it must refuse (through TAXII, as a partner does)."""
     with node.db.session() as s:

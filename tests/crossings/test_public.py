@@ -296,6 +296,7 @@ def test_the_pages_words_come_from_the_catalogue_in_each_language() -> None:
 def test_rate_limit_per_client_address(spawn: Any) -> None:
     node = spawn("pk-rate", "PK", public_rate_per_minute=5)
     with node.client(None) as anon:
+        anon.headers.update(VISITOR)
         for _ in range(5):
             assert anon.get("/public/v1/crossings").status_code == 200
         over = anon.get("/public/crossings")
@@ -360,7 +361,18 @@ THROUGHPUT = {
     "goods": [{"commodity": "food_staples", "quantity": 55555, "unit": "kg", "value": 4444444,
                "currency": "PKR"}],
 }  # fmt: skip
-PUBLIC_PATHS = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/healthz"}
+PUBLIC_PATHS = {
+    "/openapi.json",
+    "/docs",
+    "/docs/oauth2-redirect",
+    "/redoc",
+    "/healthz",
+    "/readyz",  # says only whether the node is ready, for load balancers
+}
+#: Metrics name partners: open only to the node's own machine, never to a relayed visitor.
+TOKEN_ONLY = {"/metrics"}
+#: What a visitor from outside sends through the node's reverse proxy.
+VISITOR = {"X-Forwarded-For": "203.0.113.9"}
 #: The web console's sign-in page: open to anyone, and it must say nothing about the node.
 CONSOLE_OPEN = {"/signin"}
 
@@ -430,6 +442,7 @@ def test_walking_every_route_without_a_token_reveals_nothing(spawn: Any) -> None
     values = ["taftan-mirjaveh", "gabd-rimdan", "wagah", *secrets["ids"][:3], PARTNER]
     reachable: set[str] = set()
     with node.client(None) as anon:
+        anon.headers.update(VISITOR)
         for route in routes:
             for path, method in itertools.product(
                 _paths(route.path, values), ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -447,7 +460,7 @@ def test_walking_every_route_without_a_token_reveals_nothing(spawn: Any) -> None
                 if public:
                     words = [w for w in STAFF_WORDS if w in r.text.lower()]
                     assert not words, (method, path, words)
-                elif route.path.startswith(("/api/", "/taxii2")):
+                elif route.path.startswith(("/api/", "/taxii2")) or route.path in TOKEN_ONLY:
                     expected = {401} if method in (route.methods or ()) else {401, 404, 405}
                     assert r.status_code in expected, (method, path, r.status_code)
                 elif route.path not in PUBLIC_PATHS | CONSOLE_OPEN:

@@ -168,11 +168,25 @@ def metrics(request: Request) -> Response:
     """The node's metrics. Open on loopback or with the setting `metrics_open`; otherwise a
     token with `metrics:read` (admin)."""
     n = node(request)
-    client = request.client.host if request.client else None
-    if not (n.settings.metrics_open or is_loopback(client)):
+    if not (n.settings.metrics_open or _from_this_machine(request)):
         _authorised(request)
     body = generate_latest(n.port(NodeMetrics).registry)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+#: Headers a reverse proxy adds: a request that carries one was relayed for someone else.
+RELAYED = ("x-forwarded-for", "forwarded", "x-real-ip")
+
+
+def _from_this_machine(request: Request) -> bool:
+    """A caller on the node's own machine, not relayed by a proxy.
+
+    Why the headers: a proxy on the same machine connects from loopback for the whole
+    world; when ``trusted_proxies`` is not set, the server keeps that loopback address.
+    """
+    if any(h in request.headers for h in RELAYED):
+        return False
+    return is_loopback(request.client.host if request.client else None)
 
 
 def _authorised(request: Request) -> None:

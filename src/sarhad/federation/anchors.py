@@ -241,12 +241,17 @@ def store(session: Session, partner: Partner, body: Any, *, me: str, kind: str =
     the partner sent before for the same seq, or a head behind what it sent before, is
     refused (its log was rewritten). The caller holds the write lock.
     """
-    parsed = parse(body, kind=kind)
-    if parsed.to != me:
-        raise AnchorRefused(403, f"to: the message is for node {parsed.to}, not this node")
-    if partner.node_id and parsed.sender != partner.node_id:
-        raise AnchorRefused(403, f"from: node {parsed.sender} is not {partner.name}")
+    # Who it is for, who sent it and its signature first: a stranger's message is refused
+    # as such (403) whatever else is wrong with it, and no field of it is trusted before.
+    if not isinstance(body, dict):
+        raise AnchorRefused(422, "the message is not a JSON object")
+    to, sender = body.get("to"), body.get("from")
+    if to != me:
+        raise AnchorRefused(403, f"to: the message is for node {str(to)[:64]}, not this node")
+    if partner.node_id and sender != partner.node_id:
+        raise AnchorRefused(403, f"from: node {str(sender)[:64]} is not {partner.name}")
     key_id, signed_at = _verified(session, partner, body)
+    parsed = parse(body, kind=kind)
     held_top = holds(session, partner.id)
     if parsed.entries and parsed.entries[0][0] > held_top + 1:
         raise AnchorRefused(
@@ -331,7 +336,40 @@ def _ring(request: Request) -> KeyRing:
     return signing_keys(node(request).settings.data_dir).ring()
 
 
-@router.post(f"/api/{PATH}")
+_HEX64 = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+_SEQ = {"type": "integer", "minimum": 0, "maximum": 2**53 - 1}
+#: The message as the OpenAPI document states it; what a schema cannot say (consecutive
+#: entries, the signature's value) is checked by ``store``.
+MESSAGE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "from", "to", "head", "signature"],
+    "properties": {
+        "type": {"const": KIND},
+        "from": {"type": "string", "maxLength": 64},
+        "to": {"type": "string", "maxLength": 64},
+        "head": {
+            "type": "object",
+            "required": ["seq", "hash"],
+            "properties": {"seq": _SEQ, "hash": _HEX64},
+        },
+        "entries": {
+            "type": "array",
+            "maxItems": MAX_ANCHORS,
+            "items": {"type": "array", "prefixItems": [_SEQ, _HEX64], "minItems": 2, "maxItems": 2},
+        },
+        "holds": _SEQ,
+        "more": {"type": "boolean"},
+        "signature": {"type": "object"},
+    },
+}
+
+
+@router.post(
+    f"/api/{PATH}",
+    openapi_extra={
+        "requestBody": {"required": True, "content": {MEDIA: {"schema": MESSAGE_SCHEMA}}}
+    },
+)
 async def exchange_route(request: Request, partner: Caller) -> Response:
     """Keep the caller's signed audit anchors; answer with ours, signed."""
     length = request.headers.get("content-length")
