@@ -441,19 +441,24 @@ def sign_object(
     *,
     at: Sequence[str] = DEFAULT_AT,
     now: datetime | None = None,
+    covers: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """A copy of ``obj`` signed by the ring's active key, the signature at path ``at``.
 
     The signature covers the canonical form of the object with the finished signature
-    minus its ``value``. Raises ``NotCanonical`` for content RFC 8785 cannot represent, and
-    ValueError when something along ``at`` is not an object.
+    minus its ``value``. ``covers`` ({object id: ``digest``}, see ``covers_of``) binds other
+    objects that travel with this one (a record's parts) into the signature by their digest:
+    one signature for a whole record. Raises ``NotCanonical`` for content RFC 8785 cannot
+    represent, and ValueError when something along ``at`` is not an object.
     """
     key = signer.active if isinstance(signer, KeyRing) else signer
-    block = {
+    block: dict[str, Any] = {
         "alg": ALG,
         "key_id": key.public.key_id,
         "signed_at": timestamp(now or datetime.now(UTC)),
     }
+    if covers is not None:
+        block["covers"] = dict(covers)
     value = key.private.sign(canonical(_with(obj, at, block)))
     return _with(obj, at, {**block, "value": b64url(value)})
 
@@ -505,6 +510,69 @@ def verify_object(
         )
     problem = key.problem(signed_at, now=now or datetime.now(UTC))
     return problem or Verified(key=key, signed_at=signed_at)
+
+
+def digest(obj: Any) -> str:
+    """SHA-256 of the RFC 8785 form of ``obj``, in lowercase hex: how a signature covers a
+    part. Raises ``NotCanonical`` for content RFC 8785 cannot represent."""
+    return hashlib.sha256(canonical(obj)).hexdigest()
+
+
+def covers_of(parts: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """The ``covers`` of a signature over ``parts``: {part id: ``digest`` of the part}."""
+    return {str(p["id"]): digest(p) for p in parts}
+
+
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+def check_covers(
+    obj: Any, parts: Iterable[Any], *, at: Sequence[str] = DEFAULT_AT
+) -> Refused | None:
+    """Whether the parts that travel with ``obj`` are the ones its signature covers
+    (None: they are). Call it after ``verify_object`` said the signature holds.
+
+    Each covered part must be among ``parts`` unchanged (its ``digest`` as signed). A part of
+    the same version as ``obj`` (same ``modified``) that is not covered is refused too: no
+    one adds to a signed record. Parts of other versions (a batch may hold several versions
+    of one record) are not this signature's business. Never raises for anything in ``obj``.
+    """
+    found = signature_block(obj, at)
+    if isinstance(found, Refused):
+        return found
+    covers = found.get("covers", {})
+    if not isinstance(covers, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) and _SHA256_HEX.fullmatch(v)
+        for k, v in covers.items()
+    ):
+        return Refused(Reason.MALFORMED, "covers is not a map of ids to SHA-256 digests")
+    version = obj.get("modified") if isinstance(obj, Mapping) else None
+    matched: set[str] = set()
+    for part in parts:
+        pid = part.get("id") if isinstance(part, Mapping) else None
+        if not isinstance(pid, str):
+            continue
+        want = covers.get(pid)
+        same_version = part.get("modified") == version
+        if want is None:
+            if same_version:
+                return Refused(Reason.BAD_SIGNATURE, f"part {pid[:80]} is not covered by it")
+            continue
+        try:
+            ok = digest(part) == want
+        except NotCanonical:
+            ok = False
+        if ok:
+            matched.add(pid)
+        elif same_version:
+            return Refused(Reason.BAD_SIGNATURE, f"part {pid[:80]} was changed after signing")
+    missing = sorted(set(covers) - matched)
+    if missing:
+        return Refused(
+            Reason.BAD_SIGNATURE,
+            f"part {missing[0][:80]} is missing or was changed after signing",
+        )
+    return None
 
 
 # -- the ring -----------------------------------------------------------------------------------

@@ -111,6 +111,7 @@ def _write_receipts(inn: Inbound) -> None:
                 "via": inn.via,
                 "received_at": at,
                 "original": original,
+                "signed_key_id": inn.signed.get(key),
             }
             for key, original in inn.receipts.items()
         ],
