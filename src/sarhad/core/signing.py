@@ -101,12 +101,60 @@ class NotCanonical(ValueError):
     surrogate, a key that is not a string, or something that is not JSON at all."""
 
 
+class _Slow(Exception):
+    """A value the fast path does not spell as RFC 8785 does: the reference serialiser decides."""
+
+
+_MAX_EXACT = 2**53 - 1  # the largest integer RFC 8785 (I-JSON) takes
+_ASCII = re.compile(r"[\x00-\x7f]*")
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with what the standard library would spell otherwise than RFC 8785 made
+    plain (integral floats as ints), or ``_Slow`` where it cannot be (see ``canonical``)."""
+    if isinstance(value, str) or value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        if -_MAX_EXACT <= value <= _MAX_EXACT:
+            return value
+        raise _Slow
+    if isinstance(value, float):
+        if value.is_integer():
+            if -_MAX_EXACT <= value <= _MAX_EXACT:
+                return int(value)  # ES6 writes 100.0 as 100 and -0.0 as 0
+            raise _Slow  # ES6 writes the shortest digits then zeros, Python all of them
+        if 1e-4 <= abs(value) < 1e16:
+            return value  # both write the shortest round-trip digits, in fixed notation
+        raise _Slow  # exponents are spelt differently (1e-05 / 1e-5), as are NaN and inf
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if not isinstance(k, str) or not _ASCII.fullmatch(k):
+                raise _Slow  # RFC 8785 sorts by UTF-16 code units, Python by code points
+            out[k] = _plain(v)
+        return out
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    raise _Slow
+
+
 def canonical(value: Any) -> bytes:
     """The RFC 8785 (JSON Canonicalization Scheme) form of ``value``, as UTF-8 bytes.
+
+    Fast path: for what the standard library writes exactly as RFC 8785 does (ASCII keys,
+    integers within 2**53, floats in fixed notation, strings: both escape only the quote,
+    the backslash and control characters, in lowercase ``\\u00xx``), ``json.dumps`` with
+    sorted keys, ~10× faster; anything else goes to Trail of Bits' ``rfc8785``, the reference
+    (tests/core/test_signing.py holds them equal).
 
     >>> canonical({"b": [1.0, "€"], "a": None})
     b'{"a":null,"b":[1,"\\xe2\\x82\\xac"]}'
     """
+    try:
+        text = json.dumps(_plain(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return text.encode("utf-8")  # a lone surrogate raises here: the reference decides
+    except (_Slow, UnicodeEncodeError, RecursionError, ValueError):
+        pass
     try:
         return rfc8785.dumps(value)
     except rfc8785.CanonicalizationError as exc:
