@@ -16,8 +16,9 @@ five TLP 2.0 markings, our extension-definition).
   which makes its GET objects fail), paged the same way once, at 1,000 objects and doubling up
   to ``--medallion-max`` while the next size is expected to fit ``--medallion-budget`` seconds
   (its first GET grows with the square of the collection).
-* Validated ingest: ``federation.inbox.ingest`` on a fresh node, batches of ≤ 1,000 cut
-  between incidents, one transaction each, as a pull does. Baselines: stix2-validator
+* Validated ingest: ``federation.inbox.ingest`` on fresh nodes, batches of ≤ 1,000 cut
+  between incidents, one transaction each, as a pull does; signed and unsigned batches in
+  turn, so that both see the same load. Baselines: stix2-validator
   ``validate_instance`` (validate only, on a sample) and medallion's POST (stores without
   validating) from the serving runs.
 * Full sync: a fresh node B runs ``sync_partner`` against the served node A over loopback
@@ -500,25 +501,42 @@ def medallion_run(
     return MedallionRun(len(objects), load_s, paged)
 
 
-def ingest_all(
-    node: Node, partner: str, objects: list[StixObject], profile: BorderProfile
-) -> tuple[float, IngestReport]:
-    """``ingest`` in batches of ≤ 1,000 cut between incidents, one transaction each (as a
-    pull commits pages; sync holds back the parts of an incident a page boundary split)."""
-    report = IngestReport()
-    with node.db.session() as s:
-        p = sharing.get_partner(s, name=partner)
-        s.expunge(p)
-    start = time.perf_counter()
-    for batch in batches(objects, INGEST_BATCH):
+def ingest_both(
+    plain: Node,
+    plain_objects: list[StixObject],
+    signed: Node,
+    signed_objects: list[StixObject],
+    profile: BorderProfile,
+) -> tuple[tuple[float, IngestReport], tuple[float, IngestReport]]:
+    """``ingest`` of the unsigned objects on ``plain`` and of the signed ones on ``signed``,
+    in batches of ≤ 1,000 cut between incidents, one transaction each (as a pull commits
+    pages), the two nodes' batches in turn: both see the same load of a shared machine (two
+    runs one after the other measured the neighbours as much as the signatures)."""
+    runs = []
+    for node, objects in ((plain, plain_objects), (signed, signed_objects)):
         with node.db.session() as s:
-            merged = s.merge(p)
-            report.merge(
-                ingest(
-                    s, partner=merged, objects=batch, via="pull", node=node.local, profile=profile
+            p = sharing.get_partner(s, name="pk-node")
+            s.expunge(p)
+        runs.append((node, p, list(batches(objects, INGEST_BATCH))))
+    seconds, reports = [0.0, 0.0], [IngestReport(), IngestReport()]
+    for i in range(max(len(r[2]) for r in runs)):
+        for k, (node, p, parts) in enumerate(runs):
+            if i >= len(parts):
+                continue
+            start = time.perf_counter()
+            with node.db.session() as s:
+                reports[k].merge(
+                    ingest(
+                        s,
+                        partner=s.merge(p),
+                        objects=parts[i],
+                        via="pull",
+                        node=node.local,
+                        profile=profile,
+                    )
                 )
-            )
-    return time.perf_counter() - start, report
+            seconds[k] += time.perf_counter() - start
+    return (seconds[0], reports[0]), (seconds[1], reports[1])
 
 
 def validator_rate(objects: list[StixObject]) -> tuple[float, list[str]]:
@@ -846,14 +864,14 @@ def run(
     introduce(node_a, node_c, None, keys=True)
     node_c0 = make_node(root, "ingest-plain", "IR")
     introduce(node_a, node_c0, None)
-    console.print(f"ingest: {len(feed):,} objects unsigned …")
-    plain_s, plain_report = ingest_all(node_c0, "pk-node", feed, profile)
+    console.print(f"ingest: {len(feed):,} objects, unsigned and signed in turn …")
+    with profiled(args.profile, "validated ingest (unsigned and signed)", console):
+        (plain_s, plain_report), (ingest_s, report) = ingest_both(
+            node_c0, feed, node_c, signed_feed, profile
+        )
     res.check(
         "ingest unsigned: nothing refused", not plain_report.rejected, _refusals(plain_report)
     )
-    console.print(f"ingest: {len(feed):,} objects signed, verified …")
-    with profiled(args.profile, "validated ingest", console):
-        ingest_s, report = ingest_all(node_c, "pk-node", signed_feed, profile)
     res.check("ingest: nothing refused", not report.rejected, _refusals(report))
     verified = count(node_c.db, Receipt, Receipt.signed_key_id.is_not(None))
     res.check(

@@ -434,8 +434,9 @@ class _Signatures:
 class _Forwarding:
     """Whether ``partner`` may hand us a record that names another node as its originator.
 
-    Until records are signed by their originator, the sender's word is all we have, so we
-    take a third node's record only where our agreement with the sender allows third-party
+    A third node's record must also carry its originator's signature (:class:`_Signatures`,
+    checked after this rule); this rule says whether it may come through this sender at all:
+    we take a third node's record only where our agreement with the sender allows third-party
     records (``forward_third_party``, the flag that governs what we forward to it), the
     record's TLP may be passed on (CLEAR or GREEN), and the originator is not a partner of
     ours: those records come from their originator directly, never through another node.
