@@ -975,7 +975,8 @@ def _signed_originals(session: Session, record_ids: Sequence[str]) -> dict[str, 
             .order_by(Receipt.modified)
         )
         for stix_id, original in rows:
-            found[stix_id.split("--", 1)[1]] = json.loads(original)  # the last is the latest
+            if original:  # the last is the latest
+                found[stix_id.split("--", 1)[1]] = json.loads(original)
     return found
 
 
