@@ -16,16 +16,24 @@ five TLP 2.0 markings, our extension-definition).
   which makes its GET objects fail), paged the same way once, at 1,000 objects and doubling up
   to ``--medallion-max`` while the next size is expected to fit ``--medallion-budget`` seconds
   (its first GET grows with the square of the collection).
-* Validated ingest: ``federation.inbox.ingest`` on a fresh node, batches of ≤ 1,000 cut
-  between incidents, one transaction each, as a pull does. Baselines: stix2-validator
+* Validated ingest: ``federation.inbox.ingest`` on fresh nodes, batches of ≤ 1,000 cut
+  between incidents, one transaction each, as a pull does; signed and unsigned batches in
+  turn, so that both see the same load. Baselines: stix2-validator
   ``validate_instance`` (validate only, on a sample) and medallion's POST (stores without
   validating) from the serving runs.
 * Full sync: a fresh node B runs ``sync_partner`` against the served node A over loopback
   (real HTTP pull, product page size) and then pushes its own few objects. The locate index
   is built before any timing (a node builds it once per process).
 
+Signatures (issue 15): A's records are signed as its publisher signs them (one signature a
+record, its location and relationship bound by digest; the time is reported under loading).
+Ingest and sync run twice on fresh nodes: signed objects verified against A's key (C, B hold
+it), and the same objects unsigned to nodes that hold no key (C0, B0): the table prints both
+and the cost of signatures in %.
+
 Goals (issue): ≥ 20,000 objects/s served, ≥ 5,000 objects/s validated ingest, a full
-two-node sync of 100,000 objects in < 30 s. Exit code 1 if a correctness check fails, 2 if
+two-node sync of 100,000 objects in < 30 s, all with signatures on; verification costing
+< 20 % of validated ingest throughput. Exit code 1 if a correctness check fails, 2 if
 only a goal is missed, 0 if all pass. ``--profile`` prints where the time of ingest and sync
 goes (cProfile, this process; the serving node is another process).
 """
@@ -69,7 +77,7 @@ from sarhad.federation.client import TaxiiClient
 from sarhad.federation.identity import LocalNode
 from sarhad.federation.inbox import IngestReport, ingest
 from sarhad.federation.models import CollectionObject, Receipt
-from sarhad.federation.publish import publish_partner
+from sarhad.federation.publish import publish_partner, sign_all
 from sarhad.federation.stix.core import validate_with_oasis
 from sarhad.federation.store import Appender, ensure_collections
 from sarhad.federation.sync import sync_partner
@@ -79,6 +87,7 @@ from sarhad.incidents.models import Incident, IncidentVersion
 from sarhad.incidents.schemas import IncidentIn, Transition
 from sarhad.node import init_node
 from sarhad.sharing import service as sharing
+from sarhad.sharing.keys import own_ring
 from sarhad.sharing.schemas import PartnerUpdate
 
 MEDIA = "application/taxii+json;version=2.1"
@@ -87,6 +96,7 @@ INGEST_BATCH = 1000
 GOAL_SERVE = 20_000.0
 GOAL_INGEST = 5_000.0
 GOAL_SYNC_S = 30.0
+GOAL_VERIFY_COST = 20.0  # % of validated ingest throughput that signatures may cost
 GOAL_SIZE = 100_000  # the goals are stated for this many objects
 MEDALLION_USER, MEDALLION_PASSWORD = "bench", "bench-secret"
 VENV_BIN = Path(sys.executable).parent
@@ -137,8 +147,9 @@ def make_node(root: Path, name: str, side: str) -> Node:
     return Node(settings=settings, db=db, node_id=node_id)
 
 
-def introduce(a: Node, b: Node, a_url: str | None) -> None:
-    """b becomes a partner of a (with a token) and a of b (with a's URL and that token)."""
+def introduce(a: Node, b: Node, a_url: str | None, *, keys: bool = False) -> None:
+    """b becomes a partner of a (with a token) and a of b (with a's URL and that token);
+    with ``keys``, b holds a's public signing key (and verifies what a signed)."""
     with a.db.session() as s:
         _, token = sharing.add_partner(
             s,
@@ -155,14 +166,15 @@ def introduce(a: Node, b: Node, a_url: str | None) -> None:
             node_id=a.node_id,
             taxii_url=f"{a_url}/taxii2/api/" if a_url else None,
             remote_token=token,
+            public_key_pem=own_ring(a.settings.data_dir).active.public.pem if keys else None,
             actor=CONSOLE,
         )
 
 
 def partner_token(a: Node, b: Node) -> str:
     """The token a issued for b, as b stored it."""
-    with b.db.session() as s:
-        token = sharing.get_partner(s, name=a.settings.node_name).remote_token
+    with b.db.session() as s:  # stored sealed: opened with b's node key
+        token = sharing.remote_token(s, sharing.get_partner(s, name=a.settings.node_name))
     assert token
     return token
 
@@ -489,25 +501,42 @@ def medallion_run(
     return MedallionRun(len(objects), load_s, paged)
 
 
-def ingest_all(
-    node: Node, partner: str, objects: list[StixObject], profile: BorderProfile
-) -> tuple[float, IngestReport]:
-    """``ingest`` in batches of ≤ 1,000 cut between incidents, one transaction each (as a
-    pull commits pages; sync holds back the parts of an incident a page boundary split)."""
-    report = IngestReport()
-    with node.db.session() as s:
-        p = sharing.get_partner(s, name=partner)
-        s.expunge(p)
-    start = time.perf_counter()
-    for batch in batches(objects, INGEST_BATCH):
+def ingest_both(
+    plain: Node,
+    plain_objects: list[StixObject],
+    signed: Node,
+    signed_objects: list[StixObject],
+    profile: BorderProfile,
+) -> tuple[tuple[float, IngestReport], tuple[float, IngestReport]]:
+    """``ingest`` of the unsigned objects on ``plain`` and of the signed ones on ``signed``,
+    in batches of ≤ 1,000 cut between incidents, one transaction each (as a pull commits
+    pages), the two nodes' batches in turn: both see the same load of a shared machine (two
+    runs one after the other measured the neighbours as much as the signatures)."""
+    runs = []
+    for node, objects in ((plain, plain_objects), (signed, signed_objects)):
         with node.db.session() as s:
-            merged = s.merge(p)
-            report.merge(
-                ingest(
-                    s, partner=merged, objects=batch, via="pull", node=node.local, profile=profile
+            p = sharing.get_partner(s, name="pk-node")
+            s.expunge(p)
+        runs.append((node, p, list(batches(objects, INGEST_BATCH))))
+    seconds, reports = [0.0, 0.0], [IngestReport(), IngestReport()]
+    for i in range(max(len(r[2]) for r in runs)):
+        for k, (node, p, parts) in enumerate(runs):
+            if i >= len(parts):
+                continue
+            start = time.perf_counter()
+            with node.db.session() as s:
+                reports[k].merge(
+                    ingest(
+                        s,
+                        partner=s.merge(p),
+                        objects=parts[i],
+                        via="pull",
+                        node=node.local,
+                        profile=profile,
+                    )
                 )
-            )
-    return time.perf_counter() - start, report
+            seconds[k] += time.perf_counter() - start
+    return (seconds[0], reports[0]), (seconds[1], reports[1])
 
 
 def validator_rate(objects: list[StixObject]) -> tuple[float, list[str]]:
@@ -696,8 +725,13 @@ def run(
     t0 = time.perf_counter()
     templates = make_templates(make_node(root, "templates", "PK"), profile)
     node_a, node_b = make_node(root, "pk-node", "PK"), make_node(root, "ir-node", "IR")
-    introduce(node_a, node_b, None)  # A's URL is given to B once A is served
+    # B holds A's key and gets A's records signed; B0 ("ir-plain") holds none and gets them
+    # unsigned: the same sync with signatures on and off.
+    node_b0 = make_node(root, "ir-plain", "IR")
+    introduce(node_a, node_b, None, keys=True)  # A's URL is given to B once A is served
+    introduce(node_a, node_b0, None)
     fixed = start_collection(node_a, "ir-node")
+    start_collection(node_a, "ir-plain")
     n_inc = max(0, (largest - len(fixed)) // 3)
     clones = clone_objects(templates, node_a.node_id, n_inc)
     feed = fixed + clones  # what a pull of A's collection delivers, in order
@@ -705,9 +739,23 @@ def run(
         f"{len(feed):,} objects ({n_inc:,} incidents, {len(fixed)} fixed objects) by "
         f"our mapping in {time.perf_counter() - t0:.1f} s"
     )
+    ring = own_ring(node_a.settings.data_dir)
     t0 = time.perf_counter()
-    held = append_outbound(node_a, "ir-node", clones)
+    signed_clones = sign_all(clones, ring, node_id=node_a.node_id)  # as publish signs
+    sign_s = time.perf_counter() - t0
+    signed_feed = fixed + signed_clones
+    res.loads.append(
+        [
+            "signing as the publisher does (one signature a record, parts by digest)",
+            f"{len(clones):,} objects",
+            f"{rate(len(clones), sign_s):,.0f} objects/s",
+            f"{sign_s:.1f} s",
+        ]
+    )
+    t0 = time.perf_counter()
+    held = append_outbound(node_a, "ir-node", signed_clones)
     load_s = time.perf_counter() - t0
+    append_outbound(node_a, "ir-plain", clones)
     res.loads.append(
         [
             "our collection: store Appender, one transaction",
@@ -773,7 +821,7 @@ def run(
     # Ours: the same sizes, plus medallion's largest for a like-for-like ratio.
     serve_sizes = sorted(set(sizes) | ({med_ok[-1].size} if med_ok else set()))
     ours: dict[int, Paged] = {}
-    sync = SyncTiming()
+    sync = plain_sync = SyncTiming()
     for size in serve_sizes:
         if size == largest:
             node, peer, count_held = node_a, node_b, held
@@ -794,25 +842,41 @@ def run(
                 f"{paged.objects:,} served, {paged.unique:,} distinct",
             )
             if node is node_a:
-                with node_b.db.session() as s:
-                    sharing.update_partner(
-                        s,
-                        name="pk-node",
-                        changes=PartnerUpdate(taxii_url=f"{url}/taxii2/api/"),
-                        actor=CONSOLE,
-                    )
+                for b in (node_b, node_b0):
+                    with b.db.session() as s:
+                        sharing.update_partner(
+                            s,
+                            name="pk-node",
+                            changes=PartnerUpdate(taxii_url=f"{url}/taxii2/api/"),
+                            actor=CONSOLE,
+                        )
                 sync = run_sync(node_a, node_b, held, n_inc, profile, res, console, args.profile)
+                plain_sync = run_sync(
+                    node_a, node_b0, held, n_inc, profile, res, console, False, signed=False
+                )
         if node is not node_a:
             node.db.dispose()
             peer.db.dispose()
 
-    # Validated ingest on a fresh node, and the validate-only baseline.
+    # Validated ingest on fresh nodes: signed objects verified (C holds A's key), and the same
+    # objects unsigned (C0 holds none); the validate-only baseline.
     node_c = make_node(root, "ingest-ir", "IR")
-    introduce(node_a, node_c, None)
-    console.print(f"ingest: {len(feed):,} objects …")
-    with profiled(args.profile, "validated ingest", console):
-        ingest_s, report = ingest_all(node_c, "pk-node", feed, profile)
+    introduce(node_a, node_c, None, keys=True)
+    node_c0 = make_node(root, "ingest-plain", "IR")
+    introduce(node_a, node_c0, None)
+    console.print(f"ingest: {len(feed):,} objects, unsigned and signed in turn …")
+    with profiled(args.profile, "validated ingest (unsigned and signed)", console):
+        (plain_s, plain_report), (ingest_s, report) = ingest_both(
+            node_c0, feed, node_c, signed_feed, profile
+        )
+    res.check(
+        "ingest unsigned: nothing refused", not plain_report.rejected, _refusals(plain_report)
+    )
     res.check("ingest: nothing refused", not report.rejected, _refusals(report))
+    verified = count(node_c.db, Receipt, Receipt.signed_key_id.is_not(None))
+    res.check(
+        "ingest: every record verified as A's", verified == n_inc, f"{verified:,} of {n_inc:,}"
+    )
     got, versions_ = count(node_c.db, Incident), count(node_c.db, IncidentVersion)
     res.check(
         "ingest: every incident stored once",
@@ -844,8 +908,10 @@ def run(
         (len(feed), ingest_s),
         (len(sample), val_s),
         sync,
+        (len(feed), plain_s),
+        plain_sync,
     )
-    for n in (node_a, node_b, node_c):
+    for n in (node_a, node_b, node_b0, node_c, node_c0):
         n.db.dispose()
     if not all(ok for _, ok, _ in res.checks):
         return 1
@@ -869,6 +935,8 @@ def report_tables(
     ingest: tuple[int, float],
     validator: tuple[int, float],
     sync: SyncTiming,
+    plain_ingest: tuple[int, float],
+    plain_sync: SyncTiming,
 ) -> None:
     """The results table (each figure beside its same-run baseline), loads, checks, goals."""
     table = Table(title="TAXII: serving, validated ingest, two-node sync")
@@ -930,9 +998,40 @@ def report_tables(
     n, seconds = ingest
     vn, vs = validator
     r, vr = rate(n, seconds), rate(vn, vs)
-    ok = r >= GOAL_INGEST
+    pn, ps = plain_ingest
+    pr = rate(pn, ps)
     table.add_row(
-        f"ingest: validated, batches ≤ {INGEST_BATCH:,}",
+        f"  ingest: validated, signatures off (unsigned, no keys), batches ≤ {INGEST_BATCH:,}",
+        f"{pn:,}",
+        f"{ps:.1f}",
+        f"{pr:,.0f}",
+        "(baseline of signatures on)",
+        "",
+        "",
+        "",
+    )
+    ok = r >= GOAL_INGEST
+    cost = 100.0 * (1 - r / pr) if pr else float("nan")
+    cost_ok = cost < GOAL_VERIFY_COST
+    table.add_row(
+        f"ingest: validated + signatures verified, batches ≤ {INGEST_BATCH:,}",
+        f"{n:,}",
+        f"{seconds:.1f}",
+        f"{r:,.0f}",
+        f"signatures off {pr:,.0f}/s: cost {cost:.1f} %",
+        f"{r / pr:,.2f}" if pr else "",
+        f"cost < {GOAL_VERIFY_COST:.0f} %",
+        _verdict(cost_ok),
+    )
+    res.goals.append(
+        (
+            f"verification costs < {GOAL_VERIFY_COST:.0f} % of ingest throughput at {n:,}",
+            cost_ok if n >= GOAL_SIZE - 10 else None,
+            f"{cost:.1f} % ({r:,.0f} vs {pr:,.0f} objects/s)",
+        )
+    )
+    table.add_row(
+        f"ingest: validated + verified (vs stix2-validator), batches ≤ {INGEST_BATCH:,}",
         f"{n:,}",
         f"{seconds:.1f}",
         f"{r:,.0f}",
@@ -959,14 +1058,26 @@ def report_tables(
             "",
             "",
         )
-    ok = sync.seconds < GOAL_SYNC_S
     table.add_row(
-        f"sync: B pulls all of A over HTTP ({sync.pages} pages; {sync.waited:.1f} s in GET)",
+        f"  sync, signatures off ({plain_sync.pages} pages; {plain_sync.waited:.1f} s in GET)",
+        f"{plain_sync.objects:,}",
+        f"{plain_sync.seconds:.1f}",
+        f"{rate(plain_sync.objects, plain_sync.seconds):,.0f}",
+        "(baseline of signatures on)",
+        "",
+        "",
+        "",
+    )
+    ok = sync.seconds < GOAL_SYNC_S
+    sync_cost = 100.0 * (sync.seconds / plain_sync.seconds - 1) if plain_sync.seconds else 0.0
+    table.add_row(
+        f"sync: B pulls all of A over HTTP, signed + verified ({sync.pages} pages; "
+        f"{sync.waited:.1f} s in GET)",
         f"{sync.objects:,}",
         f"{sync.seconds:.1f}",
         f"{rate(sync.objects, sync.seconds):,.0f}",
-        "",
-        "",
+        f"signatures off {plain_sync.seconds:.1f} s: +{sync_cost:.1f} % time",
+        f"{plain_sync.seconds / sync.seconds:,.2f}" if sync.seconds else "",
         f"< {GOAL_SYNC_S:.0f} s",
         _verdict(ok),
     )
@@ -1037,13 +1148,18 @@ def run_sync(
     res: Results,
     console: Console,
     prof: bool,
+    *,
+    signed: bool = True,
 ) -> SyncTiming:
-    """B pulls everything A holds for it (real HTTP, sync_partner), then pushes its own."""
+    """B pulls everything A holds for it (real HTTP, sync_partner), then pushes its own;
+    ``signed``: A's records arrive signed and B verifies each (B holds A's key)."""
     console.print(f"sync: B pulls {held:,} objects from A …")
     clients: list[TimedClient] = []
 
+    token = partner_token(a, b)
+
     def factory(p: Any) -> TaxiiClient:
-        clients.append(TimedClient(p.taxii_url or "", p.remote_token))
+        clients.append(TimedClient(p.taxii_url or "", token))
         return clients[-1]
 
     with profiled(prof, "two-node sync (client side: B)", console):
@@ -1056,17 +1172,24 @@ def run_sync(
             client_factory=factory,
         )
         seconds = time.perf_counter() - t0
-    res.check("sync: no error", report.error is None, report.error or "")
-    res.check("sync: nothing refused", not report.pulled.rejected, _refusals(report.pulled))
+    how = "sync (signed)" if signed else "sync (unsigned)"
+    res.check(f"{how}: no error", report.error is None, report.error or "")
+    res.check(f"{how}: nothing refused", not report.pulled.rejected, _refusals(report.pulled))
+    verified = count(b.db, Receipt, Receipt.signed_key_id.is_not(None))
+    res.check(
+        f"{how}: records verified as A's",
+        verified == (n_inc if signed else 0),
+        f"{verified:,} of {n_inc if signed else 0:,}",
+    )
     got, versions_ = count(b.db, Incident), count(b.db, IncidentVersion)
     res.check(
-        "sync: every incident arrived exactly once",
+        f"{how}: every incident arrived exactly once",
         got == versions_ == n_inc,
         f"{got:,} incidents, {versions_:,} versions, of {n_inc:,}",
     )
     receipts = count(b.db, Receipt)
     res.check(
-        "sync: every object receipted once",
+        f"{how}: every object receipted once",
         receipts == held,
         f"{receipts:,} of {held:,}; {report.pages} pages; pushed {report.pushed}",
     )

@@ -18,6 +18,7 @@ from sarhad.core.clients import server_options
 from sarhad.core.config import Settings
 from sarhad.core.db import Database, get_node_id
 from sarhad.sharing import service as sharing
+from sarhad.sharing.keys import own_ring
 from sarhad.sharing.schemas import AgreementIn, PartnerUpdate
 
 #: Below Linux's ephemeral range (32768-60999): a port the kernel hands to an outgoing
@@ -113,8 +114,11 @@ def start_server(
 def introduce(
     a: LiveNode, b: LiveNode, *, terms_a: dict | None = None, terms_b: dict | None = None
 ) -> None:
-    """Make a and b partners of each other, as two liaison offices would by exchanging tokens."""
+    """Make a and b partners of each other, as two liaison offices would: exchanging tokens
+    and public signing keys (so each takes the other's records as signed)."""
     a_name, b_name = a.settings.node_name, b.settings.node_name
+    a_key = own_ring(a.settings.data_dir).active.public.pem
+    b_key = own_ring(b.settings.data_dir).active.public.pem
     with a.db.session() as s:
         a_id = get_node_id(s)
     with b.db.session() as s:
@@ -126,6 +130,7 @@ def introduce(
             country=b.settings.node_side,
             taxii_url=f"{b.url}/taxii2/api/",
             node_id=b_id,
+            public_key_pem=b_key,
             actor=CONSOLE,
         )
         if terms_a:
@@ -138,6 +143,7 @@ def introduce(
             taxii_url=f"{a.url}/taxii2/api/",
             remote_token=token_for_b,
             node_id=a_id,
+            public_key_pem=a_key,
             actor=CONSOLE,
         )
         if terms_b:

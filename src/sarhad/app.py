@@ -47,10 +47,12 @@ from sarhad.federation import gauges as federation_gauges
 from sarhad.federation import service as federation
 from sarhad.federation.anchors import router as anchors_router
 from sarhad.federation.courier import Courier
+from sarhad.federation.inbox import signature_of
 from sarhad.federation.routes import router as federation_router
 from sarhad.federation.taxii import error_response as taxii_error
 from sarhad.federation.taxii import router as taxii_router
 from sarhad.incidents.link_routes import router as links_router
+from sarhad.incidents.ports import SignaturePort
 from sarhad.incidents.routes import router as incidents_router
 from sarhad.migrations import head
 from sarhad.node import alert_ports, crossing_ports, feed_sources, patrol_ports
@@ -208,6 +210,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             feed_sources(),
             patrol_ports(settings, profile),
             planner,
+            SignaturePort(of=signature_of),  # received records: signed by whom, or not
             # the API accepts a signed-in console's cookie (with its CSRF header) too
             WebSession(recognise=web_pages.session_port),
             health,

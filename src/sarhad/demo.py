@@ -29,6 +29,7 @@ from sarhad.incidents.models import Incident
 from sarhad.incidents.schemas import IncidentIn, Transition
 from sarhad.incidents.taxonomy import Status
 from sarhad.node import init_node
+from sarhad.sharing import keys as known_keys
 from sarhad.sharing import service as sharing
 from sarhad.sharing.preview import preview
 from sarhad.sharing.schemas import AgreementIn, PartnerUpdate
@@ -272,6 +273,9 @@ def federate(nodes: list[DemoNode]) -> None:
                 country=other.side,
                 taxii_url=f"{other.url}/taxii2/api/",
                 node_id=ids[other.side],
+                # The public signing keys change hands with the tokens: each side then takes
+                # the other's records as signed (docs/federation.md, Signatures).
+                public_key_pem=known_keys.own_ring(other.settings.data_dir).active.public.pem,
                 actor=CONSOLE,
             )
             sharing.set_agreement(

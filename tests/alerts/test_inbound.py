@@ -11,10 +11,13 @@ from sqlalchemy import func, select
 
 from sarhad.alerts.models import Alert
 from sarhad.core.auth import Role
+from sarhad.core.db import get_node_id
 from sarhad.federation.models import Quarantined
+from sarhad.federation.publish import sign_all
 from sarhad.federation.stix.core import validate_with_oasis
 from sarhad.federation.types.alert import ALERT_EXTENSION_ID, step_stix_id
 from sarhad.sharing import service as sharing
+from sarhad.sharing.keys import own_ring
 from support import LiveNode
 
 from .conftest import ALERT, Desks, wait_for
@@ -61,6 +64,13 @@ def _sent_objects(desks: Desks) -> tuple[dict[str, Any], str]:
     return json.loads(payload), token
 
 
+def signed(node: LiveNode, objects: list[Any]) -> list[Any]:
+    """``objects`` signed by ``node`` as its publisher signs what it originates."""
+    with node.db.session() as s:
+        node_id = get_node_id(s)
+    return sign_all(objects, own_ring(node.settings.data_dir), node_id=node_id)
+
+
 def _alert_count(node: LiveNode) -> int:
     with node.db.session() as s:
         return s.scalar(select(func.count()).select_from(Alert)) or 0
@@ -69,7 +79,9 @@ def _alert_count(node: LiveNode) -> int:
 def test_our_alert_objects_pass_the_oasis_validator(desks: Desks) -> None:
     obj, _ = _sent_objects(desks)
     assert validate_with_oasis([obj]) == []
-    assert obj["extensions"] == {ALERT_EXTENSION_ID: {"extension_type": "new-sdo"}}
+    assert obj["extensions"].keys() == {ALERT_EXTENSION_ID}
+    entry = obj["extensions"][ALERT_EXTENSION_ID]
+    assert entry["extension_type"] == "new-sdo" and entry["signature"]["alg"] == "Ed25519"
     assert "created_by" not in obj and "sources" not in obj  # no desk names leave the node
 
 
@@ -102,7 +114,7 @@ def test_a_bad_alert_is_quarantined_with_its_reason(
     bad = copy.deepcopy(good)
     bad["id"] = "sarhad-alert--6f1f7a4c-0b5e-4c1a-9b9e-2f0d1c3b4a59"
     bad[field] = value
-    status = _post(desks.ir, token, [bad])
+    status = _post(desks.ir, token, signed(desks.pk, [bad]))  # PK signed the bad content
     assert status["failure_count"] == 1 and reason in status["failures"][0]["message"]
     assert _alert_count(desks.ir) == 1  # nothing half-written
     with desks.ir.db.session() as s:
@@ -128,7 +140,7 @@ def test_steps_only_from_the_party_that_may_take_them(desks: Desks) -> None:
         "object_marking_refs": good["object_marking_refs"],
         "extensions": good["extensions"],
     }
-    status = _post(desks.ir, token, [step])
+    status = _post(desks.ir, token, signed(desks.pk, [step]))
     assert status["failure_count"] == 1
     assert "may not send 'acknowledged'" in status["failures"][0]["message"]
     # A step with a made-up id, and one about an alert nobody raised.
@@ -140,12 +152,13 @@ def test_steps_only_from_the_party_that_may_take_them(desks: Desks) -> None:
         "alert_ref": unknown_alert,
         "id": step_stix_id(unknown_alert.removeprefix("sarhad-alert--"), "withdrawn"),
     }
-    status = _post(desks.ir, token, [forged, unknown])
+    status = _post(desks.ir, token, signed(desks.pk, [forged, unknown]))
     messages = [f["message"] for f in status["failures"]]
     assert status["failure_count"] == 2
     assert "derived" in messages[0] and "no alert" in messages[1]
     # The genuine withdrawal, sent twice, is applied once.
     real = {**step, "step": "withdrawn", "id": step_stix_id(alert_id, "withdrawn"), "reason": "x"}
+    [real] = signed(desks.pk, [real])
     assert _post(desks.ir, token, [real])["success_count"] == 1
     assert _post(desks.ir, token, [real])["success_count"] == 1  # "already have it"
     with desks.ir.client(Role.LIAISON) as c:

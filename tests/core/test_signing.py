@@ -10,8 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import rfc8785
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sarhad.core.errors import ConfigError
 from sarhad.core.signing import (
@@ -499,3 +502,41 @@ def test_an_announcement_must_be_signed_by_the_key_it_makes_active_too() -> None
     resigned = sign_object({k: v for k, v in without.items() if k != "signature"}, ring, now=now)
     refused = verify_announcement(resigned, known, node_id=NODE, now=now)
     assert isinstance(refused, Refused) and refused.reason is Reason.UNSIGNED
+
+
+# --- the fast canonical form equals the reference ---------------------------------------------
+
+_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**53), max_value=2**53)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_json)
+def test_the_fast_canonical_form_is_rfc8785(value: Any) -> None:
+    try:
+        expected = rfc8785.dumps(value)
+    except rfc8785.CanonicalizationError:
+        with pytest.raises(NotCanonical):
+            canonical(value)
+        return
+    assert canonical(value) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        1e-5, 1e-7, 1e16, 1e21, 1.5e300, -0.0, 100.0, 28.95, 2.0**53, 2.0**60, 0.1 + 0.2,
+        "\x00\x1f\x7f\"\\/\u2028\U0001f600", {"\ue000": 1, "\U0001f600": 2}, {"é": 1, "z": 2},
+    ],
+)  # fmt: skip
+def test_the_fast_canonical_form_in_corners(value: Any) -> None:
+    assert canonical(value) == rfc8785.dumps(value)

@@ -46,7 +46,7 @@ def test_a_step_carries_taken_at_and_passes_the_validator() -> None:
     assert "at" not in obj and obj["taken_at"] == "2026-11-20T10:05:00.000Z"
     assert validate_with_oasis([obj]) == []
     definition = alert_extension_definition(created_by_ref=AUTHOR)
-    assert definition["version"] == "2.0"
+    assert definition["version"] == "2.1"  # 2.0 renamed at; 2.1 added the signature
     assert definition["created"] == ALERT_EXTENSION_CREATED < definition["modified"]
     assert validate_with_oasis([definition]) == []
 
@@ -100,8 +100,8 @@ def test_a_partner_holding_1_0_gets_2_0_with_the_next_alert(desks: Desks) -> Non
                 )
             ]
 
-    wait_for(lambda: len(versions()) == 2, what="the 2.0 definition")
-    assert versions() == ["1.0", "2.0"]
+    wait_for(lambda: len(versions()) == 2, what="the newest definition")
+    assert versions() == ["1.0", "2.1"]
     with ir.client(Role.LIAISON) as c:  # IR takes the new definition and the alert
         wait_for(lambda: c.get(f"/api/v1/alerts/{alert['id']}").status_code == 200, what="alert")
     with ir.db.session() as s:

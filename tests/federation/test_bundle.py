@@ -19,7 +19,7 @@ from sarhad.sharing.keys import own_ring, partner_keys_out, revoke_key, rotate_o
 from sarhad.sharing.schemas import PartnerUpdate
 
 from .conftest import Pair
-from .helpers import PROFILE, get, record
+from .helpers import PROFILE, get, record, unkeyed
 
 
 def register_key(pair: Pair) -> None:
@@ -55,6 +55,7 @@ def test_bundle_round_trip(pair: Pair, tmp_path: Path) -> None:
 
 
 def test_tampered_or_foreign_bundles_are_refused(pair: Pair, tmp_path: Path) -> None:
+    unkeyed(pair.ir, "pk-node")  # agreed without exchanging keys
     record(pair.pk)
     path = export(pair, tmp_path)
     with pytest.raises(InvalidInput, match="no public key"):

@@ -15,11 +15,12 @@ from sarhad.core.db import get_node_id
 from sarhad.core.journal import verify_audit
 from sarhad.federation.identity import LocalNode
 from sarhad.federation.models import Quarantined, Receipt
-from sarhad.federation.publish import publish_partner
+from sarhad.federation.publish import publish_partner, sign_all
 from sarhad.federation.store import Appender, collection_id
 from sarhad.federation.types.incident import incident_to_stix
 from sarhad.incidents.models import Incident, IncidentVersion
 from sarhad.sharing import service as sharing
+from sarhad.sharing.keys import own_ring
 from support import LiveNode
 
 from .conftest import introduce
@@ -35,17 +36,19 @@ def load_outbound(pk: LiveNode, partner: str, count: int) -> int:
         p = sharing.get_partner(s, name=partner)
         publish_partner(s, node=node, partner=p)  # static objects first, as a real node does
         appender = Appender(s, collection_id(p.id, "outbound"))
+        ring = own_ring(pk.settings.data_dir)
         n = 0
         for i in range(count):
             record = make_record(
                 i, status="validated", tlp="green", reporting_side="PK", title=f"Fuel seizure {i}"
             )
-            for obj in incident_to_stix(
+            objects = incident_to_stix(
                 record,
                 identity_id=node.identity_id,
                 withheld=["sources"],
                 origin_node_id=node.node_id,
-            ):
+            )
+            for obj in sign_all(objects, ring, node_id=node.node_id):  # as publish signs
                 appender.append(obj)
                 n += 1
     return n

@@ -41,7 +41,7 @@ from sarhad.sharing.schemas import AgreementIn
 from support import LiveNode
 
 from .conftest import Pair
-from .helpers import PROFILE, record, sync
+from .helpers import PROFILE, record, resign, sync
 
 MEDIA = "application/taxii+json;version=2.1"
 TAFTAN = "taftan-mirjaveh"
@@ -403,7 +403,7 @@ def test_a_bad_crossing_object_is_quarantined_naming_the_property(
 ) -> None:
     bad = copy.deepcopy(sent[type_])
     bad[field] = value
-    status = _post(pair.ir, _token(pair), [bad])
+    status = _post(pair.ir, _token(pair), resign(pair.pk, [bad]))  # pk signs what it sends
     assert status["failure_count"] == 1 and status["success_count"] == 0
     assert reason in status["failures"][0]["message"]
     assert _stored(pair.ir) == 0  # nothing half-written
@@ -430,7 +430,10 @@ def test_an_older_version_arriving_late_changes_nothing(
 ) -> None:
     newer = copy.deepcopy(sent[HOURS_TYPE])
     newer |= {"days": ["sun"], "version": 2, "modified": "2099-01-01T00:00:00.000Z"}
-    assert _post(pair.ir, _token(pair), [newer, sent[HOURS_TYPE]])["failure_count"] == 0
+    assert (
+        _post(pair.ir, _token(pair), resign(pair.pk, [newer, sent[HOURS_TYPE]]))["failure_count"]
+        == 0
+    )
     with pair.ir.db.session() as s:
         hours = get_hours(s, crossing_id=TAFTAN, side="PK")
         assert hours is not None and hours.days == [6]
@@ -442,7 +445,7 @@ def test_a_partner_cannot_rewrite_our_own_declaration(
 ) -> None:
     ours = declare(pair.ir, status="open", reason="other")
     forged = copy.deepcopy(sent[STATUS_TYPE]) | {"id": f"{STATUS_TYPE}--{ours.id}"}
-    status = _post(pair.ir, _token(pair), [forged])
+    status = _post(pair.ir, _token(pair), resign(pair.pk, [forged]))
     assert status["failure_count"] == 1 and "did not make" in status["failures"][0]["message"]
     with pair.ir.db.session() as s:
         row = s.get(Declaration, ours.id)

@@ -23,7 +23,7 @@ from sarhad.sharing.schemas import AgreementIn
 from support import LiveNode
 
 from .conftest import Pair
-from .helpers import get, record
+from .helpers import get, record, resign, trust_node
 
 MEDIA = "application/taxii+json;version=2.1"
 
@@ -272,6 +272,7 @@ def test_a_partner_record_far_off_or_out_of_time_is_quarantined(
         next(o for o in objects if o["id"] == target)[key] = value
     else:
         incident["extensions"][EXTENSION_ID][key] = value
+    objects = resign(pair.ir, objects)  # ir itself signed the bad content
     with partner_client(pair.pk, "ir-node") as c:
         r = c.post(
             f"/api/collections/{inbox_id(c)}/objects/",
@@ -319,6 +320,7 @@ def test_a_partner_update_moving_a_record_far_off_is_quarantined_and_v1_kept(
                 o["longitude"], o["latitude"] = 2.35, 48.86
             if o["type"] == "incident":
                 o["extensions"][EXTENSION_ID]["version"] += 1
+        moved = resign(pair.ir, moved)  # ir itself signed the move
         status = c.post(url, content=json.dumps({"objects": moved}), headers=headers).json()
     assert status["failure_count"] == 3, [f["message"] for f in status["failures"]][:3]
     [why] = [f["message"] for f in status["failures"] if f["id"] == f"incident--{good.id}"]
@@ -337,6 +339,7 @@ def test_three_nodes_originator_control(spawn) -> None:
     introduce(pk, ir)
     # Both sides of ir-af allow third-party records: ir forwards, af takes them.
     introduce(ir, af, terms_a={"forward_third_party": True}, terms_b={"forward_third_party": True})
+    trust_node(af, pk)  # af confirmed pk's key by another channel: pk's records verify at af
     amber = record(pk, tlp="amber")
     green = record(pk, tlp="green", title="Fuel seized, may be passed on")
     sync(ir, "pk-node")
@@ -360,6 +363,7 @@ def test_a_partner_that_may_not_forward_cannot_pass_on_records(spawn) -> None:
     pk, ir, af = spawn("pk-node", "PK"), spawn("ir-node", "IR"), spawn("af-node", "AF")
     introduce(pk, ir, terms_a={"forward_third_party": True})  # pk forwards to ir...
     introduce(pk, af)  # ...af's records; ir does not know af
+    trust_node(ir, af)  # but it holds af's key, confirmed by another channel
     first = record(af, tlp="green", reporting_side="IR", title="Goods seized near the tri-point")
     sync(pk, "af-node")
     assert sync(ir, "pk-node").error is None
@@ -428,16 +432,18 @@ def test_a_partner_cannot_claim_another_nodes_records(spawn) -> None:
     status = _claim(af, pk, forged, stranger)
     assert status["failure_count"] == 3
     assert "does not allow third-party records" in status["failures"][0]["message"]
-    # With forward_third_party on af's agreement, a GREEN record of a stranger is taken (the
-    # sender is kept in origin), an AMBER one is not: AMBER may not be passed on.
+    # With forward_third_party on af's agreement, a GREEN record of a stranger still needs
+    # the stranger's signature: af's word for it is not enough (test_signatures.py has the
+    # signed case); an AMBER one may not be passed on at all.
     with pk.db.session() as s:
         sharing.set_agreement(
             s, partner="af-node", changes=AgreementIn(forward_third_party=True), actor=CONSOLE
         )
     status = _claim(af, pk, forged, stranger)
-    assert status["success_count"] == 3, status
-    landed = get(pk, forged.id)
-    assert landed.origin_node_id == stranger and landed.origin == "partner:af-node"
+    assert status["failure_count"] == 3, status
+    [why] = [f["message"] for f in status["failures"] if f["id"].startswith("incident--")]
+    assert "signature: unsigned" in why and "forwarded by af-node" in why
+    assert get(pk, forged.id) is None
     amber = record(af, tlp="amber", reporting_side="IR", title="Amber record of a stranger")
     status = _claim(af, pk, amber, stranger)
     assert status["failure_count"] == 3 and "TLP:AMBER" in status["failures"][0]["message"]
@@ -447,7 +453,7 @@ def test_a_partner_cannot_claim_another_nodes_records(spawn) -> None:
     assert get(pk, mine.id).origin_node_id == ir_node
     with pk.db.session() as s:
         quarantined = s.scalars(select(Quarantined.reason)).all()
-    assert sum("which was refused" in q for q in quarantined) == 6  # parts, with their reason
+    assert sum("which was refused" in q for q in quarantined) == 8  # parts, with their reason
 
 
 @pytest.mark.parametrize("size", [70_000])

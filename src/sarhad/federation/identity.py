@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from sarhad.federation.stix.core import StixObject
 
@@ -16,6 +17,9 @@ class LocalNode:
     country: str
     #: Our side's local time as staff read it, e.g. "PKT (UTC+05:00)" (crossing hours).
     time_zone: str | None = None
+    #: The data folder holding our signing key ring (``core.signing``); None: what we
+    #: publish goes unsigned (a bare node made by a test or a benchmark).
+    data_dir: Path | None = None
 
     @property
     def identity_id(self) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from sarhad.border import BorderProfile
@@ -23,9 +23,11 @@ from sarhad.federation.stix.core import StixObject
 from sarhad.federation.stix.envelope import CONTEXT_TYPES, check_all
 from sarhad.federation.types import REGISTRY
 from sarhad.federation.types.base import Inbound, IngestReport, payload_of
-from sarhad.sharing.models import Partner
+from sarhad.incidents.models import Incident
+from sarhad.sharing import keys as known_keys
+from sarhad.sharing.models import KnownKey, Partner
 
-__all__ = ["IngestReport", "ingest"]
+__all__ = ["IngestReport", "ingest", "signature_of"]
 
 
 def ingest(
@@ -111,7 +113,37 @@ def _write_receipts(inn: Inbound) -> None:
                 "via": inn.via,
                 "received_at": at,
                 "original": original,
+                "signed_key_id": inn.signed.get(key),
             }
             for key, original in inn.receipts.items()
         ],
     )
+
+
+def signature_of(session: Session, incident_id: str) -> dict[str, Any] | None:
+    """Whether the latest version we received of a record came signed, by which node and key.
+
+    ``{"signed": true, "node_id", "node", "key_id", "fingerprint"}`` or ``{"signed": false,
+    "node_id", "node"}``; None for a record of our own (or none at all). ``node`` is the
+    originator's partner name where it is our partner, else its node id.
+    """
+    row = session.get(Incident, incident_id)
+    if row is None or row.origin_node_id is None:
+        return None
+    key_id = session.scalar(
+        select(Receipt.signed_key_id)
+        .where(Receipt.stix_id == f"incident--{incident_id}")
+        .order_by(Receipt.modified.desc())
+        .limit(1)
+    )
+    name = session.scalar(select(Partner.name).where(Partner.node_id == row.origin_node_id))
+    found: dict[str, Any] = {
+        "signed": key_id is not None,
+        "node_id": row.origin_node_id,
+        "node": name or row.origin_node_id,
+    }
+    if key_id is not None:
+        key = session.get(KnownKey, key_id)
+        found["key_id"] = key_id
+        found["fingerprint"] = None if key is None else known_keys.trusted(key).fingerprint
+    return found

@@ -94,9 +94,13 @@ class Receipt(Base):
     partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), index=True)
     via: Mapped[str] = mapped_column(String(10))  # pull | push | bundle
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # For a record mapped from plain STIX (no Sarhad extension): the incident, its location
-    # and relationship as received (canonical JSON array), since the record keeps only part.
+    # For a record mapped from plain STIX (no Sarhad extension), and for every record received
+    # signed: the record's objects as received (canonical JSON array: the incident, its
+    # location and relationship), since the stored record keeps only part of them.
     original: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The key id that signed a record received signed (its ``original`` is kept too, so it
+    # can be forwarded as signed); None: received unsigned, or not a record.
+    signed_key_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class Quarantined(Base):

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from sarhad.core.db import lock_writes, utcnow
 from sarhad.core.journal import AuditLog, ChangeLog, audit
+from sarhad.core.signing import KeyRing, covers_of, sign_object, signing_keys
 from sarhad.federation.identity import EXTENSION_AUTHOR, PROJECT_IDENTITY, LocalNode
 from sarhad.federation.models import PublishCursor
 from sarhad.federation.stix.core import StixObject, node_identity, tlp_marking_definitions
@@ -27,7 +28,7 @@ from sarhad.federation.types.base import Changed, ObjectType, Outbound, PublishR
 from sarhad.sharing import service as sharing
 from sarhad.sharing.models import Agreement, Partner
 
-__all__ = ["PublishReport", "publish", "publish_partner"]
+__all__ = ["PublishReport", "publish", "publish_partner", "sign_all", "sign_records"]
 
 BATCH = 2000
 
@@ -53,11 +54,19 @@ def publish(
     """Bring every active partner's outbound collection up to date with the change log."""
     lock_writes(session)
     now = now or utcnow()
+    ring = _ring(node)  # once per pass: every partner's objects are signed by the same key
     reports = []
     for partner in sharing.list_partners(session):
         if partner.active:
-            reports.append(_publish_partner(session, node=node, partner=partner, now=now))
+            reports.append(
+                _publish_partner(session, node=node, partner=partner, now=now, ring=ring)
+            )
     return reports
+
+
+def _ring(node: LocalNode) -> KeyRing | None:
+    """Our signing key ring (None: a node without a data folder publishes unsigned)."""
+    return None if node.data_dir is None else signing_keys(node.data_dir).ring()
 
 
 def publish_partner(
@@ -75,7 +84,12 @@ def publish_partner(
     """
     lock_writes(session)
     return _publish_partner(
-        session, node=node, partner=partner, now=now or utcnow(), max_changes=max_changes
+        session,
+        node=node,
+        partner=partner,
+        now=now or utcnow(),
+        max_changes=max_changes,
+        ring=_ring(node),
     )
 
 
@@ -86,6 +100,7 @@ def _publish_partner(
     partner: Partner,
     now: datetime,
     max_changes: int | None = None,
+    ring: KeyRing | None = None,
 ) -> PublishReport:
     report = PublishReport(partner=partner.name)
     outbound, _inbox = ensure_collections(session, partner)
@@ -113,6 +128,7 @@ def _publish_partner(
         appender=appender,
         now=now,
         report=report,
+        ring=ring,
     )
     entities = REGISTRY.entities()
     done = 0
@@ -158,10 +174,12 @@ def _append(out: Outbound, t: ObjectType[Any], objects: list[StixObject]) -> Non
     the partner lacks this version of it, and let ``t`` note what was taken.
 
     The one place every object a node sends passes on its way into a partner's collection
-    (after its type decided and redacted it): where an originator's signature is to be added.
+    (after its type decided and redacted it): here the records we originate are signed.
     """
     if not objects:
         return
+    if out.ring is not None:
+        objects = _signed(out, t, objects, out.ring)
     definition = t.definition(EXTENSION_AUTHOR)
     held = None if definition is None else out.appender.latest(definition["id"])
     if definition is not None and (held is None or held.modified != definition["modified"]):
@@ -170,6 +188,64 @@ def _append(out: Outbound, t: ObjectType[Any], objects: list[StixObject]) -> Non
         objects = [definition, *objects]
     added = out.appender.append_many(objects)
     t.published(out, [o for o in objects if o["id"] in added and o is not definition])
+
+
+def _signed(
+    out: Outbound, t: ObjectType[Any], objects: list[StixObject], ring: KeyRing
+) -> list[StixObject]:
+    return sign_records(t, objects, ring, node_id=out.node.node_id, now=out.now)
+
+
+def sign_records(
+    t: ObjectType[Any],
+    objects: list[StixObject],
+    ring: KeyRing,
+    *,
+    node_id: str,
+    now: datetime | None = None,
+) -> list[StixObject]:
+    """``objects`` of type ``t`` with a signature on each record node ``node_id`` originates,
+    its parts covered by digest (a new list; the objects given are not changed).
+
+    A record is an object carrying ``t``'s extension. Ours: its originator is this node, or
+    it is a withdrawal (``revoked``), which the sender signs even for another node's record
+    (it only takes something away, and its new ``modified`` breaks the original signature).
+    Another node's record forwarded as it was received keeps its originator's signature.
+    """
+    at = t.signature_at()
+    if at is None:
+        return objects
+    ext_id = at[1]
+    parts = t.parts(objects)
+    signed = list(objects)
+    for n, obj in enumerate(objects):
+        if ext_id not in (obj.get("extensions") or {}):
+            continue
+        if t.originator(obj) != node_id and not obj.get("revoked"):
+            continue
+        mine = parts.get(n, [])
+        signed[n] = sign_object(obj, ring, at=at, now=now, covers=covers_of(mine) if mine else None)
+    return signed
+
+
+def sign_all(
+    objects: list[StixObject], ring: KeyRing, *, node_id: str, now: datetime | None = None
+) -> list[StixObject]:
+    """Any list of objects signed as ``_append`` signs each type's (for bundles built by
+    hand, tests and benchmarks); objects no type claims stay as they are, in place."""
+    claims = REGISTRY.claims()
+    by_type: dict[str, list[int]] = {}
+    for n, obj in enumerate(objects):
+        t = claims.get(str(obj.get("type")))
+        if t is not None:
+            by_type.setdefault(t.name, []).append(n)
+    result = list(objects)
+    for t in REGISTRY:
+        where = by_type.get(t.name, [])
+        mine = sign_records(t, [objects[n] for n in where], ring, node_id=node_id, now=now)
+        for n, obj in zip(where, mine, strict=True):
+            result[n] = obj
+    return result
 
 
 #: Agreement terms that decide nothing about incidents or crossing records: a change to

@@ -38,6 +38,7 @@ def local_node(session: Session, settings: Settings) -> LocalNode:
         name=settings.node_name,
         country=settings.node_side,
         time_zone=zone_label(profile_from_settings(settings), settings.node_side),
+        data_dir=settings.data_dir,
     )
 
 

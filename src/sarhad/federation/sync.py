@@ -8,12 +8,14 @@ nothing duplicated (every version is stored once, by (id, modified)).
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -29,6 +31,7 @@ from sarhad.federation.models import CollectionObject, SyncCursor
 from sarhad.federation.publish import publish_partner
 from sarhad.federation.store import collection_id
 from sarhad.federation.types import REGISTRY
+from sarhad.sharing import keys as known_keys
 from sarhad.sharing import service as sharing
 from sarhad.sharing.models import Partner
 
@@ -36,6 +39,7 @@ from sarhad.sharing.models import Partner
 # objects (medallion does, per POST) would otherwise make "added_after" skip the rest of a tie.
 REWIND = timedelta(milliseconds=1)
 PUSH_BATCH = 500
+log = logging.getLogger("sarhad.sync")
 
 Progress = Callable[[str, int], None]
 
@@ -118,6 +122,7 @@ def sync_partner(
             cols = client.collections()
             read_id = pick_collection(cols, "can_read", cursor.remote_collection_id)
             write_id = pick_collection(cols, "can_write", None)
+            take_announcement(db, client, partner)  # before pulling: new keys sign new pages
             if read_id:
                 _pull(db, client, partner, read_id, node, profile, page_size, report, progress)
             if write_id:
@@ -136,6 +141,28 @@ def sync_partner(
                 cur.last_success_at = utcnow()
         report.waiting = waiting_count(s, partner)
     return report
+
+
+def take_announcement(db: Database, client: TaxiiClient, partner: Partner) -> None:
+    """Fetch the partner's newest key announcement and take what it changed (a rotation, a
+    revocation): checked against the keys we trust for it, so a rotation reaches us without
+    an operator. A partner without one (404), or no Sarhad node, changes nothing."""
+    base = (partner.taxii_url or "").split("/taxii2/", 1)[0].rstrip("/")
+    try:
+        r = client.http.get(f"{base}/api/v1/keys/announcement")
+        doc = json.loads(r.content) if r.status_code == 200 else None
+    except (httpx.HTTPError, ValueError):
+        doc = None
+    if not isinstance(doc, dict):
+        return
+    with db.session() as s:
+        p = s.get(Partner, partner.id)
+        if p is not None:
+            learned = known_keys.apply_announcement(
+                s, doc, partner=p, actor=f"partner:{partner.name}"
+            )
+            if learned.refused:
+                log.warning("key announcement of %s not taken: %s", partner.name, learned.refused)
 
 
 def _pull(

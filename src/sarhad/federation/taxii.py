@@ -150,6 +150,7 @@ def local_node(session: Session, n: BorderNode) -> LocalNode:
         name=n.settings.node_name,
         country=n.settings.node_side,
         time_zone=zone_label(n.profile, n.settings.node_side),
+        data_dir=n.settings.data_dir,
     )
 
 

@@ -24,6 +24,7 @@ from sarhad.core.params import (
     StrictBody,
 )
 from sarhad.incidents import service
+from sarhad.incidents.ports import SignaturePort
 from sarhad.incidents.schemas import IncidentIn, IncidentOut, IncidentPatch, Transition, VersionOut
 from sarhad.incidents.taxonomy import Category, Status
 
@@ -240,13 +241,17 @@ def read(
     request: Request, incident_id: str, actor: Reader, format: Literal["json", "geojson"] = "json"
 ) -> dict[str, Any] | JSONResponse:
     """One incident, with its enrichment and the steps the caller's role may take next."""
-    with node(request).db.session() as session:
+    n = node(request)
+    signatures = n.ports.find(SignaturePort)
+    with n.db.session() as session:
         row = service.get_incident(session, incident_id=incident_id)
         out = service.to_out(row)
         steps = [s.value for s in service.allowed_steps(row, actor)]
+        # A received record: signed by its originator (which node, which key), or unsigned.
+        signature = signatures.of(session, row.id) if signatures and row.origin_node_id else None
     if format == "geojson":
         return JSONResponse(feature(out), media_type="application/geo+json")
-    return {**out.model_dump(mode="json"), "allowed_steps": steps}
+    return {**out.model_dump(mode="json"), "allowed_steps": steps, "signature": signature}
 
 
 @router.patch("/{incident_id}", response_model=IncidentOut, responses=responses(400, 404, 409, 422))

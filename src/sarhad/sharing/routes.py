@@ -13,8 +13,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from sarhad.border.api import node
-from sarhad.core.api import require, responses
-from sarhad.core.auth import Permission, Principal
+from sarhad.core.api import caller, require, responses
+from sarhad.core.auth import Permission, Principal, allowed
 from sarhad.core.db import utcnow
 from sarhad.core.errors import NotFound
 from sarhad.core.idempotency import Idempotent
@@ -182,8 +182,19 @@ def own_keys(request: Request, actor: Reader) -> OwnKeysOut:
         return keys.own_keys_out(session, n.settings.data_dir)
 
 
+def _announcement_reader(principal: Annotated[Principal, Depends(caller)]) -> Principal:
+    """Staff who read sharing, or a partner node's machine account (TAXII): partners fetch
+    the announcement at each sync round, so that a rotation reaches them without an
+    operator. It holds public keys only, signed."""
+    if not allowed(principal.role, Permission.TAXII_READ):
+        principal.require(Permission.SHARING_READ)
+    return principal
+
+
 @keys_router.get("/announcement", responses=responses(404))
-def own_announcement(request: Request, actor: Reader) -> dict[str, Any]:
+def own_announcement(
+    request: Request, actor: Annotated[Principal, Depends(_announcement_reader)]
+) -> dict[str, Any]:
     """The newest key announcement of this node (made at each rotation or revocation)."""
     ring = keys.own_ring(node(request).settings.data_dir)
     if not ring.announcements:

@@ -16,6 +16,7 @@ from sarhad.border.api import BorderNode, node
 from sarhad.core.auth import Permission
 from sarhad.core.errors import Conflict, InvalidInput, NotFound, SarhadError
 from sarhad.core.markings import TLP
+from sarhad.federation.inbox import signature_of
 from sarhad.incidents import service as incidents
 from sarhad.incidents.schemas import IncidentPatch, Transition, VersionOut
 from sarhad.incidents.taxonomy import (
@@ -207,6 +208,7 @@ def _record_page(
         out = incidents.to_out(row)
         steps = [s.value for s in incidents.allowed_steps(row, user.principal)]
         versions = incidents.list_versions(session, incident_id=incident_id)
+        signature = signature_of(session, row.id) if row.origin_node_id else None
     editable = (
         user.principal.can(Permission.INCIDENTS_WRITE)
         and out.origin_node_id is None
@@ -227,6 +229,7 @@ def _record_page(
         editable=editable,
         # The raise form links the alert to this record (alerts:raise, as the form needs).
         can_alert=user.principal.can(Permission.ALERTS_RAISE),
+        signature=signature,
         notice=notice,
         error=error,
     )

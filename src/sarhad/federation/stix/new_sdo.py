@@ -69,12 +69,17 @@ class NewSdo(Inbound):
     created: StrictStr
     modified: StrictStr
     object_marking_refs: list[StrictStr] = Field(min_length=1, max_length=1)
-    extensions: dict[str, dict[str, StrictStr]]
+    extensions: dict[str, dict[str, Any]]
 
     @field_validator("extensions")
     @classmethod
-    def _ours(cls, v: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
-        if v != extension_of(cls.EXTENSION_ID):
+    def _ours(cls, v: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        # The originator's signature rides in the entry; Inbound.admit checks it.
+        entry = {k: x for k, x in v.get(cls.EXTENSION_ID, {}).items() if k != "signature"}
+        if (
+            v.keys() != {cls.EXTENSION_ID}
+            or entry != extension_of(cls.EXTENSION_ID)[cls.EXTENSION_ID]
+        ):
             raise ValueError(f"must be exactly {{{cls.EXTENSION_ID}: new-sdo}}")
         return v
 

@@ -58,8 +58,9 @@ ALERT_EXTENSION_ID = "extension-definition--5b0f3a8e-2d6c-4f1e-9a57-6c1d2b7e8f40
 ALERT_EXTENSION_CREATED = "2026-11-23T00:00:00.000Z"
 #: Version 2.0 renamed the step's ``at`` to ``taken_at``: STIX 2.1 property names have at
 #: least 3 characters, so stix2-validator refused every 1.0 step. 1.0 steps are still read.
-ALERT_EXTENSION_VERSION = "2.0"
-ALERT_EXTENSION_MODIFIED = "2026-12-05T00:00:00.000Z"
+#: 2.1 added the originator's ``signature`` inside the extension's entry.
+ALERT_EXTENSION_VERSION = "2.1"
+ALERT_EXTENSION_MODIFIED = "2026-12-05T10:00:00.000Z"
 ALERT_SCHEMA_PATH = SCHEMA_DIR / "extension-definition--5b0f3a8e-2d6c-4f1e-9a57-6c1d2b7e8f40.json"
 ALERT_SCHEMA_URL = (
     "https://github.com/sarhad-project/sarhad/blob/main/"

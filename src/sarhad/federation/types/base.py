@@ -21,7 +21,7 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import ClassVar, Generic, NamedTuple, TypeVar
 
 from sqlalchemy import select
@@ -30,11 +30,21 @@ from sqlalchemy.orm import Session
 from sarhad.border import BorderProfile
 from sarhad.core.db import utcnow
 from sarhad.core.markings import TLP, may_forward
+from sarhad.core.signing import (
+    KeyRing,
+    Refused,
+    TrustedKey,
+    check_covers,
+    signature_block,
+    verify_object,
+)
+from sarhad.core.signing import Reason as SigReason
 from sarhad.core.text import escape_controls
 from sarhad.federation.identity import EXTENSION_AUTHOR, LocalNode
 from sarhad.federation.models import Quarantined, Receipt
 from sarhad.federation.stix.core import StixObject
-from sarhad.federation.store import Appender
+from sarhad.federation.store import Appender, canonical
+from sarhad.sharing import keys as known_keys
 from sarhad.sharing import service as sharing
 from sarhad.sharing.models import Agreement, Partner
 from sarhad.sharing.policy import Terms
@@ -84,6 +94,8 @@ class Outbound:
     appender: Appender
     now: datetime
     report: PublishReport
+    #: Our signing key ring, read once per publish pass (None: publish unsigned).
+    ring: KeyRing | None = None
 
     @property
     def identity_id(self) -> str:
@@ -128,6 +140,9 @@ class Arrival(Generic[T]):
     #: The node the record names as its originator; None: the sender itself.
     origin: str | None = None
     tlp: TLP | None = None  # its marking, where the type reads one
+    #: The objects that travel as parts of the record (an incident's location and
+    #: relationship): its signature covers them by digest.
+    parts: Sequence[StixObject] = ()
 
 
 def stamp(value: object) -> str:
@@ -193,6 +208,9 @@ class Inbound:
         self._taken: set[str] = set()  # ids of records stored, or held already
         self._positions: dict[int, int] = {}
         self._forwarding = _Forwarding(session, partner)
+        self._signatures = _Signatures(session, partner, self._forwarding.sender)
+        #: Key id that signed each record admitted signed (the receipt keeps it).
+        self.signed: dict[Key, str] = {}
 
     @property
     def sender(self) -> str:
@@ -310,16 +328,26 @@ class Inbound:
 
     # -- the gate between checking and storing
 
-    def admit(self, arrivals: list[Arrival[T]]) -> list[Arrival[T]]:
+    def admit(
+        self, arrivals: list[Arrival[T]], *, signature_at: Sequence[str] | None = None
+    ) -> list[Arrival[T]]:
         """The checked records that may be stored; the others are refused with the reason.
 
         Every record of every type passes here after its type checked it and before its
-        type stores it. Today it applies the originator rule (:class:`_Forwarding`); this is
-        also where a record's signature is to be verified against its originator's key.
+        type stores it: first the originator rule (:class:`_Forwarding`), then the
+        originator's signature at ``signature_at`` (:class:`_Signatures`; None: the type's
+        records carry none, so only the originator rule applies). A signed record admitted
+        keeps its objects as received, so that it can be forwarded as it was signed.
         """
         kept = []
         for a in arrivals:
-            why = self._forwarding.refusal(a.origin or self.sender, a.tlp)
+            origin = a.origin or self.sender
+            why = self._forwarding.refusal(origin, a.tlp)
+            if why is None and signature_at is not None:
+                why, key_id = self._signatures.check(a.obj, a.parts, origin, signature_at)
+                if key_id is not None:
+                    self.signed[a.key] = key_id
+                    self.keep_original(a.key, canonical([a.obj, *a.parts]))
             if why is None:
                 kept.append(a)
             else:
@@ -327,11 +355,88 @@ class Inbound:
         return kept
 
 
+class _Signatures:
+    """Whether a record carries its originator's signature, as the rules for it say.
+
+    * signed: it must verify against the originator's keys (those we trust for that node,
+      ``sharing.keys``), its parts unchanged (``covers``); a withdrawal may be signed by
+      the sender instead, since a forwarder withdrawing what it may no longer pass on only
+      takes something away;
+    * unsigned from its originator: taken as unsigned when we hold no key for the sender
+      (plain STIX peers, nodes of earlier versions), refused when we do (a stripped
+      signature);
+    * unsigned from anyone else: refused (the sender's word is not the originator's).
+    """
+
+    def __init__(self, session: Session, partner: Partner, sender: str) -> None:
+        self.session, self.partner, self.sender = session, partner, sender
+        self._keys: dict[str, dict[str, TrustedKey]] = {}
+        self._now = datetime.now(UTC)
+
+    def keys(self, node: str) -> dict[str, TrustedKey]:
+        """The keys we trust for ``node`` (the sender's: its partner's keys too), by id."""
+        if node not in self._keys:
+            found = known_keys.keys_for_node(self.session, node)
+            if node == self.sender:
+                found += known_keys.keys_for_partner(self.session, self.partner)
+            self._keys[node] = {k.key_id: k for k in found}
+        return self._keys[node]
+
+    def names(self, node: str) -> str:
+        """How a reason names ``node``."""
+        if node == self.sender:
+            return f"{self.partner.name} ({node})"
+        return f"node {node}"
+
+    def check(
+        self, obj: StixObject, parts: Sequence[StixObject], origin: str, at: Sequence[str]
+    ) -> tuple[str | None, str | None]:
+        """(why ``obj`` is refused or None, the id of the key that signed it or None)."""
+        extensions = obj.get("extensions")
+        if not isinstance(extensions, dict) or at[1] not in extensions:
+            # Not in our extension (a plain STIX peer's object): publishers sign only what
+            # carries it, and such an object names no originator but its sender.
+            return None, None
+        block = signature_block(obj, at)
+        who = self.names(origin)
+        if isinstance(block, Refused) and block.reason is SigReason.UNSIGNED:
+            if origin != self.sender and self.partner.node_id is None and not self.keys(origin):
+                # A sender that is no Sarhad node (a TAXII hub) relays what others made: its
+                # claims cannot be told from its own (_Forwarding), so unsigned records of
+                # nodes we hold no key for are taken as unsigned, as from a plain peer.
+                return None, None
+            if origin != self.sender:
+                return (
+                    f"signature: unsigned: a record of {who} forwarded by {self.partner.name} "
+                    f"without its originator's signature",
+                    None,
+                )
+            if self.keys(origin):
+                return (
+                    f"signature: unsigned: {who} signs its records and this one carries no "
+                    "signature (removed on the way?)",
+                    None,
+                )
+            return None, None  # a peer that does not sign: taken, shown as unsigned
+        keys = dict(self.keys(origin))
+        withdrawal = obj.get("revoked") is True
+        if withdrawal and origin != self.sender:
+            keys.update(self.keys(self.sender))
+        checked = verify_object(obj, keys, at=at, now=self._now)
+        if isinstance(checked, Refused):
+            return f"signature: {checked.reason}: {checked.detail} (originator {who})", None
+        bad = check_covers(obj, parts, at=at)
+        if bad is not None:
+            return f"signature: {bad.reason}: {bad.detail} (originator {who})", None
+        return None, checked.key.key_id
+
+
 class _Forwarding:
     """Whether ``partner`` may hand us a record that names another node as its originator.
 
-    Until records are signed by their originator, the sender's word is all we have, so we
-    take a third node's record only where our agreement with the sender allows third-party
+    A third node's record must also carry its originator's signature (:class:`_Signatures`,
+    checked after this rule); this rule says whether it may come through this sender at all:
+    we take a third node's record only where our agreement with the sender allows third-party
     records (``forward_third_party``, the flag that governs what we forward to it), the
     record's TLP may be passed on (CLEAR or GREEN), and the originator is not a partner of
     ours: those records come from their originator directly, never through another node.
@@ -414,11 +519,31 @@ class ObjectType(ABC, Generic[T]):
         """Note in ``out.report`` what of it the collection took (``added``, in order)."""
         out.report.objects[self.name] = out.report.objects.get(self.name, 0) + len(added)
 
+    # -- signatures
+
+    def signature_at(self) -> tuple[str, ...] | None:
+        """Where an object of this type carries its originator's signature: inside our
+        extension (None: a type without one, whose objects are never signed)."""
+        definition = self.definition()
+        return None if definition is None else ("extensions", definition["id"], "signature")
+
+    def originator(self, obj: StixObject) -> str | None:
+        """The node id of the node that made the record ``obj`` (default: its author, from
+        ``created_by_ref``); a type whose records name their origin otherwise overrides it."""
+        ref = obj.get("created_by_ref")
+        return ref.split("--", 1)[1] if isinstance(ref, str) and "--" in ref else None
+
+    def parts(self, objects: Sequence[StixObject]) -> dict[int, list[StixObject]]:
+        """The parts of each record in ``objects``: objects without our extension that travel
+        with it, bound into its signature by digest. Keyed by the record's position in
+        ``objects`` (a list may hold several versions of one record). Default: none."""
+        return {}
+
     # -- inbound
 
     def ingest(self, inn: Inbound, objects: list[StixObject]) -> None:
         """Check, admit and store the partner's objects of this type; one verdict each."""
-        self.store(inn, inn.admit(self.read(inn, objects)))
+        self.store(inn, inn.admit(self.read(inn, objects), signature_at=self.signature_at()))
         inn.settle_parts()
 
     @abstractmethod

@@ -75,6 +75,9 @@ CROSSING_TYPES = frozenset({STATUS_TYPE, HOURS_TYPE, THROUGHPUT_TYPE})
 CROSSING_EXTENSION_ID = "extension-definition--1bd4ac9d-b376-4e3a-897c-9093c53b96e6"
 """The extension-definition of the three crossing types (generated once; never change it)."""
 CROSSING_EXTENSION_CREATED = "2026-11-23T00:00:00.000Z"
+#: 1.1 added the originator's ``signature`` inside the extension's entry.
+CROSSING_EXTENSION_VERSION = "1.1"
+CROSSING_EXTENSION_MODIFIED = "2026-12-05T10:00:00.000Z"
 CROSSING_SCHEMA_PATH = SCHEMA_DIR / f"{CROSSING_EXTENSION_ID}.json"
 CROSSING_SCHEMA_URL = (
     "https://github.com/sarhad-project/sarhad/blob/main/"
@@ -103,6 +106,8 @@ def crossing_extension_definition(*, created_by_ref: str) -> dict[str, Any]:
         ),
         schema=CROSSING_SCHEMA_URL,
         created_by_ref=created_by_ref,
+        version=CROSSING_EXTENSION_VERSION,
+        modified=CROSSING_EXTENSION_MODIFIED,
     )
 
 

@@ -19,7 +19,7 @@ import contextlib
 import json
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from sarhad.core.errors import SarhadError
 from sarhad.core.markings import TLP, Family, may_arrive
 from sarhad.federation.identity import EXTENSION_AUTHOR
-from sarhad.federation.models import PendingRelease
+from sarhad.federation.models import PendingRelease, Receipt
 from sarhad.federation.stix import envelope
 from sarhad.federation.stix.checks import compile_schema, short
 from sarhad.federation.stix.core import (
@@ -79,9 +79,11 @@ NAMESPACE = uuid.UUID("18ba4c0d-55c3-4bbb-9cae-ba9ea98bc283")
 """Namespace of the uuid5 ids of the location and relationship derived from an incident."""
 
 EXTENSION_NAME = "sarhad-border-incident"
-EXTENSION_VERSION = "1.0"
+#: 1.1 added the originator's ``signature`` inside the extension (docs/federation.md).
+EXTENSION_VERSION = "1.1"
 # Fixed, because all nodes must emit a byte-identical extension-definition (same id + modified).
 EXTENSION_CREATED = "2026-11-23T00:00:00.000Z"
+EXTENSION_MODIFIED = "2026-12-05T10:00:00.000Z"
 SCHEMA_PATH = SCHEMA_DIR / "sarhad-border-incident-1.0.json"
 SCHEMA_URL = (
     "https://github.com/sarhad-project/sarhad/blob/main/"
@@ -128,7 +130,7 @@ def extension_definition(*, created_by_ref: str) -> StixObject:
         "id": EXTENSION_ID,
         "created_by_ref": check_ref(created_by_ref, "identity"),
         "created": EXTENSION_CREATED,
-        "modified": EXTENSION_CREATED,
+        "modified": EXTENSION_MODIFIED,
         "name": EXTENSION_NAME,
         "description": (
             "Border incident recorded on a Sarhad node: time and its precision, category, "
@@ -718,6 +720,36 @@ class IncidentType(ObjectType[InboundIncident]):
         """Our property-extension of ``incident``."""
         return extension_definition(created_by_ref=author)
 
+    def originator(self, obj: StixObject) -> str | None:
+        """The node named by our extension's ``origin_node`` (a forwarder names the
+        originator there, not in ``created_by_ref``)."""
+        ext = (obj.get("extensions") or {}).get(EXTENSION_ID) or {}
+        origin = ext.get("origin_node")
+        return origin if isinstance(origin, str) else super().originator(obj)
+
+    def parts(self, objects: Sequence[StixObject]) -> dict[int, list[StixObject]]:
+        """Each incident's located-at relationship and its location, of the same version."""
+        locations: dict[tuple[str, str], StixObject] = {}
+        rels: dict[tuple[str, str], list[StixObject]] = {}
+        for o in objects:
+            version = str(o.get("modified"))
+            if o.get("type") == "location":
+                locations[str(o.get("id")), version] = o
+            elif o.get("type") == "relationship" and o.get("relationship_type") == "located-at":
+                rels.setdefault((str(o.get("source_ref")), version), []).append(o)
+        found: dict[int, list[StixObject]] = {}
+        for n, o in enumerate(objects):
+            if o.get("type") != "incident":
+                continue
+            version = str(o.get("modified"))
+            mine = rels.get((str(o["id"]), version), [])
+            places = [
+                loc for r in mine if (loc := locations.get((str(r.get("target_ref")), version)))
+            ]
+            if mine:
+                found[n] = [*places, *mine]
+        return found
+
     def publish(self, out: Outbound, changes: Sequence[Changed]) -> list[StixObject]:
         """Changed incidents (and those whose release delay is over): decide, redact, map.
 
@@ -740,6 +772,12 @@ class IncidentType(ObjectType[InboundIncident]):
         )
         withdrawals: list[StixObject] = []
         staged: list[StixObject] = []
+        forwarded = [
+            r.id
+            for r in rows.values()
+            if r.origin_node_id not in (None, out.node.node_id) and not r.revoked
+        ]
+        originals = _signed_originals(session, forwarded)
         for incident_id in ids:
             row = rows.get(incident_id)
             if row is None:
@@ -747,6 +785,15 @@ class IncidentType(ObjectType[InboundIncident]):
             record = incidents.to_out(row)
             sharable = SharableRecord.from_incident(record, row.origin_node_id)
             decision = decide(sharable, out.terms, now=out.now)
+            if decision.share and not row.revoked and row.id in forwarded:
+                # Another node's record goes on as its originator signed it, or not at all:
+                # a copy we made would carry our word for it, not the originator's.
+                original = originals.get(row.id)
+                why = _cannot_forward(original, decision.withheld_fields)
+                if original is not None and why is None:
+                    staged += original
+                    continue
+                decision = replace(decision, share=False, reasons=(why or "",))
             if decision.share and not row.revoked:
                 modified = row.updated_at
                 if out.agreement is not None and out.agreement.updated_at > modified:
@@ -807,7 +854,9 @@ class IncidentType(ObjectType[InboundIncident]):
                 inn.duplicate(key)  # our own record echoed back, or a version we have
                 continue
             tlp = inc.model.tlp if inc.model else None
-            arrivals.append(Arrival(key, inc.source, inc, origin=inc.origin_node_id, tlp=tlp))
+            arrivals.append(
+                Arrival(key, inc.source, inc, origin=inc.origin_node_id, tlp=tlp, parts=inc.parts)
+            )
         inn.take_as_is(loose)
         return arrivals
 
@@ -909,6 +958,43 @@ class IncidentType(ObjectType[InboundIncident]):
             if not ok:
                 held.add(n)
         return held
+
+
+def _signed_originals(session: Session, record_ids: Sequence[str]) -> dict[str, list[StixObject]]:
+    """The latest version received signed of each record, its objects as received."""
+    found: dict[str, list[StixObject]] = {}
+    for start in range(0, len(record_ids), 500):
+        chunk = [f"incident--{i}" for i in record_ids[start : start + 500]]
+        rows = session.execute(
+            select(Receipt.stix_id, Receipt.original)
+            .where(
+                Receipt.stix_id.in_(chunk),
+                Receipt.signed_key_id.is_not(None),
+                Receipt.original.is_not(None),
+            )
+            .order_by(Receipt.modified)
+        )
+        for stix_id, original in rows:
+            if original:  # the last is the latest
+                found[stix_id.split("--", 1)[1]] = json.loads(original)
+    return found
+
+
+def _cannot_forward(original: list[StixObject] | None, withheld: Sequence[str]) -> str | None:
+    """Why a record of another node cannot go on as its originator signed it (None: it can)."""
+    if original is None:
+        return (
+            "a record of another node held without its originator's signature: "
+            "it cannot be forwarded (its originator's word is not ours to give)"
+        )
+    ext = (original[0].get("extensions") or {}).get(EXTENSION_ID) or {}
+    cut = sorted(set(withheld) - set(ext.get("withheld_fields", [])))
+    if cut:
+        return (
+            f"the agreement withholds {', '.join(cut)}, which the originator's signed record "
+            "carries: a signed record cannot be cut further"
+        )
+    return None
 
 
 def _keep(session: Session, inc: InboundIncident) -> IncidentIn:
