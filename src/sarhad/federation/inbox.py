@@ -9,7 +9,7 @@ envelope and kept as receipts. Every object gets exactly one verdict.
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
