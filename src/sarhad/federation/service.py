@@ -203,19 +203,6 @@ def import_bundle_file(
     return report
 
 
-def sync_round(db: Database, *, settings: Settings, profile: BorderProfile) -> None:
-    """One round of the server's sync loop: every active partner; failures go to the log.
-
-    Run by the application's lifespan every ``sync_interval_s`` (a ``core.worker.Periodic``,
-    like the courier), whatever ASGI server runs it. Losing a round loses nothing: all its
-    state (cursors, what waits to go) is in the database, and the next round, or
-    ``sarhad sync``, goes on from there.
-    """
-    for r in sync_all(db, settings=settings, profile=profile):
-        if r.error:
-            log.warning("sync with %s: %s (%d waiting)", r.partner, r.error, r.waiting)
-
-
 def sync_leases(db: Database) -> list[str]:
     """The leases the sync loop needs: one per active partner with a TAXII URL."""
     with db.session() as s:
