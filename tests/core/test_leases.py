@@ -23,8 +23,9 @@ import pytest
 from sqlalchemy import func, select
 
 from federation.fixtures.stix_records import make_record
-from sarhad.core.config import Settings
+from sarhad.core.config import Settings, load_settings
 from sarhad.core.db import Database, NodeMeta, get_node_id
+from sarhad.core.errors import ConfigError
 from sarhad.core.journal import verify_audit
 from sarhad.core.leases import (
     LeaseKeeper,
@@ -139,6 +140,13 @@ def test_the_keeper_renews_what_it_holds_and_drops_what_it_lost(db: Database) ->
             time.sleep(0.05)
     finally:
         keeper.stop()
+
+
+def test_lease_settings_poll_within_the_ttl() -> None:
+    assert Settings().lease_ttl_s == 15 and Settings().lease_poll_every_s == 5
+    assert Settings(lease_ttl_s=3, lease_poll_s=0.5).lease_poll_every_s == 0.5
+    with pytest.raises(ConfigError, match="lease_poll_s must be shorter than lease_ttl_s"):
+        load_settings(lease_ttl_s=2, lease_poll_s=2)
 
 
 @sqlite_only
@@ -352,6 +360,17 @@ def test_sigkill_of_the_sync_holder_another_takes_over_within_ttl_and_a_poll(
 
     wait_for(lambda: count(ir.db, Incident) == 1000, within=120, why="the pull did not finish")
     assert_each_once(ir, 1000)
+
+    heir.popen.terminate()  # a clean stop releases the lease: the last process takes it at once
+    heir.popen.wait(timeout=30)
+    ended_at = time.monotonic()
+    last = next(p for p in others if p is not heir)
+    wait_for(
+        lambda: lease_row(ir.db) == (last.pid, new_epoch + 1),
+        within=POLL_S + 10,
+        why="the released lease was not taken",
+    )
+    assert time.monotonic() - ended_at <= POLL_S + SLACK_S
 
 
 @pg_only
