@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from federation.fixtures.stix_records import make_record
 from sarhad.core.config import Settings, load_settings
@@ -262,6 +262,14 @@ def ir(new_db_url: Callable[[], str], tmp_path: Path) -> Iterator[LiveNode]:
         node_side="IR",
     )
     db = init_node(settings)
+    if BACKEND == "postgresql":
+        # As docs/operations.md advises: a process frozen inside a transaction (its courier,
+        # say) must not hold the node's write lock for longer than this.
+        with db.engine.begin() as conn:
+            name = db.engine.url.database
+            conn.execute(
+                text(f"ALTER DATABASE {name} SET idle_in_transaction_session_timeout = '3s'")
+            )
     yield LiveNode(url="http://127.0.0.1:1", db=db, settings=settings, tokens={})
     db.dispose()
 
