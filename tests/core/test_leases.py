@@ -39,12 +39,13 @@ from sarhad.core.leases import (
 from sarhad.core.worker import WorkerGate
 from sarhad.federation.identity import LocalNode
 from sarhad.federation.models import Quarantined, Receipt, SyncCursor
-from sarhad.federation.publish import publish_partner
+from sarhad.federation.publish import publish_partner, sign_all
 from sarhad.federation.store import Appender, collection_id
 from sarhad.federation.types.incident import incident_to_stix
 from sarhad.incidents.models import Incident, IncidentVersion
 from sarhad.node import init_node
 from sarhad.sharing import service as sharing
+from sarhad.sharing.keys import own_ring
 from support import LiveNode, free_port, introduce
 
 BACKEND = os.environ.get("SARHAD_TEST_DB", "sqlite")
@@ -314,14 +315,16 @@ def load_outbound(pk: LiveNode, first: int, stop: int) -> None:
         p = sharing.get_partner(s, name="ir-node")
         publish_partner(s, node=node, partner=p)  # static objects first, as a real node does
         appender = Appender(s, collection_id(p.id, "outbound"))
+        ring = own_ring(pk.settings.data_dir)
         for i in range(first, stop):
             record = make_record(i, status="validated", tlp="green", reporting_side="PK")
-            for obj in incident_to_stix(
+            objects = incident_to_stix(
                 record,
                 identity_id=node.identity_id,
                 withheld=["sources"],
                 origin_node_id=node.node_id,
-            ):
+            )
+            for obj in sign_all(objects, ring, node_id=node.node_id):  # as publish signs
                 appender.append(obj)
 
 

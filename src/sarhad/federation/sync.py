@@ -136,7 +136,7 @@ def sync_partner(
             cols = client.collections()
             read_id = pick_collection(cols, "can_read", cursor.remote_collection_id)
             write_id = pick_collection(cols, "can_write", None)
-            take_announcement(db, client, partner)  # before pulling: new keys sign new pages
+            take_announcement(db, client, partner, fence)  # before pulling: new keys sign pages
             if read_id:
                 _pull(
                     db, client, partner, read_id, node, profile, page_size, report, progress, fence
@@ -160,7 +160,9 @@ def sync_partner(
     return report
 
 
-def take_announcement(db: Database, client: TaxiiClient, partner: Partner) -> None:
+def take_announcement(
+    db: Database, client: TaxiiClient, partner: Partner, fence: Fence = _unfenced
+) -> None:
     """Fetch the partner's newest key announcement and take what it changed (a rotation, a
     revocation): checked against the keys we trust for it, so a rotation reaches us without
     an operator. A partner without one (404), or no Sarhad node, changes nothing."""
@@ -173,6 +175,7 @@ def take_announcement(db: Database, client: TaxiiClient, partner: Partner) -> No
     if not isinstance(doc, dict):
         return
     with db.session() as s:
+        fence(s)
         p = s.get(Partner, partner.id)
         if p is not None:
             learned = known_keys.apply_announcement(
