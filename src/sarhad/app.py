@@ -30,6 +30,7 @@ from sarhad.core.feed import router as feed_router
 from sarhad.core.health import Health, Loop
 from sarhad.core.health import router as health_router
 from sarhad.core.json_depth import JsonDepthLimit, api_answer
+from sarhad.core.leases import LeaseKeeper
 from sarhad.core.metrics import NodeMetrics, RequestMetrics, StateGauge
 from sarhad.core.params import (
     CROSSINGS,
@@ -41,7 +42,7 @@ from sarhad.core.params import (
 )
 from sarhad.core.ports import CourierPort, Ports
 from sarhad.core.routes import router as core_router
-from sarhad.core.worker import Periodic, stop_all
+from sarhad.core.worker import LeasedPeriodic, Periodic, WorkerGate, stop_all
 from sarhad.crossings.routes import router as crossings_router
 from sarhad.federation import gauges as federation_gauges
 from sarhad.federation import service as federation
@@ -158,28 +159,40 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     carrier = Courier(db, settings=settings, profile=profile)
     courier = Periodic("courier", settings.courier_poll_s, carrier.round)
     escalation = Periodic("escalation", settings.escalation_check_s, lambda: run_escalation(db))
-    syncer = Periodic(
+    # A partner's sync runs in the one process holding its lease (any number may serve).
+    keeper = LeaseKeeper(db, ttl_s=settings.lease_ttl_s, renew_s=settings.lease_poll_every_s)
+    syncer = LeasedPeriodic(
         "sync",
         settings.sync_interval_s,
-        lambda: federation.sync_round(db, settings=settings, profile=profile),
+        keeper=keeper,
+        names=lambda: federation.sync_leases(db),
+        fn=lambda lease: federation.sync_leased(db, lease, settings=settings, profile=profile),
+        poll_s=settings.lease_poll_every_s,
     )
-    loops = [courier, escalation, syncer]
+    loops: list[Periodic] = [courier, escalation, syncer]
+    gate = WorkerGate(enabled=settings.workers, database_url=db.url)
 
     planner = PlanRunner.from_settings(settings)
 
     def running() -> list[Loop]:
         return [Loop(name=x.name, running=x.running, interval_s=x.interval_s) for x in loops]
 
-    health = Health(db, head=head(), loops=running)
-    metrics = NodeMetrics(db, STATE_GAUGES, loops=lambda: {x.name: x.running for x in loops})
+    health = Health(db, head=head(), loops=running, leases=keeper.held, workers=lambda: gate.state)
+    metrics = NodeMetrics(
+        db, STATE_GAUGES, loops=lambda: {x.name: x.running for x in loops}, leases=keeper.held
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # The loops run with the server, whatever ASGI server runs it: alerts go out the
         # moment they are written, deadlines are checked even when nobody has the console
         # open, and partners are pulled from every sync_interval_s.
-        for loop in loops:
-            loop.start()
+        # Unless this process serves requests only (--no-workers, or a second process on an
+        # SQLite file: WorkerGate says why, in the log and in /readyz).
+        if gate.open():
+            keeper.start()
+            for loop in loops:
+                loop.start()
         try:
             yield
         finally:
@@ -188,6 +201,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             # a round of the loops still running is left to end with the process.
             planner.shutdown()
             stop_all(loops, timeout=STOP_WAIT_S)
+            keeper.stop()  # released: another process takes them at its next poll
+            gate.close()
             carrier.close()
 
     app = FastAPI(

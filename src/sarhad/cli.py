@@ -150,8 +150,19 @@ def init(
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default from settings)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default from settings)")] = None,
+    workers: Annotated[
+        bool | None,
+        typer.Option(
+            "--workers/--no-workers",
+            help="Run background work here (courier, escalation, partner sync) or serve "
+            "requests only (default: the setting 'workers', on)",
+        ),
+    ] = None,
 ) -> None:
-    """Run the node's API server (migrates the database to the current schema first)."""
+    """Run the node's API server (migrates the database to the current schema first).
+
+    Any number of processes may serve one PostgreSQL database (docs/operations.md, "Running
+    on many processes"); on SQLite only the first runs background work."""
     import uvicorn
 
     from sarhad.app import create_app
@@ -159,13 +170,20 @@ def serve(
     from sarhad.node import init_node
 
     s = console.settings()
+    if workers is not None:
+        s = s.model_copy(update={"workers": workers})
     os.umask(0o077)  # whatever the node writes while it runs is the node account's alone
     db = init_node(s)
     app_ = create_app(s, db=db)
     h, p = host or s.host, port or s.port
     out.print(f"Sarhad node {s.node_name} on http://{h}:{p}  (API docs: http://{h}:{p}/docs)")
-    if s.sync_interval_s > 0:
-        out.print(f"syncing with partners every {s.sync_interval_s:g} s")
+    if not s.workers:
+        out.print("serving requests only: no background work in this process (--no-workers)")
+    elif s.sync_interval_s > 0:
+        out.print(
+            f"syncing with partners every {s.sync_interval_s:g} s (each partner by the one "
+            f"process holding its lease, {s.lease_ttl_s:g} s)"
+        )
     # On SIGTERM (or Ctrl-C) requests get shutdown_grace_s to finish, then are cancelled
     # (a plan being solved is killed with its request), and the lifespan stops the rest:
     # the courier, escalation and partner sync loops run with the application, not here.

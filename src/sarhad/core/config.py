@@ -58,6 +58,24 @@ class Settings(BaseSettings):
     escalation_check_s: float = Field(
         default=5.0, ge=0, description="How often overdue alerts are escalated (0: never)"
     )
+    workers: bool = Field(
+        default=True,
+        description="Run background work in this process (courier, escalation, partner sync); "
+        "off: it serves requests only (`sarhad serve --no-workers`)",
+    )
+    lease_ttl_s: float = Field(
+        default=15.0,
+        gt=0,
+        le=3600,
+        description="How long a lease (a partner's sync) lasts unless its holder renews it: a "
+        "frozen holder is replaced after at most this plus lease_poll_s",
+    )
+    lease_poll_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="How often leases are renewed, and free ones looked for (default "
+        "lease_ttl_s / 3)",
+    )
     risk_half_life_days: float = Field(
         default=90.0, gt=0, description="Sector risk: an incident's weight halves every N days"
     )
@@ -191,7 +209,14 @@ class Settings(BaseSettings):
     def _thresholds_ascend(self) -> Settings:
         if not self.risk_medium < self.risk_high < self.risk_critical:
             raise ValueError("risk_medium < risk_high < risk_critical must hold")
+        if self.lease_poll_every_s >= self.lease_ttl_s:
+            raise ValueError("lease_poll_s must be shorter than lease_ttl_s (renewals come late)")
         return self
+
+    @property
+    def lease_poll_every_s(self) -> float:
+        """How often leases are renewed and free ones taken: ``lease_poll_s`` or ttl / 3."""
+        return self.lease_poll_s or self.lease_ttl_s / 3
 
     @property
     def effective_database_url(self) -> str:

@@ -4,7 +4,8 @@
   makes a load balancer kill a process that is fine.
 * ``/readyz``: this process can serve: the database answers within ``READY_TIMEOUT_S`` and its
   schema is at the head this code expects. 503 names the failing check. It also says which
-  background loops this process runs. Neither says anything a stranger could use: no
+  background loops this process runs, whether it runs background work at all (and why not),
+  and which leases it holds. Neither says anything a stranger could use: no
   addresses, no error texts, no data.
 * ``/metrics``: Prometheus text (``core.metrics``). Open to callers on this machine (the
   Prometheus agent beside the node), to anyone when the setting ``metrics_open`` is on (a
@@ -24,7 +25,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -60,6 +61,8 @@ class Readiness(BaseModel):
     failing: list[str]
     checks: dict[str, Check]
     loops: list[Loop]
+    workers: str = Field(description="Whether this process runs background work, or why not")
+    leases: list[str] = Field(description="The leases this process holds (e.g. sync:<partner>)")
 
 
 class Alive(BaseModel):
@@ -79,6 +82,8 @@ class Health:
     db: Database
     head: str
     loops: Callable[[], list[Loop]] = list
+    leases: Callable[[], list[str]] = list
+    workers: Callable[[], str] = lambda: "on"
     timeout_s: float = READY_TIMEOUT_S
     _pool: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="sarhad-ready")
@@ -116,6 +121,8 @@ class Health:
             failing=failing,
             checks=checks,
             loops=self.loops(),
+            workers=self.workers(),
+            leases=self.leases(),
         )
 
     def _revision(self) -> str | None:

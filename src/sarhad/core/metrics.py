@@ -118,6 +118,7 @@ class NodeMetrics:
     db: Database
     gauges: Sequence[StateGauge] = ()
     loops: Callable[[], dict[str, bool]] = dict
+    leases: Callable[[], list[str]] = list
     timeout_s: float = STATE_TIMEOUT_S
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
 
@@ -185,6 +186,14 @@ class StateCollector(Collector):
         for name, running in sorted(self.metrics.loops().items()):
             loops.add_metric([name], 1.0 if running else 0.0)
         yield loops
+        held = GaugeMetricFamily(
+            "sarhad_lease_held",
+            "1 for each lease this process holds (sync:<partner>: that partner's sync runs here)",
+            labels=["lease"],
+        )
+        for name in self.metrics.leases():
+            held.add_metric([name], 1.0)
+        yield held
         if families is None:
             log.warning("metrics: the node's state was not read: %s", error)
             return

@@ -15,6 +15,7 @@ from sarhad.core.config import Settings
 from sarhad.core.db import Database, get_node_id, lock_writes
 from sarhad.core.errors import NotFound
 from sarhad.core.journal import audit
+from sarhad.core.leases import Lease, fence
 from sarhad.crossings.places import zone_label
 from sarhad.federation import anchors
 from sarhad.federation import bundle as bundles
@@ -28,6 +29,8 @@ from sarhad.sharing import service as sharing
 from sarhad.sharing.models import Partner
 
 INGEST_PAGE = 1000
+#: The lease a partner's sync (publish, pull, push, anchors) is held by: ``sync:<partner>``.
+SYNC_LEASE = "sync:"
 log = logging.getLogger("sarhad.sync")
 
 
@@ -200,14 +203,30 @@ def import_bundle_file(
     return report
 
 
-def sync_round(db: Database, *, settings: Settings, profile: BorderProfile) -> None:
-    """One round of the server's sync loop: every active partner; failures go to the log.
+def sync_leases(db: Database) -> list[str]:
+    """The leases the sync loop needs: one per active partner with a TAXII URL."""
+    with db.session() as s:
+        return [
+            f"{SYNC_LEASE}{p.name}" for p in sharing.list_partners(s) if p.active and p.taxii_url
+        ]
 
-    Run by the application's lifespan every ``sync_interval_s`` (a ``core.worker.Periodic``,
-    like the courier), whatever ASGI server runs it. Losing a round loses nothing: all its
-    state (cursors, what waits to go) is in the database, and the next round, or
-    ``sarhad sync``, goes on from there.
+
+def sync_leased(db: Database, lease: Lease, *, settings: Settings, profile: BorderProfile) -> None:
+    """One partner's round of the sync loop, in the one process holding its lease.
+
+    Publishing for the partner, each pulled page with its cursor, each pushed batch with its
+    cursor: every transaction is fenced by ``lease``, so a holder that froze past the lease's
+    expiry and woke up writes nothing (``LeaseLost`` goes up to the loop). The audit anchor
+    exchange comes first, after a fence check: a holder frozen while waiting for the
+    partner at any point of the round meets a fenced write next.
     """
-    for r in sync_all(db, settings=settings, profile=profile):
-        if r.error:
-            log.warning("sync with %s: %s (%d waiting)", r.partner, r.error, r.waiting)
+    name = lease.name.removeprefix(SYNC_LEASE)
+    with db.session() as s:
+        fence(s, lease)
+        node = local_node(s, settings)
+    anchors.exchange(db, settings=settings, partner_name=name)
+    r = sync_partner(
+        db, partner_name=name, node=node, profile=profile, fence=lambda s: fence(s, lease)
+    )
+    if r.error:
+        log.warning("sync with %s: %s (%d waiting)", r.partner, r.error, r.waiting)

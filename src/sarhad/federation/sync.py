@@ -42,6 +42,14 @@ PUSH_BATCH = 500
 log = logging.getLogger("sarhad.sync")
 
 Progress = Callable[[str, int], None]
+#: Run first in each transaction that writes for a lease (``core.leases.fence``): raises when
+#: the lease is no longer this process's, so a holder that froze and woke writes nothing.
+Fence = Callable[[Session], None]
+
+
+def _unfenced(_session: Session) -> None:
+    """The fence of work that holds no lease (``sarhad sync`` by hand)."""
+
 
 _push_locks: dict[str, threading.Lock] = {}
 _push_locks_guard = threading.Lock()
@@ -102,10 +110,16 @@ def sync_partner(
     page_size: int = 500,
     progress: Progress | None = None,
     client_factory: Callable[[Partner], TaxiiClient] | None = None,
+    fence: Fence = _unfenced,
 ) -> SyncReport:
-    """Pull then push for one partner; a partner that is down is reported, not raised."""
+    """Pull then push for one partner; a partner that is down is reported, not raised.
+
+    ``fence`` runs first in each transaction that writes (the sync loop passes its lease's):
+    ``LeaseLost`` is not reported like a partner's error but raised, to the loop.
+    """
     report = SyncReport(partner=partner_name)
     with db.session() as s:
+        fence(s)
         partner = sharing.get_partner(s, name=partner_name)
         publish_partner(s, node=node, partner=partner)
         cursor = s.get(SyncCursor, partner.id) or SyncCursor(partner_id=partner.id, pushed_seq=0)
@@ -122,17 +136,20 @@ def sync_partner(
             cols = client.collections()
             read_id = pick_collection(cols, "can_read", cursor.remote_collection_id)
             write_id = pick_collection(cols, "can_write", None)
-            take_announcement(db, client, partner)  # before pulling: new keys sign new pages
+            take_announcement(db, client, partner, fence)  # before pulling: new keys sign pages
             if read_id:
-                _pull(db, client, partner, read_id, node, profile, page_size, report, progress)
+                _pull(
+                    db, client, partner, read_id, node, profile, page_size, report, progress, fence
+                )
             if write_id:
                 with push_lock(partner.id):
-                    push_pending(db, client, partner, write_id, report, progress)
+                    push_pending(db, client, partner, write_id, report, progress, fence)
         error = None
     except SarhadError as exc:
         error = exc.message
         report.error = error
     with db.session() as s:
+        fence(s)
         cur = s.get(SyncCursor, partner.id)
         if cur is not None:
             cur.last_attempt_at = utcnow()
@@ -143,7 +160,9 @@ def sync_partner(
     return report
 
 
-def take_announcement(db: Database, client: TaxiiClient, partner: Partner) -> None:
+def take_announcement(
+    db: Database, client: TaxiiClient, partner: Partner, fence: Fence = _unfenced
+) -> None:
     """Fetch the partner's newest key announcement and take what it changed (a rotation, a
     revocation): checked against the keys we trust for it, so a rotation reaches us without
     an operator. A partner without one (404), or no Sarhad node, changes nothing."""
@@ -156,6 +175,7 @@ def take_announcement(db: Database, client: TaxiiClient, partner: Partner) -> No
     if not isinstance(doc, dict):
         return
     with db.session() as s:
+        fence(s)
         p = s.get(Partner, partner.id)
         if p is not None:
             learned = known_keys.apply_announcement(
@@ -175,8 +195,10 @@ def _pull(
     page_size: int,
     report: SyncReport,
     progress: Progress | None,
+    fence: Fence = _unfenced,
 ) -> None:
     with db.session() as s:
+        fence(s)
         cur = s.get(SyncCursor, partner.id)
         assert cur is not None
         cur.remote_collection_id = read_id
@@ -206,6 +228,7 @@ def _pull(
         else:
             carry = []
         with db.session() as s:
+            fence(s)
             p = s.merge(partner)
             page = ingest(s, partner=p, objects=batch, via="pull", node=node, profile=profile)
             cur = s.get(SyncCursor, partner.id)
@@ -239,6 +262,7 @@ def push_pending(
     write_id: str,
     report: SyncReport,
     progress: Progress | None,
+    fence: Fence = _unfenced,
 ) -> None:
     outbound = collection_id(partner.id, "outbound")
     while True:
@@ -285,6 +309,7 @@ def push_pending(
             f"{f.get('id', '?')}: {f.get('message', '')}" for f in failures if isinstance(f, dict)
         ]
         with db.session() as s:
+            fence(s)  # before the write lock, always (core.leases.fence)
             lock_writes(s)
             cur = s.get(SyncCursor, partner.id)
             assert cur is not None

@@ -8,6 +8,7 @@ import sarhad.alerts.models
 import sarhad.core.auth
 import sarhad.core.idempotency
 import sarhad.core.journal
+import sarhad.core.leases
 import sarhad.crossings.models
 import sarhad.federation.anchors
 import sarhad.federation.models
