@@ -26,9 +26,11 @@ from sarhad.federation.groups import MAX_CARRY, split_incomplete
 from sarhad.federation.identity import LocalNode
 from sarhad.federation.inbox import IngestReport, ingest
 from sarhad.federation.models import CollectionObject, SyncCursor
+from sarhad.federation.outbox import deliver_outbox
 from sarhad.federation.publish import publish_partner
 from sarhad.federation.store import collection_id
 from sarhad.federation.types import REGISTRY
+from sarhad.federation.types.alert import ALERT_TYPES
 from sarhad.sharing import service as sharing
 from sarhad.sharing.models import Partner
 
@@ -98,8 +100,10 @@ def sync_partner(
     page_size: int = 500,
     progress: Progress | None = None,
     client_factory: Callable[[Partner], TaxiiClient] | None = None,
+    claim_s: float = 30.0,
 ) -> SyncReport:
-    """Pull then push for one partner; a partner that is down is reported, not raised."""
+    """Pull then push for one partner (the alerts outbox too, its rows claimed for
+    ``claim_s``); a partner that is down is reported, not raised."""
     report = SyncReport(partner=partner_name)
     with db.session() as s:
         partner = sharing.get_partner(s, name=partner_name)
@@ -123,6 +127,17 @@ def sync_partner(
             if write_id:
                 with push_lock(partner.id):
                     push_pending(db, client, partner, write_id, report, progress)
+                sent = deliver_outbox(
+                    db,
+                    node=node,
+                    partner=partner,
+                    client=client,
+                    write_id=write_id,
+                    claim_s=claim_s,
+                )
+                report.pushed += sent.delivered
+                if sent.error:
+                    raise SarhadError(sent.error)
         error = None
     except SarhadError as exc:
         error = exc.message
@@ -247,6 +262,9 @@ def push_pending(
                 objects += [json.loads(r.payload) for r in more]
         if not rows:
             return
+        # Alerts and their steps leave through the outbox (federation.outbox), which knows
+        # what the partner took; here they would only go twice.
+        objects = [o for o in objects if o.get("type") not in ALERT_TYPES]
         if partner.node_id is None:
             # Not known as a Sarhad node (e.g. a medallion hub): leave out our
             # extension-definition, which makes medallion answer 500 to every reader of the
