@@ -147,9 +147,11 @@ def note(session: Session, row_id: int, error: str) -> None:
     )
 
 
-def backoff_s(attempts: int, *, rng: random.Random | None = None) -> float:
-    """Seconds until the next try after ``attempts`` failed ones (full jitter in [0.5, 1])."""
-    base = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** max(0, attempts - 1))
+def backoff_s(
+    attempts: int, *, max_s: float = BACKOFF_MAX_S, rng: random.Random | None = None
+) -> float:
+    """Seconds until the next try after ``attempts`` failed ones (jitter: x [0.5, 1])."""
+    base = min(max_s, BACKOFF_BASE_S * 2 ** min(max(0, attempts - 1), 30))
     return base * (0.5 + 0.5 * (rng or random).random())
 
 
@@ -159,11 +161,15 @@ def failed(
     *,
     error: str,
     claimer: str = CLAIMER,
+    max_s: float = BACKOFF_MAX_S,
     now: datetime | None = None,
+    first_again: bool = False,
 ) -> None:
-    """Sending failed: release the rows with the error and a later next attempt."""
+    """Sending failed: release the rows with the error and a later next attempt
+    (``first_again``: a row that failed its first try may go again at once)."""
     now = now or utcnow()
     for row in rows:
+        wait = 0.0 if first_again and row.attempts <= 1 else backoff_s(row.attempts, max_s=max_s)
         session.execute(
             update(OutboxItem)
             .where(
@@ -175,7 +181,7 @@ def failed(
                 claimed_by=None,
                 claim_expires_at=None,
                 last_error=error[:1000],
-                next_attempt_at=now + timedelta(seconds=backoff_s(row.attempts)),
+                next_attempt_at=now + timedelta(seconds=wait),
             )
             .execution_options(synchronize_session=False)
         )

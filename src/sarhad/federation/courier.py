@@ -184,7 +184,9 @@ class Courier:
                 rows = alert_outbox.claim(
                     s, claim_s=self.settings.outbox_claim_s, partner_ids=[partner.id]
                 )
-                alert_outbox.failed(s, rows, error=exc.message)
+                alert_outbox.failed(
+                    s, rows, error=exc.message, max_s=self.settings.outbox_backoff_max_s
+                )
             log.warning("outbox to %s: %s (%d waiting)", partner.name, exc.message, len(rows))
             return OutboxReport(partner=partner.name, error=exc.message)
         report = deliver_outbox(
@@ -194,6 +196,7 @@ class Courier:
             client=client,
             write_id=write_id,
             claim_s=self.settings.outbox_claim_s,
+            backoff_max_s=self.settings.outbox_backoff_max_s,
         )
         if report.error:
             self._write_ids.pop(partner.id, None)  # their collections may have changed

@@ -31,6 +31,8 @@ log = logging.getLogger("sarhad.outbox")
 
 #: Rows claimed per round per partner (a burst of alerts goes in a few POSTs).
 CLAIM_BATCH = 200
+#: Batches per call at most (the next courier round takes the rest).
+MAX_BATCHES = 10
 
 
 @dataclass
@@ -68,11 +70,18 @@ def deliver_outbox(
     client: TaxiiClient,
     write_id: str,
     claim_s: float,
+    backoff_max_s: float = outbox.BACKOFF_MAX_S,
     claimer: str = outbox.CLAIMER,
 ) -> OutboxReport:
     """Claim, send and mark delivered this partner's due rows, batch after batch."""
     report = OutboxReport(partner=partner.name)
-    while True:
+    outbound = collection_id(partner.id, "outbound")
+    for _batch in range(MAX_BATCHES):  # bounded: the rest of the round waits meanwhile
+        # Publish first, in a transaction of its own: the claim then lasts only for the send.
+        with db.session() as s:
+            p = s.get(Partner, partner.id)
+            assert p is not None
+            publish_partner(s, node=node, partner=p)
         with db.session() as s:
             rows = outbox.claim(
                 s, claim_s=claim_s, limit=CLAIM_BATCH, claimer=claimer, partner_ids=[partner.id]
@@ -92,24 +101,18 @@ def deliver_outbox(
             rows = [r for r in rows if r.id in keep]
             # Rows whose alert waits on someone else's claim: back to the queue at once.
             outbox.release(s, held, claimer=claimer)
+            found = Appender(s, outbound).latest_many([stix_id_of(r) for r in rows])
         report.claimed += len(rows)
         if not rows:
             return report
+        objects = [found[stix_id_of(r)] for r in rows if stix_id_of(r) in found]
+        missing = [r for r in rows if stix_id_of(r) not in found]
         try:
-            with db.session() as s:
-                p = s.get(Partner, partner.id)
-                assert p is not None
-                publish_partner(s, node=node, partner=p)
-                found = Appender(s, collection_id(partner.id, "outbound")).latest_many(
-                    [stix_id_of(r) for r in rows]
-                )
-            objects = [found[stix_id_of(r)] for r in rows if stix_id_of(r) in found]
-            missing = [r for r in rows if stix_id_of(r) not in found]
             status = client.add_objects(write_id, objects) if objects else {}
         except SarhadError as exc:
             report.error = exc.message
             with db.session() as s:
-                outbox.failed(s, rows, error=exc.message, claimer=claimer)
+                outbox.failed(s, rows, error=exc.message, claimer=claimer, max_s=backoff_max_s)
             return report
         failures = [f for f in status.get("failures") or [] if isinstance(f, dict)]
         refused = {str(f.get("id")): str(f.get("message", "")) for f in failures}
@@ -131,7 +134,15 @@ def deliver_outbox(
                 ],
                 at=at,
             )
-            if missing:  # not publishable to this partner (yet): try again later
-                outbox.failed(s, missing, error="not in the partner's collection", claimer=claimer)
+            if missing:  # committed after our publish: again at once, then with backoff
+                outbox.failed(
+                    s,
+                    missing,
+                    error="not in the partner's collection",
+                    claimer=claimer,
+                    max_s=backoff_max_s,
+                    first_again=True,
+                )
         if refused:
             log.warning("outbox to %s: refused %s", partner.name, "; ".join(report.refused))
+    return report
