@@ -129,12 +129,13 @@ class Courier:
             s.expunge_all()
         reports = []
         for partner in partners:
-            self.outbox(node, partner)
             name = partner.name
             now = time.monotonic()
             retry_at, delay = self._retry_at.get(name, (0.0, 0.0))
-            if retry_at > now:
+            if retry_at > now:  # the cursor push backs off; the outbox keeps its own pace
+                self.outbox(node, partner, published=False)
                 continue
+            # Publish and push what is not an alert, then the outbox (on what was published).
             r = deliver(
                 self.db,
                 node=node,
@@ -142,6 +143,7 @@ class Courier:
                 write_ids=self._write_ids,
                 clients=self._clients,
             )
+            self.outbox(node, partner, published=True)
             if r.error:
                 delay = min(max(0.5, delay * 2), MAX_BACKOFF_S)
                 self._retry_at[name] = (now + delay, delay)
@@ -160,7 +162,7 @@ class Courier:
                 alert_outbox.prune(s)
         return reports
 
-    def outbox(self, node: LocalNode, partner: Partner) -> OutboxReport:
+    def outbox(self, node: LocalNode, partner: Partner, *, published: bool) -> OutboxReport:
         """Carry this partner's due outbox rows (none due: no request is made)."""
         with self.db.session() as s:
             due = alert_outbox.due(s, partner_id=partner.id)
@@ -197,6 +199,7 @@ class Courier:
             write_id=write_id,
             claim_s=self.settings.outbox_claim_s,
             backoff_max_s=self.settings.outbox_backoff_max_s,
+            published=published,
         )
         if report.error:
             self._write_ids.pop(partner.id, None)  # their collections may have changed

@@ -72,16 +72,19 @@ def deliver_outbox(
     claim_s: float,
     backoff_max_s: float = outbox.BACKOFF_MAX_S,
     claimer: str = outbox.CLAIMER,
+    published: bool = False,
 ) -> OutboxReport:
-    """Claim, send and mark delivered this partner's due rows, batch after batch."""
+    """Claim, send and mark delivered this partner's due rows, batch after batch
+    (``published``: the caller has just published for this partner; skip the first)."""
     report = OutboxReport(partner=partner.name)
     outbound = collection_id(partner.id, "outbound")
     for _batch in range(MAX_BATCHES):  # bounded: the rest of the round waits meanwhile
         # Publish first, in a transaction of its own: the claim then lasts only for the send.
-        with db.session() as s:
-            p = s.get(Partner, partner.id)
-            assert p is not None
-            publish_partner(s, node=node, partner=p)
+        if _batch or not published:
+            with db.session() as s:
+                p = s.get(Partner, partner.id)
+                assert p is not None
+                publish_partner(s, node=node, partner=p)
         with db.session() as s:
             rows = outbox.claim(
                 s, claim_s=claim_s, limit=CLAIM_BATCH, claimer=claimer, partner_ids=[partner.id]
@@ -145,4 +148,6 @@ def deliver_outbox(
                 )
         if refused:
             log.warning("outbox to %s: refused %s", partner.name, "; ".join(report.refused))
+        if len(rows) + len(held) < CLAIM_BATCH and not missing:
+            return report  # took all that was due: no second publish and claim
     return report

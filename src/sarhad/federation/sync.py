@@ -286,25 +286,27 @@ def push_pending(
             at = utcnow()
             for t in REGISTRY:
                 t.delivered(s, [o for o in taken if o.get("type") in t.stix_types], at)
-            audit(
-                s,
-                actor="federation",
-                action="share.push",
-                entity="partner",
-                entity_id=partner.id,
-                detail={
-                    "partner": partner.name,
-                    "agreement_version": sharing.get_agreement(s, partner=partner).version,
-                    "objects": [[o.get("id"), o.get("modified")] for o in objects],
-                    "refused_by_partner": len(failures),
-                },
-            )
-        report.pushed += len(rows)
+            if objects:  # nothing but alerts past the cursor: the outbox sent those
+                audit(
+                    s,
+                    actor="federation",
+                    action="share.push",
+                    entity="partner",
+                    entity_id=partner.id,
+                    detail={
+                        "partner": partner.name,
+                        "agreement_version": sharing.get_agreement(s, partner=partner).version,
+                        "objects": [[o.get("id"), o.get("modified")] for o in objects],
+                        "refused_by_partner": len(failures),
+                    },
+                )
+        report.pushed += len(objects)
         if progress:
             progress("push", len(rows))
 
 
 def waiting_count(session: Session, partner: Partner) -> int:
+    """Objects past the push cursor, alerts left out (the outbox carries and counts them)."""
     cur = session.get(SyncCursor, partner.id)
     pushed = cur.pushed_seq if cur else 0
     return (
@@ -314,6 +316,7 @@ def waiting_count(session: Session, partner: Partner) -> int:
             .where(
                 CollectionObject.collection_id == collection_id(partner.id, "outbound"),
                 CollectionObject.seq > pushed,
+                CollectionObject.stix_type.not_in(ALERT_TYPES),
             )
         )
         or 0
