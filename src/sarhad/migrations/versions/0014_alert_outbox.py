@@ -3,8 +3,9 @@
 ``outbox`` carries each alert and shared step to its partner (written in the transaction of
 the alert or step; claimed with an expiry by any process). ``alert_deadlines`` holds each
 alert's escalation deadlines, each fired once. Existing alerts get their deadlines: the
-levels fired so far (from their escalation steps) and the next one if still open. Outbound
-alerts not yet delivered get an outbox row, so nothing waiting is lost in the upgrade.
+levels fired so far (from their escalation steps) and the next one if still open. Every alert
+and shared step not yet pushed to its partner gets an outbox row, so nothing waiting is lost
+in the upgrade (a copy of something pushed already is dropped and counted by the partner).
 
 Revision ID: 0014
 Revises: 0013
@@ -13,7 +14,7 @@ Create Date: 2026-12-05 11:30:00.000000
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import uuid
 
 import sqlalchemy as sa
 from alembic import op
@@ -65,63 +66,69 @@ def upgrade() -> None:
     _backfill()
 
 
+#: ``federation.types.alert.STEP_NAMESPACE``, copied: a migration must not change with the code.
+_STEP_NS = uuid.UUID("0f1e4a55-7c3b-4d0a-8e62-4b9d21c7a3f1")
+_SHARED = ("received", "acknowledged", "answered", "withdrawn")
+
+
 def _backfill() -> None:
+    """Deadline rows for existing alerts, and an outbox row for whatever a partner has not
+    been pushed yet (the push from the cursor no longer carries alerts). In SQL, so stored
+    times are copied as they are on both backends."""
+    op.execute(
+        "INSERT INTO alert_deadlines (alert_id, level, due_at, fired_at) "
+        "SELECT alert_id, level, at, at FROM alert_steps WHERE step = 'escalated'"
+    )
+    op.execute(
+        "INSERT INTO alert_deadlines (alert_id, level, due_at, fired_at) "
+        "SELECT id, escalation_level + 1, next_escalation_at, NULL FROM alerts "
+        "WHERE next_escalation_at IS NOT NULL AND acknowledged_at IS NULL "
+        "AND withdrawn_at IS NULL"
+    )
     bind = op.get_bind()
-    deadlines = sa.table(
-        "alert_deadlines",
-        sa.column("alert_id", sa.String),
-        sa.column("level", sa.Integer),
-        sa.column("due_at", _TS),
-        sa.column("fired_at", _TS),
-    )
-    fired = [
-        {"alert_id": a, "level": lvl, "due_at": at, "fired_at": at}
-        for a, lvl, at in bind.execute(
-            sa.text("SELECT alert_id, level, at FROM alert_steps WHERE step = 'escalated'")
-        )
-    ]
-    pending = [
-        {"alert_id": a, "level": (lvl or 0) + 1, "due_at": due, "fired_at": None}
-        for a, lvl, due in bind.execute(
+    # What each partner has been pushed already: alert objects up to its push cursor.
+    pushed = {
+        (pid, sid)
+        for pid, sid in bind.execute(
             sa.text(
-                "SELECT id, escalation_level, next_escalation_at FROM alerts "
-                "WHERE next_escalation_at IS NOT NULL AND acknowledged_at IS NULL "
-                "AND withdrawn_at IS NULL"
+                "SELECT c.partner_id, o.stix_id FROM taxii_objects o "
+                "JOIN taxii_collections c ON c.id = o.collection_id "
+                "JOIN sync_cursors k ON k.partner_id = c.partner_id "
+                "WHERE c.kind = 'outbound' AND o.seq <= k.pushed_seq "
+                "AND o.stix_type IN ('sarhad-alert', 'sarhad-alert-step')"
             )
         )
-    ]
-    if fired or pending:
-        op.bulk_insert(deadlines, fired + pending)
-    outbox = sa.table(
-        "outbox",
-        sa.column("partner_id", sa.String),
-        sa.column("kind", sa.String),
-        sa.column("alert_id", sa.String),
-        sa.column("ref", sa.String),
-        sa.column("created_at", _TS),
-        sa.column("attempts", sa.Integer),
-        sa.column("next_attempt_at", _TS),
-    )
-    now = datetime.now(UTC)
-    waiting = [
-        {
-            "partner_id": pid,
-            "kind": "alert",
-            "alert_id": a,
-            "ref": "raised",
-            "created_at": now,
-            "attempts": 0,
-            "next_attempt_at": now,
-        }
-        for a, pid in bind.execute(
-            sa.text(
-                "SELECT id, partner_id FROM alerts WHERE direction = 'outbound' "
-                "AND delivered_at IS NULL AND withdrawn_at IS NULL"
-            )
+    }
+    waiting: list[tuple[str, str, str, int]] = []  # (alert, partner, step, step seq)
+    for alert_id, partner_id, step, seq, direction in bind.execute(
+        sa.text(
+            "SELECT s.alert_id, a.partner_id, s.step, s.seq, a.direction FROM alert_steps s "
+            "JOIN alerts a ON a.id = s.alert_id WHERE s.source = 'local' ORDER BY s.seq"
         )
-    ]
-    if waiting:
-        op.bulk_insert(outbox, waiting)
+    ):
+        if step == "raised" and direction == "outbound":
+            sid = f"sarhad-alert--{alert_id}"
+        elif step in _SHARED:
+            sid = f"sarhad-alert-step--{uuid.uuid5(_STEP_NS, f'{alert_id}/{step}')}"
+        else:
+            continue
+        if (partner_id, sid) not in pushed:
+            waiting.append((alert_id, partner_id, step, seq))
+    for alert_id, partner_id, step, seq in waiting:
+        bind.execute(
+            sa.text(
+                "INSERT INTO outbox (partner_id, kind, alert_id, ref, created_at, attempts, "
+                "next_attempt_at) SELECT :p, :k, :a, :r, recorded_at, 0, recorded_at "
+                "FROM alert_steps WHERE seq = :seq"
+            ),
+            {
+                "p": partner_id,
+                "k": "alert" if step == "raised" else "alert_step",
+                "a": alert_id,
+                "r": step,
+                "seq": seq,
+            },
+        )
 
 
 def downgrade() -> None:
