@@ -19,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text, update
 
 from sarhad.alerts.deadlines import run_escalation
-from sarhad.alerts.models import Alert
+from sarhad.alerts.models import Alert, AlertDeadline
 from sarhad.app import create_app
 from sarhad.core.auth import CONSOLE, Role, issue_token
 from sarhad.core.config import Settings
@@ -241,6 +241,9 @@ def test_state_gauges_read_the_database_sync_lag_outbox_quarantine_escalations(
             update(Alert)
             .where(Alert.id == ids[0])
             .values(ack_by=past, next_escalation_at=past, created_at=past.replace(year=2025))
+        )
+        s.execute(  # the deadline is a row of its own
+            update(AlertDeadline).where(AlertDeadline.alert_id == ids[0]).values(due_at=past)
         )
     assert value(scrape(pk.url), "sarhad_escalations_due") == 1
 

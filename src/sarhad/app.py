@@ -82,11 +82,8 @@ def _per_partner(read: Callable[[Session], dict[str, float] | dict[str, int]]) -
 
 
 def _outbox(session: Session) -> list[tuple[tuple[str, ...], float]]:
-    alerts = alert_gauges.undelivered(session)
-    steps = federation_gauges.steps_waiting(session)
-    return [((name, "alert"), float(n)) for name, n in sorted(alerts.items())] + [
-        ((name, "alert_step"), float(n)) for name, n in sorted(steps.items())
-    ]
+    depth = alert_gauges.outbox_depth(session)
+    return [(key, float(n)) for key, n in sorted(depth.items())]
 
 
 #: The node's shared state in the metrics, read from the database at each scrape.
@@ -99,10 +96,21 @@ STATE_GAUGES = (
     ),
     StateGauge(
         "sarhad_outbox_depth",
-        "Work for a partner not yet delivered, by kind (alert: raised, not taken by the "
-        "partner; alert_step: published, not yet pushed)",
+        "Alert outbox rows not yet delivered to a partner, by kind (alert, alert_step)",
         ("partner", "kind"),
         _outbox,
+    ),
+    StateGauge(
+        "sarhad_outbox_oldest_age_seconds",
+        "Seconds the oldest undelivered alert outbox row for each partner has waited",
+        ("partner",),
+        _per_partner(alert_gauges.outbox_oldest_age),
+    ),
+    StateGauge(
+        "sarhad_alert_duplicates_received",
+        "Copies of alerts or their steps a partner sent again (stored once, counted)",
+        ("partner",),
+        _per_partner(alert_gauges.duplicates_received),
     ),
     StateGauge(
         "sarhad_federation_waiting_objects",

@@ -1,7 +1,8 @@
 """What every step of an alert does, whichever side takes it, and where an alert lies.
 
-Every step is a row in ``alert_steps``, a change-log row (the live feed and federation read
-it) and an audit entry, written in the caller's transaction after ``lock_writes``. The sender
+Every step is a row in ``alert_steps``, a change-log row (the live feed reads it), an audit
+entry and, when it goes to the partner, an outbox row (``outbox``), all written in the
+caller's transaction after ``lock_writes``. The sender
 (``sender``), the receiver (``receiver``) and the deadlines (``deadlines``) all go through
 ``add_step``.
 """
@@ -11,10 +12,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from sarhad.alerts.models import Alert, AlertStep
+from sarhad.alerts import outbox
+from sarhad.alerts.models import Alert, AlertDeadline, AlertStep
 from sarhad.alerts.taxonomy import Direction, Status, Step
 from sarhad.border import BorderProfile
 from sarhad.core.db import utcnow
@@ -95,6 +97,15 @@ def add_step(
         detail=detail or {},
     )
     session.add(row)
+    if outbox.carries(alert, step, source):
+        outbox.enqueue(session, alert, step, at=now)
+    if step in (Step.ACKNOWLEDGED, Step.ANSWERED, Step.WITHDRAWN):
+        # Nobody waits any more: the deadlines not yet fired go.
+        session.execute(
+            delete(AlertDeadline).where(
+                AlertDeadline.alert_id == alert.id, AlertDeadline.fired_at.is_(None)
+            )
+        )
     alert.status = status_of(alert).value
     alert.version += 1
     alert.updated_at = now
@@ -118,6 +129,11 @@ def add_step(
         },
     )
     return row
+
+
+def first_deadline(session: Session, alert: Alert) -> None:
+    """Store the alert's first escalation deadline (level 1 at ``ack_by``)."""
+    session.add(AlertDeadline(alert_id=alert.id, level=1, due_at=alert.ack_by))
 
 
 def has_step(session: Session, alert_id: str, step: Step) -> bool:

@@ -65,6 +65,9 @@ class Alert(Base):
     next_escalation_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Copies of this alert or of its steps the partner sent again (delivery is at least
+    # once): stored once, counted here so an operator sees how often it happens.
+    duplicates_received: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class AlertStep(Base):
@@ -86,3 +89,51 @@ class AlertStep(Base):
     actor: Mapped[str] = mapped_column(String(80))  # a desk account, or "partner:<name>"
     source: Mapped[str] = mapped_column(String(8))  # "local" | "partner"
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class AlertDeadline(Base):
+    """One escalation deadline of an alert: due at ``due_at``, fired once (``fired_at``).
+
+    Firing is ``UPDATE ... SET fired_at WHERE id = :id AND fired_at IS NULL`` in the same
+    transaction as the escalation step it causes, so two processes never fire one twice.
+    """
+
+    __tablename__ = "alert_deadlines"
+    __table_args__ = (
+        UniqueConstraint("alert_id", "level"),
+        Index("ix_alert_deadlines_due", "fired_at", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigKey, primary_key=True, autoincrement=True)
+    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.id"))
+    level: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class OutboxItem(Base):
+    """An alert or a step of one that must reach the partner: the transactional outbox.
+
+    Written in the transaction of the alert or step it carries; any process claims due rows
+    (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) for ``claim_expires_at``, sends them and marks
+    them delivered in a new transaction. ``ref`` is the step (``raised`` for the alert).
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "delivered_at", "next_attempt_at"),
+        Index("ix_outbox_partner", "partner_id", "delivered_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigKey, primary_key=True, autoincrement=True)
+    partner_id: Mapped[str] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(16))  # "alert" | "alert_step"
+    alert_id: Mapped[str] = mapped_column(String(36))
+    ref: Mapped[str] = mapped_column(String(14))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from sarhad.alerts.lifecycle import add_step, has_step, place
+from sarhad.alerts.lifecycle import add_step, first_deadline, has_step, place
 from sarhad.alerts.models import Alert
 from sarhad.alerts.reading import get_alert
 from sarhad.alerts.schemas import AnswerIn
@@ -65,6 +65,7 @@ def receive_alert(
             raise InvalidInput(
                 FieldError("id", f"alert {data.id} is not one {partner_name} raised")
             )
+        existing.duplicates_received += 1
         return existing, False
     if data.ack_by < data.created_at or data.answer_by < data.ack_by:
         raise InvalidInput(FieldError("deadlines", "acknowledge_by/answer_by out of order"))
@@ -104,6 +105,8 @@ def receive_alert(
     if problems:
         raise InvalidInput(problems)
     session.add(alert)
+    session.flush()
+    first_deadline(session, alert)
     actor = f"partner:{partner_name}"
     add_step(
         session,
@@ -145,6 +148,7 @@ def receive_step(
             FieldError("step", f"{partner_name} may not send '{step.value}' on this alert")
         )
     if has_step(session, alert_id, step):
+        alert.duplicates_received += 1
         return False
     require_plausible(events={"at": at})
     if step is Step.ANSWERED and detail.get("answer") not in {a.value for a in Answer}:
@@ -161,6 +165,14 @@ def receive_step(
         detail=detail,
     )
     return True
+
+
+def count_duplicates(session: Session, *, alert_ids: list[str], partner_id: str) -> None:
+    """Copies of these alerts (or of their steps) came again and were dropped: count them."""
+    for alert_id in alert_ids:
+        alert = session.get(Alert, alert_id)
+        if alert is not None and alert.partner_id == partner_id:
+            alert.duplicates_received += 1
 
 
 def acknowledge(

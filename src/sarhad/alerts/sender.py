@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sarhad.alerts.lifecycle import add_step, place
+from sarhad.alerts.lifecycle import add_step, first_deadline, place
 from sarhad.alerts.models import Alert
 from sarhad.alerts.ports import Counterpart
 from sarhad.alerts.reading import get_alert
@@ -33,7 +33,7 @@ def raise_alert(
     from_side: str,
     now: datetime | None = None,
 ) -> Alert:
-    """Store a new outbound alert with the deadlines its priority implies; the courier sends it."""
+    """Store a new outbound alert with the deadlines its priority implies, and its outbox row."""
     actor.require(Permission.ALERTS_RAISE)
     now = now or utcnow()
     cp = counterpart
@@ -91,6 +91,8 @@ def raise_alert(
         raise InvalidInput(problems)
     lock_writes(session)
     session.add(alert)
+    session.flush()  # the alert row before the rows that point at it
+    first_deadline(session, alert)
     add_step(
         session,
         alert,

@@ -55,6 +55,17 @@ class Settings(BaseSettings):
         ge=0,
         description="How often the courier checks for work besides being woken (0: off)",
     )
+    outbox_claim_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long a process holds the alert outbox rows it claimed; a process "
+        "that died or froze loses them after this (longer than a partner's answer takes)",
+    )
+    outbox_backoff_max_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="Longest wait between two tries of an alert for a partner that is down",
+    )
     escalation_check_s: float = Field(
         default=5.0, ge=0, description="How often overdue alerts are escalated (0: never)"
     )

@@ -1,9 +1,12 @@
 """The courier: push what waits for each partner as soon as it is there.
 
 Alerts cannot wait for the next periodic sync. Whenever something is written that a partner
-should get (an alert, a step, a receipt), the route wakes the courier; it publishes and
-pushes in order from the durable push cursor. A partner that is down is retried with
-back-off; nothing is lost, because what waits is the collection past the cursor.
+should get (an alert, a step, a receipt), the route wakes the courier. Alerts and their steps
+leave through the transactional outbox (``alerts.outbox``, carried by ``federation.outbox``):
+rows claimed with an expiry by whichever process comes first, retried with backoff and jitter
+kept in the rows. Everything else is published and pushed in order from the durable push
+cursor, retried with back-off kept here. Nothing is lost: what waits is the outbox rows and
+the collection past the cursor.
 
 Crossing status rides the same path, with no code of its own here: ``deliver`` publishes
 what every type of ``types.REGISTRY`` publishes (crossing declarations, hours and throughput
@@ -16,8 +19,10 @@ day's figures) goes at the courier's next tick (``courier_poll_s``).
 from __future__ import annotations
 
 import logging
+import random
 import time
 
+from sarhad.alerts import outbox as alert_outbox
 from sarhad.border import BorderProfile
 from sarhad.core.config import Settings
 from sarhad.core.db import Database, utcnow
@@ -25,6 +30,7 @@ from sarhad.core.errors import SarhadError
 from sarhad.federation.client import TaxiiClient
 from sarhad.federation.identity import LocalNode
 from sarhad.federation.models import SyncCursor
+from sarhad.federation.outbox import OutboxReport, deliver_outbox
 from sarhad.federation.publish import publish_partner
 from sarhad.federation.service import local_node
 from sarhad.federation.sync import (
@@ -36,9 +42,12 @@ from sarhad.federation.sync import (
     waiting_count,
 )
 from sarhad.sharing import service as sharing
+from sarhad.sharing.models import Partner
 
 log = logging.getLogger("sarhad.courier")
 MAX_BACKOFF_S = 10.0
+#: Share of rounds that also prune old delivered outbox rows.
+PRUNE_CHANCE = 0.01
 
 
 def deliver(
@@ -102,7 +111,9 @@ def deliver(
 
 
 class Courier:
-    """Delivers to every active partner with a TAXII URL, with back-off for those down."""
+    """Delivers to every active partner with a TAXII URL: first the alerts outbox (claimed
+    rows, backoff kept in the rows), then the rest of the collection from the push cursor
+    (back-off kept here, per process)."""
 
     def __init__(self, db: Database, *, settings: Settings, profile: BorderProfile) -> None:
         self.db, self.settings, self.profile = db, settings, profile
@@ -114,13 +125,17 @@ class Courier:
         """One pass over the partners (skipping those still backing off)."""
         with self.db.session() as s:
             node = local_node(s, self.settings)
-            names = [p.name for p in sharing.list_partners(s) if p.active and p.taxii_url]
+            partners = [p for p in sharing.list_partners(s) if p.active and p.taxii_url]
+            s.expunge_all()
         reports = []
-        for name in names:
+        for partner in partners:
+            name = partner.name
             now = time.monotonic()
             retry_at, delay = self._retry_at.get(name, (0.0, 0.0))
-            if retry_at > now:
+            if retry_at > now:  # the cursor push backs off; the outbox keeps its own pace
+                self.outbox(node, partner, published=False)
                 continue
+            # Publish and push what is not an alert, then the outbox (on what was published).
             r = deliver(
                 self.db,
                 node=node,
@@ -128,6 +143,7 @@ class Courier:
                 write_ids=self._write_ids,
                 clients=self._clients,
             )
+            self.outbox(node, partner, published=True)
             if r.error:
                 delay = min(max(0.5, delay * 2), MAX_BACKOFF_S)
                 self._retry_at[name] = (now + delay, delay)
@@ -141,7 +157,57 @@ class Courier:
             else:
                 self._retry_at.pop(name, None)
             reports.append(r)
+        if random.random() < PRUNE_CHANCE:  # now and then: keep a week of delivered rows
+            with self.db.session() as s:
+                alert_outbox.prune(s)
         return reports
+
+    def outbox(self, node: LocalNode, partner: Partner, *, published: bool) -> OutboxReport:
+        """Carry this partner's due outbox rows (none due: no request is made)."""
+        with self.db.session() as s:
+            due = alert_outbox.due(s, partner_id=partner.id)
+        if not due:
+            return OutboxReport(partner=partner.name)
+        key = f"{partner.id} {partner.taxii_url} {partner.remote_token}"
+        try:
+            client = self._clients.get(key)
+            if client is None:
+                client = TaxiiClient(partner.taxii_url or "", open_token(self.db, partner))
+                self._clients[key] = client
+            write_id = self._write_ids.get(partner.id)
+            if write_id is None:
+                write_id = pick_collection(client.collections(), "can_write", None)
+                if write_id is None:
+                    raise SarhadError(f"{partner.name} offers no collection we may write to")
+                self._write_ids[partner.id] = write_id
+        except SarhadError as exc:
+            # Unreachable: the due rows take their next backoff step, as if each was tried.
+            with self.db.session() as s:
+                rows = alert_outbox.claim(
+                    s, claim_s=self.settings.outbox_claim_s, partner_ids=[partner.id]
+                )
+                alert_outbox.failed(
+                    s, rows, error=exc.message, max_s=self.settings.outbox_backoff_max_s
+                )
+            log.warning("outbox to %s: %s (%d waiting)", partner.name, exc.message, len(rows))
+            return OutboxReport(partner=partner.name, error=exc.message)
+        report = deliver_outbox(
+            self.db,
+            node=node,
+            partner=partner,
+            client=client,
+            write_id=write_id,
+            claim_s=self.settings.outbox_claim_s,
+            backoff_max_s=self.settings.outbox_backoff_max_s,
+            published=published,
+        )
+        if report.error:
+            self._write_ids.pop(partner.id, None)  # their collections may have changed
+            stale = self._clients.pop(key, None)
+            if stale is not None:
+                stale.close()
+            log.warning("outbox to %s: %s", partner.name, report.error)
+        return report
 
     def close(self) -> None:
         """Close the kept HTTP clients."""

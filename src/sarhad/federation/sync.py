@@ -28,9 +28,11 @@ from sarhad.federation.groups import MAX_CARRY, split_incomplete
 from sarhad.federation.identity import LocalNode
 from sarhad.federation.inbox import IngestReport, ingest
 from sarhad.federation.models import CollectionObject, SyncCursor
+from sarhad.federation.outbox import deliver_outbox
 from sarhad.federation.publish import publish_partner
 from sarhad.federation.store import collection_id
 from sarhad.federation.types import REGISTRY
+from sarhad.federation.types.alert import ALERT_TYPES
 from sarhad.sharing import keys as known_keys
 from sarhad.sharing import service as sharing
 from sarhad.sharing.models import Partner
@@ -111,11 +113,14 @@ def sync_partner(
     progress: Progress | None = None,
     client_factory: Callable[[Partner], TaxiiClient] | None = None,
     fence: Fence = _unfenced,
+    claim_s: float = 30.0,
 ) -> SyncReport:
-    """Pull then push for one partner; a partner that is down is reported, not raised.
+    """Pull then push for one partner (the alerts outbox too, its rows claimed for
+    ``claim_s``); a partner that is down is reported, not raised.
 
     ``fence`` runs first in each transaction that writes (the sync loop passes its lease's):
-    ``LeaseLost`` is not reported like a partner's error but raised, to the loop.
+    ``LeaseLost`` is not reported like a partner's error but raised, to the loop. The
+    outbox needs no fence: its rows are claimed, and the partner stores each copy once.
     """
     report = SyncReport(partner=partner_name)
     with db.session() as s:
@@ -144,6 +149,17 @@ def sync_partner(
             if write_id:
                 with push_lock(partner.id):
                     push_pending(db, client, partner, write_id, report, progress, fence)
+                sent = deliver_outbox(
+                    db,
+                    node=node,
+                    partner=partner,
+                    client=client,
+                    write_id=write_id,
+                    claim_s=claim_s,
+                )
+                report.pushed += sent.delivered
+                if sent.error:
+                    raise SarhadError(sent.error)
         error = None
     except SarhadError as exc:
         error = exc.message
@@ -298,6 +314,9 @@ def push_pending(
                 objects += [json.loads(r.payload) for r in more]
         if not rows:
             return
+        # Alerts and their steps leave through the outbox (federation.outbox), which knows
+        # what the partner took; here they would only go twice.
+        objects = [o for o in objects if o.get("type") not in ALERT_TYPES]
         if partner.node_id is None:
             # Not known as a Sarhad node (e.g. a medallion hub): leave out our
             # extension-definition, which makes medallion answer 500 to every reader of the
@@ -320,25 +339,27 @@ def push_pending(
             at = utcnow()
             for t in REGISTRY:
                 t.delivered(s, [o for o in taken if o.get("type") in t.stix_types], at)
-            audit(
-                s,
-                actor="federation",
-                action="share.push",
-                entity="partner",
-                entity_id=partner.id,
-                detail={
-                    "partner": partner.name,
-                    "agreement_version": sharing.get_agreement(s, partner=partner).version,
-                    "objects": [[o.get("id"), o.get("modified")] for o in objects],
-                    "refused_by_partner": len(failures),
-                },
-            )
-        report.pushed += len(rows)
+            if objects:  # nothing but alerts past the cursor: the outbox sent those
+                audit(
+                    s,
+                    actor="federation",
+                    action="share.push",
+                    entity="partner",
+                    entity_id=partner.id,
+                    detail={
+                        "partner": partner.name,
+                        "agreement_version": sharing.get_agreement(s, partner=partner).version,
+                        "objects": [[o.get("id"), o.get("modified")] for o in objects],
+                        "refused_by_partner": len(failures),
+                    },
+                )
+        report.pushed += len(objects)
         if progress:
             progress("push", len(rows))
 
 
 def waiting_count(session: Session, partner: Partner) -> int:
+    """Objects past the push cursor, alerts left out (the outbox carries and counts them)."""
     cur = session.get(SyncCursor, partner.id)
     pushed = cur.pushed_seq if cur else 0
     return (
@@ -348,6 +369,7 @@ def waiting_count(session: Session, partner: Partner) -> int:
             .where(
                 CollectionObject.collection_id == collection_id(partner.id, "outbound"),
                 CollectionObject.seq > pushed,
+                CollectionObject.stix_type.not_in(ALERT_TYPES),
             )
         )
         or 0

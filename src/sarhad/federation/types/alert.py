@@ -286,6 +286,12 @@ def parse_step(obj: dict[str, Any], *, author: str | None) -> dict[str, Any]:
     }
 
 
+def _alert_id_of(obj: StixObject) -> str:
+    """The alert an alert or step object is about (as far as it says)."""
+    ref = obj.get("alert_ref") if obj.get("type") == STEP_TYPE else obj.get("id")
+    return str(ref or "").removeprefix(f"{ALERT_TYPE}--")[:36]
+
+
 # --- the type ------------------------------------------------------------------------------
 
 #: What a partner's alert object becomes: the alert with the side it is addressed to, or
@@ -352,9 +358,11 @@ class AlertType(ObjectType[AlertIn]):
         keys = [(str(o.get("id"))[:200], stamp(o.get("modified"))) for o in objects]
         seen = inn.seen(keys)
         arrivals: list[Arrival[AlertIn]] = []
+        copies: list[str] = []
         for obj, key in zip(objects, keys, strict=True):
             if key in seen:
                 inn.duplicate(key)
+                copies.append(_alert_id_of(obj))
                 continue
             try:
                 value = self._check(inn, obj)
@@ -366,6 +374,8 @@ class AlertType(ObjectType[AlertIn]):
                 arrivals.append(Arrival(key, obj, value))
                 continue
             inn.refuse(key[0] if isinstance(obj.get("id"), str) else None, reason, obj)
+        if copies:  # delivery is at least once: the copies are dropped, and counted
+            receiver.count_duplicates(inn.session, alert_ids=copies, partner_id=inn.partner.id)
         return arrivals
 
     @staticmethod
