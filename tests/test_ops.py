@@ -140,6 +140,11 @@ def test_a_database_that_is_down_or_hangs_is_never_a_500(
         assert time.monotonic() - started < 8
         if where == "hung server":
             assert "no answer within 2 s" in ready.json()["checks"]["database"]["detail"]
+        else:
+            # Any request that needs the database: 503, try again, never a 500.
+            r = httpx.get(f"{base}/api/v1/incidents", headers={"Authorization": "Bearer srh_x"})
+            assert r.status_code == 503, r.text
+            assert r.headers["Retry-After"] == "5" and "again" in r.json()["error"]["hint"]
 
 
 # -- metrics ----------------------------------------------------------------------------------

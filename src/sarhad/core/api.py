@@ -12,6 +12,8 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -22,6 +24,8 @@ from sarhad.core.errors import Forbidden, InvalidInput, SarhadError
 from sarhad.core.ports import CourierPort, Ports
 
 log = logging.getLogger("sarhad.api")
+#: What a client is told to wait before sending again when the database does not answer.
+RETRY_AFTER_S = 5
 
 
 ProfileT = TypeVar("ProfileT")
@@ -258,6 +262,22 @@ def install_error_handlers(app: FastAPI) -> None:
             message = "the body is not valid JSON"
         return JSONResponse(
             error_body("HTTPError", message), status_code=exc.status_code, headers=headers
+        )
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(PoolTimeout)
+    async def _database_away(request: Request, exc: Exception) -> JSONResponse:
+        # The database restarting, unreachable or busy: nothing the client did, and nothing
+        # was written (the transaction did not commit), so the same request may be sent again.
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse(
+            error_body(
+                "Unavailable",
+                "the node's database does not answer now",
+                hint="nothing was saved; send the same request again in a few seconds",
+            ),
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_S)},
         )
 
     @app.exception_handler(Exception)
