@@ -25,16 +25,23 @@ class Incident(Base):
     """The current version of an incident, flat so that filters and indexes are plain columns."""
 
     __tablename__ = "incidents"
+    # The list is newest first by (occurred_at, id): each equality filter has an index in that
+    # order so a filtered page is walked, not sorted; lon and lat ride along so that a bbox is
+    # checked on the index entry (migration 0015, docs/benchmarks.md "Incident reads").
     __table_args__ = (
-        Index("ix_incidents_occurred_id", "occurred_at", "id"),
+        Index("ix_incidents_occurred_id", "occurred_at", "id", "lon", "lat"),
+        Index("ix_incidents_status_occurred", "status", "occurred_at", "id", "lon", "lat"),
+        Index("ix_incidents_category_occurred", "category", "occurred_at", "id", "lon", "lat"),
+        Index("ix_incidents_side_occurred", "side", "occurred_at", "id", "lon", "lat"),
+        Index("ix_incidents_sector_occurred", "sector_id", "occurred_at", "id", "lon", "lat"),
         Index("ix_incidents_lon_lat", "lon", "lat"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     version: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(12), index=True)
+    status: Mapped[str] = mapped_column(String(12))
     title: Mapped[str] = mapped_column(String(200))
-    category: Mapped[str] = mapped_column(String(40), index=True)
+    category: Mapped[str] = mapped_column(String(40))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     date_precision: Mapped[str] = mapped_column(String(8))
     lon: Mapped[float] = mapped_column(Float)
@@ -58,10 +65,10 @@ class Incident(Base):
     sources: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Enrichment by border.locate, stored so later profile edits don't rewrite history.
     profile_id: Mapped[str] = mapped_column(String(40))
-    side: Mapped[str] = mapped_column(String(8), index=True)
+    side: Mapped[str] = mapped_column(String(8))
     distance_m: Mapped[float] = mapped_column(Float)
     # Empty for a record marked far_from_line that lies beyond the node's distance limit.
-    sector_id: Mapped[str | None] = mapped_column(String(40), index=True, nullable=True)
+    sector_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     km: Mapped[float | None] = mapped_column(Float, nullable=True)
     # Set by whoever recorded it: the point is truly that far from the line (kept on edits).
     far_from_line: Mapped[bool] = mapped_column(Boolean, default=False)

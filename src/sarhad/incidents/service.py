@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from sarhad.border import BorderProfile
@@ -384,6 +384,115 @@ POINTS_COLUMNS = (
 )  # fmt: skip
 
 
+#: The columns of a full record, read as plain rows for ``api_records``: a page of 100 ORM
+#: objects each validated into an ``IncidentOut`` and dumped again spent ~30 ms in the ORM and
+#: pydantic, ten times the query (docs/benchmarks.md, "Incident reads"). ``api_record``
+#: unpacks them in this order.
+RECORD_COLUMNS = (
+    Incident.id, Incident.version, Incident.status, Incident.title, Incident.category,
+    Incident.occurred_at, Incident.date_precision, Incident.lon, Incident.lat,
+    Incident.location_precision, Incident.place, Incident.reporting_side,
+    Incident.sf_killed, Incident.sf_injured, Incident.sf_detained,
+    Incident.civ_killed, Incident.civ_injured, Incident.civ_detained,
+    Incident.asl_killed, Incident.asl_injured, Incident.asl_detained,
+    Incident.source_reliability, Incident.information_credibility, Incident.tlp,
+    Incident.narrative, Incident.sources, Incident.far_from_line, Incident.profile_id,
+    Incident.side, Incident.distance_m, Incident.sector_id, Incident.km,
+    Incident.nearest_crossing_id, Incident.nearest_crossing_distance_m, Incident.origin,
+    Incident.origin_node_id, Incident.withheld_fields, Incident.revoked, Incident.external_ref,
+    Incident.created_at, Incident.updated_at,
+)  # fmt: skip
+
+
+def api_record(row: Any, seizures: list[dict[str, Any]]) -> dict[str, Any]:
+    """The API form of a stored incident from a plain row of ``RECORD_COLUMNS``.
+
+    Same keys, order and values as ``to_out(row).model_dump(mode="json")``, except that the
+    date-times are still ``datetime`` objects: ``pydantic_core.to_json`` writes them as
+    pydantic does. The rows were validated when they were stored, so nothing is checked again.
+    """
+    (
+        id_, version, status, title, category, occurred_at, date_precision, lon, lat,
+        location_precision, place, reporting_side,
+        sf_killed, sf_injured, sf_detained, civ_killed, civ_injured, civ_detained,
+        asl_killed, asl_injured, asl_detained,
+        source_reliability, information_credibility, tlp, narrative, sources, far_from_line,
+        profile_id, side, distance_m, sector_id, km, nearest_crossing_id,
+        nearest_crossing_distance_m, origin, origin_node_id, withheld_fields, revoked,
+        external_ref, created_at, updated_at,
+    ) = row  # fmt: skip
+    return {
+        "id": id_,
+        "version": version,
+        "status": status,
+        "title": title,
+        "category": category,
+        "occurred_at": occurred_at,
+        "date_precision": date_precision,
+        "location": {
+            "lon": float(lon),
+            "lat": float(lat),
+            "precision": location_precision,
+            "place": place,
+        },
+        "reporting_side": reporting_side,
+        "casualties": {
+            "security_forces": {
+                "killed": sf_killed,
+                "injured": sf_injured,
+                "detained": sf_detained,
+            },
+            "civilians": {"killed": civ_killed, "injured": civ_injured, "detained": civ_detained},
+            "assailants": {"killed": asl_killed, "injured": asl_injured, "detained": asl_detained},
+        },
+        "seizures": seizures,
+        "grading": {
+            "source_reliability": source_reliability,
+            "information_credibility": information_credibility,
+        },
+        "tlp": tlp,
+        "narrative": narrative,
+        "sources": list(sources),
+        "far_from_line": bool(far_from_line),
+        "enrichment": {
+            "profile": profile_id,
+            "side": side,
+            "distance_m": float(distance_m),
+            "sector": sector_id,
+            "km": None if km is None else float(km),
+            "nearest_crossing": {
+                "id": nearest_crossing_id,
+                "distance_m": float(nearest_crossing_distance_m),
+            },
+        },
+        "origin": origin,
+        "origin_node_id": origin_node_id,
+        "withheld_fields": list(withheld_fields or []),
+        "revoked": bool(revoked),
+        "external_ref": external_ref,
+        "created_at": created_at,
+        "updated_at": updated_at,
+    }
+
+
+def api_records(session: Session, rows: list[Any]) -> list[dict[str, Any]]:
+    """``api_record`` of each plain row of ``RECORD_COLUMNS``, their seizures read in one query."""
+    seized: dict[str, list[dict[str, Any]]] = {}
+    if rows:
+        q = (
+            select(
+                SeizureRow.incident_id, SeizureRow.commodity, SeizureRow.quantity, SeizureRow.unit
+            )
+            .where(SeizureRow.incident_id.in_([r[0] for r in rows]))
+            .order_by(SeizureRow.incident_id, SeizureRow.position)
+        )
+        for incident_id, commodity, quantity, unit in session.execute(q):
+            seized.setdefault(incident_id, []).append(
+                {"commodity": commodity, "quantity": float(quantity), "unit": unit}
+            )
+    return [api_record(r, seized.get(r[0], [])) for r in rows]
+
+
 def list_incidents(
     session: Session,
     *,
@@ -394,11 +503,18 @@ def list_incidents(
 ) -> tuple[list[Any], str | None]:
     """Newest first, keyset-paged by (occurred_at, id); returns the page and the next cursor.
 
-    With ``columns`` (``MAP_COLUMNS`` or ``POINTS_COLUMNS``) the page holds plain rows of just
-    those columns (which must include ``id``; without ``occurred_at`` the next cursor reads it
-    for the last row alone), up to ``MAP_LIMIT`` or ``POINTS_LIMIT`` per page.
+    With ``columns`` (``MAP_COLUMNS``, ``POINTS_COLUMNS`` or ``RECORD_COLUMNS``) the page holds
+    plain rows of just those columns (which must include ``id``; without ``occurred_at`` the
+    next cursor reads it for the last row alone), up to ``MAP_LIMIT``, ``POINTS_LIMIT`` or
+    ``MAX_LIMIT`` per page.
     """
-    most = POINTS_LIMIT if columns is POINTS_COLUMNS else MAP_LIMIT if columns else MAX_LIMIT
+    most = (
+        POINTS_LIMIT
+        if columns is POINTS_COLUMNS
+        else MAP_LIMIT
+        if columns is not None and columns is not RECORD_COLUMNS
+        else MAX_LIMIT
+    )
     check_limit(limit, most=most)
     q = select(*columns) if columns else select(Incident)
     f = filters
@@ -433,9 +549,10 @@ def list_incidents(
             at = datetime.fromisoformat(at_s)
         except (TypeError, ValueError) as exc:
             raise InvalidInput(FieldError("cursor", "not a cursor this node issued")) from exc
-        q = q.where(
-            or_(Incident.occurred_at < at, and_(Incident.occurred_at == at, Incident.id < last_id))
-        )
+        # A row-value comparison, not (a < x OR (a = x AND b < y)): both backends seek the
+        # index to it, where the OR form scanned every entry before the cursor (a page deep
+        # in a list cost as much as all the pages before it).
+        q = q.where(tuple_(Incident.occurred_at, Incident.id) < tuple_(at, last_id))
     q = q.order_by(Incident.occurred_at.desc(), Incident.id.desc()).limit(limit + 1)
     rows = list(session.execute(q)) if columns else list(session.scalars(q))
     next_cursor = None
