@@ -9,8 +9,8 @@ single-column index did, so those are dropped. lon and lat ride along at the end
 bbox is checked on the index entry before the row is read (SQLite's deferred seek; PostgreSQL
 filters the index tuples the same way). See docs/benchmarks.md, "Incident reads".
 
-Revision ID: 0015
-Revises: 0012
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-05 11:30:00.000000
 """
 
@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0015"
-down_revision = "0012"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
