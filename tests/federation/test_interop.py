@@ -406,14 +406,18 @@ def pull(
 
 
 def outbound_size(node: LiveNode, partner: str) -> int:
-    """Objects in ``node``'s collection for ``partner`` (what a push delivers)."""
+    """What a push delivers to ``partner``, a hub that is no Sarhad node: the objects of
+    ``node``'s collection for it but our extension-definition (medallion cannot serve it)."""
     cid = collection_id(_partner_id(node, partner), "outbound")
     with node.db.session() as s:
         return (
             s.scalar(
                 select(func.count())
                 .select_from(CollectionObject)
-                .where(CollectionObject.collection_id == cid)
+                .where(
+                    CollectionObject.collection_id == cid,
+                    CollectionObject.stix_type != "extension-definition",
+                )
             )
             or 0
         )
