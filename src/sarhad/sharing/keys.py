@@ -2,7 +2,7 @@
 
 Other nodes' keys live in ``known_keys`` (``KnownKey``): a partner's, registered when the
 agreement is made (``sarhad keys trust --partner``, or ``--public-key`` on ``partners add``),
-and third nodes' whose records partners forward to us (``sarhad keys trust --node``), each
+and third nodes' whose records partners forward to us (``sarhad keys trust NODE_ID``), each
 after its fingerprint was confirmed by another channel. Later keys of a node arrive in its
 key announcements, signed by a key we trust already (``apply_announcement``). A key is never
 deleted, only revoked: ``superseded`` keeps what it signed before, ``compromised`` keeps
