@@ -179,3 +179,24 @@ def test_a_copy_received_again_is_stored_once_and_counted(
         assert s.get(Alert, data.id).duplicates_received == 2  # type: ignore[union-attr]
         # the receipt goes back once, through the outbox
         assert [r.ref for r in s.scalars(select(OutboxItem))] == ["received"]
+
+
+def test_a_partners_rows_leave_in_the_order_written_after_an_outage(
+    db: Database, profile: BorderProfile
+) -> None:
+    with db.session() as s:
+        _raise(s, profile)
+    now = utcnow() + timedelta(seconds=1)
+    with db.session() as s:  # the first alert fails a few times: its wait grows
+        for _ in range(4):
+            rows = outbox.claim(s, claim_s=30, claimer="p1", now=now)
+            outbox.failed(s, rows, error="partner down", claimer="p1", now=now)
+        first = s.scalars(select(OutboxItem)).one()
+        due = first.next_attempt_at
+    with db.session() as s:  # a second alert, due at once, must not overtake the first
+        _raise(s, profile)
+    with db.session() as s:
+        assert outbox.claim(s, claim_s=30, claimer="p1", now=now) == []
+    with db.session() as s:
+        both = outbox.claim(s, claim_s=30, claimer="p1", now=due)
+    assert [r.ref for r in both] == ["raised", "raised"] and both[0].id == first.id

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from sarhad.alerts.models import Alert, OutboxItem
 from sarhad.alerts.taxonomy import SHARED_STEPS, Direction, Step
@@ -88,12 +88,27 @@ def claim(
     """Claim due rows for ``claim_s`` seconds (oldest first); commit the caller's transaction
     right after, so the row locks are held only for the claim itself."""
     now = now or utcnow()
+    # A partner's rows leave in the order they were written: none goes while an older row
+    # for the same partner waits out its backoff (each row's wait has its own jitter and
+    # count, so a younger row would otherwise overtake an older one after an outage).
+    older = aliased(OutboxItem)
+    waits_behind = (
+        select(older.id)
+        .where(
+            older.partner_id == OutboxItem.partner_id,
+            older.id < OutboxItem.id,
+            older.delivered_at.is_(None),
+            older.next_attempt_at > now,
+        )
+        .exists()
+    )
     query = (
         select(OutboxItem)
         .where(
             OutboxItem.delivered_at.is_(None),
             OutboxItem.next_attempt_at <= now,
             or_(OutboxItem.claim_expires_at.is_(None), OutboxItem.claim_expires_at < now),
+            ~waits_behind,
         )
         .order_by(OutboxItem.id)
         .limit(limit)
