@@ -58,8 +58,10 @@ def test_closure_mismatch_and_reopening_reach_the_partner_at_once(desks: Desks) 
 
     # (2) Iran says its gate is open at the same time: both boards flag the disagreement.
     declare(ir, status="open", reason="other")
+    # Their status may show a moment before the declaration that says since when: wait for both.
     pk_row = wait_for(
-        lambda: (r := board_row(pk))["mismatch"] and r, what="the mismatch on PK's board"
+        lambda: (r := board_row(pk))["mismatch"] and "they say open since" in r["mismatch"] and r,
+        what="the mismatch on PK's board",
     )
     assert pk_row["mismatch"].startswith("we say closed since ")
     assert ", they say open since " in pk_row["mismatch"]
