@@ -36,6 +36,22 @@ def pytest_report_header() -> str:
     return f"sarhad database backend: {BACKEND}"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "once_on(backend): a browser, multi-process or benchmark-like test that runs on one "
+        "database only (the one it is about), to keep the two-database suite short",
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Why: scripts/test.sh runs the suite twice; heavy tests not about the database run once.
+    for item in items:
+        marker = item.get_closest_marker("once_on")
+        if marker is not None and marker.args and marker.args[0] != BACKEND:
+            item.add_marker(pytest.mark.skip(reason=f"runs once, on {marker.args[0]}"))
+
+
 def _pg_admin():
     url = "postgresql+psycopg://" + PG_URL.removeprefix("postgresql://")
     return create_engine(url, isolation_level="AUTOCOMMIT")

@@ -13,6 +13,9 @@ from support import LiveNode
 from .conftest import screenshot
 from .test_browser import PAGES, sign_in
 
+# The browser reads pages, not the database: run once, on the embedded default.
+pytestmark = pytest.mark.once_on("sqlite")
+
 #: Controls a person cannot name: no label, no aria-label, no text (page.evaluate runs over
 #: the DevTools protocol, which the page's CSP does not govern).
 UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea, button')]

@@ -21,6 +21,9 @@ from .conftest import screenshot
 from .helpers import PASSWORD, username
 from .test_alert_pages import api_get, raise_alert, with_passwords
 
+# The browser reads pages, not the database: run once, on the embedded default.
+pytestmark = pytest.mark.once_on("sqlite")
+
 TIMEOUT_MS = 15000
 
 

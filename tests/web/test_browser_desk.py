@@ -17,6 +17,9 @@ from .conftest import screenshot
 from .test_browser import sign_in
 from .test_desk_pages import FORM_DAY, PLAN_DAY, declare_closure_against_partner_open
 
+# The browser reads pages, not the database: run once, on the embedded default.
+pytestmark = pytest.mark.once_on("sqlite")
+
 # The same data as the page tests: a stored plan and a partner with a quarantined object.
 stored_plan = desk.stored_plan
 partner_exchange = desk.partner_exchange

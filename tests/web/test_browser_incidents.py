@@ -17,6 +17,9 @@ from support import LiveNode
 from .conftest import screenshot
 from .helpers import PASSWORD, username
 
+# The browser reads pages, not the database: run once, on the embedded default.
+pytestmark = pytest.mark.once_on("sqlite")
+
 # A point on the Pakistani side, about 5 km east of the Taftan–Mirjaveh gate.
 TAFTAN_PK = (61.57, 28.98)
 
