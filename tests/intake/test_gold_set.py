@@ -16,15 +16,43 @@ from typing import Any
 
 import pytest
 
-from sarhad.incidents.taxonomy import Category, Commodity, DatePrecision, LocationPrecision, Unit
-from sarhad.incidents.taxonomy import UNITS_FOR
+from sarhad.incidents.taxonomy import (
+    UNITS_FOR,
+    Category,
+    Commodity,
+    DatePrecision,
+    LocationPrecision,
+    Unit,
+)
 
 GOLD = Path(__file__).resolve().parents[1] / "data" / "news" / "gold.jsonl"
 
-ARTICLE_KEYS = {"id", "split", "outlet", "title", "published", "url", "text", "same_event_as", "events"}
+ARTICLE_KEYS = {
+    "id",
+    "split",
+    "outlet",
+    "title",
+    "published",
+    "url",
+    "text",
+    "same_event_as",
+    "events",
+}
 EVENT_KEYS = {
-    "kind", "category", "action", "crossing", "date", "date_precision", "place", "district",
-    "province", "side", "location_precision", "counts", "seizures", "evidence",
+    "kind",
+    "category",
+    "action",
+    "crossing",
+    "date",
+    "date_precision",
+    "place",
+    "district",
+    "province",
+    "side",
+    "location_precision",
+    "counts",
+    "seizures",
+    "evidence",
 }
 PARTIES = {"security_forces", "civilians", "assailants"}
 OUTCOMES = {"killed", "injured", "detained"}
@@ -36,22 +64,80 @@ PROVINCES = {"PK": "Balochistan", "IR": "Sistan and Baluchestan"}
 DISTRICTS = {
     "PK": {"Kech", "Gwadar", "Panjgur", "Washuk", "Chagai", "Awaran", "Kharan", "Pishin", "Quetta"},
     "IR": {
-        "Saravan", "Sib and Suran", "Mirjaveh", "Zahedan", "Chabahar", "Rask", "Sarbaz",
-        "Hirmand", "Khash", "Zabol", "Dashtiari", "Iranshahr", "Nikshahr",
+        "Saravan",
+        "Sib and Suran",
+        "Mirjaveh",
+        "Zahedan",
+        "Chabahar",
+        "Rask",
+        "Sarbaz",
+        "Hirmand",
+        "Khash",
+        "Zabol",
+        "Dashtiari",
+        "Iranshahr",
+        "Nikshahr",
     },
 }
 TOWNS = {
-    "Turbat", "Tump", "Mand", "Buleda", "Hoshab", "Dasht", "Zamuran", "Jiwani", "Pasni",
-    "Ormara", "Gabd", "Chedgi", "Parom", "Gichk", "Mashkel", "Besima", "Taftan", "Nokkundi",
-    "Dalbandin", "Mashkay", "Jalq", "Kalagan", "Suran", "Lar", "Pishin", "Rimdan", "Negur",
+    "Turbat",
+    "Tump",
+    "Mand",
+    "Buleda",
+    "Hoshab",
+    "Dasht",
+    "Zamuran",
+    "Jiwani",
+    "Pasni",
+    "Ormara",
+    "Gabd",
+    "Chedgi",
+    "Parom",
+    "Gichk",
+    "Mashkel",
+    "Besima",
+    "Taftan",
+    "Nokkundi",
+    "Dalbandin",
+    "Mashkay",
+    "Jalq",
+    "Kalagan",
+    "Suran",
+    "Lar",
+    "Pishin",
+    "Rimdan",
+    "Negur",
 }
 KNOWN_PLACES = DISTRICTS["PK"] | DISTRICTS["IR"] | TOWNS | set(PROVINCES.values())
 NUMBER_WORDS = {
-    1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight",
-    9: "nine", 10: "ten", 11: "eleven", 12: "twelve", 13: "thirteen", 14: "fourteen",
-    15: "fifteen", 16: "sixteen", 17: "seventeen", 18: "eighteen", 19: "nineteen", 20: "twenty",
-    30: "thirty", 40: "forty", 50: "fifty", 60: "sixty", 70: "seventy", 80: "eighty",
-    90: "ninety", 100: "hundred",
+    1: "one",
+    2: "two",
+    3: "three",
+    4: "four",
+    5: "five",
+    6: "six",
+    7: "seven",
+    8: "eight",
+    9: "nine",
+    10: "ten",
+    11: "eleven",
+    12: "twelve",
+    13: "thirteen",
+    14: "fourteen",
+    15: "fifteen",
+    16: "sixteen",
+    17: "seventeen",
+    18: "eighteen",
+    19: "nineteen",
+    20: "twenty",
+    30: "thirty",
+    40: "forty",
+    50: "fifty",
+    60: "sixty",
+    70: "seventy",
+    80: "eighty",
+    90: "ninety",
+    100: "hundred",
 }
 
 
@@ -65,12 +151,15 @@ ARTICLES = _articles()
 
 def _written(number: float, evidence: str) -> bool:
     """Whether a number is written in the evidence, as digits (with or without commas) or words."""
-    low = evidence.lower()
+    # A figure glued to a currency prefix ("Rs30") is still written.
+    low = re.sub(r"\brs(?=\d)", "rs ", evidence.lower())
     forms = {str(number), f"{number:,}"}
     if isinstance(number, float) and number.is_integer():
         forms |= {str(int(number)), f"{int(number):,}"}
     if number in NUMBER_WORDS:
         forms.add(NUMBER_WORDS[int(number)])
+    if number >= 1_000_000 and number % 100_000 == 0:
+        forms.add(f"{number / 1_000_000:g} million")  # "Rs30 million"
     return any(re.search(rf"(?<![\w.,]){re.escape(f)}(?![\w]|[.,]\d)", low) for f in forms)
 
 
@@ -153,6 +242,7 @@ def test_evidence_number_check_rejects_an_absent_number() -> None:
     assert _written(1.2, "1.2 tonnes of opium")
     assert not _written(3, "two Levies personnel were martyred")
     assert not _written(2, "1.2 tonnes")
+    assert _written(30_000_000, "goods worth Rs30 million")
 
 
 def test_split_is_a_third_by_fixed_rule() -> None:
