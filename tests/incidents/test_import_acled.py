@@ -139,6 +139,7 @@ def test_bad_values_name_the_row_and_the_acled_column(tmp_path: Path) -> None:
     msgs = {e.field: e.message for e in two.errors}
     assert set(msgs) == {"event_date", "latitude"} and "is not a date" in msgs["event_date"]
     assert {e.field for e in three.errors} == {"event_id_cnty", "event_type"}
+    assert "'Parades' is not an ACLED event type; use one of Battles" in str(three.errors)
     assert three.external_ref is None
     assert {e.field: e.message for e in four.errors} == {
         "fatalities": "'two' is not a whole number",

@@ -471,7 +471,11 @@ def _acled_category(v: dict[str, str]) -> tx.Category:
     etype = v.get("event_type", "").strip().lower()
     sub = v.get("sub_event_type", "").strip().lower()
     if etype not in _ACLED_TYPES:
-        raise ValueError(f"{v.get('event_type', '')!r} is not an ACLED event type")
+        known = "Battles, Explosions/Remote violence, Violence against civilians, Protests, Riots, "
+        raise ValueError(
+            f"{v.get('event_type', '')!r} is not an ACLED event type; use one of {known}"
+            "Strategic developments"
+        )
     if etype in ("protests", "riots"):
         # Notes are read to classify only (never stored): they may name people.
         about = " ".join(v.get(c, "") for c in ("location", "notes"))
