@@ -1,0 +1,453 @@
+"""News text → candidate events, by rules over sentences (no model; see docs/intake.md).
+
+The decomposition follows the automated event coders (NGEC/POLECAT): find the sentences that
+report an event and its kind, then read each field from the event's sentences: date, place,
+counts by party, seizures. Every value keeps the character span [start, end) of the text
+that supports it; a field nothing supports stays empty. Names of people are never read.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+
+import pysbd
+
+from sarhad.intake.numbers import NUMBER, parse_number
+from sarhad.intake.places import Place, find_places
+from sarhad.intake.times import When, find_when
+
+
+@dataclass(frozen=True)
+class Span:
+    """Characters [start, end) of the article."""
+
+    start: int
+    end: int
+
+
+@dataclass
+class Count:
+    """A casualty count of one party and one kind, as the text qualifies it."""
+
+    party: str  # security_forces | civilians | assailants
+    kind: str  # killed | injured | detained
+    low: int | None
+    best: int
+    high: int | None
+    qualifier: str | None
+    span: Span  # the supporting sentence
+
+
+@dataclass
+class Seized:
+    """One seized commodity with quantity and unit (taxonomy Commodity / Unit)."""
+
+    commodity: str
+    quantity: float
+    unit: str
+    span: Span
+
+
+@dataclass
+class Event:
+    """One candidate event of an article (offsets into the article)."""
+
+    kind: str  # incident | crossing
+    category: str | None = None
+    category_span: Span | None = None
+    action: str | None = None  # crossings: opened | closed | reopened | inaugurated
+    crossing: str | None = None
+    date: str | None = None
+    date_precision: str | None = None
+    date_span: Span | None = None
+    place: Place | None = None
+    place_name: str | None = None
+    place_span: Span | None = None
+    counts: list[Count] = field(default_factory=list)
+    seizures: list[Seized] = field(default_factory=list)
+    sentences: list[Span] = field(default_factory=list)
+
+
+# --- event detection ------------------------------------------------------------------------
+
+_SEIZE = r"(?:seiz|confiscat|recover|intercept|impound|haul|foil|bust|captur)\w*"
+#: (category, pattern) in priority order: the first that matches a sentence names its kind.
+_TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
+    (
+        "cross_border_fire",
+        re.compile(
+            r"\b(?:cross-border (?:fire|firing|shelling|attack)|mortar (?:shells?|rounds?)|"
+            r"fired (?:from|across) (?:across )?the border|from across the border|"
+            r"shells? (?:fired|landed)|rockets? (?:fired|landed))",
+            re.I,
+        ),
+    ),
+    (
+        "explosion_ied",
+        re.compile(
+            r"\b(?:ied|improvised explosive|roadside bomb|bomb(?:ing|s)?|blast|explosions?|"
+            r"exploded|landmine|land mine|suicide (?:bomber|attack)|grenade|remote-controlled)\b",
+            re.I,
+        ),
+    ),
+    (
+        "infrastructure_attack",
+        re.compile(
+            r"\b(?:pylons?|transmission (?:line|tower)s?|gas pipeline|pipeline|railway track|"
+            r"(?:mobile|telecom|communication) towers?|power lines?)\b.{0,80}?"
+            r"\b(?:blown up|blew up|set (?:on )?fire|torched|damaged|destroyed|sabotaged)"
+            r"|\b(?:blew up|blown up|set (?:on )?fire|torched|sabotaged|damaged|destroyed)\b"
+            r".{0,60}?"
+            r"\b(?:pylons?|transmission|gas pipeline|pipeline|railway|towers?|power lines?)\b",
+            re.I,
+        ),
+    ),
+    ("kidnapping", re.compile(r"\b(?:kidnap\w*|abduct\w*|taken hostage|held hostage)", re.I)),
+    (
+        "smuggling",
+        re.compile(
+            rf"\b{_SEIZE}|\b(?:seizure|recovery|recoveries)\b|\bsmuggl\w+ (?:bid|attempt)",
+            re.I,
+        ),
+    ),
+    (
+        "illegal_crossing",
+        re.compile(
+            r"\b(?:illegal(?:ly)? (?:cross\w*|entr\w*|enter\w*|migrants?|immigrants?)|"
+            r"without (?:valid )?(?:travel )?(?:documents|visas?)|undocumented|"
+            r"migrants?|trying to cross)\b",
+            re.I,
+        ),
+    ),
+    (
+        "armed_clash",
+        re.compile(
+            r"\b(?:clash\w*|exchange of fire|exchanged fire|gunfight|firefight|encounter|"
+            r"shoot-?out|gun battle|intelligence-based operation|ibo)\b",
+            re.I,
+        ),
+    ),
+    (
+        "armed_attack",
+        re.compile(
+            r"\b(?:ambush\w*|attack(?:ed|s|ers)?|opened fire|gunmen|shot dead|stormed|"
+            r"targeted|fired (?:at|on|upon)|assault\w*|gunned down|martyred)\b",
+            re.I,
+        ),
+    ),
+]
+
+_COMMODITIES: list[tuple[str, str, re.Pattern[str]]] = [
+    # (category, commodity, pattern)
+    ("smuggling_narcotics", "hashish", re.compile(r"\b(?:hashish|hash|charas|cannabis)\b", re.I)),
+    ("smuggling_narcotics", "heroin", re.compile(r"\bheroin\b", re.I)),
+    ("smuggling_narcotics", "opium", re.compile(r"\bopium\b", re.I)),
+    (
+        "smuggling_narcotics",
+        "methamphetamine",
+        re.compile(r"\b(?:crystal meth|methamphetamine|meth|ice)\b", re.I),
+    ),
+    (
+        "smuggling_narcotics",
+        "other_narcotics",
+        re.compile(r"\b(?:narcotics?|drugs?|morphine)\b", re.I),
+    ),
+    ("smuggling_fuel", "diesel", re.compile(r"\bdiesel\b", re.I)),
+    ("smuggling_fuel", "petrol", re.compile(r"\b(?:petrol|gasoline)\b", re.I)),
+    ("smuggling_fuel", "other_fuel", re.compile(r"\b(?:fuel|oil|lpg)\b", re.I)),
+    (
+        "smuggling_weapons",
+        "ammunition",
+        re.compile(r"\b(?:ammunition|rounds|cartridges|bullets)\b", re.I),
+    ),
+    ("smuggling_weapons", "explosives", re.compile(r"\bexplosives?\b", re.I)),
+    (
+        "smuggling_weapons",
+        "firearms",
+        re.compile(
+            r"\b(?:weapons?|arms|rifles?|pistols?|kalashnikovs?|firearms?|guns?|rpg|"
+            r"rocket launchers?)\b",
+            re.I,
+        ),
+    ),
+    (
+        "smuggling_goods",
+        "goods",
+        re.compile(
+            r"\b(?:goods|cigarettes|tyres|tires|cloth|electronics|contraband|"
+            r"non-customs[- ]paid|ncp|items)\b",
+            re.I,
+        ),
+    ),
+    ("smuggling_goods", "livestock", re.compile(r"\b(?:livestock|sheep|goats|cattle)\b", re.I)),
+]
+
+_CROSSING_ACTIONS: list[tuple[str, re.Pattern[str]]] = [
+    ("inaugurated", re.compile(r"\binaugurat\w*", re.I)),
+    ("reopened", re.compile(r"\b(?:reopen\w*|re-open\w*|resum\w*|restored)\b", re.I)),
+    ("closed", re.compile(r"\b(?:clos\w*|shut\w*|suspend\w*|sealed|halted)\b", re.I)),
+    ("opened", re.compile(r"\b(?:opened|open(?:s)? (?:its|for)|market day|trading day)\b", re.I)),
+]
+_CROSSING_NOUN = re.compile(
+    r"\b(?:crossings?|border (?:gate|point|terminal|market|bazaar)s?|gates?|"
+    r"sarhadi bazaars?|bazaars?|markets?|trade|trading|terminal)\b",
+    re.I,
+)
+_CROSSING_NAME = re.compile(
+    r"\b([A-Z][a-z]+(?:[–-][A-Z][a-z]+))\b|\b([A-Z][a-z]+) (?:border )?"
+    r"(?:crossing|gate|terminal|border market|market|bazaar)\b"
+)
+
+#: A sentence reporting speech about the future, a visit, a meeting or a court hearing is not
+#: an event even when it names one ("talks on how to stop attacks").
+_NOT_EVENT = re.compile(
+    r"\b(?:will|would|plans? to|vowed|pledged|called for|calls for|urged|demanded|promised|"
+    r"should|must|visited|visit|met|meeting|talks|discussed|conference|court|hearing|"
+    r"adjourned|forecast|weather|editorial|opinion|condemned|condemns|anniversary|"
+    r"memorial|seminar|workshop|agreement|memorandum|policy|budget)\b",
+    re.I,
+)
+_NEW_EVENT = re.compile(
+    r"^(?:in (?:a |an )?(?:separate|another|second|unrelated) \w+|separately|elsewhere|"
+    r"meanwhile|earlier|later|in a related development|\w+ days? later|the (?:next|following) day)",
+    re.I,
+)
+_OPINION_TITLE = re.compile(r"\b(?:editorial|opinion|comment|analysis|op-ed|column)\b", re.I)
+
+
+# --- counts ---------------------------------------------------------------------------------
+
+_PARTIES: list[tuple[str, str]] = [
+    (
+        "security_forces",
+        r"soldiers?|personnel|troops?|policem[ae]n|police(?:men)?|officers?|guards?|"
+        r"sepoys?|jawans?|levies|frontier corps|fc|irgc|basij\w*|cops?|officials|"
+        r"security (?:forces|men)|servicem[ae]n|constables?",
+    ),
+    (
+        "assailants",
+        r"militants?|terrorists?|attackers?|gunmen|insurgents?|smugglers?|suspects?|assailants?|"
+        r"bombers?|outlaws|miscreants|traffickers?|dealers?|kidnappers?|rebels?|fighters?|"
+        r"criminals?|accused",
+    ),
+    (
+        "civilians",
+        r"civilians?|people|passers-?by|villagers?|labou?rers?|workers?|children|women|men|"
+        r"drivers?|passengers?|shopkeepers?|residents?|fishermen|persons?|migrants?|"
+        r"nationals?|pilgrims?|travell?ers|members of (?:a|the) family|family members|"
+        r"teachers?|students?|farmers?|traders?",
+    ),
+]
+_KINDS: list[tuple[str, str]] = [
+    (
+        "killed",
+        r"killed|martyred|dead|died|slain|lost their lives|shot dead|gunned down|perished|"
+        r"killing|martyring|bodies",
+    ),
+    ("injured", r"injured|wounded|hurt|injuring|wounding"),
+    (
+        "detained",
+        r"arrested|detained|apprehended|held|taken into custody|captured|nabbed|rounded up|"
+        r"arresting|detaining|intercepted",
+    ),
+]
+_QUALIFIERS: list[tuple[str, str]] = [
+    ("at least", r"at least|no fewer than|no less than|not less than|a minimum of"),
+    ("up to", r"up to|as many as|at most|no more than"),
+    ("about", r"about|around|nearly|some|approximately|almost|roughly"),
+]
+_Q = "|".join(p for _, p in _QUALIFIERS)
+_PARTY = "|".join(p for _, p in _PARTIES)
+_KIND = "|".join(p for _, p in _KINDS)
+# "<qualifier> <number> <up to 3 words> <party> (were|have been ...) <kind>"
+_COUNT_BEFORE = re.compile(
+    rf"\b(?:(?P<q>{_Q}) )?(?P<n>{NUMBER})(?: [\w'-]+){{0,3}}? (?P<p>{_PARTY})\b"
+    rf"(?:,? (?:including [^,.]+,? )?(?:who )?(?:were|was|have been|has been|had been|are|got)"
+    rf"(?: also| reportedly| allegedly)?)? (?P<k>{_KIND})\b",
+    re.I,
+)
+# "<kind>(ing) <qualifier> <number> <up to 3 words> <party>"
+_COUNT_AFTER = re.compile(
+    rf"\b(?P<k>{_KIND}) (?:(?P<q>{_Q}) )?(?P<n>{NUMBER})(?: [\w'-]+){{0,3}}? (?P<p>{_PARTY})\b",
+    re.I,
+)
+
+# --- seizures -------------------------------------------------------------------------------
+
+_UNITS: list[tuple[str, str, float]] = [
+    ("kg", r"kilogrammes|kilograms|kilos|kgs?", 1.0),
+    ("t", r"tonnes|tons|tonne|ton", 1.0),
+    ("g", r"grams|grammes|gm?", 1.0),
+    ("l", r"litres|liters|litre|liter|ltrs?|l", 1.0),
+    ("items", r"vehicles|pickups|cars|trucks|rifles|weapons|pistols|kalashnikovs|guns", 1.0),
+    ("rounds", r"rounds|cartridges|bullets", 1.0),
+]
+_UNIT = "|".join(p for _, p, _ in _UNITS)
+_QUANTITY = re.compile(rf"\b(?P<n>{NUMBER})(?:[ -]| of )?(?P<u>{_UNIT})\b", re.I)
+
+
+@cache
+def _segmenter() -> pysbd.Segmenter:
+    return pysbd.Segmenter(language="en", clean=False, char_span=True)
+
+
+def sentences(text: str) -> list[Span]:
+    """The article's sentences as spans (pysbd; trailing spaces cut)."""
+    out: list[Span] = []
+    for s in _segmenter().segment(text):
+        start, end = s.start, s.end
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if end > start:
+            out.append(Span(start, end))
+    return out
+
+
+def _category(sentence: str) -> tuple[str, re.Match[str]] | None:
+    for category, pattern in _TRIGGERS:
+        m = pattern.search(sentence)
+        if not m:
+            continue
+        if category == "smuggling":
+            for cat, _, cp in _COMMODITIES:
+                if cp.search(sentence):
+                    return cat, m
+            continue
+        return category, m
+    return None
+
+
+def _crossing(sentence: str) -> tuple[str, str | None, re.Match[str]] | None:
+    if not _CROSSING_NOUN.search(sentence):
+        return None
+    for action, pattern in _CROSSING_ACTIONS:
+        m = pattern.search(sentence)
+        if m:
+            name = _CROSSING_NAME.search(sentence)
+            return action, (name.group(1) or name.group(2)) if name else None, m
+    return None
+
+
+def _number(token: str) -> int | None:
+    value = parse_number(token)
+    return int(value) if value is not None and value == int(value) else None
+
+
+def _counts(sentence: str, offset: int, span: Span) -> list[Count]:
+    found: dict[tuple[str, str], Count] = {}
+    for pattern in (_COUNT_BEFORE, _COUNT_AFTER):
+        for m in pattern.finditer(sentence):
+            n = _number(m.group("n"))
+            if n is None or n == 0 or n > 10_000:
+                continue
+            party = next(p for p, rx in _PARTIES if re.fullmatch(rx, m.group("p"), re.I))
+            kind = next(k for k, rx in _KINDS if re.fullmatch(rx, m.group("k"), re.I))
+            q = m.group("q")
+            qualifier = (
+                next(name for name, rx in _QUALIFIERS if re.fullmatch(rx, q, re.I)) if q else None
+            )
+            low = None if qualifier == "up to" else n
+            high = n if qualifier in (None, "up to") else None
+            found.setdefault((party, kind), Count(party, kind, low, n, high, qualifier, span))
+    return list(found.values())
+
+
+def _seizures(sentence: str, span: Span, category: str | None) -> list[Seized]:
+    out: list[Seized] = []
+    for m in _QUANTITY.finditer(sentence):
+        qty = parse_number(m.group("n"))
+        if qty is None or qty <= 0:
+            continue
+        unit = next(u for u, rx, _ in _UNITS if re.fullmatch(rx, m.group("u"), re.I))
+        tail = sentence[m.end() : m.end() + 60]
+        commodity = None
+        if unit == "items":
+            word = m.group("u").lower()
+            commodity = (
+                "vehicles" if word in ("vehicles", "pickups", "cars", "trucks") else "firearms"
+            )
+        elif unit == "rounds":
+            commodity = "ammunition"
+        else:
+            for cat, com, cp in _COMMODITIES:
+                if cp.search(tail) and (category is None or cat == category):
+                    commodity = com
+                    break
+        if commodity is not None:
+            out.append(Seized(commodity, qty, unit, span))
+    return out
+
+
+def extract(text: str, *, published: date, title: str = "") -> list[Event]:
+    """The candidate events ``text`` reports, in order of their first sentence."""
+    if _OPINION_TITLE.search(title):
+        return []
+    events: list[Event] = []
+    current: Event | None = None
+    for span in sentences(text):
+        s = text[span.start : span.end]
+        crossing = _crossing(s)
+        hit = _category(s)
+        vetoed = bool(_NOT_EVENT.search(s))
+        if (hit or crossing) and not vetoed:
+            new = current is None or bool(_NEW_EVENT.search(s))
+            if not new and current is not None:
+                kind = "crossing" if crossing and not hit else "incident"
+                new = kind != current.kind
+            if new:
+                current = Event(kind="crossing" if crossing and not hit else "incident")
+                events.append(current)
+            assert current is not None
+            if current.kind == "crossing" and crossing and current.action is None:
+                action, name, m = crossing
+                current.action, current.crossing = action, name
+                current.category_span = Span(span.start + m.start(), span.start + m.end())
+            elif hit and current.category is None:
+                category, m = hit
+                current.category = category
+                current.category_span = Span(span.start + m.start(), span.start + m.end())
+            current.sentences.append(span)
+        elif current is not None and not vetoed:
+            current.sentences.append(span)
+    previous: date | None = None
+    for event in events:
+        _fill(event, text, published=published, previous=previous)
+        if event.date is not None:
+            previous = date.fromisoformat(
+                event.date[:10] if len(event.date) >= 10 else event.date + "-01"
+            )
+    return events
+
+
+def _fill(event: Event, text: str, *, published: date, previous: date | None) -> None:
+    """Date, place, counts and seizures from the event's own sentences."""
+    when: When | None = None
+    for span in event.sentences:
+        s = text[span.start : span.end]
+        if when is None:
+            found = find_when(s, published=published, previous=previous)
+            if found is not None:
+                when = found
+                event.date, event.date_precision = found.value, found.precision
+                event.date_span = Span(span.start + found.start, span.start + found.end)
+        if event.place is None:
+            hits = find_places(s, context=text)
+            if hits:
+                hit = next((h for h in hits if h.place.kind != "province"), hits[0])
+                event.place, event.place_name = (
+                    hit.place,
+                    text[span.start + hit.start : span.start + hit.end],
+                )
+                event.place_span = Span(span.start + hit.start, span.start + hit.end)
+        if event.kind == "incident":
+            have = {(c.party, c.kind) for c in event.counts}
+            for c in _counts(s, span.start, span):
+                if (c.party, c.kind) not in have:
+                    event.counts.append(c)
+            if event.category and event.category.startswith("smuggling"):
+                event.seizures.extend(_seizures(s, span, event.category))
+    if event.date is None:
+        event.date, event.date_precision = published.isoformat(), "day"
