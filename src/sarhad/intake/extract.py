@@ -73,7 +73,7 @@ class Event:
 
 # --- event detection ------------------------------------------------------------------------
 
-_SEIZE = r"(?:seiz|confiscat|recover|intercept|impound|haul|foil|bust|captur)\w*"
+_SEIZE = r"(?:seiz|confiscat|recover|intercept|impound|haul|foil|bust|captur|discover)\w*|found"
 #: (category, pattern) in priority order: the first that matches a sentence names its kind.
 _TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
     (
@@ -97,15 +97,24 @@ _TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
         "infrastructure_attack",
         re.compile(
             r"\b(?:pylons?|transmission (?:line|tower)s?|gas pipeline|pipeline|railway track|"
-            r"(?:mobile|telecom|communication) towers?|power lines?)\b.{0,80}?"
+            r"(?:mobile|telecom|communication) towers?|power lines?|bridges?|dams?)\b.{0,80}?"
             r"\b(?:blown up|blew up|set (?:on )?fire|torched|damaged|destroyed|sabotaged)"
             r"|\b(?:blew up|blown up|set (?:on )?fire|torched|sabotaged|damaged|destroyed)\b"
             r".{0,60}?"
-            r"\b(?:pylons?|transmission|gas pipeline|pipeline|railway|towers?|power lines?)\b",
+            r"\b(?:pylons?|transmission|gas pipeline|pipeline|railway|towers?|power lines?|"
+            r"bridges?|dams?)\b",
             re.I,
         ),
     ),
     ("kidnapping", re.compile(r"\b(?:kidnap\w*|abduct\w*|taken hostage|held hostage)", re.I)),
+    (
+        "crossing_closure_protest",
+        re.compile(
+            r"\b(?:protest\w*|sit-in|blockade|block(?:ed|ing) (?:the )?(?:road|highway)|"
+            r"demonstrat\w+)\b",
+            re.I,
+        ),
+    ),
     (
         "smuggling",
         re.compile(
@@ -117,6 +126,7 @@ _TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
         "illegal_crossing",
         re.compile(
             r"\b(?:illegal(?:ly)? (?:cross\w*|entr\w*|enter\w*|migrants?|immigrants?)|"
+            r"(?:cross\w*|enter\w*|entr\w*)(?: \w+){0,4}? illegally|"
             r"without (?:valid )?(?:travel )?(?:documents|visas?)|undocumented|"
             r"migrants?|trying to cross)\b",
             re.I,
@@ -215,7 +225,17 @@ _NEW_EVENT = re.compile(
     r"meanwhile|earlier|later|in a related development|\w+ days? later|the (?:next|following) day)",
     re.I,
 )
-_OPINION_TITLE = re.compile(r"\b(?:editorial|opinion|comment|analysis|op-ed|column)\b", re.I)
+_OPINION_TITLE = re.compile(
+    r"\b(?:editorial|opinion|comment|commentary|analysis|op-ed|column|letter)\b", re.I
+)
+#: Troops answering an attack: a second act of the same happening (armed_clash).
+_RESPONSE = re.compile(
+    r"\b(?:responded|returned fire|retaliated|retaliatory|repulsed|counter-?attack\w*)\b", re.I
+)
+#: The dateline ("ZAHEDAN, May 9 (MNA) –", "TURBAT:"): where the report was filed, not the event.
+_DATELINE = re.compile(
+    r"^\s*[A-Z][A-Za-z .'-]{1,40}?(?:,\s*[^–—:\n]{0,30}?)?\s*(?:–|—|:|-{1,2})\s", re.M
+)
 
 
 # --- counts ---------------------------------------------------------------------------------
@@ -231,7 +251,7 @@ _PARTIES: list[tuple[str, str]] = [
         "assailants",
         r"militants?|terrorists?|attackers?|gunmen|insurgents?|smugglers?|suspects?|assailants?|"
         r"bombers?|outlaws|miscreants|traffickers?|dealers?|kidnappers?|rebels?|fighters?|"
-        r"criminals?|accused",
+        r"criminals?|accused|facilitators?|others? of the attackers",
     ),
     (
         "civilians",
@@ -257,6 +277,7 @@ _KINDS: list[tuple[str, str]] = [
 _QUALIFIERS: list[tuple[str, str]] = [
     ("at least", r"at least|no fewer than|no less than|not less than|a minimum of"),
     ("up to", r"up to|as many as|at most|no more than"),
+    ("more than", r"more than|over"),
     ("about", r"about|around|nearly|some|approximately|almost|roughly"),
 ]
 _Q = "|".join(p for _, p in _QUALIFIERS)
@@ -264,14 +285,17 @@ _PARTY = "|".join(p for _, p in _PARTIES)
 _KIND = "|".join(p for _, p in _KINDS)
 # "<qualifier> <number> <up to 3 words> <party> (were|have been ...) <kind>"
 _COUNT_BEFORE = re.compile(
-    rf"\b(?:(?P<q>{_Q}) )?(?P<n>{NUMBER})(?: [\w'-]+){{0,3}}? (?P<p>{_PARTY})\b"
+    rf"\b(?:(?P<q>{_Q}) )?(?P<n>{NUMBER})(?: [\w'-]+){{0,4}}? (?P<p>{_PARTY})\b"
     rf"(?:,? (?:including [^,.]+,? )?(?:who )?(?:were|was|have been|has been|had been|are|got)"
-    rf"(?: also| reportedly| allegedly)?)? (?P<k>{_KIND})\b",
+    rf"(?: also| reportedly| allegedly)?)? (?P<k>{_KIND})\b"
+    rf"(?:,? (?:while |and )(?:(?P<q2>{_Q}) )?(?P<n2>{NUMBER}) (?:others|more)"
+    rf"(?: (?:were|have been|had been|got))? (?P<k2>{_KIND})\b)?",
     re.I,
 )
 # "<kind>(ing) <qualifier> <number> <up to 3 words> <party>"
 _COUNT_AFTER = re.compile(
-    rf"\b(?P<k>{_KIND}) (?:(?P<q>{_Q}) )?(?P<n>{NUMBER})(?: [\w'-]+){{0,3}}? (?P<p>{_PARTY})\b",
+    rf"\b(?P<k>{_KIND}) (?:(?P<q>{_Q}) )?(?P<n>{NUMBER})(?: [\w'-]+){{0,3}}? (?P<p>{_PARTY})\b"
+    rf"(?: and (?:(?P<q2>{_Q}) )?(?P<n2>{NUMBER})(?: [\w'-]+){{0,3}}? (?P<p2>{_PARTY})\b)?",
     re.I,
 )
 
@@ -336,22 +360,43 @@ def _number(token: str) -> int | None:
     return int(value) if value is not None and value == int(value) else None
 
 
-def _counts(sentence: str, offset: int, span: Span) -> list[Count]:
+def _one(q: str | None, n_text: str, party: str, kind: str, span: Span) -> Count | None:
+    n = _number(n_text)
+    if n is None or n == 0 or n > 10_000:
+        return None
+    qualifier = next(name for name, rx in _QUALIFIERS if re.fullmatch(rx, q, re.I)) if q else None
+    low = None if qualifier == "up to" else n
+    high = n if qualifier in (None, "up to") else None
+    return Count(party, kind, low, n, high, qualifier, span)
+
+
+def _party(word: str) -> str:
+    return next(p for p, rx in _PARTIES if re.fullmatch(rx, word, re.I))
+
+
+def _kind(word: str) -> str:
+    return next(k for k, rx in _KINDS if re.fullmatch(rx, word, re.I))
+
+
+def _counts(sentence: str, span: Span) -> list[Count]:
+    """Counts whose number is attached to a party and a casualty word in ``sentence``."""
     found: dict[tuple[str, str], Count] = {}
     for pattern in (_COUNT_BEFORE, _COUNT_AFTER):
         for m in pattern.finditer(sentence):
-            n = _number(m.group("n"))
-            if n is None or n == 0 or n > 10_000:
-                continue
-            party = next(p for p, rx in _PARTIES if re.fullmatch(rx, m.group("p"), re.I))
-            kind = next(k for k, rx in _KINDS if re.fullmatch(rx, m.group("k"), re.I))
-            q = m.group("q")
-            qualifier = (
-                next(name for name, rx in _QUALIFIERS if re.fullmatch(rx, q, re.I)) if q else None
-            )
-            low = None if qualifier == "up to" else n
-            high = n if qualifier in (None, "up to") else None
-            found.setdefault((party, kind), Count(party, kind, low, n, high, qualifier, span))
+            party, kind = _party(m.group("p")), _kind(m.group("k"))
+            got = [_one(m.group("q"), m.group("n"), party, kind, span)]
+            if m.group("n2") is not None:
+                if "k2" in m.groupdict() and m.group("k2"):  # "... and two others injured"
+                    got.append(
+                        _one(m.group("q2"), m.group("n2"), party, _kind(m.group("k2")), span)
+                    )
+                elif m.groupdict().get("p2"):  # "detained 63 nationals and two facilitators"
+                    got.append(
+                        _one(m.group("q2"), m.group("n2"), _party(m.group("p2")), kind, span)
+                    )
+            for c in got:
+                if c is not None:
+                    found.setdefault((c.party, c.kind), c)
     return list(found.values())
 
 
@@ -381,25 +426,57 @@ def _seizures(sentence: str, span: Span, category: str | None) -> list[Seized]:
     return out
 
 
+def _vetoed(sentence: str, trigger_at: int) -> bool:
+    """Speech about the future, a visit, a meeting... before the trigger: not an event."""
+    m = _NOT_EVENT.search(sentence)
+    return m is not None and m.start() < trigger_at
+
+
 def extract(text: str, *, published: date, title: str = "") -> list[Event]:
     """The candidate events ``text`` reports, in order of their first sentence."""
     if _OPINION_TITLE.search(title):
         return []
+    dateline = _DATELINE.match(text[:80])
+    skip = dateline.end() if dateline else 0
     events: list[Event] = []
+    inherits: set[int] = set()  # events that take the date and place of the one before
     current: Event | None = None
     for span in sentences(text):
         s = text[span.start : span.end]
         crossing = _crossing(s)
         hit = _category(s)
-        vetoed = bool(_NOT_EVENT.search(s))
-        if (hit or crossing) and not vetoed:
-            new = current is None or bool(_NEW_EVENT.search(s))
-            if not new and current is not None:
-                kind = "crossing" if crossing and not hit else "incident"
-                new = kind != current.kind
+        at = (
+            min(m.start() for m in [*(x[-1] for x in (crossing, hit) if x)])
+            if hit or crossing
+            else 0
+        )
+        if (hit or crossing) and not _vetoed(s, at):
+            kind = "incident" if hit else "crossing"
+            key = hit[0] if hit else crossing[0] if crossing else None
+            response = (
+                current is not None
+                and current.kind == "incident"
+                and current.category in ("armed_attack", "explosion_ied")
+                and _RESPONSE.search(s) is not None
+            )
+            if response:
+                kind, key = "incident", "armed_clash"
+                hit = ("armed_clash", _RESPONSE.search(s))  # type: ignore[assignment]
+            new = (
+                current is None
+                or response
+                or kind != current.kind
+                or bool(_NEW_EVENT.search(s))
+                or (
+                    key != (current.category if kind == "incident" else current.action)
+                    and find_when(s, published=published, previous=None) is not None
+                )
+            )
             if new:
-                current = Event(kind="crossing" if crossing and not hit else "incident")
+                current = Event(kind=kind)
                 events.append(current)
+                if response:
+                    inherits.add(len(events) - 1)
             assert current is not None
             if current.kind == "crossing" and crossing and current.action is None:
                 action, name, m = crossing
@@ -410,44 +487,50 @@ def extract(text: str, *, published: date, title: str = "") -> list[Event]:
                 current.category = category
                 current.category_span = Span(span.start + m.start(), span.start + m.end())
             current.sentences.append(span)
-        elif current is not None and not vetoed:
+        elif current is not None and not _NOT_EVENT.search(s):
             current.sentences.append(span)
-    previous: date | None = None
-    for event in events:
-        _fill(event, text, published=published, previous=previous)
-        if event.date is not None:
-            previous = date.fromisoformat(
-                event.date[:10] if len(event.date) >= 10 else event.date + "-01"
-            )
+    previous: Event | None = None
+    for i, event in enumerate(events):
+        _fill(event, text, published=published, previous=previous, skip=skip)
+        if i in inherits and previous is not None:
+            if event.date is None:
+                event.date, event.date_precision = previous.date, previous.date_precision
+                event.date_span = previous.date_span
+            if event.place is None:
+                event.place, event.place_name = previous.place, previous.place_name
+                event.place_span = previous.place_span
+        previous = event
     return events
 
 
-def _fill(event: Event, text: str, *, published: date, previous: date | None) -> None:
+def _fill(event: Event, text: str, *, published: date, previous: Event | None, skip: int) -> None:
     """Date, place, counts and seizures from the event's own sentences."""
-    when: When | None = None
+    anchor = None
+    if previous is not None and previous.date and len(previous.date) == 10:
+        anchor = date.fromisoformat(previous.date)
+    hits = []
     for span in event.sentences:
         s = text[span.start : span.end]
-        if when is None:
-            found = find_when(s, published=published, previous=previous)
+        if event.date is None:
+            found = find_when(
+                s, published=published, previous=anchor, skip_to=max(0, skip - span.start)
+            )
             if found is not None:
-                when = found
                 event.date, event.date_precision = found.value, found.precision
                 event.date_span = Span(span.start + found.start, span.start + found.end)
-        if event.place is None:
-            hits = find_places(s, context=text)
-            if hits:
-                hit = next((h for h in hits if h.place.kind != "province"), hits[0])
-                event.place, event.place_name = (
-                    hit.place,
-                    text[span.start + hit.start : span.start + hit.end],
-                )
-                event.place_span = Span(span.start + hit.start, span.start + hit.end)
+        hits.extend(
+            (span.start + h.start, span.start + h.end, h.place)
+            for h in find_places(s, context=text)
+            if span.start + h.start >= skip
+        )
         if event.kind == "incident":
             have = {(c.party, c.kind) for c in event.counts}
-            for c in _counts(s, span.start, span):
+            for c in _counts(s, span):
                 if (c.party, c.kind) not in have:
                     event.counts.append(c)
             if event.category and event.category.startswith("smuggling"):
                 event.seizures.extend(_seizures(s, span, event.category))
-    if event.date is None:
-        event.date, event.date_precision = published.isoformat(), "day"
+    if hits:
+        start, end, place = next((h for h in hits if h[2].kind != "province"), hits[0])
+        event.place, event.place_name = place, text[start:end]
+        event.place_span = Span(start, end)

@@ -9,6 +9,7 @@ stays a month: no day is invented for it.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -83,10 +84,14 @@ def _settings(base: date) -> dict[str, Any]:
     }
 
 
+@lru_cache(maxsize=64)
+def _parser(base: date) -> dateparser.date.DateDataParser:
+    # Building a parser compiles its language's patterns: one per publication date, reused.
+    return dateparser.date.DateDataParser(languages=["en"], settings=_settings(base))
+
+
 def _parse(phrase: str, base: date) -> tuple[date, str] | None:
-    parsed = dateparser.date.DateDataParser(
-        languages=["en"], settings=_settings(base)
-    ).get_date_data(phrase)
+    parsed = _parser(base).get_date_data(phrase)
     if parsed.date_obj is None:
         return None
     return parsed.date_obj.date(), parsed.period or "day"
@@ -114,14 +119,29 @@ def _chain(phrase: str, anchor: date) -> date:
     return anchor + timedelta(days=-n if "earlier" in low else n)
 
 
-def find_when(sentence: str, *, published: date, previous: date | None) -> When | None:
-    """The first time expression of ``sentence`` resolved, or None (offsets into the sentence)."""
-    found: list[tuple[int, str, re.Match[str]]] = []
+#: "said on Monday", "told reporters on Tuesday": when it was said, not when it happened.
+_SPEECH = re.compile(
+    r"\b(?:said|says|told|confirmed|announced|stated|added|reported|statement|briefing|"
+    r"quoted|claimed|disclosed|informed)\b[^.;]{0,25}$",
+    re.I,
+)
+
+
+def find_when(
+    sentence: str, *, published: date, previous: date | None, skip_to: int = 0
+) -> When | None:
+    """The best time expression of ``sentence`` resolved, or None (offsets into the sentence).
+
+    Expressions before ``skip_to`` (a dateline) and dates of speech ("said on Monday") are
+    passed over; of the rest, the most specific kind wins, then the first.
+    """
+    found: list[tuple[int, int, str, re.Match[str]]] = []
     for rank, (kind, pattern) in enumerate(_EXPRESSIONS):
-        m = pattern.search(sentence)
-        if m:
-            found.append((rank, kind, m))
-    for _, kind, m in sorted(found, key=lambda f: f[0]):
+        for m in pattern.finditer(sentence):
+            if m.start() < skip_to or _SPEECH.search(sentence[: m.start()]):
+                continue
+            found.append((rank, m.start(), kind, m))
+    for _, _, kind, m in sorted(found, key=lambda f: (f[0], f[1])):
         when = _resolve(kind, m.group(0), published=published, previous=previous)
         if when is not None:
             value, precision = when
@@ -142,7 +162,8 @@ def _resolve(
         return published.isoformat(), "day"
     if kind == "week":
         back = 7 if "last" in phrase.lower() else 0
-        return (published - timedelta(days=back)).isoformat(), "week"
+        day = published - timedelta(days=back)
+        return (day - timedelta(days=day.weekday())).isoformat(), "week"
     if kind == "month_rel":
         first = published.replace(day=1)
         if "last" in phrase.lower():
