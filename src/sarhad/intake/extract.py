@@ -81,15 +81,9 @@ _TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"\b(?:cross-border (?:fire|firing|shelling|attack)|mortar (?:shells?|rounds?)|"
             r"fired (?:from|across) (?:across )?the border|from across the border|"
-            r"shells? (?:fired|landed)|rockets? (?:fired|landed))",
-            re.I,
-        ),
-    ),
-    (
-        "explosion_ied",
-        re.compile(
-            r"\b(?:ied|improvised explosive|roadside bomb|bomb(?:ing|s)?|blast|explosions?|"
-            r"exploded|landmine|land mine|suicide (?:bomber|attack)|grenade|remote-controlled)\b",
+            r"shells? (?:fired|landed)|rockets? (?:fired|landed)|"
+            r"(?:iranian|pakistani|afghan) (?:border guards?|forces|troops|soldiers) "
+            r"(?:opened fire|fired))",
             re.I,
         ),
     ),
@@ -103,6 +97,14 @@ _TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
             r".{0,60}?"
             r"\b(?:pylons?|transmission|gas pipeline|pipeline|railway|towers?|power lines?|"
             r"bridges?|dams?)\b",
+            re.I,
+        ),
+    ),
+    (
+        "explosion_ied",
+        re.compile(
+            r"\b(?:ied|improvised explosive|roadside bomb|bomb(?:ing|s)?|blast|explosions?|"
+            r"exploded|landmine|land mine|suicide (?:bomber|attack)|remote-controlled)\b",
             re.I,
         ),
     ),
@@ -128,7 +130,7 @@ _TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
             r"\b(?:illegal(?:ly)? (?:cross\w*|entr\w*|enter\w*|migrants?|immigrants?)|"
             r"(?:cross\w*|enter\w*|entr\w*)(?: \w+){0,4}? illegally|"
             r"without (?:valid )?(?:travel )?(?:documents|visas?)|undocumented|"
-            r"migrants?|trying to cross)\b",
+            r"migrants?|trying to cross|entered (?:iranian|pakistani) (?:waters|territory))\b",
             re.I,
         ),
     ),
@@ -136,7 +138,7 @@ _TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
         "armed_clash",
         re.compile(
             r"\b(?:clash\w*|exchange of fire|exchanged fire|gunfight|firefight|encounter|"
-            r"shoot-?out|gun battle|intelligence-based operation|ibo)\b",
+            r"shoot-?out|gun battle|intelligence-based operation|ibo|dismantled)\b",
             re.I,
         ),
     ),
@@ -144,7 +146,8 @@ _TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
         "armed_attack",
         re.compile(
             r"\b(?:ambush\w*|attack(?:ed|s|ers)?|opened fire|gunmen|shot dead|stormed|"
-            r"targeted|fired (?:at|on|upon)|assault\w*|gunned down|martyred)\b",
+            r"targeted|fired (?:at|on|upon)|assault\w*|gunned down|martyred|hurled|grenade|"
+            r"heavy fighting|bullet-riddled|bodies (?:\w+ ){0,6}(?:were )?found)\b",
             re.I,
         ),
     ),
@@ -217,7 +220,9 @@ _NOT_EVENT = re.compile(
     r"\b(?:will|would|plans? to|vowed|pledged|called for|calls for|urged|demanded|promised|"
     r"should|must|visited|visit|met|meeting|talks|discussed|conference|court|hearing|"
     r"adjourned|forecast|weather|editorial|opinion|condemned|condemns|anniversary|"
-    r"memorial|seminar|workshop|agreement|memorandum|policy|budget)\b",
+    r"memorial|seminar|workshop|agreement|memorandum|policy|budget|witnessed|has seen|"
+    r"have seen|such attacks|rise in|wave of|spate of|series of|usually|often|generally|"
+    r"typically)\b",
     re.I,
 )
 _NEW_EVENT = re.compile(
@@ -227,6 +232,11 @@ _NEW_EVENT = re.compile(
 )
 _OPINION_TITLE = re.compile(
     r"\b(?:editorial|opinion|comment|commentary|analysis|op-ed|column|letter)\b", re.I
+)
+#: A protest is a crossing_closure_protest only when it is about a crossing, its road or trade.
+_PROTEST_ABOUT = re.compile(
+    r"\b(?:crossings?|gates?|highway|transporters?|trucks?|closure|border (?:trade|market)s?)\b",
+    re.I,
 )
 #: Troops answering an attack: a second act of the same happening (armed_clash).
 _RESPONSE = re.compile(
@@ -251,11 +261,12 @@ _PARTIES: list[tuple[str, str]] = [
         "assailants",
         r"militants?|terrorists?|attackers?|gunmen|insurgents?|smugglers?|suspects?|assailants?|"
         r"bombers?|outlaws|miscreants|traffickers?|dealers?|kidnappers?|rebels?|fighters?|"
-        r"criminals?|accused|facilitators?|others? of the attackers",
+        r"criminals?|accused|facilitators?|agents?|members?",
     ),
     (
         "civilians",
-        r"civilians?|people|passers-?by|villagers?|labou?rers?|workers?|children|women|men|"
+        r"civilians?|people|passers-?by|villagers?|labou?rers?|workers?|children|women|men|man|"
+        r"woman|child|boy|girl|"
         r"drivers?|passengers?|shopkeepers?|residents?|fishermen|persons?|migrants?|"
         r"nationals?|pilgrims?|travell?ers|members of (?:a|the) family|family members|"
         r"teachers?|students?|farmers?|traders?",
@@ -264,8 +275,8 @@ _PARTIES: list[tuple[str, str]] = [
 _KINDS: list[tuple[str, str]] = [
     (
         "killed",
-        r"killed|martyred|dead|died|slain|lost their lives|shot dead|gunned down|perished|"
-        r"killing|martyring|bodies",
+        r"killed|martyred|dead|died|slain|lost (?:their|his|her) li(?:ves|fe)|shot dead|"
+        r"gunned down|perished|killing|martyring|embraced martyrdom",
     ),
     ("injured", r"injured|wounded|hurt|injuring|wounding"),
     (
@@ -285,11 +296,10 @@ _PARTY = "|".join(p for _, p in _PARTIES)
 _KIND = "|".join(p for _, p in _KINDS)
 # "<qualifier> <number> <up to 3 words> <party> (were|have been ...) <kind>"
 _COUNT_BEFORE = re.compile(
-    rf"\b(?:(?P<q>{_Q}) )?(?P<n>{NUMBER})(?: [\w'-]+){{0,4}}? (?P<p>{_PARTY})\b"
+    rf"\b(?:(?P<q>{_Q}) )?(?P<n>{NUMBER}|an?(?= \w+ (?:was|has been|had been)))"
+    rf"(?: [\w'-]+){{0,4}}? (?P<p>{_PARTY})\b"
     rf"(?:,? (?:including [^,.]+,? )?(?:who )?(?:were|was|have been|has been|had been|are|got)"
-    rf"(?: also| reportedly| allegedly)?)? (?P<k>{_KIND})\b"
-    rf"(?:,? (?:while |and )(?:(?P<q2>{_Q}) )?(?P<n2>{NUMBER}) (?:others|more)"
-    rf"(?: (?:were|have been|had been|got))? (?P<k2>{_KIND})\b)?",
+    rf"(?: also| reportedly| allegedly)?)?(?: \w+ly)? (?P<k>{_KIND})\b",
     re.I,
 )
 # "<kind>(ing) <qualifier> <number> <up to 3 words> <party>"
@@ -335,6 +345,8 @@ def _category(sentence: str) -> tuple[str, re.Match[str]] | None:
         m = pattern.search(sentence)
         if not m:
             continue
+        if category == "crossing_closure_protest" and not _PROTEST_ABOUT.search(sentence):
+            continue
         if category == "smuggling":
             for cat, _, cp in _COMMODITIES:
                 if cp.search(sentence):
@@ -360,6 +372,16 @@ def _number(token: str) -> int | None:
     return int(value) if value is not None and value == int(value) else None
 
 
+#: ", four injured and five others arrested": more counts of the same party after a count.
+_MORE = re.compile(
+    rf"^(?:,| and|, and| while|, while)(?: (?P<q>{_Q}))? (?P<n>{NUMBER})(?: (?:others|more))?"
+    rf"(?: (?:were|was|have been|had been|got))?(?: \w+ly)? (?P<k>{_KIND})\b",
+    re.I,
+)
+_BODIES = re.compile(rf"\bbodies of (?P<n>{NUMBER})(?: [\w'-]+){{0,3}}? (?P<p>{_PARTY})\b", re.I)
+_SECURITY = re.compile(_PARTIES[0][1], re.I)
+
+
 def _one(q: str | None, n_text: str, party: str, kind: str, span: Span) -> Count | None:
     n = _number(n_text)
     if n is None or n == 0 or n > 10_000:
@@ -370,33 +392,46 @@ def _one(q: str | None, n_text: str, party: str, kind: str, span: Span) -> Count
     return Count(party, kind, low, n, high, qualifier, span)
 
 
-def _party(word: str) -> str:
-    return next(p for p, rx in _PARTIES if re.fullmatch(rx, word, re.I))
+def _party(word: str, phrase: str, category: str | None) -> str:
+    """The party a casualty word names; "members" and plain people read from the context."""
+    party = next(p for p, rx in _PARTIES if re.fullmatch(rx, word, re.I))
+    if word.lower() in ("member", "members"):
+        return "security_forces" if _SECURITY.search(phrase) else "assailants"
+    return party
 
 
 def _kind(word: str) -> str:
     return next(k for k, rx in _KINDS if re.fullmatch(rx, word, re.I))
 
 
-def _counts(sentence: str, span: Span) -> list[Count]:
+def _counts(sentence: str, span: Span, category: str | None = None) -> list[Count]:
     """Counts whose number is attached to a party and a casualty word in ``sentence``."""
     found: dict[tuple[str, str], Count] = {}
+
+    def keep(c: Count | None) -> None:
+        if c is not None:
+            # people arrested at a seizure are the smugglers (the gold set's rule)
+            if (
+                c.kind == "detained"
+                and c.party == "civilians"
+                and (category or "").startswith("smuggling")
+            ):
+                c.party = "assailants"
+            found.setdefault((c.party, c.kind), c)
+
     for pattern in (_COUNT_BEFORE, _COUNT_AFTER):
         for m in pattern.finditer(sentence):
-            party, kind = _party(m.group("p")), _kind(m.group("k"))
-            got = [_one(m.group("q"), m.group("n"), party, kind, span)]
-            if m.group("n2") is not None:
-                if "k2" in m.groupdict() and m.group("k2"):  # "... and two others injured"
-                    got.append(
-                        _one(m.group("q2"), m.group("n2"), party, _kind(m.group("k2")), span)
-                    )
-                elif m.groupdict().get("p2"):  # "detained 63 nationals and two facilitators"
-                    got.append(
-                        _one(m.group("q2"), m.group("n2"), _party(m.group("p2")), kind, span)
-                    )
-            for c in got:
-                if c is not None:
-                    found.setdefault((c.party, c.kind), c)
+            party = _party(m.group("p"), m.group(0), category)
+            keep(_one(m.group("q"), m.group("n"), party, _kind(m.group("k")), span))
+            if m.groupdict().get("p2"):  # "detained 63 nationals and two facilitators"
+                p2 = _party(m.group("p2"), m.group(0), category)
+                keep(_one(m.group("q2"), m.group("n2"), p2, _kind(m.group("k")), span))
+            rest = sentence[m.end() :]
+            while more := _MORE.match(rest):  # ", four injured and five others arrested"
+                keep(_one(more.group("q"), more.group("n"), party, _kind(more.group("k")), span))
+                rest = rest[more.end() :]
+    for m in _BODIES.finditer(sentence):
+        keep(_one(None, m.group("n"), _party(m.group("p"), m.group(0), category), "killed", span))
     return list(found.values())
 
 
@@ -426,10 +461,17 @@ def _seizures(sentence: str, span: Span, category: str | None) -> list[Seized]:
     return out
 
 
-def _vetoed(sentence: str, trigger_at: int) -> bool:
-    """Speech about the future, a visit, a meeting... before the trigger: not an event."""
-    m = _NOT_EVENT.search(sentence)
-    return m is not None and m.start() < trigger_at
+def _vetoed(sentence: str, trigger_at: int, *, crossing: bool) -> bool:
+    """Speech about the future, a visit, a meeting... before the trigger: not an event.
+
+    A crossing's announced closure ("will be closed from Tuesday") is a declaration all the same.
+    """
+    for m in _NOT_EVENT.finditer(sentence):
+        if m.start() >= trigger_at:
+            return False
+        if not (crossing and m.group(0).lower() in ("will", "would")):
+            return True
+    return False
 
 
 def extract(text: str, *, published: date, title: str = "") -> list[Event]:
@@ -441,6 +483,7 @@ def extract(text: str, *, published: date, title: str = "") -> list[Event]:
     events: list[Event] = []
     inherits: set[int] = set()  # events that take the date and place of the one before
     current: Event | None = None
+    lead: list[Span] = []
     for span in sentences(text):
         s = text[span.start : span.end]
         crossing = _crossing(s)
@@ -450,7 +493,7 @@ def extract(text: str, *, published: date, title: str = "") -> list[Event]:
             if hit or crossing
             else 0
         )
-        if (hit or crossing) and not _vetoed(s, at):
+        if (hit or crossing) and not _vetoed(s, at, crossing=bool(crossing) and not hit):
             kind = "incident" if hit else "crossing"
             key = hit[0] if hit else crossing[0] if crossing else None
             response = (
@@ -474,6 +517,8 @@ def extract(text: str, *, published: date, title: str = "") -> list[Event]:
             )
             if new:
                 current = Event(kind=kind)
+                if not events:  # the sentences before the first event set its scene
+                    current.sentences.extend(lead)
                 events.append(current)
                 if response:
                     inherits.add(len(events) - 1)
@@ -489,6 +534,8 @@ def extract(text: str, *, published: date, title: str = "") -> list[Event]:
             current.sentences.append(span)
         elif current is not None and not _NOT_EVENT.search(s):
             current.sentences.append(span)
+        elif current is None and not _NOT_EVENT.search(s):
+            lead.append(span)
     previous: Event | None = None
     for i, event in enumerate(events):
         _fill(event, text, published=published, previous=previous, skip=skip)
@@ -525,7 +572,7 @@ def _fill(event: Event, text: str, *, published: date, previous: Event | None, s
         )
         if event.kind == "incident":
             have = {(c.party, c.kind) for c in event.counts}
-            for c in _counts(s, span):
+            for c in _counts(s, span, event.category):
                 if (c.party, c.kind) not in have:
                     event.counts.append(c)
             if event.category and event.category.startswith("smuggling"):
