@@ -104,16 +104,22 @@ def test_pishin_is_placed_by_the_articles_context() -> None:
 
 
 def test_commentary_visits_and_promises_give_no_candidate() -> None:
-    assert extract(
-        "Smuggling has long been the only livelihood here; attacks on posts are common.",
-        published=date(2026, 3, 1),
-        title="Editorial: the border economy",
-    ) == []
-    assert extract(
-        "The minister visited Taftan on Monday and promised that attacks on traders would be "
-        "stopped. He met customs officials and discussed the closure of the crossing.",
-        published=date(2026, 3, 1),
-    ) == []
+    assert (
+        extract(
+            "Smuggling has long been the only livelihood here; attacks on posts are common.",
+            published=date(2026, 3, 1),
+            title="Editorial: the border economy",
+        )
+        == []
+    )
+    assert (
+        extract(
+            "The minister visited Taftan on Monday and promised that attacks on traders would be "
+            "stopped. He met customs officials and discussed the closure of the crossing.",
+            published=date(2026, 3, 1),
+        )
+        == []
+    )
 
 
 def test_a_crossing_reopening_is_a_crossing_event_not_an_incident() -> None:

@@ -1,7 +1,7 @@
 """Routes under /api/v1/news: add an article, the review queue, accept or reject a candidate.
 
-Reading the queue needs ``incidents:read``; adding articles and deciding need
-``incidents:write`` (an accepted candidate is a draft incident written by the analyst).
+Reading the queue needs ``incidents:read``; adding articles ``incidents:import`` or
+``incidents:write``; deciding ``incidents:write`` (an accepted candidate is a draft incident).
 """
 
 from __future__ import annotations
@@ -63,8 +63,12 @@ class AcceptIn(BaseModel):
 
 
 @router.post("/articles", status_code=201, response_model=AddedOut, responses=responses(422))
-def add(request: Request, data: StrictBody[ArticleIn], actor: Writer) -> AddedOut:
-    """Keep an article and propose a candidate for each event it reports."""
+def add(request: Request, data: StrictBody[ArticleIn], actor: Reader) -> AddedOut:
+    """Keep an article and propose a candidate for each event it reports.
+
+    Needs ``incidents:import`` (analysts) or ``incidents:write`` (duty officers): checked by the
+    service, which takes either.
+    """
     with node(request).db.session() as session:
         added = service.add_article(
             session,

@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sarhad.border import BorderProfile
 from sarhad.core.auth import Permission, Principal
 from sarhad.core.db import lock_writes, utcnow
-from sarhad.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from sarhad.core.errors import Conflict, FieldError, InvalidInput, NotFound, from_validation
 from sarhad.core.journal import record
 from sarhad.incidents.models import Incident
 from sarhad.incidents.schemas import (
@@ -138,7 +139,9 @@ def add_article(
 
     The same text read twice (two feeds, a paste of an article already read) is kept once.
     """
-    actor.require(Permission.INCIDENTS_WRITE)
+    # Reading news in is an import (analysts) or a duty officer's own entry; deciding is a write.
+    if not actor.can(Permission.INCIDENTS_IMPORT):
+        actor.require(Permission.INCIDENTS_WRITE)
     _check_article(title, outlet, text, url)
     digest = _hash(text)
     lock_writes(session)
@@ -291,7 +294,7 @@ def sources_of(session: Session, candidate_id: str) -> list[tuple[NewsArticle, l
         select(NewsArticle, NewsSource.sentences)
         .join(NewsSource, NewsSource.article_id == NewsArticle.id)
         .where(NewsSource.candidate_id == candidate_id)
-        .order_by(NewsArticle.published, NewsArticle.id)
+        .order_by(NewsArticle.published, NewsArticle.fetched_at, NewsArticle.id)
     ).all()
     return [(a, s) for a, s in rows]
 
@@ -329,7 +332,9 @@ def matching_incidents(session: Session, row: NewsCandidate) -> list[dict[str, A
     return out
 
 
-def draft(row: NewsCandidate, article: NewsArticle, *, node_side: str) -> IncidentIn:
+def draft(
+    row: NewsCandidate, article: NewsArticle, *, node_side: str, profile: BorderProfile
+) -> IncidentIn:
     """The incident an accepted candidate becomes (the form's prefill for edit-then-accept)."""
     if row.kind != "incident" or row.category is None:
         raise InvalidInput(
@@ -346,7 +351,25 @@ def draft(row: NewsCandidate, article: NewsArticle, *, node_side: str) -> Incide
     precision = (
         LocationPrecision.DISTRICT if place.get("kind") == "district" else LocationPrecision.NEAR
     )
-    far = place.get("side") == "PK" and place.get("district") in {"Pishin", "Quetta", "Nushki"}
+    # A place the article names that lies beyond the node's limit is kept where it is, marked.
+    far = profile.locate(row.lon, row.lat).distance_m / 1000.0 > profile.max_km_from_line
+    try:
+        return _incident_in(row, article, node_side, day, counts, place, precision, far)
+    except ValidationError as e:  # e.g. a title too short to be an incident's: edit, then accept
+        raise from_validation(e, prefix="incident.") from None
+
+
+def _incident_in(
+    row: NewsCandidate,
+    article: NewsArticle,
+    node_side: str,
+    day: date,
+    counts: dict[str, dict[str, int]],
+    place: dict[str, Any],
+    precision: LocationPrecision,
+    far: bool,
+) -> IncidentIn:
+    assert row.lon is not None and row.lat is not None and row.category is not None
     return IncidentIn(
         title=article.title[:200],
         category=Category(row.category),
@@ -394,7 +417,7 @@ def accept(
     row = _pending(session, candidate_id)
     articles = sources_of(session, row.id)
     first = next(a for a, _ in articles if a.id == row.article_id)
-    incident_in = data or draft(row, first, node_side=node_side)
+    incident_in = data or draft(row, first, node_side=node_side, profile=profile)
     notes = [
         f"{a.outlet}, {a.published.isoformat()}: {a.url or a.title}"[:500] for a, _ in articles
     ]
