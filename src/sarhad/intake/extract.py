@@ -17,7 +17,7 @@ import pysbd
 
 from sarhad.intake.numbers import NUMBER, parse_number
 from sarhad.intake.places import Place, find_places
-from sarhad.intake.times import When, find_when
+from sarhad.intake.times import find_when
 
 
 @dataclass(frozen=True)

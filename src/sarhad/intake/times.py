@@ -9,9 +9,9 @@ stays a month: no day is invented for it.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 
 import dateparser
