@@ -16,8 +16,14 @@ from typing import Any
 
 import pytest
 
-from sarhad.incidents.taxonomy import Category, Commodity, DatePrecision, LocationPrecision, Unit
-from sarhad.incidents.taxonomy import UNITS_FOR
+from sarhad.incidents.taxonomy import (
+    UNITS_FOR,
+    Category,
+    Commodity,
+    DatePrecision,
+    LocationPrecision,
+    Unit,
+)
 
 GOLD = Path(__file__).resolve().parents[1] / "data" / "news" / "gold.jsonl"
 
@@ -145,12 +151,15 @@ ARTICLES = _articles()
 
 def _written(number: float, evidence: str) -> bool:
     """Whether a number is written in the evidence, as digits (with or without commas) or words."""
-    low = evidence.lower()
+    # A figure glued to a currency prefix ("Rs30") is still written.
+    low = re.sub(r"\brs(?=\d)", "rs ", evidence.lower())
     forms = {str(number), f"{number:,}"}
     if isinstance(number, float) and number.is_integer():
         forms |= {str(int(number)), f"{int(number):,}"}
     if number in NUMBER_WORDS:
         forms.add(NUMBER_WORDS[int(number)])
+    if number >= 1_000_000 and number % 100_000 == 0:
+        forms.add(f"{number / 1_000_000:g} million")  # "Rs30 million"
     return any(re.search(rf"(?<![\w.,]){re.escape(f)}(?![\w]|[.,]\d)", low) for f in forms)
 
 
@@ -233,6 +242,7 @@ def test_evidence_number_check_rejects_an_absent_number() -> None:
     assert _written(1.2, "1.2 tonnes of opium")
     assert not _written(3, "two Levies personnel were martyred")
     assert not _written(2, "1.2 tonnes")
+    assert _written(30_000_000, "goods worth Rs30 million")
 
 
 def test_split_is_a_third_by_fixed_rule() -> None:
