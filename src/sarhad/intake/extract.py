@@ -130,7 +130,8 @@ _TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
             r"\b(?:illegal(?:ly)? (?:cross\w*|entr\w*|enter\w*|migrants?|immigrants?)|"
             r"(?:cross\w*|enter\w*|entr\w*)(?: \w+){0,4}? illegally|"
             r"without (?:valid )?(?:travel )?(?:documents|visas?)|undocumented|"
-            r"migrants?|trying to cross|entered (?:iranian|pakistani) (?:waters|territory))\b",
+            r"migrants?|trying to cross|entered (?:iranian|pakistani) (?:waters|territory)|"
+            r"human (?:smuggling|trafficking))\b",
             re.I,
         ),
     ),
@@ -147,7 +148,8 @@ _TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"\b(?:ambush\w*|attack(?:ed|s|ers)?|opened fire|gunmen|shot dead|stormed|"
             r"targeted|fired (?:at|on|upon)|assault\w*|gunned down|martyred|hurled|grenade|"
-            r"heavy fighting|bullet-riddled|bodies (?:\w+ ){0,6}(?:were )?found)\b",
+            r"heavy fighting|bullet-riddled|bodies (?:\w+ ){0,6}(?:were )?found|firing|"
+            r"set fire to|torched)\b",
             re.I,
         ),
     ),
@@ -196,18 +198,28 @@ _COMMODITIES: list[tuple[str, str, re.Pattern[str]]] = [
         ),
     ),
     ("smuggling_goods", "livestock", re.compile(r"\b(?:livestock|sheep|goats|cattle)\b", re.I)),
+    (
+        "smuggling_goods",
+        "vehicles",
+        re.compile(r"\b(?:vehicles|pick-?ups|cars|trucks|motorcycles)\b", re.I),
+    ),
 ]
 
 _CROSSING_ACTIONS: list[tuple[str, re.Pattern[str]]] = [
-    ("inaugurated", re.compile(r"\binaugurat\w*", re.I)),
+    ("inaugurated", re.compile(r"\binaugurat(?:ed|es|ing)\b", re.I)),
     ("reopened", re.compile(r"\b(?:reopen\w*|re-open\w*|resum\w*|restored)\b", re.I)),
     ("closed", re.compile(r"\b(?:clos\w*|shut\w*|suspend\w*|sealed|halted)\b", re.I)),
     ("opened", re.compile(r"\b(?:opened|open(?:s)? (?:its|for)|market day|trading day)\b", re.I)),
 ]
 _CROSSING_NOUN = re.compile(
-    r"\b(?:crossings?|border (?:gate|point|terminal|market|bazaar)s?|gates?|"
-    r"sarhadi bazaars?|bazaars?|markets?|trade|trading|terminal)\b",
+    r"\b(?:crossings?|border (?:gate|point|terminal|market|bazaar)s?|sarhadi bazaars?|"
+    r"border sustenance markets?)\b",
     re.I,
+)
+#: "the gate", "the market", "trade": a crossing only beside the border or a crossing's town.
+_CROSSING_WEAK = re.compile(r"\b(?:gates?|markets?|bazaars?|trade|terminal)\b", re.I)
+_CROSSING_PLACE = re.compile(
+    r"\b(?:border|taftan|mirjaveh|gabd|rimdan|mand|pishin|chedgi|jiwani)\b", re.I
 )
 _CROSSING_NAME = re.compile(
     r"\b([A-Z][a-z]+(?:[–-][A-Z][a-z]+))\b|\b([A-Z][a-z]+) (?:border )?"
@@ -296,7 +308,7 @@ _PARTY = "|".join(p for _, p in _PARTIES)
 _KIND = "|".join(p for _, p in _KINDS)
 # "<qualifier> <number> <up to 3 words> <party> (were|have been ...) <kind>"
 _COUNT_BEFORE = re.compile(
-    rf"\b(?:(?P<q>{_Q}) )?(?P<n>{NUMBER}|an?(?= \w+ (?:was|has been|had been)))"
+    rf"\b(?:(?P<q>{_Q}) )?(?P<n>{NUMBER})"
     rf"(?: [\w'-]+){{0,4}}? (?P<p>{_PARTY})\b"
     rf"(?:,? (?:including [^,.]+,? )?(?:who )?(?:were|was|have been|has been|had been|are|got)"
     rf"(?: also| reportedly| allegedly)?)?(?: \w+ly)? (?P<k>{_KIND})\b",
@@ -357,7 +369,9 @@ def _category(sentence: str) -> tuple[str, re.Match[str]] | None:
 
 
 def _crossing(sentence: str) -> tuple[str, str | None, re.Match[str]] | None:
-    if not _CROSSING_NOUN.search(sentence):
+    if not _CROSSING_NOUN.search(sentence) and not (
+        _CROSSING_WEAK.search(sentence) and _CROSSING_PLACE.search(sentence)
+    ):
         return None
     for action, pattern in _CROSSING_ACTIONS:
         m = pattern.search(sentence)

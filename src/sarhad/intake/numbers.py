@@ -77,8 +77,6 @@ def occurs_in(value: float, sentence: str) -> bool:
     >>> occurs_in(1200, "1,200 kg of hashish")
     True
     """
-    if value == 1 and re.search(r"\b(?:an?|one|single)\b", sentence, re.I):
-        return True  # "a man was killed"
     for m in re.finditer(NUMBER, sentence, flags=re.IGNORECASE):
         start, end = m.span()
         # a word inside another word ("tone", "often") is not a number

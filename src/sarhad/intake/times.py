@@ -98,12 +98,10 @@ def _parse(phrase: str, base: date) -> tuple[date, str] | None:
 
 
 def _weekday(phrase: str, base: date) -> date:
-    """The weekday named, on or before the publication date ("last Sunday": strictly before)."""
+    """The last such weekday before the publication date (a report is of days gone by)."""
     names = _DAYS.split("|")
     wanted = next(i for i, n in enumerate(names) if n in phrase.lower())
-    back = (base.weekday() - wanted) % 7
-    if back == 0 and "last" in phrase.lower():
-        back = 7
+    back = (base.weekday() - wanted) % 7 or 7
     return base - timedelta(days=back)
 
 
