@@ -67,7 +67,7 @@ def test_paste_review_with_marked_sentences_accept_edit_and_reject(
     # edit, then accept: the incident form comes prefilled
     page.goto(f"{web.url}/news")
     page.click("text=Diesel seized near Jiwani")
-    expect(page.locator("#candidate-fields")).to_contain_text("2")  # two sources? no: counts
+    expect(page.locator("#candidate-fields")).to_contain_text("diesel")
     page.click("#edit-accept")
     expect(page.locator("#title")).to_have_value("Diesel seized near Jiwani")
     expect(page.locator("#category")).to_have_value("smuggling_fuel")
@@ -93,11 +93,11 @@ def test_reject_needs_the_form_token_and_keeps_the_reason(web: LiveNode, browser
             "outlet": "Dawn",
             "published": "2026-03-17",
             "text": DAWN,
-        },  # fmt: skip
+        },
     )
     assert r.status_code == 303
-    bad = c.post("/news", data={"csrf_token": csrf_of(page.text), "title": "x", "outlet": "y",
-                                "published": "17/03", "text": DAWN})  # fmt: skip
+    form = {"csrf_token": csrf_of(page.text), "title": "x", "outlet": "y", "text": DAWN}
+    bad = c.post("/news", data={**form, "published": "17/03"})
     assert bad.status_code == 422 and "YYYY-MM-DD" in bad.text
     with web.db.session() as s:
         cid = s.scalars(select(NewsCandidate.id)).one()

@@ -26,7 +26,8 @@ Washuk district late on Sunday, officials said.&lt;/p&gt;</description></item>
 <item><title>Diesel seized near Jiwani</title>
 <link>https://example.invalid/a2</link>
 <pubDate>Tue, 17 Mar 2026 09:00:00 +0500</pubDate>
-<description>Coast guards seized 4,000 litres of smuggled diesel near Jiwani on Monday.</description>
+<description>Coast guards seized 4,000 litres of smuggled diesel near Jiwani on Monday.
+</description>
 </item></channel></rss>"""
 
 
