@@ -277,6 +277,9 @@ def main() -> None:
         if args.split == "test":
             sys.exit("--show lists test labels: the rules must never be tuned on the test split")
         print("\n".join(rules.misses))
+    missed = [n for n, goal in GOALS.items() if rules.s(n).prf()[2] < goal]
+    if args.split == "test" and (missed or rules.invented):
+        sys.exit(f"goal missed: {', '.join(missed) or 'invented numbers'}")
 
 
 if __name__ == "__main__":

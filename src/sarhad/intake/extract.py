@@ -69,6 +69,7 @@ class Event:
     counts: list[Count] = field(default_factory=list)
     seizures: list[Seized] = field(default_factory=list)
     sentences: list[Span] = field(default_factory=list)
+    lead: int = 0  # the first ``lead`` sentences only set the scene (before any trigger)
 
 
 # --- event detection ------------------------------------------------------------------------
@@ -77,11 +78,31 @@ _SEIZE = r"(?:seiz|confiscat|recover|intercept|impound|haul|foil|bust|captur|dis
 #: (category, pattern) in priority order: the first that matches a sentence names its kind.
 _TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
     (
+        "smuggling",
+        re.compile(
+            r"\bsmuggled (?:\w+ ){0,2}(?:diesel|petrol|fuel|hashish|heroin|opium|meth\w*|"
+            r"weapons|arms|goods)\b",
+            re.I,
+        ),
+    ),
+    (
+        "illegal_crossing",
+        re.compile(
+            r"\b(?:(?:detained|arrested|held) by (?:the )?(?:iranian|pakistani) (?:border )?"
+            r"(?:guards|forces)|(?:iranian|pakistani) (?:border )?(?:guards|forces) "
+            r"(?:detained|arrested|held))\b",
+            re.I,
+        ),
+    ),
+    (
         "cross_border_fire",
         re.compile(
             r"\b(?:cross-border (?:fire|firing|shelling|attack)|mortar (?:shells?|rounds?)|"
-            r"fired (?:from|across) (?:across )?the border|from across the border|"
-            r"shells? (?:fired|landed)|rockets? (?:fired|landed)|"
+            r"fired (?:from|across) (?:across )?the border|"
+            r"(?:fired|fire|gunfire|firing|shelling|shots) from across the border|"
+            r"mortar shells? (?:fired|landed)|"
+            r"under fire (?:\w+ ){0,3}(?:near|along|across|on) the (?:maritime )?border|"
+            r"from an? (?:iranian|pakistani) (?:patrol|vessel|boat|post)|"
             r"(?:iranian|pakistani|afghan) (?:border guards?|forces|troops|soldiers) "
             r"(?:opened fire|fired))",
             re.I,
@@ -96,7 +117,9 @@ _TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
             r"|\b(?:blew up|blown up|set (?:on )?fire|torched|sabotaged|damaged|destroyed)\b"
             r".{0,60}?"
             r"\b(?:pylons?|transmission|gas pipeline|pipeline|railway|towers?|power lines?|"
-            r"bridges?|dams?)\b",
+            r"bridges?|dams?)\b"
+            r"|\b(?:explosion|blast|fire|attack) (?:at|on) an? (?:\w+ ){0,2}(?:depot|pipeline|"
+            r"power station|grid station|pylon|tower|bridge|railway)",
             re.I,
         ),
     ),
@@ -149,7 +172,7 @@ _TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
             r"\b(?:ambush\w*|attack(?:ed|s|ers)?|opened fire|gunmen|shot dead|stormed|"
             r"targeted|fired (?:at|on|upon)|assault\w*|gunned down|martyred|hurled|grenade|"
             r"heavy fighting|bullet-riddled|bodies (?:\w+ ){0,6}(?:were )?found|firing|"
-            r"set fire to|torched)\b",
+            r"set fire to|torched|rockets? (?:landed|hit|fired))\b",
             re.I,
         ),
     ),
@@ -281,7 +304,7 @@ _PARTIES: list[tuple[str, str]] = [
         r"woman|child|boy|girl|"
         r"drivers?|passengers?|shopkeepers?|residents?|fishermen|persons?|migrants?|"
         r"nationals?|pilgrims?|travell?ers|members of (?:a|the) family|family members|"
-        r"teachers?|students?|farmers?|traders?",
+        r"teachers?|students?|farmers?|traders?|citizens?|(?:fuel )?carriers?|crew|sailors?",
     ),
 ]
 _KINDS: list[tuple[str, str]] = [
@@ -533,6 +556,7 @@ def extract(text: str, *, published: date, title: str = "") -> list[Event]:
                 current = Event(kind=kind)
                 if not events:  # the sentences before the first event set its scene
                     current.sentences.extend(lead)
+                    current.lead = len(lead)
                 events.append(current)
                 if response:
                     inherits.add(len(events) - 1)
@@ -570,7 +594,9 @@ def _fill(event: Event, text: str, *, published: date, previous: Event | None, s
     if previous is not None and previous.date and len(previous.date) == 10:
         anchor = date.fromisoformat(previous.date)
     hits = []
-    for span in event.sentences:
+    # the date of the event's own sentences first, then the scene's
+    by_date = event.sentences[event.lead :] + event.sentences[: event.lead]
+    for span in by_date:
         s = text[span.start : span.end]
         if event.date is None:
             found = find_when(
@@ -582,7 +608,6 @@ def _fill(event: Event, text: str, *, published: date, previous: Event | None, s
         hits.extend(
             (span.start + h.start, span.start + h.end, h.place)
             for h in find_places(s, context=text)
-            if span.start + h.start >= skip
         )
         if event.kind == "incident":
             have = {(c.party, c.kind) for c in event.counts}
@@ -591,7 +616,10 @@ def _fill(event: Event, text: str, *, published: date, previous: Event | None, s
                     event.counts.append(c)
             if event.category and event.category.startswith("smuggling"):
                 event.seizures.extend(_seizures(s, span, event.category))
-    if hits:
-        start, end, place = next((h for h in hits if h[2].kind != "province"), hits[0])
+    hits.sort(key=lambda h: h[0])
+    # the dateline's town is where the report was filed: the event's place only if none other
+    ranked = [h for h in hits if h[0] >= skip] + [h for h in hits if h[0] < skip]
+    if ranked:
+        start, end, place = next((h for h in ranked if h[2].kind != "province"), ranked[0])
         event.place, event.place_name = place, text[start:end]
         event.place_span = Span(start, end)

@@ -66,6 +66,8 @@ def gazetteer() -> tuple[tuple[str, tuple[Place, ...]], ...]:
             )
             for spelling in {row["name"], *filter(None, row["aliases"].split("|"))}:
                 by_name.setdefault(spelling, []).append(place)
+                if spelling.isascii():  # datelines write towns in capitals: "PANJGUR:"
+                    by_name.setdefault(spelling.upper(), []).append(place)
     return tuple(
         (k, tuple(v)) for k, v in sorted(by_name.items(), key=lambda kv: (-len(kv[0]), kv[0]))
     )

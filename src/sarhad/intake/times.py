@@ -47,7 +47,7 @@ _EXPRESSIONS: list[tuple[str, re.Pattern[str]]] = [
     (
         "weekday",
         re.compile(
-            rf"\b(?:(?:late|early) )?(?:on |last |this )?(?:{_DAYS})"
+            rf"\b(?:(?:late|early) )?(?:on |last |this |from |next |until )?(?:{_DAYS})"
             r"(?: (?:night|morning|evening|afternoon))?\b",
             re.I,
         ),
@@ -98,9 +98,12 @@ def _parse(phrase: str, base: date) -> tuple[date, str] | None:
 
 
 def _weekday(phrase: str, base: date) -> date:
-    """The last such weekday before the publication date (a report is of days gone by)."""
+    """The last such weekday before the publication date (a report is of days gone by);
+    "from Tuesday", "next Tuesday": the first such day from the publication date on."""
     names = _DAYS.split("|")
     wanted = next(i for i, n in enumerate(names) if n in phrase.lower())
+    if re.search(r"\b(?:from|next|until)\b", phrase, re.I):  # an announcement: days ahead
+        return base + timedelta(days=(wanted - base.weekday()) % 7)
     back = (base.weekday() - wanted) % 7 or 7
     return base - timedelta(days=back)
 
