@@ -333,8 +333,9 @@ _KIND = "|".join(p for _, p in _KINDS)
 _COUNT_BEFORE = re.compile(
     rf"\b(?:(?P<q>{_Q}) )?(?P<n>{NUMBER})"
     rf"(?: [\w'-]+){{0,4}}? (?P<p>{_PARTY})\b"
-    rf"(?:,? (?:including [^,.]+,? )?(?:who )?(?:were|was|have been|has been|had been|are|got)"
-    rf"(?: also| reportedly| allegedly)?)?(?: \w+ly)? (?P<k>{_KIND})\b",
+    rf"(?:,? (?:including [^,.]+,? )?(?:who )?"
+    rf"(?:were|was|have been|has been|had been|are|got|had|have|has)"
+    rf"(?: also| reportedly| allegedly| later)?)?(?: \w+ly)? (?P<k>{_KIND})\b",
     re.I,
 )
 # "<kind>(ing) <qualifier> <number> <up to 3 words> <party>"
