@@ -19,7 +19,7 @@ from sarhad.core.console import err, guarded, out, print_json
 from sarhad.core.errors import FieldError, InvalidInput, from_validation
 from sarhad.core.times import parse_datetime
 from sarhad.incidents import links, service
-from sarhad.incidents.importers import count_records, parse_file
+from sarhad.incidents.importers import FORMATS, count_records, parse_file
 from sarhad.incidents.schemas import IncidentIn, Transition
 from sarhad.incidents.taxonomy import Category, DatePrecision, LocationPrecision, Status
 
@@ -270,9 +270,10 @@ def close(incident_id: str, comment: str = "") -> None:
 @guarded
 def import_file(
     file: Annotated[
-        Path, typer.Argument(exists=True, dir_okay=False, help="CSV, JSON or UCDP GED CSV")
+        Path,
+        typer.Argument(exists=True, dir_okay=False, help="CSV, JSON, UCDP GED or ACLED CSV"),
     ],
-    format: Annotated[str, typer.Option("--format", help="csv, json or ucdp")] = "csv",
+    format: Annotated[str, typer.Option("--format", help="csv, json, ucdp or acled")] = "csv",
     json_: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
     far_from_line: Annotated[
         bool,
@@ -284,13 +285,13 @@ def import_file(
         ),
     ] = False,
 ) -> None:
-    """Import incidents from CSV, JSON or UCDP GED CSV (bad rows reported, never half-written).
+    """Import incidents from CSV, JSON, UCDP GED or ACLED CSV (no bad row is half-written).
 
     Rows failing validation are listed with their row number and reason; the rest are stored.
     Re-importing the same file adds nothing twice.
     """
-    if format not in ("csv", "json", "ucdp"):
-        raise InvalidInput(FieldError("format", f"{format!r}: use csv, json or ucdp"))
+    if format not in FORMATS:
+        raise InvalidInput(FieldError("format", f"{format!r}: use {', '.join(FORMATS)}"))
     s = console.settings()
     profile = profile_from_settings(s)
     db = console.open_db(s)

@@ -1,4 +1,4 @@
-"""Bulk import parsers: our CSV, our JSON/JSON Lines and UCDP GED CSV → ``IncidentIn`` rows.
+"""Bulk import parsers: our CSV, JSON/JSON Lines, UCDP GED and ACLED CSV → ``IncidentIn`` rows.
 
 Pure parsing, no database. Every row is validated by ``IncidentIn``; problems are reported as
 ``FieldError``s that name the column (or JSON key path) as the file spells it.
@@ -24,7 +24,8 @@ from sarhad.core.markings import TLP
 from sarhad.incidents import taxonomy as tx
 from sarhad.incidents.schemas import IncidentIn
 
-Format = Literal["csv", "json", "ucdp"]
+Format = Literal["csv", "json", "ucdp", "acled"]
+FORMATS: tuple[str, ...] = ("csv", "json", "ucdp", "acled")
 Loc = tuple[int | str, ...]
 
 
@@ -84,6 +85,62 @@ _UCDP_LOC: dict[tuple[str, ...], str] = {
     ("location", "place"): "where_coordinates", ("reporting_side",): "default_side",
     ("narrative",): "source_headline", ("sources",): "source_article",
     ("casualties", "civilians", "killed"): "deaths_civilians",
+}
+# fmt: on
+
+# --- ACLED (codebook columns of the export; see docs/import-formats.md)
+ACLED_REQUIRED: tuple[str, ...] = (
+    "event_id_cnty", "event_date", "time_precision", "event_type", "sub_event_type",
+    "actor1", "inter1", "country", "admin1", "location", "latitude", "longitude",
+    "geo_precision", "source", "fatalities",
+)  # fmt: skip
+ACLED_CITATION = "ACLED, acleddata.com (terms of use apply)"
+_ACLED_TIME_PREC = {1: "day", 2: "week", 3: "month"}
+_ACLED_GEO_PREC = {1: "exact", 2: "near", 3: "district"}
+# (event_type, sub_event_type) → category; a pair not listed falls back to its event type.
+_ACLED_SUB: dict[tuple[str, str], tx.Category] = {
+    ("battles", "armed clash"): tx.Category.ARMED_CLASH,
+    ("battles", "government regains territory"): tx.Category.ARMED_CLASH,
+    ("battles", "non-state actor overtakes territory"): tx.Category.ARMED_CLASH,
+    ("explosions/remote violence", "remote explosive/landmine/ied"): tx.Category.EXPLOSION_IED,
+    ("explosions/remote violence", "suicide bomb"): tx.Category.EXPLOSION_IED,
+    ("explosions/remote violence", "grenade"): tx.Category.EXPLOSION_IED,
+    ("explosions/remote violence", "shelling/artillery/missile attack"): tx.Category.ARMED_ATTACK,
+    ("explosions/remote violence", "air/drone strike"): tx.Category.ARMED_ATTACK,
+    ("explosions/remote violence", "chemical weapon"): tx.Category.ARMED_ATTACK,
+    ("violence against civilians", "attack"): tx.Category.ARMED_ATTACK,
+    ("violence against civilians", "abduction/forced disappearance"): tx.Category.KIDNAPPING,
+    ("violence against civilians", "sexual violence"): tx.Category.OTHER,
+    ("strategic developments", "looting/property destruction"): (tx.Category.INFRASTRUCTURE_ATTACK),
+    ("strategic developments", "disrupted weapons use"): tx.Category.EXPLOSION_IED,
+    ("strategic developments", "arrests"): tx.Category.OTHER,
+}
+_ACLED_TYPES = (
+    "battles", "explosions/remote violence", "violence against civilians", "protests", "riots",
+    "strategic developments",
+)  # fmt: skip
+# inter1/inter2: numeric codes in older exports, words in newer ones.
+_ACLED_INTER = {
+    "1": "State forces", "2": "Rebel group", "3": "Political militia", "4": "Identity militia",
+    "5": "Rioters", "6": "Protesters", "7": "Civilians", "8": "External/Other forces",
+}  # fmt: skip
+# Actor types that are organisations: their names may be kept in the narrative. Rioters,
+# protesters and civilians are people, so only the word for their kind is kept.
+_ACLED_ORGS = {"State forces", "Rebel group", "Political militia", "Identity militia"}
+_ACLED_ORGS |= {"External/Other forces"}
+_ACLED_CROSSING_RE = re.compile(
+    r"border (?:crossing|gate|market|point|terminal)|crossing point|zero point|"
+    r"\b(?:Taftan|Mirjaveh|Gabd|Rimdan|Chedgi|Kuhak)\b",
+    re.IGNORECASE,
+)
+_ACLED_FORCES_OF = re.compile(r"\bForces of (\w+)")
+# fmt: off
+_ACLED_LOC: dict[tuple[str, ...], str] = {
+    ("title",): "sub_event_type", ("category",): "event_type",
+    ("occurred_at",): "event_date", ("date_precision",): "time_precision",
+    ("location", "lon"): "longitude", ("location", "lat"): "latitude",
+    ("location", "precision"): "geo_precision", ("location", "place"): "location",
+    ("reporting_side",): "default_side", ("narrative",): "actor1", ("sources",): "source",
 }
 # fmt: on
 
@@ -385,6 +442,142 @@ def _ucdp_row(
     return _row(line, incident, f"ucdp-ged:{uid}" if uid else None, errs + more)
 
 
+# --- ACLED
+def _acled_date(s: str) -> tuple[datetime, bool]:
+    """ACLED writes ``2024-01-18`` (API), ``18 January 2024`` or ``18-01-2024`` (older files)."""
+    if _DATE_RE.fullmatch(s):
+        return _when(s)
+    for pattern in ("%d %B %Y", "%d-%m-%Y"):
+        try:
+            return datetime.strptime(s, pattern).replace(tzinfo=UTC), True
+        except ValueError:
+            continue
+    raise ValueError(f"{s!r} is not a date; use 2024-01-18, 18 January 2024 or 18-01-2024")
+
+
+def _acled_code(table: dict[int, str]) -> Callable[[str], str]:
+    def convert(s: str) -> str:
+        try:
+            return table[_whole(s)]
+        except (ValueError, KeyError):
+            codes = ", ".join(map(str, sorted(table)))
+            raise ValueError(f"{s!r} is not an ACLED code ({codes})") from None
+
+    return convert
+
+
+def _acled_category(v: dict[str, str]) -> tx.Category:
+    """Map event_type/sub_event_type onto the taxonomy (the table in docs/import-formats.md)."""
+    etype = v.get("event_type", "").strip().lower()
+    sub = v.get("sub_event_type", "").strip().lower()
+    if etype not in _ACLED_TYPES:
+        known = "Battles, Explosions/Remote violence, Violence against civilians, Protests, Riots, "
+        raise ValueError(
+            f"{v.get('event_type', '')!r} is not an ACLED event type; use one of {known}"
+            "Strategic developments"
+        )
+    if etype in ("protests", "riots"):
+        # Notes are read to classify only (never stored): they may name people.
+        about = " ".join(v.get(c, "") for c in ("location", "notes"))
+        if _ACLED_CROSSING_RE.search(about):
+            return tx.Category.CROSSING_CLOSURE_PROTEST
+        return tx.Category.OTHER
+    category = _ACLED_SUB.get((etype, sub))
+    if category is None:
+        return tx.Category.ARMED_CLASH if etype == "battles" else tx.Category.OTHER
+    if category is tx.Category.ARMED_ATTACK and etype == "explosions/remote violence":
+        # Shelling or a strike by the other country's forces is fire across the border.
+        foreign = _ACLED_FORCES_OF.search(v.get("actor1", ""))
+        if foreign and foreign.group(1).lower() != v.get("country", "").strip().lower():
+            return tx.Category.CROSS_BORDER_FIRE
+    return category
+
+
+def _acled_actor(name: str, inter: str) -> str | None:
+    """An actor for the narrative: an organisation's name, or only the kind of people."""
+    kind = _ACLED_INTER.get(inter.strip(), inter.strip())
+    if not name:
+        return None
+    if kind in _ACLED_ORGS:
+        return f"{name} ({kind.lower()})"
+    return kind or None
+
+
+def _acled_row(
+    line: int, v: dict[str, str], default_side: str, errs: list[FieldError], far: bool = False
+) -> ParsedRow:
+    def get(col: str, conv: Callable[[str], Any], default: Any = None) -> Any:
+        try:
+            return conv(v[col]) if col in v else default
+        except ValueError as exc:
+            errs.append(FieldError(col, str(exc)))
+            return default
+
+    uid = v.get("event_id_cnty")
+    if uid is None:
+        errs.append(FieldError("event_id_cnty", "is required"))
+    category = get("event_type", lambda _: _acled_category(v))
+    fatalities = get("fatalities", _whole, 0)
+    if fatalities < 0:
+        errs.append(FieldError("fatalities", "must not be negative"))
+    # ACLED gives one total, not split by party. Where ACLED says civilians were the target,
+    # the dead are civilians; otherwise no group can be chosen without guessing, so the
+    # number is kept in the narrative (as UCDP's deaths of unknown affiliation are).
+    civilian = bool(v.get("civilian_targeting")) and fatalities > 0
+    actors = [
+        a
+        for a in (
+            _acled_actor(v.get("actor1", ""), v.get("inter1", "")),
+            _acled_actor(v.get("actor2", ""), v.get("inter2", "")),
+        )
+        if a
+    ]
+    kind = f"{v.get('event_type', '')} / {v.get('sub_event_type', '')}"
+    notes = [f"ACLED {uid}: {kind}" + (f" ({v['disorder_type']})" if "disorder_type" in v else "")]
+    if actors:
+        notes.append("Actors: " + "; ".join(actors))
+    if fatalities > 0 and not civilian:
+        notes.append(f"{fatalities} reported fatalities, not split by party (ACLED)")
+    where = ", ".join(
+        dict.fromkeys(x for x in (v.get("location"), v.get("admin2"), v.get("admin1")) if x)
+    )
+    when = get("event_date", _acled_date)
+    day = when[0].date().isoformat() if when else v.get("event_date", "")
+    title = f"{v.get('sub_event_type', kind)[:80]} ({v.get('location', '')[:60]}), {day}"
+    location = {
+        "lon": get("longitude", _number),
+        "lat": get("latitude", _number),
+        "precision": get("geo_precision", _acled_code(_ACLED_GEO_PREC)),
+        "place": where[:200] or None,
+    }
+    sources = [s.strip()[:500] for s in v.get("source", "").split(";") if s.strip()]
+    data: dict[str, Any] = {
+        "title": title[:200],
+        "category": category,
+        "occurred_at": when[0] if when else None,
+        "date_precision": get("time_precision", _acled_code(_ACLED_TIME_PREC)),
+        "location": {k: x for k, x in location.items() if x is not None},
+        "reporting_side": default_side,
+        "casualties": {"civilians": {"killed": fatalities if civilian else 0}},
+        "grading": {"source_reliability": "B", "information_credibility": "2"},
+        # Not "clear": ACLED's terms of use limit redistribution of its rows.
+        "tlp": "amber",
+        "narrative": "\n".join(notes),
+        "sources": [*sources[:49], ACLED_CITATION],
+        "far_from_line": far,
+    }
+
+    def name(loc: Loc) -> tuple[str, str]:
+        key = tuple(p for p in loc if isinstance(p, str))
+        if key in _ACLED_LOC:
+            return _ACLED_LOC[key], ""
+        return "fatalities" if key[:1] == ("casualties",) else ".".join(key), ""
+
+    data = {k: x for k, x in data.items() if x is not None}
+    incident, more = _validate(data, name, {e.field for e in errs})
+    return _row(line, incident, f"acled:{uid}" if uid else None, errs + more)
+
+
 # --- JSON
 def _json_items(path: Path) -> list[tuple[int, Any]]:
     """Load (row number, item) pairs from a JSON array/{"incidents": [...]} or JSON Lines."""
@@ -456,8 +649,8 @@ def parse_file(
     point may then lie beyond the node's distance limit).
     """
     path = Path(path)
-    if fmt not in ("csv", "json", "ucdp"):
-        raise FileFormatError(f"unknown format {fmt!r}; use csv, json or ucdp")
+    if fmt not in FORMATS:
+        raise FileFormatError(f"unknown format {fmt!r}; use {', '.join(FORMATS)}")
     if not path.is_file():
         raise FileFormatError(f"{path.name!r} is not a readable file")
     try:
@@ -467,6 +660,9 @@ def parse_file(
         elif fmt == "csv":
             for line, v, errs in read_table(path, CSV_REQUIRED, CSV_COLUMNS):
                 yield _ours_row(line, v, default_side, errs, far_from_line)
+        elif fmt == "acled":
+            for line, v, errs in read_table(path, ACLED_REQUIRED, None):
+                yield _acled_row(line, v, default_side, errs, far_from_line)
         else:
             for line, v, errs in read_table(path, UCDP_REQUIRED, None):
                 yield _ucdp_row(line, v, default_side, errs, far_from_line)
