@@ -127,7 +127,8 @@ _TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
         "explosion_ied",
         re.compile(
             r"\b(?:ied|improvised explosive|roadside bomb|bomb(?:ing|s)?|blast|explosions?|"
-            r"exploded|landmine|land mine|suicide (?:bomber|attack)|remote-controlled)\b",
+            r"exploded|landmine|land mine|suicide (?:bomber|attack)|remote-controlled|"
+            r"grenades?)\b",
             re.I,
         ),
     ),
@@ -170,7 +171,7 @@ _TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
         "armed_attack",
         re.compile(
             r"\b(?:ambush\w*|attack(?:ed|s|ers)?|opened fire|gunmen|shot dead|stormed|"
-            r"targeted|fired (?:at|on|upon)|assault\w*|gunned down|martyred|hurled|grenade|"
+            r"targeted|fired (?:at|on|upon)|assault\w*|gunned down|martyred|hurled|"
             r"heavy fighting|bullet-riddled|bodies (?:\w+ ){0,6}(?:were )?found|firing|"
             r"set fire to|torched|rockets? (?:landed|hit|fired))\b",
             re.I,
