@@ -421,11 +421,20 @@ _BODIES = re.compile(rf"\bbodies of (?P<n>{NUMBER})(?: [\w'-]+){{0,3}}? (?P<p>{_
 _SECURITY = re.compile(_PARTIES[0][1], re.I)
 
 
+#: The word lists compiled once: matched per count, they would crowd re's own cache out.
+_WHOLE: dict[str, list[tuple[str, re.Pattern[str]]]] = {
+    "qualifier": [(n, re.compile(rx, re.I)) for n, rx in _QUALIFIERS],
+    "party": [(n, re.compile(rx, re.I)) for n, rx in _PARTIES],
+    "kind": [(n, re.compile(rx, re.I)) for n, rx in _KINDS],
+    "unit": [(n, re.compile(rx, re.I)) for n, rx, _ in _UNITS],
+}
+
+
 def _one(q: str | None, n_text: str, party: str, kind: str, span: Span) -> Count | None:
     n = _number(n_text)
     if n is None or n == 0 or n > 10_000:
         return None
-    qualifier = next(name for name, rx in _QUALIFIERS if re.fullmatch(rx, q, re.I)) if q else None
+    qualifier = next(name for name, rx in _WHOLE["qualifier"] if rx.fullmatch(q)) if q else None
     low = None if qualifier == "up to" else n
     high = n if qualifier in (None, "up to") else None
     return Count(party, kind, low, n, high, qualifier, span)
@@ -433,14 +442,14 @@ def _one(q: str | None, n_text: str, party: str, kind: str, span: Span) -> Count
 
 def _party(word: str, phrase: str, category: str | None) -> str:
     """The party a casualty word names; "members" and plain people read from the context."""
-    party = next(p for p, rx in _PARTIES if re.fullmatch(rx, word, re.I))
+    party = next(p for p, rx in _WHOLE["party"] if rx.fullmatch(word))
     if word.lower() in ("member", "members"):
         return "security_forces" if _SECURITY.search(phrase) else "assailants"
     return party
 
 
 def _kind(word: str) -> str:
-    return next(k for k, rx in _KINDS if re.fullmatch(rx, word, re.I))
+    return next(k for k, rx in _WHOLE["kind"] if rx.fullmatch(word))
 
 
 def _counts(sentence: str, span: Span, category: str | None = None) -> list[Count]:
@@ -480,7 +489,7 @@ def _seizures(sentence: str, span: Span, category: str | None) -> list[Seized]:
         qty = parse_number(m.group("n"))
         if qty is None or qty <= 0:
             continue
-        unit = next(u for u, rx, _ in _UNITS if re.fullmatch(rx, m.group("u"), re.I))
+        unit = next(u for u, rx in _WHOLE["unit"] if rx.fullmatch(m.group("u")))
         tail = sentence[m.end() : m.end() + 60]
         commodity = None
         if unit == "items":
