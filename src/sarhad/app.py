@@ -55,6 +55,8 @@ from sarhad.federation.taxii import router as taxii_router
 from sarhad.incidents.link_routes import router as links_router
 from sarhad.incidents.ports import SignaturePort
 from sarhad.incidents.routes import router as incidents_router
+from sarhad.intake.poller import poll as poll_news
+from sarhad.intake.routes import router as news_router
 from sarhad.migrations import head
 from sarhad.node import alert_ports, crossing_ports, feed_sources, patrol_ports
 from sarhad.patrols.routes import router as patrols_router
@@ -178,6 +180,10 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         poll_s=settings.lease_poll_every_s,
     )
     loops: list[Periodic] = [courier, escalation, syncer]
+    if settings.news_feeds:  # the news feeds' loop, only when some are configured
+        loops.append(
+            Periodic("news", settings.news_poll_s, lambda: poll_news(db, settings.news_feeds))
+        )
     gate = WorkerGate(enabled=settings.workers, database_url=db.url)
 
     planner = PlanRunner.from_settings(settings)
@@ -265,6 +271,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         patrols_router,
         crossings_report_router,  # before crossings_router: /crossings/report is not a crossing
         crossings_router,
+        news_router,
         feed_router,
     )
     for router in routers:

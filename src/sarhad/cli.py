@@ -45,6 +45,7 @@ from sarhad.federation.cli import bundle_app, federation_app, keys_app, quaranti
 from sarhad.federation.courier import Courier
 from sarhad.incidents.cli import app as incidents_app
 from sarhad.incidents.cli import import_file, links_app
+from sarhad.intake.cli import app as news_app
 from sarhad.node import alert_ports, crossing_ports, feed_sources, patrol_ports
 from sarhad.patrols.cli import app as patrols_app
 from sarhad.patrols.ports import PatrolPorts
@@ -71,6 +72,7 @@ app.add_typer(links_app, name="links")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(patrols_app, name="patrols")
 app.add_typer(crossings_app, name="crossings")
+app.add_typer(news_app, name="news")
 crossings_app.command("report")(crossings_report)
 app.command("import")(import_file)
 app.command("sync")(sync)

@@ -179,6 +179,14 @@ class Settings(BaseSettings):
         description="Reverse proxies whose X-Forwarded-For is believed: addresses or CIDR "
         "networks, comma-separated (empty: the client is the socket's peer)",
     )
+    news_feeds: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="News intake: RSS/Atom feed addresses the node reads, comma-separated "
+        "(empty: none; articles can still be pasted or added with `sarhad news add`)",
+    )
+    news_poll_s: float = Field(
+        default=900.0, ge=0, description="How often the news feeds are read (0: never)"
+    )
     metrics_open: bool = Field(
         default=False,
         description="Serve /metrics to any caller (a private monitoring network); otherwise "
@@ -187,11 +195,19 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8700, ge=1, le=65535)
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator("trusted_proxies", "news_feeds", mode="before")
     @classmethod
     def _split_proxies(cls, v: object) -> object:
         if isinstance(v, str):  # SARHAD_TRUSTED_PROXIES=10.0.0.5,192.168.1.0/24
             return [p.strip() for p in v.split(",") if p.strip()]
+        return v
+
+    @field_validator("news_feeds")
+    @classmethod
+    def _feed_urls(cls, v: list[str]) -> list[str]:
+        for url in v:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"{url!r} is not an http(s) address")
         return v
 
     @field_validator("trusted_proxies")

@@ -13,6 +13,7 @@ import sarhad.crossings.models
 import sarhad.federation.anchors
 import sarhad.federation.models
 import sarhad.incidents.models
+import sarhad.intake.models
 import sarhad.patrols.models
 import sarhad.sharing.models
 import sarhad.web.models  # noqa: F401  (registers tables on the metadata)

@@ -198,6 +198,7 @@ def _record_page(
     notice: str | None = None,
     error: str | None = None,
     status_code: int = 200,
+    action: str | None = None,
 ) -> HTMLResponse:
     n: BorderNode = node(request)
     with n.db.session() as session:
@@ -259,6 +260,7 @@ def _form_page(
     incident: Any = None,
     error: str | None = None,
     status_code: int = 200,
+    action: str | None = None,
 ) -> HTMLResponse:
     n: BorderNode = node(request)
     lang, _ = i18n.choose(request)
@@ -274,6 +276,7 @@ def _form_page(
         errors=errors or {},
         error=error,
         incident=incident,
+        action=action,  # another page's form that saves an incident (news: edit then accept)
         sides=n.profile.sides,
         zones=list(forms.zones(n.profile)),
         zone_names=forms.zone_names(n.profile),

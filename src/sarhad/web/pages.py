@@ -43,6 +43,7 @@ NAV = (
     NavItem("/alerts", N_("Alerts"), Permission.ALERTS_READ),
     NavItem("/patrols", N_("Patrols"), Permission.PATROLS_READ),
     NavItem("/crossings", N_("Crossings"), Permission.CROSSINGS_READ),
+    NavItem("/news", N_("News"), Permission.INCIDENTS_READ),
     NavItem("/sharing", N_("Sharing"), Permission.SHARING_READ),
 )
 PAGE_PERMISSION = {item.path: item.permission for item in NAV}
@@ -327,8 +328,8 @@ def install(app: FastAPI) -> None:
         )
 
     # Imported here, not at the top: those modules import their helpers from this one.
-    from sarhad.web import alert_pages, desk_pages, incident_pages
+    from sarhad.web import alert_pages, desk_pages, incident_pages, news_pages
 
     app.include_router(router)
-    for pages in (incident_pages, alert_pages, desk_pages):
+    for pages in (incident_pages, alert_pages, desk_pages, news_pages):
         app.include_router(pages.router)

@@ -1,0 +1,1 @@
+"""News intake: articles → candidate incidents and crossing events, reviewed by an analyst."""

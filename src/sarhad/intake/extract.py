@@ -1,0 +1,636 @@
+"""News text → candidate events, by rules over sentences (no model; see docs/intake.md).
+
+The decomposition follows the automated event coders (NGEC/POLECAT): find the sentences that
+report an event and its kind, then read each field from the event's sentences: date, place,
+counts by party, seizures. Every value keeps the character span [start, end) of the text
+that supports it; a field nothing supports stays empty. Names of people are never read.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+
+import pysbd
+
+from sarhad.intake.numbers import NUMBER, parse_number
+from sarhad.intake.places import Place, find_places
+from sarhad.intake.times import find_when
+
+
+@dataclass(frozen=True)
+class Span:
+    """Characters [start, end) of the article."""
+
+    start: int
+    end: int
+
+
+@dataclass
+class Count:
+    """A casualty count of one party and one kind, as the text qualifies it."""
+
+    party: str  # security_forces | civilians | assailants
+    kind: str  # killed | injured | detained
+    low: int | None
+    best: int
+    high: int | None
+    qualifier: str | None
+    span: Span  # the supporting sentence
+
+
+@dataclass
+class Seized:
+    """One seized commodity with quantity and unit (taxonomy Commodity / Unit)."""
+
+    commodity: str
+    quantity: float
+    unit: str
+    span: Span
+
+
+@dataclass
+class Event:
+    """One candidate event of an article (offsets into the article)."""
+
+    kind: str  # incident | crossing
+    category: str | None = None
+    category_span: Span | None = None
+    action: str | None = None  # crossings: opened | closed | reopened | inaugurated
+    crossing: str | None = None
+    date: str | None = None
+    date_precision: str | None = None
+    date_span: Span | None = None
+    place: Place | None = None
+    place_name: str | None = None
+    place_span: Span | None = None
+    counts: list[Count] = field(default_factory=list)
+    seizures: list[Seized] = field(default_factory=list)
+    sentences: list[Span] = field(default_factory=list)
+    lead: int = 0  # the first ``lead`` sentences only set the scene (before any trigger)
+
+
+# --- event detection ------------------------------------------------------------------------
+
+_SEIZE = r"(?:seiz|confiscat|recover|intercept|impound|haul|foil|bust|captur|discover)\w*|found"
+#: (category, pattern) in priority order: the first that matches a sentence names its kind.
+_TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
+    (
+        "smuggling",
+        re.compile(
+            r"\bsmuggled (?:\w+ ){0,2}(?:diesel|petrol|fuel|hashish|heroin|opium|meth\w*|"
+            r"weapons|arms|goods)\b",
+            re.I,
+        ),
+    ),
+    (
+        "illegal_crossing",
+        re.compile(
+            r"\b(?:(?:detained|arrested|held) by (?:the )?(?:iranian|pakistani) (?:border )?"
+            r"(?:guards|forces)|(?:iranian|pakistani) (?:border )?(?:guards|forces) "
+            r"(?:detained|arrested|held))\b",
+            re.I,
+        ),
+    ),
+    (
+        "cross_border_fire",
+        re.compile(
+            r"\b(?:cross-border (?:fire|firing|shelling|attack)|mortar (?:shells?|rounds?)|"
+            r"fired (?:from|across) (?:across )?the border|"
+            r"(?:fired|fire|gunfire|firing|shelling|shots) from across the border|"
+            r"mortar shells? (?:fired|landed)|"
+            r"under fire (?:\w+ ){0,3}(?:near|along|across|on) the (?:maritime )?border|"
+            r"from an? (?:iranian|pakistani) (?:patrol|vessel|boat|post)|"
+            r"(?:iranian|pakistani|afghan) (?:border guards?|forces|troops|soldiers) "
+            r"(?:opened fire|fired))",
+            re.I,
+        ),
+    ),
+    (
+        "infrastructure_attack",
+        re.compile(
+            r"\b(?:pylons?|transmission (?:line|tower)s?|gas pipeline|pipeline|railway track|"
+            r"(?:mobile|telecom|communication) towers?|power lines?|bridges?|dams?)\b.{0,80}?"
+            r"\b(?:blown up|blew up|set (?:on )?fire|torched|damaged|destroyed|sabotaged)"
+            r"|\b(?:blew up|blown up|set (?:on )?fire|torched|sabotaged|damaged|destroyed)\b"
+            r".{0,60}?"
+            r"\b(?:pylons?|transmission|gas pipeline|pipeline|railway|towers?|power lines?|"
+            r"bridges?|dams?)\b"
+            r"|\b(?:explosion|blast|fire|attack) (?:at|on) an? (?:\w+ ){0,2}(?:depot|pipeline|"
+            r"power station|grid station|pylon|tower|bridge|railway)",
+            re.I,
+        ),
+    ),
+    (
+        "explosion_ied",
+        re.compile(
+            r"\b(?:ied|improvised explosive|roadside bomb|bomb(?:ing|s)?|blast|explosions?|"
+            r"exploded|landmine|land mine|suicide (?:bomber|attack)|remote-controlled|"
+            r"grenades?)\b",
+            re.I,
+        ),
+    ),
+    ("kidnapping", re.compile(r"\b(?:kidnap\w*|abduct\w*|taken hostage|held hostage)", re.I)),
+    (
+        "crossing_closure_protest",
+        re.compile(
+            r"\b(?:protest\w*|sit-in|blockade|block(?:ed|ing) (?:the )?(?:road|highway)|"
+            r"demonstrat\w+)\b",
+            re.I,
+        ),
+    ),
+    (
+        "smuggling",
+        re.compile(
+            rf"\b{_SEIZE}|\b(?:seizure|recovery|recoveries)\b|\bsmuggl\w+ (?:bid|attempt)",
+            re.I,
+        ),
+    ),
+    (
+        "illegal_crossing",
+        re.compile(
+            r"\b(?:illegal(?:ly)? (?:cross\w*|entr\w*|enter\w*|migrants?|immigrants?)|"
+            r"(?:cross\w*|enter\w*|entr\w*)(?: \w+){0,4}? illegally|"
+            r"without (?:valid )?(?:travel )?(?:documents|visas?)|undocumented|"
+            r"migrants?|trying to cross|entered (?:iranian|pakistani) (?:waters|territory)|"
+            r"human (?:smuggling|trafficking))\b",
+            re.I,
+        ),
+    ),
+    (
+        "armed_clash",
+        re.compile(
+            r"\b(?:clash\w*|exchange of fire|exchanged fire|gunfight|firefight|encounter|"
+            r"shoot-?out|gun battle|intelligence-based operation|ibo|dismantled)\b",
+            re.I,
+        ),
+    ),
+    (
+        "armed_attack",
+        re.compile(
+            r"\b(?:ambush\w*|attack(?:ed|s|ers)?|opened fire|gunmen|shot dead|stormed|"
+            r"targeted|fired (?:at|on|upon)|assault\w*|gunned down|martyred|hurled|"
+            r"heavy fighting|bullet-riddled|bodies (?:\w+ ){0,6}(?:were )?found|firing|"
+            r"set fire to|torched|rockets? (?:landed|hit|fired))\b",
+            re.I,
+        ),
+    ),
+]
+
+_COMMODITIES: list[tuple[str, str, re.Pattern[str]]] = [
+    # (category, commodity, pattern)
+    ("smuggling_narcotics", "hashish", re.compile(r"\b(?:hashish|hash|charas|cannabis)\b", re.I)),
+    ("smuggling_narcotics", "heroin", re.compile(r"\bheroin\b", re.I)),
+    ("smuggling_narcotics", "opium", re.compile(r"\bopium\b", re.I)),
+    (
+        "smuggling_narcotics",
+        "methamphetamine",
+        re.compile(r"\b(?:crystal meth|methamphetamine|meth|ice)\b", re.I),
+    ),
+    (
+        "smuggling_narcotics",
+        "other_narcotics",
+        re.compile(r"\b(?:narcotics?|drugs?|morphine)\b", re.I),
+    ),
+    ("smuggling_fuel", "diesel", re.compile(r"\bdiesel\b", re.I)),
+    ("smuggling_fuel", "petrol", re.compile(r"\b(?:petrol|gasoline)\b", re.I)),
+    ("smuggling_fuel", "other_fuel", re.compile(r"\b(?:fuel|oil|lpg)\b", re.I)),
+    (
+        "smuggling_weapons",
+        "ammunition",
+        re.compile(r"\b(?:ammunition|rounds|cartridges|bullets)\b", re.I),
+    ),
+    ("smuggling_weapons", "explosives", re.compile(r"\bexplosives?\b", re.I)),
+    (
+        "smuggling_weapons",
+        "firearms",
+        re.compile(
+            r"\b(?:weapons?|arms|rifles?|pistols?|kalashnikovs?|firearms?|guns?|rpg|"
+            r"rocket launchers?)\b",
+            re.I,
+        ),
+    ),
+    (
+        "smuggling_goods",
+        "goods",
+        re.compile(
+            r"\b(?:goods|cigarettes|tyres|tires|cloth|electronics|contraband|"
+            r"non-customs[- ]paid|ncp|items)\b",
+            re.I,
+        ),
+    ),
+    ("smuggling_goods", "livestock", re.compile(r"\b(?:livestock|sheep|goats|cattle)\b", re.I)),
+    (
+        "smuggling_goods",
+        "vehicles",
+        re.compile(r"\b(?:vehicles|pick-?ups|cars|trucks|motorcycles)\b", re.I),
+    ),
+]
+
+_CROSSING_ACTIONS: list[tuple[str, re.Pattern[str]]] = [
+    ("inaugurated", re.compile(r"\binaugurat(?:ed|es|ing)\b", re.I)),
+    ("reopened", re.compile(r"\b(?:reopen\w*|re-open\w*|resum\w*|restored)\b", re.I)),
+    ("closed", re.compile(r"\b(?:clos\w*|shut\w*|suspend\w*|sealed|halted)\b", re.I)),
+    ("opened", re.compile(r"\b(?:opened|open(?:s)? (?:its|for)|market day|trading day)\b", re.I)),
+]
+_CROSSING_NOUN = re.compile(
+    r"\b(?:crossings?|border (?:gate|point|terminal|market|bazaar)s?|sarhadi bazaars?|"
+    r"border sustenance markets?)\b",
+    re.I,
+)
+#: "the gate", "the market", "trade": a crossing only beside the border or a crossing's town.
+_CROSSING_WEAK = re.compile(r"\b(?:gates?|markets?|bazaars?|trade|terminal)\b", re.I)
+_CROSSING_PLACE = re.compile(
+    r"\b(?:border|taftan|mirjaveh|gabd|rimdan|mand|pishin|chedgi|jiwani)\b", re.I
+)
+_CROSSING_NAME = re.compile(
+    r"\b([A-Z][a-z]+(?:[–-][A-Z][a-z]+))\b|\b([A-Z][a-z]+) (?:border )?"
+    r"(?:crossing|gate|terminal|border market|market|bazaar)\b"
+)
+
+#: A sentence reporting speech about the future, a visit, a meeting or a court hearing is not
+#: an event even when it names one ("talks on how to stop attacks").
+_NOT_EVENT = re.compile(
+    r"\b(?:will|would|plans? to|vowed|pledged|called for|calls for|urged|demanded|promised|"
+    r"should|must|visited|visit|met|meeting|talks|discussed|conference|court|hearing|"
+    r"adjourned|forecast|weather|editorial|opinion|condemned|condemns|anniversary|"
+    r"memorial|seminar|workshop|agreement|memorandum|policy|budget|witnessed|has seen|"
+    r"have seen|such attacks|rise in|wave of|spate of|series of|usually|often|generally|"
+    r"typically)\b",
+    re.I,
+)
+_NEW_EVENT = re.compile(
+    r"^(?:in (?:a |an )?(?:separate|another|second|unrelated) \w+|separately|elsewhere|"
+    r"meanwhile|earlier|later|in a related development|\w+ days? later|the (?:next|following) day)",
+    re.I,
+)
+_OPINION_TITLE = re.compile(
+    r"\b(?:editorial|opinion|comment|commentary|analysis|op-ed|column|letter)\b", re.I
+)
+#: A protest is a crossing_closure_protest only when it is about a crossing, its road or trade.
+_PROTEST_ABOUT = re.compile(
+    r"\b(?:crossings?|gates?|highway|transporters?|trucks?|closure|border (?:trade|market)s?)\b",
+    re.I,
+)
+#: Troops answering an attack: a second act of the same happening (armed_clash).
+_RESPONSE = re.compile(
+    r"\b(?:responded|returned fire|retaliated|retaliatory|repulsed|counter-?attack\w*)\b", re.I
+)
+#: The dateline ("ZAHEDAN, May 9 (MNA) –", "TURBAT:"): where the report was filed, not the event.
+_DATELINE = re.compile(
+    r"^\s*[A-Z][A-Za-z .'-]{1,40}?(?:,\s*[^–—:\n]{0,30}?)?\s*(?:–|—|:|-{1,2})\s", re.M
+)
+
+
+# --- counts ---------------------------------------------------------------------------------
+
+_PARTIES: list[tuple[str, str]] = [
+    (
+        "security_forces",
+        r"soldiers?|personnel|troops?|policem[ae]n|police(?:men)?|officers?|guards?|"
+        r"sepoys?|jawans?|levies|frontier corps|fc|irgc|basij\w*|cops?|officials|"
+        r"security (?:forces|men)|servicem[ae]n|constables?",
+    ),
+    (
+        "assailants",
+        r"militants?|terrorists?|attackers?|gunmen|insurgents?|smugglers?|suspects?|assailants?|"
+        r"bombers?|outlaws|miscreants|traffickers?|dealers?|kidnappers?|rebels?|fighters?|"
+        r"criminals?|accused|facilitators?|agents?|members?",
+    ),
+    (
+        "civilians",
+        r"civilians?|people|passers-?by|villagers?|labou?rers?|workers?|children|women|men|man|"
+        r"woman|child|boy|girl|"
+        r"drivers?|passengers?|shopkeepers?|residents?|fishermen|persons?|migrants?|"
+        r"nationals?|pilgrims?|travell?ers|members of (?:a|the) family|family members|"
+        r"teachers?|students?|farmers?|traders?|citizens?|(?:fuel )?carriers?|crew|sailors?",
+    ),
+]
+_KINDS: list[tuple[str, str]] = [
+    (
+        "killed",
+        r"killed|martyred|dead|died|slain|lost (?:their|his|her) li(?:ves|fe)|shot dead|"
+        r"gunned down|perished|killing|martyring|embraced martyrdom",
+    ),
+    ("injured", r"injured|wounded|hurt|injuring|wounding"),
+    (
+        "detained",
+        r"arrested|detained|apprehended|held|taken into custody|captured|nabbed|rounded up|"
+        r"arresting|detaining|intercepted",
+    ),
+]
+_QUALIFIERS: list[tuple[str, str]] = [
+    ("at least", r"at least|no fewer than|no less than|not less than|a minimum of"),
+    ("up to", r"up to|as many as|at most|no more than"),
+    ("more than", r"more than|over"),
+    ("about", r"about|around|nearly|some|approximately|almost|roughly"),
+]
+_Q = "|".join(p for _, p in _QUALIFIERS)
+_PARTY = "|".join(p for _, p in _PARTIES)
+_KIND = "|".join(p for _, p in _KINDS)
+# "<qualifier> <number> <up to 3 words> <party> (were|have been ...) <kind>"
+_COUNT_BEFORE = re.compile(
+    rf"\b(?:(?P<q>{_Q}) )?(?P<n>{NUMBER})"
+    rf"(?: [\w'-]+){{0,4}}? (?P<p>{_PARTY})\b"
+    rf"(?:,? (?:including [^,.]+,? )?(?:who )?"
+    rf"(?:were|was|have been|has been|had been|are|got|had|have|has)"
+    rf"(?: also| reportedly| allegedly| later)?)?(?: \w+ly)? (?P<k>{_KIND})\b",
+    re.I,
+)
+# "<kind>(ing) <qualifier> <number> <up to 3 words> <party>"
+_COUNT_AFTER = re.compile(
+    rf"\b(?P<k>{_KIND}) (?:(?P<q>{_Q}) )?(?P<n>{NUMBER})(?: [\w'-]+){{0,3}}? (?P<p>{_PARTY})\b"
+    rf"(?: and (?:(?P<q2>{_Q}) )?(?P<n2>{NUMBER})(?: [\w'-]+){{0,3}}? (?P<p2>{_PARTY})\b)?",
+    re.I,
+)
+
+# --- seizures -------------------------------------------------------------------------------
+
+_UNITS: list[tuple[str, str, float]] = [
+    ("kg", r"kilogrammes|kilograms|kilos|kgs?", 1.0),
+    ("t", r"tonnes|tons|tonne|ton", 1.0),
+    ("g", r"grams|grammes|gm?", 1.0),
+    ("l", r"litres|liters|litre|liter|ltrs?|l", 1.0),
+    ("items", r"vehicles|pickups|cars|trucks|rifles|weapons|pistols|kalashnikovs|guns", 1.0),
+    ("rounds", r"rounds|cartridges|bullets", 1.0),
+]
+_UNIT = "|".join(p for _, p, _ in _UNITS)
+_QUANTITY = re.compile(rf"\b(?P<n>{NUMBER})(?:[ -]| of )?(?P<u>{_UNIT})\b", re.I)
+
+
+@cache
+def _segmenter() -> pysbd.Segmenter:
+    return pysbd.Segmenter(language="en", clean=False, char_span=True)
+
+
+def sentences(text: str) -> list[Span]:
+    """The article's sentences as spans (pysbd; trailing spaces cut)."""
+    out: list[Span] = []
+    for s in _segmenter().segment(text):
+        start, end = s.start, s.end
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if end > start:
+            out.append(Span(start, end))
+    return out
+
+
+def _category(sentence: str) -> tuple[str, re.Match[str]] | None:
+    for category, pattern in _TRIGGERS:
+        m = pattern.search(sentence)
+        if not m:
+            continue
+        if category == "crossing_closure_protest" and not _PROTEST_ABOUT.search(sentence):
+            continue
+        if category == "smuggling":
+            for cat, _, cp in _COMMODITIES:
+                if cp.search(sentence):
+                    return cat, m
+            continue
+        return category, m
+    return None
+
+
+def _crossing(sentence: str) -> tuple[str, str | None, re.Match[str]] | None:
+    if not _CROSSING_NOUN.search(sentence) and not (
+        _CROSSING_WEAK.search(sentence) and _CROSSING_PLACE.search(sentence)
+    ):
+        return None
+    for action, pattern in _CROSSING_ACTIONS:
+        m = pattern.search(sentence)
+        if m:
+            name = _CROSSING_NAME.search(sentence)
+            return action, (name.group(1) or name.group(2)) if name else None, m
+    return None
+
+
+def _number(token: str) -> int | None:
+    value = parse_number(token)
+    return int(value) if value is not None and value == int(value) else None
+
+
+#: ", four injured and five others arrested": more counts of the same party after a count.
+_MORE = re.compile(
+    rf"^(?:,| and|, and| while|, while)(?: (?P<q>{_Q}))? (?P<n>{NUMBER})(?: (?:others|more))?"
+    rf"(?: (?:were|was|have been|had been|got))?(?: \w+ly)? (?P<k>{_KIND})\b",
+    re.I,
+)
+_BODIES = re.compile(rf"\bbodies of (?P<n>{NUMBER})(?: [\w'-]+){{0,3}}? (?P<p>{_PARTY})\b", re.I)
+_SECURITY = re.compile(_PARTIES[0][1], re.I)
+
+
+#: The word lists compiled once: matched per count, they would crowd re's own cache out.
+_WHOLE: dict[str, list[tuple[str, re.Pattern[str]]]] = {
+    "qualifier": [(n, re.compile(rx, re.I)) for n, rx in _QUALIFIERS],
+    "party": [(n, re.compile(rx, re.I)) for n, rx in _PARTIES],
+    "kind": [(n, re.compile(rx, re.I)) for n, rx in _KINDS],
+    "unit": [(n, re.compile(rx, re.I)) for n, rx, _ in _UNITS],
+}
+
+
+def _one(q: str | None, n_text: str, party: str, kind: str, span: Span) -> Count | None:
+    n = _number(n_text)
+    if n is None or n == 0 or n > 10_000:
+        return None
+    qualifier = next(name for name, rx in _WHOLE["qualifier"] if rx.fullmatch(q)) if q else None
+    low = None if qualifier == "up to" else n
+    high = n if qualifier in (None, "up to") else None
+    return Count(party, kind, low, n, high, qualifier, span)
+
+
+def _party(word: str, phrase: str, category: str | None) -> str:
+    """The party a casualty word names; "members" and plain people read from the context."""
+    party = next(p for p, rx in _WHOLE["party"] if rx.fullmatch(word))
+    if word.lower() in ("member", "members"):
+        return "security_forces" if _SECURITY.search(phrase) else "assailants"
+    return party
+
+
+def _kind(word: str) -> str:
+    return next(k for k, rx in _WHOLE["kind"] if rx.fullmatch(word))
+
+
+def _counts(sentence: str, span: Span, category: str | None = None) -> list[Count]:
+    """Counts whose number is attached to a party and a casualty word in ``sentence``."""
+    found: dict[tuple[str, str], Count] = {}
+
+    def keep(c: Count | None) -> None:
+        if c is not None:
+            # people arrested at a seizure are the smugglers (the gold set's rule)
+            if (
+                c.kind == "detained"
+                and c.party == "civilians"
+                and (category or "").startswith("smuggling")
+            ):
+                c.party = "assailants"
+            found.setdefault((c.party, c.kind), c)
+
+    for pattern in (_COUNT_BEFORE, _COUNT_AFTER):
+        for m in pattern.finditer(sentence):
+            party = _party(m.group("p"), m.group(0), category)
+            keep(_one(m.group("q"), m.group("n"), party, _kind(m.group("k")), span))
+            if m.groupdict().get("p2"):  # "detained 63 nationals and two facilitators"
+                p2 = _party(m.group("p2"), m.group(0), category)
+                keep(_one(m.group("q2"), m.group("n2"), p2, _kind(m.group("k")), span))
+            rest = sentence[m.end() :]
+            while more := _MORE.match(rest):  # ", four injured and five others arrested"
+                keep(_one(more.group("q"), more.group("n"), party, _kind(more.group("k")), span))
+                rest = rest[more.end() :]
+    for m in _BODIES.finditer(sentence):
+        keep(_one(None, m.group("n"), _party(m.group("p"), m.group(0), category), "killed", span))
+    return list(found.values())
+
+
+def _seizures(sentence: str, span: Span, category: str | None) -> list[Seized]:
+    out: list[Seized] = []
+    for m in _QUANTITY.finditer(sentence):
+        qty = parse_number(m.group("n"))
+        if qty is None or qty <= 0:
+            continue
+        unit = next(u for u, rx in _WHOLE["unit"] if rx.fullmatch(m.group("u")))
+        tail = sentence[m.end() : m.end() + 60]
+        commodity = None
+        if unit == "items":
+            word = m.group("u").lower()
+            commodity = (
+                "vehicles" if word in ("vehicles", "pickups", "cars", "trucks") else "firearms"
+            )
+        elif unit == "rounds":
+            commodity = "ammunition"
+        else:
+            for cat, com, cp in _COMMODITIES:
+                if cp.search(tail) and (category is None or cat == category):
+                    commodity = com
+                    break
+        if commodity is not None:
+            out.append(Seized(commodity, qty, unit, span))
+    return out
+
+
+def _vetoed(sentence: str, trigger_at: int, *, crossing: bool) -> bool:
+    """Speech about the future, a visit, a meeting... before the trigger: not an event.
+
+    A crossing's announced closure ("will be closed from Tuesday") is a declaration all the same.
+    """
+    for m in _NOT_EVENT.finditer(sentence):
+        if m.start() >= trigger_at:
+            return False
+        if not (crossing and m.group(0).lower() in ("will", "would")):
+            return True
+    return False
+
+
+def extract(text: str, *, published: date, title: str = "") -> list[Event]:
+    """The candidate events ``text`` reports, in order of their first sentence."""
+    if _OPINION_TITLE.search(title):
+        return []
+    dateline = _DATELINE.match(text[:80])
+    skip = dateline.end() if dateline else 0
+    events: list[Event] = []
+    inherits: set[int] = set()  # events that take the date and place of the one before
+    current: Event | None = None
+    lead: list[Span] = []
+    for span in sentences(text):
+        s = text[span.start : span.end]
+        crossing = _crossing(s)
+        hit = _category(s)
+        at = (
+            min(m.start() for m in [*(x[-1] for x in (crossing, hit) if x)])
+            if hit or crossing
+            else 0
+        )
+        if (hit or crossing) and not _vetoed(s, at, crossing=bool(crossing) and not hit):
+            kind = "incident" if hit else "crossing"
+            key = hit[0] if hit else crossing[0] if crossing else None
+            response = (
+                current is not None
+                and current.kind == "incident"
+                and current.category in ("armed_attack", "explosion_ied")
+                and _RESPONSE.search(s) is not None
+            )
+            if response:
+                kind, key = "incident", "armed_clash"
+                hit = ("armed_clash", _RESPONSE.search(s))  # type: ignore[assignment]
+            new = (
+                current is None
+                or response
+                or kind != current.kind
+                or bool(_NEW_EVENT.search(s))
+                or (
+                    key != (current.category if kind == "incident" else current.action)
+                    and find_when(s, published=published, previous=None) is not None
+                )
+            )
+            if new:
+                current = Event(kind=kind)
+                if not events:  # the sentences before the first event set its scene
+                    current.sentences.extend(lead)
+                    current.lead = len(lead)
+                events.append(current)
+                if response:
+                    inherits.add(len(events) - 1)
+            assert current is not None
+            if current.kind == "crossing" and crossing and current.action is None:
+                action, name, m = crossing
+                current.action, current.crossing = action, name
+                current.category_span = Span(span.start + m.start(), span.start + m.end())
+            elif hit and current.category is None:
+                category, m = hit
+                current.category = category
+                current.category_span = Span(span.start + m.start(), span.start + m.end())
+            current.sentences.append(span)
+        elif current is not None and not _NOT_EVENT.search(s):
+            current.sentences.append(span)
+        elif current is None and not _NOT_EVENT.search(s):
+            lead.append(span)
+    previous: Event | None = None
+    for i, event in enumerate(events):
+        _fill(event, text, published=published, previous=previous, skip=skip)
+        if i in inherits and previous is not None:
+            if event.date is None:
+                event.date, event.date_precision = previous.date, previous.date_precision
+                event.date_span = previous.date_span
+            if event.place is None:
+                event.place, event.place_name = previous.place, previous.place_name
+                event.place_span = previous.place_span
+        previous = event
+    return events
+
+
+def _fill(event: Event, text: str, *, published: date, previous: Event | None, skip: int) -> None:
+    """Date, place, counts and seizures from the event's own sentences."""
+    anchor = None
+    if previous is not None and previous.date and len(previous.date) == 10:
+        anchor = date.fromisoformat(previous.date)
+    hits = []
+    # the date of the event's own sentences first, then the scene's
+    by_date = event.sentences[event.lead :] + event.sentences[: event.lead]
+    for span in by_date:
+        s = text[span.start : span.end]
+        if event.date is None:
+            found = find_when(
+                s, published=published, previous=anchor, skip_to=max(0, skip - span.start)
+            )
+            if found is not None:
+                event.date, event.date_precision = found.value, found.precision
+                event.date_span = Span(span.start + found.start, span.start + found.end)
+        hits.extend(
+            (span.start + h.start, span.start + h.end, h.place)
+            for h in find_places(s, context=text)
+        )
+        if event.kind == "incident":
+            have = {(c.party, c.kind) for c in event.counts}
+            for c in _counts(s, span, event.category):
+                if (c.party, c.kind) not in have:
+                    event.counts.append(c)
+            if event.category and event.category.startswith("smuggling"):
+                event.seizures.extend(_seizures(s, span, event.category))
+    hits.sort(key=lambda h: h[0])
+    # the dateline's town is where the report was filed: the event's place only if none other
+    ranked = [h for h in hits if h[0] >= skip] + [h for h in hits if h[0] < skip]
+    if ranked:
+        start, end, place = next((h for h in ranked if h[2].kind != "province"), ranked[0])
+        event.place, event.place_name = place, text[start:end]
+        event.place_span = Span(start, end)

@@ -1,0 +1,495 @@
+"""News intake services: add an article, group its events into candidates, review them.
+
+Nothing read from the news becomes an incident without an analyst's decision: ``accept``
+creates a *draft* incident through the incidents service (the one path every incident takes),
+with the article as its source.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sarhad.border import BorderProfile
+from sarhad.core.auth import Permission, Principal
+from sarhad.core.db import lock_writes, utcnow
+from sarhad.core.errors import Conflict, FieldError, InvalidInput, NotFound, from_validation
+from sarhad.core.journal import record
+from sarhad.incidents.models import Incident
+from sarhad.incidents.schemas import (
+    Casualties,
+    CasualtyCounts,
+    Grading,
+    IncidentIn,
+    Location,
+    Seizure,
+)
+from sarhad.incidents.service import create_incident
+from sarhad.incidents.taxonomy import Category, DatePrecision, LocationPrecision
+from sarhad.intake.extract import Event, extract
+from sarhad.intake.models import NewsArticle, NewsCandidate, NewsSource
+
+ARTICLE = "news_article"
+CANDIDATE = "news_candidate"
+STATUSES = ("pending", "accepted", "rejected")
+#: Two reports of one event: same kind and category, same district, dates this close.
+SAME_EVENT_DAYS = 2
+#: An incident already recorded within this distance and time is offered as a link.
+LINK_KM = 60.0
+LINK_DAYS = 3
+
+
+@dataclass
+class Added:
+    """What adding one article did."""
+
+    article_id: str
+    duplicate: bool = False
+    created: list[str] = field(default_factory=list)  # new candidate ids
+    joined: list[str] = field(default_factory=list)  # candidates this article also reports
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha256(" ".join(text.split()).lower().encode()).hexdigest()
+
+
+def _check_article(title: str, outlet: str, text: str, url: str | None) -> None:
+    errors = []
+    if not title.strip() or len(title) > 300:
+        errors.append(FieldError("title", "give a title of 1 to 300 characters"))
+    if not outlet.strip() or len(outlet) > 120:
+        errors.append(FieldError("outlet", "give the outlet, 1 to 120 characters"))
+    if len(text.strip()) < 20 or len(text) > 100_000:
+        errors.append(FieldError("text", "give the article's text, 20 to 100,000 characters"))
+    if url is not None and (len(url) > 1000 or not re.match(r"^https?://\S+$", url)):
+        errors.append(FieldError("url", "give an http(s) address of at most 1000 characters"))
+    if errors:
+        raise InvalidInput(errors)
+
+
+def _span(start: int, end: int) -> dict[str, int]:
+    return {"start": start, "end": end}
+
+
+def event_fields(ev: Event) -> dict[str, Any]:
+    """An event's values with their evidence offsets (empty fields are left out)."""
+    out: dict[str, Any] = {}
+    if ev.category and ev.category_span:
+        out["category"] = {
+            "value": ev.category,
+            **_span(ev.category_span.start, ev.category_span.end),
+        }
+    if ev.action and ev.category_span:
+        out["action"] = {"value": ev.action, **_span(ev.category_span.start, ev.category_span.end)}
+        if ev.crossing:
+            out["crossing"] = {"value": ev.crossing}
+    if ev.date:
+        out["date"] = {"value": ev.date, "precision": ev.date_precision}
+        if ev.date_span:
+            out["date"].update(_span(ev.date_span.start, ev.date_span.end))
+    if ev.place and ev.place_span:
+        out["place"] = {
+            "value": ev.place.name,
+            "district": ev.place.district,
+            "province": ev.place.province,
+            "side": ev.place.side,
+            "kind": ev.place.kind,
+            **_span(ev.place_span.start, ev.place_span.end),
+        }
+    return out
+
+
+def _day(value: str) -> date:
+    """The first day an ISO date or month (``2026-03``) can mean."""
+    return date.fromisoformat(value if len(value) == 10 else value + "-01")
+
+
+def _same_event(row: NewsCandidate, ev: Event) -> bool:
+    if row.kind != ev.kind or row.category != ev.category:
+        return False
+    district = ev.place.district if ev.place else None
+    if (row.district or None) != district or district is None:
+        return False
+    if not (row.event_date and ev.date):
+        return False
+    return abs((_day(row.event_date) - _day(ev.date)).days) <= SAME_EVENT_DAYS
+
+
+def add_article(
+    session: Session,
+    *,
+    title: str,
+    outlet: str,
+    published: date,
+    text: str,
+    url: str | None = None,
+    via: str = "api",
+    actor: Principal,
+) -> Added:
+    """Keep an article and propose one candidate per event it reports (or join an existing one).
+
+    The same text read twice (two feeds, a paste of an article already read) is kept once.
+    """
+    # Reading news in is an import (analysts) or a duty officer's own entry; deciding is a write.
+    if not actor.can(Permission.INCIDENTS_IMPORT):
+        actor.require(Permission.INCIDENTS_WRITE)
+    _check_article(title, outlet, text, url)
+    digest = _hash(text)
+    lock_writes(session)
+    seen = session.scalar(select(NewsArticle.id).where(NewsArticle.content_hash == digest))
+    if seen:
+        return Added(article_id=seen, duplicate=True)
+    article = NewsArticle(
+        id=str(uuid.uuid4()),
+        title=title.strip(),
+        outlet=outlet.strip(),
+        published=published,
+        url=url,
+        text=text,
+        fetched_at=utcnow(),
+        content_hash=digest,
+        via=via,
+        added_by=actor.username,
+    )
+    session.add(article)
+    session.flush()
+    record(
+        session,
+        actor=actor.username,
+        op="add",
+        entity=ARTICLE,
+        entity_id=article.id,
+        version=1,
+        detail={"outlet": article.outlet, "via": via},
+    )
+    added = Added(article_id=article.id)
+    recent = list(
+        session.scalars(
+            select(NewsCandidate).where(
+                NewsCandidate.status == "pending",
+                NewsCandidate.created_at >= utcnow() - timedelta(days=30),
+            )
+        )
+    )
+    for ev in extract(text, published=published, title=title):
+        sentences = [[s.start, s.end] for s in ev.sentences]
+        match = next((r for r in recent if _same_event(r, ev)), None)
+        if match is not None and match.id not in added.joined:
+            session.add(
+                NewsSource(candidate_id=match.id, article_id=article.id, sentences=sentences)
+            )
+            match.version += 1
+            added.joined.append(match.id)
+            record(
+                session,
+                actor=actor.username,
+                op="source",
+                entity=CANDIDATE,
+                entity_id=match.id,
+                version=match.version,
+                detail={"article": article.id},
+            )
+            continue
+        row = NewsCandidate(
+            id=str(uuid.uuid4()),
+            kind=ev.kind,
+            status="pending",
+            article_id=article.id,
+            category=ev.category,
+            event_date=ev.date,
+            date_precision=ev.date_precision,
+            district=ev.place.district if ev.place else None,
+            side=ev.place.side if ev.place else None,
+            lon=ev.place.lon if ev.place else None,
+            lat=ev.place.lat if ev.place else None,
+            fields=event_fields(ev),
+            counts=[
+                {
+                    "party": c.party,
+                    "kind": c.kind,
+                    "low": c.low,
+                    "best": c.best,
+                    "high": c.high,
+                    "qualifier": c.qualifier,
+                    **_span(c.span.start, c.span.end),
+                }
+                for c in ev.counts
+            ],
+            seizures=[
+                {
+                    "commodity": s.commodity,
+                    "quantity": s.quantity,
+                    "unit": s.unit,
+                    **_span(s.span.start, s.span.end),
+                }
+                for s in ev.seizures
+            ],
+            created_at=utcnow(),
+            version=1,
+        )
+        session.add(row)
+        session.flush()  # the number guard runs here (models._guard)
+        session.add(NewsSource(candidate_id=row.id, article_id=article.id, sentences=sentences))
+        record(
+            session,
+            actor=actor.username,
+            op="propose",
+            entity=CANDIDATE,
+            entity_id=row.id,
+            version=1,
+            detail={"kind": row.kind, "category": row.category},
+        )
+        recent.append(row)
+        added.created.append(row.id)
+    session.flush()
+    return added
+
+
+def get_article(session: Session, *, article_id: str) -> NewsArticle:
+    """The article, or ``NotFound``."""
+    row = session.get(NewsArticle, article_id)
+    if row is None:
+        raise NotFound(f"no news article {article_id}")
+    return row
+
+
+def get_candidate(session: Session, *, candidate_id: str) -> NewsCandidate:
+    """The candidate, or ``NotFound``."""
+    row = session.get(NewsCandidate, candidate_id)
+    if row is None:
+        raise NotFound(f"no news candidate {candidate_id}", hint="sarhad news queue lists them")
+    return row
+
+
+def list_candidates(
+    session: Session, *, status: str = "pending", limit: int = 100
+) -> list[NewsCandidate]:
+    """Candidates with ``status``, oldest first (the queue is worked in order)."""
+    if status not in STATUSES:
+        raise InvalidInput(FieldError("status", f"one of {', '.join(STATUSES)}"))
+    if not 1 <= limit <= 500:
+        raise InvalidInput(FieldError("limit", "between 1 and 500"))
+    return list(
+        session.scalars(
+            select(NewsCandidate)
+            .where(NewsCandidate.status == status)
+            .order_by(NewsCandidate.created_at, NewsCandidate.id)
+            .limit(limit)
+        )
+    )
+
+
+def sources_of(session: Session, candidate_id: str) -> list[tuple[NewsArticle, list[list[int]]]]:
+    """The articles that report a candidate's event, each with its supporting sentences."""
+    rows = session.execute(
+        select(NewsArticle, NewsSource.sentences)
+        .join(NewsSource, NewsSource.article_id == NewsArticle.id)
+        .where(NewsSource.candidate_id == candidate_id)
+        .order_by(NewsArticle.published, NewsArticle.fetched_at, NewsArticle.id)
+    ).all()
+    return [(a, s) for a, s in rows]
+
+
+def _km(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 6371.0 * 2 * math.asin(math.sqrt(h))
+
+
+def matching_incidents(session: Session, row: NewsCandidate) -> list[dict[str, Any]]:
+    """Incidents already recorded that may be this candidate's event: offered as links.
+
+    ``incidents.links`` scores pairs of incidents (ours and a partner's); a candidate is not an
+    incident yet, so the same idea (same category, close in time and place) is applied here.
+    """
+    if row.kind != "incident" or not row.event_date or row.category is None:
+        return []
+    day = _day(row.event_date)
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC) - timedelta(days=LINK_DAYS)
+    end = start + timedelta(days=2 * LINK_DAYS + (31 if len(row.event_date) == 7 else 1))
+    found = session.scalars(
+        select(Incident).where(
+            Incident.category == row.category,
+            Incident.occurred_at >= start,
+            Incident.occurred_at < end,
+        )
+    )
+    out = []
+    for inc in found:
+        km = None if row.lon is None or row.lat is None else _km(row.lon, row.lat, inc.lon, inc.lat)
+        if km is None or km <= LINK_KM:
+            out.append({"incident_id": inc.id, "title": inc.title, "km": km})
+    return out
+
+
+def draft(
+    row: NewsCandidate, article: NewsArticle, *, node_side: str, profile: BorderProfile
+) -> IncidentIn:
+    """The incident an accepted candidate becomes (the form's prefill for edit-then-accept)."""
+    if row.kind != "incident" or row.category is None:
+        raise InvalidInput(
+            FieldError("category", "this candidate has no incident category: edit, then accept")
+        )
+    if row.lon is None or row.lat is None:
+        raise InvalidInput(FieldError("location", "no place was read: edit, then accept"))
+    value = row.event_date or article.published.isoformat()
+    day = _day(value)
+    counts: dict[str, dict[str, int]] = {}
+    for c in row.counts:
+        counts.setdefault(c["party"], {})[c["kind"]] = c["best"]
+    place = row.fields.get("place", {})
+    precision = (
+        LocationPrecision.DISTRICT if place.get("kind") == "district" else LocationPrecision.NEAR
+    )
+    # A place the article names that lies beyond the node's limit is kept where it is, marked.
+    far = profile.locate(row.lon, row.lat).distance_m / 1000.0 > profile.max_km_from_line
+    try:
+        return _incident_in(row, article, node_side, day, counts, place, precision, far)
+    except ValidationError as e:  # e.g. a title too short to be an incident's: edit, then accept
+        raise from_validation(e, prefix="incident.") from None
+
+
+def _incident_in(
+    row: NewsCandidate,
+    article: NewsArticle,
+    node_side: str,
+    day: date,
+    counts: dict[str, dict[str, int]],
+    place: dict[str, Any],
+    precision: LocationPrecision,
+    far: bool,
+) -> IncidentIn:
+    assert row.lon is not None and row.lat is not None and row.category is not None
+    return IncidentIn(
+        title=article.title[:200],
+        category=Category(row.category),
+        occurred_at=datetime(day.year, day.month, day.day, 12, tzinfo=UTC),
+        date_precision=DatePrecision(row.date_precision or "day"),
+        location=Location(lon=row.lon, lat=row.lat, precision=precision, place=place.get("value")),
+        reporting_side=node_side,
+        casualties=Casualties(
+            **{party: CasualtyCounts(**kinds) for party, kinds in counts.items()}
+        ),
+        seizures=[
+            Seizure(commodity=s["commodity"], quantity=s["quantity"], unit=s["unit"])
+            for s in row.seizures
+        ],
+        grading=Grading(),
+        narrative=f"Read from the news: {article.outlet}, {article.published.isoformat()}.",
+        sources=[
+            f"{article.outlet}, {article.published.isoformat()}: {article.url or article.title}"[
+                :500
+            ]
+        ],
+        far_from_line=far,
+    )
+
+
+def _pending(session: Session, candidate_id: str) -> NewsCandidate:
+    row = get_candidate(session, candidate_id=candidate_id)
+    if row.status != "pending":
+        raise Conflict(f"candidate {candidate_id} is {row.status} already")
+    return row
+
+
+def accept(
+    session: Session,
+    *,
+    candidate_id: str,
+    actor: Principal,
+    profile: BorderProfile,
+    node_side: str,
+    data: IncidentIn | None = None,
+) -> NewsCandidate:
+    """Accept: a draft incident (``data`` when the analyst edited it), its sources the articles."""
+    actor.require(Permission.INCIDENTS_WRITE)
+    lock_writes(session)
+    row = _pending(session, candidate_id)
+    articles = sources_of(session, row.id)
+    first = next(a for a, _ in articles if a.id == row.article_id)
+    incident_in = data or draft(row, first, node_side=node_side, profile=profile)
+    notes = [
+        f"{a.outlet}, {a.published.isoformat()}: {a.url or a.title}"[:500] for a, _ in articles
+    ]
+    incident_in = incident_in.model_copy(
+        update={"sources": list(dict.fromkeys([*incident_in.sources, *notes]))[:50]}
+    )
+    incident = create_incident(session, data=incident_in, actor=actor, profile=profile)
+    row.status, row.incident_id = "accepted", incident.id
+    row.decided_at, row.decided_by = utcnow(), actor.username
+    row.version += 1
+    record(
+        session,
+        actor=actor.username,
+        op="accept",
+        entity=CANDIDATE,
+        entity_id=row.id,
+        version=row.version,
+        detail={"incident": incident.id, "edited": data is not None},
+    )
+    return row
+
+
+def reject(session: Session, *, candidate_id: str, reason: str, actor: Principal) -> NewsCandidate:
+    """Reject with a reason (kept, audited)."""
+    actor.require(Permission.INCIDENTS_WRITE)
+    reason = reason.strip()
+    if not 3 <= len(reason) <= 500:
+        raise InvalidInput(FieldError("reason", "give a reason of 3 to 500 characters"))
+    lock_writes(session)
+    row = _pending(session, candidate_id)
+    row.status, row.reason = "rejected", reason
+    row.decided_at, row.decided_by = utcnow(), actor.username
+    row.version += 1
+    record(
+        session,
+        actor=actor.username,
+        op="reject",
+        entity=CANDIDATE,
+        entity_id=row.id,
+        version=row.version,
+        detail={"reason": reason},
+    )
+    return row
+
+
+def view(session: Session, row: NewsCandidate) -> dict[str, Any]:
+    """A candidate as the API and the console show it: fields, sources, possible links."""
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "status": row.status,
+        "category": row.category,
+        "date": row.event_date,
+        "date_precision": row.date_precision,
+        "district": row.district,
+        "side": row.side,
+        "fields": row.fields,
+        "counts": row.counts,
+        "seizures": row.seizures,
+        "incident_id": row.incident_id,
+        "reason": row.reason,
+        "created_at": row.created_at.isoformat(),
+        "sources": [
+            {
+                "article_id": a.id,
+                "title": a.title,
+                "outlet": a.outlet,
+                "published": a.published.isoformat(),
+                "url": a.url,
+                "sentences": s,
+            }
+            for a, s in sources_of(session, row.id)
+        ],
+        "links": matching_incidents(session, row) if row.status == "pending" else [],
+    }

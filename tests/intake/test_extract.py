@@ -1,0 +1,163 @@
+"""The rules on hand-written examples: what an analyst relies on the candidates to say."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from sarhad.intake.extract import Event, extract
+from sarhad.intake.models import InventedNumber, check_numbers
+from sarhad.intake.numbers import occurs_in
+
+WASHUK = (
+    "QUETTA: Two Levies personnel were martyred when gunmen ambushed a checkpost in Washuk "
+    "district late on Sunday, officials said. The attackers fled towards the hills."
+)
+
+
+def one(text: str, published: date = date(2026, 3, 17), title: str = "") -> Event:
+    events = extract(text, published=published, title=title)
+    assert len(events) == 1, events
+    return events[0]
+
+
+def counts(ev: Event) -> dict[tuple[str, str], tuple[int | None, int, int | None, str | None]]:
+    return {(c.party, c.kind): (c.low, c.best, c.high, c.qualifier) for c in ev.counts}
+
+
+def test_an_ambush_gives_category_day_district_and_a_party_count_each_with_its_evidence() -> None:
+    ev = one(WASHUK)
+    assert ev.kind == "incident" and ev.category == "armed_attack"
+    assert (ev.date, ev.date_precision) == ("2026-03-15", "day")  # the Sunday before the 17th
+    assert ev.place is not None and (ev.place.district, ev.place.side) == ("Washuk", "PK")
+    assert counts(ev) == {("security_forces", "killed"): (2, 2, 2, None)}
+    assert ev.date_span and WASHUK[ev.date_span.start : ev.date_span.end] == "late on Sunday"
+    assert ev.place_span and WASHUK[ev.place_span.start : ev.place_span.end] == "Washuk"
+    assert ev.category_span
+    assert WASHUK[ev.category_span.start : ev.category_span.end] in ("martyred", "ambushed")
+    sentence = WASHUK[ev.counts[0].span.start : ev.counts[0].span.end]
+    assert sentence.startswith("QUETTA: Two Levies personnel were martyred")
+
+
+@pytest.mark.parametrize(
+    ("phrase", "want"),
+    [
+        ("No fewer than six soldiers were martyred", (6, 6, None, "at least")),
+        ("At least six soldiers were martyred", (6, 6, None, "at least")),
+        ("Up to ten soldiers were martyred", (None, 10, 10, "up to")),
+        ("More than 4 soldiers were martyred", (4, 4, None, "more than")),
+        ("Six soldiers were martyred", (6, 6, 6, None)),
+    ],
+)
+def test_counts_keep_their_qualifier(phrase: str, want: tuple) -> None:
+    ev = one(f"{phrase} when militants attacked a post in Kech district on Monday.")
+    assert counts(ev) == {("security_forces", "killed"): want}
+
+
+def test_dozens_and_numbers_that_are_not_casualties_give_no_count() -> None:
+    ev = one(
+        "Dozens of people were injured when a bomb went off near the 12 Wing headquarters in "
+        "Turbat on Monday, 40 km from the border; the 25-year-old building was damaged in 2019."
+    )
+    assert ev.category == "explosion_ied"
+    assert ev.counts == []
+
+
+def test_a_month_stays_a_month_and_a_week_is_its_monday() -> None:
+    ev = one("Border guards seized 300 kg of hashish near Saravan in March.", date(2026, 5, 2))
+    assert (ev.date, ev.date_precision) == ("2026-03", "month")
+    ev = one("Police seized 40 kg of opium in Khash earlier this week.", date(2026, 5, 14))
+    assert (ev.date, ev.date_precision) == ("2026-05-11", "week")
+
+
+def test_two_days_later_is_counted_from_the_event_before_not_the_article() -> None:
+    events = extract(
+        "Militants attacked a Levies post in Panjgur on March 3. Two days later, a roadside bomb "
+        "exploded near a market in Turbat, injuring four civilians.",
+        published=date(2026, 3, 20),
+    )
+    assert [(e.category, e.date) for e in events] == [
+        ("armed_attack", "2026-03-03"),
+        ("explosion_ied", "2026-03-05"),
+    ]
+    assert counts(events[1]) == {("civilians", "injured"): (4, 4, 4, None)}
+
+
+def test_no_date_in_the_text_leaves_the_date_empty() -> None:
+    ev = one("Levies seized 2,000 litres of smuggled diesel in Kech district.")
+    assert ev.date is None and ev.category == "smuggling_fuel"
+    assert [(s.commodity, s.quantity, s.unit) for s in ev.seizures] == [("diesel", 2000, "l")]
+
+
+def test_pishin_is_placed_by_the_articles_context() -> None:
+    iran = one(
+        "Iranian border guards detained 14 migrants near Pishin, close to the Mand crossing, "
+        "on Sunday, the Rask police said."
+    )
+    assert iran.place and (iran.place.district, iran.place.side) == ("Rask", "IR")
+    pakistan = one(
+        "Two policemen were injured when a bomb exploded in Pishin on Sunday; the injured were "
+        "taken to Quetta."
+    )
+    assert pakistan.place and (pakistan.place.district, pakistan.place.side) == ("Pishin", "PK")
+
+
+def test_commentary_visits_and_promises_give_no_candidate() -> None:
+    assert (
+        extract(
+            "Smuggling has long been the only livelihood here; attacks on posts are common.",
+            published=date(2026, 3, 1),
+            title="Editorial: the border economy",
+        )
+        == []
+    )
+    assert (
+        extract(
+            "The minister visited Taftan on Monday and promised that attacks on traders would be "
+            "stopped. He met customs officials and discussed the closure of the crossing.",
+            published=date(2026, 3, 1),
+        )
+        == []
+    )
+
+
+def test_a_crossing_reopening_is_a_crossing_event_not_an_incident() -> None:
+    ev = one(
+        "TAFTAN: The Taftan–Mirjaveh crossing reopened on Monday after a five-day closure.",
+        date(2026, 4, 21),
+    )
+    assert (ev.kind, ev.action, ev.crossing, ev.date) == (
+        "crossing",
+        "reopened",
+        "Taftan–Mirjaveh",
+        "2026-04-20",
+    )
+
+
+def test_names_of_people_never_become_fields() -> None:
+    text = (
+        "GWADAR: Nadeem Ahmed and Karim Bakhsh were killed when gunmen ambushed their car near "
+        "Jiwani on Sunday, DIG Abdul Rehman said. SSP Rashid Khan told Sana Baloch of Dawn that "
+        "three suspects, including Gul Muhammad, were arrested in Gwadar."
+    )
+    names = ["Nadeem", "Ahmed", "Karim", "Bakhsh", "Abdul", "Rehman", "Rashid", "Khan", "Sana"]
+    for ev in extract(text, published=date(2026, 3, 17)):
+        values = [ev.category, ev.action, ev.crossing, ev.date, ev.place_name]
+        values += [ev.place.name, ev.place.district] if ev.place else []
+        values += [c.party for c in ev.counts] + [s.commodity for s in ev.seizures]
+        assert not any(n in str(v) for v in values for n in names), values
+    assert extract(text, published=date(2026, 3, 17))[0].place_name == "Jiwani"
+
+
+def test_a_number_absent_from_its_sentence_is_refused_at_the_storage_boundary() -> None:
+    text = "Six soldiers were martyred in Kech."
+    check_numbers(text, [{"low": 6, "best": 6, "high": 6, "start": 0, "end": len(text)}], [])
+    with pytest.raises(InventedNumber) as e:
+        check_numbers(text, [{"low": 6, "best": 7, "high": 7, "start": 0, "end": len(text)}], [])
+    assert e.value.code == "news.invented_number" and e.value.params["field"] == "counts.0.best"
+    with pytest.raises(InventedNumber):  # the number is in the text, but not in its sentence
+        check_numbers("Six died. Seven fled.", [{"best": 7, "start": 0, "end": 9}], [])
+    with pytest.raises(InventedNumber):
+        check_numbers(text, [], [{"quantity": 12, "start": 0, "end": len(text)}])
+    assert occurs_in(1200, "seized 1,200 kg") and not occurs_in(1, "it was often")
