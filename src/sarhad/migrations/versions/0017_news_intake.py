@@ -1,6 +1,6 @@
 """News intake: source articles, candidate events and the articles behind each candidate.
 
-Revision ID: 0019_news_intake
+Revision ID: 0017
 Revises: 0016
 Create Date: 2026-12-05 14:00:00.000000
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0019_news_intake"
+revision = "0017"
 down_revision = "0016"
 branch_labels = None
 depends_on = None
