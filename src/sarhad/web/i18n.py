@@ -34,7 +34,7 @@ from sarhad.core.i18n import (
 )
 from sarhad.core.i18n import say as core_say
 
-__all__ = ["DEFAULT", "LANGUAGES", "N_", "RTL", "compile_catalog", "translations"]
+__all__ = ["DEFAULT", "LANGUAGES", "N_", "PSEUDO", "RTL", "compile_catalog", "translations"]
 
 HERE = Path(__file__).parent
 TRANSLATIONS = HERE / "translations"

@@ -90,6 +90,12 @@ LABELS: dict[str, dict[str, str]] = {
         "place": N_("Place"),
         "seizures": N_("Seizures"),
     },
+    # Units of seizures that are words (kg, l, m3... are symbols, shown as they are).
+    "unit": {
+        "head": N_("head (animals)"),
+        "items": N_("items"),
+        "rounds": N_("rounds (ammunition)"),
+    },
     # Patrol shifts (patrols.config).
     "shift": {
         "day": N_("Day"),
