@@ -29,8 +29,9 @@ from sarhad.border import BorderProfile
 from sarhad.core.i18n import entries, translations
 
 FONTS = Path(__file__).parent / "static" / "vendor" / "fonts"
-#: Always in: digits (Latin, Persian, Arabic-Indic), punctuation and marks used on the page.
-COMMON = "0123456789۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩ .,:;()/–-—·،؛؟۔٫٬\u200c\u200d\u200e\u200f\u061c"
+#: Always in: digits (Latin, Persian, Arabic-Indic), punctuation, joiners (bidi marks are not
+#: drawn: they need no glyph).
+COMMON = "0123456789۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩ .,:;()/–-—·،؛؟۔٫٬\u200c\u200d"
 LATIN = "".join(chr(c) for c in range(0x20, 0x7F)) + "–—·"
 
 
