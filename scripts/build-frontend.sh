@@ -29,3 +29,11 @@ else
   npm ci --no-audit --no-fund --loglevel=error
 fi
 node copy-vendor.mjs
+# The public crossing page's fonts, cut to the glyphs it shows (sarhad.web.public_fonts): the
+# package must be installed (scripts/setup.sh installs it before calling this script).
+PY="../../.venv/bin/python"
+if [ -x "$PY" ] && "$PY" -c "import sarhad, fontTools, brotli" 2>/dev/null; then
+  "$PY" -m sarhad.web.public_fonts
+else
+  echo "build-frontend: public page fonts not cut (no .venv with sarhad yet: run scripts/setup.sh)" >&2
+fi

@@ -120,9 +120,14 @@ def root(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version")
     ] = False,
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", help="Language of messages: en, ur or fa (or SARHAD_LANG, locale)"),
+    ] = None,
 ) -> None:
     """Settings come from SARHAD_* environment variables or --config."""
     console.set_config_file(config)
+    console.set_language(lang)
     ctx.call_on_close(console.dispose_all)
 
 

@@ -262,7 +262,10 @@ def test_page_in_english_urdu_and_persian(live: LiveNode) -> None:
             assert r.headers["referrer-policy"] == "no-referrer"
         css = anon.get("/public/style.css")
         assert css.headers["content-type"].startswith("text/css")
-        assert "url(" not in css.text and "@import" not in css.text
+        # Only the page's own fonts, from this node (font-src 'self'): relative urls, no import.
+        urls = re.findall(r"url\(([^)]*)\)", css.text)
+        assert urls and all(re.fullmatch(r'"fonts/[a-z]+-\d00\.woff2"', u) for u in urls), urls
+        assert "@import" not in css.text
         assert anon.get("/public/crossings", params={"lang": "de"}).text.startswith(
             '<!doctype html>\n<html lang="en" dir="ltr">'
         )

@@ -160,7 +160,8 @@ def test_after_acknowledging_the_ack_clock_stops_and_only_answer_remains(iran):
     assert r.status_code == 200, r.text
     theirs = row(client.get("/alerts").text, iran["in"]["id"])
     assert "data-deadline" not in theirs and "data-action" not in theirs
-    assert "Declined: No patrol free before dawn" in cell(theirs, "status")
+    # The partner's own words, isolated from the page's direction.
+    assert "Declined: <bdi>No patrol free before dawn</bdi>" in cell(theirs, "status")
 
 
 def test_escalation_level_and_next_escalation_are_shown(iran):

@@ -7,23 +7,27 @@ import re
 from http.cookies import SimpleCookie
 
 import pytest
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
 
 from sarhad.border import load_profile
 from sarhad.core.auth import Role
 from sarhad.web import i18n
 
-METHODS = [("**.py", "python"), ("templates/**.html", "jinja2")]
-OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
+METHODS = [("**.py", "python"), ("web/templates/**.html", "jinja2")]
+OPTIONS = {"web/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
+#: gettext's keywords, and core.i18n's coded messages: message("code", "English {x}", x=...)
+#: and define("code", "English") (the code is the msgctxt), as src/sarhad/babel.cfg says.
+KEYWORDS = {**DEFAULT_KEYWORDS, "message": ((1, "c"), 2), "define": ((1, "c"), 2)}
 
 
 def extracted() -> set[tuple[str | None, str]]:
     """Every (context, msgid) Babel finds in the package's Python and templates (as
-    `pybabel extract`); the context is None but for the public page's strings ("public")."""
+    `pybabel extract`); the context is None but for the public page's strings ("public")
+    and coded messages (their code)."""
     ids = set()
     for _file, _line, message, _comments, context in extract_from_dir(
-        str(i18n.HERE), METHODS, OPTIONS
+        str(i18n.HERE.parent), METHODS, OPTIONS, keywords=KEYWORDS
     ):
         ids.add((context, message if isinstance(message, str) else message[0]))
     return ids
@@ -36,6 +40,8 @@ def test_extraction_finds_strings_of_both_python_and_templates():
     assert (None, "Skip to content") in ids  # base.html
     assert ("public", "Closed until further notice") in ids  # templates/public/crossings.html
     assert ("public", "Sunday") in ids  # public_pages.py, pgettext()
+    assert ("incidents.not_found", "no incident {id}") in ids  # a service's coded error
+    assert ("tlp.red", "TLP:RED never leaves the node") in ids  # core.markings, define()
     assert len(ids) > 100
 
 

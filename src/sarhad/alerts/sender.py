@@ -19,6 +19,7 @@ from sarhad.border import BorderProfile
 from sarhad.core.auth import Permission, Principal
 from sarhad.core.db import lock_writes, utcnow
 from sarhad.core.errors import Conflict, FieldError, InvalidInput
+from sarhad.core.i18n import message
 from sarhad.core.markings import may_go
 
 
@@ -39,7 +40,8 @@ def raise_alert(
     cp = counterpart
     if not cp.active:
         raise Conflict(
-            f"partner {cp.name} is not active", hint="'sarhad partners update --active' first"
+            message("alerts.partner_inactive", "partner {name} is not active", name=cp.name),
+            hint="'sarhad partners update --active' first",
         )
     problems: list[FieldError] = []
     marking = may_go(data.tlp, cp.max_tlp)
@@ -48,13 +50,31 @@ def raise_alert(
     valid_from = data.valid_from or now
     valid_until = data.valid_until or valid_from + timedelta(hours=24)
     if valid_until <= valid_from:
-        problems.append(FieldError("valid_until", "must be after valid_from"))
+        problems.append(
+            FieldError(
+                "valid_until", message("alerts.until_before_from", "must be after valid_from")
+            )
+        )
     if valid_until <= now:
-        problems.append(FieldError("valid_until", "is in the past: the alert would be void"))
+        problems.append(
+            FieldError(
+                "valid_until",
+                message("alerts.until_past", "is in the past: the alert would be void"),
+            )
+        )
     known = known_incidents(session, data.incident_ids) if data.incident_ids else set()
     missing = [i for i in data.incident_ids if i not in known]
     if missing:
-        problems.append(FieldError("incident_ids", f"no such incident here: {', '.join(missing)}"))
+        problems.append(
+            FieldError(
+                "incident_ids",
+                message(
+                    "error.no_such_incidents",
+                    "no such incident here: {ids}",
+                    ids=", ".join(missing),
+                ),
+            )
+        )
     terms = cp.deadlines.get(data.priority.value) or default_deadlines()[data.priority.value]
     alert = Alert(
         id=str(uuid.uuid4()),
@@ -146,10 +166,17 @@ def withdraw(
     alert = get_alert(session, alert_id=alert_id)
     if alert.direction != Direction.OUTBOUND:
         raise Conflict(
-            f"alert {alert_id} was raised by {alert.partner_name}; only they withdraw it"
+            message(
+                "alerts.not_ours",
+                "alert {id} was raised by {partner}; only they withdraw it",
+                id=alert_id,
+                partner=alert.partner_name,
+            )
         )
     if alert.withdrawn_at is not None:
-        raise Conflict(f"alert {alert_id} was withdrawn already")
+        raise Conflict(
+            message("alerts.withdrawn_already", "alert {id} was withdrawn already", id=alert_id)
+        )
     now = now or utcnow()
     add_step(
         session,

@@ -28,6 +28,7 @@ from sarhad.analysis.risk import (
 from sarhad.border import BorderProfile
 from sarhad.core.db import utcnow
 from sarhad.core.errors import FieldError, InvalidInput
+from sarhad.core.i18n import message
 from sarhad.core.memo import HeadMemo
 from sarhad.incidents.models import Incident, IncidentLink
 from sarhad.incidents.taxonomy import Status
@@ -55,7 +56,12 @@ def parse_at(text: str | None) -> datetime | None:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
         raise InvalidInput(
-            FieldError("at", f"{text!r} is not an ISO date or date-time"),
+            FieldError(
+                "at",
+                message(
+                    "analysis.bad_at", "{text} is not an ISO date or date-time", text=repr(text)
+                ),
+            ),
             hint="write e.g. 2024-03-31 or 2024-03-31T18:00:00Z",
         ) from None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -69,7 +75,14 @@ def _origin_clause(origin: str | None) -> ColumnElement[bool] | None:
         return Incident.origin_node_id.is_(None)
     if origin == "partner":
         return Incident.origin_node_id.is_not(None)
-    raise InvalidInput(FieldError("origin", f"{origin!r}: use all, local or partner"))
+    raise InvalidInput(
+        FieldError(
+            "origin",
+            message(
+                "analysis.bad_origin", "{origin}: use all, local or partner", origin=repr(origin)
+            ),
+        )
+    )
 
 
 def _counted(
@@ -91,7 +104,9 @@ def _counted(
     ]
     if within_km is not None:
         if within_km < 0:
-            raise InvalidInput(FieldError("within_km", "must be 0 or more"))
+            raise InvalidInput(
+                FieldError("within_km", message("error.not_negative", "must be 0 or more"))
+            )
         where.append(Incident.distance_m <= within_km * 1000.0)
     clause = _origin_clause(origin)
     if clause is not None:

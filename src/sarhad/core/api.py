@@ -17,10 +17,12 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from sarhad.core import i18n
 from sarhad.core.auth import Permission, Principal, authenticate
 from sarhad.core.config import Settings
 from sarhad.core.db import Database
-from sarhad.core.errors import Forbidden, InvalidInput, SarhadError
+from sarhad.core.errors import FieldError, Forbidden, InvalidInput, SarhadError, validation_text
+from sarhad.core.i18n import Text
 from sarhad.core.ports import CourierPort, Ports
 
 log = logging.getLogger("sarhad.api")
@@ -139,10 +141,22 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 
 
 def error_body(
-    code: str, message: str, *, hint: str | None = None, fields: list[dict[str, str]] | None = None
+    code: str,
+    message: str,
+    *,
+    hint: str | None = None,
+    fields: list[dict[str, Any]] | None = None,
+    text: Text | None = None,
+    lang: str | None = None,
 ) -> dict[str, Any]:
-    """The one error shape of the API."""
+    """The one error shape of the API: ``message`` in the request's language (``lang``), with
+    the message's own ``message_code`` and ``params`` beside it to word it otherwise."""
     body: dict[str, Any] = {"code": code, "message": message}
+    if text is not None:
+        body["message_code"] = text.code
+        body["params"] = text.as_json()["params"]
+    if lang is not None:
+        body["lang"] = lang
     if hint:
         body["hint"] = hint
     if fields:
@@ -155,6 +169,8 @@ class FieldProblem(BaseModel):
 
     field: str
     message: str
+    message_code: str | None = None
+    params: dict[str, Any] | None = None
 
 
 class ErrorDetail(BaseModel):
@@ -162,6 +178,9 @@ class ErrorDetail(BaseModel):
 
     code: str
     message: str
+    message_code: str | None = None
+    params: dict[str, Any] | None = None
+    lang: str | None = None
     hint: str | None = None
     fields: list[FieldProblem] | None = None
 
@@ -215,19 +234,44 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "request"
 
 
+def request_language(request: Request) -> str:
+    """The language to word an error in: the console's (cookie ``sarhad_lang``, as the
+    console's scripts call the API), else ``Accept-Language``, else English."""
+    return (
+        i18n.normalise(request.cookies.get("sarhad_lang"))
+        or i18n.from_accept_language(request.headers.get("accept-language"))
+        or i18n.DEFAULT
+    )
+
+
+def field_problem(e: FieldError, lang: str) -> dict[str, Any]:
+    """One field's problem for the error JSON, worded in ``lang``, with its code when coded."""
+    problem: dict[str, Any] = {"field": e.field, "message": e.in_(lang)}
+    if e.text is not None:
+        problem["message_code"] = e.text.code
+        problem["params"] = e.text.as_json()["params"]
+    return problem
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map every failure to a JSON error with a status code; never a traceback."""
 
     @app.exception_handler(SarhadError)
-    async def _sarhad(_request: Request, exc: SarhadError) -> JSONResponse:
+    async def _sarhad(request: Request, exc: SarhadError) -> JSONResponse:
+        lang = request_language(request)
         fields = (
-            [{"field": e.field, "message": e.message} for e in exc.errors]
-            if isinstance(exc, InvalidInput)
-            else None
+            [field_problem(e, lang) for e in exc.errors] if isinstance(exc, InvalidInput) else None
         )
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
         return JSONResponse(
-            error_body(type(exc).__name__, exc.message, hint=exc.hint, fields=fields),
+            error_body(
+                type(exc).__name__,
+                exc.in_(lang),
+                hint=exc.hint_in(lang),
+                fields=fields,
+                text=exc.text,
+                lang=lang,
+            ),
             status_code=exc.status_code,
             headers=headers,
         )
@@ -237,16 +281,23 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(exc.body, status_code=exc.status, headers={REPLAYED_HEADER: "true"})
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        lang = request_language(request)
         fields = [
-            {
-                "field": _field_path(tuple(e.get("loc", ()))),
-                "message": str(e.get("msg", "invalid")).removeprefix("Value error, "),
-            }
+            field_problem(
+                FieldError(
+                    _field_path(tuple(e.get("loc", ()))),
+                    str(e.get("msg", "invalid")).removeprefix("Value error, "),
+                    validation_text(e),
+                ),
+                lang,
+            )
             for e in exc.errors()
         ]
         message = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
-        return JSONResponse(error_body("InvalidInput", message, fields=fields), status_code=422)
+        return JSONResponse(
+            error_body("InvalidInput", message, fields=fields, lang=lang), status_code=422
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:

@@ -12,6 +12,7 @@ from typing import Any, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 
+from sarhad.core import i18n
 from sarhad.core.config import Settings, load_settings
 from sarhad.core.db import Database, open_database
 from sarhad.core.errors import ConfigError, InvalidInput, SarhadError
@@ -36,14 +37,36 @@ T = TypeVar("T")
 EXIT_INPUT, EXIT_STATE, EXIT_CONFIG = 2, 3, 4
 
 
+_language: str | None = None
+
+
+def set_language(lang: str | None) -> None:
+    """Remember ``--lang`` (en, ur, fa); without it SARHAD_LANG or the locale decides."""
+    global _language
+    if lang is not None and i18n.normalise(lang) is None:
+        raise typer.BadParameter(f"{lang!r} is not one of: {', '.join(i18n.LANGUAGES)}")
+    _language = i18n.normalise(lang)
+
+
+def language() -> str:
+    """The language the CLI words its messages in."""
+    return _language or i18n.from_environment()
+
+
 def fail(exc: SarhadError) -> typer.Exit:
-    """Print ``exc`` as an error with its hint and return the Exit to raise."""
-    err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+    """Print ``exc`` as an error (in the CLI's language) with its hint; return the Exit."""
+    lang = language()
     if isinstance(exc, InvalidInput) and len(exc.errors) > 1:
-        for e in exc.errors:
-            err.print(f"  - {e.field}: {e.message}", highlight=False)
-    if exc.hint:
-        err.print(f"[dim]hint: {exc.hint}[/]", highlight=False)
+        err.print(
+            f"[bold red]error:[/] {exc.errors[0].field}: {exc.errors[0].in_(lang)}", highlight=False
+        )
+        for e in exc.errors[1:]:
+            err.print(f"  - {e.field}: {e.in_(lang)}", highlight=False)
+    else:
+        err.print(f"[bold red]error:[/] {exc.in_(lang)}", highlight=False)
+    hint = exc.hint_in(lang)
+    if hint:
+        err.print(f"[dim]hint: {hint}[/]", highlight=False)
     if isinstance(exc, InvalidInput):
         return typer.Exit(EXIT_INPUT)
     if isinstance(exc, ConfigError):

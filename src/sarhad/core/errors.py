@@ -1,9 +1,17 @@
-"""Errors that carry what the user must fix, mapped to 4xx by the API and exit codes by the CLI."""
+"""Errors that carry what the user must fix, mapped to 4xx by the API and exit codes by the CLI.
+
+Each error carries a ``code`` and ``params`` (a ``sarhad.core.i18n.Text``) so that the console,
+the API's error ``detail`` and the CLI word it in the reader's language; ``message`` stays the
+English wording, for logs. An error raised with a plain string (not yet given a code) gets the
+code ``error.<Class>`` and is shown as written.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from sarhad.core.i18n import Text, define, plain
 
 
 @dataclass
@@ -12,9 +20,23 @@ class FieldError:
 
     field: str
     message: str
+    text: Text | None = None  # code and params of ``message``, when it has them
+
+    def __post_init__(self) -> None:
+        if self.text is None and isinstance(self.message, Text):
+            self.text = self.message
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}"
+
+    def in_(self, lang: str) -> str:
+        """The problem in ``lang`` (without the field's name)."""
+        return self.message if self.text is None else self.text.in_(lang)
+
+    @classmethod
+    def of(cls, field: str, text: Text) -> FieldError:
+        """A field error from a coded message."""
+        return cls(field, str(text), text)
 
 
 class SarhadError(Exception):
@@ -22,10 +44,31 @@ class SarhadError(Exception):
 
     status_code = 400
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
+    def __init__(self, message: str | Text, *, hint: str | Text | None = None) -> None:
+        text = message if isinstance(message, Text) else Text("error.plain", {"text": message})
+        super().__init__(str(text))
+        self.text = text
+        self.message = str(text)
+        self.hint_text = hint if isinstance(hint, Text) or hint is None else None
+        self.hint = None if hint is None else str(hint)
+
+    @property
+    def code(self) -> str:
+        """The stable code of this error (``error.plain`` while it has none of its own)."""
+        return self.text.code
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The parameters of the message (JSON-able)."""
+        return plain(self.text.params)
+
+    def in_(self, lang: str) -> str:
+        """The message in ``lang``."""
+        return self.text.in_(lang)
+
+    def hint_in(self, lang: str) -> str | None:
+        """The hint in ``lang`` (a plain-string hint as written)."""
+        return self.hint if self.hint_text is None else self.hint_text.in_(lang)
 
 
 class InvalidInput(SarhadError):
@@ -36,6 +79,11 @@ class InvalidInput(SarhadError):
     def __init__(self, errors: list[FieldError] | FieldError, *, hint: str | None = None) -> None:
         self.errors = errors if isinstance(errors, list) else [errors]
         super().__init__("; ".join(str(e) for e in self.errors), hint=hint)
+        self.text = Text("error.invalid", {"fields": "; ".join(str(e) for e in self.errors)})
+
+    def in_(self, lang: str) -> str:
+        """Each field's problem in ``lang``, after the field's name."""
+        return "; ".join(f"{e.field}: {e.in_(lang)}" for e in self.errors)
 
 
 def from_validation(exc: Any, *, prefix: str = "") -> InvalidInput:
@@ -45,10 +93,55 @@ def from_validation(exc: Any, *, prefix: str = "") -> InvalidInput:
             FieldError(
                 prefix + (".".join(str(p) for p in e["loc"]) or "input"),
                 e["msg"].removeprefix("Value error, "),
+                validation_text(e),
             )
             for e in exc.errors()
         ]
     )
+
+
+def validation_text(e: Any) -> Text | None:
+    """A pydantic error as a coded message (``validation.<type>`` with its context), when the
+    catalogue words that type; else None (shown as pydantic wrote it)."""
+    kind = str(e.get("type", ""))
+    ctx = {k: v for k, v in (e.get("ctx") or {}).items() if isinstance(v, str | int | float)}
+    return Text(f"validation.{kind}", ctx) if kind in VALIDATION else None
+
+
+#: An error raised with a plain string (no code of its own yet) is shown as written.
+define("error.plain", "{text}")
+define("error.invalid", "{fields}")
+
+#: The common pydantic error types in words (``{name}`` from the error's context); the rest
+#: are shown as pydantic wrote them.
+VALIDATION: dict[str, str] = {
+    "missing": define("validation.missing", "this field is required"),
+    "string_too_short": define(
+        "validation.string_too_short", "should have at least {min_length} characters"
+    ),
+    "string_too_long": define(
+        "validation.string_too_long", "should have at most {max_length} characters"
+    ),
+    "greater_than": define("validation.greater_than", "should be greater than {gt}"),
+    "greater_than_equal": define("validation.greater_than_equal", "should be at least {ge}"),
+    "less_than": define("validation.less_than", "should be less than {lt}"),
+    "less_than_equal": define("validation.less_than_equal", "should be at most {le}"),
+    "int_parsing": define("validation.int_parsing", "should be a whole number"),
+    "float_parsing": define("validation.float_parsing", "should be a number"),
+    "enum": define("validation.enum", "should be one of {expected}"),
+    "literal_error": define("validation.literal_error", "should be one of {expected}"),
+    "datetime_parsing": define("validation.datetime_parsing", "should be a date and time"),
+    "datetime_from_date_parsing": define(
+        "validation.datetime_from_date_parsing", "should be a date and time"
+    ),
+    "date_parsing": define("validation.date_parsing", "should be a date (YYYY-MM-DD)"),
+    "date_from_datetime_parsing": define(
+        "validation.date_from_datetime_parsing", "should be a date (YYYY-MM-DD)"
+    ),
+    "extra_forbidden": define("validation.extra_forbidden", "is not a field of this record"),
+    "string_type": define("validation.string_type", "should be text"),
+    "bool_parsing": define("validation.bool_parsing", "should be true or false"),
+}
 
 
 class NotFound(SarhadError):

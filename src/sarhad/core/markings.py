@@ -29,6 +29,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from sarhad.core.i18n import Text, define
+
 
 class TLP(StrEnum):
     """TLP 2.0 levels (FIRST, 2022), least to most restrictive. RED never leaves the node."""
@@ -85,14 +87,16 @@ ARRIVES_AS_RED: frozenset[Family] = frozenset({Family.INCIDENT})
 
 #: The English text of each reason code; ``{name}`` is filled from the reason's parameters.
 TEXTS: dict[str, str] = {
-    "tlp.red": "TLP:RED never leaves the node",
-    "tlp.above_limit": "{tlp} is above the agreement's limit {limit}",
-    "tlp.red_limit": (
-        "TLP:RED never leaves the node; the highest level that may be shared is amber+strict"
+    "tlp.red": define("tlp.red", "TLP:RED never leaves the node"),
+    "tlp.above_limit": define("tlp.above_limit", "{tlp} is above the agreement's limit {limit}"),
+    "tlp.red_limit": define(
+        "tlp.red_limit",
+        "TLP:RED never leaves the node; the highest level that may be shared is amber+strict",
     ),
-    "tlp.not_forwardable": "{tlp} forbids forwarding",
-    "tlp.red_arrived": (
-        "TLP:RED never leaves its node: a partner's {family} record may not arrive so marked"
+    "tlp.not_forwardable": define("tlp.not_forwardable", "{tlp} forbids forwarding"),
+    "tlp.red_arrived": define(
+        "tlp.red_arrived",
+        "TLP:RED never leaves its node: a partner's {family} record may not arrive so marked",
     ),
 }
 
@@ -105,9 +109,9 @@ class Reason:
     params: Mapping[str, str] = field(default_factory=dict)
 
     @property
-    def text(self) -> str:
-        """The reason in English (a translation works from ``code`` and ``params``)."""
-        return TEXTS[self.code].format_map(self.params)
+    def text(self) -> Text:
+        """The reason: English as a ``str``, and ``.in_(lang)`` for the reader's language."""
+        return Text(self.code, self.params)
 
 
 @dataclass(frozen=True)
@@ -123,7 +127,7 @@ class Verdict:
 
     @property
     def text(self) -> str:
-        """The refusal's English text; empty when allowed."""
+        """The refusal's text (a coded ``Text``, English as a ``str``); empty when allowed."""
         return "" if self.reason is None else self.reason.text
 
 

@@ -18,6 +18,7 @@ from sarhad.core.auth import Permission, Principal
 from sarhad.core.db import lock_writes, utcnow
 from sarhad.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from sarhad.core.feed import in_batches
+from sarhad.core.i18n import message
 from sarhad.core.journal import record
 from sarhad.crossings import notify
 from sarhad.crossings.models import Declaration
@@ -121,12 +122,28 @@ def declare(
     start = data.starts_at or now
     if data.ends_at is not None and data.ends_at <= start:
         problems.append(
-            FieldError("ends_at", f"must be after starts_at ({_span(start, None)[:17]})")
+            FieldError(
+                "ends_at",
+                message(
+                    "crossings.ends_before_start",
+                    "must be after starts_at ({start})",
+                    start=_span(start, None)[:17],
+                ),
+            )
         )
     known = incidents.existing_ids(session, data.incident_ids) if data.incident_ids else set()
     missing = [i for i in data.incident_ids if i not in known]
     if missing:
-        problems.append(FieldError("incident_ids", f"no such incident here: {', '.join(missing)}"))
+        problems.append(
+            FieldError(
+                "incident_ids",
+                message(
+                    "error.no_such_incidents",
+                    "no such incident here: {ids}",
+                    ids=", ".join(missing),
+                ),
+            )
+        )
     if problems:
         raise InvalidInput(problems)
     assert where is not None
@@ -140,8 +157,13 @@ def declare(
             continue
         # A clash with what is stored (not a bad value in itself): 409, naming the field.
         raise Conflict(
-            f"starts_at: overlaps our {other.status} declaration {other.id[:8]} "
-            f"({_span(other.starts_at, other.ends_at)})",
+            message(
+                "crossings.overlap",
+                "starts_at: overlaps our {status} declaration {id} ({span})",
+                status=other.status,
+                id=other.id[:8],
+                span=_span(other.starts_at, other.ends_at),
+            ),
             hint="end it ('sarhad crossings end') or withdraw it first, or change the times",
         )
     # The declaration in force where the new one starts, if any, is the one it supersedes.
@@ -194,7 +216,8 @@ def get_declaration(session: Session, *, declaration_id: str) -> Declaration:
         row = found[0] if len(found) == 1 else None
     if row is None:
         raise NotFound(
-            f"no declaration {declaration_id!r}", hint="'sarhad crossings history' lists them"
+            message("crossings.no_declaration", "no declaration {id}", id=repr(declaration_id)),
+            hint="'sarhad crossings history' lists them",
         )
     return row
 
@@ -203,10 +226,17 @@ def _own(row: Declaration) -> None:
     """Refuse (409) to change a declaration the partner made or one already withdrawn."""
     if row.origin != LOCAL:
         raise Conflict(
-            f"declaration {row.id[:8]} was declared by {row.origin}: only its own side changes it"
+            message(
+                "crossings.not_ours",
+                "declaration {id} was declared by {origin}: only its own side changes it",
+                id=row.id[:8],
+                origin=row.origin,
+            )
         )
     if row.withdrawn:
-        raise Conflict(f"declaration {row.id[:8]} was withdrawn")
+        raise Conflict(
+            message("crossings.withdrawn", "declaration {id} was withdrawn", id=row.id[:8])
+        )
 
 
 def end_declaration(
@@ -228,11 +258,22 @@ def end_declaration(
     end = at or now
     if end <= row.starts_at:
         raise Conflict(
-            f"at: must be after the declaration's start ({_span(row.starts_at, None)[:17]})",
+            message(
+                "crossings.end_before_start",
+                "at: must be after the declaration's start ({start})",
+                start=_span(row.starts_at, None)[:17],
+            ),
             hint="withdraw it instead if it was entered by mistake",
         )
     if row.ends_at is not None and row.ends_at <= now:
-        raise Conflict(f"declaration {row.id[:8]} already ended at {row.ends_at:%Y-%m-%d %H:%M}Z")
+        raise Conflict(
+            message(
+                "crossings.ended_already",
+                "declaration {id} already ended at {end}",
+                id=row.id[:8],
+                end=f"{row.ends_at:%Y-%m-%d %H:%M}Z",
+            )
+        )
     row.ends_at = end
     row.version += 1
     row.updated_at = now

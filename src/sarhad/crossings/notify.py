@@ -8,7 +8,9 @@ changes announced more than ``PLANNED_AHEAD`` in advance are ``routine``.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -19,6 +21,7 @@ from sarhad.alerts.taxonomy import Kind, Priority
 from sarhad.border import BorderProfile
 from sarhad.border.model import Place
 from sarhad.core.auth import Principal
+from sarhad.core.i18n import Text, define
 from sarhad.core.markings import TLP, may_go
 from sarhad.crossings.models import Declaration
 from sarhad.crossings.ports import CrossingPorts
@@ -28,6 +31,78 @@ from sarhad.crossings.taxonomy import Reason, Status
 PLANNED_AHEAD = timedelta(hours=1)
 #: How long an alert about an open-ended change stays valid.
 OPEN_ENDED_VALIDITY = timedelta(hours=24)
+
+
+# The alert's text is written from these templates (codes and params), in English on the wire,
+# so that a partner of any version reads it; ``closure_text`` finds the code and params in it
+# again, so that each node words the alert in its reader's language. (Sending the code beside
+# the text would need a new field in the alert object, which older partners refuse.)
+CHANGE = define(
+    "crossings.alert.change",
+    "{place} ({place_id}): {side} side {change} from {start}, {until}. Reason: {reason}.",
+)
+REOPENS = define(
+    "crossings.alert.reopens",
+    "{place} ({place_id}): {side} side reopens at {end}; the {status} declared from {start} "
+    "({reason}) ends.",
+)
+CHANGES = {
+    "closed": define("crossings.alert.closed", "closed"),
+    "restricted": define("crossings.alert.restricted", "restricted"),
+    "reopened": define("crossings.alert.reopened", "reopened"),
+}
+UNTIL = define("crossings.alert.until", "until {date}")
+UNTIL_OPEN = define("crossings.alert.until_open", "until further notice")
+REASONS = {
+    "security_incident": define("crossings.reason.security_incident", "security incident"),
+    "protest": define("crossings.reason.protest", "protest"),
+    "policy_decision": define("crossings.reason.policy_decision", "policy decision"),
+    "holiday": define("crossings.reason.holiday", "holiday"),
+    "weather": define("crossings.reason.weather", "weather"),
+    "maintenance": define("crossings.reason.maintenance", "maintenance"),
+    "other": define("crossings.reason.other", "other"),
+}
+
+
+def _reason(code: str) -> Text | str:
+    return Text(f"crossings.reason.{code}") if code in REASONS else code.replace("_", " ")
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    parts = re.split(r"\{(\w+)\}", template)
+    body = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(parts))
+    return re.compile(f"^{body}(?: (?P<note>.*))?$", re.S)
+
+
+_PATTERNS = {
+    "crossings.alert.change": _pattern(CHANGE),
+    "crossings.alert.reopens": _pattern(REOPENS),
+}
+
+
+def closure_text(text: str) -> tuple[Text, str] | None:
+    """The code and params of a closure alert's text written by ``on_declared`` or
+    ``on_reopened`` (ours or a partner's), and the declaration's note after it (as written);
+    None for any other text."""
+    for code, pattern in _PATTERNS.items():
+        found = pattern.match(text)
+        if found is None:
+            continue
+        params: dict[str, Any] = {k: v for k, v in found.groupdict().items() if k != "note"}
+        by_english = {v: k for k, v in REASONS.items()}
+        if params.get("reason") in by_english:
+            params["reason"] = Text(f"crossings.reason.{by_english[params['reason']]}")
+        if params.get("change") in CHANGES:
+            params["change"] = Text(f"crossings.alert.{params['change']}")
+        if params.get("status") in ("closed", "restricted"):
+            params["status"] = Text(f"crossings.alert.{params['status']}")
+        until = params.get("until")
+        if until == UNTIL_OPEN:
+            params["until"] = Text("crossings.alert.until_open")
+        elif isinstance(until, str) and until.startswith("until "):
+            params["until"] = Text("crossings.alert.until", {"date": until.removeprefix("until ")})
+        return Text(code, params), found.group("note") or ""
+    return None
 
 
 def _priority(*, closure: bool, reason: str, starts: datetime, now: datetime) -> Priority:
@@ -109,13 +184,22 @@ def on_declared(
     if not (closure and before != row.status) and not reopening:
         return []
     until = (
-        f"until {_when(row.ends_at, profile, row.side)}" if row.ends_at else "until further notice"
+        Text("crossings.alert.until", {"date": _when(row.ends_at, profile, row.side)})
+        if row.ends_at
+        else Text("crossings.alert.until_open")
     )
     verb = row.status if closure else "reopened"
-    text = (
-        f"{place.name('en')} ({place.id}): {row.side} side {verb} from "
-        f"{_when(row.starts_at, profile, row.side)}, {until}. Reason: "
-        f"{row.reason.replace('_', ' ')}."
+    text: str = Text(
+        "crossings.alert.change",
+        {
+            "place": place.name("en"),
+            "place_id": place.id,
+            "side": row.side,
+            "change": Text(f"crossings.alert.{verb}") if verb in CHANGES else verb,
+            "start": _when(row.starts_at, profile, row.side),
+            "until": until,
+            "reason": _reason(row.reason),
+        },
     )
     if row.note:
         text += f" {row.note}"
@@ -146,10 +230,19 @@ def on_reopened(
 ) -> list[Alert]:
     """Alert partners that a closure or restriction ends (the gate reopens) at its end."""
     assert row.ends_at is not None
-    text = (
-        f"{place.name('en')} ({place.id}): {row.side} side reopens at "
-        f"{_when(row.ends_at, profile, row.side)}; the {row.status} declared from "
-        f"{_when(row.starts_at, profile, row.side)} ({row.reason.replace('_', ' ')}) ends."
+    text = Text(
+        "crossings.alert.reopens",
+        {
+            "place": place.name("en"),
+            "place_id": place.id,
+            "side": row.side,
+            "end": _when(row.ends_at, profile, row.side),
+            "status": Text(f"crossings.alert.{row.status}")
+            if row.status in CHANGES
+            else row.status,
+            "start": _when(row.starts_at, profile, row.side),
+            "reason": _reason(row.reason),
+        },
     )
     return _send(
         session,

@@ -17,6 +17,7 @@ from sarhad.core.auth import Permission, Principal, allowed
 from sarhad.core.db import lock_writes, utcnow
 from sarhad.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from sarhad.core.feed import in_batches
+from sarhad.core.i18n import message
 from sarhad.core.journal import record
 from sarhad.core.pagination import MAX_LIMIT, check_limit, decode_cursor, encode_cursor
 from sarhad.incidents.models import Incident, IncidentVersion, SeizureRow
@@ -99,7 +100,12 @@ def _check_side(side: str, profile: BorderProfile, field_name: str = "reporting_
         raise InvalidInput(
             FieldError(
                 field_name,
-                f"{side!r} is not a side of this border; use {' or '.join(profile.sides)}",
+                message(
+                    "error.not_a_side",
+                    "{side} is not a side of this border; use {sides}",
+                    side=repr(side),
+                    sides=" / ".join(profile.sides),
+                ),
             )
         )
 
@@ -207,7 +213,13 @@ def create_incident(
     if external_ref and session.scalar(
         select(Incident.id).where(Incident.external_ref == external_ref)
     ):
-        raise Conflict(f"an incident with external_ref {external_ref!r} exists already")
+        raise Conflict(
+            message(
+                "incidents.external_ref_exists",
+                "an incident with external_ref {ref} exists already",
+                ref=repr(external_ref),
+            )
+        )
     now = utcnow()
     row = Incident(
         id=str(uuid.uuid4()),
@@ -231,7 +243,10 @@ def get_incident(session: Session, *, incident_id: str) -> Incident:
     """The incident with ``incident_id``, or ``NotFound``."""
     row = session.get(Incident, incident_id)
     if row is None:
-        raise NotFound(f"no incident {incident_id}", hint="list incidents to find its id")
+        raise NotFound(
+            message("incidents.not_found", "no incident {id}", id=incident_id),
+            hint=message("incidents.not_found.hint", "list incidents to find its id"),
+        )
     return row
 
 
@@ -242,8 +257,17 @@ def _locked(session: Session, incident_id: str, expected_version: int) -> Incide
     _local_only(row)
     if row.version != expected_version:
         raise Conflict(
-            f"incident {incident_id} is at version {row.version}, not {expected_version}",
-            hint="reload it, re-apply your change and send the new version",
+            message(
+                "incidents.stale_version",
+                "incident {id} is at version {version}, not {expected}",
+                id=incident_id,
+                version=row.version,
+                expected=expected_version,
+            ),
+            hint=message(
+                "incidents.stale_version.hint",
+                "reload it, re-apply your change and send the new version",
+            ),
         )
     return row
 
@@ -267,7 +291,13 @@ def update_incident(
         _check_side(patch.reporting_side, profile)
     row = _locked(session, incident_id, patch.expected_version)
     if row.status == Status.CLOSED:
-        raise Conflict(f"incident {incident_id} is closed and can no longer be edited")
+        raise Conflict(
+            message(
+                "incidents.closed",
+                "incident {id} is closed and can no longer be edited",
+                id=incident_id,
+            )
+        )
     before = to_out(row).model_dump(mode="json")
     _apply(row, patch)
     if patch.location is not None or patch.far_from_line is not None:
@@ -304,7 +334,13 @@ def transition_incident(
     if step.to not in TRANSITIONS[current]:
         allowed = ", ".join(sorted(s.value for s in TRANSITIONS[current])) or "none (final)"
         raise Conflict(
-            f"cannot go from {current.value} to {step.to.value}; allowed next: {allowed}"
+            message(
+                "incidents.transition",
+                "cannot go from {current} to {to}; allowed next: {allowed}",
+                current=current.value,
+                to=step.to.value,
+                allowed=allowed,
+            )
         )
     row.status = step.to.value
     row.version += 1
@@ -548,7 +584,9 @@ def list_incidents(
         try:
             at = datetime.fromisoformat(at_s)
         except (TypeError, ValueError) as exc:
-            raise InvalidInput(FieldError("cursor", "not a cursor this node issued")) from exc
+            raise InvalidInput(
+                FieldError("cursor", message("error.bad_cursor", "not a cursor this node issued"))
+            ) from exc
         # A row-value comparison, not (a < x OR (a = x AND b < y)): both backends seek the
         # index to it, where the OR form scanned every entry before the cursor (a page deep
         # in a list cost as much as all the pages before it).
@@ -724,7 +762,11 @@ def store_received(
     row = session.get(Incident, record_id)
     if row is not None and row.origin_node_id != origin_node_id:
         raise Conflict(
-            f"incident {record_id} exists here with another origin; refusing to overwrite it"
+            message(
+                "incidents.other_origin",
+                "incident {id} exists here with another origin; refusing to overwrite it",
+                id=record_id,
+            )
         )
     if (
         row is not None
@@ -764,6 +806,14 @@ def store_received(
 def _local_only(row: Incident) -> None:
     if row.origin_node_id is not None:
         raise Conflict(
-            f"incident {row.id} was received from {row.origin}; it is read-only here",
-            hint="link it to a record of your own, or ask its originator to correct it",
+            message(
+                "incidents.read_only",
+                "incident {id} was received from {origin}; it is read-only here",
+                id=row.id,
+                origin=row.origin,
+            ),
+            hint=message(
+                "incidents.read_only.hint",
+                "link it to a record of your own, or ask its originator to correct it",
+            ),
         )

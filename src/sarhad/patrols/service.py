@@ -22,6 +22,7 @@ from sarhad.core.config import Settings
 from sarhad.core.db import lock_writes, utcnow
 from sarhad.core.errors import FieldError, InvalidInput, NotFound
 from sarhad.core.feed import in_batches
+from sarhad.core.i18n import message
 from sarhad.core.journal import record
 from sarhad.patrols.config import PatrolConfig, load_patrol_config
 from sarhad.patrols.models import PatrolAssignment, PatrolPlan
@@ -149,7 +150,12 @@ def prepare_plan(
     actor.require(Permission.PATROLS_PLAN)
     side = settings.node_side
     if side not in profile.sides:
-        raise InvalidInput(FieldError("node_side", f"{side} is not a side of this border"))
+        raise InvalidInput(
+            FieldError(
+                "node_side",
+                message("patrols.not_a_side", "{side} is not a side of this border", side=side),
+            )
+        )
     config = patrol_config(settings, profile)
     check_plan(
         plan_bounds(settings, profile, config=config),
@@ -347,7 +353,9 @@ def get_plan(session: Session, *, plan_id: str) -> PatrolPlan:
     )
     if len(rows) != 1:
         raise NotFound(
-            f"no patrol plan {plan_id}" if not rows else f"plan id {plan_id} is ambiguous",
+            message("patrols.no_plan", "no patrol plan {id}", id=plan_id)
+            if not rows
+            else message("patrols.ambiguous", "plan id {id} is ambiguous", id=plan_id),
             hint="list plans with 'sarhad patrols list'",
         )
     return rows[0]

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from sarhad.core.i18n import message
 from sarhad.core.markings import TLP, may_be_limit, may_forward, may_go, may_leave
 
 if TYPE_CHECKING:
@@ -114,13 +115,30 @@ def _received_reasons(record: SharableRecord, terms: Terms) -> list[str]:
     """Rules for records another node sent us: we pass them on only if all three allow it."""
     reasons: list[str] = []
     if not terms.forward_third_party:
-        reasons.append("received from another node and the agreement does not allow forwarding")
+        reasons.append(
+            message(
+                "sharing.received_no_forwarding",
+                "received from another node and the agreement does not allow forwarding",
+            )
+        )
     # RED has its own reason already; AMBER and AMBER+STRICT stay inside the recipient.
     forward = may_forward(record.tlp)
     if may_leave(record.tlp).ok and not forward.ok:
-        reasons.append(f"received from another node and {forward.text}")
+        reasons.append(
+            message(
+                "sharing.received_and",
+                "received from another node and {why}",
+                why=forward.text,
+            )
+        )
     if terms.partner_node_id is not None and record.origin_node_id == terms.partner_node_id:
-        reasons.append(f"received from {terms.partner}: never sent back to its originator")
+        reasons.append(
+            message(
+                "sharing.originator",
+                "received from {partner}: never sent back to its originator",
+                partner=terms.partner,
+            )
+        )
     return reasons
 
 
@@ -131,27 +149,53 @@ def decide(record: SharableRecord, terms: Terms, *, now: datetime) -> Decision:
     """
     reasons: list[str] = []
     if terms.expires_at is not None and now >= terms.expires_at:
-        reasons.append(f"agreement expired on {when(terms.expires_at)}")
+        reasons.append(
+            message("sharing.expired", "agreement expired on {date}", date=when(terms.expires_at))
+        )
     marking = may_go(record.tlp, terms.max_tlp)
     if not marking.ok:
         reasons.append(marking.text)
     if terms.categories and record.category not in terms.categories:
-        reasons.append(f"category {record.category} is not in the agreement")
+        reasons.append(
+            message(
+                "sharing.category",
+                "category {category} is not in the agreement",
+                category=record.category,
+            )
+        )
     if record.sector is None:
         # An agreement shares border incidents; a record far off the line is not one, and
         # its placement (no sector, no km) has no place in the partner's border data.
-        reasons.append("far from the line (no sector): not a border incident to share")
+        reasons.append(
+            message(
+                "sharing.no_sector",
+                "far from the line (no sector): not a border incident to share",
+            )
+        )
     elif terms.sectors and record.sector not in terms.sectors:
-        reasons.append(f"sector {record.sector} is not in the agreement")
+        reasons.append(
+            message(
+                "sharing.sector",
+                "sector {sector} is not in the agreement",
+                sector=record.sector,
+            )
+        )
     if record.status not in terms.statuses:
-        reasons.append(f"status {record.status} is not shared")
+        reasons.append(
+            message("sharing.status", "status {status} is not shared", status=record.status)
+        )
     if record.origin_node_id is not None:
         reasons.extend(_received_reasons(record, terms))
     release_at: datetime | None = None
     ready_at = record.occurred_at + timedelta(hours=terms.release_delay_hours)
     if now < ready_at:
         reasons.append(
-            f"held until {when(ready_at)} by the {hours(terms.release_delay_hours)} release delay"
+            message(
+                "sharing.held",
+                "held until {date} by the {hours} h release delay",
+                date=when(ready_at),
+                hours=f"{terms.release_delay_hours:g}",
+            )
         )
         # Only a promise of release when nothing else stands in the way.
         if len(reasons) == 1:

@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from sarhad.core.db import utcnow
+from sarhad.core.i18n import Text
 from sarhad.incidents import service as incidents
 from sarhad.sharing.models import Partner
 from sarhad.sharing.policy import SharableRecord, decide, redact
 from sarhad.sharing.schemas import PreviewItem, PreviewOut
 from sarhad.sharing.service import resolve_partner, terms_for
+
+
+def coded(reason: str) -> dict[str, Any]:
+    """A reason as ``{"code", "params"}`` (one not yet coded: ``error.plain`` with its text)."""
+    return (
+        reason.as_json()
+        if isinstance(reason, Text)
+        else Text("error.plain", {"text": reason}).as_json()
+    )
 
 
 def preview(
@@ -38,6 +49,7 @@ def preview(
                 tlp=out.tlp,
                 share=decision.share,
                 reasons=list(decision.reasons),
+                reason_codes=[coded(r) for r in decision.reasons],
                 withheld_fields=list(decision.withheld_fields),
                 release_at=decision.release_at,
                 record=redact(out.model_dump(mode="json"), decision) if goes else None,

@@ -299,6 +299,8 @@ class PreviewItem(BaseModel):
     tlp: TLP
     share: bool
     reasons: list[str]
+    #: The same reasons as codes and parameters, to word them in the reader's language.
+    reason_codes: list[dict[str, Any]] = Field(default_factory=list)
     withheld_fields: list[str]
     release_at: datetime | None
     record: dict[str, Any] | None  # the redacted record; None when it would not go at all

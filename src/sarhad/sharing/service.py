@@ -20,6 +20,7 @@ from sarhad.border import BorderProfile
 from sarhad.core.auth import Permission, Principal, Role, User, add_user, issue_token
 from sarhad.core.db import lock_writes, utcnow
 from sarhad.core.errors import Conflict, FieldError, InvalidInput, NotFound, from_validation
+from sarhad.core.i18n import message
 from sarhad.core.journal import ChangeLog, record
 from sarhad.core.markings import TLP
 from sarhad.core.sealing import seal, unseal
@@ -117,7 +118,12 @@ def add_partner(
         raise invalid(exc) from None
     lock_writes(session)
     if session.scalar(select(Partner.id).where(Partner.name == data.name)):
-        raise Conflict(f"partner {data.name!r} exists already", hint="use 'sarhad partners set'")
+        raise Conflict(
+            message(
+                "sharing.partner_exists", "partner {name} exists already", name=repr(data.name)
+            ),
+            hint="use 'sarhad partners set'",
+        )
     username = ACCOUNT_PREFIX + data.name
     user = add_user(session, username=username, role=Role.PARTNER, actor=actor.username)
     token = issue_token(session, username=username, name="partner", actor=actor.username)
@@ -178,7 +184,10 @@ def get_partner(session: Session, *, name: str) -> Partner:
     """The partner called ``name``, or ``NotFound``."""
     partner = session.scalar(select(Partner).where(Partner.name == name))
     if partner is None:
-        raise NotFound(f"no partner {name!r}", hint="list partners with 'sarhad partners list'")
+        raise NotFound(
+            message("sharing.no_partner", "no partner {name}", name=repr(name)),
+            hint="list partners with 'sarhad partners list'",
+        )
     return partner
 
 
@@ -193,7 +202,13 @@ def partner_for_account(session: Session, *, username: str) -> Partner:
         select(Partner).join(User, User.id == Partner.account_id).where(User.username == username)
     )
     if partner is None:
-        raise NotFound(f"account {username!r} belongs to no partner")
+        raise NotFound(
+            message(
+                "sharing.account_no_partner",
+                "account {name} belongs to no partner",
+                name=repr(username),
+            )
+        )
     return partner
 
 
@@ -266,7 +281,10 @@ def get_agreement(session: Session, *, partner: Partner | str) -> Agreement:
     p = resolve_partner(session, partner)
     agreement = session.scalar(select(Agreement).where(Agreement.partner_id == p.id))
     if agreement is None:  # add_partner always makes one; only hand-edited databases lack it
-        raise NotFound(f"partner {p.name!r} has no agreement", hint="run 'sarhad agreements set'")
+        raise NotFound(
+            message("sharing.no_agreement", "partner {name} has no agreement", name=repr(p.name)),
+            hint="run 'sarhad agreements set'",
+        )
     return agreement
 
 
@@ -438,7 +456,9 @@ def alert_counterpart(session: Session, name: str | None) -> Counterpart:
             raise InvalidInput(
                 FieldError(
                     "partner",
-                    "name the partner" if active else "this node has no active partner",
+                    message("sharing.name_partner", "name the partner")
+                    if active
+                    else message("sharing.no_active_partner", "this node has no active partner"),
                 ),
                 hint="'sarhad partners list' shows them" if active else "'sarhad partners add'",
             )
@@ -447,7 +467,7 @@ def alert_counterpart(session: Session, name: str | None) -> Counterpart:
         try:
             partner = get_partner(session, name=name)
         except NotFound as exc:
-            raise InvalidInput(FieldError("partner", exc.message), hint=exc.hint) from None
+            raise InvalidInput(FieldError("partner", exc.text), hint=exc.hint) from None
     agreement = get_agreement(session, partner=partner)
     return Counterpart(
         partner_id=partner.id,

@@ -10,6 +10,7 @@ block. The raise form (``/alerts/new``) is plain HTML and works without the scri
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime
 from typing import Annotated, Any
@@ -30,7 +31,9 @@ from sarhad.core.auth import Permission
 from sarhad.core.db import utcnow
 from sarhad.core.errors import Conflict, InvalidInput, NotFound
 from sarhad.core.feed import head
+from sarhad.core.i18n import Text
 from sarhad.core.markings import TLP, offerable
+from sarhad.crossings.notify import closure_text
 from sarhad.sharing import service as sharing
 from sarhad.web import alert_forms, auth, i18n, incident_forms
 from sarhad.web.i18n import N_
@@ -97,6 +100,21 @@ def actions(alert: AlertOut, *, can_respond: bool, can_raise: bool = False) -> d
             can_raise and alert.direction == Direction.OUTBOUND and alert.withdrawn_at is None
         ),
     }
+
+
+def alert_text(alert: Any, *, lang: str, places: dict[str, Any]) -> tuple[str, str] | None:
+    """A closure alert written by a node (ours or the partner's) in ``lang``, with its place's
+    name in ``lang``, and the declaration's note as written; None for a text someone typed."""
+    if alert.kind != "crossing_closure":
+        return None
+    found = closure_text(alert.text)
+    if found is None:
+        return None
+    text, note = found
+    place = places.get(str(text.params.get("place_id")))
+    if place is not None:
+        text = Text(text.code, {**text.params, "place": place.name(lang)})
+    return text.in_(lang), note
 
 
 BOXES = {"inbox": Direction.INBOUND, "outbox": Direction.OUTBOUND}
@@ -170,6 +188,7 @@ def alert_lists(
         paged=paged,
         open_only=open_only,
         places=places,
+        alert_text=functools.partial(alert_text, lang=lang, places=places),
         can_respond=can_respond,
         can_raise=can_raise,
         raised=just_raised,

@@ -1,12 +1,13 @@
-"""Languages of the web console: gettext catalogs (Babel) compiled in memory at start-up.
+"""Languages of the web console: the Jinja environments over core's one catalogue.
 
-The ``.po`` files under ``translations/`` are the source; no ``.mo`` build step is needed.
-To add or change a string: mark it (``_("...")`` in a template, ``N_("...")`` in Python),
-then from ``src/sarhad/web``::
+The catalogue and its loader are in ``sarhad.core.i18n`` (services word their errors and
+reasons from it too); the ``.po`` files stay under ``translations/`` here. To add or change a
+string: mark it (``_("...")`` in a template, ``N_("...")`` in Python; a coded message
+``message("code", "English {x}", x=...)``), then from ``src/sarhad``::
 
-    pybabel extract -F babel.cfg -o messages.pot .
-    pybabel update -i messages.pot -d translations
-    # translate every new msgid in translations/{ur,fa}/LC_MESSAGES/messages.po
+    pybabel extract -F babel.cfg -o /tmp/messages.pot .
+    pybabel update -i /tmp/messages.pot -d web/translations   # or edit the area's .po file
+    # translate every new msgid in web/translations/{ur,fa}/LC_MESSAGES/*.po
 
 tests/web/test_i18n.py fails while any string lacks an Urdu or Persian translation.
 """
@@ -14,60 +15,38 @@ tests/web/test_i18n.py fails while any string lacks an Urdu or Persian translati
 from __future__ import annotations
 
 import functools
-import gettext
-import io
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import jinja2
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from fastapi import Request
+
+from sarhad.core.i18n import (
+    DEFAULT,
+    LANGUAGES,
+    N_,
+    PSEUDO,
+    RTL,
+    compile_catalog,
+    from_json,
+    translations,
+)
+from sarhad.core.i18n import say as core_say
+
+__all__ = ["DEFAULT", "LANGUAGES", "N_", "PSEUDO", "RTL", "compile_catalog", "translations"]
 
 HERE = Path(__file__).parent
 TRANSLATIONS = HERE / "translations"
 TEMPLATES = HERE / "templates"
-LANGUAGES: dict[str, str] = {"en": "English", "ur": "اردو", "fa": "فارسی"}
-RTL = frozenset({"ur", "fa"})
-DEFAULT = "en"
 LANG_COOKIE = "sarhad_lang"
-
-
-def N_(message: str) -> str:  # the gettext name for "translate later"
-    """Mark a Python string for extraction; it is translated where it is shown."""
-    return message
-
-
-def compile_catalog(po_path: Path) -> gettext.GNUTranslations:
-    """Read one ``.po`` file and compile it in memory."""
-    with po_path.open("rb") as f:
-        catalog = read_po(f)
-    buf = io.BytesIO()
-    write_mo(buf, catalog)
-    buf.seek(0)
-    return gettext.GNUTranslations(buf)
-
-
-@functools.cache
-def translations(lang: str) -> gettext.NullTranslations:
-    """The compiled catalog of ``lang`` (English is the source language: no catalog)."""
-    if lang == DEFAULT:
-        return gettext.NullTranslations()
-    folder = TRANSLATIONS / lang / "LC_MESSAGES"
-    main = compile_catalog(folder / "messages.po")
-    # Further catalogs (one per area of the console, e.g. alerts.po) fill in what messages.po
-    # lacks, so that people working on different pages never edit the same file.
-    for extra in sorted(folder.glob("*.po")):
-        if extra.name != "messages.po":
-            main.add_fallback(compile_catalog(extra))
-    return main
 
 
 @functools.cache
 def environments() -> dict[str, jinja2.Environment]:
-    """One Jinja2 environment per language, each with its catalog installed."""
+    """One Jinja2 environment per language (and the test pseudo-locale), each with its catalog."""
     envs = {}
-    for lang in LANGUAGES:
+    for lang in [*LANGUAGES, PSEUDO]:
         env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(TEMPLATES),
             autoescape=True,
@@ -77,8 +56,18 @@ def environments() -> dict[str, jinja2.Environment]:
             lstrip_blocks=True,
         )
         env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+        env.globals["say"] = functools.partial(say, lang=lang)
         envs[lang] = env
     return envs
+
+
+def say(value: Any, lang: str) -> str:
+    """A coded message (a ``Text``, or its JSON ``{"code", "params"}``) worded in ``lang``;
+    any other value as written (a record's own text)."""
+    if isinstance(value, Mapping) and isinstance(value.get("code"), str):
+        coded = from_json(value)
+        return coded.in_(lang) if coded is not None else str(value)
+    return core_say(value, lang)
 
 
 def gettext_for(lang: str) -> Callable[[str], str]:
@@ -87,10 +76,13 @@ def gettext_for(lang: str) -> Callable[[str], str]:
 
 
 def choose(request: Request) -> tuple[str, bool]:
-    """The language for this request and whether it was just switched (``?lang=``)."""
+    """The language for this request and whether it was just switched (``?lang=``).
+
+    ``qps`` (the pseudo-locale) is accepted only by ``?lang=`` and never remembered: tests use it.
+    """
     asked = request.query_params.get("lang")
-    if asked in LANGUAGES:
-        return asked, True
+    if asked in LANGUAGES or asked == PSEUDO:
+        return asked, asked != PSEUDO
     kept = request.cookies.get(LANG_COOKIE)
     return (kept if kept in LANGUAGES else DEFAULT), False
 

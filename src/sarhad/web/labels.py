@@ -82,6 +82,26 @@ LABELS: dict[str, dict[str, str]] = {
         "high": N_("High"),
         "critical": N_("Critical"),
     },
+    # Fields a sharing agreement may withhold (sharing.policy.WITHHOLDABLE).
+    "field": {
+        "sources": N_("Sources"),
+        "narrative": N_("Narrative"),
+        "grading": N_("Grading"),
+        "place": N_("Place"),
+        "seizures": N_("Seizures"),
+    },
+    # Units of seizures that are words (kg, l, m3... are symbols, shown as they are).
+    "unit": {
+        "head": N_("head (animals)"),
+        "items": N_("items"),
+        "rounds": N_("rounds (ammunition)"),
+    },
+    # Patrol shifts (patrols.config).
+    "shift": {
+        "day": N_("Day"),
+        "evening": N_("Evening"),
+        "night": N_("Night"),
+    },
     # Signing keys (sharing page): core.signing.TrustedKey.state, Revocation, how trusted.
     "key_state": {
         "valid": N_("Valid"),

@@ -34,15 +34,15 @@ from sarhad.core.clients import client_address
 from sarhad.core.db import utcnow
 from sarhad.crossings.public import PublicFeed, PublicPlace, public_places
 from sarhad.crossings.taxonomy import WEEKDAYS
-from sarhad.web import i18n
+from sarhad.web import i18n, public_fonts
 
 #: How long browsers and proxies may reuse a response without asking again.
 CACHE_CONTROL = "public, max-age=60"
-#: The page loads only its own stylesheet: no script, no font, no image, no other origin.
+#: The page loads only its own stylesheet and fonts: no script, no image, no other origin.
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'none'; "
-        "frame-ancestors 'none'"
+        "default-src 'none'; style-src 'self'; font-src 'self'; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -294,8 +294,8 @@ def render_page(feed: PublicFeed, *, lang: str, profile: BorderProfile, first_si
 
 @functools.cache
 def stylesheet() -> str:
-    """The page's stylesheet (read once)."""
-    return STYLESHEET.read_text(encoding="utf-8")
+    """The page's stylesheet (read once), after the ``@font-face`` rules of its own fonts."""
+    return public_fonts.font_faces() + STYLESHEET.read_text(encoding="utf-8")
 
 
 # --- routes --------------------------------------------------------------------------------
@@ -390,7 +390,8 @@ def public_crossing(request: Request, crossing_id: str) -> Response:
 @router.get("/public/crossings", response_class=HTMLResponse)
 def public_page(request: Request, lang: str = "en") -> Response:
     """The status page in English, Urdu or Persian (``lang`` en, ur, fa; others: English)."""
-    lang = lang if lang in i18n.LANGUAGES else i18n.DEFAULT
+    # qps: the pseudo-locale of the language tests (every catalogued string marked).
+    lang = lang if lang in i18n.LANGUAGES or lang == i18n.PSEUDO else i18n.DEFAULT
     n = node(request)
     at = utcnow()
     feed = PublicFeed(generated_at=at.replace(microsecond=0), crossings=_places(request, at))
@@ -408,6 +409,19 @@ def public_index(lang: str | None = None) -> Response:
     """The page's short address: sends the browser on to the page."""
     target = "crossings" + (f"?lang={lang}" if lang in i18n.LANGUAGES else "")
     return RedirectResponse(target, status_code=302, headers={"Cache-Control": CACHE_CONTROL})
+
+
+@router.get("/public/fonts/{name}.woff2", include_in_schema=False)
+def public_font(request: Request, name: str) -> Response:
+    """A font of the page, cut to its glyphs (sarhad.web.public_fonts); cached for a day."""
+    data = public_fonts.font(name)
+    if data is None:
+        return Response(status_code=404, headers={"Cache-Control": CACHE_CONTROL})
+    return _cached(
+        request,
+        _etag("font", name, hashlib.sha256(data).hexdigest()),
+        lambda: Response(data, media_type="font/woff2"),
+    )
 
 
 @router.get("/public/style.css", include_in_schema=False)

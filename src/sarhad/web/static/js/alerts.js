@@ -73,12 +73,13 @@
       statusCell.append(" · ", el("strong", { class: "overdue-flag" }, t("overdue", "Overdue")));
     }
     if (a.answer) {
-      const said = a.answer_text ? `: ${a.answer_text}` : "";
-      const answer = t(`answer_${a.answer}`, a.answer) + said;
-      statusCell.append(el("span", { class: "answer" }, answer));
+      // The answer's words are the partner's own: isolated in <bdi>, as the page does.
+      const answer = el("span", { class: "answer" }, t(`answer_${a.answer}`, a.answer));
+      if (a.answer_text) answer.append(": ", el("bdi", {}, a.answer_text));
+      statusCell.append(answer);
     }
     if (a.withdraw_reason) {
-      statusCell.append(el("span", { class: "withdraw-reason" }, a.withdraw_reason));
+      statusCell.append(el("bdi", { class: "withdraw-reason" }, a.withdraw_reason));
     }
     const escalation = el("td", { "data-col": "escalation", "data-level": a.escalation_level });
     if (a.escalation_level) {
@@ -109,7 +110,7 @@
       cell("priority", t(`priority_${a.priority}`, a.priority)),
       cell("kind", t(`kind_${a.kind}`, a.kind)),
       cell("partner", a.partner),
-      el("td", { "data-col": "text", id: `alert-${a.id}-text` }, a.text),
+      el("td", { "data-col": "text", id: `alert-${a.id}-text` }, el("bdi", {}, a.text)),
       cell("place", place),
       statusCell,
       cell("ack_by", deadline(a.ack_by, !a.acknowledged_at && !a.withdrawn_at)),
