@@ -15,7 +15,7 @@ from itertools import takewhile
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from sarhad.analysis.risk import (
     Contribution,
@@ -29,7 +29,8 @@ from sarhad.border import BorderProfile
 from sarhad.core.db import utcnow
 from sarhad.core.errors import FieldError, InvalidInput
 from sarhad.core.memo import HeadMemo
-from sarhad.incidents.models import Incident, IncidentLink
+from sarhad.incidents import links
+from sarhad.incidents.models import Incident
 from sarhad.incidents.taxonomy import Status
 
 ORIGINS = ("all", "local", "partner")
@@ -97,26 +98,8 @@ def _counted(
     if clause is not None:
         where.append(clause)
     else:
-        where.append(~_confirmed_twin())
+        where.append(~links.confirmed_twin())
     return where
-
-
-def _confirmed_twin() -> ColumnElement[bool]:
-    """A received record an analyst confirmed as the same event as one of ours that counts.
-
-    Why: with both origins, the event would otherwise weigh twice; ours stands for both.
-    """
-    ours = aliased(Incident)
-    return (
-        select(IncidentLink.id)
-        .join(ours, ours.id == IncidentLink.local_id)
-        .where(
-            IncidentLink.remote_id == Incident.id,
-            IncidentLink.status == "confirmed",
-            ours.status != Status.DRAFT.value,
-        )
-        .exists()
-    )
 
 
 def load_points(
