@@ -223,6 +223,20 @@ def uncounted_drafts(
     return int(session.scalar(select(func.count()).select_from(Incident).where(*where)) or 0)
 
 
+def suggested_pairs(
+    session: Session,
+    *,
+    profile: BorderProfile,
+    at: datetime,
+    origin: str | None = None,
+    within_km: float | None = DEFAULT_WITHIN_KM,
+) -> int:
+    """Pairs among the counted incidents that are only suggested as one event: until an
+    officer confirms them each weighs as two (links.count_once)."""
+    where = _counted(profile, at, origin, within_km)
+    return links.count_once(session, where).suggested_pairs
+
+
 # --- plain forms for JSON, CSV and GeoJSON ------------------------------------------------
 
 

@@ -88,13 +88,20 @@ def create(request: Request, body: LinkIn, actor: Decider) -> dict[str, Any]:
 def decide(
     request: Request,
     link_id: str,
-    decision: Literal["confirm", "reject", "undo"],
+    decision: Literal["confirm", "reject", "undo", "accept", "contest"],
     actor: Decider,
 ) -> dict[str, Any]:
-    """Confirm or reject a suggested link, or undo a decision."""
+    """Confirm or reject a suggested link, undo a decision, or accept or contest the
+    partner's decision on it."""
     with node(request).db.session() as session:
         if decision == "undo":
             return link_json(links.undo_decision(session, link_id=link_id, actor=actor))
+        if decision in ("accept", "contest"):
+            return link_json(
+                links.answer_partner(
+                    session, link_id=link_id, accept=decision == "accept", actor=actor
+                )
+            )
         return link_json(
             links.decide_link(session, link_id=link_id, confirm=decision == "confirm", actor=actor)
         )
