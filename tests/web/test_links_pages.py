@@ -6,6 +6,8 @@ import re
 import uuid
 from typing import Any
 
+import pytest
+
 from sarhad.border import load_profile
 from sarhad.core.auth import CONSOLE, Role
 from sarhad.core.db import lock_writes
@@ -13,6 +15,9 @@ from sarhad.incidents import links, service
 from sarhad.incidents.schemas import IncidentIn
 from support import LiveNode
 from web.helpers import csrf_of
+
+# The panel reads pages: once, on SQLite (the service below it runs on both databases).
+pytestmark = pytest.mark.once_on("sqlite")
 
 PROFILE = load_profile()
 DATA: dict[str, Any] = {
