@@ -513,6 +513,7 @@ def main() -> None:
         f"links bench: {hist.events} events, {len(hist.reports)} records, {both} reported by "
         f"both sides; seed {args.seed}; {cpu_model()}"
     )
+    missed: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         for mode in args.modes.split(","):
             res = run(mode, hist, profile, Path(tmp))
@@ -551,11 +552,18 @@ def main() -> None:
             new_f1 = min(res[s]["all"][0].f1 for s in ("PK", "IR"))
             old_f1 = min(res[f"{s} baseline"]["all"][0].f1 for s in ("PK", "IR"))
             n_pk, n_ir, same = res["confirmed"]
+            new_p = min(res[s]["all"][0].p for s in ("PK", "IR"))
+            if new_f1 < 0.9 or new_p < 0.9 or not res["confirmed"][2]:
+                missed.append(mode)
             out.print(
                 f"best-candidate F1 (worse node): new {new_f1:.2f}, baseline {old_f1:.2f}, "
                 f"ratio {new_f1 / old_f1 if old_f1 else float('inf'):.2f}; confirmed on PK "
                 f"{n_pk}, seen on IR {n_ir}, identical: {same}"
             )
+
+    if missed:
+        out.print(f"[red]goal missed[/] (F1 and best precision >= 0.9, same links): {missed}")
+        sys.exit(1)
 
 
 if __name__ == "__main__":
