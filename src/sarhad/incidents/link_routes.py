@@ -60,7 +60,7 @@ def list_(
         ]
 
 
-@router.get("/of/{incident_id}", responses=responses(422))
+@router.get("/of/{incident_id}", responses=responses(404, 422))
 def of_incident(request: Request, incident_id: str, _actor: Reader) -> dict[str, Any]:
     """One record's links as the officer decides them: twin, best candidate, alternatives."""
     with node(request).db.session() as session:

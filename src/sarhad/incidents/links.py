@@ -436,6 +436,8 @@ class Candidates:
 
 def candidates_of(session: Session, *, incident_id: str) -> Candidates:
     """The links of one record, arranged for the officer deciding them."""
+    if session.get(Incident, incident_id) is None:
+        raise NotFound(f"no incident {incident_id}", hint="list incidents to find its id")
     mine = list_links(session, incident_id=incident_id)
     others = {x.local_id if x.remote_id == incident_id else x.remote_id for x in mine}
     # The best candidate is judged among every link of the records involved, so that a
