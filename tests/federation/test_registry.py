@@ -157,11 +157,12 @@ def test_a_fourth_type_travels_by_registering_it(
 
 
 def test_types_run_in_the_documented_order_and_each_stix_type_has_one_reader() -> None:
-    assert [t.name for t in REGISTRY] == ["incident", "crossing", "alert"]
+    assert [t.name for t in REGISTRY] == ["incident", "link", "crossing", "alert"]
     assert REGISTRY.claims()["incident"].name == "incident"
     assert REGISTRY.claims()["sarhad-alert-step"].name == "alert"
     assert set(REGISTRY.entities()) == {
         "incident",
+        "incident_link",
         "alert",
         "crossing_declaration",
         "crossing_hours",
@@ -181,6 +182,6 @@ def test_every_definition_passes_the_oasis_validator() -> None:
     definitions: list[dict[str, Any]] = [
         d for t in REGISTRY if (d := t.definition(EXTENSION_AUTHOR)) is not None
     ]
-    assert len(definitions) == 3 and validate_with_oasis(definitions) == []
-    assert len({d["id"] for d in definitions}) == 3
+    assert len(definitions) == 4 and validate_with_oasis(definitions) == []
+    assert len({d["id"] for d in definitions}) == 4
     assert all(d["created"] <= d["modified"] <= stix_timestamp(utcnow()) for d in definitions)

@@ -76,7 +76,12 @@ def _level(level: str) -> str:
 
 
 def _summary(
-    rows: list[SectorRisk], at: datetime, params: RiskParams, drafts: int, within_km: float
+    rows: list[SectorRisk],
+    at: datetime,
+    params: RiskParams,
+    drafts: int,
+    within_km: float,
+    pairs: int = 0,
 ) -> None:
     counts = level_counts(rows)
     per_level = ", ".join(f"{counts[lv]} {_level(lv)}" for lv in LEVELS)
@@ -90,6 +95,11 @@ def _summary(
         out.print(
             f"[yellow]{drafts} draft incident(s) not counted[/]: only submitted, validated and "
             "closed incidents count ('sarhad incidents submit ID'; imports arrive as drafts)"
+        )
+    if pairs:
+        out.print(
+            f"[yellow]{pairs} pair(s) of records only suggested as one event[/]: each counts "
+            "twice until confirmed ('sarhad links list')"
         )
 
 
@@ -241,6 +251,9 @@ def risk(
             drafts = service.uncounted_drafts(
                 session, profile=profile, at=when, origin=origin, within_km=within_km
             )
+            pairs = service.suggested_pairs(
+                session, profile=profile, at=when, origin=origin, within_km=within_km
+            )
     if explain:
         _print_explanation(row, fmt, out_file, top, params, when, origin, within_km)
         return
@@ -248,7 +261,7 @@ def risk(
         rows = sorted(rows, key=lambda r: (-r.score, r.number))[:top]
     if fmt == "table":
         out.print(_table(rows))
-        _summary(rows, when, params, drafts, within_km)
+        _summary(rows, when, params, drafts, within_km, pairs)
     elif fmt == "csv":
         _emit(service.risk_csv(rows), out_file, f"{len(rows)} sectors as CSV")
     elif fmt == "geojson":

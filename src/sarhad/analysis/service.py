@@ -15,7 +15,7 @@ from itertools import takewhile
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from sarhad.analysis.risk import (
     Contribution,
@@ -30,7 +30,8 @@ from sarhad.core.db import utcnow
 from sarhad.core.errors import FieldError, InvalidInput
 from sarhad.core.i18n import message
 from sarhad.core.memo import HeadMemo
-from sarhad.incidents.models import Incident, IncidentLink
+from sarhad.incidents import links
+from sarhad.incidents.models import Incident
 from sarhad.incidents.taxonomy import Status
 
 ORIGINS = ("all", "local", "partner")
@@ -112,26 +113,8 @@ def _counted(
     if clause is not None:
         where.append(clause)
     else:
-        where.append(~_confirmed_twin())
+        where.append(~links.confirmed_twin())
     return where
-
-
-def _confirmed_twin() -> ColumnElement[bool]:
-    """A received record an analyst confirmed as the same event as one of ours that counts.
-
-    Why: with both origins, the event would otherwise weigh twice; ours stands for both.
-    """
-    ours = aliased(Incident)
-    return (
-        select(IncidentLink.id)
-        .join(ours, ours.id == IncidentLink.local_id)
-        .where(
-            IncidentLink.remote_id == Incident.id,
-            IncidentLink.status == "confirmed",
-            ours.status != Status.DRAFT.value,
-        )
-        .exists()
-    )
 
 
 def load_points(
@@ -253,6 +236,20 @@ def uncounted_drafts(
     """How many drafts would count if submitted (imports arrive as drafts: worth telling)."""
     where = _counted(profile, at, origin, within_km, drafts=True)
     return int(session.scalar(select(func.count()).select_from(Incident).where(*where)) or 0)
+
+
+def suggested_pairs(
+    session: Session,
+    *,
+    profile: BorderProfile,
+    at: datetime,
+    origin: str | None = None,
+    within_km: float | None = DEFAULT_WITHIN_KM,
+) -> int:
+    """Pairs among the counted incidents that are only suggested as one event: until an
+    officer confirms them each weighs as two (links.count_once)."""
+    where = _counted(profile, at, origin, within_km)
+    return links.count_once(session, where).suggested_pairs
 
 
 # --- plain forms for JSON, CSV and GeoJSON ------------------------------------------------

@@ -418,13 +418,20 @@ def links_list(
     out.print(table)
 
 
-def _decide(link_id: str, confirm: bool) -> None:
+def _decide(link_id: str, confirm: bool | None, *, answer: bool = False) -> None:
     db = console.open_db(console.settings())
     with db.session() as session:
         matches = [x.id for x in links.list_links(session) if x.id.startswith(link_id)]
         if len(matches) != 1:
             raise InvalidInput(FieldError("link_id", f"{link_id!r} matches {len(matches)} links"))
-        link = links.decide_link(session, link_id=matches[0], confirm=confirm, actor=CONSOLE)
+        if answer:
+            link = links.answer_partner(
+                session, link_id=matches[0], accept=bool(confirm), actor=CONSOLE
+            )
+        elif confirm is None:
+            link = links.undo_decision(session, link_id=matches[0], actor=CONSOLE)
+        else:
+            link = links.decide_link(session, link_id=matches[0], confirm=confirm, actor=CONSOLE)
         out.print(f"link {link.id}: {link.status}")
 
 
@@ -444,3 +451,43 @@ def links_reject(
 ) -> None:
     """Reject a suggested link (it will not be suggested again)."""
     _decide(link_id, False)
+
+
+@links_app.command("undo")
+@guarded
+def links_undo(
+    link_id: Annotated[str, typer.Argument(help="Link id (or its first characters)")],
+) -> None:
+    """Take back a confirmation or rejection: the link is a suggestion again."""
+    _decide(link_id, None)
+
+
+@links_app.command("add")
+@guarded
+def links_add(
+    local_id: Annotated[str, typer.Argument(help="Our incident's id")],
+    remote_id: Annotated[str, typer.Argument(help="The partner's incident's id")],
+) -> None:
+    """Link our record and a partner's by hand, as one event (confirmed at once)."""
+    db = console.open_db(console.settings())
+    with db.session() as session:
+        link = links.link_by_hand(session, local_id=local_id, remote_id=remote_id, actor=CONSOLE)
+        out.print(f"link {link.id}: {link.status}")
+
+
+@links_app.command("accept")
+@guarded
+def links_accept(
+    link_id: Annotated[str, typer.Argument(help="Link id (or its first characters)")],
+) -> None:
+    """Accept the partner's decision on a link: decide alike."""
+    _decide(link_id, True, answer=True)
+
+
+@links_app.command("contest")
+@guarded
+def links_contest(
+    link_id: Annotated[str, typer.Argument(help="Link id (or its first characters)")],
+) -> None:
+    """Contest the partner's decision on a link: decide the opposite."""
+    _decide(link_id, False, answer=True)

@@ -1,10 +1,11 @@
-"""Routes under /api/v1/links: suggested links between a partner's record and ours."""
+"""Routes under /api/v1/links: links between a partner's record and ours of one event."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
 
 from sarhad.core.api import node, require, responses
 from sarhad.core.auth import Permission, Principal
@@ -17,16 +18,31 @@ Reader = Annotated[Principal, Depends(require(Permission.INCIDENTS_READ))]
 Decider = Annotated[Principal, Depends(require(Permission.LINKS_DECIDE))]
 
 
-def _json(link: IncidentLink) -> dict[str, Any]:
+class LinkIn(BaseModel):
+    """A link made by hand: our record and the partner's (either order)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    local_id: str = Field(min_length=1, max_length=36)
+    remote_id: str = Field(min_length=1, max_length=36)
+
+
+def link_json(link: IncidentLink) -> dict[str, Any]:
+    """The API form of a link."""
     return {
         "id": link.id,
         "local_id": link.local_id,
         "remote_id": link.remote_id,
+        "remote_node_id": link.remote_node_id,
         "score": link.score,
         "reasons": link.reasons,
         "status": link.status,
+        "manual": link.manual,
         "decided_by": link.decided_by,
         "decided_at": link.decided_at,
+        "partner_status": link.partner_status,
+        "partner_decided_at": link.partner_decided_at,
+        "agreement": link.agreement,
     }
 
 
@@ -39,15 +55,53 @@ def list_(
 ) -> list[dict[str, Any]]:
     """Links, best first; filter by status or by one incident."""
     with node(request).db.session() as session:
-        return [_json(x) for x in links.list_links(session, status=status, incident_id=incident)]
+        return [
+            link_json(x) for x in links.list_links(session, status=status, incident_id=incident)
+        ]
+
+
+@router.get("/of/{incident_id}", responses=responses(404, 422))
+def of_incident(request: Request, incident_id: str, _actor: Reader) -> dict[str, Any]:
+    """One record's links as the officer decides them: twin, best candidate, alternatives."""
+    with node(request).db.session() as session:
+        found = links.candidates_of(session, incident_id=incident_id)
+        return {
+            "confirmed": [link_json(x) for x in found.confirmed],
+            "best": None if found.best is None else link_json(found.best),
+            "alternatives": [link_json(x) for x in found.alternatives],
+            "rejected": [link_json(x) for x in found.rejected],
+        }
+
+
+@router.post("", status_code=201, responses=responses(409, 422))
+def create(request: Request, body: LinkIn, actor: Decider) -> dict[str, Any]:
+    """Link our record and a partner's by hand as one event (confirmed at once)."""
+    with node(request).db.session() as session:
+        return link_json(
+            links.link_by_hand(
+                session, local_id=body.local_id, remote_id=body.remote_id, actor=actor
+            )
+        )
 
 
 @router.post("/{link_id}/{decision}", responses=responses(404, 409, 422))
 def decide(
-    request: Request, link_id: str, decision: Literal["confirm", "reject"], actor: Decider
+    request: Request,
+    link_id: str,
+    decision: Literal["confirm", "reject", "undo", "accept", "contest"],
+    actor: Decider,
 ) -> dict[str, Any]:
-    """Confirm or reject a suggested link."""
+    """Confirm or reject a suggested link, undo a decision, or accept or contest the
+    partner's decision on it."""
     with node(request).db.session() as session:
-        return _json(
+        if decision == "undo":
+            return link_json(links.undo_decision(session, link_id=link_id, actor=actor))
+        if decision in ("accept", "contest"):
+            return link_json(
+                links.answer_partner(
+                    session, link_id=link_id, accept=decision == "accept", actor=actor
+                )
+            )
+        return link_json(
             links.decide_link(session, link_id=link_id, confirm=decision == "confirm", actor=actor)
         )

@@ -17,6 +17,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql import text
 
 from sarhad.core.db import Base, BigKey, UTCDateTime
 
@@ -126,17 +127,46 @@ class IncidentVersion(Base):
 
 
 class IncidentLink(Base):
-    """Our record and a partner's of the same event: suggested, then confirmed or rejected."""
+    """Our record and a partner's of the same event: suggested, then confirmed or rejected.
+
+    A record has at most one confirmed twin per partner node: two partial unique indexes hold
+    it (migration 0017), the service names the link in the way first (incidents.links).
+    """
 
     __tablename__ = "incident_links"
-    __table_args__ = (UniqueConstraint("local_id", "remote_id"),)
+    __table_args__ = (
+        UniqueConstraint("local_id", "remote_id"),
+        Index(
+            "ux_incident_links_confirmed_local",
+            "local_id",
+            "remote_node_id",
+            unique=True,
+            sqlite_where=text("status = 'confirmed'"),
+            postgresql_where=text("status = 'confirmed'"),
+        ),
+        Index(
+            "ux_incident_links_confirmed_remote",
+            "remote_id",
+            unique=True,
+            sqlite_where=text("status = 'confirmed'"),
+            postgresql_where=text("status = 'confirmed'"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     local_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), index=True)
     remote_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), index=True)
+    # The partner node whose record remote_id is (its origin_node_id): one twin per partner.
+    remote_node_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     score: Mapped[float] = mapped_column(Float)
     reasons: Mapped[list[str]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(12), index=True)  # suggested/confirmed/rejected
+    manual: Mapped[bool] = mapped_column(Boolean, default=False)  # made by hand, not proposed
+    version: Mapped[int] = mapped_column(Integer, default=0)  # each decision is a new version
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     decided_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The partner's decision on the same pair (shared through federation), and ours on it.
+    partner_status: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    partner_decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    agreement: Mapped[str | None] = mapped_column(String(12), nullable=True)  # accepted/contested

@@ -20,6 +20,7 @@ from sarhad.core.feed import in_batches
 from sarhad.core.i18n import message
 from sarhad.core.journal import record
 from sarhad.core.pagination import MAX_LIMIT, check_limit, decode_cursor, encode_cursor
+from sarhad.incidents import links
 from sarhad.incidents.models import Incident, IncidentVersion, SeizureRow
 from sarhad.incidents.schemas import (
     Casualties,
@@ -236,6 +237,10 @@ def create_incident(
     _enrich(row, profile)
     session.add(row)
     _snapshot(session, row, op="create", actor=actor.username, changed=[])
+    if origin == "local":
+        # Bulk imports (ACLED, UCDP, CSV) are history, not a desk's report: they are linked
+        # when edited, not each on arrival (a query per row would slow an import down).
+        links.propose(session, incident_ids=[row.id])
     return row
 
 
@@ -313,6 +318,7 @@ def update_incident(
     row.version += 1
     row.updated_at, row.updated_by = utcnow(), actor.username
     _snapshot(session, row, op="update", actor=actor.username, changed=changed)
+    links.propose(session, incident_ids=[row.id])
     return row
 
 
@@ -346,6 +352,7 @@ def transition_incident(
     row.version += 1
     row.updated_at, row.updated_by = utcnow(), actor.username
     _snapshot(session, row, op=f"status:{step.to.value}", actor=actor.username, changed=["status"])
+    links.propose(session, incident_ids=[row.id])
     return row
 
 

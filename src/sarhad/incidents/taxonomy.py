@@ -129,3 +129,71 @@ CREDIBILITY = ("1", "2", "3", "4", "5", "6")
 """Admiralty information credibility: 1 confirmed … 5 improbable, 6 cannot be judged."""
 
 SIDES = ("PK", "IR")
+
+
+#: Families of related categories: two sides often file one event under neighbouring
+#: categories (a clash reported as an attack, narcotics as goods). Links match categories of
+#: one family with a penalty (incidents.links); categories in no family match only themselves.
+FAMILIES: dict[str, frozenset[Category]] = {
+    "violence": frozenset(
+        {
+            Category.ARMED_ATTACK,
+            Category.ARMED_CLASH,
+            Category.EXPLOSION_IED,
+            Category.CROSS_BORDER_FIRE,
+            Category.INFRASTRUCTURE_ATTACK,
+            Category.KIDNAPPING,
+        }
+    ),
+    "smuggling": frozenset(
+        {
+            Category.SMUGGLING_NARCOTICS,
+            Category.SMUGGLING_FUEL,
+            Category.SMUGGLING_WEAPONS,
+            Category.SMUGGLING_GOODS,
+        }
+    ),
+    "irregular_crossing": frozenset({Category.ILLEGAL_CROSSING}),
+    "protest": frozenset({Category.CROSSING_CLOSURE_PROTEST}),
+}
+
+
+def family_of(category: str) -> str | None:
+    """The family a category belongs to, or None (``other``).
+
+    >>> family_of("armed_clash"), family_of("smuggling_goods"), family_of("other")
+    ('violence', 'smuggling', None)
+    """
+    return next((name for name, members in FAMILIES.items() if category in members), None)
+
+
+#: Seized quantities in one base unit per dimension, so 0.5 t and 480 kg compare. Currencies
+#: have no fixed rate between them: each is its own dimension.
+UNIT_BASE: dict[Unit, tuple[str, float]] = {
+    Unit.G: ("mass", 0.001),
+    Unit.KG: ("mass", 1.0),
+    Unit.T: ("mass", 1000.0),
+    Unit.L: ("volume", 1.0),
+    Unit.M3: ("volume", 1000.0),
+    Unit.ITEMS: ("items", 1.0),
+    Unit.ROUNDS: ("rounds", 1.0),
+    Unit.HEAD: ("head", 1.0),
+    Unit.PKR: ("PKR", 1.0),
+    Unit.IRR: ("IRR", 1.0),
+    Unit.USD: ("USD", 1.0),
+}
+
+#: Commodities one side may name differently (heroin reported as opium, diesel as fuel).
+COMMODITY_FAMILIES: tuple[frozenset[Commodity], ...] = (
+    frozenset(
+        {
+            Commodity.HASHISH,
+            Commodity.HEROIN,
+            Commodity.OPIUM,
+            Commodity.METHAMPHETAMINE,
+            Commodity.OTHER_NARCOTICS,
+        }
+    ),
+    frozenset({Commodity.DIESEL, Commodity.PETROL, Commodity.OTHER_FUEL}),
+    frozenset({Commodity.FIREARMS, Commodity.AMMUNITION, Commodity.EXPLOSIVES}),
+)

@@ -210,6 +210,13 @@ def _record_page(
         steps = [s.value for s in incidents.allowed_steps(row, user.principal)]
         versions = incidents.list_versions(session, incident_id=incident_id)
         signature = signature_of(session, row.id) if row.origin_node_id else None
+        # Imported here: link_pages imports this module's helpers.
+        from sarhad.web.link_pages import LINK_ERRORS, link_panel
+
+        link_view = link_panel(session, incident_id=row.id, principal=user.principal)
+    link_error = request.query_params.get("link_error")
+    if link_error and link_error in LINK_ERRORS:
+        error = error or link_error
     editable = (
         user.principal.can(Permission.INCIDENTS_WRITE)
         and out.origin_node_id is None
@@ -231,6 +238,7 @@ def _record_page(
         # The raise form links the alert to this record (alerts:raise, as the form needs).
         can_alert=user.principal.can(Permission.ALERTS_RAISE),
         signature=signature,
+        links=link_view,
         notice=notice,
         error=error,
     )

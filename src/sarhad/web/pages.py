@@ -328,8 +328,8 @@ def install(app: FastAPI) -> None:
         )
 
     # Imported here, not at the top: those modules import their helpers from this one.
-    from sarhad.web import alert_pages, desk_pages, incident_pages, news_pages
+    from sarhad.web import alert_pages, desk_pages, incident_pages, link_pages, news_pages
 
     app.include_router(router)
-    for pages in (incident_pages, alert_pages, desk_pages, news_pages):
+    for pages in (incident_pages, link_pages, alert_pages, desk_pages, news_pages):
         app.include_router(pages.router)

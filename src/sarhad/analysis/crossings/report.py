@@ -45,6 +45,7 @@ from sarhad.crossings.hours import schedule as side_schedule
 from sarhad.crossings.places import place, places, zone_label
 from sarhad.crossings.taxonomy import Reason, Status
 from sarhad.crossings.timeline import timeline
+from sarhad.incidents import links
 from sarhad.incidents.models import Incident
 
 _GEOD = Geod(ellps="WGS84")
@@ -69,6 +70,7 @@ def _incidents(session: Session, start: datetime, end: datetime) -> list[tuple[A
             select(Incident.id, Incident.category, Incident.occurred_at, Incident.lon, Incident.lat)
             .where(
                 Incident.revoked.is_(False),
+                ~links.confirmed_twin(),  # count once: a confirmed pair is our record
                 Incident.occurred_at >= start,
                 Incident.occurred_at < end,
             )

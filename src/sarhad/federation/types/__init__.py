@@ -17,6 +17,7 @@ from sarhad.federation.types.alert import AlertType
 from sarhad.federation.types.base import ObjectType
 from sarhad.federation.types.crossing import CrossingType
 from sarhad.federation.types.incident import IncidentType
+from sarhad.federation.types.link import LinkType
 
 
 class Registry:
@@ -52,7 +53,8 @@ class Registry:
 
 #: Every type, in order: a type's objects may refer to records of the types before it.
 #: Incidents come first (alerts and crossing declarations cite them), crossings before alerts
-#: (a closure alert's reader finds the board already updated).
-REGISTRY = Registry([IncidentType(), CrossingType(), AlertType()])
+#: (a closure alert's reader finds the board already updated). Link decisions name two
+#: incidents, so they come after them.
+REGISTRY = Registry([IncidentType(), LinkType(), CrossingType(), AlertType()])
 
 __all__ = ["REGISTRY", "ObjectType", "Registry"]

@@ -900,7 +900,8 @@ class IncidentType(ObjectType[InboundIncident]):
                 newest[item.record_id] = item
         items = list(newest.values())
         outcomes = store_received_many(session, items=items, profile=inn.profile) if items else {}
-        stored = []
+        stored: list[str] = []
+        withdrawn: list[str] = []
         for item, a in pending:
             superseded = newest[item.record_id] is not item
             outcome = "stale" if superseded else outcomes.get(item.record_id, "stale")
@@ -910,10 +911,11 @@ class IncidentType(ObjectType[InboundIncident]):
                 inn.duplicate(a.key, receipt=True)
             else:
                 inn.accept(a.key)
-                if not item.revoked:
-                    stored.append(item.record_id)
+                (withdrawn if item.revoked else stored).append(item.record_id)
+        if withdrawn:
+            links.forget_suggestions(session, incident_ids=withdrawn)
         if stored:
-            links.suggest_for_many(session, incident_ids=stored)
+            links.propose(session, incident_ids=stored)
 
     def incomplete(self, objects: Sequence[object]) -> set[int]:
         """Incidents whose location is absent from ``objects``, and parts whose incident is.
