@@ -38,10 +38,15 @@ EXIT_INPUT, EXIT_STATE, EXIT_CONFIG = 2, 3, 4
 
 def fail(exc: SarhadError) -> typer.Exit:
     """Print ``exc`` as an error with its hint and return the Exit to raise."""
-    err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
     if isinstance(exc, InvalidInput) and len(exc.errors) > 1:
+        # Each problem once, on its own line (the message joins them all: not printed too).
+        err.print(
+            f"[bold red]error:[/] {len(exc.errors)} problems with the input:", highlight=False
+        )
         for e in exc.errors:
-            err.print(f"  - {e.field}: {e.message}", highlight=False)
+            err.print(f"  - {e.field}: {e.message}", highlight=False, soft_wrap=True)
+    else:
+        err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
     if exc.hint:
         err.print(f"[dim]hint: {exc.hint}[/]", highlight=False)
     if isinstance(exc, InvalidInput):

@@ -106,7 +106,7 @@ def add(
     try:
         data = IncidentIn.model_validate(raw)
     except ValidationError as exc:
-        raise from_validation(exc) from None
+        raise as_options(from_validation(exc)) from None
     db = console.open_db(s)
     with db.session() as session:
         row = service.create_incident(
@@ -126,6 +126,39 @@ def add(
         f"nearest crossing {e.nearest_crossing.id} "
         f"({e.nearest_crossing.distance_m / 1000:.1f} km)"
     )
+
+
+#: The model's field paths that the options of ``add`` spell differently.
+_OPTION_OF = {
+    "casualties.security_forces": "--sf",
+    "casualties.civilians": "--civ",
+    "casualties.assailants": "--asl",
+    "grading.source_reliability": "--reliability",
+    "grading.information_credibility": "--credibility",
+    "location.lon": "--lon",
+    "location.lat": "--lat",
+    "location.place": "--place",
+    "location.precision": "--location-precision",
+    "occurred_at": "--at",
+    "reporting_side": "--side",
+    "seizures": "--seizure",
+    "sources": "--source",
+}
+
+
+def as_options(exc: InvalidInput) -> InvalidInput:
+    """The same problems, each named by the option that gives the field (``--sf-killed``)."""
+
+    def option(field: str) -> str:
+        for path, name in _OPTION_OF.items():
+            if field == path or field.startswith(path + "."):
+                rest = field[len(path) + 1 :]
+                if path.startswith("casualties.") and rest:
+                    return f"{name}-{rest.replace('_', '-')}"
+                return f"{name} ({field})" if rest else name
+        return "--" + field.replace("_", "-")
+
+    return InvalidInput([FieldError(option(e.field), e.message) for e in exc.errors], hint=exc.hint)
 
 
 @app.command("list")
