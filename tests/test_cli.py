@@ -102,7 +102,7 @@ def test_incidents_add_bad_input_names_the_field(run, db: Database) -> None:
         "95",
     )
     assert r.exit_code == 2
-    assert "location.lat" in r.output and "Traceback" not in r.output
+    assert "--lat: " in r.output and "Traceback" not in r.output
     r = run(
         "incidents",
         "add",
@@ -206,3 +206,59 @@ def test_commands_before_init_say_what_to_do(tmp_path: Path) -> None:
         env={"SARHAD_DATA_DIR": str(tmp_path / "none"), "SARHAD_DATABASE_URL": ""},
     )
     assert r.exit_code == 4 and "sarhad init" in r.output
+
+
+def test_help_shows_no_value_after_a_flag(run) -> None:
+    r = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "80"})
+    assert r.exit_code == 0
+    lines = {line.split()[1]: line for line in r.output.splitlines() if line.startswith("│ --")}
+    assert "<bool>" not in r.output
+    assert "<path>" in lines["--config"]  # an option that takes a value still says so
+    listed = run("incidents", "list", "--help")
+    assert "--json" in listed.output and "<bool>" not in listed.output
+
+
+LONG_TITLE = "Armed group fired on the post from across the line and withdrew north at dusk"
+
+
+def test_incidents_list_fits_an_80_column_terminal(settings: Settings, db: Database) -> None:
+    env = {
+        "SARHAD_DATA_DIR": str(settings.data_dir),
+        "SARHAD_DATABASE_URL": settings.database_url,
+        "SARHAD_NODE_SIDE": "PK",
+    }
+    for title, lon, lat in ((LONG_TITLE, "61.60", "28.95"), ("Fuel stopped", "62.03", "26.14")):
+        made = CliRunner().invoke(
+            app,
+            ["incidents", "add", "--title", title, "--category", "cross_border_fire",
+             "--lon", lon, "--lat", lat],
+            env=env,
+        )  # fmt: skip
+        assert made.exit_code == 0, made.output
+    listed = json.loads(CliRunner().invoke(app, ["incidents", "list", "--json"], env=env).output)
+    for width in (80, 200):
+        r = CliRunner().invoke(app, ["incidents", "list"], env={**env, "COLUMNS": str(width)})
+        assert r.exit_code == 0, r.output
+        lines = r.output.splitlines()
+        assert max(len(line) for line in lines) <= width, r.output
+        rows = [line for line in lines if any(i["id"][:8] in line for i in listed)]
+        assert len(rows) == 2, r.output  # one line per incident: no title wrapped
+        for i in listed:
+            [row] = [line for line in rows if i["id"][:8] in line]
+            assert i["sector"] in row, row  # whole sector ids, never "PKIR-0…"
+        if width == 80:
+            assert "…" in r.output  # the long title is cut, on its one line
+            assert "left out at this width" in r.output
+        else:
+            assert LONG_TITLE in r.output and "left out" not in r.output
+
+
+def test_bad_input_prints_each_problem_once_naming_the_option(run) -> None:
+    r = run(
+        "incidents", "add", "--title", "ab", "--category", "other",
+        "--lon", "61.6", "--lat", "28.9", "--sf-killed", "-1",
+    )  # fmt: skip
+    assert r.exit_code == 2
+    assert r.output.count("at least 3 characters") == 1
+    assert "--title: " in r.output and "--sf-killed: " in r.output
+    assert "Value error" not in r.output and "casualties." not in r.output

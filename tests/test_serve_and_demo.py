@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 
 from sarhad.cli import app
 from sarhad.core.config import Settings
+from sarhad.demo import _start, setup_demo
 from support import free_port
 
 SARHAD = [sys.executable, "-m", "sarhad"]
@@ -69,9 +72,11 @@ def test_serve_runs_a_node_that_answers_with_tokens(settings: Settings, tmp_path
         log_file.close()
 
 
+@pytest.mark.once_on("sqlite")  # two live nodes, a joint patrol plan: minutes, not a DB test
 def test_demo_federates_two_nodes_and_says_what_crossed(tmp_path: Path) -> None:
     data = tmp_path / "demo"
-    args = ["demo", "--no-serve", "--data-dir", str(data), "--base-port", str(free_port(2))]
+    port = free_port(2)
+    args = ["demo", "--no-serve", "--data-dir", str(data), "--base-port", str(port)]
     first = CliRunner().invoke(app, args)
     assert first.exit_code == 0, first.output
     for needle in (
@@ -82,21 +87,59 @@ def test_demo_federates_two_nodes_and_says_what_crossed(tmp_path: Path) -> None:
         "fields withheld: sources",
         "TLP:RED never leaves the node",
         "by the 72 h release delay",
-        "pk-node now holds 4 record(s) from ir-node",
-        "ir-node now holds 4 record(s) from pk-node",
+        "pk-node now holds 59 record(s) from ir-node",
+        "ir-node now holds 59 record(s) from pk-node",
     ):
         assert needle in first.output, needle
-    assert (data / "WHERE-TO-LOOK.txt").read_text().startswith("Sarhad demo")
+    where = (data / "WHERE-TO-LOOK.txt").read_text()
+    assert where.startswith("Sarhad demo")
+    # The summary is written down as well as shown: what crossed, the levels, the plans.
+    for needle in ("What crossed the border", "TLP:RED never leaves the node",
+                   "Sector risk now", "Today's patrol plans", "partner token"):  # fmt: skip
+        assert needle in where, needle
+    # Every impact level on each node (the invented history, not a changed rule).
+    levels = [line for line in first.output.splitlines() if " low, " in line]
+    assert len(levels) == 2, first.output
+    for line in levels:
+        counts = dict(
+            (level, int(n))
+            for n, level in re.findall(r"(\d+) (low|medium|high|critical)", line.split(";")[0])
+        )
+        assert all(counts[level] > 0 for level in ("low", "medium", "high", "critical")), line
+    # A plan for today on both sides.
+    plans = [line for line in first.output.splitlines() if re.match(r"(pk|ir)-node: plan ", line)]
+    assert len(plans) == 2, first.output
+    # The alert's steps in time order.
+    steps = re.findall(r"^  (PK|IR) \S+ +\+ *(\d+) ms$", first.output, re.M)
+    assert len(steps) == 5 and [int(ms) for _, ms in steps] == sorted(int(ms) for _, ms in steps)
+    assert "got a crossing_closure alert" in first.output
 
     def listed(side: str) -> list[dict]:
         env = {"SARHAD_DATA_DIR": str(data / side), "SARHAD_DATABASE_URL": ""}
-        out = CliRunner().invoke(app, ["incidents", "list", "--json", "--limit", "100"], env=env)
+        out = CliRunner().invoke(app, ["incidents", "list", "--json", "--limit", "1000"], env=env)
         return json.loads(out.output)
 
-    pk = listed("pk")
-    assert len(pk) == 10 and sum(i["side"] == "PK" for i in pk) == 6
-    assert len(listed("ir")) == 9
-    again = CliRunner().invoke(app, [*args[:-1], str(free_port(2))])  # reuses nodes, nothing twice
+    pk, ir = listed("pk"), listed("ir")
+    again = CliRunner().invoke(app, args)  # reuses nodes, nothing twice
     assert again.exit_code == 0, again.output
     assert "did not answer" not in again.output
-    assert len(listed("pk")) == 10 and len(listed("ir")) == 9
+    assert len(listed("pk")) == len(pk) and len(listed("ir")) == len(ir)
+    # The gate is still closed: no new alert, and the old one is not claimed as new.
+    assert "got a crossing_closure alert" not in again.output
+    assert "no new closure alert" in again.output
+
+    # The printed partner token works with taxii2-client against a running demo node.
+    [command] = [line.split() for line in again.output.splitlines()
+                 if "read-partner-collection.py" in line]  # fmt: skip
+    nodes = setup_demo(base_port=port, data_dir=data)
+    running = _start(nodes)
+    try:
+        read = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    finally:
+        for server, thread in running:
+            server.should_exit = True
+            thread.join(timeout=10)
+    assert read.returncode == 0, read.stderr
+    assert "server: Sarhad node pk-node" in read.stdout
+    assert "incident: DEMO: IED strike on patrol vehicle, Kech" in read.stdout
+    assert "weapons cache" not in read.stdout  # withheld (TLP:AMBER+STRICT) stays withheld

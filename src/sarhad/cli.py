@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
 from rich.progress import (
     BarColumn,
@@ -15,6 +16,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from typer.core import TyperOption
 
 from sarhad import __version__
 from sarhad.alerts.cli import app as alerts_app
@@ -50,6 +52,21 @@ from sarhad.node import alert_ports, crossing_ports, feed_sources, patrol_ports
 from sarhad.patrols.cli import app as patrols_app
 from sarhad.patrols.ports import PatrolPorts
 from sarhad.sharing.cli import agreements_app, partners_app
+
+_type_of_option = TyperOption.display_type_rich
+
+
+def _no_type_for_flags(self: TyperOption, ctx: click.Context) -> str | None:
+    """An on/off flag takes no value: show no type beside it.
+
+    Typer (0.29) writes ``<bool>`` beside every flag in its rich help (``--help <bool>``,
+    ``--version <bool>``), as if the flag took a value; no Typer release lacks this yet and no
+    option of the public API turns it off, so the help renderer's one method is replaced here.
+    """
+    return None if self.is_flag else _type_of_option(self, ctx)
+
+
+TyperOption.display_type_rich = _no_type_for_flags  # type: ignore[method-assign]
 
 app = typer.Typer(
     help="Sarhad: record, place, share and plan on a shared border.",

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import random
+import sys
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,10 +16,12 @@ from typing import Any
 
 import httpx
 import uvicorn
+from shapely import Point
 from sqlalchemy import func, select
 
+from sarhad.analysis.risk import LEVELS
 from sarhad.app import create_app
-from sarhad.border import profile_from_settings
+from sarhad.border import BorderProfile, profile_from_settings
 from sarhad.core.auth import CONSOLE, Role, User, add_user, issue_token, set_password
 from sarhad.core.clients import server_options
 from sarhad.core.config import Settings
@@ -155,6 +160,25 @@ SAMPLES: dict[str, list[tuple]] = {
 
 NODES = (("PK", "pk-node", "Pakistan"), ("IR", "ir-node", "Iran"))
 
+# An invented history of the last two months on top of the samples, so that the risk map
+# shows every impact level (analysis/risk.py: medium 2, high 5, critical 10 "severity-weighted
+# incidents per 30 days"; the samples alone peak near 0.8). Each side has one violent stretch
+# (attacks with deaths: critical at its middle, high beside it), one of weapons and cross-border
+# fire (high to medium) and one of smuggling (medium); scattered smuggling elsewhere stays low.
+# (centre sector number, incidents, categories, killed range, injured range) per side.
+_VIOLENT = ("armed_attack", "armed_clash", "explosion_ied", "cross_border_fire")
+_ARMED = ("armed_attack", "smuggling_weapons", "smuggling_weapons", "cross_border_fire")
+_TRADE = ("smuggling_narcotics", "smuggling_weapons", "illegal_crossing")
+_SCATTERED = ("smuggling_fuel", "smuggling_goods", "illegal_crossing", "smuggling_narcotics")
+HOTSPOTS: dict[str, list[tuple[int, int, tuple[str, ...], tuple[int, int], tuple[int, int]]]] = {
+    "PK": [(52, 22, _VIOLENT, (1, 4), (1, 5)), (13, 12, _ARMED, (1, 2), (0, 3)),
+           (70, 7, _TRADE, (0, 0), (0, 0))],
+    "IR": [(40, 22, _VIOLENT, (1, 4), (1, 5)), (62, 12, _ARMED, (1, 2), (0, 3)),
+           (24, 7, _TRADE, (0, 0), (0, 0))],
+}  # fmt: skip
+_SCATTERED_COUNT = 14
+_HURT = {"armed_attack", "armed_clash", "explosion_ied", "cross_border_fire"}
+
 
 @dataclass
 class DemoNode:
@@ -180,6 +204,45 @@ def _account(db: Database, username: str, role: Role) -> str:
         return issue_token(session, username=username, name="demo", actor=CONSOLE.username)
 
 
+def _near_line(profile: BorderProfile, number: int, share: float, side: str) -> tuple[float, float]:
+    """A point about 3 km inside ``side`` from the line at ``share`` of sector ``number``."""
+    sector = profile.sectors[number - 1]
+    on = sector.geometry.interpolate(share, normalized=True)
+    land = profile.polygons[side]
+    for dx, dy in ((0.03, 0), (-0.03, 0), (0, 0.03), (0, -0.03), (0.02, 0.02), (-0.02, -0.02),
+                   (0.02, -0.02), (-0.02, 0.02)):  # fmt: skip
+        if land.contains(Point(on.x + dx, on.y + dy)):
+            return round(on.x + dx, 5), round(on.y + dy, 5)
+    return round(on.x, 5), round(on.y, 5)
+
+
+def history(side: str, profile: BorderProfile) -> list[tuple]:
+    """The invented history of ``side`` as SAMPLES rows (same every run: a seeded draw)."""
+    rng = random.Random(f"sarhad-demo-{side}")
+    rows: list[tuple] = []
+    spots = [(c, n, kinds, k, j) for c, n, kinds, k, j in HOTSPOTS[side]]
+    spots.append((0, _SCATTERED_COUNT, _SCATTERED, (0, 0), (0, 0)))
+    for centre, count, kinds, killed, injured in spots:
+        for _ in range(count):
+            number = centre + rng.choice((-1, 0, 0, 0, 1)) if centre else rng.randint(1, 82)
+            number = max(1, min(len(profile.sectors), number))
+            category = rng.choice(kinds)
+            hurt = category in _HURT
+            dead, wounded = (
+                rng.randint(*killed) if hurt else 0,
+                rng.randint(*injured) if hurt else 0,
+            )
+            lon, lat = _near_line(profile, number, rng.random(), side)
+            days = rng.randint(4, 60) if centre else rng.randint(4, 170)
+            casualties = {"security_forces": {"killed": dead, "injured": wounded}} if hurt else {}
+            what = category.replace("_", " ")
+            rows.append((
+                f"DEMO history: {what}, sector {profile.sectors[number - 1].id}",
+                category, lon, lat, days, casualties, [], "green",
+            ))  # fmt: skip
+    return rows
+
+
 def _seed(db: Database, settings: Settings) -> int:
     """Record the samples once: all validated but the last, which stays a draft."""
     profile = profile_from_settings(settings)
@@ -187,7 +250,7 @@ def _seed(db: Database, settings: Settings) -> int:
         if session.scalar(select(func.count()).select_from(Incident)):
             return 0
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    samples = SAMPLES[settings.node_side]
+    samples = history(settings.node_side, profile) + SAMPLES[settings.node_side]
     for i, (title, cat, lon, lat, days, cas, seiz, tlp) in enumerate(samples):
         data = IncidentIn.model_validate(
             {
@@ -223,7 +286,12 @@ def setup_demo(*, base_port: int, data_dir: Path) -> list[DemoNode]:
     nodes = []
     for i, (side, name, _country) in enumerate(NODES):
         settings = Settings(
-            data_dir=data_dir / side.lower(), node_name=name, node_side=side, port=base_port + i
+            data_dir=data_dir / side.lower(),
+            node_name=name,
+            node_side=side,
+            port=base_port + i,
+            # The two sides' joint patrol game can take minutes on a small, busy machine.
+            patrol_time_limit_s=180,
         )
         db = closing(init_node(settings))
         seeded = _seed(db, settings)
@@ -308,7 +376,7 @@ def exchange(nodes: list[DemoNode]) -> list[str]:
     for sender, receiver in (nodes, nodes[::-1]):
         name = receiver.settings.node_name
         with sender.db.session() as s:
-            view = preview(s, partner=name, limit=100)
+            view = preview(s, partner=name, limit=1000)
             own = set(s.scalars(select(Incident.id).where(Incident.origin_node_id.is_(None))))
         view.items = [i for i in view.items if i.id in own]
         crossed = sum(i.share for i in view.items)
@@ -316,7 +384,17 @@ def exchange(nodes: list[DemoNode]) -> list[str]:
             f"{sender.settings.node_name} → {name}: {crossed} of its {len(view.items)} "
             "own records crossed"
         )
+        history_items = [i for i in view.items if i.title.startswith("DEMO history:")]
+        if history_items:
+            went = [i for i in history_items if i.share]
+            gone = sorted({f for i in went for f in i.withheld_fields}) or ["nothing"]
+            lines.append(
+                f"  ✓ {len(went)} of {len(history_items)} records of the invented history "
+                f"(fields withheld: {', '.join(gone)})"
+            )
         for item in view.items:
+            if item in history_items:
+                continue
             if item.share:
                 gone = ", ".join(item.withheld_fields) or "nothing"
                 lines.append(f"  ✓ {item.title}  (fields withheld: {gone})")
@@ -332,9 +410,17 @@ def exchange(nodes: list[DemoNode]) -> list[str]:
     return lines
 
 
-def call(node: DemoNode, method: str, path: str, body: Any = None, *, who: str = "duty") -> Any:
+def call(
+    node: DemoNode,
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    who: str = "duty",
+    timeout: float = 10,
+) -> Any:
     """One API call as the demo's duty officer (or admin); {} when it fails."""
-    with httpx.Client(base_url=node.url, timeout=10) as c:
+    with httpx.Client(base_url=node.url, timeout=timeout) as c:
         r = c.request(
             method, path, json=body, headers={"Authorization": f"Bearer {node.tokens[who]}"}
         )
@@ -358,6 +444,29 @@ def crossing_closure(nodes: list[DemoNode]) -> list[str]:
         call(pk, "PUT", f"/api/v1/crossings/{place}/publication", {"published": True}, who="admin")
     call(pk, "PUT", "/api/v1/crossings/mand-pishin-market/hours",
          {"days": ["mon", "thu"], "opens": "09:00", "closes": "15:00"})  # fmt: skip
+
+    def closure_alerts() -> dict[str, Any]:
+        items = call(ir, "GET", "/api/v1/alerts").get("items", [])
+        return {a["id"]: a for a in items if a["kind"] == "crossing_closure"}
+
+    def pk_side() -> str | None:
+        rows = call(pk, "GET", "/api/v1/crossings") or []
+        row = next((r for r in rows if r["crossing"] == "gabd-rimdan"), {})
+        return (row.get("ours") or {}).get("status")
+
+    known = closure_alerts()
+    if pk_side() == "closed":
+        # A re-run: the gate is still closed from before, and declaring it closed again is no
+        # change, so no alert is raised. Say so instead of showing the old alert as new.
+        old = max(known.values(), key=lambda a: a["created_at"], default=None)
+        lines = ["pk-node's side of Gabd–Rimdan is still closed from an earlier run: no new "
+                 "declaration, so no new closure alert"]  # fmt: skip
+        if old:
+            lines.append(
+                f"  (the closure alert ir-node received then: {old['id'][:8]}, "
+                f"{old['created_at'][:19]} UTC)"
+            )
+        return lines
     t0 = time.monotonic()
     made = call(pk, "POST", "/api/v1/crossings/declarations", {
         "crossing": "gabd-rimdan", "status": "closed", "reason": "security_incident",
@@ -375,12 +484,9 @@ def crossing_closure(nodes: list[DemoNode]) -> list[str]:
     arrived_ms = (time.monotonic() - t0) * 1000
     pk_row = wait(lambda: seen_on(pk), "Iran's declaration's arrival in Pakistan")
     alert = wait(
-        lambda: next(
-            (a for a in call(ir, "GET", "/api/v1/alerts").get("items", [])
-             if a["kind"] == "crossing_closure"), None,
-        ),
-        "the closure alert in Iran",
-    )  # fmt: skip
+        lambda: next((a for i, a in closure_alerts().items() if i not in known), None),
+        "the new closure alert in Iran",
+    )
     return [
         f"pk-node declared Gabd–Rimdan closed ({made['reason']}) {made['id'][:8]}; "
         f"on ir-node's board {arrived_ms:.0f} ms later (pushed with its alert, no sync)",
@@ -424,11 +530,82 @@ def alert_roundtrip(nodes: list[DemoNode]) -> list[str]:
         f"pk-node → ir-node alert {aid[:8]} ({final['priority']}, {final['kind']}, "
         f"{final['place']['sector']}, acknowledge by {final['ack_by'][11:19]} UTC):"
     ]
-    for step in final["steps"]:
+    # In the order they happened (the steps come grouped by side).
+    for step in sorted(final["steps"], key=lambda x: datetime.fromisoformat(x["at"])):
         at = datetime.fromisoformat(step["at"])
         ms = (at - t0).total_seconds() * 1000
         lines.append(f"  {step['side']} {step['step']:<12} +{ms:8.0f} ms")
     return lines
+
+
+def risk_levels(nodes: list[DemoNode]) -> list[str]:
+    """Each node's sectors by impact level now, with the highest ones."""
+    lines = []
+    for n in nodes:
+        report = call(n, "GET", "/api/v1/risk")
+        items = report.get("items", [])
+        counts = report.get("levels") or {}
+        top = sorted(items, key=lambda r: -r["score"])[:3]
+        lines.append(
+            f"{n.settings.node_name}: "
+            + ", ".join(f"{counts.get(level, 0)} {level}" for level in LEVELS)
+            + " sectors; highest "
+            + ", ".join(f"{r['sector_id']} {r['score']:.1f} ({r['level']})" for r in top)
+        )
+    return lines
+
+
+def patrol_plans(nodes: list[DemoNode]) -> list[str]:
+    """Today's coordinated plan on each side (made once a day; a re-run shows it again)."""
+    today = utcnow().date().isoformat()
+
+    def plan_for(n: DemoNode) -> tuple[Any, str]:
+        made = call(n, "GET", f"/api/v1/patrols/plans?day={today}") or []
+        if made:
+            return made[0], "made on an earlier run"
+        limit = n.settings.patrol_time_limit_s + 30
+        for coordinated in (True, False):  # a loaded machine may not solve the joint game
+            body = {"day": today, "coordinated": coordinated}
+            plan = call(n, "POST", "/api/v1/patrols/plans", body, who="admin", timeout=limit)
+            if plan:
+                return plan, "" if coordinated else (
+                    "the coordinated plan was not solved within the node's time limit: "
+                    "this one is our side's alone"
+                )
+        return None, ""
+
+    # Both sides plan at once: each solve runs in its node's own child process.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        plans = list(pool.map(plan_for, nodes))
+    lines = []
+    for n, (plan, note) in zip(nodes, plans, strict=True):
+        if not plan:
+            lines.append(f"{n.settings.node_name}: no patrol plan could be made for {today}")
+            continue
+        joint = sum(p["kind"] == "coordinated" for p in plan["patrols"])
+        kind = "coordinated with the partner" if plan["coordinated"] else "our side only"
+        lines.append(
+            f"{n.settings.node_name}: plan {plan['id'][:8]} for {today} ({kind}): "
+            f"{len(plan['patrols'])} patrols in {len(plan['summary'].get('shifts', []))} shifts,"
+            f" {joint} of them joint  {n.url}/patrols/{plan['id']}"
+        )
+        if note:
+            lines.append(f"  ({note})")
+    return lines
+
+
+def partner_access(nodes: list[DemoNode]) -> list[str]:
+    """The token ir-node presents to pk-node, and the command that reads with it."""
+    pk, ir = nodes
+    with ir.db.session() as s:
+        token = sharing.remote_token(s, sharing.get_partner(s, name=pk.settings.node_name))
+    script = Path(__file__).resolve().parents[2] / "scripts" / "read-partner-collection.py"
+    python = Path(sys.executable)
+    return [
+        f"partner token (what ir-node presents to pk-node's TAXII server): {token}",
+        "read pk-node's collection for ir-node with it (taxii2-client):",
+        f"  {python} {script} {pk.url}/taxii2/ {token}",
+    ]
 
 
 def describe(nodes: list[DemoNode], data_dir: Path) -> str:
@@ -464,11 +641,9 @@ def describe(nodes: list[DemoNode], data_dir: Path) -> str:
         f"  {env} crossings status       # every crossing now, both sides' view, mismatches",
         f"  {env} crossings report --month {utcnow():%Y-%m}   # days closed, throughput, chart",
         f"  public status page (no account): {pk.url}/public/crossings?lang=ur",
-        f"  TAXII 2.1 discovery: {pk.url}/taxii2/ (partner tokens only)",
+        f"  TAXII 2.1 discovery: {pk.url}/taxii2/ (partner tokens only: see below)",
     ]
-    text = "\n".join(lines)
-    (data_dir / "WHERE-TO-LOOK.txt").write_text(text + "\n", encoding="utf-8")
-    return text
+    return "\n".join(lines)
 
 
 def _start(nodes: list[DemoNode]) -> list[tuple[uvicorn.Server, threading.Thread]]:
@@ -506,14 +681,22 @@ def run_demo(*, base_port: int, data_dir: Path, serve: bool = True) -> list[Demo
     running = _start(nodes)
     try:
         federate(nodes)
-        crossing = exchange(nodes)
-        out.print(describe(nodes, data_dir), highlight=False, soft_wrap=True)
-        out.print("\nWhat crossed the border:", highlight=False)
-        out.print("\n".join(crossing), highlight=False, soft_wrap=True)
-        out.print("\nA liaison alert across the border (pushed at once, no sync):")
-        out.print("\n".join(alert_roundtrip(nodes)), highlight=False, soft_wrap=True)
-        out.print("\nA crossing closure, seen from both sides:")
-        out.print("\n".join(crossing_closure(nodes)), highlight=False, soft_wrap=True)
+        written = [describe(nodes, data_dir)]
+        out.print(written[0], highlight=False, soft_wrap=True)
+        # Everything printed below goes to WHERE-TO-LOOK.txt as well, as it is printed.
+        for heading, make in (
+            ("What crossed the border:", lambda: exchange(nodes)),
+            ("Sector risk now (impact levels):", lambda: risk_levels(nodes)),
+            ("Today's patrol plans:", lambda: patrol_plans(nodes)),
+            ("Reading the partner's collection:", lambda: partner_access(nodes)),
+            ("A liaison alert across the border (pushed at once, no sync):",
+             lambda: alert_roundtrip(nodes)),
+            ("A crossing closure, seen from both sides:", lambda: crossing_closure(nodes)),
+        ):  # fmt: skip
+            section = "\n".join([f"\n{heading}", *make()])
+            out.print(section, highlight=False, soft_wrap=True)
+            written.append(section)
+            (data_dir / "WHERE-TO-LOOK.txt").write_text("\n".join(written) + "\n", "utf-8")
         if serve:
             out.print("\nServing both nodes; press Ctrl-C to stop.")
             with contextlib.suppress(KeyboardInterrupt):

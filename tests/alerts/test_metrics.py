@@ -330,6 +330,7 @@ def test_rows_in_minutes(two_months: Database) -> None:
         "answer_p90_min": 37.5,  # 2250 s
         "answered_in_time": 1,
         "in_time_share": 0.333,
+        "pending": 0,
     }
     assert dicts[1]["ack_p50_min"] == 2.5  # 150 s
     assert dicts[1]["ack_p90_min"] == 7.9  # 474 s
@@ -342,9 +343,9 @@ def test_csv(two_months: Database) -> None:
     lines = text.splitlines()
     assert lines[0] == (
         "month,side,sent,acknowledged,answered,ack_p50_min,ack_p90_min,"
-        "answer_p50_min,answer_p90_min,answered_in_time,in_time_share"
+        "answer_p50_min,answer_p90_min,answered_in_time,in_time_share,pending"
     )
-    assert lines[2] == "2026-10,PK,4,4,3,2.5,7.9,30.0,42.0,2,0.5"
+    assert lines[2] == "2026-10,PK,4,4,3,2.5,7.9,30.0,42.0,2,0.5,0"
     parsed = list(csv.DictReader(io.StringIO(text)))
     assert len(parsed) == 3
     assert parsed[2]["month"] == "2026-11"
@@ -354,7 +355,7 @@ def test_csv_blank_cells_for_missing_figures(db: Database, profile: BorderProfil
     outbound(db, profile, T0)  # never acknowledged
     with db.session() as session:
         text = stats_csv(alert_stats(session))
-    assert text.splitlines()[1] == "2026-10,PK,1,0,0,,,,,0,0.0"
+    assert text.splitlines()[1] == "2026-10,PK,1,0,0,,,,,0,0.0,0"
 
 
 def test_empty_node(db: Database) -> None:
@@ -364,5 +365,19 @@ def test_empty_node(db: Database) -> None:
     assert stats_rows([]) == []
     assert stats_csv([]).splitlines() == [
         "month,side,sent,acknowledged,answered,ack_p50_min,ack_p90_min,"
-        "answer_p50_min,answer_p90_min,answered_in_time,in_time_share"
+        "answer_p50_min,answer_p90_min,answered_in_time,in_time_share,pending"
     ]
+
+
+def test_an_alert_still_inside_its_deadline_is_pending_not_late(
+    db: Database, profile: BorderProfile
+) -> None:
+    """Unanswered with its deadline ahead: left out of the share and counted apart; once the
+    deadline has passed unanswered, it counts as late."""
+    outbound(db, profile, T0, ack_after=60, answer_after=600)  # in time
+    outbound(db, profile, T0 + s(3600), ack_after=60)  # unanswered; answer by T0 + 1 h 30
+    with db.session() as session:
+        [inside] = alert_stats(session, now=T0 + s(3600 + 600))
+        [after] = alert_stats(session, now=T0 + s(3600 + 1801))
+    assert (inside.sent, inside.pending, inside.in_time_share) == (2, 1, 1.0)
+    assert (after.sent, after.pending, after.in_time_share) == (2, 0, 0.5)

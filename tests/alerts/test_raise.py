@@ -159,6 +159,10 @@ def test_cli_raise_list_show_and_stats(node: LiveNode) -> None:
     assert r.exit_code == 0
     rows = json.loads(r.output)
     assert rows[0]["side"] == "PK" and rows[0]["sent"] == 1
+    # Still inside its deadline: pending, apart from the on-time share (not counted as late).
+    assert rows[0]["pending"] == 1 and rows[0]["in_time_share"] is None
+    table = run.invoke(app, ["alerts", "stats"], env={**env, "COLUMNS": "120"})
+    assert table.exit_code == 0 and "pending" in table.output
     r = run.invoke(app, ["agreements", "set", "ir-node", "--alert-deadline", "flash=2/10"], env=env)
     assert r.exit_code == 0 and "flash 2/10 min" in r.output
     r = run.invoke(app, ["agreements", "set", "ir-node", "--alert-deadline", "flash=2"], env=env)

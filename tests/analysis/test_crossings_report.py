@@ -476,6 +476,21 @@ def test_cli_prints_tables_and_writes_the_chart(
     assert data.startswith(PNG) and len(data) > 20_000  # a drawn chart, not an empty image
 
 
+def test_cli_chart_goes_under_the_data_folder_and_says_where(
+    run, settings: Settings, tmp_path: Path, october: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    here = tmp_path / "cwd"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    r = run("crossings", "report", "--month", "2026-10")
+    assert r.exit_code == 0, r.output
+    chart = (settings.data_dir / "reports" / "crossings-2026-10.png").resolve()
+    assert chart.read_bytes().startswith(PNG)
+    assert f"wrote the chart to {chart}" in r.output
+    assert list(here.iterdir()) == []  # nothing left in the current folder
+
+
 def test_cli_json_and_csv_give_the_services_figures(
     run, tmp_path: Path, report: CrossingsReport, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -51,7 +51,12 @@ def test_every_string_has_a_translation(lang):
     for po in (i18n.TRANSLATIONS / lang / "LC_MESSAGES").glob("*.po"):
         with po.open("rb") as f:
             catalog = read_po(f)
-        translated |= {(m.context, m.id) for m in catalog if m.id and m.string and not m.fuzzy}
+        translated |= {
+            # A plural entry's id is (singular, plural), its string one text per form.
+            (m.context, m.id if isinstance(m.id, str) else m.id[0])
+            for m in catalog
+            if m.id and (m.string if isinstance(m.string, str) else all(m.string)) and not m.fuzzy
+        }
     missing = sorted(extracted() - translated)
     assert not missing, f"{len(missing)} string(s) without a {lang} translation: {missing}"
 
@@ -101,5 +106,17 @@ def test_map_strings_for_the_script_are_translated(browser):
     html = browser(Role.DUTY_OFFICER).get("/?lang=ur").text
     block = re.search(r'<script type="application/json" id="i18n">(.*?)</script>', html, re.S)
     strings = json.loads(block.group(1))
-    assert strings["incidents"] == "واقعات"
-    assert strings["category.smuggling_fuel"] == "اسمگلنگ: ایندھن"
+    assert strings["layer_incidents"] == "ہمارے واقعات"
+    assert strings["category_smuggling_fuel"] == "اسمگلنگ: ایندھن"
+    # Every key map.js asks for is given (it fell back to English for keys it never got).
+    script = (i18n.HERE / "static" / "js" / "map.js").read_text(encoding="utf-8")
+    asked = set(re.findall(r'\bt\("([a-z_]+)"', script))
+    asked |= {f"plural_{k}" for k in re.findall(r'\btn\("([a-z_]+)"', script)}
+    assert asked and not asked - strings.keys(), sorted(asked - strings.keys())
+    for prefix in re.findall(r"\bt\(`([a-z_]+)\$\{", script):  # t(`level_${code}`, ...)
+        assert any(k.startswith(prefix) for k in strings), prefix
+    # The count line in Urdu, with its plural forms and the numbers' places.
+    assert strings["plural_summary_partner"] == {
+        "one": "{shown} واقعہ دکھایا گیا، ان میں سے {partner} شراکت دار کا",
+        "other": "{shown} واقعات دکھائے گئے، ان میں سے {partner} شراکت دار کے",
+    }

@@ -212,3 +212,74 @@ def test_a_stale_edit_is_refused_and_an_unknown_record_is_a_404(browser):
     assert "Someone saved this record meanwhile" in late.text
     assert client.get(f"/api/v1/incidents/{incident_id}").json()["title"] == "First edit"
     assert client.get("/incidents/00000000-0000-0000-0000-000000000000").status_code == 404
+
+
+def _casualty_grid(html: str) -> tuple[list[tuple[str, str]], dict[str, list[tuple[str, str]]]]:
+    """The casualties table as (header text, class) per column and (value, class) per row."""
+    from html.parser import HTMLParser
+
+    class Grid(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inside, self.part, self.cell = False, "", None
+            self.rows: list[list[list[str]]] = []
+            self.heads: list[list[str]] = []
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            a = dict(attrs)
+            if tag == "table" and a.get("id") == "casualties":
+                self.inside = True
+            elif self.inside and tag in ("thead", "tbody"):
+                self.part = tag
+            elif self.inside and tag == "tr" and self.part == "tbody":
+                self.rows.append([])
+            elif self.inside and tag in ("th", "td"):
+                self.cell = ["", a.get("class") or ""]
+                (self.heads if self.part == "thead" else self.rows[-1]).append(self.cell)
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag == "table":
+                self.inside = False
+            elif tag in ("th", "td"):
+                self.cell = None
+
+        def handle_data(self, data: str) -> None:
+            if self.cell is not None:
+                self.cell[0] += data.strip()
+
+    g = Grid()
+    g.feed(html)
+    heads = [(t, c) for t, c in g.heads]
+    rows = {r[0][0]: [(t, c) for t, c in r] for r in g.rows}
+    return heads, rows
+
+
+def test_each_casualty_number_sits_under_its_own_header_in_english_and_urdu(browser):
+    """Killed, injured and detained differ per party: each number under its header, aligned
+    the same way as the header (a number pushed to the far edge of its column sat visually
+    under the next header)."""
+    client = browser(Role.DUTY_OFFICER)
+    form = dict(FORM)
+    del form["casualties.civilians.injured"]
+    counts = {"security_forces": (1, 2, 3), "civilians": (4, 5, 6), "assailants": (7, 8, 9)}
+    for group, numbers in counts.items():
+        for kind, n in zip(("killed", "injured", "detained"), numbers, strict=True):
+            form[f"casualties.{group}.{kind}"] = str(n)
+    incident_id = created_id(post_form(client, "/incidents/new", form))
+    names = {
+        "en": ({"security_forces": "Security forces", "civilians": "Civilians",
+                "assailants": "Assailants"}, ["Killed", "Injured", "Detained"]),
+    }  # fmt: skip
+    for lang in ("en", "ur"):
+        heads, rows = _casualty_grid(client.get(f"/incidents/{incident_id}?lang={lang}").text)
+        assert len(heads) == 4 and len(rows) == 3
+        if lang in names:
+            assert [h for h, _ in heads[1:]] == names[lang][1]
+        labels = list(rows)
+        for label, group in zip(labels, counts, strict=True):
+            if lang in names:
+                assert label == names[lang][0][group]
+            cells = rows[label][1:]
+            assert [v for v, _ in cells] == [str(n) for n in counts[group]], (lang, label)
+            # The cell is aligned like its header (both to the end), so it reads under it.
+            assert [c for _, c in cells] == [c for _, c in heads[1:]], (lang, label)

@@ -312,7 +312,10 @@ def stats(
         "answer p50",
         "answer p90",
         "in time",
+        "pending",
         title="Alerts by month and sending side (minutes)",
+        caption="in time: share answered by the deadline; pending alerts (unanswered, "
+        "deadline still ahead) are left out of it and counted apart",
     )
     for r in metrics.stats_rows(rows):
         share = r["in_time_share"]
@@ -325,6 +328,7 @@ def stats(
                 for k in ("ack_p50_min", "ack_p90_min", "answer_p50_min", "answer_p90_min")
             ),
             "–" if share is None else f"{float(share):.0%}",  # type: ignore[arg-type]
+            str(r["pending"]),
         )
     out.print(table)
 

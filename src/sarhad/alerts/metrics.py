@@ -36,6 +36,7 @@ COLUMNS = (
     "answer_p90_min",
     "answered_in_time",
     "in_time_share",
+    "pending",
 )
 
 
@@ -46,8 +47,11 @@ class MonthSide:
     ``sent`` counts every alert raised, withdrawn ones included. ``in_time_share`` is the
     share answered by ``answer_by`` among the alerts that could still be answered: an alert
     withdrawn before it was answered (never answered, or answered only after the withdrawal)
-    leaves both the numerator and the denominator; it is ``None`` when nothing is left.
-    ``answered_in_time`` counts every alert answered by its deadline, withdrawn or not.
+    leaves both the numerator and the denominator, and so does a *pending* alert (not answered,
+    not withdrawn, its deadline still ahead): it may yet be answered in time, so counting it
+    either way would be a guess. ``pending`` counts those apart. The share is ``None`` when
+    nothing is left. ``answered_in_time`` counts every alert answered by its deadline,
+    withdrawn or not.
     """
 
     month: str  # "YYYY-MM" of created_at, UTC
@@ -61,6 +65,7 @@ class MonthSide:
     answer_p90_s: float | None
     answered_in_time: int  # answered_at <= answer_by
     in_time_share: float | None
+    pending: int = 0  # unanswered, not withdrawn, answer_by still ahead: not in the share
 
 
 def _month_start(month: str) -> datetime:
@@ -98,12 +103,19 @@ class _Tally:
     in_time: int = 0  # answered by the deadline
     eligible: int = 0  # not withdrawn before an answer: the share's denominator
     eligible_in_time: int = 0
+    pending: int = 0
 
 
 def alert_stats(
-    session: Session, *, month: str | None = None, side: str | None = None
+    session: Session,
+    *,
+    month: str | None = None,
+    side: str | None = None,
+    now: datetime | None = None,
 ) -> list[MonthSide]:
     """One row per (month, sending side), sorted by month then side; filters are optional.
+
+    ``now`` (default: the clock) decides which unanswered alerts are still pending.
 
     Raises ``InvalidInput`` naming ``month`` (not ``YYYY-MM``) or ``side`` (not ISO2).
     """
@@ -121,6 +133,7 @@ def alert_stats(
     if side is not None:
         q = q.where(Alert.from_side == _check_side(side))
     tallies: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
+    now = now or datetime.now(UTC)
     for created, from_side, acked, answered, answer_by, withdrawn in session.execute(q):
         t = tallies[(created.astimezone(UTC).strftime("%Y-%m"), from_side)]
         t.sent += 1
@@ -130,7 +143,9 @@ def alert_stats(
         if answered is not None:
             t.answer_s.append((answered - created).total_seconds())
             t.in_time += int(in_time)
-        if withdrawn is None or (answered is not None and answered <= withdrawn):
+        if answered is None and withdrawn is None and _aware(answer_by) > now:
+            t.pending += 1
+        elif withdrawn is None or (answered is not None and answered <= withdrawn):
             t.eligible += 1
             t.eligible_in_time += int(in_time)
     return [
@@ -146,9 +161,15 @@ def alert_stats(
             answer_p90_s=_pct(t.answer_s, 90),
             answered_in_time=t.in_time,
             in_time_share=t.eligible_in_time / t.eligible if t.eligible else None,
+            pending=t.pending,
         )
         for (m, s), t in sorted(tallies.items())
     ]
+
+
+def _aware(at: datetime) -> datetime:
+    """SQLite hands back naive datetimes: they are UTC."""
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def _minutes(seconds: float | None) -> float | None:
@@ -170,6 +191,7 @@ def stats_rows(rows: list[MonthSide]) -> list[dict[str, object]]:
             "answer_p90_min": _minutes(r.answer_p90_s),
             "answered_in_time": r.answered_in_time,
             "in_time_share": None if r.in_time_share is None else round(r.in_time_share, 3),
+            "pending": r.pending,
         }
         for r in rows
     ]

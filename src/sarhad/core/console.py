@@ -57,11 +57,12 @@ def fail(exc: SarhadError) -> typer.Exit:
     """Print ``exc`` as an error (in the CLI's language) with its hint; return the Exit."""
     lang = language()
     if isinstance(exc, InvalidInput) and len(exc.errors) > 1:
+        # Each problem once, on its own line (the message joins them all: not printed too).
         err.print(
-            f"[bold red]error:[/] {exc.errors[0].field}: {exc.errors[0].in_(lang)}", highlight=False
+            f"[bold red]error:[/] {len(exc.errors)} problems with the input:", highlight=False
         )
-        for e in exc.errors[1:]:
-            err.print(f"  - {e.field}: {e.in_(lang)}", highlight=False)
+        for e in exc.errors:
+            err.print(f"  - {e.field}: {e.in_(lang)}", highlight=False, soft_wrap=True)
     else:
         err.print(f"[bold red]error:[/] {exc.in_(lang)}", highlight=False)
     hint = exc.hint_in(lang)

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from sarhad.border import profile_from_settings
 from sarhad.core import console
@@ -106,7 +106,7 @@ def add(
     try:
         data = IncidentIn.model_validate(raw)
     except ValidationError as exc:
-        raise from_validation(exc) from None
+        raise as_options(from_validation(exc)) from None
     db = console.open_db(s)
     with db.session() as session:
         row = service.create_incident(
@@ -126,6 +126,39 @@ def add(
         f"nearest crossing {e.nearest_crossing.id} "
         f"({e.nearest_crossing.distance_m / 1000:.1f} km)"
     )
+
+
+#: The model's field paths that the options of ``add`` spell differently.
+_OPTION_OF = {
+    "casualties.security_forces": "--sf",
+    "casualties.civilians": "--civ",
+    "casualties.assailants": "--asl",
+    "grading.source_reliability": "--reliability",
+    "grading.information_credibility": "--credibility",
+    "location.lon": "--lon",
+    "location.lat": "--lat",
+    "location.place": "--place",
+    "location.precision": "--location-precision",
+    "occurred_at": "--at",
+    "reporting_side": "--side",
+    "seizures": "--seizure",
+    "sources": "--source",
+}
+
+
+def as_options(exc: InvalidInput) -> InvalidInput:
+    """The same problems, each named by the option that gives the field (``--sf-killed``)."""
+
+    def option(field: str) -> str:
+        for path, name in _OPTION_OF.items():
+            if field == path or field.startswith(path + "."):
+                rest = field[len(path) + 1 :]
+                if path.startswith("casualties.") and rest:
+                    return f"{name}-{rest.replace('_', '-')}"
+                return f"{name} ({field})" if rest else name
+        return "--" + field.replace("_", "-")
+
+    return InvalidInput([FieldError(option(e.field), e.message) for e in exc.errors], hint=exc.hint)
 
 
 @app.command("list")
@@ -157,20 +190,68 @@ def list_(
     if json_:
         print_json(items)
         return
-    table = Table("occurred (UTC)", "category", "status", "side", "sector", "km", "title", "id")
-    for i in items:
-        table.add_row(
-            i["occurred_at"][:16],
-            i["category"],
-            i["status"],
-            i["side"],
-            i["sector"] or "—",
-            "—" if i["km"] is None else f"{i['km']:.1f}",
-            i["title"][:40],
-            i["id"][:8],
-        )
+    cells = {
+        "occurred (UTC)": [i["occurred_at"][:16].replace("T", " ") for i in items],
+        "category": [i["category"] for i in items],
+        "status": [i["status"] for i in items],
+        "side": [i["side"] or "—" for i in items],
+        "sector": [i["sector"] or "—" for i in items],
+        "km": ["—" if i["km"] is None else f"{i['km']:.1f}" for i in items],
+        "title": [i["title"] for i in items],
+        "id": [i["id"][:8] for i in items],
+    }
+    shown, widths = fit_columns(cells, out.width)
+    table = Table(*(Column(n, width=widths[n], no_wrap=True, overflow="ellipsis") for n in shown))
+    for row in zip(*(cells[n] for n in shown), strict=True):
+        table.add_row(*row)
     out.print(table)
-    out.print(f"{len(items)} incident(s)")
+    left = [n for n in cells if n not in shown]
+    note = f" ({', '.join(left)} left out at this width: widen the terminal or use --json)"
+    out.print(f"{len(items)} incident(s)" + (note if left else ""), highlight=False)
+
+
+#: The list's columns: (least width, priority). When the terminal is narrow the lowest
+#: priorities are left out first; the id (to `show` a record), its time, place and title stay.
+LIST_COLUMNS: dict[str, tuple[int, int]] = {
+    "occurred (UTC)": (16, 9),
+    "title": (16, 10),
+    "id": (8, 8),
+    "sector": (8, 7),
+    "category": (12, 6),
+    "side": (7, 5),
+    "status": (9, 4),
+    "km": (5, 3),
+}
+
+
+def fit_columns(cells: dict[str, list[str]], width: int) -> tuple[list[str], dict[str, int]]:
+    """Which columns fit ``width`` and how wide each is: none is cut below its least width
+    (no "PKIR-0…" sectors), none wraps; the title, then the category take what is left.
+
+    Rich's own shrinking cuts every column a little and wraps long ones over many lines,
+    which is what this replaces.
+    """
+
+    def natural(name: str) -> int:
+        return max([len(name), *(len(v) for v in cells[name])])
+
+    def least(name: str) -> int:
+        return min(natural(name), max(LIST_COLUMNS[name][0], len(name)))
+
+    def overhead(n: int) -> int:  # a border before each column and at the end, padding 1+1
+        return 3 * n + 1
+
+    shown = list(cells)
+    while len(shown) > 1 and sum(map(least, shown)) + overhead(len(shown)) > width:
+        shown.remove(min(shown, key=lambda n: LIST_COLUMNS[n][1]))
+    widths = {n: least(n) for n in shown}
+    spare = width - sum(widths.values()) - overhead(len(shown))
+    for name in ("title", "category", *shown):
+        if name in widths and spare > 0:
+            grow = min(spare, natural(name) - widths[name])
+            widths[name] += grow
+            spare -= grow
+    return shown, widths
 
 
 def _when(text: str | None, field: str) -> datetime | None:

@@ -46,7 +46,7 @@ CHART_STRINGS = {
 #: Strings patrol-map.js needs.
 PATROL_STRINGS = {
     "sector": N_("Sector"),
-    "coverage": N_("Coverage (day)"),
+    "coverage": N_("Shifts with a patrol, expected"),
     "risk_planned": N_("Risk when planned"),
     "risk_now": N_("Risk now"),
     "patrol": N_("Patrol"),

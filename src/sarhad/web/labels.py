@@ -118,24 +118,4 @@ LABELS: dict[str, dict[str, str]] = {
         "announcement": N_("Announced, signed by a trusted key"),
         "upgrade": N_("Carried over from an earlier version"),
     },
-    # Strings map.js needs (it reads them from the page's JSON block, see map.html).
-    "map": {
-        "loading": N_("Loading…"),
-        "loading_record": N_("Loading…"),  # a popup reading its record
-        "incidents": N_("Incidents"),
-        "partner_incidents": N_("Partner's incidents"),
-        "sectors": N_("Sectors"),
-        "crossings": N_("Crossings and markets"),
-        "border": N_("Border"),
-        "impact": N_("Impact"),
-        "sector": N_("Sector"),
-        "status": N_("Status"),
-        "category": N_("Category"),
-        "side": N_("Side"),
-        "occurred": N_("Occurred"),
-        "open_page": N_("Open page"),
-        "shown": N_("Incidents shown"),
-        "none": N_("No incidents in this period."),
-        "error": N_("Could not load the map data."),
-    },
 }

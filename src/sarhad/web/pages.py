@@ -7,7 +7,6 @@ carries the CSRF token; a page the role may not see answers 403 with a readable 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
@@ -23,6 +22,7 @@ from sarhad.core.db import utcnow
 from sarhad.web import auth, i18n
 from sarhad.web.i18n import N_
 from sarhad.web.labels import LABELS
+from sarhad.web.map_labels import map_strings, towns_json
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
@@ -284,19 +284,14 @@ def situation_map(
     """The situation map: the border, sector risk, crossings and incidents (drawn by map.js)."""
     n: BorderNode = node(request)
     lang, _ = i18n.choose(request)
-    tr = i18n.gettext_for(lang)
-    strings = {key: tr(text) for key, text in LABELS["map"].items()}
-    strings.update({f"category.{k}": tr(v) for k, v in LABELS["category"].items()})
-    strings.update({f"status.{k}": tr(v) for k, v in LABELS["incident_status"].items()})
-    strings.update({f"crossing.{k}": tr(v) for k, v in LABELS["crossing_status"].items()})
-    strings.update({f"impact.{k}": tr(v) for k, v in LABELS["impact"].items()})
     return render(
         request,
         "map.html",
         user=user,
         tiles_url=n.settings.tiles_url,
         sides=n.profile.sides,
-        i18n_json=json.dumps(strings, ensure_ascii=False).replace("<", "\\u003c"),
+        i18n_json=map_strings(lang),
+        towns_json=towns_json(n.profile, lang),
     )
 
 

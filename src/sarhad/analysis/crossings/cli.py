@@ -3,6 +3,7 @@ plus a PNG chart of days closed and daily throughput."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Annotated
@@ -189,7 +190,10 @@ def report(
     ] = None,
     chart: Annotated[
         Path | None,
-        typer.Option(help="Write the chart (PNG) here; default crossings-YYYY-MM.png with tables"),
+        typer.Option(
+            help="Write the chart (PNG) here; with tables by default "
+            "DATA_DIR/reports/crossings-YYYY-MM.png (beside --out when given)"
+        ),
     ] = None,
     no_chart: Annotated[bool, typer.Option("--no-chart", help="Do not write the chart")] = False,
 ) -> None:
@@ -200,11 +204,16 @@ def report(
     fmt = _format(format_, out_file)
     if rows not in CSV_ROWS:
         raise InvalidInput(FieldError("rows", f"{rows!r}: use sides or closures"))
+    s = console.settings()
     if chart is None and fmt == "table" and not no_chart:
-        chart = Path(f"crossings-{year:04d}-{mon:02d}.png")
+        # Not the current folder: a report run from anywhere must not litter it. The node's
+        # data folder is where its other files live (or beside --out, where the user asked).
+        folder = out_file.parent if out_file is not None else s.data_dir / "reports"
+        chart = folder / f"crossings-{year:04d}-{mon:02d}.png"
+        with contextlib.suppress(OSError):  # an unwritable folder is reported below
+            folder.mkdir(parents=True, exist_ok=True)
     if no_chart:
         chart = None
-    s = console.settings()
     profile = profile_from_settings(s)
     db = console.open_db(s)
     with Progress(
@@ -241,5 +250,5 @@ def report(
     if chart is not None:
         # On stderr when stdout carries data, so that a pipe gets clean CSV or JSON.
         (out if fmt == "table" else console.err).print(
-            f"wrote the chart to {chart}", soft_wrap=True, highlight=False
+            f"wrote the chart to {chart.resolve()}", soft_wrap=True, highlight=False
         )

@@ -61,6 +61,20 @@
     return node;
   }
 
+  /**
+   * A count line in the right plural form: the page gives `plural_<key>` as forms by CLDR
+   * category ({one, other}, from the catalogue's ngettext); the page's language picks one.
+   */
+  const pluralRules = new Intl.PluralRules(sarhad.locale || lang);
+  function tn(key, n, values, one, other) {
+    const forms = sarhad.strings?.[`plural_${key}`];
+    const chosen = forms && (forms[pluralRules.select(n)] ?? forms.other);
+    const text = typeof chosen === "string" ? chosen : n === 1 ? one : other;
+    let out = text;
+    for (const [name, value] of Object.entries(values)) out = out.split(`{${name}}`).join(String(value));
+    return out;
+  }
+
   const km = (v) => formatNumber(Math.round(v * 10) / 10);
   const statusLabel = (s) => t(`status_${s}`, s);
   const levelLabel = (s) => t(`level_${s}`, s);
@@ -122,6 +136,8 @@
     // the layer control. Each holds only what the view shows.
     incidents: L.layerGroup().addTo(map),
     partnerIncidents: L.layerGroup().addTo(map),
+    // The twin towns of the crossings, named on the land (from the page's #map-towns block).
+    places: L.featureGroup().addTo(map),
   };
 
   L.control
@@ -131,8 +147,89 @@
       [t("layer_incidents", "Our incidents")]: layers.incidents,
       [t("layer_partner_incidents", "Partner's incidents")]: layers.partnerIncidents,
       [t("layer_posts", "Posts")]: layers.posts,
+      [t("layer_places", "Place names")]: layers.places,
     }, { position: rtl ? "topleft" : "topright", collapsed: true })
     .addTo(map);
+
+  // ---- Place names ---------------------------------------------------------------------
+
+  function readTowns() {
+    const block = document.getElementById("map-towns");
+    try {
+      return block ? JSON.parse(block.textContent || "[]") : [];
+    } catch (err) {
+      console.error("sarhad: the #map-towns block is not valid JSON", err);
+      return [];
+    }
+  }
+
+  for (const town of readTowns()) {
+    L.circleMarker([town.lat, town.lon], {
+      radius: 3,
+      color: "#1b1f23",
+      weight: 1,
+      fillColor: "#1b1f23",
+      fillOpacity: 1,
+      interactive: false,
+    })
+      // A permanent label, on the town's own side of the line (PK east, IR west).
+      .bindTooltip(town.name, {
+        permanent: true,
+        direction: town.side === "IR" ? "left" : "right",
+        className: "place-label",
+        offset: town.side === "IR" ? [-4, 0] : [4, 0],
+      })
+      .addTo(layers.places);
+  }
+
+  // ---- Legend --------------------------------------------------------------------------
+
+  /** One legend row: a swatch (CSS classes) and its meaning. */
+  function legendRow(swatchClass, text) {
+    return h("li", null, h("span", { className: `swatch ${swatchClass}`, "aria-hidden": "true" }), " ", text);
+  }
+
+  const Legend = L.Control.extend({
+    onAdd() {
+      const box = h(
+        "details",
+        { className: "map-key", open: window.innerWidth > 700 },
+        h("summary", null, t("legend", "Legend")),
+        h(
+          "ul",
+          null,
+          legendRow("incident-marker", t("legend_ours", "Our incident")),
+          legendRow("incident-marker partner", t("legend_partner", "Incident from the partner")),
+          legendRow("cluster", t("legend_cluster", "Group of our incidents (number inside)")),
+          legendRow("cluster partner", t("legend_partner_cluster", "Group of the partner's incidents")),
+          ...["open", "restricted", "closed"].map((status) =>
+            legendRow(`crossing-marker status-${status}`, `${t("legend_crossing", "Crossing (colour: status)")}: ${statusLabel(status)}`),
+          ),
+          legendRow("crossing-marker market", t("legend_market", "Border market")),
+          legendRow("crossing-marker mismatch", t("legend_mismatch", "The two sides disagree")),
+        ),
+        h("p", { className: "map-key-heading" }, t("legend_impact", "Sector impact level")),
+        h(
+          "ul",
+          null,
+          ...Object.keys(LEVEL_COLOURS).map((level) => legendRow(`impact level-${level}`, levelLabel(level))),
+        ),
+        h(
+          "ul",
+          null,
+          legendRow("border-line", t("legend_line", "Border line")),
+          legendRow("town", t("legend_town", "Town")),
+          ...Object.keys(SIDE_FILL).map((side) => legendRow(`land side-${side}`, sideLabel(side))),
+          legendRow("outside", t("legend_outside", "Other countries and the sea (not drawn)")),
+        ),
+      );
+      // Clicks and wheel turns in the legend must not pan or zoom the map beneath.
+      L.DomEvent.disableClickPropagation(box);
+      L.DomEvent.disableScrollPropagation(box);
+      return box;
+    },
+  });
+  new Legend({ position: rtl ? "bottomleft" : "bottomright" }).addTo(map);
 
   // ---- Border profile: countries, line, sectors, places --------------------------------
 
@@ -478,7 +575,16 @@
   }
   map.on("moveend", redraw);
   map.on("overlayadd", (event) => {
-    if (Object.values(KINDS).includes(event.layer)) redraw();
+    if (Object.values(KINDS).includes(event.layer)) {
+      redraw();
+      if (el.dataset.incidentsLoaded !== undefined) sayCounts(true);
+    }
+  });
+  // The count line says what the map shows: switching a kind off takes it out of the count.
+  map.on("overlayremove", (event) => {
+    if (Object.values(KINDS).includes(event.layer) && el.dataset.incidentsLoaded !== undefined) {
+      sayCounts(true);
+    }
   });
 
   const form = document.getElementById("map-filters");
@@ -492,12 +598,24 @@
     summary.classList.toggle("error", state === "error");
   }
 
+  /** What the layer switches let through of the loaded incidents: ours, the partner's. */
+  function visibleCounts() {
+    const ours = map.hasLayer(layers.incidents) ? counts.shown - counts.partner : 0;
+    const partner = map.hasLayer(layers.partnerIncidents) ? counts.partner : 0;
+    return { shown: ours + partner, partner };
+  }
+
   function sayCounts(done) {
-    const values = { shown: formatNumber(counts.shown), partner: formatNumber(counts.partner) };
-    const text = counts.partner
-      ? t("summary_partner", "{shown} incidents shown, {partner} of them from the partner", values)
-      : t("summary", "{shown} incidents shown", values);
+    const seen = visibleCounts();
+    const values = { shown: formatNumber(seen.shown), partner: formatNumber(seen.partner) };
+    const text = seen.partner
+      ? tn("summary_partner", seen.shown, values,
+          "{shown} incident shown, {partner} of them from the partner",
+          "{shown} incidents shown, {partner} of them from the partner")
+      : tn("summary", seen.shown, values, "{shown} incident shown", "{shown} incidents shown");
     say(text, done ? null : "loading");
+    // For the browser tests: what the line says, in numbers.
+    Object.assign(el.dataset, { shownCount: String(seen.shown), partnerCount: String(seen.partner) });
   }
 
   /**

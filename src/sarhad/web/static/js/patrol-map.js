@@ -50,10 +50,12 @@
     return dl;
   }
 
-  const pct = (v) => `${formatNumber(Math.round(v * 100))}%`;
   const km = (v) => formatNumber(Math.round(v));
   const level = (code) =>
     code ? h("span", { className: `badge level-${code}` }, t(`level_${code}`, code)) : null;
+
+  /** Land colours of the two sides: the same as the situation map's (map.js). */
+  const SIDE_FILL = { PK: "#e3eedb", IR: "#f1e8d8" };
 
   const COLOURS = { own: "#1b1f23", partner: "#57606a", coordinated: "#6f42c1", conflict: "#b3261e" };
 
@@ -72,6 +74,7 @@
   map.setView([28.5, 62.0], 6);
 
   const layers = {
+    countries: L.featureGroup().addTo(map),
     line: L.featureGroup().addTo(map),
     sectors: L.featureGroup().addTo(map),
     patrols: L.featureGroup().addTo(map),
@@ -86,7 +89,8 @@
       null,
       h("h3", null, `${t("sector", "Sector")} ${p.sector_id}`),
       facts([
-        [t("coverage", "Coverage (day)"), pct(p.daily_coverage)],
+        // The day's sum of the shifts' chances: a number of shifts, not a share.
+        [t("coverage", "Shifts with a patrol, expected"), formatNumber(Math.round(p.daily_coverage * 100) / 100)],
         [t("risk_planned", "Risk when planned"), level(p.level)],
         [t("risk_now", "Risk now"), now ? level(now) : null],
       ]),
@@ -148,6 +152,17 @@
   async function loadBorder() {
     if (!el.dataset.borderUrl) return;
     const data = await fetchJSON(el.dataset.borderUrl);
+    // The base map: each side's country polygon (as on the situation map), under the line.
+    const countries = (data.features || []).filter((f) => (f.properties || {}).kind === "country");
+    L.geoJSON({ type: "FeatureCollection", features: countries }, {
+      interactive: false,
+      style: (f) => ({
+        color: "#8c959f",
+        weight: 1,
+        fillColor: SIDE_FILL[f.properties.side] || "#eceff1",
+        fillOpacity: 1,
+      }),
+    }).addTo(layers.countries);
     const line = (data.features || []).filter((f) => (f.properties || {}).kind === "line");
     L.geoJSON({ type: "FeatureCollection", features: line }, {
       interactive: false,
