@@ -4,6 +4,7 @@ once, released on expiry, backed off, fired once (the fault test runs them acros
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,10 +14,15 @@ from sarhad.alerts import deadlines, outbox, receiver, sender
 from sarhad.alerts.models import Alert, AlertDeadline, OutboxItem
 from sarhad.alerts.ports import Counterpart
 from sarhad.alerts.schemas import AlertIn, default_deadlines
-from sarhad.border import BorderProfile
-from sarhad.core.auth import Principal, Role
+from sarhad.border import BorderProfile, profile_from_settings
+from sarhad.core.auth import CONSOLE, Principal, Role
 from sarhad.core.db import Database, utcnow
+from sarhad.core.journal import AuditLog
 from sarhad.core.markings import TLP
+from sarhad.federation.courier import Courier
+from sarhad.sharing import service as sharing
+from sarhad.sharing.schemas import AgreementIn
+from support import LiveNode, introduce
 
 from .conftest import ALERT
 
@@ -90,6 +96,26 @@ def test_a_claim_keeps_others_off_until_it_expires(db: Database, profile: Border
         assert outbox.mark_delivered(s, [r.id for r in second]) == 2
         assert outbox.mark_delivered(s, [r.id for r in second]) == 0  # once
         assert outbox.pending(s) == 0
+
+
+def test_a_renewed_claim_outlasts_a_slow_send_and_only_its_holder_renews_it(
+    db: Database, profile: BorderProfile
+) -> None:
+    with db.session() as s:
+        _raise(s, profile)
+    now = utcnow() + timedelta(seconds=1)
+    with db.session() as s:
+        ids = [r.id for r in outbox.claim(s, claim_s=30, claimer="p1", now=now)]
+    with db.session() as s:  # p1's POST is still running at 25 s: it renews
+        assert outbox.renew(s, ids, claim_s=30, claimer="p1", now=now + timedelta(seconds=25))
+        assert outbox.renew(s, ids, claim_s=30, claimer="p2", now=now) == 0  # not p2's
+    with db.session() as s:  # past the first claim, within the renewed one: nothing for p2
+        assert outbox.claim(s, claim_s=30, claimer="p2", now=now + timedelta(seconds=40)) == []
+    with db.session() as s:  # p1 froze and renewed no more: p2 takes the row at expiry
+        taken = outbox.claim(s, claim_s=30, claimer="p2", now=now + timedelta(seconds=56))
+        assert [r.id for r in taken] == ids
+    with db.session() as s:  # p1 wakes up: the row is p2's now, p1 cannot keep it
+        assert outbox.renew(s, ids, claim_s=30, claimer="p1", now=now + timedelta(seconds=57)) == 0
 
 
 def test_a_failed_send_backs_off_with_jitter_and_drops_nothing(
@@ -200,3 +226,43 @@ def test_a_partners_rows_leave_in_the_order_written_after_an_outage(
     with db.session() as s:
         both = outbox.claim(s, claim_s=30, claimer="p1", now=due)
     assert [r.ref for r in both] == ["raised", "raised"] and both[0].id == first.id
+
+
+def test_an_alert_above_a_lowered_limit_is_withheld_and_its_row_settled(
+    spawn: Callable[..., LiveNode],
+) -> None:
+    """The limit may be lowered between raising and sending: the limit in force decides."""
+    pk, ir = spawn("pk-node", "PK"), spawn("ir-node", "IR")  # no workers: we carry by hand
+    introduce(pk, ir)
+    with pk.client(Role.DUTY_OFFICER) as c:
+        r = c.post("/api/v1/alerts", json={**ALERT, "tlp": "amber"})
+        assert r.status_code == 201, r.text
+        amber = r.json()["id"]
+    with pk.db.session() as s:
+        sharing.set_agreement(
+            s, partner="ir-node", changes=AgreementIn(max_tlp="green"), actor=CONSOLE
+        )
+    with pk.client(Role.DUTY_OFFICER) as c:
+        r = c.post("/api/v1/alerts", json={**ALERT, "tlp": "green"})
+        assert r.status_code == 201, r.text
+        green = r.json()["id"]
+    courier = Courier(pk.db, settings=pk.settings, profile=profile_from_settings(pk.settings))
+    try:
+        courier.round()
+        courier.round()  # nothing is left to retry
+    finally:
+        courier.close()
+    with ir.db.session() as s:
+        got = set(s.scalars(select(Alert.id)))
+    assert green in got and amber not in got
+    with pk.db.session() as s:
+        rows = {r.alert_id: r for r in s.scalars(select(OutboxItem))}
+        assert rows[green].delivered_at is not None and rows[green].last_error is None
+        held = rows[amber]
+        assert held.delivered_at is not None and held.attempts == 0
+        assert held.last_error == "withheld: TLP:AMBER is above the agreement's limit TLP:GREEN"
+        entry = s.scalars(
+            select(AuditLog).where(AuditLog.action == "share.withhold", AuditLog.entity_id == amber)
+        ).one()
+        assert entry.detail["partner"] == "ir-node" and entry.detail["outbox_rows"] == 1
+        assert outbox.pending(s) == 0

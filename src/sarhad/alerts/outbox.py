@@ -140,6 +140,66 @@ def mark_delivered(session: Session, ids: Iterable[int], *, now: datetime | None
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+def withhold(
+    session: Session,
+    *,
+    partner_id: str,
+    alert_id: str,
+    refs: Iterable[str],
+    reason: str,
+    now: datetime | None = None,
+) -> int:
+    """Settle rows that may no longer go (the agreement now forbids them): they leave the
+    queue as if delivered, with ``withheld: <reason>`` kept, instead of being retried forever."""
+    refs = list(refs)
+    if not refs:
+        return 0
+    result = session.execute(
+        update(OutboxItem)
+        .where(
+            OutboxItem.partner_id == partner_id,
+            OutboxItem.alert_id == alert_id,
+            OutboxItem.ref.in_(refs),
+            OutboxItem.delivered_at.is_(None),
+        )
+        .values(
+            delivered_at=now or utcnow(),
+            claimed_by=None,
+            claim_expires_at=None,
+            last_error=f"withheld: {reason}"[:1000],
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def renew(
+    session: Session,
+    ids: Iterable[int],
+    *,
+    claim_s: float,
+    claimer: str = CLAIMER,
+    now: datetime | None = None,
+) -> int:
+    """Extend our claim on rows still ours and undelivered by ``claim_s`` from now (a POST
+    that outlasts the claim would otherwise let another process send the same rows)."""
+    ids = list(ids)
+    if not ids:
+        return 0
+    until = (now or utcnow()) + timedelta(seconds=claim_s)
+    result = session.execute(
+        update(OutboxItem)
+        .where(
+            OutboxItem.id.in_(ids),
+            OutboxItem.claimed_by == claimer,  # taken over after an expiry: theirs now
+            OutboxItem.delivered_at.is_(None),
+        )
+        .values(claim_expires_at=until)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def release(session: Session, rows: Iterable[Claimed], *, claimer: str = CLAIMER) -> None:
     """Give claimed rows back untried (they wait for an earlier row of their alert)."""
     ids = [r.id for r in rows]

@@ -106,13 +106,37 @@ class _Slow(Exception):
 
 
 _MAX_EXACT = 2**53 - 1  # the largest integer RFC 8785 (I-JSON) takes
-_ASCII = re.compile(r"[\x00-\x7f]*")
 
 
 def _plain(value: Any) -> Any:
     """``value`` with what the standard library would spell otherwise than RFC 8785 made
-    plain (integral floats as ints), or ``_Slow`` where it cannot be (see ``canonical``)."""
-    if isinstance(value, str) or value is None or isinstance(value, bool):
+    plain (integral floats as ints), or ``_Slow`` where it cannot be (see ``canonical``).
+
+    Hot (every signature and digest walks a whole record): exact type tests first, and a
+    container is copied only when something in it changed.
+    """
+    kind = type(value)
+    if kind is str or value is None or kind is bool:
+        return value
+    if kind is dict:
+        out = None
+        for k, v in value.items():
+            if type(k) is not str or not k.isascii():
+                raise _Slow  # RFC 8785 sorts by UTF-16 code units, Python by code points
+            w = v if type(v) is str else _plain(v)
+            if w is not v:
+                if out is None:
+                    out = dict(value)
+                out[k] = w
+        return value if out is None else out
+    if kind is list or kind is tuple:
+        items = [v if type(v) is str else _plain(v) for v in value]
+        return (
+            value
+            if kind is list and all(a is b for a, b in zip(items, value, strict=True))
+            else items
+        )
+    if isinstance(value, bool):
         return value
     if isinstance(value, int):
         if -_MAX_EXACT <= value <= _MAX_EXACT:
@@ -126,15 +150,12 @@ def _plain(value: Any) -> Any:
         if 1e-4 <= abs(value) < 1e16:
             return value  # both write the shortest round-trip digits, in fixed notation
         raise _Slow  # exponents are spelt differently (1e-05 / 1e-5), as are NaN and inf
+    if isinstance(value, str):
+        return value  # a str subclass: json.dumps writes it as a str
     if isinstance(value, dict):
-        out = {}
-        for k, v in value.items():
-            if not isinstance(k, str) or not _ASCII.fullmatch(k):
-                raise _Slow  # RFC 8785 sorts by UTF-16 code units, Python by code points
-            out[k] = _plain(v)
-        return out
+        return _plain(dict(value))
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return _plain(list(value))
     raise _Slow
 
 

@@ -11,6 +11,9 @@ held by someone else).
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -31,6 +34,11 @@ log = logging.getLogger("sarhad.outbox")
 
 #: Rows claimed per round per partner (a burst of alerts goes in a few POSTs).
 CLAIM_BATCH = 200
+#: After an outage (rows tried before), the first POST carries this many rows, and each
+#: POST that succeeds doubles it up to CLAIM_BATCH: a partner just back, with a backlog,
+#: answers small POSTs well within the claim (measured: 200 alerts took longer than an 8 s
+#: claim on a loaded partner, so other processes sent them again).
+RESTART_BATCH = 25
 #: Batches per call at most (the next courier round takes the rest).
 MAX_BATCHES = 10
 
@@ -78,6 +86,7 @@ def deliver_outbox(
     (``published``: the caller has just published for this partner; skip the first)."""
     report = OutboxReport(partner=partner.name)
     outbound = collection_id(partner.id, "outbound")
+    size = CLAIM_BATCH
     for _batch in range(MAX_BATCHES):  # bounded: the rest of the round waits meanwhile
         # Publish first, in a transaction of its own: the claim then lasts only for the send.
         if _batch or not published:
@@ -91,6 +100,11 @@ def deliver_outbox(
             )
             if not rows:
                 return report
+            surplus: list[outbox.Claimed] = []
+            if _batch == 0 and any(r.attempts > 1 for r in rows):
+                size = RESTART_BATCH  # the partner failed us before: start small
+            if len(rows) > size:
+                rows, surplus = rows[:size], rows[size:]
             undelivered: dict[str, list[int]] = {}
             for alert_id, row_id in s.execute(
                 select(OutboxItem.alert_id, OutboxItem.id).where(
@@ -102,8 +116,9 @@ def deliver_outbox(
             keep = _in_order(rows, undelivered)
             held = [r for r in rows if r.id not in keep]
             rows = [r for r in rows if r.id in keep]
-            # Rows whose alert waits on someone else's claim: back to the queue at once.
-            outbox.release(s, held, claimer=claimer)
+            # Rows whose alert waits on someone else's claim, and those beyond this POST's
+            # size: back to the queue at once.
+            outbox.release(s, held + surplus, claimer=claimer)
             found = Appender(s, outbound).latest_many([stix_id_of(r) for r in rows])
         report.claimed += len(rows)
         if not rows:
@@ -111,7 +126,8 @@ def deliver_outbox(
         objects = [found[stix_id_of(r)] for r in rows if stix_id_of(r) in found]
         missing = [r for r in rows if stix_id_of(r) not in found]
         try:
-            status = client.add_objects(write_id, objects) if objects else {}
+            with _renewing(db, [r.id for r in rows], claim_s=claim_s, claimer=claimer):
+                status = client.add_objects(write_id, objects) if objects else {}
         except SarhadError as exc:
             report.error = exc.message
             with db.session() as s:
@@ -148,6 +164,32 @@ def deliver_outbox(
                 )
         if refused:
             log.warning("outbox to %s: refused %s", partner.name, "; ".join(report.refused))
-        if len(rows) + len(held) < CLAIM_BATCH and not missing:
+        if not surplus and len(rows) + len(held) < CLAIM_BATCH and not missing:
             return report  # took all that was due: no second publish and claim
+        size = min(CLAIM_BATCH, size * 2)
     return report
+
+
+@contextmanager
+def _renewing(db: Database, ids: list[int], *, claim_s: float, claimer: str) -> Iterator[None]:
+    """Keep our claim on ``ids`` alive while the block runs (a slow POST), renewing it every
+    third of the claim. A frozen process renews nothing (its thread is frozen too), so its
+    rows still pass to another process when the claim expires; rows taken over meanwhile are
+    not ours to renew (``outbox.renew`` checks the claimer)."""
+    stop = threading.Event()
+
+    def renew() -> None:
+        while not stop.wait(claim_s / 3):
+            try:
+                with db.session() as s:
+                    outbox.renew(s, ids, claim_s=claim_s, claimer=claimer)
+            except Exception as exc:  # the database away: the claim lapses, as it should
+                log.warning("outbox: could not renew a claim: %s", exc)
+
+    thread = threading.Thread(target=renew, name="outbox-claim-renewal", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=claim_s)

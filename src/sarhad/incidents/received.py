@@ -7,8 +7,10 @@ vectorised ``locate_many``, instead of a dozen round trips per record.
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import Any, cast
 
 import numpy as np
+from pydantic_core import to_jsonable_python
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
@@ -108,6 +110,20 @@ def _one(session: Session, item: Received, profile: BorderProfile) -> str:
 
 
 _COLUMNS = [c.name for c in Incident.__table__.columns]
+_RECORD_KEYS = [c.key for c in service.RECORD_COLUMNS]
+
+
+def _snapshot(row: SimpleNamespace) -> dict[str, Any]:
+    """``to_out(row).model_dump(mode="json")`` without building the models: the values were
+    validated on the way in, and ``api_record`` is the plain form the incident list uses
+    (the same keys and values; pydantic-core writes the times). Six models a record cost
+    more than the insert itself (docs/benchmarks.md, TAXII)."""
+    seized = [
+        {"commodity": s.commodity, "quantity": float(s.quantity), "unit": s.unit}
+        for s in row.seizures
+    ]
+    record = service.api_record(tuple(getattr(row, k) for k in _RECORD_KEYS), seized)
+    return cast(dict[str, Any], to_jsonable_python(record))
 
 
 def _insert(
@@ -174,7 +190,7 @@ def _insert(
                 "actor": r.origin,
                 "op": "received",
                 "changed": [],
-                "snapshot": service.to_out(r).model_dump(mode="json"),  # type: ignore[arg-type]
+                "snapshot": _snapshot(r),
                 "change_seq": seq,
             }
             for r, seq in zip(rows, seqs, strict=True)

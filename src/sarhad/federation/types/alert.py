@@ -22,14 +22,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sarhad.alerts import receiver
+from sarhad.alerts import outbox, receiver
 from sarhad.alerts.lifecycle import ENTITY as ALERT_ENTITY
 from sarhad.alerts.models import Alert, AlertStep
 from sarhad.alerts.receiver import InboundAlert
 from sarhad.alerts.sender import mark_delivered
 from sarhad.alerts.taxonomy import SHARED_STEPS, Answer, Direction, Kind, Priority, Step
 from sarhad.core.errors import SarhadError
-from sarhad.core.markings import TLP, Family
+from sarhad.core.journal import audit
+from sarhad.core.markings import TLP, Family, may_go
 from sarhad.federation.identity import EXTENSION_AUTHOR
 from sarhad.federation.stix.core import (
     SCHEMA_DIR,
@@ -299,6 +300,34 @@ def _alert_id_of(obj: StixObject) -> str:
 AlertIn = InboundAlert | dict[str, Any]
 
 
+def _withhold(out: Outbound, alert: Alert, refs: Sequence[str], reason: str) -> None:
+    """An alert (or its steps) the agreement no longer lets go: its outbox rows are settled
+    as withheld, not retried forever, and the audit log says so and why."""
+    settled = outbox.withhold(
+        out.session,
+        partner_id=out.partner.id,
+        alert_id=alert.id,
+        refs=refs,
+        reason=reason,
+        now=out.now,
+    )
+    audit(
+        out.session,
+        actor="federation",
+        action="share.withhold",
+        entity="alert",
+        entity_id=alert.id,
+        detail={
+            "partner": out.partner.name,
+            "tlp": alert.tlp,
+            "limit": out.terms.max_tlp.value,
+            "steps": list(refs),
+            "reason": reason,
+            "outbox_rows": settled,
+        },
+    )
+
+
 class AlertType(ObjectType[AlertIn]):
     """Liaison alerts and their steps, only to and from the partner an alert concerns."""
 
@@ -335,10 +364,28 @@ class AlertType(ObjectType[AlertIn]):
             )
         }
         objects: list[StixObject] = []
+        withheld: dict[str, list[str]] = {}  # alert id -> the rows' refs that may not go
+
+        def went_before(alert_id: str) -> bool:
+            """Whether the partner's collection holds the alert itself."""
+            stix_id = f"{ALERT_TYPE}--{alert_id}"
+            return stix_id in out.appender.latest_many([stix_id])
+
         for change in changes:
             alert = rows.get(change.entity_id)
             if alert is None:
                 continue
+            carried = change.op == Step.RAISED or (alert.id, change.op) in steps
+            if carried and alert.direction == Direction.OUTBOUND:
+                # The agreement may have been lowered since the alert was raised (the check
+                # at raise time holds only for that moment): the limit now in force decides.
+                # A step of an alert the partner already holds still goes (a withdrawal
+                # only takes away); one of an alert that never went would reveal it.
+                marking = may_go(TLP(alert.tlp), out.terms.max_tlp)
+                if not marking.ok and (change.op == Step.RAISED or not went_before(alert.id)):
+                    out.report.withheld[alert.id] = [marking.text]
+                    withheld.setdefault(alert.id, []).append(change.op)
+                    continue
             if change.op == Step.RAISED and alert.direction == Direction.OUTBOUND:
                 # Only incidents this partner already has (and still may have): even a bare
                 # id tells that a record exists; an alert must not say more than the
@@ -351,6 +398,8 @@ class AlertType(ObjectType[AlertIn]):
             elif (alert.id, change.op) in steps:
                 step = steps[(alert.id, change.op)]
                 objects.append(step_to_stix(step, alert, identity_id=out.identity_id))
+        for alert_id, refs in withheld.items():
+            _withhold(out, rows[alert_id], refs, out.report.withheld[alert_id][0])
         return objects
 
     def read(self, inn: Inbound, objects: list[StixObject]) -> list[Arrival[AlertIn]]:

@@ -963,23 +963,22 @@ class IncidentType(ObjectType[InboundIncident]):
 
 
 def _signed_originals(session: Session, record_ids: Sequence[str]) -> dict[str, list[StixObject]]:
-    """The latest version received signed of each record, its objects as received."""
-    found: dict[str, list[StixObject]] = {}
+    """The latest version received signed of each record, its objects as received.
+
+    Only versions that may be forwarded (CLEAR, GREEN) keep their objects
+    (``Inbound.admit``): a record whose latest signed version keeps none has none here.
+    """
+    latest: dict[str, str | None] = {}
     for start in range(0, len(record_ids), 500):
         chunk = [f"incident--{i}" for i in record_ids[start : start + 500]]
         rows = session.execute(
             select(Receipt.stix_id, Receipt.original)
-            .where(
-                Receipt.stix_id.in_(chunk),
-                Receipt.signed_key_id.is_not(None),
-                Receipt.original.is_not(None),
-            )
+            .where(Receipt.stix_id.in_(chunk), Receipt.signed_key_id.is_not(None))
             .order_by(Receipt.modified)
         )
         for stix_id, original in rows:
-            if original:  # the last is the latest
-                found[stix_id.split("--", 1)[1]] = json.loads(original)
-    return found
+            latest[stix_id.split("--", 1)[1]] = original  # the last is the latest
+    return {rid: json.loads(text) for rid, text in latest.items() if text}
 
 
 def _cannot_forward(original: list[StixObject] | None, withheld: Sequence[str]) -> str | None:
