@@ -131,25 +131,41 @@ def border_map(
     lang: str,
 ) -> str:
     """The line coloured by sector impact level, incidents sized by casualties, crossings."""
+    from matplotlib.collections import LineCollection
+    from shapely.geometry import box
+
+    # Only the country around the line, simplified: the sides' outlines are whole countries
+    # with thousands of points, which cost seconds in the SVG and nothing a reader can see.
+    x0, y0, x1, y1 = profile.line.bounds
+    pad = max(x1 - x0, y1 - y0) * 0.15
+    frame = box(x0 - pad, y0 - pad, x1 + pad, y1 + pad)
     with plt.rc_context(_style(lang)):
-        fig, ax = plt.subplots(figsize=(7.0, 6.0))
+        fig, ax = plt.subplots(figsize=(6.0, 6.0))
         for side, poly in profile.polygons.items():
-            geoms = getattr(poly, "geoms", [poly])
-            for g in geoms:
+            shape = poly.intersection(frame).simplify(pad / 200)
+            for g in getattr(shape, "geoms", [shape]):
+                if g.is_empty or not hasattr(g, "exterior"):
+                    continue
                 x, y = g.exterior.xy
-                ax.fill(x, y, color="#eceff1" if side == profile.sides[0] else "#f5f5f5", lw=0)
+                ax.fill(x, y, color="#eceff1" if side == profile.sides[0] else "#fafafa", lw=0)
+        segments, colours = [], []
         for sector in profile.sectors:
-            x, y = sector.geometry.xy
-            level = levels.get(sector.id, "low")
-            ax.plot(x, y, color=LEVEL_COLOURS.get(level, "#9e9e9e"), lw=3, solid_capstyle="butt")
-        for r in rows:
-            size = 12 + 18 * sum(r.casualties[:2]) + 18 * sum(r.casualties[3:5])
-            ax.scatter(
-                [r.lon], [r.lat], s=size, alpha=0.55, linewidths=0.5,
-                color="#2e7d32" if r.partner else "#1565c0", edgecolors="black",
-            )  # fmt: skip
-        for c in profile.crossings:
-            ax.scatter([c.lon], [c.lat], marker="s", s=30, color="black")
+            segments.append(list(sector.geometry.simplify(0.005).coords))
+            colours.append(LEVEL_COLOURS.get(levels.get(sector.id, "low"), "#9e9e9e"))
+        ax.add_collection(LineCollection(segments, colors=colours, linewidths=3))
+        ax.set_xlim(x0 - pad, x1 + pad)
+        ax.set_ylim(y0 - pad, y1 + pad)
+        # Killed and injured of every party (detained people are not hurt): the size.
+        hurt = [sum(r.casualties[i] for i in (0, 1, 3, 4, 6, 7)) for r in rows]
+        ax.scatter(
+            [r.lon for r in rows], [r.lat for r in rows], s=[12 + 18 * h for h in hurt],
+            alpha=0.55, linewidths=0.5, edgecolors="black",
+            c=["#2e7d32" if r.partner else "#1565c0" for r in rows],
+        )  # fmt: skip
+        ax.scatter(
+            [c.lon for c in profile.crossings], [c.lat for c in profile.crossings],
+            marker="s", s=30, color="black",
+        )  # fmt: skip
         handles = [
             plt.Line2D([], [], color=col, lw=3, label=names[f"level_{lv}"])
             for lv, col in LEVEL_COLOURS.items()

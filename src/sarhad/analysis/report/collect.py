@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,10 +20,10 @@ from sarhad.alerts.metrics import MonthSide, alert_stats
 from sarhad.analysis.crossings.figures import ReportParams
 from sarhad.analysis.crossings.report import month_report
 from sarhad.analysis.report.figures import CASUALTY_FIELDS, MONTHS, Row, month_start, shift
+from sarhad.analysis.report.ports import Shared
 from sarhad.border import BorderProfile
 from sarhad.core.errors import NotFound
 from sarhad.core.markings import TLP
-from sarhad.federation.models import Collection, CollectionObject
 from sarhad.incidents.models import Incident, IncidentLink, SeizureRow
 from sarhad.sharing import service as sharing
 from sarhad.sharing.policy import SharableRecord, decide
@@ -153,33 +153,24 @@ class Cooperation:
 def cooperation(
     session: Session, *, month: str, profile: BorderProfile, node_side: str,
     crossing_params: ReportParams,
+    shared: Callable[[Session, datetime, datetime], list[Shared]],
 ) -> Cooperation:  # fmt: skip
     """Records shared each way and how fast, withheld by reason, alerts, crossing closures."""
     start, end = month_start(month), month_start(shift(month, 1))
     co = Cooperation()
     # Sent: the first version of each incident put in a partner's collection this month.
-    sent = session.execute(
-        select(Collection.title, CollectionObject.stix_id, CollectionObject.date_added)
-        .join(Collection, Collection.id == CollectionObject.collection_id)
-        .where(
-            Collection.kind == "outbound",
-            CollectionObject.stix_type == "incident",
-            CollectionObject.is_first.is_(True),
-            CollectionObject.date_added >= start,
-            CollectionObject.date_added < end,
-        )
-    ).all()
+    sent = shared(session, start, end)
     occurred = dict(
         session.execute(
             select(Incident.id, Incident.occurred_at).where(
-                Incident.id.in_([s.removeprefix("incident--") for _, s, _ in sent])
+                Incident.id.in_([incident_id for _, incident_id, _ in sent])
             )
         ).all()
     )
     delays: dict[str, list[float]] = defaultdict(list)
-    for title, stix_id, added in sent:
+    for title, incident_id, added in sent:
         co.sent[title] = co.sent.get(title, 0) + 1
-        at = occurred.get(stix_id.removeprefix("incident--"))
+        at = occurred.get(incident_id)
         if at is not None:
             delays[title].append(max(0.0, (added - at).total_seconds()))
     co.sent_delay_h = {t: _median_h(v) for t, v in delays.items()}

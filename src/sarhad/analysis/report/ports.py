@@ -9,15 +9,29 @@ from __future__ import annotations
 
 import gettext
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+#: (partner, incident id, when it was put in the partner's collection).
+Shared = tuple[str, str, datetime]
+
+
+def _nothing_shared(_session: Session, _start: datetime, _end: datetime) -> list[Shared]:
+    return []
 
 
 @dataclass(frozen=True)
 class ReportPorts:
-    """The console's catalogue (per language), its code labels and its font files."""
+    """The console's catalogue (per language), its code labels, its font files, and what
+    federation shared."""
 
     catalog: Callable[[str], gettext.NullTranslations]
     labels: Mapping[str, Mapping[str, str]]
     fonts: Path  # the folder of the console's .woff2 files
     fonts_css: Path  # the console's @font-face rules (file names and unicode ranges)
+    #: Our incidents first shared with each partner in [start, end) (federation, same floor
+    #: as analysis: handed in, not imported).
+    shared: Callable[[Session, datetime, datetime], list[Shared]] = field(default=_nothing_shared)

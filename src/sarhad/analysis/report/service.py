@@ -8,6 +8,7 @@ Definitions and limits: docs/analysis.md.
 
 from __future__ import annotations
 
+import base64
 import math
 import re
 from collections.abc import Callable
@@ -41,7 +42,7 @@ from sarhad.analysis.report.figures import (
     month_start,
     shift,
 )
-from sarhad.analysis.report.ports import ReportPorts
+from sarhad.analysis.report.ports import ReportPorts, Shared
 from sarhad.analysis.report.stats import (
     ALPHA,
     MIN_COUNT,
@@ -52,6 +53,7 @@ from sarhad.analysis.report.stats import (
 )
 from sarhad.analysis.risk import RiskParams
 from sarhad.border import BorderProfile
+from sarhad.core.config import Settings
 from sarhad.core.errors import FieldError, InvalidInput
 
 LANGS = ("en", "ur", "fa")
@@ -95,6 +97,7 @@ def monthly_data(
     node_side: str,
     risk_params: RiskParams,
     crossing_params: ReportParams,
+    shared: Callable[[Session, datetime, datetime], list[Shared]] | None = None,
     permutations: int = PERMUTATIONS,
 ) -> MonthlyData:
     """Read and compute the month (``YYYY-MM``); raises ``InvalidInput`` naming ``month``."""
@@ -130,6 +133,7 @@ def monthly_data(
         profile=profile,
         node_side=node_side,
         crossing_params=crossing_params,
+        shared=shared or (lambda _s, _a, _b: []),
     )
     return MonthlyData(
         month=month,
@@ -207,11 +211,14 @@ def render_html(
 ) -> str:  # fmt: skip
     """The report as HTML (what WeasyPrint lays out)."""
     check_lang(lang)
+    font_faces = _font_faces(ports)  # first: it registers the fonts the charts use
     env = _environment(lang, ports)
     tr = ports.catalog(lang)
     gettext: Callable[[str], str] = tr.gettext
 
     def label(group: str, code: str) -> str:
+        if group == "all":
+            return gettext("All incidents")
         text = ports.labels.get(group, {}).get(code)
         return gettext(text) if text else code
 
@@ -219,10 +226,31 @@ def render_html(
     months = [shift(data.month, k - THIS) for k in range(THIS + 1)]
     names = {
         "ours": gettext("Ours"),
-        "partner": gettext("Partner's, as shared"),
-        "joint": gettext("Joint (counted once)"),
+        "partner": gettext("Partner's"),
+        "joint": gettext("Joint"),
         "crossing": gettext("Crossing"),
         **{f"level_{lv}": label("impact", lv) for lv in charts.LEVEL_COLOURS},
+    }
+    casualty_names = {
+        "sf_killed": gettext("Security forces killed"),
+        "sf_injured": gettext("Security forces injured"),
+        "sf_detained": gettext("Security forces detained"),
+        "civ_killed": gettext("Civilians killed"),
+        "civ_injured": gettext("Civilians injured"),
+        "civ_detained": gettext("Civilians detained"),
+        "asl_killed": gettext("Assailants killed"),
+        "asl_injured": gettext("Assailants injured"),
+        "asl_detained": gettext("Assailants detained"),
+    }
+    reason_names = {
+        "agreement_expired": gettext("agreement expired"),
+        "category": gettext("category not in the agreement"),
+        "far_from_line": gettext("far from the line"),
+        "sector": gettext("sector not in the agreement"),
+        "status": gettext("status not shared"),
+        "forwarding": gettext("received from another node"),
+        "release_delay": gettext("release delay"),
+        "marking": gettext("TLP marking"),
     }
     this_rows = [r for r in data.rows if r.month == THIS]
     joint_cat = {
@@ -234,6 +262,11 @@ def render_html(
         "map": charts.border_map(profile, this_rows, data.levels, names, lang),
         "trend": charts.trend_chart(fig.series, months, names, lang),
         "categories": charts.category_chart(joint_cat, lambda c: label("category", c), lang),
+    }
+    # As images (data URIs): inline, the three SVGs' element ids would clash.
+    svg = {
+        k: "data:image/svg+xml;base64," + base64.b64encode(v.encode()).decode()
+        for k, v in svg.items()
     }
     template = env.get_template("report.html")
     return template.render(
@@ -249,11 +282,13 @@ def render_html(
         parties=PARTIES,
         kinds=KINDS,
         casualty_fields=CASUALTY_FIELDS,
+        casualty_names=casualty_names,
+        reason_names=reason_names,
         alpha=ALPHA,
         min_count=MIN_COUNT,
         scan_km=SCAN_KM,
         scan_weeks=SCAN_WEEKS,
-        font_faces=_font_faces(ports),
+        font_faces=font_faces,
         generated_at=generated_at,
         profile=profile,
     )
@@ -273,3 +308,45 @@ def render_pdf(
     pdf = HTML(string=html, base_url=str(TEMPLATES)).write_pdf()
     assert pdf is not None
     return bytes(pdf)
+
+
+def monthly_pdf(
+    session: Session,
+    *,
+    profile: BorderProfile,
+    settings: Settings,
+    ports: ReportPorts,
+    month: str,
+    lang: str,
+    joint: bool = False,
+    step: Callable[[str], None] | None = None,
+) -> bytes:
+    """Read, compute and render one month in one language (what the CLI and route call).
+
+    ``step`` is told each stage's name (the CLI's progress bar).
+    """
+    check_lang(lang)
+    tell = step or (lambda _stage: None)
+    tell("figures")
+    data = monthly_data(
+        session,
+        profile=profile,
+        month=month,
+        node_side=settings.node_side,
+        risk_params=RiskParams.from_settings(settings),
+        crossing_params=ReportParams.from_settings(settings),
+        shared=ports.shared,
+    )
+    if joint:
+        tell("partner figures")
+        data.partner_figures = partner_figures(session, data)
+    tell("pdf")
+    return render_pdf(data, lang=lang, profile=profile, ports=ports, joint=joint)
+
+
+def partner_figures(session: Session, data: MonthlyData) -> dict[str, dict[str, Any]]:
+    """Partner → figure → (ours, theirs) for the month, from the reports partners sent.
+
+    Filled in by the federation's report type when it is wired (see docs/analysis.md).
+    """
+    return {}

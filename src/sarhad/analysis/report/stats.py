@@ -61,8 +61,7 @@ def unusual(count: int, history: Sequence[int], *, alpha: float = ALPHA) -> Mont
     var = float(h.var(ddof=1)) if len(h) > 1 else mean
     if mean <= 0:
         # Nothing ever happened: any count is "more", but a rate of zero has no test.
-        p_high = 0.0 if count > 0 else 1.0
-        return MonthTest(count, 0.0, "poisson", p_high, 1.0, "")
+        return MonthTest(count, 0.0, "none", None, None, "")
     if var > mean * 1.0001:
         # scipy's nbinom(n, p): mean n(1-p)/p, variance n(1-p)/p².
         p = mean / var
