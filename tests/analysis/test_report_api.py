@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 from typer.testing import CliRunner
 
 from sarhad.cli import app
@@ -42,7 +43,7 @@ def test_bad_input_is_a_422_naming_the_field(
     assert field in r.text
 
 
-def _run(settings: Settings, *args: str):  # type: ignore[no-untyped-def]
+def _run(settings: Settings, *args: str) -> Result:
     env = {
         "SARHAD_DATA_DIR": str(settings.data_dir),
         "SARHAD_DATABASE_URL": settings.database_url,
