@@ -14,5 +14,7 @@ if [ "${1:-}" = "dev" ]; then
 else
   .venv/bin/python -m pip install -q -e .
 fi
+# Pango, HarfBuzz and poppler-utils for the monthly PDF report (Debian packages).
+bash scripts/ensure-report-tools.sh
 # The web console's libraries and fonts (npm, from web/frontend/package-lock.json).
 bash scripts/build-frontend.sh

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh dev
 bash scripts/ensure-postgres.sh
 bash scripts/ensure-chromium.sh
+bash scripts/ensure-report-tools.sh
 echo "== ruff"; .venv/bin/ruff check .
 # Every file ruff formats: src, tests, bench, scripts and the Python blocks in docs/*.md.
 echo "== ruff format"; .venv/bin/ruff format --check

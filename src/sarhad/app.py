@@ -20,6 +20,7 @@ from sarhad.alerts import gauges as alert_gauges
 from sarhad.alerts.deadlines import run_escalation
 from sarhad.alerts.routes import router as alerts_router
 from sarhad.analysis.crossings.routes import router as crossings_report_router
+from sarhad.analysis.report.routes import router as report_router
 from sarhad.analysis.routes import router as analysis_router
 from sarhad.border import profile_from_settings
 from sarhad.border.routes import router as border_router
@@ -58,7 +59,13 @@ from sarhad.incidents.routes import router as incidents_router
 from sarhad.intake.poller import poll as poll_news
 from sarhad.intake.routes import router as news_router
 from sarhad.migrations import head
-from sarhad.node import alert_ports, crossing_ports, feed_sources, patrol_ports
+from sarhad.node import (
+    alert_ports,
+    crossing_ports,
+    feed_sources,
+    patrol_ports,
+    report_ports,
+)
 from sarhad.patrols.routes import router as patrols_router
 from sarhad.patrols.runner import PlanRunner
 from sarhad.sharing.routes import keys_router
@@ -238,6 +245,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             crossing_ports(alerts_wiring),
             feed_sources(),
             patrol_ports(settings, profile),
+            report_ports(),
             planner,
             SignaturePort(of=signature_of),  # received records: signed by whom, or not
             # the API accepts a signed-in console's cookie (with its CSRF header) too
@@ -268,6 +276,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         federation_router,
         alerts_router,
         analysis_router,
+        report_router,
         patrols_router,
         crossings_report_router,  # before crossings_router: /crossings/report is not a crossing
         crossings_router,

@@ -23,6 +23,8 @@ from sarhad.alerts.cli import app as alerts_app
 from sarhad.alerts.ports import AlertPorts
 from sarhad.analysis.cli import risk
 from sarhad.analysis.crossings.cli import report as crossings_report
+from sarhad.analysis.report.cli import app as report_app
+from sarhad.analysis.report.ports import ReportPorts
 from sarhad.border import profile_from_settings
 from sarhad.border.cli import app as border_app
 from sarhad.core import console
@@ -48,7 +50,13 @@ from sarhad.federation.courier import Courier
 from sarhad.incidents.cli import app as incidents_app
 from sarhad.incidents.cli import import_file, links_app
 from sarhad.intake.cli import app as news_app
-from sarhad.node import alert_ports, crossing_ports, feed_sources, patrol_ports
+from sarhad.node import (
+    alert_ports,
+    crossing_ports,
+    feed_sources,
+    patrol_ports,
+    report_ports,
+)
 from sarhad.patrols.cli import app as patrols_app
 from sarhad.patrols.ports import PatrolPorts
 from sarhad.sharing.cli import agreements_app, partners_app
@@ -90,6 +98,7 @@ app.add_typer(alerts_app, name="alerts")
 app.add_typer(patrols_app, name="patrols")
 app.add_typer(crossings_app, name="crossings")
 app.add_typer(news_app, name="news")
+app.add_typer(report_app, name="report")
 crossings_app.command("report")(crossings_report)
 app.command("import")(import_file)
 app.command("sync")(sync)
@@ -120,6 +129,7 @@ console.provide(CrossingPorts, lambda _db: crossing_ports(alert_ports()))
 console.provide(FeedSources, lambda _db: feed_sources())
 console.provide(PatrolPorts, _patrol_ports)
 console.provide(CourierPort, _deliver_now)
+console.provide(ReportPorts, lambda _db: report_ports())
 
 
 def _version(value: bool) -> None:

@@ -12,12 +12,13 @@ from datetime import datetime
 from typing import Any
 
 from cryptography.fernet import Fernet
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from sarhad.alerts import reading as alerts
 from sarhad.alerts.ports import AlertPorts
 from sarhad.analysis import service as analysis
+from sarhad.analysis.report.ports import ReportPorts, Shared
 from sarhad.analysis.risk import RiskParams
 from sarhad.border import BorderProfile
 from sarhad.core.auth import CONSOLE, Permission
@@ -31,6 +32,7 @@ from sarhad.core.sealing import PRIVATE_DIR, PRIVATE_FILE, restrict, seal_column
 from sarhad.core.signing import LEGACY_KEY_FILE, RING_FILE, signing_keys
 from sarhad.crossings import declarations as crossings
 from sarhad.crossings.ports import CrossingPorts
+from sarhad.federation.models import Collection, CollectionObject
 from sarhad.incidents import service as incidents
 from sarhad.migrations import upgrade
 from sarhad.patrols import service as patrols
@@ -38,6 +40,8 @@ from sarhad.patrols.planner import Notice
 from sarhad.patrols.ports import PatrolPorts, RiskView
 from sarhad.sharing import service as sharing
 from sarhad.sharing.models import Partner
+from sarhad.web import i18n as web_i18n
+from sarhad.web import labels as web_labels
 
 log = logging.getLogger("sarhad.node")
 
@@ -268,3 +272,32 @@ def patrol_ports(settings: Settings, profile: BorderProfile) -> PatrolPorts:
         return out
 
     return PatrolPorts(risk=risk, notices=notices)
+
+
+def _shared(session: Session, start: datetime, end: datetime) -> list[Shared]:
+    """Our incidents first put in each partner's collection in [start, end) (federation)."""
+    rows = session.execute(
+        select(Partner.name, CollectionObject.stix_id, CollectionObject.date_added)
+        .join(Collection, Collection.id == CollectionObject.collection_id)
+        .join(Partner, Partner.id == Collection.partner_id)
+        .where(
+            Collection.kind == "outbound",
+            CollectionObject.stix_type == "incident",
+            CollectionObject.is_first.is_(True),
+            CollectionObject.date_added >= start,
+            CollectionObject.date_added < end,
+        )
+    ).all()
+    return [(name, sid.removeprefix("incident--"), at) for name, sid, at in rows]
+
+
+def report_ports() -> ReportPorts:
+    """Hand the monthly report the console's catalogue, code labels and font build (web),
+    and what federation shared."""
+    return ReportPorts(
+        shared=_shared,
+        catalog=web_i18n.translations,
+        labels=web_labels.LABELS,
+        fonts=web_i18n.HERE / "static" / "vendor" / "fonts",
+        fonts_css=web_i18n.HERE / "static" / "css" / "fonts.css",
+    )

@@ -1,0 +1,1 @@
+"""The monthly (joint) report: figures with provenance, statistics, PDF (docs/analysis.md)."""
