@@ -732,6 +732,25 @@ def confirmed_twin() -> ColumnElement[bool]:
     )
 
 
+def twins_among(session: Session, ids: Sequence[str]) -> dict[str, str]:
+    """Partner record id → our record it counts as, among ``ids`` (the rule of
+    :func:`confirmed_twin`, for callers that group rows in Python, such as the monthly report)."""
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    ours = aliased(Incident)
+    pairs = session.execute(
+        select(IncidentLink.remote_id, IncidentLink.local_id)
+        .join(ours, ours.id == IncidentLink.local_id)
+        .where(
+            IncidentLink.status == "confirmed",
+            ours.status != Status.DRAFT.value,
+            ours.revoked.is_(False),
+        )
+    ).all()
+    return {r: o for r, o in pairs if r in wanted and o in wanted}
+
+
 @dataclass(frozen=True)
 class CountOnce:
     """Records and events among a set of records: each confirmed pair counts as one event."""

@@ -24,7 +24,8 @@ from sarhad.analysis.report.ports import Shared
 from sarhad.border import BorderProfile
 from sarhad.core.errors import NotFound
 from sarhad.core.markings import TLP
-from sarhad.incidents.models import Incident, IncidentLink, SeizureRow
+from sarhad.incidents.links import twins_among
+from sarhad.incidents.models import Incident, SeizureRow
 from sarhad.sharing import service as sharing
 from sarhad.sharing.policy import SharableRecord, decide
 
@@ -34,35 +35,12 @@ WEEK_S = 7 * 86400
 
 
 def joint_events(session: Session, ids: Sequence[str]) -> dict[str, str]:
-    """Record id → event key: records joined by CONFIRMED links are one event.
-
-    The key is the smallest id in the linked group (union-find over confirmed links, so a
-    chain a–b–c is one event). Records without a confirmed link are absent (their own event).
-    The one place the report groups records; the links room's count-once function can
-    replace it.
-    """
-    wanted = set(ids)
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        while parent.get(x, x) != x:
-            parent[x] = parent.get(parent[x], parent[x])
-            x = parent[x]
-        return x
-
-    links = session.execute(
-        select(IncidentLink.local_id, IncidentLink.remote_id).where(
-            IncidentLink.status == "confirmed"
-        )
-    ).all()
-    seen: set[str] = set()
-    for a, b in links:
-        if a in wanted and b in wanted:
-            seen |= {a, b}
-            ra, rb = find(a), find(b)
-            if ra != rb:
-                parent[max(ra, rb)] = min(ra, rb)
-    return {x: find(x) for x in seen}
+    """Record id → event key (our record's id): a partner's record CONFIRMED as the twin of
+    one of ours is the same event. The counting rule is the links room's
+    (:func:`sarhad.incidents.links.twins_among`), the same one risk uses; records absent from
+    the map are their own event."""
+    twins = twins_among(session, ids)
+    return {**{o: o for o in twins.values()}, **twins}
 
 
 def incident_rows(session: Session, *, month: str) -> list[Row]:
