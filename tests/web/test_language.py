@@ -256,6 +256,8 @@ def pages(seed: dict[str, Any]) -> list[str]:
         f"/patrols?day={day.isoformat()}",
         f"/patrols/{seed['plan']}",
         "/sharing",
+        "/news",
+        "/reports",
     ]
 
 

@@ -44,6 +44,7 @@ NAV = (
     NavItem("/patrols", N_("Patrols"), Permission.PATROLS_READ),
     NavItem("/crossings", N_("Crossings"), Permission.CROSSINGS_READ),
     NavItem("/news", N_("News"), Permission.INCIDENTS_READ),
+    NavItem("/reports", N_("Reports"), Permission.RISK_READ),
     NavItem("/sharing", N_("Sharing"), Permission.SHARING_READ),
 )
 PAGE_PERMISSION = {item.path: item.permission for item in NAV}
@@ -323,8 +324,15 @@ def install(app: FastAPI) -> None:
         )
 
     # Imported here, not at the top: those modules import their helpers from this one.
-    from sarhad.web import alert_pages, desk_pages, incident_pages, link_pages, news_pages
+    from sarhad.web import (
+        alert_pages,
+        desk_pages,
+        incident_pages,
+        link_pages,
+        news_pages,
+        report_pages,
+    )
 
     app.include_router(router)
-    for pages in (incident_pages, link_pages, alert_pages, desk_pages, news_pages):
+    for pages in (incident_pages, link_pages, alert_pages, desk_pages, news_pages, report_pages):
         app.include_router(pages.router)
