@@ -61,7 +61,11 @@ from sarhad.patrols.cli import app as patrols_app
 from sarhad.patrols.ports import PatrolPorts
 from sarhad.sharing.cli import agreements_app, partners_app
 
-_type_of_option = TyperOption.display_type_rich
+# The original method, kept once: importing this module again (importlib mode, runpy) must not
+# wrap the replacement in itself (it recursed without end).
+_type_of_option = getattr(
+    TyperOption.display_type_rich, "typer_original", TyperOption.display_type_rich
+)
 
 
 def _no_type_for_flags(self: TyperOption, ctx: click.Context) -> str | None:
@@ -74,6 +78,7 @@ def _no_type_for_flags(self: TyperOption, ctx: click.Context) -> str | None:
     return None if self.is_flag else _type_of_option(self, ctx)
 
 
+_no_type_for_flags.typer_original = _type_of_option  # type: ignore[attr-defined]
 TyperOption.display_type_rich = _no_type_for_flags  # type: ignore[method-assign]
 
 app = typer.Typer(

@@ -64,7 +64,7 @@ def test_a_duty_officer_creates_an_incident_with_the_form(browser):
     page = client.get(f"/incidents/{incident_id}?saved=1")
     assert page.status_code == 200
     text = page.text
-    assert "<h1>Fuel carriers stopped near Taftan</h1>" in text
+    assert "<h1><bdi>Fuel carriers stopped near Taftan</bdi></h1>" in text
     # The time was read in PKT and stored in UTC.
     assert 'datetime="2026-11-02T04:30:00+00:00"' in text
     # Placed on the border by locate when stored: Pakistani side, a sector, the crossing.
@@ -72,8 +72,9 @@ def test_a_duty_officer_creates_an_incident_with_the_form(browser):
     assert "Taftan" in text
     assert "Diesel" in text and "1200" in text
     # Found in the list, linked to its page.
-    assert f'<a href="/incidents/{incident_id}">Fuel carriers stopped near Taftan</a>' in (
-        client.get("/incidents").text
+    assert (
+        f'<a href="/incidents/{incident_id}"><bdi>Fuel carriers stopped near Taftan</bdi></a>'
+        in (client.get("/incidents").text)
     )
     # And through the API with the same values.
     api = client.get(f"/api/v1/incidents/{incident_id}").json()
