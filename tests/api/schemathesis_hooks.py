@@ -199,6 +199,26 @@ def _incident(case: Any) -> None:
         _near_the_line(body)  # or far_from_line, the API's own way to keep a far point
 
 
+@rule("POST /api/v1/news/candidates/{candidate_id}/accept")
+def _accepted_incident(case: Any) -> None:
+    """An analyst's edited incident keeps the incident's own rules (time, place)."""
+    if isinstance(case.body, dict) and isinstance(case.body.get("incident"), dict):
+        _incident(type("Edited", (), {"body": case.body["incident"]})())
+
+
+@rule("POST /api/v1/news/articles")
+def _article(case: Any) -> None:
+    """An article is published by now (what happened lies in the past, core.times)."""
+    body = case.body
+    if isinstance(body, dict) and isinstance(body.get("published"), str):
+        try:
+            published = date.fromisoformat(body["published"])
+        except ValueError:
+            return
+        if published > datetime.now(UTC).date() or published.year < 1989:
+            body["published"] = datetime.now(UTC).date().isoformat()
+
+
 @rule("POST /api/v1/crossings/declarations/{declaration_id}/end")
 def _end(case: Any) -> None:
     if isinstance(case.body, dict):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from sarhad.core.api import node, require, responses
@@ -73,7 +73,7 @@ def of_incident(request: Request, incident_id: str, _actor: Reader) -> dict[str,
         }
 
 
-@router.post("", status_code=201, responses=responses(409, 422))
+@router.post("", status_code=201, responses=responses(404, 409, 422))
 def create(request: Request, body: LinkIn, actor: Decider) -> dict[str, Any]:
     """Link our record and a partner's by hand as one event (confirmed at once)."""
     with node(request).db.session() as session:
@@ -82,6 +82,15 @@ def create(request: Request, body: LinkIn, actor: Decider) -> dict[str, Any]:
                 session, local_id=body.local_id, remote_id=body.remote_id, actor=actor
             )
         )
+
+
+@router.api_route(
+    "/of/{incident_id}", methods=["POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
+)
+def of_incident_is_read_only(incident_id: str) -> None:
+    """Only GET: without this, ``POST /links/of/X`` would reach the decision route below as
+    link "of" with decision "X" and come back 422 instead of 405."""
+    raise HTTPException(status_code=405, headers={"Allow": "GET"})
 
 
 @router.post("/{link_id}/{decision}", responses=responses(404, 409, 422))

@@ -547,13 +547,13 @@ def link_by_hand(
     actor.require(Permission.LINKS_DECIDE)
     lock_writes(session)
     rows = {r.id: r for r in _load(session, [Incident.id.in_([local_id, remote_id])])}
-    errors = [
-        FieldError(name, "no such incident")
+    missing = [
+        f"{name} {value[:40]!r}"
         for name, value in (("local_id", local_id), ("remote_id", remote_id))
         if value not in rows
     ]
-    if errors:
-        raise InvalidInput(errors)
+    if missing:  # a well-formed id of no record here: 404, as for every route naming a record
+        raise NotFound(f"no such incident: {', '.join(missing)}")
     a, b = rows[local_id], rows[remote_id]
     if a.origin_node_id is not None and b.origin_node_id is None:
         a, b = b, a

@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sarhad.border.api import node
 from sarhad.core.api import require, responses
 from sarhad.core.auth import Permission, Principal
-from sarhad.core.params import StrictBody
+from sarhad.core.params import StrictBody, stripped
+from sarhad.core.text import FreeText, Inbound, Line
 from sarhad.incidents.schemas import IncidentIn
 from sarhad.intake import service
 
@@ -25,16 +26,17 @@ Reader = Annotated[Principal, Depends(require(Permission.INCIDENTS_READ))]
 Writer = Annotated[Principal, Depends(require(Permission.INCIDENTS_WRITE))]
 
 
-class ArticleIn(BaseModel):
+class ArticleIn(Inbound):
     """An article pasted or posted: its text is kept as the evidence of what is read from it."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    title: str = Field(min_length=1, max_length=300)
-    outlet: str = Field(min_length=1, max_length=120)
+    # The schema says what stripping leaves (stripped()), so a blank title is invalid on paper.
+    title: Line = Field(min_length=1, max_length=300, json_schema_extra=stripped())
+    outlet: Line = Field(min_length=1, max_length=120, json_schema_extra=stripped())
     published: date
     url: str | None = Field(default=None, max_length=1000, pattern=r"^https?://\S+$")
-    text: str = Field(min_length=20, max_length=100_000)
+    text: FreeText = Field(min_length=20, max_length=100_000, json_schema_extra=stripped(20))
 
 
 class AddedOut(BaseModel):
@@ -46,12 +48,12 @@ class AddedOut(BaseModel):
     joined: list[str]
 
 
-class RejectIn(BaseModel):
+class RejectIn(Inbound):
     """Why the candidate is not an event to record."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    reason: str = Field(min_length=3, max_length=500)
+    reason: FreeText = Field(min_length=3, max_length=500, json_schema_extra=stripped(3))
 
 
 class AcceptIn(BaseModel):
@@ -62,7 +64,7 @@ class AcceptIn(BaseModel):
     incident: IncidentIn | None = None
 
 
-@router.post("/articles", status_code=201, response_model=AddedOut, responses=responses(422))
+@router.post("/articles", status_code=201, response_model=AddedOut, responses=responses(400, 422))
 def add(request: Request, data: StrictBody[ArticleIn], actor: Reader) -> AddedOut:
     """Keep an article and propose a candidate for each event it reports.
 
@@ -118,7 +120,7 @@ def article(request: Request, article_id: str, _actor: Reader) -> dict[str, Any]
         }
 
 
-@router.post("/candidates/{candidate_id}/accept", responses=responses(404, 409, 422))
+@router.post("/candidates/{candidate_id}/accept", responses=responses(400, 404, 409, 422))
 def accept(
     request: Request, candidate_id: str, actor: Writer, data: AcceptIn | None = None
 ) -> dict[str, Any]:
@@ -136,7 +138,7 @@ def accept(
         return service.view(session, row)
 
 
-@router.post("/candidates/{candidate_id}/reject", responses=responses(404, 409, 422))
+@router.post("/candidates/{candidate_id}/reject", responses=responses(400, 404, 409, 422))
 def reject(
     request: Request, candidate_id: str, data: StrictBody[RejectIn], actor: Writer
 ) -> dict[str, Any]:
