@@ -3,6 +3,7 @@ decision, which an officer there accepts or contests; a confirmed pair counts on
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -79,9 +80,11 @@ def test_links_api_refuses_bad_input_naming_the_field(live: LiveNode) -> None:
         missing = pk.post("/api/v1/links", json={"local_id": ours.id})
         assert missing.status_code == 422 and "remote_id" in missing.text
         unknown = pk.post("/api/v1/links", json={"local_id": ours.id, "remote_id": "nope"})
-        assert unknown.status_code == 422 and "remote_id" in unknown.text
+        assert unknown.status_code == 404 and "remote_id" in unknown.text  # no such record
         assert pk.post("/api/v1/links/nope/confirm").status_code == 404
-        assert pk.post("/api/v1/links/nope/maybe").status_code == 422
+        assert pk.post(f"/api/v1/links/{uuid.uuid4()}/confirm").status_code == 404
+        assert pk.post(f"/api/v1/links/{uuid.uuid4()}/maybe").status_code == 422
+        assert pk.post(f"/api/v1/links/of/{ours.id}").status_code == 405  # read-only
     with live.client(Role.DUTY_OFFICER) as duty:
         forbidden = duty.post("/api/v1/links", json={"local_id": ours.id, "remote_id": other.id})
         assert forbidden.status_code == 403

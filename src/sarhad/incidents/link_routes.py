@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from sarhad.core.api import node, require, responses
@@ -73,7 +74,7 @@ def of_incident(request: Request, incident_id: str, _actor: Reader) -> dict[str,
         }
 
 
-@router.post("", status_code=201, responses=responses(404, 409, 422))
+@router.post("", status_code=201, responses=responses(400, 404, 409, 422))
 def create(request: Request, body: LinkIn, actor: Decider) -> dict[str, Any]:
     """Link our record and a partner's by hand as one event (confirmed at once)."""
     with node(request).db.session() as session:
@@ -84,19 +85,12 @@ def create(request: Request, body: LinkIn, actor: Decider) -> dict[str, Any]:
         )
 
 
-@router.api_route(
-    "/of/{incident_id}", methods=["POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
-)
-def of_incident_is_read_only(incident_id: str) -> None:
-    """Only GET: without this, ``POST /links/of/X`` would reach the decision route below as
-    link "of" with decision "X" and come back 422 instead of 405."""
-    raise HTTPException(status_code=405, headers={"Allow": "GET"})
-
-
-@router.post("/{link_id}/{decision}", responses=responses(404, 409, 422))
+# A link id is a UUID: "/links/of/X" can then never reach this route as link "of"; it stays
+# the read-only "of" resource (405 for POST, Allow: GET).
+@router.post("/{link_id:uuid}/{decision}", responses=responses(404, 409, 422))
 def decide(
     request: Request,
-    link_id: str,
+    link_id: uuid.UUID,
     decision: Literal["confirm", "reject", "undo", "accept", "contest"],
     actor: Decider,
 ) -> dict[str, Any]:
@@ -104,13 +98,15 @@ def decide(
     partner's decision on it."""
     with node(request).db.session() as session:
         if decision == "undo":
-            return link_json(links.undo_decision(session, link_id=link_id, actor=actor))
+            return link_json(links.undo_decision(session, link_id=str(link_id), actor=actor))
         if decision in ("accept", "contest"):
             return link_json(
                 links.answer_partner(
-                    session, link_id=link_id, accept=decision == "accept", actor=actor
+                    session, link_id=str(link_id), accept=decision == "accept", actor=actor
                 )
             )
         return link_json(
-            links.decide_link(session, link_id=link_id, confirm=decision == "confirm", actor=actor)
+            links.decide_link(
+                session, link_id=str(link_id), confirm=decision == "confirm", actor=actor
+            )
         )
