@@ -35,7 +35,9 @@ class ArticleIn(Inbound):
     title: Line = Field(min_length=1, max_length=300, json_schema_extra=stripped())
     outlet: Line = Field(min_length=1, max_length=120, json_schema_extra=stripped())
     published: date
-    url: str | None = Field(default=None, max_length=1000, pattern=r"^https?://[^\s\x00-\x1f\x7f-\x9f]+$")
+    url: str | None = Field(
+        default=None, max_length=1000, pattern=r"^https?://[^\s\x00-\x1f\x7f-\x9f]+$"
+    )
     text: FreeText = Field(min_length=20, max_length=100_000, json_schema_extra=stripped(20))
 
 
