@@ -425,19 +425,11 @@ def accept(
         update={"sources": list(dict.fromkeys([*incident_in.sources, *notes]))[:50]}
     )
     incident = create_incident(session, data=incident_in, actor=actor, profile=profile)
-    row.status, row.incident_id = "accepted", incident.id
-    row.decided_at, row.decided_by = utcnow(), actor.username
-    row.version += 1
-    record(
-        session,
-        actor=actor.username,
-        op="accept",
-        entity=CANDIDATE,
-        entity_id=row.id,
-        version=row.version,
+    row.incident_id = incident.id
+    return _decided(
+        session, row, status="accepted", actor=actor,
         detail={"incident": incident.id, "edited": data is not None},
-    )
-    return row
+    )  # fmt: skip
 
 
 def reject(session: Session, *, candidate_id: str, reason: str, actor: Principal) -> NewsCandidate:
@@ -448,18 +440,22 @@ def reject(session: Session, *, candidate_id: str, reason: str, actor: Principal
         raise InvalidInput(FieldError("reason", "give a reason of 3 to 500 characters"))
     lock_writes(session)
     row = _pending(session, candidate_id)
-    row.status, row.reason = "rejected", reason
+    row.reason = reason
+    return _decided(session, row, status="rejected", actor=actor, detail={"reason": reason})
+
+
+def _decided(
+    session: Session, row: NewsCandidate, *, status: str, actor: Principal, detail: dict[str, Any]
+) -> NewsCandidate:
+    """Mark the analyst's decision on ``row`` and audit it (one path for accept and reject)."""
+    row.status = status
     row.decided_at, row.decided_by = utcnow(), actor.username
     row.version += 1
+    op = {"accepted": "accept", "rejected": "reject"}[status]
     record(
-        session,
-        actor=actor.username,
-        op="reject",
-        entity=CANDIDATE,
-        entity_id=row.id,
-        version=row.version,
-        detail={"reason": reason},
-    )
+        session, actor=actor.username, op=op, entity=CANDIDATE, entity_id=row.id,
+        version=row.version, detail=detail,
+    )  # fmt: skip
     return row
 
 
