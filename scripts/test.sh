@@ -15,5 +15,9 @@ echo "== import layers"; .venv/bin/lint-imports
 # Strict over core, sharing and federation ([tool.mypy] files in pyproject.toml).
 echo "== mypy"; .venv/bin/mypy
 export SARHAD_TEST_PG_URL=${SARHAD_TEST_PG_URL:-postgresql://postgres:postgres@127.0.0.1:5432/test}
-echo "== tests on SQLite"; SARHAD_TEST_DB=sqlite .venv/bin/python -m pytest "$@"
-echo "== tests on PostgreSQL"; SARHAD_TEST_DB=postgresql .venv/bin/python -m pytest "$@"
+# Two worker processes (pytest-xdist): most tests wait on a node, a server or a browser, so
+# two share the 2 cores well; SARHAD_TEST_WORKERS=0 runs in one process. A test that opens no
+# database runs once, on SQLite (tests/conftest.py leaves it out of the PostgreSQL run).
+workers=(-n "${SARHAD_TEST_WORKERS:-2}" --dist worksteal --durations=25)
+echo "== tests on SQLite"; SARHAD_TEST_DB=sqlite .venv/bin/python -m pytest "${workers[@]}" "$@"
+echo "== tests on PostgreSQL"; SARHAD_TEST_DB=postgresql .venv/bin/python -m pytest "${workers[@]}" "$@"

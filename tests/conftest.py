@@ -33,7 +33,8 @@ PG_URL = os.environ.get("SARHAD_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5
 
 
 def pytest_report_header() -> str:
-    return f"sarhad database backend: {BACKEND}"
+    once = " (tests that open no database ran on SQLite: deselected)" if BACKEND != "sqlite" else ""
+    return f"sarhad database backend: {BACKEND}{once}"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -44,12 +45,27 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # Why: scripts/test.sh runs the suite twice; heavy tests not about the database run once.
+# Fixtures that open the database under test; a test that needs none of them runs the same on
+# either backend, so the PostgreSQL run leaves it out (it ran on SQLite).
+DATABASE_FIXTURES = frozenset({"_template", "empty_db_url"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Why: scripts/test.sh runs the suite twice; what is not about the database runs once.
+    kept: list[pytest.Item] = []
+    left: list[pytest.Item] = []
     for item in items:
         marker = item.get_closest_marker("once_on")
         if marker is not None and marker.args and marker.args[0] != BACKEND:
             item.add_marker(pytest.mark.skip(reason=f"runs once, on {marker.args[0]}"))
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if BACKEND == "postgresql" and marker is None and not fixtures & DATABASE_FIXTURES:
+            left.append(item)
+        else:
+            kept.append(item)
+    if left:
+        config.hook.pytest_deselected(items=left)
+        items[:] = kept
 
 
 def _pg_admin():

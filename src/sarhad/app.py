@@ -53,6 +53,7 @@ from sarhad.federation.inbox import signature_of
 from sarhad.federation.routes import router as federation_router
 from sarhad.federation.taxii import error_response as taxii_error
 from sarhad.federation.taxii import router as taxii_router
+from sarhad.incidents.link_routes import record_router as incident_links_router
 from sarhad.incidents.link_routes import router as links_router
 from sarhad.incidents.ports import SignaturePort
 from sarhad.incidents.routes import router as incidents_router
@@ -271,6 +272,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         border_router,
         incidents_router,
         links_router,
+        incident_links_router,
         sharing_router,
         keys_router,
         federation_router,

@@ -37,7 +37,7 @@ def test_a_decision_travels_is_accepted_and_the_pair_counts_once(pair: Pair) -> 
     sync(pair.pk)
     sync(pair.ir)
     with pair.pk.client(Role.LIAISON) as pk:
-        mine = pk.get(f"/api/v1/links/of/{ours.id}").json()
+        mine = pk.get(f"/api/v1/incidents/{ours.id}/links").json()
         assert mine["best"]["remote_id"] == theirs.id and mine["alternatives"] == []
         done = pk.post(f"/api/v1/links/{mine['best']['id']}/confirm").json()
         assert done["status"] == "confirmed"
@@ -81,10 +81,11 @@ def test_links_api_refuses_bad_input_naming_the_field(live: LiveNode) -> None:
         assert missing.status_code == 422 and "remote_id" in missing.text
         unknown = pk.post("/api/v1/links", json={"local_id": ours.id, "remote_id": "nope"})
         assert unknown.status_code == 404 and "remote_id" in unknown.text  # no such record
-        assert pk.post("/api/v1/links/nope/confirm").status_code == 404
         assert pk.post(f"/api/v1/links/{uuid.uuid4()}/confirm").status_code == 404
         assert pk.post(f"/api/v1/links/{uuid.uuid4()}/maybe").status_code == 422
-        assert pk.post(f"/api/v1/links/of/{ours.id}").status_code == 405  # read-only
+        assert pk.post(f"/api/v1/incidents/{ours.id}/links").status_code == 405  # read-only
+        bad = pk.post("/api/v1/links/nope/confirm")  # a link id is a UUID: named in the answer
+        assert bad.status_code == 422 and "link_id" in bad.text
     with live.client(Role.DUTY_OFFICER) as duty:
         forbidden = duty.post("/api/v1/links", json={"local_id": ours.id, "remote_id": other.id})
         assert forbidden.status_code == 403

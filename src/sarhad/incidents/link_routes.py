@@ -14,6 +14,9 @@ from sarhad.incidents import links
 from sarhad.incidents.models import IncidentLink
 
 router = APIRouter(prefix="/links", tags=["incidents"])
+# One record's links live under the record, so no path under /links/ is both an incident and a
+# link: every /links/{id}/{decision} then answers 401/403 before it looks at the id.
+record_router = APIRouter(prefix="/incidents", tags=["incidents"])
 
 Reader = Annotated[Principal, Depends(require(Permission.INCIDENTS_READ))]
 Decider = Annotated[Principal, Depends(require(Permission.LINKS_DECIDE))]
@@ -61,7 +64,7 @@ def list_(
         ]
 
 
-@router.get("/of/{incident_id}", responses=responses(404, 422))
+@record_router.get("/{incident_id}/links", responses=responses(404, 422))
 def of_incident(request: Request, incident_id: str, _actor: Reader) -> dict[str, Any]:
     """One record's links as the officer decides them: twin, best candidate, alternatives."""
     with node(request).db.session() as session:
@@ -85,9 +88,9 @@ def create(request: Request, body: LinkIn, actor: Decider) -> dict[str, Any]:
         )
 
 
-# A link id is a UUID: "/links/of/X" can then never reach this route as link "of"; it stays
-# the read-only "of" resource (405 for POST, Allow: GET).
-@router.post("/{link_id:uuid}/{decision}", responses=responses(404, 409, 422))
+# The id is checked as a UUID after the role (422), not by the path: a path converter would
+# answer 404 to a caller without a token before the token rule.
+@router.post("/{link_id}/{decision}", responses=responses(404, 409, 422))
 def decide(
     request: Request,
     link_id: uuid.UUID,
