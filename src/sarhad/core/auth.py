@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 import uuid
@@ -301,8 +302,14 @@ def authenticate(session: Session, token: str | None) -> Principal:
 #: Argon2id with pwdlib's defaults; a hash made with older parameters is upgraded on sign-in.
 PASSWORDS = PasswordHash((Argon2Hasher(),))
 MIN_PASSWORD = 12
-#: Verified when the account does not exist, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = PASSWORDS.hash("sarhad-no-such-account")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified when the account does not exist, so a wrong name costs as long as a wrong
+    password. Made on first use: an Argon2 hash costs a noticeable part of a second, which every
+    CLI command would otherwise pay at import."""
+    return PASSWORDS.hash("sarhad-no-such-account")
 
 
 def set_password(session: Session, *, username: str, password: str, actor: str) -> User:
@@ -339,7 +346,7 @@ def check_password(session: Session, *, username: str, password: str) -> User | 
     """
     user = session.scalar(select(User).where(User.username == username))
     if user is None or user.password_hash is None:
-        PASSWORDS.verify(password, _DUMMY_HASH)
+        PASSWORDS.verify(password, _dummy_hash())
         return None
     valid, new_hash = PASSWORDS.verify_and_update(password, user.password_hash)
     if not valid or user.disabled or user.role == Role.PARTNER.value:

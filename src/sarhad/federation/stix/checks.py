@@ -14,12 +14,12 @@ jsonschema's semantics. tests/federation/test_stix_checks.py compares both with 
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from jsonschema import Draft202012Validator
 from stix2.hashes import check_hash, infer_hash_algorithm
 
 from sarhad.federation.stix.core import parse_stix_timestamp
@@ -352,7 +352,19 @@ _SHAPES = {
     "string": frozenset({"minLength", "maxLength", "pattern"}),
     "array": frozenset({"items", "minItems", "maxItems", "uniqueItems"}),
 }
-_UNIQUE = Draft202012Validator({"uniqueItems": True}).is_valid  # its rules, for rare shapes
+
+
+@functools.cache
+def _unique() -> Predicate:
+    """jsonschema's own ``uniqueItems`` rule, for rare shapes.
+
+    Imported on first use: importing jsonschema compiles an IRI grammar (about 1.5 s of CPU),
+    which every CLI command and node start would otherwise pay before it checks anything.
+    """
+    from jsonschema import Draft202012Validator
+
+    check: Predicate = Draft202012Validator({"uniqueItems": True}).is_valid
+    return check
 
 
 def compile_schema(schema: Mapping[str, Any]) -> Predicate:
@@ -448,6 +460,6 @@ def _s_array(kw: Mapping[str, Any]) -> Predicate:
             return True
         if all(isinstance(i, str) for i in x):
             return len(set(x)) == len(x)
-        return bool(_UNIQUE(x))
+        return bool(_unique()(x))
 
     return check

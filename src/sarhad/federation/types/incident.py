@@ -16,6 +16,7 @@ Mapping table: docs/stix-mapping.md.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import uuid
 from collections.abc import Mapping, Sequence
@@ -23,8 +24,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
 from pydantic import ValidationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -283,7 +282,19 @@ def _inline_defs(node: Any, defs: Mapping[str, Any]) -> Any:
 with SCHEMA_PATH.open(encoding="utf-8") as _f:
     _SCHEMA = json.load(_f)
 _EXT_SCHEMA = _inline_defs(_SCHEMA, _SCHEMA.get("$defs", {}))
-_EXT_VALIDATOR = Draft202012Validator(_EXT_SCHEMA)  # slow (~280 µs): messages only
+
+
+@functools.cache
+def _ext_validator() -> Any:
+    """jsonschema's validator of the extension: slow (~280 µs), used for messages only.
+
+    Imported on first use, as in ``checks._unique``: jsonschema's import costs about 1.5 s.
+    """
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(_EXT_SCHEMA)
+
+
 _EXT_VALID = compile_schema(_EXT_SCHEMA)  # same verdicts, ~50× faster
 
 
@@ -628,7 +639,9 @@ def _our_extension(obj: Mapping[str, Any], reference: bool = False) -> dict[str,
     if not reference and _EXT_VALID(ext):
         return ext
     # Invalid (or the reference path): jsonschema's slow search finds the clearest reason.
-    error = best_match(_EXT_VALIDATOR.iter_errors(ext))
+    from jsonschema.exceptions import best_match  # lazily, see _ext_validator
+
+    error = best_match(_ext_validator().iter_errors(ext))
     if error is not None:
         path = ".".join(str(p) for p in error.absolute_path)
         raise Refused(short(f"extension {path or '(root)'}: {error.message}"))
