@@ -53,7 +53,8 @@ _EXPRESSIONS: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
     ("week", re.compile(r"\b(?:earlier this week|this week|last week|past week)\b", re.I)),
-    ("month", re.compile(rf"\b(?:(?:in|during|since|early|late|mid-?) )(?:{_MONTHS})\b", re.I)),
+    # "since January" dates what came before, never the event: not read
+    ("month", re.compile(rf"\b(?:(?:in|during|early|late|mid-?) )(?:{_MONTHS})\b", re.I)),
     ("month_rel", re.compile(r"\b(?:earlier this month|this month|last month)\b", re.I)),
     ("today", re.compile(r"\b(?:today|this morning|tonight|this evening|on the day)\b", re.I)),
 ]
