@@ -325,7 +325,9 @@ _OUTCOME = re.compile(
 )
 #: The dateline ("ZAHEDAN, May 9 (MNA) –", "TURBAT:"): where the report was filed, not the event.
 _DATELINE = re.compile(
-    r"^\s*[A-Z][A-Za-z .'-]{1,40}?(?:,\s*[^–—:\n]{0,30}?)?\s*(?:–|—|:|-{1,2})\s", re.M
+    r"^\s*[A-Z][A-Za-z .'-]{1,40}?(?:,\s*[^–—:\n]{0,30}?)?(?:\s*\([^)\n]{1,30}\))?"
+    r"\s*(?:–|—|:|-{1,2})\s",
+    re.M,
 )
 
 
@@ -350,7 +352,8 @@ _PARTIES: list[tuple[str, str]] = [
         r"woman|child|boy|girl|"
         r"drivers?|passengers?|shopkeepers?|residents?|fishermen|persons?|migrants?|"
         r"nationals?|pilgrims?|travell?ers|members of (?:a|the) family|family members|"
-        r"teachers?|students?|farmers?|traders?|citizens?|(?:fuel )?carriers?|crew|sailors?",
+        r"teachers?|students?|farmers?|traders?|citizens?|(?:fuel )?carriers?|crew|sailors?|"
+        r"shepherds?|herders?|sons?|daughters?|brothers?|sisters?|relatives?|cousins?|nephews?",
     ),
 ]
 _KINDS: list[tuple[str, str]] = [
@@ -359,7 +362,11 @@ _KINDS: list[tuple[str, str]] = [
         r"killed|martyred|dead|died|slain|lost (?:their|his|her) li(?:ves|fe)|shot dead|"
         r"gunned down|perished|killing|martyring|embraced martyrdom",
     ),
-    ("injured", r"injured|wounded|hurt|injuring|wounding"),
+    (
+        "injured",
+        r"injured|wounded|hurt|injuring|wounding|"
+        r"(?:sustained|suffered|received) (?:\w+ )?(?:injuries|wounds)",
+    ),
     (
         "detained",
         r"arrested|detained|apprehended|held|taken into custody|captured|nabbed|rounded up|"
@@ -396,7 +403,9 @@ _COUNT_PAIR = re.compile(
 )
 # "<kind>(ing) <qualifier> <number> <up to 3 words> <party>"
 _COUNT_AFTER = re.compile(
-    rf"\b(?P<k>{_KIND}) (?:(?P<q>{_Q}) )?(?P<n>{NUMBER}){_FILL}{{0,3}}? (?P<p>{_PARTY})\b"
+    # "injuring a woman and two children", "wounded his two sons": the number written counts
+    rf"\b(?P<k>{_KIND}) (?:an? [\w'-]+,? and )?(?:(?:his|her|their|its) )?"
+    rf"(?:(?P<q>{_Q}) )?(?P<n>{NUMBER}){_FILL}{{0,3}}? (?P<p>{_PARTY})\b"
     rf"(?: and (?:(?P<q2>{_Q}) )?(?P<n2>{NUMBER}){_FILL}{{0,3}}? (?P<p2>{_PARTY})\b)?",
     re.I,
 )
@@ -756,7 +765,7 @@ def _fill(event: Event, text: str, *, published: date, previous: Event | None, s
     anchor = None
     if previous is not None and previous.date and len(previous.date) == 10:
         anchor = date.fromisoformat(previous.date)
-    hits = []
+    hits: list[tuple[int, int, Place]] = []
     # the date of the event's own sentences first, then the scene's
     by_date = event.sentences[event.lead :] + event.sentences[: event.lead]
     for span in by_date:
