@@ -161,3 +161,84 @@ def test_a_number_absent_from_its_sentence_is_refused_at_the_storage_boundary() 
     with pytest.raises(InventedNumber):
         check_numbers(text, [], [{"quantity": 12, "start": 0, "end": len(text)}])
     assert occurs_in(1200, "seized 1,200 kg") and not occurs_in(1, "it was often")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "want"),
+    [
+        (  # two parties under one verb: each number with its own noun
+            "Two soldiers and three militants were killed in an exchange of fire in Kech.",
+            {("security_forces", "killed"): 2, ("assailants", "killed"): 3},
+        ),
+        (  # a relative clause between the party and its verb
+            "Iranian border guards detained 23 migrants near Mirjaveh. Two people smugglers who "
+            "had guided the group were also arrested.",
+            {("civilians", "detained"): 23, ("assailants", "detained"): 2},
+        ),
+        (  # the verb first, then "and injuring three others" of the same party
+            "Militants attacked a post in Panjgur, martyring two soldiers and injuring "
+            "three others.",
+            {("security_forces", "killed"): 2, ("security_forces", "injured"): 3},
+        ),
+        (  # "two of them": the party named before
+            "Troops clashed with the militants in Dashtiari, killing two of them.",
+            {("assailants", "killed"): 2},
+        ),
+        (
+            "Iranian coastguards took 12 Pakistani fishermen into custody off Jiwani.",
+            {("civilians", "detained"): 12},
+        ),
+        (  # only the number written is a count ("a woman" is none)
+            "Mortar shells fired from across the border landed near Saravan, injuring a woman "
+            "and two children.",
+            {("civilians", "injured"): 2},
+        ),
+    ],
+)
+def test_counts_read_each_number_with_its_own_party(sentence: str, want: dict) -> None:
+    ev = one(sentence)
+    assert {k: best for k, (_, best, _, _) in counts(ev).items()} == want
+
+
+def test_a_trend_dates_nothing_and_the_event_takes_its_own_sentence_date() -> None:
+    ev = one(
+        "PANJGUR: Attacks on security forces in Panjgur have increased since January, when "
+        "militants targeted a convoy. In the latest incident, militants attacked a post in the "
+        "Gichk area late on Monday, the military said on Tuesday. The troops responded and the "
+        "attackers fled.",
+        published=date(2026, 2, 18),
+    )
+    assert (ev.category, ev.date, ev.date_precision) == ("armed_attack", "2026-02-16", "day")
+
+
+def test_arrests_over_an_earlier_attack_are_other_and_grenades_recovered_a_seizure() -> None:
+    events = extract(
+        "KHARAN: Gunmen shot dead a Levies official in Kharan on Sunday. Two days later, two "
+        "suspects were arrested in a raid on the outskirts of the town, and a pistol used in the "
+        "attack was recovered. In a separate incident on Saturday, Levies personnel recovered "
+        "six hand grenades from an abandoned house in Tump.",
+        published=date(2026, 9, 10),
+    )
+    assert [(e.category, e.date) for e in events] == [
+        ("armed_attack", "2026-09-06"),
+        ("other", "2026-09-08"),
+        ("smuggling_weapons", "2026-09-05"),
+    ]
+    assert events[1].place is not None and events[1].place.district == "Kharan"  # the dateline
+    assert [(s.commodity, s.quantity, s.unit) for s in events[2].seizures] == [
+        ("explosives", 6, "items")
+    ]
+
+
+def test_the_closure_a_reopening_ends_keeps_the_crossing_named_before() -> None:
+    events = extract(
+        "GWADAR: The Gabd-Rimdan border crossing was reopened for trade on Saturday, officials "
+        "said. The crossing had been shut on February 17 on the orders of the government. "
+        "Markets in the town remained closed for a day.",
+        published=date(2026, 3, 3),
+    )
+    assert [(e.action, e.crossing, e.date) for e in events] == [
+        ("reopened", "Gabd-Rimdan", "2026-02-28"),
+        ("closed", "Gabd-Rimdan", "2026-02-17"),
+    ]
+    assert events[1].place is not None and events[1].place.district == "Gwadar"
