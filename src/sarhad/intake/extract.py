@@ -432,7 +432,7 @@ _UNITS: list[tuple[str, str, float]] = [
     ("l", r"litres|liters|litre|liter|ltrs?|l", 1.0),
     (
         "items",
-        r"vehicles|pickups|cars|trucks|rifles|weapons|pistols|kalashnikovs|guns|"
+        r"vehicles|pickups|cars|trucks|boats|rifles|weapons|pistols|kalashnikovs|guns|"
         r"(?:hand )?grenades|detonators",
         1.0,
     ),
@@ -537,6 +537,7 @@ _MORE = re.compile(
 )
 _BODIES = re.compile(rf"\bbodies of (?P<n>{NUMBER})(?: [\w'-]+){{0,3}}? (?P<p>{_PARTY})\b", re.I)
 _SECURITY = re.compile(_PARTIES[0][1], re.I)
+_SEIZE_RX = re.compile(rf"\b(?:{_SEIZE})\b", re.I)
 _PARTY_WORD = re.compile(rf"\b(?:{_PARTY})\b", re.I)
 
 
@@ -630,7 +631,7 @@ def _seizures(sentence: str, span: Span, category: str | None) -> list[Seized]:
             word = m.group("u").lower()
             commodity = (
                 "vehicles"
-                if word in ("vehicles", "pickups", "cars", "trucks")
+                if word in ("vehicles", "pickups", "cars", "trucks", "boats")
                 else "explosives"
                 if word.endswith(("grenades", "detonators"))
                 else "firearms"
@@ -638,10 +639,14 @@ def _seizures(sentence: str, span: Span, category: str | None) -> list[Seized]:
         elif unit == "rounds":
             commodity = "ammunition"
         else:
-            for cat, com, cp in _COMMODITIES:
-                if cp.search(tail) and (category is None or cat == category):
-                    commodity = com
-                    break
+            # the commodity named first after the quantity ("1.8 tonnes of opium and 350 kg of
+            # hashish": opium, then hashish)
+            named = [
+                (m.start(), com)
+                for cat, com, cp in _COMMODITIES
+                if (category is None or cat == category) and (m := cp.search(tail))
+            ]
+            commodity = min(named)[1] if named else None
         if commodity is not None:
             out.append(Seized(commodity, qty, unit, span))
     return out
@@ -790,6 +795,8 @@ def _fill(event: Event, text: str, *, published: date, previous: Event | None, s
                     event.counts.append(c)
             if event.category and event.category.startswith("smuggling"):
                 event.seizures.extend(_seizures(s, span, event.category))
+            elif _SEIZE_RX.search(s):  # "140 kilograms of opium were recovered" after a clash
+                event.seizures.extend(_seizures(s, span, None))
     hits.sort(key=lambda h: h[0])
     # the dateline's town is where the report was filed: the event's place only if none other
     ranked = [h for h in hits if h[0] >= skip] + [h for h in hits if h[0] < skip]
