@@ -194,3 +194,48 @@ def test_cli_add_queue_show_accept(tmp_path, settings: Settings, db: Database) -
         assert s.scalar(select(NewsArticle.text).where(NewsArticle.outlet == "Tribune")) == TRIBUNE
     assert "Two Levies personnel were martyred" in run("news", "show", cid[:8])
     assert "draft incident" in run("news", "accept", cid[:8])
+
+
+TAFTAN_CLOSED = (
+    "TAFTAN: The Pak-Iran border crossing at Taftan was closed for all trade on Monday on the "
+    "orders of the provincial government, officials said."
+)
+MIRJAVEH_CLOSED = (
+    "ZAHEDAN – Iranian authorities closed the Mirjaveh border crossing to trucks on Sunday "
+    "for maintenance of the terminal, officials said."
+)
+
+
+def test_accepting_a_crossing_candidate_declares_our_side_through_the_crossings_room(
+    live: LiveNode,
+) -> None:
+    body = {"outlet": "Dawn", "published": "2026-03-17"}
+    with live.client(Role.ANALYST) as c:
+        ours = c.post(
+            "/api/v1/news/articles",
+            json={**body, "title": "Taftan crossing closed", "text": TAFTAN_CLOSED},
+        )
+        theirs = c.post(
+            "/api/v1/news/articles",
+            json={**body, "title": "Mirjaveh gate shut", "text": MIRJAVEH_CLOSED},
+        )
+        assert ours.status_code == theirs.status_code == 201, (ours.text, theirs.text)
+        ours_id, theirs_id = ours.json()["created"][0], theirs.json()["created"][0]
+        assert c.get(f"/api/v1/news/candidates/{ours_id}").json()["kind"] == "crossing"
+    with live.client(Role.DUTY_OFFICER) as c:
+        # an incident body for a crossing candidate names the field
+        wrong = c.post(f"/api/v1/news/candidates/{ours_id}/accept", json={"incident": None,
+                       "declaration": {"crossing": "nowhere", "status": "open"}})  # fmt: skip
+        assert wrong.status_code == 422 and "crossing" in wrong.text
+        # the partner's gate is the partner's to declare (this node is PK)
+        other = c.post(f"/api/v1/news/candidates/{theirs_id}/accept")
+        assert other.status_code == 422 and "side" in other.text
+        ok = c.post(f"/api/v1/news/candidates/{ours_id}/accept")
+        assert ok.status_code == 200, ok.text
+        made = ok.json()
+        assert made["status"] == "accepted" and made["incident_id"] is None
+        declared = c.get("/api/v1/crossings/declarations?crossing=taftan-mirjaveh").json()
+        assert [
+            (d["id"], d["side"], d["status"], d["reason"], d["starts_at"][:16]) for d in declared
+        ] == [(made["declaration_id"], "PK", "closed", "policy_decision", "2026-03-16T12:00")]
+        assert c.post(f"/api/v1/news/candidates/{ours_id}/accept").status_code == 409
