@@ -242,3 +242,16 @@ def test_the_closure_a_reopening_ends_keeps_the_crossing_named_before() -> None:
         ("closed", "Gabd-Rimdan", "2026-02-17"),
     ]
     assert events[1].place is not None and events[1].place.district == "Gwadar"
+
+
+def test_each_seized_quantity_takes_the_commodity_written_after_it() -> None:
+    ev = one(
+        "ZAHEDAN – Police seized 1.8 tonnes of opium and 350 kilograms of hashish in an "
+        "operation near Zahedan on Saturday.",
+        published=date(2026, 11, 3),
+    )
+    assert ev.category == "smuggling_narcotics"
+    assert [(s.commodity, s.quantity, s.unit) for s in ev.seizures] == [
+        ("opium", 1.8, "t"),
+        ("hashish", 350, "kg"),
+    ]
