@@ -255,3 +255,40 @@ def test_each_seized_quantity_takes_the_commodity_written_after_it() -> None:
         ("opium", 1.8, "t"),
         ("hashish", 350, "kg"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "day"),
+    [
+        ("Three days ago, gunmen attacked a Levies post in Kech.", "armed_attack", "2026-03-15"),
+        (  # the week of the last Saturday (week precision)
+            "Militants attacked a post in Panjgur over the weekend.",
+            "armed_attack",
+            "2026-03-09",
+        ),
+        (  # a possessive weekday is a day gone by, not an announcement
+            "The death toll from Tuesday's bombing in Turbat rose to seven.",
+            "explosion_ied",
+            "2026-03-17",
+        ),
+        (  # "a day after <another event>": dated by its own weekday, not chained
+            "The attack took place on Monday, a day after militants stormed a post in Panjgur.",
+            "armed_attack",
+            "2026-03-16",
+        ),
+        ("Two policemen were shot and wounded in Zahedan on Tuesday.", "armed_attack", "2026-03-17"),
+        (
+            "Iranian border guards shot dead two Pakistani fuel carriers near Mashkel on Sunday.",
+            "cross_border_fire",
+            "2026-03-15",
+        ),
+        (
+            "IRGC ground forces killed three members of a terrorist team in Saravan on Monday.",
+            "armed_clash",
+            "2026-03-16",
+        ),
+    ],
+)
+def test_phrasings_beyond_the_gold_set(text: str, category: str, day: str) -> None:
+    ev = one(text, published=date(2026, 3, 18))
+    assert (ev.category, ev.date) == (category, day)

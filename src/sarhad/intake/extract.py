@@ -123,7 +123,7 @@ _TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
             r"under fire (?:\w+ ){0,3}(?:near|along|across|on) the (?:maritime )?border|"
             r"from an? (?:iranian|pakistani) (?:patrol|vessel|boat|post)|"
             r"(?:iranian|pakistani|afghan) (?:border guards?|forces|troops|soldiers) "
-            r"(?:opened fire|fired))",
+            r"(?:opened fire|fired|shot dead|shot at|gunned down))",
             re.I,
         ),
     ),
@@ -183,7 +183,12 @@ _TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
         "armed_clash",
         re.compile(
             r"\b(?:clash\w*|exchange of fire|exchanged fire|gunfight|firefight|encounter|"
-            r"shoot-?out|gun battle|intelligence-based operation|ibo|dismantled)\b",
+            r"shoot-?out|gun battle|intelligence-based operation|ibo|dismantled)\b|"
+            # forces killing fighters: "IRGC ground forces killed three members of a team"
+            r"\b(?:forces|troops|soldiers|police|irgc|border guards|fc|personnel) "
+            r"(?:[\w-]+ ){0,2}?(?:killed|shot dead|gunned down|neutrali[sz]ed) "
+            r"(?:[\w-]+ ){0,4}?(?:militants|terrorists|insurgents|members|bandits|rebels|"
+            r"attackers|gunmen|outlaws)\b",
             re.I,
         ),
     ),
@@ -191,6 +196,7 @@ _TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
         "armed_attack",
         re.compile(
             r"\b(?:ambush\w*|attack(?:ed|s|ers)?|opened fire|gunmen|shot dead|stormed|"
+            r"shot and (?:killed|wounded|injured)|"
             r"targeted|fired (?:at|on|upon)|assault\w*|gunned down|martyred|hurled|"
             r"heavy fighting|bullet-riddled|bodies (?:\w+ ){0,6}(?:were )?found|firing|"
             r"set fire to|torched|rockets? (?:landed|hit|fired))\b",
@@ -359,12 +365,13 @@ _PARTIES: list[tuple[str, str]] = [
 _KINDS: list[tuple[str, str]] = [
     (
         "killed",
-        r"killed|martyred|dead|died|slain|lost (?:their|his|her) li(?:ves|fe)|shot dead|"
+        r"shot and killed|killed|martyred|dead|died|slain|lost (?:their|his|her) li(?:ves|fe)|"
+        r"shot dead|"
         r"gunned down|perished|killing|martyring|embraced martyrdom",
     ),
     (
         "injured",
-        r"injured|wounded|hurt|injuring|wounding|"
+        r"shot and (?:wounded|injured)|injured|wounded|hurt|injuring|wounding|"
         r"(?:sustained|suffered|received) (?:\w+ )?(?:injuries|wounds)",
     ),
     (
