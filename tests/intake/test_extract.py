@@ -276,7 +276,11 @@ def test_each_seized_quantity_takes_the_commodity_written_after_it() -> None:
             "armed_attack",
             "2026-03-16",
         ),
-        ("Two policemen were shot and wounded in Zahedan on Tuesday.", "armed_attack", "2026-03-17"),
+        (
+            "Two policemen were shot and wounded in Zahedan on Tuesday.",
+            "armed_attack",
+            "2026-03-17",
+        ),
         (
             "Iranian border guards shot dead two Pakistani fuel carriers near Mashkel on Sunday.",
             "cross_border_fire",
