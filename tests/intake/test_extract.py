@@ -296,3 +296,48 @@ def test_each_seized_quantity_takes_the_commodity_written_after_it() -> None:
 def test_phrasings_beyond_the_gold_set(text: str, category: str, day: str) -> None:
     ev = one(text, published=date(2026, 3, 18))
     assert (ev.category, ev.date) == (category, day)
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        (  # the closure is the news; the attack after which it came is its reason
+            "Iran closed the Mirjaveh border crossing on Tuesday after a deadly attack on its "
+            "border guards.",
+            ["crossing:closed"],
+        ),
+        (
+            "The Mand border market will remain closed on Friday because of Eid.",
+            ["crossing:closed"],
+        ),
+        (
+            "Hundreds of traders staged a sit-in at the Taftan border on Tuesday against the "
+            "suspension of trade.",
+            ["crossing_closure_protest"],
+        ),
+        (
+            "The FIA arrested a human trafficker in Turbat on Tuesday who was sending people to "
+            "Iran illegally.",
+            ["illegal_crossing"],
+        ),
+        (
+            "Levies seized 40 sacks of smuggled flour and arrested two drivers in Washuk on "
+            "Monday.",
+            ["smuggling_goods"],
+        ),
+        ("Militants fired rockets at an FC camp in Kech on Monday night.", ["armed_attack"]),
+        (
+            "Two Pakistani fishermen were injured when an Iranian navy vessel opened fire on their "
+            "boat off Jiwani on Monday.",
+            ["cross_border_fire"],
+        ),
+        (
+            "Three children were injured when an unexploded mortar shell they were playing with "
+            "went off in Washuk on Monday.",
+            ["explosion_ied"],
+        ),
+    ],
+)
+def test_categories_beyond_the_gold_set(text: str, want: list[str]) -> None:
+    events = extract(text, published=date(2026, 3, 18))
+    assert [e.category if e.kind == "incident" else f"crossing:{e.action}" for e in events] == want

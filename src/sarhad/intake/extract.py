@@ -116,14 +116,17 @@ _TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
     (
         "cross_border_fire",
         re.compile(
-            r"\b(?:cross-border (?:fire|firing|shelling|attack)|mortar (?:shells?|rounds?)|"
+            r"\b(?:cross-border (?:fire|firing|shelling|attack)|"
+            r"(?<!unexploded )mortar (?:shells?|rounds?)|"
             r"fired (?:from|across) (?:across )?the border|"
             r"(?:fired|fire|gunfire|firing|shelling|shots) from across the border|"
             r"mortar shells? (?:fired|landed)|"
             r"under fire (?:\w+ ){0,3}(?:near|along|across|on) the (?:maritime )?border|"
             r"from an? (?:iranian|pakistani) (?:patrol|vessel|boat|post)|"
             r"(?:iranian|pakistani|afghan) (?:border guards?|forces|troops|soldiers) "
-            r"(?:opened fire|fired|shot dead|shot at|gunned down))",
+            r"(?:opened fire|fired|shot dead|shot at|gunned down)|"
+            r"(?:iranian|pakistani) (?:navy |naval |coast ?guard )?(?:vessel|boat|ship|patrol)s? "
+            r"(?:opened fire|fired))",
             re.I,
         ),
     ),
@@ -146,7 +149,8 @@ _TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
         "explosion_ied",
         re.compile(
             r"\b(?:ied|improvised explosive|roadside bomb|bomb(?:ing|s)?|blast|explosions?|"
-            r"exploded|landmine|land mine|suicide (?:bomber|attack)|remote-controlled|"
+            r"exploded|went off|unexploded|landmine|land mine|suicide (?:bomber|attack)|"
+            r"remote-controlled|"
             r"grenades?)\b",
             re.I,
         ),
@@ -173,7 +177,8 @@ _TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
             r"\b(?:illegal(?:ly)? (?:cross\w*|entr\w*|enter\w*|migrants?|immigrants?)|"
             r"(?:cross\w*|enter\w*|entr\w*)(?: \w+){0,4}? illegally|"
             r"without (?:valid )?(?:travel )?(?:documents|visas?)|undocumented|"
-            r"migrants?|trying to cross|"
+            r"migrants?|trying to cross|human (?:traffickers?|smugglers?)|people smugglers?|"
+            r"(?:send\w*|smuggl\w*|transport\w*)(?: \w+){0,4}? illegally|"
             r"(?:entered|strayed into|crossed into) (?:iranian|pakistani) (?:waters|territory)|"
             r"human (?:smuggling|trafficking))\b",
             re.I,
@@ -199,7 +204,8 @@ _TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
             r"shot and (?:killed|wounded|injured)|"
             r"targeted|fired (?:at|on|upon)|assault\w*|gunned down|martyred|hurled|"
             r"heavy fighting|bullet-riddled|bodies (?:\w+ ){0,6}(?:were )?found|firing|"
-            r"set fire to|torched|rockets? (?:landed|hit|fired))\b",
+            r"set fire to|torched|rockets? (?:landed|hit|fired)|"
+            r"fired (?:[\w-]+ ){1,2}(?:at|on|upon))\b",
             re.I,
         ),
     ),
@@ -222,7 +228,11 @@ _COMMODITIES: list[tuple[str, str, re.Pattern[str]]] = [
     ),
     ("smuggling_fuel", "diesel", re.compile(r"\bdiesel\b", re.I)),
     ("smuggling_fuel", "petrol", re.compile(r"\b(?:petrol|gasoline)\b", re.I)),
-    ("smuggling_fuel", "other_fuel", re.compile(r"\b(?:fuel|oil|lpg)\b", re.I)),
+    (
+        "smuggling_fuel",
+        "other_fuel",
+        re.compile(r"\b(?:fuel|(?<!cooking )(?<!edible )oil|lpg)\b", re.I),
+    ),
     (
         "smuggling_weapons",
         "ammunition",
@@ -246,7 +256,8 @@ _COMMODITIES: list[tuple[str, str, re.Pattern[str]]] = [
         "smuggling_goods",
         "goods",
         re.compile(
-            r"\b(?:goods|cigarettes|tyres|tires|cloth|electronics|contraband|"
+            r"\b(?:goods|cigarettes|tyres|tires|cloth|electronics|contraband|flour|wheat|sugar|"
+            r"rice|cooking oil|edible oil|ghee|tea|"
             r"non-customs[- ]paid|ncp|items)\b",
             re.I,
         ),
@@ -266,7 +277,7 @@ _CROSSING_ACTIONS: list[tuple[str, re.Pattern[str]]] = [
     (
         "closed",
         re.compile(
-            r"(?<!remained )(?<!remaining )(?<!remains )(?<!remain )"
+            r"(?<!remained )(?<!remaining )(?<!remains )"
             r"\b(?:clos\w*|shut\w*|suspend\w*|sealed|halted)\b",
             re.I,
         ),
@@ -316,7 +327,8 @@ _OPINION_TITLE = re.compile(
 )
 #: A protest is a crossing_closure_protest only when it is about a crossing, its road or trade.
 _PROTEST_ABOUT = re.compile(
-    r"\b(?:crossings?|gates?|highway|transporters?|trucks?|closure|border (?:trade|market)s?)\b",
+    r"\b(?:crossings?|gates?|highway|transporters?|trucks?|closure|border (?:trade|market)s?|"
+    r"suspension of trade|trade ban)\b",
     re.I,
 )
 #: Troops answering an attack: a second act of the same happening (armed_clash).
@@ -691,6 +703,14 @@ def extract(text: str, *, published: date, title: str = "") -> list[Event]:
             if hit or crossing
             else 0
         )
+        # "closed the gate after an attack": the closure is the news, the attack its reason
+        if (
+            hit
+            and crossing
+            and crossing[-1].start() < hit[-1].start()
+            and _BECAUSE.search(s[crossing[-1].end() : hit[-1].start()])
+        ):
+            hit = None
         if (
             (hit or crossing)
             and not _vetoed(s, at, crossing=bool(crossing) and not hit)
@@ -767,6 +787,7 @@ def extract(text: str, *, published: date, title: str = "") -> list[Event]:
     return events
 
 
+_BECAUSE = re.compile(r"\b(?:after|following|in the wake of|due to|because of|amid)\b", re.I)
 #: Provincial capitals: where reports are filed from, not where the event is.
 _CAPITALS = ("Quetta", "Zahedan")
 _LINKED_RX = re.compile(rf"\b(?:{_LINKED})\b", re.I)
