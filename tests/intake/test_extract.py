@@ -341,3 +341,32 @@ def test_phrasings_beyond_the_gold_set(text: str, category: str, day: str) -> No
 def test_categories_beyond_the_gold_set(text: str, want: list[str]) -> None:
     events = extract(text, published=date(2026, 3, 18))
     assert [e.category if e.kind == "incident" else f"crossing:{e.action}" for e in events] == want
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        (
+            "Iranian border guards arrested 35 Pakistanis for entering Iran illegally near "
+            "Taftan on Monday.",
+            {("civilians", "detained"): 35},
+        ),
+        (
+            "Police detained 18 individuals who were trying to cross the border illegally near "
+            "Taftan on Monday.",
+            {("civilians", "detained"): 18},
+        ),
+        (
+            "Gunmen killed four members of a family in Panjgur on Monday.",
+            {("civilians", "killed"): 4},
+        ),
+        (
+            "Iranian guards opened fire on fuel carriers near Mashkel on Monday, killing two "
+            "Pakistani youths.",
+            {("civilians", "killed"): 2},
+        ),
+    ],
+)
+def test_who_the_people_counted_are(text: str, want: dict) -> None:
+    ev = one(text, published=date(2026, 3, 18))
+    assert {k: best for k, (_, best, _, _) in counts(ev).items()} == want

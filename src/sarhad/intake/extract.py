@@ -123,7 +123,7 @@ _TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
             r"mortar shells? (?:fired|landed)|"
             r"under fire (?:\w+ ){0,3}(?:near|along|across|on) the (?:maritime )?border|"
             r"from an? (?:iranian|pakistani) (?:patrol|vessel|boat|post)|"
-            r"(?:iranian|pakistani|afghan) (?:border guards?|forces|troops|soldiers) "
+            r"(?:iranian|pakistani|afghan) (?:border guards?|guards|forces|troops|soldiers) "
             r"(?:opened fire|fired|shot dead|shot at|gunned down)|"
             r"(?:iranian|pakistani) (?:navy |naval |coast ?guard )?(?:vessel|boat|ship|patrol)s? "
             r"(?:opened fire|fired))",
@@ -371,7 +371,9 @@ _PARTIES: list[tuple[str, str]] = [
         r"drivers?|passengers?|shopkeepers?|residents?|fishermen|persons?|migrants?|"
         r"nationals?|pilgrims?|travell?ers|members of (?:a|the) family|family members|"
         r"teachers?|students?|farmers?|traders?|citizens?|(?:fuel )?carriers?|crew|sailors?|"
-        r"shepherds?|herders?|sons?|daughters?|brothers?|sisters?|relatives?|cousins?|nephews?",
+        r"shepherds?|herders?|sons?|daughters?|brothers?|sisters?|relatives?|cousins?|nephews?|"
+        r"individuals|youths?|pakistanis|afghans|iranians|bangladeshis|foreigners|immigrants|"
+        r"refugees|asylum seekers|deportees",
     ),
 ]
 _KINDS: list[tuple[str, str]] = [
@@ -556,6 +558,7 @@ _MORE = re.compile(
 )
 _BODIES = re.compile(rf"\bbodies of (?P<n>{NUMBER})(?: [\w'-]+){{0,3}}? (?P<p>{_PARTY})\b", re.I)
 _SECURITY = re.compile(_PARTIES[0][1], re.I)
+_KIN = re.compile(r"\bmembers? of (?:a|the|one|their|his) (?:family|household|tribe|clan)\b", re.I)
 _SEIZE_RX = re.compile(rf"\b(?:{_SEIZE})\b", re.I)
 _PARTY_WORD = re.compile(rf"\b(?:{_PARTY})\b", re.I)
 
@@ -583,6 +586,8 @@ def _party(word: str, phrase: str, category: str | None) -> str:
     """The party a casualty word names; "members" and plain people read from the context."""
     party = next(p for p, rx in _WHOLE["party"] if rx.fullmatch(word))
     if word.lower() in ("member", "members"):
+        if _KIN.search(phrase):  # "four members of a family"
+            return "civilians"
         return "security_forces" if _SECURITY.search(phrase) else "assailants"
     return party
 
@@ -608,7 +613,7 @@ def _counts(sentence: str, span: Span, category: str | None = None) -> list[Coun
 
     for pattern in (_COUNT_PAIR, _COUNT_BEFORE, _COUNT_AFTER, _CUSTODY):
         for m in pattern.finditer(sentence):
-            party = _party(m.group("p"), m.group(0), category)
+            party = _party(m.group("p"), sentence[m.start() : m.end() + 30], category)
             kind = _kind(m.group("k")) if "k" in m.groupdict() else "detained"
             keep(_one(m.group("q"), m.group("n"), party, kind, span))
             if m.groupdict().get("p2"):  # "detained 63 nationals and two facilitators"
