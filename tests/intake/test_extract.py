@@ -370,3 +370,20 @@ def test_categories_beyond_the_gold_set(text: str, want: list[str]) -> None:
 def test_who_the_people_counted_are(text: str, want: dict) -> None:
     ev = one(text, published=date(2026, 3, 18))
     assert {k: best for k, (_, best, _, _) in counts(ev).items()} == want
+
+
+def test_the_ensuing_gunfight_that_kills_attackers_is_its_own_clash() -> None:
+    events = extract(
+        "ZAHEDAN (Tasnim) – Terrorists attacked a police station in Rask early on Tuesday, "
+        "killing three police officers. Five of the attackers were killed in the ensuing "
+        "gunfight with police, he said.",
+        published=date(2026, 2, 11),
+    )
+    assert [(e.category, e.date) for e in events] == [
+        ("armed_attack", "2026-02-10"),
+        ("armed_clash", "2026-02-10"),
+    ]
+    assert [counts(e) for e in events] == [
+        {("security_forces", "killed"): (3, 3, 3, None)},
+        {("assailants", "killed"): (5, 5, 5, None)},
+    ]

@@ -333,7 +333,10 @@ _PROTEST_ABOUT = re.compile(
 )
 #: Troops answering an attack: a second act of the same happening (armed_clash).
 _RESPONSE = re.compile(
-    r"\b(?:responded|returned fire|retaliated|retaliatory|repulsed|counter-?attack\w*)\b", re.I
+    r"\b(?:responded|returned fire|retaliated|retaliatory|repulsed|counter-?attack\w*|"
+    r"ensuing (?:gunfight|exchange of fire|clash|encounter|firefight|shoot-?out|gun battle)|"
+    r"(?:gunfight|exchange of fire|clash|encounter|firefight) that followed)\b",
+    re.I,
 )
 #: ... a separate act only when it has its own outcome (gold rule: "that kills attackers").
 _OUTCOME = re.compile(
