@@ -387,3 +387,18 @@ def test_the_ensuing_gunfight_that_kills_attackers_is_its_own_clash() -> None:
         {("security_forces", "killed"): (3, 3, 3, None)},
         {("assailants", "killed"): (5, 5, 5, None)},
     ]
+
+
+def test_arrests_after_an_attack_and_a_crossing_named_by_its_town() -> None:
+    arrests = extract(
+        "TURBAT: A day after a deadly attack on a bus in Hoshab, police on Tuesday arrested "
+        "three suspects.",
+        published=date(2026, 3, 18),
+    )
+    assert [(e.category, e.date) for e in arrests] == [("other", "2026-03-17")]
+    halted = one(
+        "TAFTAN: Hundreds of trucks were stranded at the Taftan border on Tuesday as Iranian "
+        "authorities halted the entry of Pakistani vehicles, transporters said.",
+        published=date(2026, 3, 18),
+    )
+    assert (halted.kind, halted.action, halted.date) == ("crossing", "closed", "2026-03-17")

@@ -92,7 +92,10 @@ _TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             rf"\b(?:{_ARREST})\b[^.;]{{0,80}}?\b(?:{_LINKED})\b(?: [\w'-]+){{0,3}}? (?:{_HARM})\b|"
             rf"\b(?:{_LINKED})\b(?: [\w'-]+){{0,3}}? (?:{_HARM})\b[^.;]{{0,60}}?"
-            rf"\b(?:were|was|have been|has been|had been) (?:\w+ )?(?:{_ARREST})\b",
+            rf"\b(?:were|was|have been|has been|had been) (?:\w+ )?(?:{_ARREST})\b|"
+            # "a day after a deadly attack on a bus, police arrested three suspects"
+            rf"\b(?:after|following)\b(?: [\w'-]+){{0,3}}? (?:{_HARM})\b[^.;]{{0,80}}?"
+            rf"\b(?:arrested|detained|apprehended|nabbed|rounded up)\b",
             re.I,
         ),
     ),
@@ -286,7 +289,9 @@ _CROSSING_ACTIONS: list[tuple[str, re.Pattern[str]]] = [
 ]
 _CROSSING_NOUN = re.compile(
     r"\b(?:crossings?|border (?:gate|point|terminal|market|bazaar)s?|sarhadi bazaars?|"
-    r"border sustenance markets?)\b",
+    r"border sustenance markets?|"
+    # "the Taftan border was closed": the press names the crossing by its town
+    r"(?:taftan|mirjaveh|gabd|rimdan|mand|chedgi|pishin)(?:[–-][a-z]+)? border)\b",
     re.I,
 )
 #: "the gate", "the market", "trade": a crossing only beside the border or a crossing's town.
