@@ -402,3 +402,33 @@ def test_arrests_after_an_attack_and_a_crossing_named_by_its_town() -> None:
         published=date(2026, 3, 18),
     )
     assert (halted.kind, halted.action, halted.date) == ("crossing", "closed", "2026-03-17")
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        (  # the vehicles carried the people: an illegal crossing, not a goods seizure
+            "The FC intercepted two vehicles carrying 35 migrants near Mashkel on Monday.",
+            {},
+        ),
+        (
+            "Levies stopped a pickup near Taftan on Monday and detained 14 Afghan nationals who "
+            "had no travel documents.",
+            {("civilians", "detained"): 14},
+        ),
+        (  # "would-be" is no speech about the future
+            "The FIA arrested 27 would-be migrants at the Taftan border on Monday and seized "
+            "their forged passports.",
+            {("civilians", "detained"): 27},
+        ),
+        (
+            "Iranian authorities detained 30 Pakistani pilgrims who had overstayed their visas "
+            "in Zahedan on Monday.",
+            {("civilians", "detained"): 30},
+        ),
+    ],
+)
+def test_people_crossing_without_papers(text: str, want: dict) -> None:
+    ev = one(text, published=date(2026, 3, 18))
+    assert ev.category == "illegal_crossing"
+    assert {k: best for k, (_, best, _, _) in counts(ev).items()} == want

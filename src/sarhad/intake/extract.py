@@ -179,7 +179,9 @@ _TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"\b(?:illegal(?:ly)? (?:cross\w*|entr\w*|enter\w*|migrants?|immigrants?)|"
             r"(?:cross\w*|enter\w*|entr\w*)(?: \w+){0,4}? illegally|"
-            r"without (?:valid )?(?:travel )?(?:documents|visas?)|undocumented|"
+            r"(?:without|no) (?:valid )?(?:travel )?(?:documents|visas?)|undocumented|"
+            r"overst(?:ay|ayed|aying) (?:\w+ )?visas?|"
+            r"(?:forged|fake) (?:passports|documents|visas)|"
             r"migrants?|trying to cross|human (?:traffickers?|smugglers?)|people smugglers?|"
             r"(?:send\w*|smuggl\w*|transport\w*)(?: \w+){0,4}? illegally|"
             r"(?:entered|strayed into|crossed into) (?:iranian|pakistani) (?:waters|territory)|"
@@ -308,7 +310,7 @@ _CROSSING_NAME = re.compile(
 #: A sentence reporting speech about the future, a visit, a meeting or a court hearing is not
 #: an event even when it names one ("talks on how to stop attacks").
 _NOT_EVENT = re.compile(
-    r"\b(?:will|would|plans? to|vowed|pledged|called for|calls for|urged|demanded|promised|"
+    r"\b(?:will|would(?!-be)|plans? to|vowed|pledged|called for|calls for|urged|demanded|promised|"
     r"should|must|visited|visit|met|meeting|talks|discussed|conference|court|hearing|"
     r"adjourned|forecast|weather|editorial|opinion|condemned|condemns|anniversary|"
     r"memorial|seminar|workshop|agreement|memorandum|policy|budget|witnessed|has seen|"
@@ -516,6 +518,11 @@ def _search(pattern: re.Pattern[str], sentence: str) -> re.Match[str] | None:
     return None
 
 
+_VEHICLES_ONLY = ("smuggling_goods", "vehicles")
+#: The people-crossing cues ("migrants", "without documents"): the last illegal_crossing trigger.
+_ILLEGAL = [p for c, p in _TRIGGERS if c == "illegal_crossing"][-1]
+
+
 def _category(sentence: str) -> tuple[str, re.Match[str]] | None:
     for category, pattern in _TRIGGERS:
         m = _search(pattern, sentence)
@@ -530,9 +537,12 @@ def _category(sentence: str) -> tuple[str, re.Match[str]] | None:
         if category == "crossing_closure_protest" and not _PROTEST_ABOUT.search(sentence):
             continue
         if category == "smuggling":
-            for cat, _, cp in _COMMODITIES:
-                if cp.search(sentence):
-                    return cat, m
+            named = [(cat, com) for cat, com, cp in _COMMODITIES if cp.search(sentence)]
+            # "intercepted two vehicles carrying 35 migrants": the people are the event
+            if named and set(named) == {_VEHICLES_ONLY} and _ILLEGAL.search(sentence):
+                continue
+            if named:
+                return named[0][0], m
             continue
         return category, m
     return None
