@@ -432,3 +432,25 @@ def test_people_crossing_without_papers(text: str, want: dict) -> None:
     ev = one(text, published=date(2026, 3, 18))
     assert ev.category == "illegal_crossing"
     assert {k: best for k, (_, best, _, _) in counts(ev).items()} == want
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        (
+            "Three terrorists were killed during a security operation in Panjgur on Monday.",
+            "armed_clash",
+        ),
+        ("Two militants were gunned down by police in a raid in Zahedan on Monday.", "armed_clash"),
+        (  # fired by militants: not the other side's forces
+            "A mortar shell fired by militants landed on a house in Kech on Monday.",
+            "armed_attack",
+        ),
+        (
+            "Customs officials seized 200 bags of Iranian urea fertiliser near Panjgur on Monday.",
+            "smuggling_goods",
+        ),
+    ],
+)
+def test_operations_shells_and_goods(text: str, category: str) -> None:
+    assert one(text, published=date(2026, 3, 18)).category == category

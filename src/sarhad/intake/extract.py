@@ -194,6 +194,10 @@ _TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"\b(?:clash\w*|exchange of fire|exchanged fire|gunfight|firefight|encounter|"
             r"shoot-?out|gun battle|intelligence-based operation|ibo|dismantled)\b|"
+            # an operation or raid in which fighters were killed (anywhere in the sentence)
+            r"^(?=.*\b(?:killed|killing|gunned down|shot dead|neutrali[sz]ed)\b)"
+            r"(?=.*\b(?:militants?|terrorists?|insurgents?|attackers?|gunmen|outlaws|"
+            r"bandits|rebels)\b).*?\b(?:operation|raid(?:ed|s)?|hideout)\b|"
             # forces killing fighters: "IRGC ground forces killed three members of a team"
             r"\b(?:forces|troops|soldiers|police|irgc|border guards|fc|personnel) "
             r"(?:[\w-]+ ){0,2}?(?:killed|shot dead|gunned down|neutrali[sz]ed) "
@@ -210,7 +214,7 @@ _TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
             r"targeted|fired (?:at|on|upon)|assault\w*|gunned down|martyred|hurled|"
             r"heavy fighting|bullet-riddled|bodies (?:\w+ ){0,6}(?:were )?found|firing|"
             r"set fire to|torched|rockets? (?:landed|hit|fired)|"
-            r"fired (?:[\w-]+ ){1,2}(?:at|on|upon))\b",
+            r"fired (?:[\w-]+ ){1,2}(?:at|on|upon)|(?:shells?|rockets?|mortars?) fired by)\b",
             re.I,
         ),
     ),
@@ -262,7 +266,8 @@ _COMMODITIES: list[tuple[str, str, re.Pattern[str]]] = [
         "goods",
         re.compile(
             r"\b(?:goods|cigarettes|tyres|tires|cloth|electronics|contraband|flour|wheat|sugar|"
-            r"rice|cooking oil|edible oil|ghee|tea|"
+            r"rice|cooking oil|edible oil|ghee|tea|fertili[sz]ers?|urea|cement|medicines?|"
+            r"cosmetics|liquor|alcohol|"
             r"non-customs[- ]paid|ncp|items)\b",
             re.I,
         ),
@@ -519,6 +524,10 @@ def _search(pattern: re.Pattern[str], sentence: str) -> re.Match[str] | None:
 
 
 _VEHICLES_ONLY = ("smuggling_goods", "vehicles")
+_BY_FIGHTERS = re.compile(
+    r"\bby (?:the )?(?:militants|terrorists|insurgents|miscreants|unknown|unidentified|gunmen)\b",
+    re.I,
+)
 #: The people-crossing cues ("migrants", "without documents"): the last illegal_crossing trigger.
 _ILLEGAL = [p for c, p in _TRIGGERS if c == "illegal_crossing"][-1]
 
@@ -528,6 +537,8 @@ def _category(sentence: str) -> tuple[str, re.Match[str]] | None:
         m = _search(pattern, sentence)
         if not m:
             continue
+        if category == "cross_border_fire" and _BY_FIGHTERS.search(sentence):
+            continue  # "a mortar shell fired by militants": not the other side's forces
         if (
             category == "explosion_ied"
             and _ARMS_RECOVERED.search(sentence)
