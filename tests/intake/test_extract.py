@@ -454,3 +454,15 @@ def test_people_crossing_without_papers(text: str, want: dict) -> None:
 )
 def test_operations_shells_and_goods(text: str, category: str) -> None:
     assert one(text, published=date(2026, 3, 18)).category == category
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The Zero Point at Taftan was closed for pedestrians on Monday.",
+        "The Pak-Iran border at Taftan was sealed on Monday following the spread of a disease.",
+    ],
+)
+def test_a_crossing_named_by_where_it_is(text: str) -> None:
+    ev = one(text, published=date(2026, 3, 18))
+    assert (ev.kind, ev.action, ev.date) == ("crossing", "closed", "2026-03-16")

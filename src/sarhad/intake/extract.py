@@ -298,7 +298,8 @@ _CROSSING_NOUN = re.compile(
     r"\b(?:crossings?|border (?:gate|point|terminal|market|bazaar)s?|sarhadi bazaars?|"
     r"border sustenance markets?|"
     # "the Taftan border was closed": the press names the crossing by its town
-    r"(?:taftan|mirjaveh|gabd|rimdan|mand|chedgi|pishin)(?:[–-][a-z]+)? border)\b",
+    r"(?:taftan|mirjaveh|gabd|rimdan|mand|chedgi|pishin)(?:[–-][a-z]+)? border|"
+    r"border (?:at|in|near) (?:taftan|mirjaveh|gabd|rimdan|mand|chedgi|pishin)|zero point)\b",
     re.I,
 )
 #: "the gate", "the market", "trade": a crossing only beside the border or a crossing's town.
