@@ -15,6 +15,7 @@ from sarhad.core.config import Settings
 from sarhad.core.db import Database
 from sarhad.core.errors import Conflict, InvalidInput
 from sarhad.core.journal import AuditLog
+from sarhad.crossings.models import Declaration
 from sarhad.incidents.models import Incident
 from sarhad.intake import service
 from sarhad.intake.models import InventedNumber, NewsArticle, NewsCandidate
@@ -223,7 +224,7 @@ def test_accepting_a_crossing_candidate_declares_our_side_through_the_crossings_
         ours_id, theirs_id = ours.json()["created"][0], theirs.json()["created"][0]
         assert c.get(f"/api/v1/news/candidates/{ours_id}").json()["kind"] == "crossing"
     with live.client(Role.DUTY_OFFICER) as c:
-        # an incident body for a crossing candidate names the field
+        # an edited declaration for a crossing this border lacks names the field
         wrong = c.post(f"/api/v1/news/candidates/{ours_id}/accept", json={"incident": None,
                        "declaration": {"crossing": "nowhere", "status": "open"}})  # fmt: skip
         assert wrong.status_code == 422 and "crossing" in wrong.text
@@ -239,3 +240,28 @@ def test_accepting_a_crossing_candidate_declares_our_side_through_the_crossings_
             (d["id"], d["side"], d["status"], d["reason"], d["starts_at"][:16]) for d in declared
         ] == [(made["declaration_id"], "PK", "closed", "policy_decision", "2026-03-16T12:00")]
         assert c.post(f"/api/v1/news/candidates/{ours_id}/accept").status_code == 409
+
+
+def test_cli_accepts_a_crossing_candidate_as_our_declaration(
+    tmp_path, settings: Settings, db: Database
+) -> None:
+    env = {
+        "SARHAD_DATA_DIR": str(settings.data_dir),
+        "SARHAD_DATABASE_URL": settings.database_url or "",
+        "SARHAD_NODE_SIDE": "PK",
+    }
+    plain = tmp_path / "taftan.txt"
+    plain.write_text("Taftan crossing closed\n" + TAFTAN_CLOSED, encoding="utf-8")
+    added = CliRunner().invoke(
+        app, ["news", "add", str(plain), "--outlet", "Dawn", "--published", "2026-03-17"], env=env
+    )
+    assert added.exit_code == 0, added.output
+    with db.session() as s:
+        cid = s.scalars(select(NewsCandidate.id)).one()
+    r = CliRunner().invoke(app, ["news", "accept", cid[:8]], env=env)
+    assert r.exit_code == 0 and "accepted: declaration" in r.output, r.output
+    with db.session() as s:
+        row = s.get(NewsCandidate, cid)
+        assert row is not None
+        made = s.get(Declaration, row.fields["declaration_id"])
+        assert made is not None and (made.crossing_id, made.status) == ("taftan-mirjaveh", "closed")
