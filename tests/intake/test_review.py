@@ -265,3 +265,16 @@ def test_cli_accepts_a_crossing_candidate_as_our_declaration(
         assert row is not None
         made = s.get(Declaration, row.fields["declaration_id"])
         assert made is not None and (made.crossing_id, made.status) == ("taftan-mirjaveh", "closed")
+
+
+def test_a_closure_and_the_reopening_next_day_stay_two_candidates(db: Database) -> None:
+    with db.session() as s:
+        closed = add(s, TAFTAN_CLOSED, title="Taftan crossing closed")
+        reopened = add(
+            s,
+            "TAFTAN: The Pak-Iran border crossing at Taftan was reopened for trade late on Monday, "
+            "officials said.",
+            "The News",
+            title="Taftan crossing reopens",
+        )
+    assert len(closed.created) == len(reopened.created) == 1 and not reopened.joined

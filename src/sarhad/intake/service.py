@@ -122,6 +122,9 @@ def _day(value: str) -> date:
 def _same_event(row: NewsCandidate, ev: Event) -> bool:
     if row.kind != ev.kind or row.category != ev.category:
         return False
+    # a crossing closed on Monday and reopened on Tuesday are two declarations, not one event
+    if row.kind == "crossing" and (row.fields.get("action") or {}).get("value") != ev.action:
+        return False
     district = ev.place.district if ev.place else None
     if (row.district or None) != district or district is None:
         return False
