@@ -466,3 +466,17 @@ def test_operations_shells_and_goods(text: str, category: str) -> None:
 def test_a_crossing_named_by_where_it_is(text: str) -> None:
     ev = one(text, published=date(2026, 3, 18))
     assert (ev.kind, ev.action, ev.date) == ("crossing", "closed", "2026-03-16")
+
+
+def test_said_then_a_new_clause_dates_the_event_not_the_speech() -> None:
+    ev = one(
+        "Gunmen attacked a Levies post in Kech. Officials said the attack took place on Sunday "
+        "night.",
+        published=date(2026, 3, 18),
+    )
+    assert ev.date == "2026-03-15"
+    spoken = one(
+        "Gunmen attacked a post in Kech, the ISPR said in a statement on Tuesday.",
+        published=date(2026, 3, 18),
+    )
+    assert spoken.date is None

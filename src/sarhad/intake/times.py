@@ -135,7 +135,11 @@ def _chain(phrase: str, anchor: date) -> date:
 #: "said on Monday", "told reporters on Tuesday": when it was said, not when it happened.
 _SPEECH = re.compile(
     r"\b(?:said|says|told|confirmed|announced|stated|added|reported|statement|briefing|"
-    r"quoted|claimed|disclosed|informed)\b[^.;]{0,25}$",
+    r"quoted|claimed|disclosed|informed)\b"
+    # up to three words ("told reporters", "said in a statement") but no new clause:
+    # "officials said the attack took place on Sunday" dates the attack
+    r"(?: (?!(?:that|the|it|he|she|they|when|was|were|had|has|took|happened|occurred)\b)"
+    r"[\w'-]+){0,3},?\s*$",
     re.I,
 )
 
