@@ -480,3 +480,32 @@ def test_said_then_a_new_clause_dates_the_event_not_the_speech() -> None:
         published=date(2026, 3, 18),
     )
     assert spoken.date is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "QUETTA: The Balochistan Assembly on Tuesday passed a resolution condemning the recent "
+        "attacks on labourers in Kech.",
+        "ISLAMABAD: Pakistan and Iran agreed on Tuesday to set up two more border markets and to "
+        "reopen the Gabd crossing for pedestrians.",
+        "TEHRAN – Iran's interior minister said on Tuesday that 1,200 kilograms of drugs had been "
+        "seized along the eastern borders since the start of the Iranian year.",
+    ],
+)
+def test_resolutions_intentions_and_tallies_are_no_events(text: str) -> None:
+    assert extract(text, published=date(2026, 3, 18)) == []
+
+
+def test_an_agreement_to_reopen_keeps_the_closure_it_would_end() -> None:
+    ev = one(
+        "TEHRAN – Iran and Pakistan have agreed to reopen the Mand-Pishin crossing, closed since "
+        "a firing incident earlier this month, Iran's consul general said on Monday.",
+        published=date(2026, 3, 18),
+    )
+    assert (ev.kind, ev.action, ev.crossing, ev.date) == (
+        "crossing",
+        "closed",
+        "Mand-Pishin",
+        "2026-03",
+    )

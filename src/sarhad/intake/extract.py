@@ -318,7 +318,8 @@ _CROSSING_NAME = re.compile(
 _NOT_EVENT = re.compile(
     r"\b(?:will|would(?!-be)|plans? to|vowed|pledged|called for|calls for|urged|demanded|promised|"
     r"should|must|visited|visit|met|meeting|talks|discussed|conference|court|hearing|"
-    r"adjourned|forecast|weather|editorial|opinion|condemned|condemns|anniversary|"
+    r"adjourned|forecast|weather|editorial|opinion|condemned|condemns|condemning|resolution|"
+    r"proposed|approved|anniversary|"
     r"memorial|seminar|workshop|agreement|memorandum|policy|budget|witnessed|has seen|"
     r"have seen|such attacks|rise in|wave of|spate of|series of|usually|often|generally|"
     r"typically)\b",
@@ -327,7 +328,8 @@ _NOT_EVENT = re.compile(
 #: A trend or a tally ("attacks have increased since January"): no event, wherever it stands.
 _TREND = re.compile(
     r"\b(?:(?:have|has|had) (?:increased|risen|surged|declined|decreased|doubled)|"
-    r"such attacks|rise in|wave of|spate of)\b",
+    r"such attacks|rise in|wave of|spate of|since the (?:start|beginning) of|so far this year|"
+    r"in the past (?:\w+ )?(?:months|years))\b",
     re.I,
 )
 _NEW_EVENT = re.compile(
@@ -566,11 +568,19 @@ def _crossing(sentence: str) -> tuple[str, str | None, re.Match[str]] | None:
     ):
         return None
     for action, pattern in _CROSSING_ACTIONS:
-        m = pattern.search(sentence)
-        if m:
+        for m in pattern.finditer(sentence):
+            if _INTENT.search(sentence[: m.start()]):
+                continue  # "agreed to reopen": an intention, not the act
             name = _CROSSING_NAME.search(sentence)
             return action, (name.group(1) or name.group(2)) if name else None, m
     return None
+
+
+_INTENT = re.compile(
+    r"\b(?:agreed|agree|plans?|planning|expected|likely|hopes?|urged|demanded|asked)\b"
+    r"[^.;,]*\bto $",
+    re.I,
+)
 
 
 def _number(token: str) -> int | None:
@@ -822,7 +832,7 @@ def extract(text: str, *, published: date, title: str = "") -> list[Event]:
     return events
 
 
-_BECAUSE = re.compile(r"\b(?:after|following|in the wake of|due to|because of|amid)\b", re.I)
+_BECAUSE = re.compile(r"\b(?:after|following|in the wake of|due to|because of|amid|since)\b", re.I)
 #: Provincial capitals: where reports are filed from, not where the event is.
 _CAPITALS = ("Quetta", "Zahedan")
 _LINKED_RX = re.compile(rf"\b(?:{_LINKED})\b", re.I)
