@@ -161,3 +161,351 @@ def test_a_number_absent_from_its_sentence_is_refused_at_the_storage_boundary() 
     with pytest.raises(InventedNumber):
         check_numbers(text, [], [{"quantity": 12, "start": 0, "end": len(text)}])
     assert occurs_in(1200, "seized 1,200 kg") and not occurs_in(1, "it was often")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "want"),
+    [
+        (  # two parties under one verb: each number with its own noun
+            "Two soldiers and three militants were killed in an exchange of fire in Kech.",
+            {("security_forces", "killed"): 2, ("assailants", "killed"): 3},
+        ),
+        (  # a relative clause between the party and its verb
+            "Iranian border guards detained 23 migrants near Mirjaveh. Two people smugglers who "
+            "had guided the group were also arrested.",
+            {("civilians", "detained"): 23, ("assailants", "detained"): 2},
+        ),
+        (  # the verb first, then "and injuring three others" of the same party
+            "Militants attacked a post in Panjgur, martyring two soldiers and injuring "
+            "three others.",
+            {("security_forces", "killed"): 2, ("security_forces", "injured"): 3},
+        ),
+        (  # "two of them": the party named before
+            "Troops clashed with the militants in Dashtiari, killing two of them.",
+            {("assailants", "killed"): 2},
+        ),
+        (
+            "Iranian coastguards took 12 Pakistani fishermen into custody off Jiwani.",
+            {("civilians", "detained"): 12},
+        ),
+        (  # only the number written is a count ("a woman" is none)
+            "Mortar shells fired from across the border landed near Saravan, injuring a woman "
+            "and two children.",
+            {("civilians", "injured"): 2},
+        ),
+    ],
+)
+def test_counts_read_each_number_with_its_own_party(sentence: str, want: dict) -> None:
+    ev = one(sentence)
+    assert {k: best for k, (_, best, _, _) in counts(ev).items()} == want
+
+
+def test_a_trend_dates_nothing_and_the_event_takes_its_own_sentence_date() -> None:
+    ev = one(
+        "PANJGUR: Attacks on security forces in Panjgur have increased since January, when "
+        "militants targeted a convoy. In the latest incident, militants attacked a post in the "
+        "Gichk area late on Monday, the military said on Tuesday. The troops responded and the "
+        "attackers fled.",
+        published=date(2026, 2, 18),
+    )
+    assert (ev.category, ev.date, ev.date_precision) == ("armed_attack", "2026-02-16", "day")
+
+
+def test_arrests_over_an_earlier_attack_are_other_and_grenades_recovered_a_seizure() -> None:
+    events = extract(
+        "KHARAN: Gunmen shot dead a Levies official in Kharan on Sunday. Two days later, two "
+        "suspects were arrested in a raid on the outskirts of the town, and a pistol used in the "
+        "attack was recovered. In a separate incident on Saturday, Levies personnel recovered "
+        "six hand grenades from an abandoned house in Tump.",
+        published=date(2026, 9, 10),
+    )
+    assert [(e.category, e.date) for e in events] == [
+        ("armed_attack", "2026-09-06"),
+        ("other", "2026-09-08"),
+        ("smuggling_weapons", "2026-09-05"),
+    ]
+    assert events[1].place is not None and events[1].place.district == "Kharan"  # the dateline
+    assert [(s.commodity, s.quantity, s.unit) for s in events[2].seizures] == [
+        ("explosives", 6, "items")
+    ]
+
+
+def test_the_closure_a_reopening_ends_keeps_the_crossing_named_before() -> None:
+    events = extract(
+        "GWADAR: The Gabd-Rimdan border crossing was reopened for trade on Saturday, officials "
+        "said. The crossing had been shut on February 17 on the orders of the government. "
+        "Markets in the town remained closed for a day.",
+        published=date(2026, 3, 3),
+    )
+    assert [(e.action, e.crossing, e.date) for e in events] == [
+        ("reopened", "Gabd-Rimdan", "2026-02-28"),
+        ("closed", "Gabd-Rimdan", "2026-02-17"),
+    ]
+    assert events[1].place is not None and events[1].place.district == "Gwadar"
+
+
+def test_each_seized_quantity_takes_the_commodity_written_after_it() -> None:
+    ev = one(
+        "ZAHEDAN – Police seized 1.8 tonnes of opium and 350 kilograms of hashish in an "
+        "operation near Zahedan on Saturday.",
+        published=date(2026, 11, 3),
+    )
+    assert ev.category == "smuggling_narcotics"
+    assert [(s.commodity, s.quantity, s.unit) for s in ev.seizures] == [
+        ("opium", 1.8, "t"),
+        ("hashish", 350, "kg"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "day"),
+    [
+        ("Three days ago, gunmen attacked a Levies post in Kech.", "armed_attack", "2026-03-15"),
+        (  # the week of the last Saturday (week precision)
+            "Militants attacked a post in Panjgur over the weekend.",
+            "armed_attack",
+            "2026-03-09",
+        ),
+        (  # a possessive weekday is a day gone by, not an announcement
+            "The death toll from Tuesday's bombing in Turbat rose to seven.",
+            "explosion_ied",
+            "2026-03-17",
+        ),
+        (  # "a day after <another event>": dated by its own weekday, not chained
+            "The attack took place on Monday, a day after militants stormed a post in Panjgur.",
+            "armed_attack",
+            "2026-03-16",
+        ),
+        (
+            "Two policemen were shot and wounded in Zahedan on Tuesday.",
+            "armed_attack",
+            "2026-03-17",
+        ),
+        (
+            "Iranian border guards shot dead two Pakistani fuel carriers near Mashkel on Sunday.",
+            "cross_border_fire",
+            "2026-03-15",
+        ),
+        (
+            "IRGC ground forces killed three members of a terrorist team in Saravan on Monday.",
+            "armed_clash",
+            "2026-03-16",
+        ),
+    ],
+)
+def test_phrasings_beyond_the_gold_set(text: str, category: str, day: str) -> None:
+    ev = one(text, published=date(2026, 3, 18))
+    assert (ev.category, ev.date) == (category, day)
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        (  # the closure is the news; the attack after which it came is its reason
+            "Iran closed the Mirjaveh border crossing on Tuesday after a deadly attack on its "
+            "border guards.",
+            ["crossing:closed"],
+        ),
+        (
+            "The Mand border market will remain closed on Friday because of Eid.",
+            ["crossing:closed"],
+        ),
+        (
+            "Hundreds of traders staged a sit-in at the Taftan border on Tuesday against the "
+            "suspension of trade.",
+            ["crossing_closure_protest"],
+        ),
+        (
+            "The FIA arrested a human trafficker in Turbat on Tuesday who was sending people to "
+            "Iran illegally.",
+            ["illegal_crossing"],
+        ),
+        (
+            "Levies seized 40 sacks of smuggled flour and arrested two drivers in Washuk on "
+            "Monday.",
+            ["smuggling_goods"],
+        ),
+        ("Militants fired rockets at an FC camp in Kech on Monday night.", ["armed_attack"]),
+        (
+            "Two Pakistani fishermen were injured when an Iranian navy vessel opened fire on their "
+            "boat off Jiwani on Monday.",
+            ["cross_border_fire"],
+        ),
+        (
+            "Three children were injured when an unexploded mortar shell they were playing with "
+            "went off in Washuk on Monday.",
+            ["explosion_ied"],
+        ),
+    ],
+)
+def test_categories_beyond_the_gold_set(text: str, want: list[str]) -> None:
+    events = extract(text, published=date(2026, 3, 18))
+    assert [e.category if e.kind == "incident" else f"crossing:{e.action}" for e in events] == want
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        (
+            "Iranian border guards arrested 35 Pakistanis for entering Iran illegally near "
+            "Taftan on Monday.",
+            {("civilians", "detained"): 35},
+        ),
+        (
+            "Police detained 18 individuals who were trying to cross the border illegally near "
+            "Taftan on Monday.",
+            {("civilians", "detained"): 18},
+        ),
+        (
+            "Gunmen killed four members of a family in Panjgur on Monday.",
+            {("civilians", "killed"): 4},
+        ),
+        (
+            "Iranian guards opened fire on fuel carriers near Mashkel on Monday, killing two "
+            "Pakistani youths.",
+            {("civilians", "killed"): 2},
+        ),
+    ],
+)
+def test_who_the_people_counted_are(text: str, want: dict) -> None:
+    ev = one(text, published=date(2026, 3, 18))
+    assert {k: best for k, (_, best, _, _) in counts(ev).items()} == want
+
+
+def test_the_ensuing_gunfight_that_kills_attackers_is_its_own_clash() -> None:
+    events = extract(
+        "ZAHEDAN (Tasnim) – Terrorists attacked a police station in Rask early on Tuesday, "
+        "killing three police officers. Five of the attackers were killed in the ensuing "
+        "gunfight with police, he said.",
+        published=date(2026, 2, 11),
+    )
+    assert [(e.category, e.date) for e in events] == [
+        ("armed_attack", "2026-02-10"),
+        ("armed_clash", "2026-02-10"),
+    ]
+    assert [counts(e) for e in events] == [
+        {("security_forces", "killed"): (3, 3, 3, None)},
+        {("assailants", "killed"): (5, 5, 5, None)},
+    ]
+
+
+def test_arrests_after_an_attack_and_a_crossing_named_by_its_town() -> None:
+    arrests = extract(
+        "TURBAT: A day after a deadly attack on a bus in Hoshab, police on Tuesday arrested "
+        "three suspects.",
+        published=date(2026, 3, 18),
+    )
+    assert [(e.category, e.date) for e in arrests] == [("other", "2026-03-17")]
+    halted = one(
+        "TAFTAN: Hundreds of trucks were stranded at the Taftan border on Tuesday as Iranian "
+        "authorities halted the entry of Pakistani vehicles, transporters said.",
+        published=date(2026, 3, 18),
+    )
+    assert (halted.kind, halted.action, halted.date) == ("crossing", "closed", "2026-03-17")
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        (  # the vehicles carried the people: an illegal crossing, not a goods seizure
+            "The FC intercepted two vehicles carrying 35 migrants near Mashkel on Monday.",
+            {},
+        ),
+        (
+            "Levies stopped a pickup near Taftan on Monday and detained 14 Afghan nationals who "
+            "had no travel documents.",
+            {("civilians", "detained"): 14},
+        ),
+        (  # "would-be" is no speech about the future
+            "The FIA arrested 27 would-be migrants at the Taftan border on Monday and seized "
+            "their forged passports.",
+            {("civilians", "detained"): 27},
+        ),
+        (
+            "Iranian authorities detained 30 Pakistani pilgrims who had overstayed their visas "
+            "in Zahedan on Monday.",
+            {("civilians", "detained"): 30},
+        ),
+    ],
+)
+def test_people_crossing_without_papers(text: str, want: dict) -> None:
+    ev = one(text, published=date(2026, 3, 18))
+    assert ev.category == "illegal_crossing"
+    assert {k: best for k, (_, best, _, _) in counts(ev).items()} == want
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        (
+            "Three terrorists were killed during a security operation in Panjgur on Monday.",
+            "armed_clash",
+        ),
+        ("Two militants were gunned down by police in a raid in Zahedan on Monday.", "armed_clash"),
+        (  # fired by militants: not the other side's forces
+            "A mortar shell fired by militants landed on a house in Kech on Monday.",
+            "armed_attack",
+        ),
+        (
+            "Customs officials seized 200 bags of Iranian urea fertiliser near Panjgur on Monday.",
+            "smuggling_goods",
+        ),
+    ],
+)
+def test_operations_shells_and_goods(text: str, category: str) -> None:
+    assert one(text, published=date(2026, 3, 18)).category == category
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The Zero Point at Taftan was closed for pedestrians on Monday.",
+        "The Pak-Iran border at Taftan was sealed on Monday following the spread of a disease.",
+    ],
+)
+def test_a_crossing_named_by_where_it_is(text: str) -> None:
+    ev = one(text, published=date(2026, 3, 18))
+    assert (ev.kind, ev.action, ev.date) == ("crossing", "closed", "2026-03-16")
+
+
+def test_said_then_a_new_clause_dates_the_event_not_the_speech() -> None:
+    ev = one(
+        "Gunmen attacked a Levies post in Kech. Officials said the attack took place on Sunday "
+        "night.",
+        published=date(2026, 3, 18),
+    )
+    assert ev.date == "2026-03-15"
+    spoken = one(
+        "Gunmen attacked a post in Kech, the ISPR said in a statement on Tuesday.",
+        published=date(2026, 3, 18),
+    )
+    assert spoken.date is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "QUETTA: The Balochistan Assembly on Tuesday passed a resolution condemning the recent "
+        "attacks on labourers in Kech.",
+        "ISLAMABAD: Pakistan and Iran agreed on Tuesday to set up two more border markets and to "
+        "reopen the Gabd crossing for pedestrians.",
+        "TEHRAN – Iran's interior minister said on Tuesday that 1,200 kilograms of drugs had been "
+        "seized along the eastern borders since the start of the Iranian year.",
+    ],
+)
+def test_resolutions_intentions_and_tallies_are_no_events(text: str) -> None:
+    assert extract(text, published=date(2026, 3, 18)) == []
+
+
+def test_an_agreement_to_reopen_keeps_the_closure_it_would_end() -> None:
+    ev = one(
+        "TEHRAN – Iran and Pakistan have agreed to reopen the Mand-Pishin crossing, closed since "
+        "a firing incident earlier this month, Iran's consul general said on Monday.",
+        published=date(2026, 3, 18),
+    )
+    assert (ev.kind, ev.action, ev.crossing, ev.date) == (
+        "crossing",
+        "closed",
+        "Mand-Pishin",
+        "2026-03",
+    )

@@ -15,6 +15,7 @@ from sarhad.core.config import Settings
 from sarhad.core.db import Database
 from sarhad.core.errors import Conflict, InvalidInput
 from sarhad.core.journal import AuditLog
+from sarhad.crossings.models import Declaration
 from sarhad.incidents.models import Incident
 from sarhad.intake import service
 from sarhad.intake.models import InventedNumber, NewsArticle, NewsCandidate
@@ -194,3 +195,86 @@ def test_cli_add_queue_show_accept(tmp_path, settings: Settings, db: Database) -
         assert s.scalar(select(NewsArticle.text).where(NewsArticle.outlet == "Tribune")) == TRIBUNE
     assert "Two Levies personnel were martyred" in run("news", "show", cid[:8])
     assert "draft incident" in run("news", "accept", cid[:8])
+
+
+TAFTAN_CLOSED = (
+    "TAFTAN: The Pak-Iran border crossing at Taftan was closed for all trade on Monday on the "
+    "orders of the provincial government, officials said."
+)
+MIRJAVEH_CLOSED = (
+    "ZAHEDAN – Iranian authorities closed the Mirjaveh border crossing to trucks on Sunday "
+    "for maintenance of the terminal, officials said."
+)
+
+
+def test_accepting_a_crossing_candidate_declares_our_side_through_the_crossings_room(
+    live: LiveNode,
+) -> None:
+    body = {"outlet": "Dawn", "published": "2026-03-17"}
+    with live.client(Role.ANALYST) as c:
+        ours = c.post(
+            "/api/v1/news/articles",
+            json={**body, "title": "Taftan crossing closed", "text": TAFTAN_CLOSED},
+        )
+        theirs = c.post(
+            "/api/v1/news/articles",
+            json={**body, "title": "Mirjaveh gate shut", "text": MIRJAVEH_CLOSED},
+        )
+        assert ours.status_code == theirs.status_code == 201, (ours.text, theirs.text)
+        ours_id, theirs_id = ours.json()["created"][0], theirs.json()["created"][0]
+        assert c.get(f"/api/v1/news/candidates/{ours_id}").json()["kind"] == "crossing"
+    with live.client(Role.DUTY_OFFICER) as c:
+        # an edited declaration for a crossing this border lacks names the field
+        wrong = c.post(f"/api/v1/news/candidates/{ours_id}/accept", json={"incident": None,
+                       "declaration": {"crossing": "nowhere", "status": "open"}})  # fmt: skip
+        assert wrong.status_code == 422 and "crossing" in wrong.text
+        # the partner's gate is the partner's to declare (this node is PK)
+        other = c.post(f"/api/v1/news/candidates/{theirs_id}/accept")
+        assert other.status_code == 422 and "side" in other.text
+        ok = c.post(f"/api/v1/news/candidates/{ours_id}/accept")
+        assert ok.status_code == 200, ok.text
+        made = ok.json()
+        assert made["status"] == "accepted" and made["incident_id"] is None
+        declared = c.get("/api/v1/crossings/declarations?crossing=taftan-mirjaveh").json()
+        assert [
+            (d["id"], d["side"], d["status"], d["reason"], d["starts_at"][:16]) for d in declared
+        ] == [(made["declaration_id"], "PK", "closed", "policy_decision", "2026-03-16T12:00")]
+        assert c.post(f"/api/v1/news/candidates/{ours_id}/accept").status_code == 409
+
+
+def test_cli_accepts_a_crossing_candidate_as_our_declaration(
+    tmp_path, settings: Settings, db: Database
+) -> None:
+    env = {
+        "SARHAD_DATA_DIR": str(settings.data_dir),
+        "SARHAD_DATABASE_URL": settings.database_url or "",
+        "SARHAD_NODE_SIDE": "PK",
+    }
+    plain = tmp_path / "taftan.txt"
+    plain.write_text("Taftan crossing closed\n" + TAFTAN_CLOSED, encoding="utf-8")
+    added = CliRunner().invoke(
+        app, ["news", "add", str(plain), "--outlet", "Dawn", "--published", "2026-03-17"], env=env
+    )
+    assert added.exit_code == 0, added.output
+    with db.session() as s:
+        cid = s.scalars(select(NewsCandidate.id)).one()
+    r = CliRunner().invoke(app, ["news", "accept", cid[:8]], env=env)
+    assert r.exit_code == 0 and "accepted: declaration" in r.output, r.output
+    with db.session() as s:
+        row = s.get(NewsCandidate, cid)
+        assert row is not None
+        made = s.get(Declaration, row.fields["declaration_id"])
+        assert made is not None and (made.crossing_id, made.status) == ("taftan-mirjaveh", "closed")
+
+
+def test_a_closure_and_the_reopening_next_day_stay_two_candidates(db: Database) -> None:
+    with db.session() as s:
+        closed = add(s, TAFTAN_CLOSED, title="Taftan crossing closed")
+        reopened = add(
+            s,
+            "TAFTAN: The Pak-Iran border crossing at Taftan was reopened for trade late on Monday, "
+            "officials said.",
+            "The News",
+            title="Taftan crossing reopens",
+        )
+    assert len(closed.created) == len(reopened.created) == 1 and not reopened.joined

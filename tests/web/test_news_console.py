@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from sarhad.core.auth import Role
+from sarhad.crossings.models import Declaration
 from sarhad.incidents.models import Incident
 from sarhad.intake.models import NewsCandidate
 from support import LiveNode
@@ -114,3 +115,31 @@ def test_reject_needs_the_form_token_and_keeps_the_reason(web: LiveNode, browser
     analyst = browser(Role.ANALYST)
     assert analyst.get("/news").status_code == 200
     assert analyst.get(f"/news/{cid}/edit").status_code == 403
+
+
+@pytest.mark.once_on("sqlite")  # pages, not the database
+def test_accepting_a_crossing_candidate_in_the_console_declares_our_side(
+    web: LiveNode, browser
+) -> None:
+    c = browser(Role.DUTY_OFFICER)
+    page = c.get("/news")
+    text = (
+        "TAFTAN: The Pak-Iran border crossing at Taftan was reopened for trade on Monday, "
+        "officials said."
+    )
+    form = {"csrf_token": csrf_of(page.text), "title": "Taftan reopens", "outlet": "Dawn",
+            "published": "2026-03-17", "text": text}  # fmt: skip
+    assert c.post("/news", data=form).status_code == 303
+    with web.db.session() as s:
+        cid = s.scalars(select(NewsCandidate.id)).one()
+    shown = c.get(f"/news/{cid}")
+    assert "crossing declaration" in shown.text and 'id="edit-accept"' not in shown.text
+    r = c.post(f"/news/{cid}/accept", data={"csrf_token": csrf_of(shown.text)})
+    assert r.status_code == 303
+    with web.db.session() as s:
+        row = s.get(NewsCandidate, cid)
+        assert row is not None and row.status == "accepted"
+        made = s.get(Declaration, row.fields["declaration_id"])
+        assert made is not None
+        assert (made.crossing_id, made.side, made.status) == ("taftan-mirjaveh", "PK", "open")
+    assert "our crossing declaration" in c.get(f"/news/{cid}").text

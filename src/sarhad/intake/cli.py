@@ -14,6 +14,7 @@ from sarhad.core import console
 from sarhad.core.auth import CONSOLE
 from sarhad.core.console import guarded, out, print_json
 from sarhad.core.times import parse_day
+from sarhad.crossings.ports import CrossingPorts
 from sarhad.intake import service
 from sarhad.intake.readers import file_articles
 
@@ -142,7 +143,8 @@ def show(
 def accept(
     candidate: Annotated[str, typer.Argument(help="Candidate id (or its first 8 characters)")],
 ) -> None:
-    """Accept: a draft incident with the articles as its sources."""
+    """Accept: a draft incident with the articles as its sources (a crossing candidate: our
+    side's declaration)."""
     s = console.settings()
     db = console.open_db(s)
     with db.session() as session:
@@ -152,8 +154,12 @@ def accept(
             actor=CONSOLE,
             profile=profile_from_settings(s),
             node_side=s.node_side,
+            ports=console.provided(CrossingPorts, db),
         )
-        out.print(f"accepted: draft incident {row.incident_id}")
+        if row.kind == "crossing":
+            out.print(f"accepted: declaration {row.fields['declaration_id']}")
+        else:
+            out.print(f"accepted: draft incident {row.incident_id}")
 
 
 @app.command("reject")

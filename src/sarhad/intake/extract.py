@@ -76,7 +76,29 @@ class Event:
 
 _SEIZE = r"(?:seiz|confiscat|recover|intercept|impound|haul|foil|bust|captur|discover)\w*|found"
 #: (category, pattern) in priority order: the first that matches a sentence names its kind.
+_ARREST = (
+    r"arrested|detained|apprehended|nabbed|held|taken into custody|rounded up|arrests?|"
+    r"raids?|arrest of"
+)
+_LINKED = (
+    r"involved in|used in|behind|wanted in|in connection with|linked to|responsible for|"
+    r"suspected of|accused of|(?:their|his) (?:role|involvement) in"
+)
+_HARM = r"attacks?|killings?|murders?|bombings?|blasts?|ambush|assassination|abduction"
 _TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
+    # Arrests of suspects in an earlier attack are not the attack again (gold rule: other).
+    (
+        "other",
+        re.compile(
+            rf"\b(?:{_ARREST})\b[^.;]{{0,80}}?\b(?:{_LINKED})\b(?: [\w'-]+){{0,3}}? (?:{_HARM})\b|"
+            rf"\b(?:{_LINKED})\b(?: [\w'-]+){{0,3}}? (?:{_HARM})\b[^.;]{{0,60}}?"
+            rf"\b(?:were|was|have been|has been|had been) (?:\w+ )?(?:{_ARREST})\b|"
+            # "a day after a deadly attack on a bus, police arrested three suspects"
+            rf"\b(?:after|following)\b(?: [\w'-]+){{0,3}}? (?:{_HARM})\b[^.;]{{0,80}}?"
+            rf"\b(?:arrested|detained|apprehended|nabbed|rounded up)\b",
+            re.I,
+        ),
+    ),
     (
         "smuggling",
         re.compile(
@@ -89,21 +111,24 @@ _TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
         "illegal_crossing",
         re.compile(
             r"\b(?:(?:detained|arrested|held) by (?:the )?(?:iranian|pakistani) (?:border )?"
-            r"(?:guards|forces)|(?:iranian|pakistani) (?:border )?(?:guards|forces) "
-            r"(?:detained|arrested|held))\b",
+            r"(?:guards|forces|coast ?guards)|(?:iranian|pakistani) (?:border )?"
+            r"(?:guards|forces|coast ?guards) (?:detained|arrested|held|took))\b",
             re.I,
         ),
     ),
     (
         "cross_border_fire",
         re.compile(
-            r"\b(?:cross-border (?:fire|firing|shelling|attack)|mortar (?:shells?|rounds?)|"
+            r"\b(?:cross-border (?:fire|firing|shelling|attack)|"
+            r"(?<!unexploded )mortar (?:shells?|rounds?)|"
             r"fired (?:from|across) (?:across )?the border|"
             r"(?:fired|fire|gunfire|firing|shelling|shots) from across the border|"
             r"mortar shells? (?:fired|landed)|"
             r"under fire (?:\w+ ){0,3}(?:near|along|across|on) the (?:maritime )?border|"
             r"from an? (?:iranian|pakistani) (?:patrol|vessel|boat|post)|"
-            r"(?:iranian|pakistani|afghan) (?:border guards?|forces|troops|soldiers) "
+            r"(?:iranian|pakistani|afghan) (?:border guards?|guards|forces|troops|soldiers) "
+            r"(?:opened fire|fired|shot dead|shot at|gunned down)|"
+            r"(?:iranian|pakistani) (?:navy |naval |coast ?guard )?(?:vessel|boat|ship|patrol)s? "
             r"(?:opened fire|fired))",
             re.I,
         ),
@@ -127,7 +152,8 @@ _TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
         "explosion_ied",
         re.compile(
             r"\b(?:ied|improvised explosive|roadside bomb|bomb(?:ing|s)?|blast|explosions?|"
-            r"exploded|landmine|land mine|suicide (?:bomber|attack)|remote-controlled|"
+            r"exploded|went off|unexploded|landmine|land mine|suicide (?:bomber|attack)|"
+            r"remote-controlled|"
             r"grenades?)\b",
             re.I,
         ),
@@ -137,7 +163,7 @@ _TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
         "crossing_closure_protest",
         re.compile(
             r"\b(?:protest\w*|sit-in|blockade|block(?:ed|ing) (?:the )?(?:road|highway)|"
-            r"demonstrat\w+)\b",
+            r"demonstrat\w+|(?:shutter-?down|wheel-?jam|general) strike|dharna)\b",
             re.I,
         ),
     ),
@@ -153,8 +179,12 @@ _TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"\b(?:illegal(?:ly)? (?:cross\w*|entr\w*|enter\w*|migrants?|immigrants?)|"
             r"(?:cross\w*|enter\w*|entr\w*)(?: \w+){0,4}? illegally|"
-            r"without (?:valid )?(?:travel )?(?:documents|visas?)|undocumented|"
-            r"migrants?|trying to cross|entered (?:iranian|pakistani) (?:waters|territory)|"
+            r"(?:without|no) (?:valid )?(?:travel )?(?:documents|visas?)|undocumented|"
+            r"overst(?:ay|ayed|aying) (?:\w+ )?visas?|"
+            r"(?:forged|fake) (?:passports|documents|visas)|"
+            r"migrants?|trying to cross|human (?:traffickers?|smugglers?)|people smugglers?|"
+            r"(?:send\w*|smuggl\w*|transport\w*)(?: \w+){0,4}? illegally|"
+            r"(?:entered|strayed into|crossed into) (?:iranian|pakistani) (?:waters|territory)|"
             r"human (?:smuggling|trafficking))\b",
             re.I,
         ),
@@ -163,7 +193,16 @@ _TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
         "armed_clash",
         re.compile(
             r"\b(?:clash\w*|exchange of fire|exchanged fire|gunfight|firefight|encounter|"
-            r"shoot-?out|gun battle|intelligence-based operation|ibo|dismantled)\b",
+            r"shoot-?out|gun battle|intelligence-based operation|ibo|dismantled)\b|"
+            # an operation or raid in which fighters were killed (anywhere in the sentence)
+            r"^(?=.*\b(?:killed|killing|gunned down|shot dead|neutrali[sz]ed)\b)"
+            r"(?=.*\b(?:militants?|terrorists?|insurgents?|attackers?|gunmen|outlaws|"
+            r"bandits|rebels)\b).*?\b(?:operation|raid(?:ed|s)?|hideout)\b|"
+            # forces killing fighters: "IRGC ground forces killed three members of a team"
+            r"\b(?:forces|troops|soldiers|police|irgc|border guards|fc|personnel) "
+            r"(?:[\w-]+ ){0,2}?(?:killed|shot dead|gunned down|neutrali[sz]ed) "
+            r"(?:[\w-]+ ){0,4}?(?:militants|terrorists|insurgents|members|bandits|rebels|"
+            r"attackers|gunmen|outlaws)\b",
             re.I,
         ),
     ),
@@ -171,9 +210,11 @@ _TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
         "armed_attack",
         re.compile(
             r"\b(?:ambush\w*|attack(?:ed|s|ers)?|opened fire|gunmen|shot dead|stormed|"
+            r"shot and (?:killed|wounded|injured)|"
             r"targeted|fired (?:at|on|upon)|assault\w*|gunned down|martyred|hurled|"
             r"heavy fighting|bullet-riddled|bodies (?:\w+ ){0,6}(?:were )?found|firing|"
-            r"set fire to|torched|rockets? (?:landed|hit|fired))\b",
+            r"set fire to|torched|rockets? (?:landed|hit|fired)|"
+            r"fired (?:[\w-]+ ){1,2}(?:at|on|upon)|(?:shells?|rockets?|mortars?) fired by)\b",
             re.I,
         ),
     ),
@@ -196,13 +237,21 @@ _COMMODITIES: list[tuple[str, str, re.Pattern[str]]] = [
     ),
     ("smuggling_fuel", "diesel", re.compile(r"\bdiesel\b", re.I)),
     ("smuggling_fuel", "petrol", re.compile(r"\b(?:petrol|gasoline)\b", re.I)),
-    ("smuggling_fuel", "other_fuel", re.compile(r"\b(?:fuel|oil|lpg)\b", re.I)),
+    (
+        "smuggling_fuel",
+        "other_fuel",
+        re.compile(r"\b(?:fuel|(?<!cooking )(?<!edible )oil|lpg)\b", re.I),
+    ),
     (
         "smuggling_weapons",
         "ammunition",
         re.compile(r"\b(?:ammunition|rounds|cartridges|bullets)\b", re.I),
     ),
-    ("smuggling_weapons", "explosives", re.compile(r"\bexplosives?\b", re.I)),
+    (
+        "smuggling_weapons",
+        "explosives",
+        re.compile(r"\b(?:explosives?|(?:hand )?grenades|detonators|mortar shells)\b", re.I),
+    ),
     (
         "smuggling_weapons",
         "firearms",
@@ -216,7 +265,9 @@ _COMMODITIES: list[tuple[str, str, re.Pattern[str]]] = [
         "smuggling_goods",
         "goods",
         re.compile(
-            r"\b(?:goods|cigarettes|tyres|tires|cloth|electronics|contraband|"
+            r"\b(?:goods|cigarettes|tyres|tires|cloth|electronics|contraband|flour|wheat|sugar|"
+            r"rice|cooking oil|edible oil|ghee|tea|fertili[sz]ers?|urea|cement|medicines?|"
+            r"cosmetics|liquor|alcohol|"
             r"non-customs[- ]paid|ncp|items)\b",
             re.I,
         ),
@@ -232,12 +283,23 @@ _COMMODITIES: list[tuple[str, str, re.Pattern[str]]] = [
 _CROSSING_ACTIONS: list[tuple[str, re.Pattern[str]]] = [
     ("inaugurated", re.compile(r"\binaugurat(?:ed|es|ing)\b", re.I)),
     ("reopened", re.compile(r"\b(?:reopen\w*|re-open\w*|resum\w*|restored)\b", re.I)),
-    ("closed", re.compile(r"\b(?:clos\w*|shut\w*|suspend\w*|sealed|halted)\b", re.I)),
+    # "remained closed" is a state, not the act of closing
+    (
+        "closed",
+        re.compile(
+            r"(?<!remained )(?<!remaining )(?<!remains )"
+            r"\b(?:clos\w*|shut\w*|suspend\w*|sealed|halted)\b",
+            re.I,
+        ),
+    ),
     ("opened", re.compile(r"\b(?:opened|open(?:s)? (?:its|for)|market day|trading day)\b", re.I)),
 ]
 _CROSSING_NOUN = re.compile(
     r"\b(?:crossings?|border (?:gate|point|terminal|market|bazaar)s?|sarhadi bazaars?|"
-    r"border sustenance markets?)\b",
+    r"border sustenance markets?|"
+    # "the Taftan border was closed": the press names the crossing by its town
+    r"(?:taftan|mirjaveh|gabd|rimdan|mand|chedgi|pishin)(?:[–-][a-z]+)? border|"
+    r"border (?:at|in|near) (?:taftan|mirjaveh|gabd|rimdan|mand|chedgi|pishin)|zero point)\b",
     re.I,
 )
 #: "the gate", "the market", "trade": a crossing only beside the border or a crossing's town.
@@ -246,19 +308,28 @@ _CROSSING_PLACE = re.compile(
     r"\b(?:border|taftan|mirjaveh|gabd|rimdan|mand|pishin|chedgi|jiwani)\b", re.I
 )
 _CROSSING_NAME = re.compile(
-    r"\b([A-Z][a-z]+(?:[–-][A-Z][a-z]+))\b|\b([A-Z][a-z]+) (?:border )?"
+    r"\b([A-Z][a-z]+(?:[–-][A-Z][a-z]+))\b|\b(?!(?:The|This|That|A|An|Its|Their)\b)"
+    r"([A-Z][a-z]+) (?:border )?"
     r"(?:crossing|gate|terminal|border market|market|bazaar)\b"
 )
 
 #: A sentence reporting speech about the future, a visit, a meeting or a court hearing is not
 #: an event even when it names one ("talks on how to stop attacks").
 _NOT_EVENT = re.compile(
-    r"\b(?:will|would|plans? to|vowed|pledged|called for|calls for|urged|demanded|promised|"
+    r"\b(?:will|would(?!-be)|plans? to|vowed|pledged|called for|calls for|urged|demanded|promised|"
     r"should|must|visited|visit|met|meeting|talks|discussed|conference|court|hearing|"
-    r"adjourned|forecast|weather|editorial|opinion|condemned|condemns|anniversary|"
+    r"adjourned|forecast|weather|editorial|opinion|condemned|condemns|condemning|resolution|"
+    r"proposed|approved|anniversary|"
     r"memorial|seminar|workshop|agreement|memorandum|policy|budget|witnessed|has seen|"
     r"have seen|such attacks|rise in|wave of|spate of|series of|usually|often|generally|"
     r"typically)\b",
+    re.I,
+)
+#: A trend or a tally ("attacks have increased since January"): no event, wherever it stands.
+_TREND = re.compile(
+    r"\b(?:(?:have|has|had) (?:increased|risen|surged|declined|decreased|doubled)|"
+    r"such attacks|rise in|wave of|spate of|since the (?:start|beginning) of|so far this year|"
+    r"in the past (?:\w+ )?(?:months|years))\b",
     re.I,
 )
 _NEW_EVENT = re.compile(
@@ -271,16 +342,28 @@ _OPINION_TITLE = re.compile(
 )
 #: A protest is a crossing_closure_protest only when it is about a crossing, its road or trade.
 _PROTEST_ABOUT = re.compile(
-    r"\b(?:crossings?|gates?|highway|transporters?|trucks?|closure|border (?:trade|market)s?)\b",
+    r"\b(?:crossings?|gates?|highway|transporters?|trucks?|closure|border (?:trade|market)s?|"
+    r"suspension of trade|trade ban)\b",
     re.I,
 )
 #: Troops answering an attack: a second act of the same happening (armed_clash).
 _RESPONSE = re.compile(
-    r"\b(?:responded|returned fire|retaliated|retaliatory|repulsed|counter-?attack\w*)\b", re.I
+    r"\b(?:responded|returned fire|retaliated|retaliatory|repulsed|counter-?attack\w*|"
+    r"ensuing (?:gunfight|exchange of fire|clash|encounter|firefight|shoot-?out|gun battle)|"
+    r"(?:gunfight|exchange of fire|clash|encounter|firefight) that followed)\b",
+    re.I,
+)
+#: ... a separate act only when it has its own outcome (gold rule: "that kills attackers").
+_OUTCOME = re.compile(
+    r"\b(?:kill\w*|dead|injur\w*|wound\w*|arrest\w*|captur\w*|neutrali[sz]\w*|"
+    r"eliminat\w*|martyr\w*)\b",
+    re.I,
 )
 #: The dateline ("ZAHEDAN, May 9 (MNA) –", "TURBAT:"): where the report was filed, not the event.
 _DATELINE = re.compile(
-    r"^\s*[A-Z][A-Za-z .'-]{1,40}?(?:,\s*[^–—:\n]{0,30}?)?\s*(?:–|—|:|-{1,2})\s", re.M
+    r"^\s*[A-Z][A-Za-z .'-]{1,40}?(?:,\s*[^–—:\n]{0,30}?)?(?:\s*\([^)\n]{1,30}\))?"
+    r"\s*(?:–|—|:|-{1,2})\s",
+    re.M,
 )
 
 
@@ -305,16 +388,24 @@ _PARTIES: list[tuple[str, str]] = [
         r"woman|child|boy|girl|"
         r"drivers?|passengers?|shopkeepers?|residents?|fishermen|persons?|migrants?|"
         r"nationals?|pilgrims?|travell?ers|members of (?:a|the) family|family members|"
-        r"teachers?|students?|farmers?|traders?|citizens?|(?:fuel )?carriers?|crew|sailors?",
+        r"teachers?|students?|farmers?|traders?|citizens?|(?:fuel )?carriers?|crew|sailors?|"
+        r"shepherds?|herders?|sons?|daughters?|brothers?|sisters?|relatives?|cousins?|nephews?|"
+        r"individuals|youths?|pakistanis|afghans|iranians|bangladeshis|foreigners|immigrants|"
+        r"refugees|asylum seekers|deportees",
     ),
 ]
 _KINDS: list[tuple[str, str]] = [
     (
         "killed",
-        r"killed|martyred|dead|died|slain|lost (?:their|his|her) li(?:ves|fe)|shot dead|"
+        r"shot and killed|killed|martyred|dead|died|slain|lost (?:their|his|her) li(?:ves|fe)|"
+        r"shot dead|"
         r"gunned down|perished|killing|martyring|embraced martyrdom",
     ),
-    ("injured", r"injured|wounded|hurt|injuring|wounding"),
+    (
+        "injured",
+        r"shot and (?:wounded|injured)|injured|wounded|hurt|injuring|wounding|"
+        r"(?:sustained|suffered|received) (?:\w+ )?(?:injuries|wounds)",
+    ),
     (
         "detained",
         r"arrested|detained|apprehended|held|taken into custody|captured|nabbed|rounded up|"
@@ -330,19 +421,44 @@ _QUALIFIERS: list[tuple[str, str]] = [
 _Q = "|".join(p for _, p in _QUALIFIERS)
 _PARTY = "|".join(p for _, p in _PARTIES)
 _KIND = "|".join(p for _, p in _KINDS)
+_AUX = r"were|was|have been|has been|had been|are|got|had|have|has"
+#: A word between a number and its party noun: never another number, nor "and".
+_FILL = rf"(?: (?!(?:{NUMBER}|and|or)\b)[\w'-]+)"
 # "<qualifier> <number> <up to 3 words> <party> (were|have been ...) <kind>"
 _COUNT_BEFORE = re.compile(
     rf"\b(?:(?P<q>{_Q}) )?(?P<n>{NUMBER})"
-    rf"(?: [\w'-]+){{0,4}}? (?P<p>{_PARTY})\b"
-    rf"(?:,? (?:including [^,.]+,? )?(?:who )?"
-    rf"(?:were|was|have been|has been|had been|are|got|had|have|has)"
-    rf"(?: also| reportedly| allegedly| later)?)?(?: \w+ly)? (?P<k>{_KIND})\b",
+    rf"{_FILL}{{0,4}}? (?P<p>{_PARTY})\b"
+    rf"(?:,? (?:including [^,.]+,? )?(?:who )?(?:{_AUX})(?: also| reportedly| allegedly| later)?"
+    rf"|,? (?:who|that) [^.;]{{0,60}}? (?:{_AUX})(?: also| reportedly| allegedly| later)?)?"
+    rf"(?: \w+ly)? (?P<k>{_KIND})\b",
+    re.I,
+)
+# "two soldiers and three militants were killed": two counts, one verb
+_COUNT_PAIR = re.compile(
+    rf"\b(?:(?P<q>{_Q}) )?(?P<n>{NUMBER}){_FILL}{{0,3}}? (?P<p>{_PARTY}),? and "
+    rf"(?:(?P<q2>{_Q}) )?(?P<n2>{NUMBER}){_FILL}{{0,3}}? (?P<p2>{_PARTY})"
+    rf"(?: (?:{_AUX}))?(?: also| reportedly)? (?P<k>{_KIND})\b",
     re.I,
 )
 # "<kind>(ing) <qualifier> <number> <up to 3 words> <party>"
 _COUNT_AFTER = re.compile(
-    rf"\b(?P<k>{_KIND}) (?:(?P<q>{_Q}) )?(?P<n>{NUMBER})(?: [\w'-]+){{0,3}}? (?P<p>{_PARTY})\b"
-    rf"(?: and (?:(?P<q2>{_Q}) )?(?P<n2>{NUMBER})(?: [\w'-]+){{0,3}}? (?P<p2>{_PARTY})\b)?",
+    # "injuring a woman and two children", "wounded his two sons": the number written counts
+    rf"\b(?P<k>{_KIND}) (?:an? [\w'-]+,? and )?(?:(?:his|her|their|its) )?"
+    rf"(?:(?P<q>{_Q}) )?(?P<n>{NUMBER}){_FILL}{{0,3}}? (?P<p>{_PARTY})\b"
+    rf"(?: and (?:(?P<q2>{_Q}) )?(?P<n2>{NUMBER}){_FILL}{{0,3}}? (?P<p2>{_PARTY})\b)?",
+    re.I,
+)
+# "took 12 Pakistani fishermen into custody"
+_CUSTODY = re.compile(
+    rf"\b(?:took|taken|taking|take) (?:(?P<q>{_Q}) )?(?P<n>{NUMBER}){_FILL}{{0,3}}? "
+    rf"(?P<p>{_PARTY}) into custody\b",
+    re.I,
+)
+# "killing two of them", "two others were injured": the party is the last one named before
+_ANAPHOR = re.compile(
+    rf"\b(?:(?P<k>{_KIND}) (?:(?P<q>{_Q}) )?(?P<n>{NUMBER}) (?:of them|others|more)\b|"
+    rf"(?:(?P<q2>{_Q}) )?(?P<n2>{NUMBER}) (?:of them|of whom|others|more)"
+    rf"(?: (?:{_AUX}))?(?: also| reportedly)?(?: \w+ly)? (?P<k2>{_KIND})\b)",
     re.I,
 )
 
@@ -353,7 +469,12 @@ _UNITS: list[tuple[str, str, float]] = [
     ("t", r"tonnes|tons|tonne|ton", 1.0),
     ("g", r"grams|grammes|gm?", 1.0),
     ("l", r"litres|liters|litre|liter|ltrs?|l", 1.0),
-    ("items", r"vehicles|pickups|cars|trucks|rifles|weapons|pistols|kalashnikovs|guns", 1.0),
+    (
+        "items",
+        r"vehicles|pickups|cars|trucks|boats|rifles|weapons|pistols|kalashnikovs|guns|"
+        r"(?:hand )?grenades|detonators",
+        1.0,
+    ),
     ("rounds", r"rounds|cartridges|bullets", 1.0),
 ]
 _UNIT = "|".join(p for _, p, _ in _UNITS)
@@ -377,17 +498,65 @@ def sentences(text: str) -> list[Span]:
     return out
 
 
+#: "the militants behind the bombing": a trigger word naming an act already reported.
+_REFERENCE = re.compile(
+    r"\b(?:behind|after|following|since|in connection with|responsible for|involved in|"
+    r"claimed responsibility for|used in|in retaliation for) (?:the|that|this|last \w+'s)"
+    r"(?: [\w'-]+)? $",
+    re.I,
+)
+#: Grenades, bombs or explosives recovered (and not defused, thrown or exploding): a seizure.
+_ARMS_RECOVERED = re.compile(
+    rf"\b(?:{_SEIZE})\b(?: [\w,'-]+){{0,6}}? (?:hand )?(?:grenades|bombs|explosives|"
+    r"detonators|mortar shells|rockets)\b",
+    re.I,
+)
+_EXPLODED = re.compile(
+    r"\b(?:defus\w+|hurled|thrown|threw|lobbed|planted|explo(?:ded|sion)|went off|blast|"
+    r"detonat\w+|injur\w+|kill\w+|wound\w+|martyr\w+)\b",
+    re.I,
+)
+
+
+def _search(pattern: re.Pattern[str], sentence: str) -> re.Match[str] | None:
+    """The first trigger of ``pattern`` that is not a reference to an act already reported."""
+    for m in pattern.finditer(sentence):
+        if not _REFERENCE.search(sentence[: m.start()]):
+            return m
+    return None
+
+
+_VEHICLES_ONLY = ("smuggling_goods", "vehicles")
+_BY_FIGHTERS = re.compile(
+    r"\bby (?:the )?(?:militants|terrorists|insurgents|miscreants|unknown|unidentified|gunmen)\b",
+    re.I,
+)
+#: The people-crossing cues ("migrants", "without documents"): the last illegal_crossing trigger.
+_ILLEGAL = [p for c, p in _TRIGGERS if c == "illegal_crossing"][-1]
+
+
 def _category(sentence: str) -> tuple[str, re.Match[str]] | None:
     for category, pattern in _TRIGGERS:
-        m = pattern.search(sentence)
+        m = _search(pattern, sentence)
         if not m:
             continue
+        if category == "cross_border_fire" and _BY_FIGHTERS.search(sentence):
+            continue  # "a mortar shell fired by militants": not the other side's forces
+        if (
+            category == "explosion_ied"
+            and _ARMS_RECOVERED.search(sentence)
+            and not _EXPLODED.search(sentence)
+        ):
+            continue  # "six hand grenades were recovered": smuggling_weapons below
         if category == "crossing_closure_protest" and not _PROTEST_ABOUT.search(sentence):
             continue
         if category == "smuggling":
-            for cat, _, cp in _COMMODITIES:
-                if cp.search(sentence):
-                    return cat, m
+            named = [(cat, com) for cat, com, cp in _COMMODITIES if cp.search(sentence)]
+            # "intercepted two vehicles carrying 35 migrants": the people are the event
+            if named and set(named) == {_VEHICLES_ONLY} and _ILLEGAL.search(sentence):
+                continue
+            if named:
+                return named[0][0], m
             continue
         return category, m
     return None
@@ -399,11 +568,19 @@ def _crossing(sentence: str) -> tuple[str, str | None, re.Match[str]] | None:
     ):
         return None
     for action, pattern in _CROSSING_ACTIONS:
-        m = pattern.search(sentence)
-        if m:
+        for m in pattern.finditer(sentence):
+            if _INTENT.search(sentence[: m.start()]):
+                continue  # "agreed to reopen": an intention, not the act
             name = _CROSSING_NAME.search(sentence)
             return action, (name.group(1) or name.group(2)) if name else None, m
     return None
+
+
+_INTENT = re.compile(
+    r"\b(?:agreed|agree|plans?|planning|expected|likely|hopes?|urged|demanded|asked)\b"
+    r"[^.;,]*\bto $",
+    re.I,
+)
 
 
 def _number(token: str) -> int | None:
@@ -414,11 +591,16 @@ def _number(token: str) -> int | None:
 #: ", four injured and five others arrested": more counts of the same party after a count.
 _MORE = re.compile(
     rf"^(?:,| and|, and| while|, while)(?: (?P<q>{_Q}))? (?P<n>{NUMBER})(?: (?:others|more))?"
-    rf"(?: (?:were|was|have been|had been|got))?(?: \w+ly)? (?P<k>{_KIND})\b",
+    rf"(?: (?:were|was|have been|had been|got))?(?: \w+ly)? (?P<k>{_KIND})\b"
+    rf"|^(?:,| and|, and| while|, while) (?P<k2>{_KIND}) (?:(?P<q2>{_Q}) )?(?P<n2>{NUMBER})"
+    r"(?: (?:others|more|of them))?\b(?! [\w'-]+ (?:" + _PARTY + r")\b)",
     re.I,
 )
 _BODIES = re.compile(rf"\bbodies of (?P<n>{NUMBER})(?: [\w'-]+){{0,3}}? (?P<p>{_PARTY})\b", re.I)
 _SECURITY = re.compile(_PARTIES[0][1], re.I)
+_KIN = re.compile(r"\bmembers? of (?:a|the|one|their|his) (?:family|household|tribe|clan)\b", re.I)
+_SEIZE_RX = re.compile(rf"\b(?:{_SEIZE})\b", re.I)
+_PARTY_WORD = re.compile(rf"\b(?:{_PARTY})\b", re.I)
 
 
 #: The word lists compiled once: matched per count, they would crowd re's own cache out.
@@ -444,6 +626,8 @@ def _party(word: str, phrase: str, category: str | None) -> str:
     """The party a casualty word names; "members" and plain people read from the context."""
     party = next(p for p, rx in _WHOLE["party"] if rx.fullmatch(word))
     if word.lower() in ("member", "members"):
+        if _KIN.search(phrase):  # "four members of a family"
+            return "civilians"
         return "security_forces" if _SECURITY.search(phrase) else "assailants"
     return party
 
@@ -467,17 +651,32 @@ def _counts(sentence: str, span: Span, category: str | None = None) -> list[Coun
                 c.party = "assailants"
             found.setdefault((c.party, c.kind), c)
 
-    for pattern in (_COUNT_BEFORE, _COUNT_AFTER):
+    for pattern in (_COUNT_PAIR, _COUNT_BEFORE, _COUNT_AFTER, _CUSTODY):
         for m in pattern.finditer(sentence):
-            party = _party(m.group("p"), m.group(0), category)
-            keep(_one(m.group("q"), m.group("n"), party, _kind(m.group("k")), span))
+            party = _party(m.group("p"), sentence[m.start() : m.end() + 30], category)
+            kind = _kind(m.group("k")) if "k" in m.groupdict() else "detained"
+            keep(_one(m.group("q"), m.group("n"), party, kind, span))
             if m.groupdict().get("p2"):  # "detained 63 nationals and two facilitators"
                 p2 = _party(m.group("p2"), m.group(0), category)
-                keep(_one(m.group("q2"), m.group("n2"), p2, _kind(m.group("k")), span))
+                keep(_one(m.group("q2"), m.group("n2"), p2, kind, span))
             rest = sentence[m.end() :]
-            while more := _MORE.match(rest):  # ", four injured and five others arrested"
-                keep(_one(more.group("q"), more.group("n"), party, _kind(more.group("k")), span))
+            # ", four injured and five others arrested", "and injuring three others"
+            while more := _MORE.match(rest):
+                q, n, k = (more.group("q"), more.group("n"), more.group("k"))
+                if n is None:
+                    q, n, k = (more.group("q2"), more.group("n2"), more.group("k2"))
+                keep(_one(q, n, party, _kind(k), span))
                 rest = rest[more.end() :]
+    for m in _ANAPHOR.finditer(sentence):
+        named = list(_PARTY_WORD.finditer(sentence[: m.start()]))
+        if not named:
+            continue
+        word = named[-1]
+        party = _party(word.group(0), sentence[max(0, word.start() - 30) : word.end()], category)
+        if m.group("n") is not None:
+            keep(_one(m.group("q"), m.group("n"), party, _kind(m.group("k")), span))
+        else:
+            keep(_one(m.group("q2"), m.group("n2"), party, _kind(m.group("k2")), span))
     for m in _BODIES.finditer(sentence):
         keep(_one(None, m.group("n"), _party(m.group("p"), m.group(0), category), "killed", span))
     return list(found.values())
@@ -495,15 +694,23 @@ def _seizures(sentence: str, span: Span, category: str | None) -> list[Seized]:
         if unit == "items":
             word = m.group("u").lower()
             commodity = (
-                "vehicles" if word in ("vehicles", "pickups", "cars", "trucks") else "firearms"
+                "vehicles"
+                if word in ("vehicles", "pickups", "cars", "trucks", "boats")
+                else "explosives"
+                if word.endswith(("grenades", "detonators"))
+                else "firearms"
             )
         elif unit == "rounds":
             commodity = "ammunition"
         else:
-            for cat, com, cp in _COMMODITIES:
-                if cp.search(tail) and (category is None or cat == category):
-                    commodity = com
-                    break
+            # the commodity named first after the quantity ("1.8 tonnes of opium and 350 kg of
+            # hashish": opium, then hashish)
+            named = [
+                (m.start(), com)
+                for cat, com, cp in _COMMODITIES
+                if (category is None or cat == category) and (m := cp.search(tail))
+            ]
+            commodity = min(named)[1] if named else None
         if commodity is not None:
             out.append(Seized(commodity, qty, unit, span))
     return out
@@ -541,7 +748,19 @@ def extract(text: str, *, published: date, title: str = "") -> list[Event]:
             if hit or crossing
             else 0
         )
-        if (hit or crossing) and not _vetoed(s, at, crossing=bool(crossing) and not hit):
+        # "closed the gate after an attack": the closure is the news, the attack its reason
+        if (
+            hit
+            and crossing
+            and crossing[-1].start() < hit[-1].start()
+            and _BECAUSE.search(s[crossing[-1].end() : hit[-1].start()])
+        ):
+            hit = None
+        if (
+            (hit or crossing)
+            and not _vetoed(s, at, crossing=bool(crossing) and not hit)
+            and not _TREND.search(s)
+        ):
             kind = "incident" if hit else "crossing"
             key = hit[0] if hit else crossing[0] if crossing else None
             response = (
@@ -549,6 +768,7 @@ def extract(text: str, *, published: date, title: str = "") -> list[Event]:
                 and current.kind == "incident"
                 and current.category in ("armed_attack", "explosion_ied")
                 and _RESPONSE.search(s) is not None
+                and _OUTCOME.search(s) is not None
             )
             if response:
                 kind, key = "incident", "armed_clash"
@@ -581,13 +801,26 @@ def extract(text: str, *, published: date, title: str = "") -> list[Event]:
                 current.category = category
                 current.category_span = Span(span.start + m.start(), span.start + m.end())
             current.sentences.append(span)
-        elif current is not None and not _NOT_EVENT.search(s):
+        elif current is not None and not _NOT_EVENT.search(s) and not _TREND.search(s):
             current.sentences.append(span)
-        elif current is None and not _NOT_EVENT.search(s):
+        elif current is None and not _NOT_EVENT.search(s) and not _TREND.search(s):
             lead.append(span)
+    # "the town", "the crossing": the dateline's place (the gold set's rule), or the crossing
+    # an earlier event of the article named
+    filed = [h for h in find_places(text[:skip], context=text) if h.place.kind != "province"]
     previous: Event | None = None
     for i, event in enumerate(events):
         _fill(event, text, published=published, previous=previous, skip=skip)
+        if event.kind == "crossing" and event.place is None:
+            named = next((e for e in reversed(events[:i]) if e.kind == "crossing"), None)
+            if named is not None and named.place is not None:
+                event.place, event.place_name = named.place, named.place_name
+                event.place_span = named.place_span
+                event.crossing = event.crossing or named.crossing
+        if event.place is None and filed and filed[0].place.name not in _CAPITALS:
+            where = filed[0]
+            event.place, event.place_name = where.place, text[where.start : where.end]
+            event.place_span = Span(where.start, where.end)
         if i in inherits and previous is not None:
             if event.date is None:
                 event.date, event.date_precision = previous.date, previous.date_precision
@@ -599,16 +832,24 @@ def extract(text: str, *, published: date, title: str = "") -> list[Event]:
     return events
 
 
+_BECAUSE = re.compile(r"\b(?:after|following|in the wake of|due to|because of|amid|since)\b", re.I)
+#: Provincial capitals: where reports are filed from, not where the event is.
+_CAPITALS = ("Quetta", "Zahedan")
+_LINKED_RX = re.compile(rf"\b(?:{_LINKED})\b", re.I)
+
+
 def _fill(event: Event, text: str, *, published: date, previous: Event | None, skip: int) -> None:
     """Date, place, counts and seizures from the event's own sentences."""
     anchor = None
     if previous is not None and previous.date and len(previous.date) == 10:
         anchor = date.fromisoformat(previous.date)
-    hits = []
+    hits: list[tuple[int, int, Place]] = []
     # the date of the event's own sentences first, then the scene's
     by_date = event.sentences[event.lead :] + event.sentences[: event.lead]
     for span in by_date:
         s = text[span.start : span.end]
+        if event.category == "other" and (linked := _LINKED_RX.search(s)):
+            s = s[: linked.start()]  # "... involved in an attack in Washuk in March": that act's
         if event.date is None:
             found = find_when(
                 s, published=published, previous=anchor, skip_to=max(0, skip - span.start)
@@ -627,6 +868,8 @@ def _fill(event: Event, text: str, *, published: date, previous: Event | None, s
                     event.counts.append(c)
             if event.category and event.category.startswith("smuggling"):
                 event.seizures.extend(_seizures(s, span, event.category))
+            elif _SEIZE_RX.search(s):  # "140 kilograms of opium were recovered" after a clash
+                event.seizures.extend(_seizures(s, span, None))
     hits.sort(key=lambda h: h[0])
     # the dateline's town is where the report was filed: the event's place only if none other
     ranked = [h for h in hits if h[0] >= skip] + [h for h in hits if h[0] < skip]

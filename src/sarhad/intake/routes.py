@@ -17,6 +17,8 @@ from sarhad.core.api import require, responses
 from sarhad.core.auth import Permission, Principal
 from sarhad.core.params import StrictBody, stripped
 from sarhad.core.text import FreeText, Inbound, Line
+from sarhad.crossings.ports import CrossingPorts
+from sarhad.crossings.schemas import DeclarationIn
 from sarhad.incidents.schemas import IncidentIn
 from sarhad.intake import service
 
@@ -59,11 +61,13 @@ class RejectIn(Inbound):
 
 
 class AcceptIn(BaseModel):
-    """Accept as read, or with the analyst's edited incident (edit-then-accept)."""
+    """Accept as read, or with the analyst's edits: the incident (an incident candidate) or our
+    side's declaration (a crossing candidate)."""
 
     model_config = ConfigDict(extra="forbid")
 
     incident: IncidentIn | None = None
+    declaration: DeclarationIn | None = None
 
 
 @router.post("/articles", status_code=201, response_model=AddedOut, responses=responses(400, 422))
@@ -126,7 +130,8 @@ def article(request: Request, article_id: str, _actor: Reader) -> dict[str, Any]
 def accept(
     request: Request, candidate_id: str, actor: Writer, data: AcceptIn | None = None
 ) -> dict[str, Any]:
-    """Accept: a draft incident with the articles as its sources."""
+    """Accept: a draft incident with the articles as its sources; a crossing candidate becomes
+    our side's declaration (needs ``crossings:declare`` too; partners are alerted as usual)."""
     n = node(request)
     with n.db.session() as session:
         row = service.accept(
@@ -136,8 +141,12 @@ def accept(
             profile=n.profile,
             node_side=n.settings.node_side,
             data=data.incident if data else None,
+            declared=data.declaration if data else None,
+            ports=n.port(CrossingPorts),
         )
-        return service.view(session, row)
+        out = service.view(session, row)
+    n.wake()
+    return out
 
 
 @router.post("/candidates/{candidate_id}/reject", responses=responses(400, 404, 409, 422))

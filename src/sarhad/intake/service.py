@@ -23,7 +23,13 @@ from sarhad.border import BorderProfile
 from sarhad.core.auth import Permission, Principal
 from sarhad.core.db import lock_writes, utcnow
 from sarhad.core.errors import Conflict, FieldError, InvalidInput, NotFound, from_validation
+from sarhad.core.i18n import message
 from sarhad.core.journal import record
+from sarhad.crossings.declarations import declare
+from sarhad.crossings.places import places as crossing_places
+from sarhad.crossings.ports import CrossingPorts
+from sarhad.crossings.schemas import DeclarationIn
+from sarhad.crossings.taxonomy import Reason, Status
 from sarhad.incidents.models import Incident
 from sarhad.incidents.schemas import (
     Casualties,
@@ -115,6 +121,9 @@ def _day(value: str) -> date:
 
 def _same_event(row: NewsCandidate, ev: Event) -> bool:
     if row.kind != ev.kind or row.category != ev.category:
+        return False
+    # a crossing closed on Monday and reopened on Tuesday are two declarations, not one event
+    if row.kind == "crossing" and (row.fields.get("action") or {}).get("value") != ev.action:
         return False
     district = ev.place.district if ev.place else None
     if (row.district or None) != district or district is None:
@@ -395,6 +404,124 @@ def _incident_in(
     )
 
 
+#: What a crossing event declares about the gate.
+_STATUS = {
+    "closed": Status.CLOSED,
+    "opened": Status.OPEN,
+    "reopened": Status.OPEN,
+    "inaugurated": Status.OPEN,
+}
+#: Why, as the article's sentences say it (first that matches; otherwise "other").
+_REASONS: list[tuple[Reason, re.Pattern[str]]] = [
+    (Reason.PROTEST, re.compile(r"\b(?:protest\w*|sit-in|strike|blockade|dharna)\b", re.I)),
+    (
+        Reason.SECURITY_INCIDENT,
+        re.compile(r"\b(?:security|attack\w*|firing|blast|militants?|terror\w*|clash\w*)\b", re.I),
+    ),
+    (Reason.WEATHER, re.compile(r"\b(?:rains?|flood\w*|storms?|snow|weather|dust)\b", re.I)),
+    (Reason.HOLIDAY, re.compile(r"\b(?:holidays?|eid|nowruz|muharram|ashura)\b", re.I)),
+    (Reason.MAINTENANCE, re.compile(r"\b(?:maintenance|repairs?|construction|upgrad\w+)\b", re.I)),
+    (
+        Reason.POLICY_DECISION,
+        re.compile(r"\b(?:orders?|decision|government|ministry|notification|policy)\b", re.I),
+    ),
+]
+_WORDS = re.compile(r"[^\W\d_]+")
+
+
+def _crossing_id(row: NewsCandidate, said: str, profile: BorderProfile) -> str:
+    """The profile's crossing (or market, when the article speaks of one) the candidate names.
+
+    Matched on the crossing's twin towns and name ("Taftan", "Gabd-Rimdan", "Mand–Pishin").
+    """
+    named = " ".join(
+        str(row.fields.get(k, {}).get("value") or "") for k in ("crossing", "place")
+    ).lower()
+    words = set(_WORDS.findall(named))
+    market = re.search(r"\b(?:markets?|bazaars?)\b", said, re.I) is not None
+    found = []
+    for p in crossing_places(profile):
+        towns = set(_WORDS.findall(p.names["en"].lower()))
+        for key in ("pk_town", "ir_town"):
+            town = p.extra.get(key)
+            if isinstance(town, dict):
+                towns |= set(_WORDS.findall(str(town.get("en", "")).lower()))
+        towns -= {"border", "sustenance", "market", "crossing"}
+        if words & towns:
+            found.append(p)
+    found.sort(key=lambda p: (p.kind == "market") != market)
+    if not found:
+        raise InvalidInput(
+            FieldError(
+                "crossing",
+                message(
+                    "news.crossing_unknown",
+                    "no crossing or market of this border matches {name}: edit, then accept",
+                    name=named.strip() or "-",
+                ),
+            )
+        )
+    return found[0].id
+
+
+def declaration(
+    row: NewsCandidate,
+    article: NewsArticle,
+    said: str,
+    *,
+    node_side: str,
+    profile: BorderProfile,
+) -> DeclarationIn:
+    """The declaration an accepted crossing candidate becomes (our side's status of the gate).
+
+    A node declares its own side only: an article about the partner's gate gives none.
+    """
+    if row.side and row.side != node_side:
+        raise InvalidInput(
+            FieldError(
+                "side",
+                message(
+                    "news.crossing_other_side",
+                    "the article reports the {side} side's gate; each side declares its own",
+                    side=row.side,
+                ),
+            )
+        )
+    action = str(row.fields.get("action", {}).get("value") or "")
+    status = _STATUS.get(action)
+    if status is None:
+        raise InvalidInput(
+            FieldError(
+                "action",
+                message(
+                    "news.crossing_no_action", "no opening or closure was read: edit, then accept"
+                ),
+            )
+        )
+    crossing = _crossing_id(row, said, profile)
+    reason = next((r for r, rx in _REASONS if rx.search(said)), Reason.OTHER)
+    day = _day(row.event_date) if row.event_date and row.date_precision == "day" else None
+    day = day or article.published
+    try:
+        return DeclarationIn(
+            crossing=crossing,
+            status=status,
+            reason=reason,
+            note=f"Read from the news: {article.outlet}, {article.published.isoformat()}."[:1000],
+            starts_at=datetime(day.year, day.month, day.day, 12, tzinfo=UTC),
+        )
+    except ValidationError as e:
+        raise from_validation(e, prefix="declaration.") from None
+
+
+def _said(session: Session, row: NewsCandidate) -> str:
+    """The supporting sentences of the candidate's first article."""
+    for a, spans in sources_of(session, row.id):
+        if a.id == row.article_id:
+            return " ".join(a.text[s:e] for s, e in spans)
+    return ""
+
+
 def _pending(session: Session, candidate_id: str) -> NewsCandidate:
     row = get_candidate(session, candidate_id=candidate_id)
     if row.status != "pending":
@@ -410,13 +537,52 @@ def accept(
     profile: BorderProfile,
     node_side: str,
     data: IncidentIn | None = None,
+    declared: DeclarationIn | None = None,
+    ports: CrossingPorts | None = None,
 ) -> NewsCandidate:
-    """Accept: a draft incident (``data`` when the analyst edited it), its sources the articles."""
+    """Accept: a draft incident (``data`` when the analyst edited it), its sources the articles.
+
+    A crossing candidate becomes our side's declaration instead, made by the crossings room's
+    own ``declare`` (``declared`` when the analyst edited it; ``ports`` alert partners).
+    """
     actor.require(Permission.INCIDENTS_WRITE)
     lock_writes(session)
     row = _pending(session, candidate_id)
     articles = sources_of(session, row.id)
     first = next(a for a, _ in articles if a.id == row.article_id)
+    if row.kind == "crossing":
+        if data is not None:
+            raise InvalidInput(
+                FieldError(
+                    "incident",
+                    message(
+                        "news.crossing_not_incident",
+                        "a crossing candidate becomes a declaration: send declaration",
+                    ),
+                )
+            )
+        edited = declared is not None
+        declared = declared or declaration(
+            row, first, _said(session, row), node_side=node_side, profile=profile
+        )
+        made = declare(
+            session, data=declared, side=node_side, actor=actor, profile=profile, ports=ports
+        )
+        row.fields = {**row.fields, "declaration_id": made.id}
+        return _decided(
+            session, row, status="accepted", actor=actor,
+            detail={"declaration": made.id, "edited": edited},
+        )  # fmt: skip
+    if declared is not None:
+        raise InvalidInput(
+            FieldError(
+                "declaration",
+                message(
+                    "news.incident_not_crossing",
+                    "an incident candidate becomes an incident: send incident",
+                ),
+            )
+        )
     incident_in = data or draft(row, first, node_side=node_side, profile=profile)
     notes = [
         f"{a.outlet}, {a.published.isoformat()}: {a.url or a.title}"[:500] for a, _ in articles
@@ -474,6 +640,7 @@ def view(session: Session, row: NewsCandidate) -> dict[str, Any]:
         "counts": row.counts,
         "seizures": row.seizures,
         "incident_id": row.incident_id,
+        "declaration_id": row.fields.get("declaration_id"),
         "reason": row.reason,
         "created_at": row.created_at.isoformat(),
         "sources": [

@@ -30,7 +30,9 @@ _EXPRESSIONS: list[tuple[str, re.Pattern[str]]] = [
     (
         "chain",
         re.compile(
-            rf"\b(?:{_NUM} days? (?:later|after|earlier)|the (?:next|following|previous) day|"
+            # "a day after <another event>" dates from that event, not from the one before
+            rf"\b(?:{_NUM} days? (?:later|earlier)|{_NUM} days? after(?= *[,.;]| *$)|"
+            r"the (?:next|following|previous) day|"
             r"a day (?:later|earlier)|the same day|hours later)\b",
             re.I,
         ),
@@ -44,16 +46,25 @@ _EXPRESSIONS: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
     ("yesterday", re.compile(r"\b(?:yesterday|last night)\b", re.I)),
+    ("ago", re.compile(rf"\b{_NUM} (?:days?|weeks?) ago\b", re.I)),
     (
         "weekday",
         re.compile(
             rf"\b(?:(?:late|early) )?(?:on |last |this |from |next |until )?(?:{_DAYS})"
-            r"(?: (?:night|morning|evening|afternoon))?\b",
+            r"(?:['’]s)?(?: (?:night|morning|evening|afternoon))?\b",
             re.I,
         ),
     ),
-    ("week", re.compile(r"\b(?:earlier this week|this week|last week|past week)\b", re.I)),
-    ("month", re.compile(rf"\b(?:(?:in|during|since|early|late|mid-?) )(?:{_MONTHS})\b", re.I)),
+    (
+        "week",
+        re.compile(
+            r"\b(?:earlier this week|this week|last week|past week|"
+            r"(?:over|at|during) the weekend|last weekend)\b",
+            re.I,
+        ),
+    ),
+    # "since January" dates what came before, never the event: not read
+    ("month", re.compile(rf"\b(?:(?:in|during|early|late|mid-?) )(?:{_MONTHS})\b", re.I)),
     ("month_rel", re.compile(r"\b(?:earlier this month|this month|last month)\b", re.I)),
     ("today", re.compile(r"\b(?:today|this morning|tonight|this evening|on the day)\b", re.I)),
 ]
@@ -102,7 +113,8 @@ def _weekday(phrase: str, base: date) -> date:
     "from Tuesday", "next Tuesday": the first such day from the publication date on."""
     names = _DAYS.split("|")
     wanted = next(i for i, n in enumerate(names) if n in phrase.lower())
-    if re.search(r"\b(?:from|next|until)\b", phrase, re.I):  # an announcement: days ahead
+    # an announcement: days ahead ("from Tuesday"; but "from Tuesday's bombing" is past)
+    if re.search(r"\b(?:from|next|until)\b", phrase, re.I) and not re.search("['’]s", phrase):
         return base + timedelta(days=(wanted - base.weekday()) % 7)
     back = (base.weekday() - wanted) % 7 or 7
     return base - timedelta(days=back)
@@ -123,7 +135,11 @@ def _chain(phrase: str, anchor: date) -> date:
 #: "said on Monday", "told reporters on Tuesday": when it was said, not when it happened.
 _SPEECH = re.compile(
     r"\b(?:said|says|told|confirmed|announced|stated|added|reported|statement|briefing|"
-    r"quoted|claimed|disclosed|informed)\b[^.;]{0,25}$",
+    r"quoted|claimed|disclosed|informed)\b"
+    # up to three words ("told reporters", "said in a statement") but no new clause:
+    # "officials said the attack took place on Sunday" dates the attack
+    r"(?: (?!(?:that|the|it|he|she|they|when|was|were|had|has|took|happened|occurred)\b)"
+    r"[\w'-]+){0,3},?\s*$",
     re.I,
 )
 
@@ -144,7 +160,8 @@ def find_when(
             found.append((rank, m.start(), kind, m))
     for _, _, kind, m in sorted(found, key=lambda f: (f[0], f[1])):
         when = _resolve(kind, m.group(0), published=published, previous=previous)
-        if when is not None:
+        # a report is of days gone by: a chain that lands after publication was misread
+        if when is not None and not (kind == "chain" and when[0] > published.isoformat()):
             value, precision = when
             return When(value, precision, m.start(), m.end())
     return None
@@ -157,12 +174,20 @@ def _resolve(
         return _chain(phrase, previous or published).isoformat(), "day"
     if kind == "weekday":
         return _weekday(phrase, published).isoformat(), "day"
+    if kind == "ago":
+        n = word_number(phrase.split()[0].lower()) or int(phrase.split()[0])
+        if "week" in phrase.lower():
+            day = published - timedelta(days=7 * n)
+            return (day - timedelta(days=day.weekday())).isoformat(), "week"
+        return (published - timedelta(days=n)).isoformat(), "day"
     if kind == "yesterday":
         return (published - timedelta(days=1)).isoformat(), "day"
     if kind == "today":
         return published.isoformat(), "day"
     if kind == "week":
         back = 7 if "last" in phrase.lower() else 0
+        if "weekend" in phrase.lower():  # the week of the last Saturday before publication
+            back = (published.weekday() - 5) % 7 or 7
         day = published - timedelta(days=back)
         return (day - timedelta(days=day.weekday())).isoformat(), "week"
     if kind == "month_rel":

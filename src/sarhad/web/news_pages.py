@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sarhad.border.api import BorderNode, node
 from sarhad.core.auth import Permission
 from sarhad.core.errors import Conflict, InvalidInput, NotFound
+from sarhad.crossings.ports import CrossingPorts
 from sarhad.incidents.schemas import IncidentIn
 from sarhad.intake import service
 from sarhad.web import auth
@@ -188,6 +189,7 @@ def accept(
             actor=user.principal,
             profile=n.profile,
             node_side=n.settings.node_side,
+            ports=n.port(CrossingPorts),
         ),
     )
 
