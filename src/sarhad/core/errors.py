@@ -76,7 +76,9 @@ class InvalidInput(SarhadError):
 
     status_code = 422
 
-    def __init__(self, errors: list[FieldError] | FieldError, *, hint: str | None = None) -> None:
+    def __init__(
+        self, errors: list[FieldError] | FieldError, *, hint: str | Text | None = None
+    ) -> None:
         self.errors = errors if isinstance(errors, list) else [errors]
         super().__init__("; ".join(str(e) for e in self.errors), hint=hint)
         self.text = Text("error.invalid", {"fields": "; ".join(str(e) for e in self.errors)})
@@ -102,8 +104,12 @@ def from_validation(exc: Any, *, prefix: str = "") -> InvalidInput:
 
 def validation_text(e: Any) -> Text | None:
     """A pydantic error as a coded message (``validation.<type>`` with its context), when the
-    catalogue words that type; else None (shown as pydantic wrote it)."""
+    catalogue words that type; a validator's ``ValueError(message(...))`` as its own coded
+    message; else None (shown as pydantic wrote it)."""
     kind = str(e.get("type", ""))
+    raised = (e.get("ctx") or {}).get("error")
+    if isinstance(raised, ValueError) and raised.args and isinstance(raised.args[0], Text):
+        return raised.args[0]
     ctx = {k: v for k, v in (e.get("ctx") or {}).items() if isinstance(v, str | int | float)}
     return Text(f"validation.{kind}", ctx) if kind in VALIDATION else None
 
