@@ -20,6 +20,7 @@ from pydantic_core import ErrorDetails
 
 from sarhad.core.csvfile import FileFormatError, check_text, read_table
 from sarhad.core.errors import FieldError
+from sarhad.core.i18n import message
 from sarhad.core.markings import TLP
 from sarhad.incidents import taxonomy as tx
 from sarhad.incidents.schemas import IncidentIn
@@ -216,6 +217,10 @@ def _validate(
         return None, errors
 
 
+_REQUIRED = message("import.required", "is required")
+_NEGATIVE = message("import.negative", "must not be negative")
+
+
 # --- converters: raise ValueError with the message to show
 def _number(s: str) -> float:
     try:
@@ -341,7 +346,12 @@ def _ours_row(
 
 def _row(n: int, inc: IncidentIn | None, ref: str | None, errs: list[FieldError]) -> ParsedRow:
     if ref is not None and len(ref) > 200:
-        errs.append(FieldError("external_ref", "must be at most 200 characters long"))
+        errs.append(
+            FieldError.of(
+                "external_ref",
+                message("import.ref_too_long", "must be at most {most} characters long", most=200),
+            )
+        )
     return ParsedRow(n, None if errs else inc, ref, errs)
 
 
@@ -389,11 +399,11 @@ def _ucdp_row(
 
     uid = get("id", lambda s: str(_whole(s)) if re.fullmatch(r"\d+\.0+", s) else s)
     if uid is None:
-        errs.append(FieldError("id", "is required"))
+        errs.append(FieldError.of("id", _REQUIRED))
     category = get("type_of_violence", _code(_UCDP_CATEGORY))
     state_based = category is not None and _whole(v["type_of_violence"]) == 1
     deaths = {c: get(c, _whole, 0) for c in UCDP_REQUIRED if c.startswith("deaths_")}
-    errs += [FieldError(c, "must not be negative") for c, n in deaths.items() if n < 0]
+    errs += [FieldError.of(c, _NEGATIVE) for c, n in deaths.items() if n < 0]
     killed = {"security_forces": 0, "civilians": deaths["deaths_civilians"], "assailants": 0}
     for side in ("a", "b"):
         # State-based: a "Government of …" side is security forces; every other party is an
@@ -515,11 +525,11 @@ def _acled_row(
 
     uid = v.get("event_id_cnty")
     if uid is None:
-        errs.append(FieldError("event_id_cnty", "is required"))
+        errs.append(FieldError.of("event_id_cnty", _REQUIRED))
     category = get("event_type", lambda _: _acled_category(v))
     fatalities = get("fatalities", _whole, 0)
     if fatalities < 0:
-        errs.append(FieldError("fatalities", "must not be negative"))
+        errs.append(FieldError.of("fatalities", _NEGATIVE))
     # ACLED gives one total, not split by party. Where ACLED says civilians were the target,
     # the dead are civilians; otherwise no group can be chosen without guessing, so the
     # number is kept in the narrative (as UCDP's deaths of unknown affiliation are).
@@ -591,7 +601,14 @@ def _json_items(path: Path) -> list[tuple[int, Any]]:
                 try:
                     items.append((no, json.loads(line)))
                 except json.JSONDecodeError as exc:
-                    bad.append(f"line {no} is not valid JSON ({exc.msg})")
+                    bad.append(
+                        message(
+                            "import.bad_json_line",
+                            "line {line} is not valid JSON ({why})",
+                            line=no,
+                            why=exc.msg,
+                        )
+                    )
         if bad:
             raise FileFormatError(bad[:10])
     else:
@@ -599,18 +616,32 @@ def _json_items(path: Path) -> list[tuple[int, Any]]:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise FileFormatError(
-                f"not valid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg})"
+                message(
+                    "import.bad_json",
+                    "not valid JSON at line {line}, column {column} ({why})",
+                    line=exc.lineno,
+                    column=exc.colno,
+                    why=exc.msg,
+                )
             ) from None
         if isinstance(data, dict) and isinstance(data.get("incidents"), list):
             data = data["incidents"]
         if not isinstance(data, list):
             raise FileFormatError(
-                'the JSON must be a list of incidents [...] or an object {"incidents": [...]}'
+                message(
+                    "import.json_shape",
+                    "the JSON must be a list of incidents [...] or an object "
+                    '{{"incidents": [...]}}',
+                )
             )
         items = list(enumerate(data, 1))
     if others := [str(n) for n, item in items if not isinstance(item, dict)]:
         shown = ", ".join(others[:10]) + (" …" if len(others) > 10 else "")
-        raise FileFormatError(f"these rows are not JSON objects {{...}}: {shown}")
+        raise FileFormatError(
+            message(
+                "import.not_objects", "these rows are not JSON objects {{...}}: {rows}", rows=shown
+            )
+        )
     return items
 
 
@@ -618,7 +649,7 @@ def _json_row(no: int, item: dict[str, Any], default_side: str, far: bool = Fals
     obj, errs = dict(item), []
     ref = obj.pop("external_ref", None)
     if ref is not None and not isinstance(ref, str):
-        errs.append(FieldError("external_ref", "must be text"))
+        errs.append(FieldError.of("external_ref", message("import.ref_text", "must be text")))
         ref = None
     obj.setdefault("reporting_side", default_side)
     obj.setdefault("far_from_line", far)
@@ -650,9 +681,18 @@ def parse_file(
     """
     path = Path(path)
     if fmt not in FORMATS:
-        raise FileFormatError(f"unknown format {fmt!r}; use {', '.join(FORMATS)}")
+        raise FileFormatError(
+            message(
+                "import.unknown_format",
+                "unknown format {fmt}; use {formats}",
+                fmt=repr(fmt),
+                formats=", ".join(FORMATS),
+            )
+        )
     if not path.is_file():
-        raise FileFormatError(f"{path.name!r} is not a readable file")
+        raise FileFormatError(
+            message("import.not_a_file", "{name} is not a readable file", name=repr(path.name))
+        )
     try:
         if fmt == "json":
             for no, item in _json_items(path):
@@ -667,7 +707,9 @@ def parse_file(
             for line, v, errs in read_table(path, UCDP_REQUIRED, None):
                 yield _ucdp_row(line, v, default_side, errs, far_from_line)
     except OSError as exc:
-        raise FileFormatError(f"cannot read the file ({exc.strerror or exc})") from None
+        raise FileFormatError(
+            message("import.unreadable", "cannot read the file ({why})", why=exc.strerror or exc)
+        ) from None
 
 
 def count_records(path: Path, fmt: Format) -> int:
