@@ -25,8 +25,10 @@ from sarhad.core.i18n import message
 SRC = Path(__file__).resolve().parents[2] / "src"
 ROOT = "sarhad.core.errors.SarhadError"
 
-#: (module, line text fragment) of errors that never reach a person, with why.
-ALLOWED: dict[tuple[str, str], str] = {}
+#: Error classes that never reach a person in their working life, with why.
+ALLOWED: dict[str, str] = {
+    "sarhad.core.ports.MissingPort": "a wiring mistake of the program, found by its own tests",
+}
 
 #: Modules whose errors are not all coded yet, with how many are left: a ratchet (a new
 #: uncoded error fails, and so does a count left higher than what remains). Not an allow-list:
@@ -49,16 +51,9 @@ PENDING: dict[str, int] = {
     "sarhad.border.cli": 2,
     "sarhad.border.loader": 21,
     "sarhad.border.profile": 12,
-    "sarhad.core.api": 2,
-    "sarhad.core.auth": 16,
     "sarhad.core.backup": 27,
     "sarhad.core.config": 10,
-    "sarhad.core.console": 5,
     "sarhad.core.csvfile": 1,
-    "sarhad.core.db": 2,
-    "sarhad.core.health": 2,
-    "sarhad.core.idempotency": 2,
-    "sarhad.core.ports": 1,
     "sarhad.core.sealing": 9,
     "sarhad.core.signing": 4,
     "sarhad.core.times": 1,
@@ -264,15 +259,13 @@ def problems() -> list[str]:
 
         def report(node: ast.AST, what: str, mod: Module = mod) -> None:
             text = ast.unparse(node)
-            if any(m == mod.name and frag in text for m, frag in ALLOWED):
-                return
             found.append(f"{mod.name}:{node.lineno}: {what}: {text[:100]}")
 
         for node in ast.walk(mod.tree):
             if not isinstance(node, ast.Call):
                 continue
             cls = _qualify(mod, node.func)
-            if cls not in errors:
+            if cls not in errors or cls in ALLOWED:
                 continue
             coded = coded_in.get(id(node), set())
             hint = next((k.value for k in node.keywords if k.arg == "hint"), None)
