@@ -77,6 +77,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from sarhad.core.errors import ConfigError
+from sarhad.core.i18n import message
 from sarhad.core.sealing import PRIVATE_DIR, PRIVATE_FILE, write_private
 from sarhad.core.times import CLOCK_SKEW
 
@@ -904,8 +905,16 @@ class SigningKeys:
             return _parse(self.path.read_bytes())
         except (ValueError, KeyError, TypeError, AttributeError, UnsupportedAlgorithm) as exc:
             raise ConfigError(
-                f"the signing key file {self.path} is damaged ({exc})",
-                hint="restore it from the backup of this node's data folder (docs/operations.md)",
+                message(
+                    "signing.damaged",
+                    "the signing key file {path} is damaged ({why})",
+                    path=self.path,
+                    why=exc,
+                ),
+                hint=message(
+                    "signing.damaged.hint",
+                    "restore it from the backup of this node's data folder (docs/operations.md)",
+                ),
             ) from None
 
     def _write(self, ring: KeyRing) -> None:
@@ -922,9 +931,16 @@ class SigningKeys:
                 private = None
             if not isinstance(private, Ed25519PrivateKey):
                 raise ConfigError(
-                    f"{self.legacy} is not an Ed25519 private key",
-                    hint="restore it from backup, or move it away to make a new key (partners "
-                    "then need the new public key: docs/federation.md)",
+                    message(
+                        "signing.not_ed25519",
+                        "{path} is not an Ed25519 private key",
+                        path=self.legacy,
+                    ),
+                    hint=message(
+                        "signing.not_ed25519.hint",
+                        "restore it from backup, or move it away to make a new key (partners "
+                        "then need the new public key: docs/federation.md)",
+                    ),
                 )
             key = SigningKey(private, TrustedKey.of(private.public_key()))
             self._write(KeyRing(active=key, keys=(key.public,)))
