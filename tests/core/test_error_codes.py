@@ -84,10 +84,7 @@ PENDING: dict[str, int] = {
     "sarhad.patrols.planner": 6,
     "sarhad.patrols.runner": 11,
     "sarhad.patrols.service": 3,
-    "sarhad.sharing.cli": 2,
-    "sarhad.sharing.keys": 16,
-    "sarhad.sharing.routes": 1,
-    "sarhad.sharing.service": 6,
+    "sarhad.sharing.keys": 2,
 }
 
 #: Calls that make a coded message.

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sarhad.core.i18n import Text, define, plain
+from sarhad.core.i18n import Text, define, message, plain
 
 
 @dataclass
@@ -69,6 +69,14 @@ class SarhadError(Exception):
     def hint_in(self, lang: str) -> str | None:
         """The hint in ``lang`` (a plain-string hint as written)."""
         return self.hint if self.hint_text is None else self.hint_text.in_(lang)
+
+
+def with_hint(exc: SarhadError) -> Text:
+    """``message (hint)`` of an error, as one coded message (a field's problem that was an
+    error of its own elsewhere, e.g. an unknown sector)."""
+    if exc.hint_text is None:
+        return exc.text
+    return message("error.with_hint", "{message} ({hint})", message=exc.text, hint=exc.hint_text)
 
 
 class InvalidInput(SarhadError):
