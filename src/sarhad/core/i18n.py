@@ -216,10 +216,17 @@ class _Safe(dict[str, Any]):
         return "{" + key + "}"
 
 
+class Number(str):
+    """A number already formatted as the English text has it (``Number(f"{km:,.1f}")``);
+    shown in the reader's digits like an ``int`` or ``float`` param."""
+
+
 def _param(value: Any, lang: str) -> Any:
     """A param as the reader sees it: a nested ``Text`` in ``lang``, a number in its digits."""
     if isinstance(value, Text):
         return value.in_(lang)
+    if isinstance(value, Number):
+        return digits(value, lang)
     if isinstance(value, int | float) and not isinstance(value, bool):
         return digits(str(value), lang)
     return value
