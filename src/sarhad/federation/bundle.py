@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from sarhad.core.db import utcnow
 from sarhad.core.errors import FieldError, InvalidInput
+from sarhad.core.i18n import message
 from sarhad.core.json_depth import loads
 from sarhad.core.signing import (
     KeyRing,
@@ -108,8 +109,17 @@ def verify_bundle(document: Any, *, partner: Partner, keys: Iterable[TrustedKey]
     keys = list(keys)
     if not keys:
         raise InvalidInput(
-            FieldError("public_key", f"no public key registered for {partner.name}"),
-            hint=f"sarhad keys trust --partner {partner.name} --public-key FILE",
+            FieldError.of(
+                "public_key",
+                message(
+                    "bundle.no_key", "no public key registered for {partner}", partner=partner.name
+                ),
+            ),
+            hint=message(
+                "bundle.no_key.hint",
+                "sarhad keys trust --partner {partner} --public-key FILE",
+                partner=partner.name,
+            ),
         )
     checked = verify_object(header, keys)
     if isinstance(checked, Refused):
@@ -117,9 +127,21 @@ def verify_bundle(document: Any, *, partner: Partner, keys: Iterable[TrustedKey]
             raise bad(f"the signature does not match {partner.name}'s key: refused")
         if checked.reason is Reason.UNKNOWN_KEY:
             raise InvalidInput(
-                FieldError("bundle", f"signed with a key that is not {partner.name}'s ({checked})"),
-                hint=f"confirm the partner's new key by phone: sarhad keys trust --partner "
-                f"{partner.name} --public-key FILE",
+                FieldError.of(
+                    "bundle",
+                    message(
+                        "bundle.other_key",
+                        "signed with a key that is not {partner}'s ({why})",
+                        partner=partner.name,
+                        why=checked,
+                    ),
+                ),
+                hint=message(
+                    "bundle.other_key.hint",
+                    "confirm the partner's new key by phone: sarhad keys trust --partner "
+                    "{partner} --public-key FILE",
+                    partner=partner.name,
+                ),
             )
         raise bad(f"the signature is not valid: {checked}")
     bundle = document.get("bundle")
@@ -148,4 +170,11 @@ def read_bundle(path: Path) -> Any:
     try:
         return loads(path.read_bytes())
     except (OSError, ValueError) as exc:  # ValueError: not JSON, not UTF-8, nested too deep
-        raise InvalidInput(FieldError("file", f"{path}: not a readable bundle ({exc})")) from exc
+        raise InvalidInput(
+            FieldError.of(
+                "file",
+                message(
+                    "bundle.unreadable", "{path}: not a readable bundle ({why})", path=path, why=exc
+                ),
+            )
+        ) from exc
