@@ -23,7 +23,7 @@ class FileFormatError(InvalidInput):
 
     def __init__(self, problems: Text | list[Text], *, hint: Text | None = None) -> None:
         msgs = [problems] if isinstance(problems, str) else problems
-        super().__init__([FieldError("file", m) for m in msgs], hint=hint)
+        super().__init__([FieldError.of("file", m) for m in msgs], hint=hint)
 
 
 _EMPTY = message("csv.empty", "the file is empty")

@@ -131,7 +131,7 @@ def require_plausible(
 ) -> None:
     """Raise ``InvalidInput`` naming each implausible time (for values not from a schema)."""
     problems = [
-        FieldError(name, problem)
+        FieldError.of(name, problem)
         for group, check in ((events, event_time_problem), (planned, planned_time_problem))
         for name, value in (group or {}).items()
         if value is not None and (problem := check(value, now=now))

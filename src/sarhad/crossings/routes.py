@@ -60,7 +60,7 @@ def _path_place(n: BorderNode, crossing: str) -> str:
     try:
         return place(n.profile, crossing).id
     except InvalidInput as exc:
-        raise NotFound(exc.errors[0].message, hint=exc.hint) from None
+        raise NotFound(exc.errors[0].text or exc.text, hint=exc.hint_text) from None
 
 
 @router.get("", response_model=list[BoardRow], responses=responses(422))
