@@ -43,7 +43,6 @@ PENDING: dict[str, int] = {
     "sarhad.analysis.report.service": 1,
     "sarhad.analysis.service": 1,
     "sarhad.border.loader": 21,
-    "sarhad.core.backup": 27,
     "sarhad.demo": 3,
     "sarhad.federation.sync": 1,
     "sarhad.federation.types.alert": 1,
