@@ -42,7 +42,6 @@ PENDING: dict[str, int] = {
     "sarhad.analysis.report.cli": 2,
     "sarhad.analysis.report.service": 1,
     "sarhad.analysis.service": 1,
-    "sarhad.border.loader": 21,
     "sarhad.demo": 3,
     "sarhad.federation.sync": 1,
     "sarhad.federation.types.alert": 1,
