@@ -44,8 +44,6 @@ PENDING: dict[str, int] = {
     "sarhad.analysis.service": 1,
     "sarhad.demo": 3,
     "sarhad.federation.sync": 1,
-    "sarhad.federation.types.alert": 1,
-    "sarhad.federation.types.crossing": 1,
     "sarhad.incidents.importers": 6,
     "sarhad.intake.readers": 4,
     "sarhad.intake.service": 13,
