@@ -18,6 +18,9 @@ import ast
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from typer.testing import CliRunner
+
+from sarhad.border.cli import app as border_app
 from sarhad.core import i18n
 from sarhad.core.errors import NotFound
 from sarhad.core.i18n import message
@@ -326,3 +329,15 @@ def test_numbers_in_an_error_take_the_readers_digits():
     )
     assert "PKIR-007" in err.in_("fa")
     assert i18n.digits("2026-12-05", "fa") == "۲۰۲۶-۱۲-۰۵"
+    far = message("border.swap.far", "is {km} km from the line", km=i18n.Number("4,311.5"))
+    assert far.in_("fa").startswith("در ۴٬۳۱۱٫۵ ") and str(far) == "is 4,311.5 km from the line"
+
+
+def test_the_cli_words_a_border_error_in_the_readers_language():
+    result = CliRunner().invoke(
+        border_app, ["locate", "--", "61.5", "95"], env={"SARHAD_LANG": "fa", "COLUMNS": "200"}
+    )
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2
+    assert "lat: باید بین -۹۰ و ۹۰ باشد، داده شد ۹۵" in said
+    assert "آیا طول و عرض جغرافیایی را جابه‌جا کردید؟" in said

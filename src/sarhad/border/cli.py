@@ -20,6 +20,7 @@ from rich.table import Table
 
 from sarhad.border.profile import BorderProfile, cached_profile
 from sarhad.core.config import load_settings
+from sarhad.core.console import language as console_language
 from sarhad.core.errors import FieldError, InvalidInput, SarhadError
 from sarhad.core.i18n import Number, message
 
@@ -56,9 +57,10 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except SarhadError as exc:
-        typer.echo(f"Error: {exc.message}", err=True)
-        if exc.hint:
-            typer.echo(f"Hint: {exc.hint}", err=True)
+        lang = console_language()  # worded as every command words its errors
+        typer.echo(f"Error: {exc.in_(lang)}", err=True)
+        if hint := exc.hint_in(lang):
+            typer.echo(f"Hint: {hint}", err=True)
         raise typer.Exit(2 if isinstance(exc, InvalidInput) else 1) from None
 
 

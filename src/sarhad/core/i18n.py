@@ -46,10 +46,20 @@ OPEN, CLOSE = "⟦", "⟧"
 _DIGITS = {"fa": str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")}
 
 
+#: A number's separators as the console's Intl.NumberFormat("fa") writes them: ٬ and ٫.
+_SEPARATORS = {"fa": str.maketrans(",.", "٬٫")}
+
+
 def digits(value: str, lang: str) -> str:
     """``value`` with the digits of ``lang`` (Persian digits in Persian, else as written)."""
     table = _DIGITS.get(lang)
     return value.translate(table) if table else value
+
+
+def numeral(value: str, lang: str) -> str:
+    """A formatted number (``4,311.5``) in the digits and separators of ``lang``."""
+    table = _SEPARATORS.get(lang)
+    return digits(value.translate(table) if table else value, lang)
 
 
 def N_(message: str) -> str:  # the gettext name for "translate later"
@@ -226,9 +236,9 @@ def _param(value: Any, lang: str) -> Any:
     if isinstance(value, Text):
         return value.in_(lang)
     if isinstance(value, Number):
-        return digits(value, lang)
+        return numeral(value, lang)
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return digits(str(value), lang)
+        return numeral(str(value), lang)
     return value
 
 
