@@ -45,7 +45,6 @@ PENDING: dict[str, int] = {
     "sarhad.patrols.planner": 6,
     "sarhad.patrols.runner": 11,
     "sarhad.patrols.service": 3,
-    "sarhad.sharing.keys": 2,
 }
 
 #: Calls that make a coded message.

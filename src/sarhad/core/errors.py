@@ -71,6 +71,13 @@ class SarhadError(Exception):
         return self.hint if self.hint_text is None else self.hint_text.in_(lang)
 
 
+def reason_of(exc: BaseException) -> Text:
+    """The coded message a lower layer raised (``ValueError(message(...))``), to raise again
+    as an error of this layer; a text without a code is shown as written (``error.plain``)."""
+    found = exc.args[0] if exc.args else None
+    return found if isinstance(found, Text) else Text("error.plain", {"text": str(exc)})
+
+
 def with_hint(exc: SarhadError) -> Text:
     """``message (hint)`` of an error, as one coded message (a field's problem that was an
     error of its own elsewhere, e.g. an unknown sector)."""

@@ -263,9 +263,9 @@ def load_public_pem(pem: str) -> Ed25519PublicKey:
     try:
         key = serialization.load_pem_public_key(pem.encode("utf-8"))
     except (ValueError, UnicodeEncodeError):
-        raise ValueError("not a PEM public key") from None
+        raise ValueError(message("signing.not_pem", "not a PEM public key")) from None
     if not isinstance(key, Ed25519PublicKey):
-        raise ValueError("not an Ed25519 public key")
+        raise ValueError(message("signing.not_ed25519_public", "not an Ed25519 public key"))
     return key
 
 
@@ -751,11 +751,25 @@ def revoke(
     """
     target = ring.key(key_id)
     if target is None:
-        raise ValueError(f"key {key_id} is not one of this node's keys")
+        raise ValueError(
+            message("keys.not_ours", "key {id} is not one of this node's keys", id=key_id)
+        )
     if at > now + CLOCK_SKEW:
-        raise ValueError("a revocation takes effect now or earlier, not in the future")
+        raise ValueError(
+            message(
+                "signing.revoke_future",
+                "a revocation takes effect now or earlier, not in the future",
+            )
+        )
     if target.revocation is Revocation.COMPROMISED or target.revocation is reason:
-        raise ValueError(f"key {key_id} is revoked already ({target.revocation})")
+        raise ValueError(
+            message(
+                "keys.revoked_already",
+                "key {id} is revoked already ({revocation})",
+                id=key_id,
+                revocation=target.revocation,
+            )
+        )
     since = at if target.revoked_at is None else min(at, target.revoked_at)
     revoked = replace(target, revoked_at=since, revocation=reason)
     active, signer = ring.active, ring.active

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from sarhad.core.csvfile import FileFormatError, check_text, read_table
-from sarhad.core.errors import FieldError, validation_text
+from sarhad.core.errors import FieldError, reason_of, validation_text
 from sarhad.core.i18n import Text, message
 from sarhad.core.markings import TLP
 from sarhad.incidents import taxonomy as tx
@@ -264,12 +264,6 @@ def _item(no: int, raw: str) -> Text:
     return message("import.item_no", "item {no}", no=no)
 
 
-def _reason(exc: ValueError) -> Text:
-    """The coded message a converter below raised (each raises ``ValueError(message(...))``)."""
-    found = exc.args[0] if exc.args else None
-    return found if isinstance(found, Text) else message("import.as_said", "{text}", text=str(exc))
-
-
 def _validate(
     data: dict[str, Any], name: Callable[[Loc], tuple[str, str]], already: set[str]
 ) -> tuple[IncidentIn | None, list[FieldError]]:
@@ -384,7 +378,7 @@ def _seizures(s: str) -> tuple[list[dict[str, Any]], list[tuple[int, str]], list
                     "item {no} {raw}: quantity {problem}",
                     no=no,
                     raw=repr(raw),
-                    problem=_reason(exc),
+                    problem=reason_of(exc),
                 )
             )
             continue
@@ -433,7 +427,7 @@ def _ours_row(
             elif kind != "ref":
                 _put(data, path, _CONVERT[kind](s))
         except ValueError as exc:
-            errs.append(FieldError.of(col, _reason(exc)))
+            errs.append(FieldError.of(col, reason_of(exc)))
 
     def name(loc: Loc) -> tuple[str, str]:
         if loc[0] == "seizures" and len(loc) > 1 and isinstance(loc[1], int):
@@ -506,7 +500,7 @@ def _ucdp_row(
         try:
             return conv(v[col]) if col in v else default
         except ValueError as exc:
-            errs.append(FieldError.of(col, _reason(exc)))
+            errs.append(FieldError.of(col, reason_of(exc)))
             return default
 
     uid = get("id", lambda s: str(_whole(s)) if re.fullmatch(r"\d+\.0+", s) else s)
@@ -636,7 +630,7 @@ def _acled_row(
         try:
             return conv(v[col]) if col in v else default
         except ValueError as exc:
-            errs.append(FieldError.of(col, _reason(exc)))
+            errs.append(FieldError.of(col, reason_of(exc)))
             return default
 
     uid = v.get("event_id_cnty")
@@ -775,7 +769,7 @@ def _json_row(no: int, item: dict[str, Any], default_side: str, far: bool = Fals
             obj["occurred_at"] = _when(when.strip())[0]
             obj.setdefault("date_precision", "day")
         except ValueError as exc:
-            errs.append(FieldError.of("occurred_at", _reason(exc)))
+            errs.append(FieldError.of("occurred_at", reason_of(exc)))
             del obj["occurred_at"]
 
     def name(loc: Loc) -> tuple[str, str]:

@@ -29,7 +29,14 @@ from sqlalchemy.orm import Session
 
 from sarhad.core.auth import Permission, Principal
 from sarhad.core.db import get_node_id, lock_writes, utcnow
-from sarhad.core.errors import Conflict, FieldError, InvalidInput, NotFound, from_validation
+from sarhad.core.errors import (
+    Conflict,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    from_validation,
+    reason_of,
+)
 from sarhad.core.i18n import message
 from sarhad.core.journal import audit
 from sarhad.core.signing import (
@@ -212,7 +219,7 @@ def trust_key(
     try:
         key = load_public_pem(data.public_key_pem)
     except ValueError as exc:
-        raise InvalidInput(FieldError("public_key_pem", str(exc))) from None
+        raise InvalidInput(FieldError.of("public_key_pem", reason_of(exc))) from None
     kid = key_id_of(key)
     read_out = None if data.fingerprint is None else "".join(data.fingerprint.split())
     if read_out is not None and read_out != fingerprint_of(key).replace(" ", ""):
@@ -581,7 +588,7 @@ def revoke_own(
             key_id, reason=data.reason, node_id=get_node_id(session), at=_utc(data.at)
         )
     except ValueError as exc:
-        raise Conflict(str(exc)) from None
+        raise Conflict(reason_of(exc)) from None
     audit(
         session,
         actor=actor.username,
