@@ -6,10 +6,16 @@ The test reads the source (AST), so it cannot be fooled by which lines a run hap
   modules, not by its name) must give its message, and its ``hint=``, as a coded ``Text``
   (``message(...)``, ``Text(...)`` or a function annotated ``-> Text``), a ``FieldError.of``
   list for ``InvalidInput``, or re-raise a caught error's own ``Text``;
-* every ``ValueError`` raised inside a pydantic validator must carry a ``Text`` too: the API
-  shows a validator's text as the field's problem (``core.api``, ``errors.validation_text``).
+* every ``ValueError`` raised inside a pydantic validator (decorated, or given to
+  ``AfterValidator`` & co.) must carry a ``Text`` too: the API shows a validator's text as the
+  field's problem (``core.api``, ``errors.validation_text``), so the decision is that they count;
+* every ``FieldError(field, text)`` must give a coded text (or use ``FieldError.of``, typed).
 
-Internal invariants that never reach a person are in ``ALLOWED`` (short, each with its reason).
+Coded means: ``message(...)``, ``Text(...)``, a call of a function annotated ``-> Text`` (such as
+``errors.reason_of``, which raises again what a lower layer raised coded), a ``.text`` /
+``.hint_text`` of a caught error, or a name bound to one of these (annotated ``Text``).
+Internal invariants that never reach a person are in ``ALLOWED`` (short, each with its reason);
+``PENDING`` is the ratchet of what is not coded yet.
 """
 
 from __future__ import annotations
@@ -339,3 +345,17 @@ def test_the_cli_words_a_border_error_in_the_readers_language():
     assert result.exit_code == 2
     assert "lat: باید بین -۹۰ و ۹۰ باشد، داده شد ۹۵" in said
     assert "آیا طول و عرض جغرافیایی را جابه‌جا کردید؟" in said
+
+
+def test_the_check_tells_a_coded_message_from_a_plain_one():
+    def coded(source: str) -> bool:
+        return _coded(ast.parse(source, mode="eval").body, {"with_hint"}, {"text_var"})
+
+    assert coded('message("a.b", "no incident {id}", id=x)')
+    assert coded("exc.text") and coded("text_var") and coded("with_hint(exc)")
+    assert coded('message("a", "x") if y else message("b", "z")')
+    assert not coded('f"no incident {x}"')
+    assert not coded('"plain"')
+    assert not coded('"prefix: " + message("a", "x")')  # a str again, its code lost
+    assert not coded('message("a", "x") if y else "plain"')
+    assert not coded("str(exc)") and not coded("exc.message")
