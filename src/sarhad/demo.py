@@ -28,6 +28,7 @@ from sarhad.core.config import Settings
 from sarhad.core.console import closing, out
 from sarhad.core.db import Database, get_node_id, utcnow
 from sarhad.core.errors import ConfigError
+from sarhad.core.i18n import Number, message
 from sarhad.federation.service import sync_all
 from sarhad.incidents import service
 from sarhad.incidents.models import Incident
@@ -432,7 +433,14 @@ def wait(check: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
     deadline = time.monotonic() + timeout
     while not (found := check()):
         if time.monotonic() > deadline:
-            raise ConfigError(f"demo: {what} did not happen within {timeout:g} s")
+            raise ConfigError(
+                message(
+                    "demo.timeout",
+                    "demo: {what} did not happen within {seconds} s",
+                    what=what,
+                    seconds=Number(f"{timeout:g}"),
+                )
+            )
         time.sleep(0.05)
     return found
 
@@ -667,9 +675,13 @@ def _start(nodes: list[DemoNode]) -> list[tuple[uvicorn.Server, threading.Thread
     while not all(s.started for s, _ in running):
         if time.monotonic() > deadline or not all(t.is_alive() for _, t in running):
             raise ConfigError(
-                f"the demo nodes could not start on ports {nodes[0].settings.port} and "
-                f"{nodes[1].settings.port}",
-                hint="free those ports or pass --base-port",
+                message(
+                    "demo.ports",
+                    "the demo nodes could not start on ports {a} and {b}",
+                    a=str(nodes[0].settings.port),
+                    b=str(nodes[1].settings.port),
+                ),
+                hint=message("demo.ports.hint", "free those ports or pass --base-port"),
             )
         time.sleep(0.05)
     return running

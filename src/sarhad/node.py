@@ -26,6 +26,7 @@ from sarhad.core.config import Settings
 from sarhad.core.db import Database, NodeMeta, get_node_id, lock_writes, open_database, utcnow
 from sarhad.core.errors import ConfigError
 from sarhad.core.feed import FeedSource, FeedSources
+from sarhad.core.i18n import message
 from sarhad.core.idempotency import StoredReply
 from sarhad.core.journal import audit
 from sarhad.core.sealing import PRIVATE_DIR, PRIVATE_FILE, restrict, seal_column, sealed_values
@@ -122,11 +123,19 @@ def _ready_key(db: Database) -> None:
             sealed = sum(len(sealed_values(session, column)) for column, _ in SEALED)
         if sealed:
             raise ConfigError(
-                f"the node key file {key.path} is missing, and {sealed} stored value(s) "
-                "are sealed with it",
-                hint="restore the key file from backup (docs/operations.md); if it is lost "
-                "for good, run 'sarhad keys rotate-node-key --forget-unreadable' and give "
-                "each partner's token again with 'sarhad partners set NAME --token'",
+                message(
+                    "seal.missing_with_values",
+                    "the node key file {path} is missing, and {count} stored value(s) "
+                    "are sealed with it",
+                    path=key.path,
+                    count=sealed,
+                ),
+                hint=message(
+                    "seal.missing_with_values.hint",
+                    "restore the key file from backup (docs/operations.md); if it is lost "
+                    "for good, run 'sarhad keys rotate-node-key --forget-unreadable' and give "
+                    "each partner's token again with 'sarhad partners set NAME --token'",
+                ),
             )
         key.create()
         log.info("made the node key %s", key.path)

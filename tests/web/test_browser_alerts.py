@@ -211,3 +211,37 @@ def test_an_officer_raises_an_alert_with_the_form_and_withdraws_it_from_the_outb
     )
     assert api_get(ir, alert_id)["withdraw_reason"] == reason
     assert page.problems == []
+
+
+def test_a_closure_alert_drawn_live_comes_in_the_pages_language(
+    desks: Desks, new_page: Callable[..., Any]
+) -> None:
+    """The closure alert Pakistan's node writes reaches Iran's open Urdu page by the feed worded
+    in Urdu, as a reload would show it, and keeps its wording when acknowledged."""
+    pk, ir = desks.pk, with_passwords(desks.ir)
+    page = open_alerts(new_page, ir, Role.LIAISON, "ur")
+    with pk.client(Role.DUTY_OFFICER) as c:
+        r = c.post(
+            "/api/v1/crossings/declarations",
+            json={"crossing": "taftan-mirjaveh", "status": "closed", "reason": "security_incident"},
+        )
+    assert r.status_code == 201, r.text
+
+    def closure() -> dict[str, Any] | None:
+        with ir.client(Role.LIAISON) as c:
+            items = c.get("/api/v1/alerts", params={"direction": "inbound"}).json()["items"]
+        return next((a for a in items if a["kind"] == "crossing_closure"), None)
+
+    alert = wait_for(closure, what="the closure alert at Iran")
+    cell = page.locator(f"#alert-{alert['id']} [data-col='text']")
+    cell.wait_for(timeout=TIMEOUT_MS)
+    assert not_reloaded(page)
+    live = cell.inner_text()
+    assert "Reason" in alert["text"]  # the text on the wire stays English for any partner
+    assert "سیکیورٹی واقعہ" in live and "Reason" not in live, live
+    page.locator(f"#alert-{alert['id']}").get_by_role("button", name="تسلیم کریں").click()
+    page.locator(f'#alert-{alert["id"]}[data-status="acknowledged"]').wait_for(timeout=TIMEOUT_MS)
+    assert cell.inner_text() == live  # redrawn from the API's answer, still in Urdu
+    page.reload()
+    assert page.locator(f"#alert-{alert['id']} [data-col='text']").inner_text() == live
+    assert page.problems == []

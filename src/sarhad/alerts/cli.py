@@ -22,8 +22,9 @@ from sarhad.core import console
 from sarhad.core.auth import CONSOLE
 from sarhad.core.console import guarded, out, print_json
 from sarhad.core.db import Database, utcnow
-from sarhad.core.errors import FieldError, InvalidInput, SarhadError
+from sarhad.core.errors import FieldError, InvalidInput, SarhadError, validation_text
 from sarhad.core.feed import FeedSources, fetch, head
+from sarhad.core.i18n import message
 from sarhad.core.ports import CourierPort
 from sarhad.core.times import PLAN_HORIZON
 
@@ -48,7 +49,14 @@ def _wake(db: Database) -> None:
 
 def _invalid(exc: ValidationError) -> InvalidInput:
     return InvalidInput(
-        [FieldError(".".join(str(p) for p in e["loc"]) or "alert", e["msg"]) for e in exc.errors()]
+        [
+            FieldError(
+                ".".join(str(p) for p in e["loc"]) or "alert",
+                e["msg"].removeprefix("Value error, "),
+                validation_text(e),
+            )
+            for e in exc.errors()
+        ]
     )
 
 
@@ -109,8 +117,13 @@ def raise_(
     now = utcnow()
     if not 0 < valid_hours <= PLAN_HORIZON / timedelta(hours=1):  # also NaN; inf would overflow
         raise InvalidInput(
-            FieldError(
-                "--valid-hours", f"must be more than 0 and at most two years, got {valid_hours:g}"
+            FieldError.of(
+                "--valid-hours",
+                message(
+                    "alerts.valid_hours",
+                    "must be more than 0 and at most two years, got {hours}",
+                    hours=f"{valid_hours:g}",
+                ),
             )
         )
     raw: dict[str, Any] = {
@@ -173,7 +186,9 @@ def list_(
     try:
         d = Direction(direction) if direction else None
     except ValueError:
-        raise InvalidInput(FieldError("direction", "use inbound or outbound")) from None
+        raise InvalidInput(
+            FieldError.of("direction", message("alerts.direction", "use inbound or outbound"))
+        ) from None
     _s, db = _session_db()
     with db.session() as session:
         rows, _ = reading.list_alerts(
@@ -392,8 +407,16 @@ def _remote_events(
                 if r.status_code >= 400:
                     r.read()
                     raise SarhadError(
-                        f"the node answered {r.status_code}: {r.text[:200]}",
-                        hint="check --url and --token (a token with alerts:read)",
+                        message(
+                            "alerts.node_answered",
+                            "the node answered {status}: {body}",
+                            status=r.status_code,
+                            body=r.text[:200],
+                        ),
+                        hint=message(
+                            "alerts.node_answered.hint",
+                            "check --url and --token (a token with alerts:read)",
+                        ),
                     )
                 delay = 1.0
                 data: list[str] = []
@@ -437,7 +460,11 @@ def watch(
     """Show new and changed alerts and incidents live, as they happen (Ctrl-C to stop)."""
     if url:
         if not token:
-            raise InvalidInput(FieldError("token", "give --token or set SARHAD_TOKEN"))
+            raise InvalidInput(
+                FieldError.of(
+                    "token", message("alerts.give_token", "give --token or set SARHAD_TOKEN")
+                )
+            )
         stream = _remote_events(url, token, after, entities)
         where = url
     else:

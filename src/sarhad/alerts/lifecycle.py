@@ -20,7 +20,8 @@ from sarhad.alerts.models import Alert, AlertDeadline, AlertStep
 from sarhad.alerts.taxonomy import Direction, Status, Step
 from sarhad.border import BorderProfile
 from sarhad.core.db import utcnow
-from sarhad.core.errors import FieldError, InvalidInput, NotFound
+from sarhad.core.errors import FieldError, InvalidInput, NotFound, with_hint
+from sarhad.core.i18n import message
 from sarhad.core.journal import record
 
 ENTITY = "alert"
@@ -160,18 +161,37 @@ def place(
         try:
             profile.sector(sector)
         except NotFound as exc:
-            problems.append(FieldError("sector", f"{exc.message} ({exc.hint})"))
+            problems.append(FieldError.of("sector", with_hint(exc)))
     if lon is not None and lat is not None:
         try:  # an alert is about the border: no mark lets a point lie farther off
             loc, _on_line = profile.locate_record(lon, lat)
         except InvalidInput as exc:
             return [
                 *problems,
-                *(FieldError(e.field, f"{e.message}; {exc.hint}") for e in exc.errors),
+                *(
+                    FieldError.of(
+                        e.field,
+                        message(
+                            "alerts.problem_hint",
+                            "{problem}; {hint}",
+                            problem=e.text or e.message,
+                            hint=exc.hint_text or exc.hint or "",
+                        ),
+                    )
+                    for e in exc.errors
+                ),
             ]
         if sector is not None and not problems and loc.sector != sector:
             problems.append(
-                FieldError("sector", f"the location is in {loc.sector}, not in {sector}")
+                FieldError.of(
+                    "sector",
+                    message(
+                        "alerts.sector_mismatch",
+                        "the location is in {found}, not in {sector}",
+                        found=loc.sector,
+                        sector=sector,
+                    ),
+                )
             )
         alert.lon, alert.lat = lon, lat
         alert.sector_id = loc.sector

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from sarhad.alerts.models import Alert
 from sarhad.core.errors import FieldError, InvalidInput
+from sarhad.core.i18n import message
 
 _MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
 _SIDE = re.compile(r"[A-Z]{2}")
@@ -71,7 +72,16 @@ class MonthSide:
 def _month_start(month: str) -> datetime:
     m = _MONTH.fullmatch(month)
     if m is None:
-        raise InvalidInput(FieldError("month", f"{month[:20]!r} is not a month: use YYYY-MM"))
+        raise InvalidInput(
+            FieldError.of(
+                "month",
+                message(
+                    "alerts.bad_month",
+                    "{month} is not a month: use YYYY-MM",
+                    month=repr(month[:20]),
+                ),
+            )
+        )
     return datetime(int(m[1]), int(m[2]), 1, tzinfo=UTC)
 
 
@@ -84,7 +94,14 @@ def _next_month(start: datetime) -> datetime:
 def _check_side(side: str) -> str:
     code = side.strip().upper()
     if _SIDE.fullmatch(code) is None:
-        raise InvalidInput(FieldError("side", f"{side[:20]!r} is not an ISO2 code such as PK"))
+        raise InvalidInput(
+            FieldError.of(
+                "side",
+                message(
+                    "alerts.bad_side", "{side} is not an ISO2 code such as PK", side=repr(side[:20])
+                ),
+            )
+        )
     return code
 
 

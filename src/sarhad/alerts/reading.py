@@ -15,6 +15,7 @@ from sarhad.alerts.taxonomy import Direction, Status
 from sarhad.core.db import utcnow
 from sarhad.core.errors import FieldError, InvalidInput, NotFound
 from sarhad.core.feed import in_batches
+from sarhad.core.i18n import message
 from sarhad.core.pagination import check_limit, decode_cursor, encode_cursor
 
 
@@ -22,7 +23,10 @@ def get_alert(session: Session, *, alert_id: str) -> Alert:
     """The alert with ``alert_id``, or ``NotFound``."""
     row = session.get(Alert, alert_id)
     if row is None:
-        raise NotFound(f"no alert {alert_id}", hint="list alerts with 'sarhad alerts list'")
+        raise NotFound(
+            message("alerts.none", "no alert {id}", id=alert_id),
+            hint=message("alerts.none.hint", "list alerts with 'sarhad alerts list'"),
+        )
     return row
 
 
@@ -31,7 +35,12 @@ def resolve_id(session: Session, *, prefix: str) -> str:
     ids = list(session.scalars(select(Alert.id).where(Alert.id.like(f"{prefix}%")).limit(2)))
     if len(ids) != 1:
         raise InvalidInput(
-            FieldError("alert_id", "no alert starts so" if not ids else "ambiguous; give more")
+            FieldError.of(
+                "alert_id",
+                message("alerts.no_prefix", "no alert starts so")
+                if not ids
+                else message("alerts.ambiguous", "ambiguous; give more"),
+            )
         )
     return ids[0]
 

@@ -17,6 +17,7 @@ from sarhad.border import BorderProfile
 from sarhad.core.auth import Permission, Principal
 from sarhad.core.db import lock_writes, utcnow
 from sarhad.core.errors import Conflict, FieldError, InvalidInput
+from sarhad.core.i18n import message
 from sarhad.core.times import require_plausible
 
 
@@ -63,14 +64,31 @@ def receive_alert(
     if existing is not None:
         if existing.direction != Direction.INBOUND or existing.partner_id != partner_id:
             raise InvalidInput(
-                FieldError("id", f"alert {data.id} is not one {partner_name} raised")
+                FieldError.of(
+                    "id",
+                    message(
+                        "alerts.not_raised_by",
+                        "alert {id} is not one {partner} raised",
+                        id=data.id,
+                        partner=partner_name,
+                    ),
+                )
             )
         existing.duplicates_received += 1
         return existing, False
     if data.ack_by < data.created_at or data.answer_by < data.ack_by:
-        raise InvalidInput(FieldError("deadlines", "acknowledge_by/answer_by out of order"))
+        raise InvalidInput(
+            FieldError.of(
+                "deadlines",
+                message("alerts.deadlines_order", "acknowledge_by/answer_by out of order"),
+            )
+        )
     if data.valid_until <= data.valid_from:
-        raise InvalidInput(FieldError("valid_until", "must be after valid_from"))
+        raise InvalidInput(
+            FieldError.of(
+                "valid_until", message("alerts.until_after_from2", "must be after valid_from")
+            )
+        )
     require_plausible(
         events={"created": data.created_at},
         planned={"valid_from": data.valid_from, "valid_until": data.valid_until},
@@ -141,11 +159,27 @@ def receive_step(
     alert = session.get(Alert, alert_id)
     if alert is None or alert.partner_id != partner_id:
         raise InvalidInput(
-            FieldError("alert_ref", f"no alert {alert_id} exchanged with {partner_name}")
+            FieldError.of(
+                "alert_ref",
+                message(
+                    "alerts.not_exchanged",
+                    "no alert {id} exchanged with {partner}",
+                    id=alert_id,
+                    partner=partner_name,
+                ),
+            )
         )
     if step not in PARTNER_STEPS[Direction(alert.direction)]:
         raise InvalidInput(
-            FieldError("step", f"{partner_name} may not send '{step.value}' on this alert")
+            FieldError.of(
+                "step",
+                message(
+                    "alerts.step_not_allowed",
+                    "{partner} may not send '{step}' on this alert",
+                    partner=partner_name,
+                    step=step.value,
+                ),
+            )
         )
     if has_step(session, alert_id, step):
         alert.duplicates_received += 1
@@ -153,7 +187,12 @@ def receive_step(
     require_plausible(events={"at": at})
     if step is Step.ANSWERED and detail.get("answer") not in {a.value for a in Answer}:
         answer = str(detail.get("answer", ""))[:40]
-        raise InvalidInput(FieldError("answer", f"unknown answer {answer!r}"))
+        raise InvalidInput(
+            FieldError.of(
+                "answer",
+                message("alerts.unknown_answer", "unknown answer {answer}", answer=repr(answer)),
+            )
+        )
     add_step(
         session,
         alert,
@@ -184,7 +223,11 @@ def acknowledge(
     alert = get_alert(session, alert_id=alert_id)
     _check_receiver(alert)
     if alert.acknowledged_at is not None:
-        raise Conflict(f"alert {alert_id} was acknowledged already")
+        raise Conflict(
+            message(
+                "alerts.acknowledged_already", "alert {id} was acknowledged already", id=alert_id
+            )
+        )
     _acknowledge(session, alert, actor, now or utcnow())
     return alert
 
@@ -192,10 +235,22 @@ def acknowledge(
 def _check_receiver(alert: Alert) -> None:
     if alert.direction != Direction.INBOUND:
         raise Conflict(
-            f"alert {alert.id} is ours; {alert.partner_name} acknowledges and answers it",
+            message(
+                "alerts.ours",
+                "alert {id} is ours; {partner} acknowledges and answers it",
+                id=alert.id,
+                partner=alert.partner_name,
+            ),
         )
     if alert.withdrawn_at is not None:
-        raise Conflict(f"alert {alert.id} was withdrawn by {alert.partner_name}")
+        raise Conflict(
+            message(
+                "alerts.withdrawn_by",
+                "alert {id} was withdrawn by {partner}",
+                id=alert.id,
+                partner=alert.partner_name,
+            )
+        )
 
 
 def _acknowledge(session: Session, alert: Alert, actor: Principal, now: datetime) -> None:
@@ -224,7 +279,14 @@ def answer(
     alert = get_alert(session, alert_id=alert_id)
     _check_receiver(alert)
     if alert.answered_at is not None:
-        raise Conflict(f"alert {alert_id} was answered already ({alert.answer})")
+        raise Conflict(
+            message(
+                "alerts.answered_already",
+                "alert {id} was answered already ({answer})",
+                id=alert_id,
+                answer=alert.answer,
+            )
+        )
     now = now or utcnow()
     if alert.acknowledged_at is None:
         _acknowledge(session, alert, actor, now)

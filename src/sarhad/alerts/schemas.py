@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sarhad.alerts.taxonomy import DEFAULT_DEADLINES, Answer, Kind, Priority
+from sarhad.core.i18n import message
 from sarhad.core.markings import LIMITS, TLP
 from sarhad.core.params import NOT_BLANK, SECTORS, rules, stripped, vocabulary, when
 from sarhad.core.text import FreeText, Inbound, Line
@@ -71,15 +72,23 @@ class AlertIn(_In):
             try:
                 uuid.UUID(value)
             except ValueError:
-                raise ValueError(f"item {i} is not an incident id (a UUID)") from None
+                raise ValueError(
+                    message(
+                        "error.item_not_incident_id", "item {i} is not an incident id (a UUID)", i=i
+                    )
+                ) from None
         return list(dict.fromkeys(v))
 
     @model_validator(mode="after")
     def _where_and_when(self) -> AlertIn:
         if self.sector is None and self.location is None:
-            raise ValueError("give a sector or a location (or both)")
+            raise ValueError(
+                message("alerts.where_needed", "give a sector or a location (or both)")
+            )
         if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
-            raise ValueError("valid_until must be after valid_from")
+            raise ValueError(
+                message("alerts.until_after_from", "valid_until must be after valid_from")
+            )
         return self
 
 
@@ -102,9 +111,11 @@ class AnswerIn(_In):
     @model_validator(mode="after")
     def _text_when_needed(self) -> AnswerIn:
         if self.answer is Answer.DECLINED and not self.text:
-            raise ValueError("a declined alert needs the reason in 'text'")
+            raise ValueError(
+                message("alerts.decline_reason", "a declined alert needs the reason in 'text'")
+            )
         if self.answer is Answer.INFORMATION_PROVIDED and not self.text:
-            raise ValueError("give the information in 'text'")
+            raise ValueError(message("alerts.information_text", "give the information in 'text'"))
         return self
 
 
@@ -123,7 +134,12 @@ class DeadlineTerms(_In):
     @model_validator(mode="after")
     def _answer_after_ack(self) -> DeadlineTerms:
         if self.answer_minutes < self.acknowledge_minutes:
-            raise ValueError("answer_minutes must not be shorter than acknowledge_minutes")
+            raise ValueError(
+                message(
+                    "alerts.answer_after_ack",
+                    "answer_minutes must not be shorter than acknowledge_minutes",
+                )
+            )
         return self
 
 

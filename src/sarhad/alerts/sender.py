@@ -41,7 +41,7 @@ def raise_alert(
     if not cp.active:
         raise Conflict(
             message("alerts.partner_inactive", "partner {name} is not active", name=cp.name),
-            hint="'sarhad partners update --active' first",
+            hint=message("alerts.partner_inactive.hint", "'sarhad partners update --active' first"),
         )
     problems: list[FieldError] = []
     marking = may_go(data.tlp, cp.max_tlp)

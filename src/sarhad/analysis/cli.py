@@ -20,6 +20,7 @@ from sarhad.core import console
 from sarhad.core.console import IMPACT_STYLE, guarded, out, print_json
 from sarhad.core.db import utcnow
 from sarhad.core.errors import FieldError, InvalidInput
+from sarhad.core.i18n import message
 
 FORMATS = ("table", "csv", "geojson", "json")
 EXPLAIN_COLUMNS = (
@@ -42,17 +43,39 @@ def _format(given: str | None, out_file: Path | None) -> str:
         suffix = out_file.suffix.lower() if out_file else ""
         if out_file is not None and suffix not in _SUFFIX_FORMAT:
             raise InvalidInput(
-                FieldError("format", f"cannot tell the format from {out_file.name!r}"),
-                hint="give --format csv, geojson or json (or name the file .csv/.geojson/.json)",
+                FieldError.of(
+                    "format",
+                    message(
+                        "analysis.which_format",
+                        "cannot tell the format from {name}",
+                        name=repr(out_file.name),
+                    ),
+                ),
+                hint=message(
+                    "analysis.which_format.hint",
+                    "give --format csv, geojson or json (or name the file .csv/.geojson/.json)",
+                ),
             )
         return _SUFFIX_FORMAT.get(suffix, "table")
     fmt = given.lower()
     if fmt not in FORMATS:
-        raise InvalidInput(FieldError("format", f"{given!r}: use {', '.join(FORMATS)}"))
+        raise InvalidInput(
+            FieldError.of(
+                "format",
+                message(
+                    "analysis.format",
+                    "{given}: use {formats}",
+                    given=repr(given),
+                    formats=", ".join(FORMATS),
+                ),
+            )
+        )
     if fmt == "table" and out_file is not None:
         raise InvalidInput(
-            FieldError("format", "a table is for the screen"),
-            hint="write a file with --format csv, geojson or json",
+            FieldError.of("format", message("analysis.table_screen", "a table is for the screen")),
+            hint=message(
+                "analysis.table_screen.hint", "write a file with --format csv, geojson or json"
+            ),
         )
     return fmt
 
@@ -65,8 +88,18 @@ def _emit(text: str, out_file: Path | None, what: str) -> None:
         out_file.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise InvalidInput(
-            FieldError("out", f"cannot write {out_file}: {exc.strerror or exc}"),
-            hint="check that the folder exists and is writable",
+            FieldError.of(
+                "out",
+                message(
+                    "analysis.cannot_write",
+                    "cannot write {path}: {why}",
+                    path=out_file,
+                    why=exc.strerror or exc,
+                ),
+            ),
+            hint=message(
+                "analysis.cannot_write.hint", "check that the folder exists and is writable"
+            ),
         ) from None
     out.print(f"wrote {what} to {out_file}", highlight=False)
 
@@ -221,12 +254,24 @@ def risk(
     """Risk per sector from incident history: time-decayed, severity-weighted, smoothed along
     the line, graded low / medium / high / critical (see docs/risk.md)."""
     if origin not in service.ORIGINS:
-        raise InvalidInput(FieldError("origin", f"{origin!r}: use all, local or partner"))
+        raise InvalidInput(
+            FieldError.of(
+                "origin",
+                message(
+                    "analysis.origin", "{origin}: use all, local or partner", origin=repr(origin)
+                ),
+            )
+        )
     fmt = _format(format_, out_file)
     if explain and fmt == "geojson":
         raise InvalidInput(
-            FieldError("format", "GeoJSON is for the whole line"),
-            hint="drop --explain, or explain with --format table, json or csv",
+            FieldError.of(
+                "format", message("analysis.geojson_line", "GeoJSON is for the whole line")
+            ),
+            hint=message(
+                "analysis.geojson_line.hint",
+                "drop --explain, or explain with --format table, json or csv",
+            ),
         )
     when = service.parse_at(at) or utcnow()
     s = console.settings()

@@ -63,7 +63,7 @@ def parse_at(text: str | None) -> datetime | None:
                     "analysis.bad_at", "{text} is not an ISO date or date-time", text=repr(text)
                 ),
             ),
-            hint="write e.g. 2024-03-31 or 2024-03-31T18:00:00Z",
+            hint=message("analysis.bad_at.hint", "write e.g. 2024-03-31 or 2024-03-31T18:00:00Z"),
         ) from None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 

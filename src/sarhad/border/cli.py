@@ -20,7 +20,9 @@ from rich.table import Table
 
 from sarhad.border.profile import BorderProfile, cached_profile
 from sarhad.core.config import load_settings
+from sarhad.core.console import language as console_language
 from sarhad.core.errors import FieldError, InvalidInput, SarhadError
+from sarhad.core.i18n import Number, message
 
 app = typer.Typer(
     help="The border profile (line, sectors, crossings, markets, posts) and locate.",
@@ -55,9 +57,10 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except SarhadError as exc:
-        typer.echo(f"Error: {exc.message}", err=True)
-        if exc.hint:
-            typer.echo(f"Hint: {exc.hint}", err=True)
+        lang = console_language()  # worded as every command words its errors
+        typer.echo(f"Error: {exc.in_(lang)}", err=True)
+        if hint := exc.hint_in(lang):
+            typer.echo(f"Hint: {hint}", err=True)
         raise typer.Exit(2 if isinstance(exc, InvalidInput) else 1) from None
 
 
@@ -128,12 +131,28 @@ def locate(
     """
     with _user_errors():
         p = _profile(profile, sector_length_km)
-        hint = p.swap_hint(lon, lat)
-        if hint is not None:
-            hint += f": sarhad border locate {lat:g} {lon:g}"
+        swap = p.swap_hint(lon, lat)
+        if swap is not None:
+            hint = message(
+                "border.swap.command",
+                "{hint}: sarhad border locate {lat} {lon}",
+                hint=swap,
+                lat=f"{lat:g}",
+                lon=f"{lon:g}",
+            )
             if abs(lat) > 90:
                 raise InvalidInput(
-                    FieldError("lat", f"must be between -90 and 90, got {lat:g}"), hint=hint
+                    FieldError.of(
+                        "lat",
+                        message(
+                            "border.out_of_range",
+                            "must be between {least} and {most}, got {value}",
+                            least=Number("-90"),
+                            most=Number("90"),
+                            value=Number(f"{lat:g}"),
+                        ),
+                    ),
+                    hint=hint,
                 )
             typer.echo(f"Note: {hint}", err=True)
         loc = p.locate(lon, lat)

@@ -22,6 +22,7 @@ from shapely.geometry.base import BaseGeometry
 from sarhad.border.geo import geodesic_m
 from sarhad.border.model import PLACE_KINDS, Place
 from sarhad.core.errors import ConfigError
+from sarhad.core.i18n import Number, Text, message
 
 PROFILE_FILE = "profile.toml"
 # How far (km) the declared start/end may be from the ends of the line file.
@@ -116,19 +117,33 @@ class ProfileData:
     folder: Path
 
 
+def _missing(path: Path) -> Text:
+    return message("profile.missing", "{path}: file is missing", path=path)
+
+
+def _at(path: Path, problems: str) -> Text:
+    return message("profile.problems", "{path}: {problems}", path=path, problems=problems)
+
+
 def read_profile(folder: Path) -> ProfileData:
     """Read and check the profile in ``folder``."""
     toml_path = folder / PROFILE_FILE
     if not folder.is_dir():
-        raise ConfigError(f"border profile folder {folder} does not exist")
+        raise ConfigError(
+            message("profile.no_folder", "border profile folder {path} does not exist", path=folder)
+        )
     try:
         raw = tomllib.loads(toml_path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise ConfigError(f"{toml_path}: file is missing") from exc
+        raise ConfigError(_missing(toml_path)) from exc
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{toml_path}: not valid TOML: {exc}") from exc
+        raise ConfigError(
+            message("profile.bad_toml", "{path}: not valid TOML: {why}", path=toml_path, why=exc)
+        ) from exc
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{toml_path}: cannot read: {exc}") from exc
+        raise ConfigError(
+            message("profile.unreadable", "{path}: cannot read: {why}", path=toml_path, why=exc)
+        ) from exc
     try:
         spec = ProfileSpec.model_validate(raw)
     except ValidationError as exc:
@@ -136,7 +151,7 @@ def read_profile(folder: Path) -> ProfileData:
             f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}"
             for err in exc.errors()
         )
-        raise ConfigError(f"{toml_path}: {problems}") from exc
+        raise ConfigError(_at(toml_path, problems)) from exc
 
     places = {kind: _places(toml_path, spec, kind) for kind in PLACE_KINDS}
     _unique_ids(toml_path, [p for group in places.values() for p in group])
@@ -159,8 +174,16 @@ def _places(toml_path: Path, spec: ProfileSpec, kind: str) -> list[Place]:
     for i, entry in enumerate(entries):
         if entry.kind not in (None, kind):
             raise ConfigError(
-                f"{toml_path}: {kind}s.{i} ({entry.id}): kind is {entry.kind!r} but the entry "
-                f"is listed under [[{kind}s]]"
+                message(
+                    "profile.wrong_kind",
+                    "{path}: {kind}s.{i} ({id}): kind is {found} but the entry "
+                    "is listed under [[{kind}s]]",
+                    path=toml_path,
+                    kind=kind,
+                    i=str(i),
+                    id=entry.id,
+                    found=repr(entry.kind),
+                )
             )
         extra = dict(entry.model_extra or {})
         out.append(Place(entry.id, kind, dict(entry.names), entry.lon, entry.lat, extra))
@@ -171,7 +194,14 @@ def _unique_ids(toml_path: Path, places: list[Place]) -> None:
     seen: set[str] = set()
     for p in places:
         if p.id in seen:
-            raise ConfigError(f"{toml_path}: place id {p.id!r} is used twice")
+            raise ConfigError(
+                message(
+                    "profile.place_twice",
+                    "{path}: place id {id} is used twice",
+                    path=toml_path,
+                    id=repr(p.id),
+                )
+            )
         seen.add(p.id)
 
 
@@ -179,11 +209,15 @@ def _read_geojson(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: file is missing") from exc
+        raise ConfigError(_missing(path)) from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid GeoJSON/JSON: {exc}") from exc
+        raise ConfigError(
+            message("profile.bad_json", "{path}: not valid GeoJSON/JSON: {why}", path=path, why=exc)
+        ) from exc
     if not isinstance(data, dict) or "type" not in data:
-        raise ConfigError(f"{path}: not a GeoJSON object (no 'type')")
+        raise ConfigError(
+            message("profile.no_type", "{path}: not a GeoJSON object (no 'type')", path=path)
+        )
     return data
 
 
@@ -199,7 +233,14 @@ def _geometry(path: Path, feature: dict[str, Any]) -> BaseGeometry:
     try:
         return shape(feature["geometry"])
     except (KeyError, TypeError, ValueError, AttributeError, shapely.errors.GEOSException) as exc:
-        raise ConfigError(f"{path}: a feature has no usable geometry: {exc}") from exc
+        raise ConfigError(
+            message(
+                "profile.bad_geometry",
+                "{path}: a feature has no usable geometry: {why}",
+                path=path,
+                why=exc,
+            )
+        ) from exc
 
 
 def _read_line(path: Path, spec: LineSpec) -> LineString:
@@ -212,20 +253,39 @@ def _read_line(path: Path, spec: LineSpec) -> LineString:
         elif isinstance(geom, MultiLineString):
             parts.extend(geom.geoms)
         else:
-            raise ConfigError(f"{path}: expected LineString/MultiLineString, got {geom.geom_type}")
+            raise ConfigError(
+                message(
+                    "profile.not_line",
+                    "{path}: expected LineString/MultiLineString, got {found}",
+                    path=path,
+                    found=geom.geom_type,
+                )
+            )
     if not parts:
-        raise ConfigError(f"{path}: contains no line")
+        raise ConfigError(message("profile.no_line", "{path}: contains no line", path=path))
     merged = shapely.line_merge(MultiLineString(parts))
     if not isinstance(merged, LineString):
         raise ConfigError(
-            f"{path}: the line's {len(parts)} parts do not join into one continuous line "
-            f"({len(merged.geoms)} pieces after merging); fix gaps or overlaps"
+            message(
+                "profile.not_continuous",
+                "{path}: the line's {parts} parts do not join into one continuous line "
+                "({pieces} pieces after merging); fix gaps or overlaps",
+                path=path,
+                parts=len(parts),
+                pieces=len(merged.geoms),
+            )
         )
     coords = np.asarray(merged.coords)[:, :2]
     keep = np.concatenate([[True], np.any(np.diff(coords, axis=0) != 0, axis=1)])
     coords = coords[keep]  # repeated vertices would make zero-length segments
     if len(coords) < 2:
-        raise ConfigError(f"{path}: the line has fewer than two distinct points")
+        raise ConfigError(
+            message(
+                "profile.too_short",
+                "{path}: the line has fewer than two distinct points",
+                path=path,
+            )
+        )
     d_first, d_last = (
         geodesic_m(
             np.array([spec.start.lon] * 2),
@@ -239,15 +299,30 @@ def _read_line(path: Path, spec: LineSpec) -> LineString:
         coords = coords[::-1]
     if min(d_first, d_last) > END_TOLERANCE_KM:
         raise ConfigError(
-            f"{path}: neither end of the line is within {END_TOLERANCE_KM:g} km of the "
-            f"declared start {spec.start.name or ''} ({spec.start.lon}, {spec.start.lat})"
+            message(
+                "profile.start_far",
+                "{path}: neither end of the line is within {km} km of the "
+                "declared start {name} ({lon}, {lat})",
+                path=path,
+                km=Number(f"{END_TOLERANCE_KM:g}"),
+                name=spec.start.name or "",
+                lon=Number(str(spec.start.lon)),
+                lat=Number(str(spec.start.lat)),
+            )
         )
     if spec.end is not None:
         d_end = geodesic_m(spec.end.lon, spec.end.lat, coords[-1, 0], coords[-1, 1]) / 1000.0
         if d_end > END_TOLERANCE_KM:
             raise ConfigError(
-                f"{path}: the line ends {d_end:.1f} km from the declared end "
-                f"{spec.end.name or ''} ({spec.end.lon}, {spec.end.lat})"
+                message(
+                    "profile.end_far",
+                    "{path}: the line ends {km} km from the declared end {name} ({lon}, {lat})",
+                    path=path,
+                    km=Number(f"{d_end:.1f}"),
+                    name=spec.end.name or "",
+                    lon=Number(str(spec.end.lon)),
+                    lat=Number(str(spec.end.lat)),
+                )
             )
     return LineString(coords)
 
@@ -260,18 +335,46 @@ def _read_sides(path: Path, spec: SidesSpec) -> dict[str, BaseGeometry]:
         if code not in spec.codes:
             continue
         if code in found:
-            raise ConfigError(f"{path}: two features have {spec.property} = {code!r}")
+            raise ConfigError(
+                message(
+                    "profile.two_features",
+                    "{path}: two features have {property} = {code}",
+                    path=path,
+                    property=spec.property,
+                    code=repr(code),
+                )
+            )
         geom = _geometry(path, feature)
         if geom.geom_type not in ("Polygon", "MultiPolygon"):
-            raise ConfigError(f"{path}: side {code} is a {geom.geom_type}, expected a polygon")
+            raise ConfigError(
+                message(
+                    "profile.not_polygon",
+                    "{path}: side {code} is a {found}, expected a polygon",
+                    path=path,
+                    code=code,
+                    found=geom.geom_type,
+                )
+            )
         if not geom.is_valid:
             raise ConfigError(
-                f"{path}: side {code} polygon is invalid: {shapely.is_valid_reason(geom)}"
+                message(
+                    "profile.bad_polygon",
+                    "{path}: side {code} polygon is invalid: {why}",
+                    path=path,
+                    code=code,
+                    why=shapely.is_valid_reason(geom),
+                )
             )
         found[code] = geom
     missing = [c for c in spec.codes if c not in found]
     if missing:
         raise ConfigError(
-            f"{path}: no feature with {spec.property} = {', '.join(map(repr, missing))}"
+            message(
+                "profile.no_feature",
+                "{path}: no feature with {property} = {codes}",
+                path=path,
+                property=spec.property,
+                codes=", ".join(map(repr, missing)),
+            )
         )
     return {code: found[code] for code in spec.codes}

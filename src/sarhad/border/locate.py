@@ -32,6 +32,7 @@ from shapely.geometry.base import BaseGeometry
 from sarhad.border.geo import FloatArray, Polyline, geodesic_m, geodesic_one, nearest_far
 from sarhad.border.index import SegmentGrid
 from sarhad.border.sides import SideGrid
+from sarhad.core.i18n import Number, Text, message
 
 if TYPE_CHECKING:
     from sarhad.border.profile import BorderProfile
@@ -300,10 +301,18 @@ def _run(work: Callable[[slice], None], slices: list[slice]) -> None:
         pass
 
 
-def check_range(value: float, limit: float) -> str | None:
+def check_range(value: float, limit: float) -> Text | None:
     """What is wrong with one coordinate (``|value| <= limit``), or None."""
     if not math.isfinite(value):
-        return f"must be a finite number, got {value}"
+        return message(
+            "border.not_finite", "must be a finite number, got {value}", value=str(value)
+        )
     if not -limit <= value <= limit:
-        return f"must be between {-limit:g} and {limit:g}, got {value:g}"
+        return message(
+            "border.out_of_range",
+            "must be between {least} and {most}, got {value}",
+            least=Number(f"{-limit:g}"),
+            most=Number(f"{limit:g}"),
+            value=Number(f"{value:g}"),
+        )
     return None

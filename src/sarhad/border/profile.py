@@ -24,6 +24,7 @@ from sarhad.border.loader import read_profile
 from sarhad.border.locate import LocatedArrays, Location, Locator, check_range
 from sarhad.border.model import Place, Sector, sector_id
 from sarhad.core.errors import ConfigError, FieldError, InvalidInput, NotFound
+from sarhad.core.i18n import Number, Text, message
 
 if TYPE_CHECKING:
     from sarhad.core.config import Settings
@@ -130,15 +131,34 @@ class BorderProfile:
             return self._sector_by_id[sector_id]
         except KeyError:
             raise NotFound(
-                f"no sector {sector_id!r} on the {self.id} border",
-                hint=f"ids run from {self.sectors[0].id} to {self.sectors[-1].id}",
+                message(
+                    "border.no_sector",
+                    "no sector {id} on the {border} border",
+                    id=repr(sector_id),
+                    border=self.id,
+                ),
+                hint=message(
+                    "border.no_sector.hint",
+                    "ids run from {first} to {last}",
+                    first=self.sectors[0].id,
+                    last=self.sectors[-1].id,
+                ),
             ) from None
 
     def sector_at_km(self, km: float) -> Sector:
         """The sector holding km marker ``km`` (a boundary belongs to the next sector)."""
         if not math.isfinite(km) or not -1e-9 <= km <= self.length_km + 1e-9:
             raise InvalidInput(
-                FieldError("km", f"must be between 0 and {self.length_km:.3f}, got {km}")
+                FieldError.of(
+                    "km",
+                    message(
+                        "border.km_range",
+                        "must be between {least} and {most}, got {km}",
+                        least=0,
+                        most=Number(f"{self.length_km:.3f}"),
+                        km=km,
+                    ),
+                )
             )
         return self.sectors[int(self._locator.sector_index(km))]
 
@@ -150,7 +170,12 @@ class BorderProfile:
             return self._place_by_id[place_id]
         except KeyError:
             raise NotFound(
-                f"no crossing, market or post {place_id!r} on the {self.id} border"
+                message(
+                    "border.no_place",
+                    "no crossing, market or post {id} on the {border} border",
+                    id=repr(place_id),
+                    border=self.id,
+                )
             ) from None
 
     # -- locate ------------------------------------------------------------------------
@@ -165,7 +190,9 @@ class BorderProfile:
             try:
                 problem = check_range(float(value), limit)
             except (TypeError, ValueError):
-                problem = f"must be a number, got {value!r}"
+                problem = message(
+                    "border.not_a_number", "must be a number, got {value}", value=repr(value)
+                )
             if problem:
                 errors.append(FieldError(field, problem))
         if errors:
@@ -198,7 +225,7 @@ class BorderProfile:
     def _off_km(self, lon: float, lat: float) -> float:
         return self._locator.locate_one(float(lon), float(lat)).distance_m / 1000.0
 
-    def swap_hint(self, lon: float, lat: float) -> str | None:
+    def swap_hint(self, lon: float, lat: float) -> Text | None:
         """ "did you swap longitude and latitude?" with the swapped reading, when it applies."""
         swapped = self.swapped_reading(lon, lat)
         if swapped is None:
@@ -206,11 +233,17 @@ class BorderProfile:
         s_lon, s_lat = swapped
         off_km = self._off_km(s_lon, s_lat)
         where = (
-            "is near the line"
+            message("border.swap.near", "is near the line")
             if off_km <= self.max_km_from_line
-            else f"is {off_km:,.0f} km from the line"
+            else message("border.swap.far", "is {km} km from the line", km=Number(f"{off_km:,.0f}"))
         )
-        return f"did you swap longitude and latitude? lon {s_lon:g}, lat {s_lat:g} {where}"
+        return message(
+            "border.swap",
+            "did you swap longitude and latitude? lon {lon}, lat {lat} {where}",
+            lon=Number(f"{s_lon:g}"),
+            lat=Number(f"{s_lat:g}"),
+            where=where,
+        )
 
     def locate_record(
         self, lon: float, lat: float, *, far_from_line: bool = False, field: str = "location"
@@ -228,15 +261,23 @@ class BorderProfile:
             return loc, True
         if far_from_line:
             return loc, False
-        hint = self.swap_hint(lon, lat) or (
+        hint = self.swap_hint(lon, lat) or message(
+            "border.far.hint",
             "check the coordinates; if the record truly lies that far away, mark it "
-            "far_from_line (it is then kept without a sector)"
+            "far_from_line (it is then kept without a sector)",
         )
         raise InvalidInput(
-            FieldError(
+            FieldError.of(
                 field,
-                f"lon {lon:g}, lat {lat:g} is {off_km:,.1f} km from the border line, farther "
-                f"than the {self.max_km_from_line:g} km this node accepts",
+                message(
+                    "border.far",
+                    "lon {lon}, lat {lat} is {km} km from the border line, farther "
+                    "than the {most} km this node accepts",
+                    lon=Number(f"{lon:g}"),
+                    lat=Number(f"{lat:g}"),
+                    km=Number(f"{off_km:,.1f}"),
+                    most=Number(f"{self.max_km_from_line:g}"),
+                ),
             ),
             hint=hint,
         )
@@ -252,16 +293,35 @@ class BorderProfile:
             try:
                 arr = np.ascontiguousarray(values, dtype=np.float64).ravel()
             except (TypeError, ValueError) as exc:
-                raise InvalidInput(FieldError(field, f"must be numbers: {exc}")) from None
+                raise InvalidInput(
+                    FieldError.of(
+                        field, message("border.not_numbers", "must be numbers: {why}", why=exc)
+                    )
+                ) from None
             bad = ~(np.abs(arr) <= limit)  # also catches NaN
             if bad.any():
                 i = int(np.argmax(bad))
                 problem = check_range(float(arr[i]), limit)
-                raise InvalidInput(FieldError(field, f"value at index {i} {problem}"))
+                raise InvalidInput(
+                    FieldError.of(
+                        field,
+                        message(
+                            "border.at_index", "value at index {i} {problem}", i=i, problem=problem
+                        ),
+                    )
+                )
             arrays.append(arr)
         if len(arrays[0]) != len(arrays[1]):
             raise InvalidInput(
-                FieldError("lat", f"has {len(arrays[1])} values but lon has {len(arrays[0])}")
+                FieldError.of(
+                    "lat",
+                    message(
+                        "border.lengths",
+                        "has {count} values but lon has {lon_count}",
+                        count=len(arrays[1]),
+                        lon_count=len(arrays[0]),
+                    ),
+                )
             )
         return self._locator.locate_arrays(arrays[0], arrays[1])
 
@@ -325,7 +385,13 @@ def load_profile(
     if sector_length_km is not None and not (
         math.isfinite(sector_length_km) and sector_length_km > 0
     ):
-        raise ConfigError(f"sector length must be a positive number of km, got {sector_length_km}")
+        raise ConfigError(
+            message(
+                "border.sector_length",
+                "sector length must be a positive number of km, got {km}",
+                km=sector_length_km,
+            )
+        )
     spec = data.spec
     profile = BorderProfile(
         id=spec.id,
@@ -345,8 +411,15 @@ def load_profile(
         off_km = profile.locate(crossing.lon, crossing.lat).distance_m / 1000.0
         if off_km > MAX_CROSSING_OFFSET_KM:
             raise ConfigError(
-                f"{folder / 'profile.toml'}: crossing {crossing.id!r} is {off_km:.1f} km from "
-                f"the line (more than {MAX_CROSSING_OFFSET_KM:g} km); check its lon/lat"
+                message(
+                    "border.crossing_far",
+                    "{path}: crossing {id} is {km} km from the line (more than {most} km); "
+                    "check its lon/lat",
+                    path=folder / "profile.toml",
+                    id=repr(crossing.id),
+                    km=Number(f"{off_km:.1f}"),
+                    most=Number(f"{MAX_CROSSING_OFFSET_KM:g}"),
+                )
             )
     return profile
 

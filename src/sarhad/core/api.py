@@ -22,7 +22,7 @@ from sarhad.core.auth import Permission, Principal, authenticate
 from sarhad.core.config import Settings
 from sarhad.core.db import Database
 from sarhad.core.errors import FieldError, Forbidden, InvalidInput, SarhadError, validation_text
-from sarhad.core.i18n import Text
+from sarhad.core.i18n import Text, message
 from sarhad.core.ports import CourierPort, Ports
 
 log = logging.getLogger("sarhad.api")
@@ -105,8 +105,14 @@ def caller(request: Request) -> Principal:
                 sent = request.headers.get(CSRF_HEADER, "")
                 if not sent or not secrets.compare_digest(sent, csrf):
                     raise Forbidden(
-                        f"the {CSRF_HEADER} header is missing or does not match this session",
-                        hint="send the token from the page's csrf-token meta tag",
+                        message(
+                            "auth.csrf",
+                            "the {header} header is missing or does not match this session",
+                            header=CSRF_HEADER,
+                        ),
+                        hint=message(
+                            "auth.csrf.hint", "send the token from the page's csrf-token meta tag"
+                        ),
                     )
             return principal
     with n.db.session() as session:

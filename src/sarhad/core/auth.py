@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from sarhad.core.db import Base, UTCDateTime, lock_writes, utcnow
 from sarhad.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, Unauthorized
+from sarhad.core.i18n import message
 from sarhad.core.journal import audit
 
 
@@ -184,8 +185,15 @@ class Principal:
         """Raise ``Forbidden`` unless the role allows ``permission``."""
         if not allowed(self.role, permission):
             raise Forbidden(
-                f"role {self.role.value} may not do {permission.value}",
-                hint="ask an admin for an account with the right role",
+                message(
+                    "auth.forbidden",
+                    "role {role} may not do {permission}",
+                    role=self.role.value,
+                    permission=permission.value,
+                ),
+                hint=message(
+                    "auth.forbidden.hint", "ask an admin for an account with the right role"
+                ),
             )
 
     def __repr__(self) -> str:
@@ -206,7 +214,15 @@ def hash_token(token: str) -> str:
 def _check_username(username: str) -> None:
     if not username or len(username) > 80 or not all(c.isalnum() or c in "-_." for c in username):
         raise InvalidInput(
-            FieldError("username", "use 1-80 letters, digits, '-', '_' or '.' (name the desk)")
+            FieldError.of(
+                "username",
+                message(
+                    "users.bad_name",
+                    "use {least}-{most} letters, digits, '-', '_' or '.' (name the desk)",
+                    least=1,
+                    most=80,
+                ),
+            )
         )
 
 
@@ -215,7 +231,10 @@ def add_user(session: Session, *, username: str, role: Role, actor: str) -> User
     _check_username(username)
     lock_writes(session)
     if session.scalar(select(User).where(User.username == username)):
-        raise Conflict(f"user {username!r} already exists", hint="use 'sarhad users token'")
+        raise Conflict(
+            message("users.exists", "user {name} already exists", name=repr(username)),
+            hint=message("users.exists.hint", "use 'sarhad users token'"),
+        )
     user = User(id=str(uuid.uuid4()), username=username, role=role.value, created_at=utcnow())
     session.add(user)
     session.flush()
@@ -235,7 +254,10 @@ def issue_token(session: Session, *, username: str, name: str = "default", actor
     lock_writes(session)
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise NotFound(f"no user {username!r}", hint="create it with 'sarhad users add'")
+        raise NotFound(
+            message("users.none", "no user {name}", name=repr(username)),
+            hint=message("users.none.hint", "create it with 'sarhad users add'"),
+        )
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(
         id=str(uuid.uuid4()),
@@ -263,7 +285,7 @@ def revoke_tokens(session: Session, *, username: str, actor: str) -> int:
     lock_writes(session)
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise NotFound(f"no user {username!r}")
+        raise NotFound(message("users.none", "no user {name}", name=repr(username)))
     rows = session.scalars(
         select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
     ).all()
@@ -288,14 +310,20 @@ def list_users(session: Session) -> list[User]:
 def authenticate(session: Session, token: str | None) -> Principal:
     """The principal owning ``token``; ``Unauthorized`` if missing, unknown, revoked or disabled."""
     if not token:
-        raise Unauthorized("an API token is required", hint="send 'Authorization: Bearer <token>'")
+        raise Unauthorized(
+            message("auth.token_required", "an API token is required"),
+            hint=message("auth.token_required.hint", "send 'Authorization: Bearer <token>'"),
+        )
     row = session.execute(
         select(ApiToken, User)
         .join(User, User.id == ApiToken.user_id)
         .where(ApiToken.token_hash == hash_token(token))
     ).first()
     if row is None or row[0].revoked_at is not None or row[1].disabled:
-        raise Unauthorized("the API token is not valid", hint="ask an admin for a new token")
+        raise Unauthorized(
+            message("auth.token_invalid", "the API token is not valid"),
+            hint=message("auth.token_invalid.hint", "ask an admin for a new token"),
+        )
     return Principal(row[1].username, Role(row[1].role))
 
 
@@ -316,15 +344,30 @@ def set_password(session: Session, *, username: str, password: str, actor: str) 
     """Set or change the web console password of ``username`` (stored as an Argon2id hash)."""
     if len(password) < MIN_PASSWORD:
         raise InvalidInput(
-            FieldError("password", f"use at least {MIN_PASSWORD} characters (a passphrase)")
+            FieldError.of(
+                "password",
+                message(
+                    "users.short_password",
+                    "use at least {least} characters (a passphrase)",
+                    least=MIN_PASSWORD,
+                ),
+            )
         )
     lock_writes(session)
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise NotFound(f"no user {username!r}", hint="create it with 'sarhad users add'")
+        raise NotFound(
+            message("users.none", "no user {name}", name=repr(username)),
+            hint=message("users.none.hint", "create it with 'sarhad users add'"),
+        )
     if user.role == Role.PARTNER.value:
         raise InvalidInput(
-            FieldError("username", "a partner's machine account has no console password")
+            FieldError.of(
+                "username",
+                message(
+                    "users.partner_password", "a partner's machine account has no console password"
+                ),
+            )
         )
     user.password_hash = PASSWORDS.hash(password)
     audit(

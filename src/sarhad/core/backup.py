@@ -43,6 +43,7 @@ from sarhad import __version__
 from sarhad.core.config import Settings
 from sarhad.core.db import Database, utcnow
 from sarhad.core.errors import ConfigError, Conflict, FieldError, InvalidInput
+from sarhad.core.i18n import message
 from sarhad.core.sealing import PRIVATE_DIR, PRIVATE_FILE, write_private
 
 FORMAT = "sarhad-backup/1"
@@ -78,7 +79,10 @@ class Manifest:
             return cls(**doc)
         except (ValueError, TypeError) as exc:
             raise InvalidInput(
-                FieldError("archive", f"its manifest is not readable ({exc})")
+                FieldError.of(
+                    "archive",
+                    message("backup.manifest", "its manifest is not readable ({why})", why=exc),
+                )
             ) from None
 
 
@@ -116,7 +120,13 @@ def sqlite_path(url: str) -> Path | None:
 def _major(version_text: str) -> int:
     found = re.search(r"(\d+)(?:\.\d+)?", version_text)
     if found is None:
-        raise ConfigError(f"cannot read a PostgreSQL version from {version_text!r}")
+        raise ConfigError(
+            message(
+                "backup.pg_version",
+                "cannot read a PostgreSQL version from {text}",
+                text=repr(version_text),
+            )
+        )
     return int(found.group(1))
 
 
@@ -144,8 +154,18 @@ def pg_tool(name: str, major: int) -> str:
         if done.returncode == 0 and _major(done.stdout) >= major:
             return str(path)
     raise ConfigError(
-        f"no {name} of PostgreSQL {major} or newer on this machine",
-        hint=f"install the PostgreSQL {major} client tools (Debian: postgresql-client-{major})",
+        message(
+            "backup.no_tool",
+            "no {name} of PostgreSQL {major} or newer on this machine",
+            name=name,
+            major=major,
+        ),
+        hint=message(
+            "backup.no_tool.hint",
+            "install the PostgreSQL {major} client tools (Debian: postgresql-client-{package})",
+            major=major,
+            package=str(major),  # a package name: its digits stay as written
+        ),
     )
 
 
@@ -163,7 +183,14 @@ def libpq(url: str) -> tuple[str, dict[str, str]]:
 def _run(command: list[str], env: dict[str, str], what: str) -> None:
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise ConfigError(f"{what} failed: {done.stderr.strip()[-2000:]}")
+        raise ConfigError(
+            message(
+                "backup.tool_failed",
+                "{what} failed: {why}",
+                what=what,
+                why=done.stderr.strip()[-2000:],
+            )
+        )
 
 
 # -- backup -----------------------------------------------------------------------------------
@@ -209,7 +236,8 @@ def _read_sqlite_facts(path: Path) -> tuple[str, str]:
         conn.close()
     if node_id is None or revision is None:
         raise ConfigError(
-            "the database has no node id or schema revision", hint="run 'sarhad init'"
+            message("backup.no_node", "the database has no node id or schema revision"),
+            hint=message("node.run_init", "run 'sarhad init'"),
         )
     return str(node_id[0]), str(revision[0])
 
@@ -220,7 +248,8 @@ def _read_pg_facts(db: Database) -> tuple[str, str]:
         revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     if node_id is None or revision is None:
         raise ConfigError(
-            "the database has no node id or schema revision", hint="run 'sarhad init'"
+            message("backup.no_node", "the database has no node id or schema revision"),
+            hint=message("node.run_init", "run 'sarhad init'"),
         )
     return str(node_id), str(revision)
 
@@ -243,15 +272,23 @@ def backup(
     out = out.resolve()
     if out.exists():
         raise Conflict(
-            f"{out} exists already", hint="give a new file name (a backup never overwrites)"
+            message("backup.exists", "{path} exists already", path=out),
+            hint=message("backup.exists.hint", "give a new file name (a backup never overwrites)"),
         )
     if not out.parent.is_dir():
-        raise InvalidInput(FieldError("out", f"the folder {out.parent} does not exist"))
+        raise InvalidInput(
+            FieldError.of(
+                "out",
+                message("backup.no_folder", "the folder {path} does not exist", path=out.parent),
+            )
+        )
     with _workdir(out.parent) as work:
         if db.backend == "sqlite":
             source = sqlite_path(db.url)
             if source is None:
-                raise ConfigError("an in-memory database cannot be backed up")
+                raise ConfigError(
+                    message("backup.in_memory", "an in-memory database cannot be backed up")
+                )
             member, dump = SQLITE_MEMBER, work / SQLITE_MEMBER
             task = (
                 progress.add_task("database (SQLite online backup)", total=None)
@@ -340,15 +377,39 @@ def read_manifest(archive: Path) -> Manifest:
             first = tar.next()
             if first is None or first.name != MANIFEST:
                 raise InvalidInput(
-                    FieldError("archive", f"{archive} is not a Sarhad backup (no manifest)")
+                    FieldError.of(
+                        "archive",
+                        message(
+                            "backup.not_backup",
+                            "{path} is not a Sarhad backup (no manifest)",
+                            path=archive,
+                        ),
+                    )
                 )
             data = tar.extractfile(first)
             assert data is not None
             manifest = Manifest.from_json(data.read())
     except (tarfile.TarError, OSError, EOFError) as exc:
-        raise InvalidInput(FieldError("archive", f"{archive} is not readable ({exc})")) from None
+        raise InvalidInput(
+            FieldError.of(
+                "archive",
+                message(
+                    "backup.unreadable", "{path} is not readable ({why})", path=archive, why=exc
+                ),
+            )
+        ) from None
     if manifest.format != FORMAT:
-        raise InvalidInput(FieldError("archive", f"format {manifest.format!r} is not {FORMAT!r}"))
+        raise InvalidInput(
+            FieldError.of(
+                "archive",
+                message(
+                    "backup.format",
+                    "format {found} is not {format}",
+                    found=repr(manifest.format),
+                    format=repr(FORMAT),
+                ),
+            )
+        )
     return manifest
 
 
@@ -381,14 +442,30 @@ def restore(
     manifest = read_manifest(archive)
     if manifest.backend != db.backend:
         raise Conflict(
-            f"the archive is of a {manifest.backend} node and this node uses {db.backend}",
-            hint=f"restore it into a node on {manifest.backend}",
+            message(
+                "backup.backend",
+                "the archive is of a {theirs} node and this node uses {ours}",
+                theirs=manifest.backend,
+                ours=db.backend,
+            ),
+            hint=message(
+                "backup.backend.hint", "restore it into a node on {theirs}", theirs=manifest.backend
+            ),
         )
     if not knows(manifest.schema_revision):
         raise Conflict(
-            f"the archive's schema {manifest.schema_revision} is newer than this version of "
-            f"Sarhad ({__version__}) knows",
-            hint=f"restore it with Sarhad {manifest.sarhad_version} or newer",
+            message(
+                "backup.schema",
+                "the archive's schema {revision} is newer than this version of "
+                "Sarhad ({version}) knows",
+                revision=manifest.schema_revision,
+                version=__version__,
+            ),
+            hint=message(
+                "backup.schema.hint",
+                "restore it with Sarhad {version} or newer",
+                version=manifest.sarhad_version,
+            ),
         )
     settings.data_dir.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
     db_file = sqlite_path(db.url)
@@ -397,9 +474,16 @@ def restore(
     problems = not_empty(settings, db)
     if problems:
         raise Conflict(
-            "a restore goes into an empty node only: " + "; ".join(problems),
-            hint="point SARHAD_DATA_DIR at a new folder and SARHAD_DATABASE_URL at a new, "
-            "empty database (never restore over a node)",
+            message(
+                "backup.not_empty",
+                "a restore goes into an empty node only: {problems}",
+                problems="; ".join(problems),
+            ),
+            hint=message(
+                "backup.not_empty.hint",
+                "point SARHAD_DATA_DIR at a new folder and SARHAD_DATABASE_URL at a new, "
+                "empty database (never restore over a node)",
+            ),
         )
     with _workdir(settings.data_dir) as work:
         extracted = _extract(archive, manifest, work, progress)
@@ -416,7 +500,11 @@ def restore(
             if manifest.backend == "sqlite":
                 db_path = sqlite_path(db.url)
                 if db_path is None:
-                    raise ConfigError("cannot restore into an in-memory database")
+                    raise ConfigError(
+                        message(
+                            "backup.restore_in_memory", "cannot restore into an in-memory database"
+                        )
+                    )
                 db.dispose()
                 written.append(db_path)
                 _sqlite_copy(
@@ -454,7 +542,14 @@ def _file_target(settings: Settings, name: str) -> Path:
         return settings.patrol_config or settings.data_dir / "patrols.toml"
     parts = Path(name).parts
     if len(parts) != 2 or parts[0] != "keys" or parts[1] in ("", ".", ".."):
-        raise InvalidInput(FieldError("archive", f"unexpected file {name!r} in the archive"))
+        raise InvalidInput(
+            FieldError.of(
+                "archive",
+                message(
+                    "backup.unexpected", "unexpected file {name} in the archive", name=repr(name)
+                ),
+            )
+        )
     return settings.data_dir / "keys" / parts[1]
 
 
@@ -472,7 +567,14 @@ def _extract(
             expected = manifest.members.get(info.name)
             if expected is None or not info.isfile():
                 raise InvalidInput(
-                    FieldError("archive", f"member {info.name!r} is not in its manifest")
+                    FieldError.of(
+                        "archive",
+                        message(
+                            "backup.not_in_manifest",
+                            "member {name} is not in its manifest",
+                            name=repr(info.name),
+                        ),
+                    )
                 )
             target = work / f"{len(out)}.member"
             digest = hashlib.sha256()
@@ -487,12 +589,22 @@ def _extract(
                         progress.advance(task, len(chunk))
             if digest.hexdigest() != expected["sha256"]:
                 raise InvalidInput(
-                    FieldError(
-                        "archive", f"member {info.name} does not match its checksum: damaged"
+                    FieldError.of(
+                        "archive",
+                        message(
+                            "backup.checksum",
+                            "member {name} does not match its checksum: damaged",
+                            name=info.name,
+                        ),
                     )
                 )
             out[info.name] = target
     missing = sorted(set(manifest.members) - set(out))
     if missing:
-        raise InvalidInput(FieldError("archive", f"members missing: {', '.join(missing)}"))
+        raise InvalidInput(
+            FieldError.of(
+                "archive",
+                message("backup.missing", "members missing: {names}", names=", ".join(missing)),
+            )
+        )
     return out

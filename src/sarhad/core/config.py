@@ -16,6 +16,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from sarhad.core.errors import ConfigError
+from sarhad.core.i18n import message
 
 
 class Settings(BaseSettings):
@@ -207,7 +208,9 @@ class Settings(BaseSettings):
     def _feed_urls(cls, v: list[str]) -> list[str]:
         for url in v:
             if not url.startswith(("http://", "https://")):
-                raise ValueError(f"{url!r} is not an http(s) address")
+                raise ValueError(
+                    message("config.not_http", "{url} is not an http(s) address", url=repr(url))
+                )
         return v
 
     @field_validator("trusted_proxies")
@@ -219,7 +222,11 @@ class Settings(BaseSettings):
                 out.append(str(ipaddress.ip_network(entry, strict=False)))
             except ValueError:
                 raise ValueError(
-                    f"{entry!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/24)"
+                    message(
+                        "config.not_network",
+                        "{entry} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/24)",
+                        entry=repr(entry),
+                    )
                 ) from None
         return out
 
@@ -229,15 +236,24 @@ class Settings(BaseSettings):
         if v == "":
             return None  # SARHAD_DATABASE_URL= (empty) means "use the default"
         if isinstance(v, str) and not v.startswith(("sqlite", "postgresql")):
-            raise ValueError("must start with sqlite:// or postgresql://")
+            raise ValueError(
+                message("config.database_url", "must start with sqlite:// or postgresql://")
+            )
         return v
 
     @model_validator(mode="after")
     def _thresholds_ascend(self) -> Settings:
         if not self.risk_medium < self.risk_high < self.risk_critical:
-            raise ValueError("risk_medium < risk_high < risk_critical must hold")
+            raise ValueError(
+                message("config.risk_order", "risk_medium < risk_high < risk_critical must hold")
+            )
         if self.lease_poll_every_s >= self.lease_ttl_s:
-            raise ValueError("lease_poll_s must be shorter than lease_ttl_s (renewals come late)")
+            raise ValueError(
+                message(
+                    "config.lease_poll",
+                    "lease_poll_s must be shorter than lease_ttl_s (renewals come late)",
+                )
+            )
         return self
 
     @property
@@ -272,10 +288,18 @@ def load_settings(config_file: Path | None = None, **overrides: object) -> Setti
             file_values = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
             raise ConfigError(
-                f"config file {path} does not exist", hint="check SARHAD_CONFIG"
+                message("config.no_file", "config file {path} does not exist", path=path),
+                hint=message("config.no_file.hint", "check SARHAD_CONFIG"),
             ) from exc
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+            raise ConfigError(
+                message(
+                    "config.bad_toml",
+                    "config file {path} is not valid TOML: {why}",
+                    path=path,
+                    why=exc,
+                )
+            ) from exc
     # Environment wins over the file: pass only file keys not set in the environment.
     env_keys = {k[len("SARHAD_") :].lower() for k in os.environ if k.startswith("SARHAD_")}
     # Values as the file and the caller gave them: Settings itself checks each one.
@@ -288,6 +312,9 @@ def load_settings(config_file: Path | None = None, **overrides: object) -> Setti
             f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
         )
         raise ConfigError(
-            f"invalid settings: {problems}",
-            hint="fix the SARHAD_* variable or config key named (see docs/operations.md)",
+            message("config.invalid", "invalid settings: {problems}", problems=problems),
+            hint=message(
+                "config.invalid.hint",
+                "fix the SARHAD_* variable or config key named (see docs/operations.md)",
+            ),
         ) from None

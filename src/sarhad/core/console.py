@@ -16,6 +16,7 @@ from sarhad.core import i18n
 from sarhad.core.config import Settings, load_settings
 from sarhad.core.db import Database, open_database
 from sarhad.core.errors import ConfigError, InvalidInput, SarhadError
+from sarhad.core.i18n import message
 from sarhad.core.ports import MissingPort
 
 out = Console()
@@ -124,11 +125,17 @@ def open_db(s: Settings) -> Database:
     db = closing(open_database(s))
     if s.database_url is None and not (s.data_dir / "sarhad.db").exists():
         raise ConfigError(
-            f"no node database in {s.data_dir.resolve()}",
-            hint="run 'sarhad init' first (or set SARHAD_DATA_DIR / SARHAD_DATABASE_URL)",
+            message("node.no_database", "no node database in {path}", path=s.data_dir.resolve()),
+            hint=message(
+                "node.no_database.hint",
+                "run 'sarhad init' first (or set SARHAD_DATA_DIR / SARHAD_DATABASE_URL)",
+            ),
         )
     if not inspect(db.engine).has_table("change_log"):
-        raise ConfigError("the database has no Sarhad schema", hint="run 'sarhad init' first")
+        raise ConfigError(
+            message("node.no_schema", "the database has no Sarhad schema"),
+            hint=message("node.init_first", "run 'sarhad init' first"),
+        )
     return db
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.types import TypeDecorator
 
 from sarhad.core.config import Settings
 from sarhad.core.errors import ConfigError
+from sarhad.core.i18n import message
 from sarhad.core.sealing import NodeKey
 
 # Stable constraint names so Alembic migrations read the same on SQLite and PostgreSQL.
@@ -161,5 +162,8 @@ def get_node_id(session: Session) -> str:
     """This node's permanent id (a UUID written by ``sarhad init``)."""
     row = session.get(NodeMeta, "node_id")
     if row is None:
-        raise ConfigError("this node has no id yet", hint="run 'sarhad init'")
+        raise ConfigError(
+            message("node.no_id", "this node has no id yet"),
+            hint=message("node.run_init", "run 'sarhad init'"),
+        )
     return row.value

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sarhad.core.i18n import Text, define, plain
+from sarhad.core.i18n import Text, define, message, plain
 
 
 @dataclass
@@ -71,12 +71,29 @@ class SarhadError(Exception):
         return self.hint if self.hint_text is None else self.hint_text.in_(lang)
 
 
+def reason_of(exc: BaseException) -> Text:
+    """The coded message a lower layer raised (``ValueError(message(...))``), to raise again
+    as an error of this layer; a text without a code is shown as written (``error.plain``)."""
+    found = exc.args[0] if exc.args else None
+    return found if isinstance(found, Text) else Text("error.plain", {"text": str(exc)})
+
+
+def with_hint(exc: SarhadError) -> Text:
+    """``message (hint)`` of an error, as one coded message (a field's problem that was an
+    error of its own elsewhere, e.g. an unknown sector)."""
+    if exc.hint_text is None:
+        return exc.text
+    return message("error.with_hint", "{message} ({hint})", message=exc.text, hint=exc.hint_text)
+
+
 class InvalidInput(SarhadError):
     """Input failed validation; ``errors`` names each bad field."""
 
     status_code = 422
 
-    def __init__(self, errors: list[FieldError] | FieldError, *, hint: str | None = None) -> None:
+    def __init__(
+        self, errors: list[FieldError] | FieldError, *, hint: str | Text | None = None
+    ) -> None:
         self.errors = errors if isinstance(errors, list) else [errors]
         super().__init__("; ".join(str(e) for e in self.errors), hint=hint)
         self.text = Text("error.invalid", {"fields": "; ".join(str(e) for e in self.errors)})
@@ -102,8 +119,12 @@ def from_validation(exc: Any, *, prefix: str = "") -> InvalidInput:
 
 def validation_text(e: Any) -> Text | None:
     """A pydantic error as a coded message (``validation.<type>`` with its context), when the
-    catalogue words that type; else None (shown as pydantic wrote it)."""
+    catalogue words that type; a validator's ``ValueError(message(...))`` as its own coded
+    message; else None (shown as pydantic wrote it)."""
     kind = str(e.get("type", ""))
+    raised = (e.get("ctx") or {}).get("error")
+    if isinstance(raised, ValueError) and raised.args and isinstance(raised.args[0], Text):
+        return raised.args[0]
     ctx = {k: v for k, v in (e.get("ctx") or {}).items() if isinstance(v, str | int | float)}
     return Text(f"validation.{kind}", ctx) if kind in VALIDATION else None
 

@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from sarhad.core.api import caller, media, node, responses
 from sarhad.core.auth import Permission, Principal
 from sarhad.core.errors import FieldError, Forbidden, InvalidInput
+from sarhad.core.i18n import message
 from sarhad.core.journal import ChangeLog
 
 #: Summaries of many records of one kind at once: ids → {id: summary} (missing: no summary).
@@ -140,7 +141,11 @@ def _start(raw: str | None, field: str) -> int | None:
     if raw is None or raw == "":
         return None
     if not raw.isdigit():
-        raise InvalidInput(FieldError(field, "must be a change number this node sent as an id"))
+        raise InvalidInput(
+            FieldError.of(
+                field, message("feed.bad_start", "must be a change number this node sent as an id")
+            )
+        )
     return int(raw)
 
 
@@ -172,12 +177,21 @@ async def feed(
         unknown = asked - set(every)
         if unknown:
             raise InvalidInput(
-                FieldError("entities", f"unknown: {', '.join(sorted(unknown))}"),
-                hint=f"choose from {', '.join(sorted(every))}",
+                FieldError.of(
+                    "entities",
+                    message("feed.unknown", "unknown: {names}", names=", ".join(sorted(unknown))),
+                ),
+                hint=message("feed.choose", "choose from {names}", names=", ".join(sorted(every))),
             )
         sources = {k: v for k, v in sources.items() if k in asked}
     if not sources:
-        raise Forbidden(f"role {principal.role.value} may not read any record of the live feed")
+        raise Forbidden(
+            message(
+                "feed.forbidden",
+                "role {role} may not read any record of the live feed",
+                role=principal.role.value,
+            )
+        )
     start = _start(request.headers.get("last-event-id"), "Last-Event-ID")
     if start is None:
         start = _start(after, "after")

@@ -33,6 +33,7 @@ from sarhad.core.api import ErrorBody, caller, node
 from sarhad.core.auth import Permission
 from sarhad.core.db import Database
 from sarhad.core.errors import Unavailable
+from sarhad.core.i18n import message
 from sarhad.core.metrics import NodeMetrics, is_loopback, statement_timeout
 
 #: Most seconds ``/readyz`` waits for the database (a load balancer's probe has its own timeout).
@@ -202,7 +203,12 @@ def _authorised(request: Request) -> None:
         principal = caller(request)
     except SQLAlchemyError:
         raise Unavailable(
-            "the token cannot be checked: the database does not answer",
-            hint="scrape from the node's own machine, or set metrics_open on a private network",
+            message(
+                "metrics.no_database", "the token cannot be checked: the database does not answer"
+            ),
+            hint=message(
+                "metrics.no_database.hint",
+                "scrape from the node's own machine, or set metrics_open on a private network",
+            ),
         ) from None
     principal.require(Permission.METRICS_READ)

@@ -41,6 +41,25 @@ DEFAULT = "en"
 #: The pseudo-locale for tests: every catalogued string comes back as ``⟦…⟧``.
 PSEUDO = "qps"
 OPEN, CLOSE = "⟦", "⟧"
+#: Persian readers expect Persian digits (the console's ``Intl.NumberFormat("fa")`` writes
+#: them); Urdu in Pakistan is commonly printed with Latin ones, as the console does.
+_DIGITS = {"fa": str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")}
+
+
+#: A number's separators as the console's Intl.NumberFormat("fa") writes them: ٬ and ٫.
+_SEPARATORS = {"fa": str.maketrans(",.", "٬٫")}
+
+
+def digits(value: str, lang: str) -> str:
+    """``value`` with the digits of ``lang`` (Persian digits in Persian, else as written)."""
+    table = _DIGITS.get(lang)
+    return value.translate(table) if table else value
+
+
+def numeral(value: str, lang: str) -> str:
+    """A formatted number (``4,311.5``) in the digits and separators of ``lang``."""
+    table = _SEPARATORS.get(lang)
+    return digits(value.translate(table) if table else value, lang)
 
 
 def N_(message: str) -> str:  # the gettext name for "translate later"
@@ -207,6 +226,22 @@ class _Safe(dict[str, Any]):
         return "{" + key + "}"
 
 
+class Number(str):
+    """A number already formatted as the English text has it (``Number(f"{km:,.1f}")``);
+    shown in the reader's digits like an ``int`` or ``float`` param."""
+
+
+def _param(value: Any, lang: str) -> Any:
+    """A param as the reader sees it: a nested ``Text`` in ``lang``, a number in its digits."""
+    if isinstance(value, Text):
+        return value.in_(lang)
+    if isinstance(value, Number):
+        return numeral(value, lang)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return numeral(str(value), lang)
+    return value
+
+
 def translate(code: str, params: Mapping[str, Any] | None, lang: str) -> str:
     """The message ``code`` worded in ``lang`` with ``params`` filled in.
 
@@ -215,7 +250,8 @@ def translate(code: str, params: Mapping[str, Any] | None, lang: str) -> str:
     """
     params = params or {}
     template = english(code)
-    filled = _Safe({k: v.in_(lang) if isinstance(v, Text) else v for k, v in params.items()})
+    # Numbers (not text params, which may be ids or codes) take the reader's digits.
+    filled = _Safe({k: _param(v, lang) for k, v in params.items()})
     if template is None:
         return code + ("" if not params else " " + ", ".join(f"{k}={v}" for k, v in filled.items()))
     worded = translations(lang).pgettext(code, template)

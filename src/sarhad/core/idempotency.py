@@ -34,6 +34,7 @@ from sarhad.core.api import Replay, caller, node
 from sarhad.core.auth import Principal
 from sarhad.core.db import Base, BigKey, UTCDateTime, lock_writes, utcnow
 from sarhad.core.errors import FieldError, InvalidInput
+from sarhad.core.i18n import message
 from sarhad.core.sealing import is_sealed, seal, unseal
 
 HEADER = "Idempotency-Key"
@@ -65,8 +66,17 @@ class StoredReply(Base):
 
 def _mismatch() -> InvalidInput:
     return InvalidInput(
-        FieldError(HEADER, "was already used with a different request (method, path or body)"),
-        hint="send a new key for a new request; reuse a key only to retry the same request",
+        FieldError.of(
+            HEADER,
+            message(
+                "idempotency.reused",
+                "was already used with a different request (method, path or body)",
+            ),
+        ),
+        hint=message(
+            "idempotency.reused.hint",
+            "send a new key for a new request; reuse a key only to retry the same request",
+        ),
     )
 
 

@@ -38,6 +38,7 @@ from pydantic import (
 )
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from sarhad.core.i18n import Text, message
 from sarhad.core.text import STRIPPED_MARK, text_pattern
 
 #: The years a date or date-time parameter may name: wide enough for any record of the
@@ -72,13 +73,31 @@ class Vocabularies:
 
     values: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
-    def check(self, name: str, value: str, what: str) -> str:
+    def check(self, name: str, value: str, what: Text) -> str:
         """``value`` if it is one of ``name``; a ValueError telling the choices otherwise."""
         known = self.values.get(name, ())
         if value in known:
             return value
-        choices = " or ".join(known) if len(known) <= 5 else f"one of {known[0]} … {known[-1]}"
-        raise ValueError(f"{value[:60]!r} is not a {what} of this border; use {choices}")
+        if len(known) > 5:
+            choices = message(
+                "params.range", "one of {first} … {last}", first=known[0], last=known[-1]
+            )
+        else:
+            choices = message(
+                "params.or",
+                "{rest} or {last}",
+                rest=", ".join(known[:-1]),
+                last=known[-1] if known else "",
+            )
+        raise ValueError(
+            message(
+                "params.not_of_border",
+                "{value} is not a {what} of this border; use {choices}",
+                value=repr(value[:60]),
+                what=what,
+                choices=choices,
+            )
+        )
 
 
 _current: ContextVar[Vocabularies] = ContextVar("sarhad_vocabularies")
@@ -96,7 +115,7 @@ def _known() -> Vocabularies:
 
 def _text(value: object) -> str:
     if not isinstance(value, str):
-        raise ValueError("must be text")
+        raise ValueError(message("params.text", "must be text"))
     return value
 
 
@@ -104,7 +123,15 @@ def _outside(text: str) -> ValueError | None:
     """The error for a date-like text whose year is outside the years allowed, if it is one."""
     found = re.match(r"([+-]?\d+)-\d\d(-|$)", text)
     if found and not FIRST_YEAR <= int(found.group(1)) <= LAST_YEAR:
-        return ValueError(f"{text[:40]!r} is outside the years {FIRST_YEAR} to {LAST_YEAR}")
+        return ValueError(
+            message(
+                "params.outside_years",
+                "{text} is outside the years {first} to {last}",
+                text=repr(text[:40]),
+                first=FIRST_YEAR,
+                last=LAST_YEAR,
+            )
+        )
     return None
 
 
@@ -123,10 +150,20 @@ def parse_datetime(value: object) -> datetime | None:
     if (outside := _outside(text)) is not None:
         raise outside
     if re.fullmatch(r"\d{4}-\d\d-\d\d([Tt ][\d:.]+)?", text):
-        raise ValueError(f"{text[:40]!r} has no time zone; add one, e.g. Z for UTC")
+        raise ValueError(
+            message(
+                "params.no_zone",
+                "{text} has no time zone; add one, e.g. Z for UTC",
+                text=repr(text[:40]),
+            )
+        )
     raise ValueError(
-        f"{text[:40]!r} is not a date-time; write e.g. 2026-11-21T06:00:00Z "
-        "(ISO 8601 with seconds and a time zone)"
+        message(
+            "params.not_datetime",
+            "{text} is not a date-time; write e.g. 2026-11-21T06:00:00Z "
+            "(ISO 8601 with seconds and a time zone)",
+            text=repr(text[:40]),
+        )
     )
 
 
@@ -142,7 +179,11 @@ def parse_date(value: object) -> date | None:
             return date.fromisoformat(text)
         except ValueError:
             pass
-    raise _outside(text) or ValueError(f"{text[:40]!r} is not a date; write e.g. 2026-11-21")
+    raise _outside(text) or ValueError(
+        message(
+            "params.not_date", "{text} is not a date; write e.g. 2026-11-21", text=repr(text[:40])
+        )
+    )
 
 
 def parse_month(value: object) -> str | None:
@@ -154,10 +195,14 @@ def parse_month(value: object) -> str | None:
         return None
     if re.fullmatch(MONTH_PATTERN, text):
         return text
-    raise _outside(text) or ValueError(f"{text[:40]!r} is not a month; write e.g. 2026-11")
+    raise _outside(text) or ValueError(
+        message(
+            "params.not_month", "{text} is not a month; write e.g. 2026-11", text=repr(text[:40])
+        )
+    )
 
 
-def _one_of(name: str, what: str) -> Any:
+def _one_of(name: str, what: Text) -> Any:
     def parse(value: object) -> str | None:
         if value is None:
             return None
@@ -167,7 +212,7 @@ def _one_of(name: str, what: str) -> Any:
     return parse
 
 
-def _many_of(name: str, what: str) -> Any:
+def _many_of(name: str, what: Text) -> Any:
     one = _one_of(name, what)
 
     def parse(value: object) -> list[str] | None:
@@ -184,7 +229,7 @@ def parse_bbox(value: object) -> tuple[float, float, float, float] | None:
     """``min_lon,min_lat,max_lon,max_lat`` in WGS84 degrees, minimum before maximum."""
     if isinstance(value, list):  # read as a sequence: one box, given once
         if len(value) > 1:
-            raise ValueError("give one box")
+            raise ValueError(message("params.one_box", "give one box"))
         value = value[0] if value else None
     if value is None:
         return None
@@ -193,12 +238,20 @@ def parse_bbox(value: object) -> tuple[float, float, float, float] | None:
         return None
     if not re.fullmatch(BBOX_PATTERN, text):
         raise ValueError(
-            "give four numbers: min_lon,min_lat,max_lon,max_lat "
-            "(longitudes from -180 to 180, latitudes from -90 to 90)"
+            message(
+                "params.bbox",
+                "give four numbers: min_lon,min_lat,max_lon,max_lat "
+                "(longitudes from -180 to 180, latitudes from -90 to 90)",
+            )
         )
     w, s, e, n = (float(x) for x in text.split(","))
     if not (w <= e and s <= n):
-        raise ValueError("the minimum comes first: min_lon <= max_lon and min_lat <= max_lat")
+        raise ValueError(
+            message(
+                "params.bbox_order",
+                "the minimum comes first: min_lon <= max_lon and min_lat <= max_lat",
+            )
+        )
     return w, s, e, n
 
 
@@ -230,28 +283,30 @@ QueryMonth = Annotated[
 Month = Annotated[
     str, PlainValidator(parse_month), _schema(pattern=MONTH_PATTERN, examples=["2026-11"])
 ]
+_SIDE = message("params.side", "side")
+_SECTOR = message("params.sector", "sector")
 QuerySide = Annotated[
-    str | None, PlainValidator(_one_of(SIDES, "side")), _schema(**{VOCABULARY: SIDES})
+    str | None, PlainValidator(_one_of(SIDES, _SIDE)), _schema(**{VOCABULARY: SIDES})
 ]
 # Query() on the lists and the box: FastAPI would read a list or a tuple from the body.
 QuerySides = Annotated[
     list[str] | None,
     Query(),
-    PlainValidator(_many_of(SIDES, "side")),
+    PlainValidator(_many_of(SIDES, _SIDE)),
     _list_schema({VOCABULARY: SIDES}),
 ]
 QuerySector = Annotated[
-    str | None, PlainValidator(_one_of(SECTORS, "sector")), _schema(**{VOCABULARY: SECTORS})
+    str | None, PlainValidator(_one_of(SECTORS, _SECTOR)), _schema(**{VOCABULARY: SECTORS})
 ]
 QuerySectors = Annotated[
     list[str] | None,
     Query(),
-    PlainValidator(_many_of(SECTORS, "sector")),
+    PlainValidator(_many_of(SECTORS, _SECTOR)),
     _list_schema({VOCABULARY: SECTORS}),
 ]
 QueryCrossing = Annotated[
     str | None,
-    PlainValidator(_one_of(CROSSINGS, "crossing or market")),
+    PlainValidator(_one_of(CROSSINGS, message("params.crossing", "crossing or market"))),
     _schema(**{VOCABULARY: CROSSINGS}),
 ]
 QueryBBox = Annotated[

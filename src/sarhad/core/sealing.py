@@ -28,6 +28,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from sarhad.core.errors import ConfigError
+from sarhad.core.i18n import message
 
 log = logging.getLogger("sarhad.sealing")
 
@@ -94,7 +95,9 @@ class NodeKey:
     def create(self) -> None:
         """Write a new key file with one fresh key (refused if one exists: never overwrite)."""
         if self.path.exists():
-            raise ConfigError(f"the node key {self.path} exists already")
+            raise ConfigError(
+                message("seal.key_exists", "the node key {path} exists already", path=self.path)
+            )
         self.write([Fernet.generate_key()])
 
     def write(self, keys: list[bytes]) -> None:
@@ -117,10 +120,13 @@ class NodeKey:
                 st = os.stat(self.path)
             except FileNotFoundError:
                 raise ConfigError(
-                    f"the node key file {self.path} is missing",
-                    hint="restore it from the backup of this node's data folder "
-                    "(docs/operations.md) or set SARHAD_NODE_KEY_FILE to where it is; a node "
-                    "upgraded from a version without one makes it at 'sarhad init'",
+                    message("seal.missing", "the node key file {path} is missing", path=self.path),
+                    hint=message(
+                        "seal.missing.hint",
+                        "restore it from the backup of this node's data folder "
+                        "(docs/operations.md) or set SARHAD_NODE_KEY_FILE to where it is; a node "
+                        "upgraded from a version without one makes it at 'sarhad init'",
+                    ),
                 ) from None
             stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
             if self._fernet is None or stamp != self._stamp:
@@ -141,9 +147,16 @@ class NodeKey:
             return self._current().decrypt(value[len(PREFIX) :].encode("ascii")).decode("utf-8")
         except (InvalidToken, ValueError):  # ValueError: not even ASCII, so damaged
             raise ConfigError(
-                f"a sealed value does not open with the node key {self.path}",
-                hint="the key file was replaced or damaged: restore it from backup "
-                "(docs/operations.md)",
+                message(
+                    "seal.does_not_open",
+                    "a sealed value does not open with the node key {path}",
+                    path=self.path,
+                ),
+                hint=message(
+                    "seal.does_not_open.hint",
+                    "the key file was replaced or damaged: restore it from backup "
+                    "(docs/operations.md)",
+                ),
             ) from None
 
     def opens(self, value: str) -> bool:
@@ -177,8 +190,8 @@ def _parse(path: Path) -> list[bytes]:
         keys = []
     if not keys:
         raise ConfigError(
-            f"the node key file {path} holds no valid key",
-            hint="restore it from backup (docs/operations.md)",
+            message("seal.bad_key", "the node key file {path} holds no valid key", path=path),
+            hint=message("seal.bad_key.hint", "restore it from backup (docs/operations.md)"),
         )
     return keys
 
@@ -188,8 +201,8 @@ def node_key(session: Session) -> NodeKey:
     key: NodeKey | None = session.info.get("node_key")
     if key is None:
         raise ConfigError(
-            "this database was opened without the node key",
-            hint="open it with core.db.open_database(settings)",
+            message("seal.no_key", "this database was opened without the node key"),
+            hint=message("seal.no_key.hint", "open it with core.db.open_database(settings)"),
         )
     return key
 

@@ -77,6 +77,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from sarhad.core.errors import ConfigError
+from sarhad.core.i18n import message
 from sarhad.core.sealing import PRIVATE_DIR, PRIVATE_FILE, write_private
 from sarhad.core.times import CLOCK_SKEW
 
@@ -262,9 +263,9 @@ def load_public_pem(pem: str) -> Ed25519PublicKey:
     try:
         key = serialization.load_pem_public_key(pem.encode("utf-8"))
     except (ValueError, UnicodeEncodeError):
-        raise ValueError("not a PEM public key") from None
+        raise ValueError(message("signing.not_pem", "not a PEM public key")) from None
     if not isinstance(key, Ed25519PublicKey):
-        raise ValueError("not an Ed25519 public key")
+        raise ValueError(message("signing.not_ed25519_public", "not an Ed25519 public key"))
     return key
 
 
@@ -750,11 +751,25 @@ def revoke(
     """
     target = ring.key(key_id)
     if target is None:
-        raise ValueError(f"key {key_id} is not one of this node's keys")
+        raise ValueError(
+            message("keys.not_ours", "key {id} is not one of this node's keys", id=key_id)
+        )
     if at > now + CLOCK_SKEW:
-        raise ValueError("a revocation takes effect now or earlier, not in the future")
+        raise ValueError(
+            message(
+                "signing.revoke_future",
+                "a revocation takes effect now or earlier, not in the future",
+            )
+        )
     if target.revocation is Revocation.COMPROMISED or target.revocation is reason:
-        raise ValueError(f"key {key_id} is revoked already ({target.revocation})")
+        raise ValueError(
+            message(
+                "keys.revoked_already",
+                "key {id} is revoked already ({revocation})",
+                id=key_id,
+                revocation=target.revocation,
+            )
+        )
     since = at if target.revoked_at is None else min(at, target.revoked_at)
     revoked = replace(target, revoked_at=since, revocation=reason)
     active, signer = ring.active, ring.active
@@ -904,8 +919,16 @@ class SigningKeys:
             return _parse(self.path.read_bytes())
         except (ValueError, KeyError, TypeError, AttributeError, UnsupportedAlgorithm) as exc:
             raise ConfigError(
-                f"the signing key file {self.path} is damaged ({exc})",
-                hint="restore it from the backup of this node's data folder (docs/operations.md)",
+                message(
+                    "signing.damaged",
+                    "the signing key file {path} is damaged ({why})",
+                    path=self.path,
+                    why=exc,
+                ),
+                hint=message(
+                    "signing.damaged.hint",
+                    "restore it from the backup of this node's data folder (docs/operations.md)",
+                ),
             ) from None
 
     def _write(self, ring: KeyRing) -> None:
@@ -922,9 +945,16 @@ class SigningKeys:
                 private = None
             if not isinstance(private, Ed25519PrivateKey):
                 raise ConfigError(
-                    f"{self.legacy} is not an Ed25519 private key",
-                    hint="restore it from backup, or move it away to make a new key (partners "
-                    "then need the new public key: docs/federation.md)",
+                    message(
+                        "signing.not_ed25519",
+                        "{path} is not an Ed25519 private key",
+                        path=self.legacy,
+                    ),
+                    hint=message(
+                        "signing.not_ed25519.hint",
+                        "restore it from backup, or move it away to make a new key (partners "
+                        "then need the new public key: docs/federation.md)",
+                    ),
                 )
             key = SigningKey(private, TrustedKey.of(private.public_key()))
             self._write(KeyRing(active=key, keys=(key.public,)))

@@ -26,31 +26,48 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
+from sarhad.core.i18n import Text, message
+
 # C0 controls but TAB, LF and CR; DEL; C1 controls; lone surrogates (valid UTF-8 never has one).
 _FREE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 # The same and TAB, LF and CR: a title or a name is one line.
 _LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-_LINE_BREAKS = {0x09: "a tab", 0x0A: "a line break", 0x0D: "a line break"}
+_LINE_BREAKS = {
+    0x09: message("text.tab", "a tab"),
+    0x0A: message("text.line_break", "a line break"),
+    0x0D: message("text.line_break", "a line break"),
+}
 
 
-def text_problem(value: str, *, one_line: bool = False) -> str | None:
+def text_problem(value: str, *, one_line: bool = False) -> Text | None:
     """What is wrong with ``value`` under the rule (None if nothing), in words for the user."""
     found = (_LINE if one_line else _FREE).search(value)
     if found is None:
         return None
     code = ord(found.group())
     if code == 0:
-        what = "a NUL character"
+        what = message("text.nul", "a NUL character")
     elif code in _LINE_BREAKS:
         what = _LINE_BREAKS[code]
     elif 0xD800 <= code <= 0xDFFF:
-        what = "half of a character (a lone UTF-16 surrogate)"
+        what = message("text.surrogate", "half of a character (a lone UTF-16 surrogate)")
     else:
-        what = "a control character"
-    where = f"at character {found.start() + 1}"
+        what = message("text.control", "a control character")
+    at = found.start() + 1
     if code in _LINE_BREAKS:
-        return f"contains {what} {where}; write it on one line"
-    return f"contains {what} (U+{code:04X}) {where}; remove it"
+        return message(
+            "text.one_line",
+            "contains {what} at character {at}; write it on one line",
+            what=what,
+            at=at,
+        )
+    return message(
+        "text.control_at",
+        "contains {what} (U+{hex}) at character {at}; remove it",
+        what=what,
+        hex=f"{code:04X}",
+        at=at,
+    )
 
 
 def check_line(value: str) -> str:
@@ -137,19 +154,21 @@ def _constrain(schema: Any) -> None:
         schema["pattern"] = text_pattern(line=line)
 
 
-def _walk(value: Any) -> str | None:
+def _walk(value: Any) -> Text | None:
     if isinstance(value, str):
         return text_problem(value)
     if isinstance(value, list | tuple | set | frozenset):
         for i, item in enumerate(value):
             problem = _walk(item)
             if problem:
-                return f"item {i + 1} {problem}"
+                return message("text.item", "item {i} {problem}", i=i + 1, problem=problem)
     elif isinstance(value, dict):
         for key, item in value.items():
             problem = _walk(key) or _walk(item)
             if problem:
-                return f"entry {str(key)[:40]!r} {problem}"
+                return message(
+                    "text.entry", "entry {key} {problem}", key=repr(str(key)[:40]), problem=problem
+                )
     return None
 
 

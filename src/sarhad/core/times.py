@@ -20,6 +20,7 @@ from typing import Annotated
 from pydantic import AfterValidator, AwareDatetime
 
 from sarhad.core.errors import FieldError, InvalidInput
+from sarhad.core.i18n import Text, message
 
 TIME_FLOOR = datetime(1989, 1, 1, tzinfo=UTC)
 CLOCK_SKEW = timedelta(minutes=10)
@@ -37,41 +38,56 @@ def _shown(value: datetime) -> str:
     return value.isoformat(timespec="minutes")
 
 
-def _early(value: datetime) -> str | None:
+def _early(value: datetime) -> Text | None:
     if value < TIME_FLOOR:
-        return f"{_shown(value)} is before {_FLOOR_TEXT}; check the year"
+        return _before_floor(_shown(value))
     return None
 
 
-def event_time_problem(value: datetime, *, now: datetime | None = None) -> str | None:
+def _before_floor(shown: str) -> Text:
+    return message(
+        "times.before_floor",
+        "{value} is before {floor}; check the year",
+        value=shown,
+        floor=_FLOOR_TEXT,
+    )
+
+
+def event_time_problem(value: datetime, *, now: datetime | None = None) -> Text | None:
     """What is implausible about the time of something that happened (None if nothing)."""
     latest = _now(now) + CLOCK_SKEW
     if value > latest:
-        return (
-            f"{_shown(value)} is in the future; give the time it happened, with its time "
-            "zone (e.g. +05:00)"
+        return message(
+            "times.future_event",
+            "{value} is in the future; give the time it happened, with its time zone (e.g. +05:00)",
+            value=_shown(value),
         )
     return _early(value)
 
 
-def planned_time_problem(value: datetime, *, now: datetime | None = None) -> str | None:
+def planned_time_problem(value: datetime, *, now: datetime | None = None) -> Text | None:
     """What is implausible about a planned time (None if nothing): at most two years ahead."""
     latest = _now(now) + PLAN_HORIZON
     if value > latest:
-        return (
-            f"{_shown(value)} is more than two years ahead; check the year, or declare it "
-            "nearer the time"
+        return message(
+            "times.too_far_ahead",
+            "{value} is more than two years ahead; check the year, or declare it nearer the time",
+            value=_shown(value),
         )
     return _early(value)
 
 
-def event_day_problem(value: date, *, now: datetime | None = None) -> str | None:
+def event_day_problem(value: date, *, now: datetime | None = None) -> Text | None:
     """What is implausible about the local day of something that happened (None if nothing)."""
     # A day ahead of UTC's today: local days east of UTC begin before UTC's.
     if value > _now(now).date() + timedelta(days=1):
-        return f"{value:%Y-%m-%d} is in the future; give a day that has begun"
+        return message(
+            "times.future_day",
+            "{value} is in the future; give a day that has begun",
+            value=f"{value:%Y-%m-%d}",
+        )
     if value < TIME_FLOOR.date():
-        return f"{value:%Y-%m-%d} is before {_FLOOR_TEXT}; check the year"
+        return _before_floor(f"{value:%Y-%m-%d}")
     return None
 
 
@@ -115,7 +131,7 @@ def require_plausible(
 ) -> None:
     """Raise ``InvalidInput`` naming each implausible time (for values not from a schema)."""
     problems = [
-        FieldError(name, problem)
+        FieldError.of(name, problem)
         for group, check in ((events, event_time_problem), (planned, planned_time_problem))
         for name, value in (group or {}).items()
         if value is not None and (problem := check(value, now=now))
@@ -129,17 +145,24 @@ def require_plausible(
 _YMD = re.compile(r"\s*(\d{4})-(\d{1,2})-(\d{1,2})(?=$|[T ])")
 
 
-def missing_day(text: str) -> str | None:
+def missing_day(text: str) -> Text | None:
     """Why ``text`` names a calendar day that does not exist (2026-02-30), else None."""
     found = _YMD.match(text)
     if found is None:
         return None
     year, month, day = (int(g) for g in found.groups())
     if not 1 <= month <= 12:
-        return f"month {month} does not exist"
+        return message("times.no_month", "month {month} does not exist", month=month)
     days = calendar.monthrange(year, month)[1] if year >= 1 else 31
     if not 1 <= day <= days:
-        return f"{calendar.month_name[month]} {year} has {days} days; day {day} does not exist"
+        return message(
+            "times.no_day",
+            "{month} {year} has {days} days; day {day} does not exist",
+            month=calendar.month_name[month],
+            year=year,
+            days=days,
+            day=day,
+        )
     return None
 
 
@@ -150,10 +173,21 @@ def parse_day(text: str, field: str) -> date:
     except ValueError:
         why = missing_day(text)
         if why:
-            raise InvalidInput(FieldError(field, f"{text.strip()!r}: {why}")) from None
+            raise InvalidInput(FieldError.of(field, _typed(text, why))) from None
         raise InvalidInput(
-            FieldError(field, f"{text.strip()!r} is not a date; write YYYY-MM-DD, e.g. 2026-11-24")
+            FieldError.of(
+                field,
+                message(
+                    "times.not_a_date",
+                    "{text} is not a date; write YYYY-MM-DD, e.g. 2026-11-24",
+                    text=repr(text.strip()),
+                ),
+            )
         ) from None
+
+
+def _typed(text: str, why: Text) -> Text:
+    return message("times.typed", "{text}: {why}", text=repr(text.strip()), why=why)
 
 
 def parse_datetime(text: str, field: str, *, example: str = "2026-11-24T06:00+05:00") -> datetime:
@@ -163,9 +197,17 @@ def parse_datetime(text: str, field: str, *, example: str = "2026-11-24T06:00+05
     except ValueError:
         why = missing_day(text)
         if why:
-            raise InvalidInput(FieldError(field, f"{text.strip()!r}: {why}")) from None
+            raise InvalidInput(FieldError.of(field, _typed(text, why))) from None
         raise InvalidInput(
-            FieldError(field, f"{text.strip()!r} is not a date and time; write e.g. {example}")
+            FieldError.of(
+                field,
+                message(
+                    "times.not_a_datetime",
+                    "{text} is not a date and time; write e.g. {example}",
+                    text=repr(text.strip()),
+                    example=example,
+                ),
+            )
         ) from None
 
 

@@ -20,6 +20,7 @@ from sarhad.core.config import Settings
 from sarhad.core.console import guarded, out, print_json
 from sarhad.core.db import Database, utcnow
 from sarhad.core.errors import FieldError, InvalidInput, from_validation
+from sarhad.core.i18n import message
 from sarhad.core.ports import CourierPort
 from sarhad.core.times import parse_datetime, parse_day
 from sarhad.crossings import export, flows
@@ -63,8 +64,13 @@ def _when(text: str | None, name: str) -> datetime | None:
         raise
     if value.tzinfo is None:
         raise InvalidInput(
-            FieldError(f"--{name}", "give the time zone offset"),
-            hint="e.g. 2026-11-24T06:00+05:00 for PKT, +03:30 for IRST, Z for UTC",
+            FieldError.of(
+                f"--{name}", message("crossings.give_offset", "give the time zone offset")
+            ),
+            hint=message(
+                "crossings.give_offset.hint",
+                "e.g. 2026-11-24T06:00+05:00 for PKT, +03:30 for IRST, Z for UTC",
+            ),
         )
     return value
 
@@ -291,7 +297,12 @@ def hours(
         if days or opens or closes:
             if not (days and opens and closes):
                 raise InvalidInput(
-                    FieldError("hours", "give --days, --opens and --closes together")
+                    FieldError.of(
+                        "hours",
+                        message(
+                            "crossings.hours_together", "give --days, --opens and --closes together"
+                        ),
+                    )
                 )
             try:
                 data = HoursIn(days=days.split(","), opens=opens, closes=closes)
@@ -337,7 +348,9 @@ def export_board(
     with db.session() as session:
         rows = board(session, profile=profile, side=s.node_side)
     if format_ not in ("geojson", "json"):
-        raise InvalidInput(FieldError("format", "geojson or json"))
+        raise InvalidInput(
+            FieldError.of("format", message("crossings.geojson_or_json", "geojson or json"))
+        )
     data: Any = (
         export.board_geojson(rows)
         if format_ == "geojson"
@@ -361,8 +374,15 @@ def _goods(items: list[str]) -> list[dict[str, Any]]:
         parts = item.split(":")
         if len(parts) not in (3, 5):
             raise InvalidInput(
-                FieldError(f"goods.{i}", f"{item!r}: use COMMODITY:QUANTITY:UNIT[:VALUE:CURRENCY]"),
-                hint="e.g. dates:1200:kg:350000:PKR",
+                FieldError.of(
+                    f"goods.{i}",
+                    message(
+                        "crossings.goods_format",
+                        "{item}: use COMMODITY:QUANTITY:UNIT[:VALUE:CURRENCY]",
+                        item=repr(item),
+                    ),
+                ),
+                hint=message("crossings.goods_format.hint", "e.g. dates:1200:kg:350000:PKR"),
             )
         line: dict[str, Any] = {"commodity": parts[0], "quantity": parts[1], "unit": parts[2]}
         if len(parts) == 5:

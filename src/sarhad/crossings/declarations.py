@@ -164,7 +164,10 @@ def declare(
                 id=other.id[:8],
                 span=_span(other.starts_at, other.ends_at),
             ),
-            hint="end it ('sarhad crossings end') or withdraw it first, or change the times",
+            hint=message(
+                "crossings.overlap.hint",
+                "end it ('sarhad crossings end') or withdraw it first, or change the times",
+            ),
         )
     # The declaration in force where the new one starts, if any, is the one it supersedes.
     before = superseded[-1].status if superseded else None
@@ -217,7 +220,7 @@ def get_declaration(session: Session, *, declaration_id: str) -> Declaration:
     if row is None:
         raise NotFound(
             message("crossings.no_declaration", "no declaration {id}", id=repr(declaration_id)),
-            hint="'sarhad crossings history' lists them",
+            hint=message("crossings.history_hint", "'sarhad crossings history' lists them"),
         )
     return row
 
@@ -263,7 +266,10 @@ def end_declaration(
                 "at: must be after the declaration's start ({start})",
                 start=_span(row.starts_at, None)[:17],
             ),
-            hint="withdraw it instead if it was entered by mistake",
+            hint=message(
+                "crossings.end_before_start.hint",
+                "withdraw it instead if it was entered by mistake",
+            ),
         )
     if row.ends_at is not None and row.ends_at <= now:
         raise Conflict(

@@ -21,6 +21,7 @@ from sarhad.core.auth import Permission, Principal
 from sarhad.core.csvfile import read_table
 from sarhad.core.db import lock_writes, utcnow
 from sarhad.core.errors import FieldError, InvalidInput, from_validation
+from sarhad.core.i18n import message
 from sarhad.core.journal import record
 from sarhad.crossings.models import Throughput
 from sarhad.crossings.places import place
@@ -124,7 +125,11 @@ def record_throughput(
     where = place(profile, data.crossing)
     now = now or utcnow()
     if data.day > (now + timedelta(hours=14)).date():  # the earliest time zone's today
-        raise InvalidInput(FieldError("day", f"{data.day} is in the future"))
+        raise InvalidInput(
+            FieldError.of(
+                "day", message("crossings.future_day", "{day} is in the future", day=str(data.day))
+            )
+        )
     lock_writes(session)
     return store_day(
         session, crossing_id=where.id, side=side, day=data.day, values=_values(data),
@@ -142,7 +147,7 @@ def parse_csv(path: Path, *, profile: BorderProfile) -> list[ThroughputIn]:
     first_row: dict[tuple[str, str], int] = {}
     errors: list[FieldError] = []
     for line, v, errs in read_table(path, CSV_REQUIRED, CSV_COLUMNS):
-        errors += [FieldError(f"row {line}: {e.field}", e.message) for e in errs]
+        errors += [FieldError(f"row {line}: {e.field}", e.message, e.text) for e in errs]
         key = (v.get("crossing", ""), v.get("date", ""))
         day = days.setdefault(key, {"crossing": key[0], "day": key[1], "goods": []})
         first_row.setdefault(key, line)
@@ -151,10 +156,15 @@ def parse_csv(path: Path, *, profile: BorderProfile) -> list[ThroughputIn]:
                 continue
             if col in day and day[col] != v[col]:
                 errors.append(
-                    FieldError(
+                    FieldError.of(
                         f"row {line}: {col}",
-                        f"{v[col]!r} differs from {day[col]!r} given for the same day on row "
-                        f"{first_row[key]}",
+                        message(
+                            "crossings.differs",
+                            "{value} differs from {first} given for the same day on row {row}",
+                            value=repr(v[col]),
+                            first=repr(day[col]),
+                            row=first_row[key],
+                        ),
                     )
                 )
             day[col] = v[col]
@@ -166,7 +176,11 @@ def parse_csv(path: Path, *, profile: BorderProfile) -> list[ThroughputIn]:
         try:
             place(profile, raw["crossing"])
         except InvalidInput as exc:
-            errors.append(FieldError(f"row {first_row[key]}: crossing", exc.errors[0].message))
+            errors.append(
+                FieldError(
+                    f"row {first_row[key]}: crossing", exc.errors[0].message, exc.errors[0].text
+                )
+            )
             continue
         try:
             out.append(ThroughputIn.model_validate(raw))
@@ -175,12 +189,20 @@ def parse_csv(path: Path, *, profile: BorderProfile) -> list[ThroughputIn]:
                 head, _, rest = e.field.partition(".")
                 if head == "goods":  # goods.2.unit → the row of that goods line
                     i, _, col = rest.partition(".")
-                    errors.append(FieldError(f"row {rows[int(i)]}: {col or 'goods'}", e.message))
+                    errors.append(
+                        FieldError(f"row {rows[int(i)]}: {col or 'goods'}", e.message, e.text)
+                    )
                 else:
                     col = "date" if head == "day" else head
-                    errors.append(FieldError(f"row {first_row[key]}: {col}", e.message))
+                    errors.append(FieldError(f"row {first_row[key]}: {col}", e.message, e.text))
     if errors:
-        raise InvalidInput(errors, hint="nothing was imported; fix the rows named and try again")
+        raise InvalidInput(
+            errors,
+            hint=message(
+                "crossings.nothing_imported",
+                "nothing was imported; fix the rows named and try again",
+            ),
+        )
     return out
 
 

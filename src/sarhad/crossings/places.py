@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, tzinfo
 from sarhad.border import BorderProfile
 from sarhad.border.model import Place
 from sarhad.core.errors import FieldError, InvalidInput
+from sarhad.core.i18n import message
 
 
 def places(profile: BorderProfile) -> list[Place]:
@@ -21,8 +22,19 @@ def place(profile: BorderProfile, crossing_id: str, *, field: str = "crossing") 
             return p
     known = ", ".join(p.id for p in places(profile))
     raise InvalidInput(
-        FieldError(field, f"no crossing or market {crossing_id!r} on this border"),
-        hint=f"known: {known} ('sarhad crossings status' lists them)",
+        FieldError.of(
+            field,
+            message(
+                "crossings.unknown_place",
+                "no crossing or market {id} on this border",
+                id=repr(crossing_id),
+            ),
+        ),
+        hint=message(
+            "crossings.known_places",
+            "known: {known} ('sarhad crossings status' lists them)",
+            known=known,
+        ),
     )
 
 

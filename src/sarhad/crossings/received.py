@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from sarhad.border import BorderProfile
 from sarhad.core.errors import FieldError, InvalidInput
+from sarhad.core.i18n import message
 from sarhad.core.times import require_plausible
 from sarhad.crossings.declarations import DECLARATION, record_declaration
 from sarhad.crossings.flows import store_day
@@ -49,7 +50,15 @@ def _check(profile: BorderProfile, crossing_id: str, side: str, partner_side: st
     where = place(profile, crossing_id)
     if side != partner_side:
         raise InvalidInput(
-            FieldError("side", f"{side} declared by a partner that speaks for {partner_side}")
+            FieldError.of(
+                "side",
+                message(
+                    "crossings.wrong_side",
+                    "{side} declared by a partner that speaks for {partner_side}",
+                    side=side,
+                    partner_side=partner_side,
+                ),
+            )
         )
     return where.id
 
@@ -67,12 +76,23 @@ def receive_declaration(
     crossing_id = _check(profile, data.crossing_id, data.side, partner_side)
     require_plausible(planned={"starts_at": data.starts_at, "ends_at": data.ends_at})
     if data.ends_at is not None and data.ends_at <= data.starts_at:
-        raise InvalidInput(FieldError("ends_at", "must be after starts_at"))
+        raise InvalidInput(
+            FieldError.of(
+                "ends_at", message("crossings.ends_after_starts", "must be after starts_at")
+            )
+        )
     origin = f"partner:{partner_name}"
     row = session.get(Declaration, data.id)
     if row is not None:
         if row.origin != origin:
-            raise InvalidInput(FieldError("id", "names a declaration this partner did not make"))
+            raise InvalidInput(
+                FieldError.of(
+                    "id",
+                    message(
+                        "crossings.not_partners", "names a declaration this partner did not make"
+                    ),
+                )
+            )
         if row.version >= data.version:
             return False
     else:

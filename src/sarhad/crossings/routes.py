@@ -14,6 +14,7 @@ from sarhad.core.api import media, require, responses
 from sarhad.core.auth import Permission, Principal
 from sarhad.core.db import utcnow
 from sarhad.core.errors import FieldError, InvalidInput, NotFound
+from sarhad.core.i18n import message
 from sarhad.core.idempotency import Idempotent
 from sarhad.core.params import QueryCrossing, QueryDate, QueryDateTime, QuerySide, StrictBody
 from sarhad.crossings import export, flows
@@ -59,7 +60,7 @@ def _path_place(n: BorderNode, crossing: str) -> str:
     try:
         return place(n.profile, crossing).id
     except InvalidInput as exc:
-        raise NotFound(exc.errors[0].message, hint=exc.hint) from None
+        raise NotFound(exc.errors[0].text or exc.text, hint=exc.hint_text) from None
 
 
 @router.get("", response_model=list[BoardRow], responses=responses(422))
@@ -245,7 +246,12 @@ async def import_throughput(request: Request, actor: Recorder) -> dict[str, int]
     n = node(request)
     body = await request.body()
     if len(body) > MAX_CSV_BYTES:
-        raise InvalidInput(FieldError("file", f"larger than {MAX_CSV_BYTES // 2**20} MiB"))
+        raise InvalidInput(
+            FieldError.of(
+                "file",
+                message("crossings.too_large", "larger than {mib} MiB", mib=MAX_CSV_BYTES // 2**20),
+            )
+        )
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "throughput.csv"
         path.write_bytes(body)

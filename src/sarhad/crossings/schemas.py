@@ -8,6 +8,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from sarhad.core.i18n import message
 from sarhad.core.markings import TLP
 from sarhad.core.params import CROSSINGS, rules, units_rules, vocabulary, when
 from sarhad.core.text import FreeText, Inbound, Line
@@ -26,7 +27,11 @@ def _uuids(v: list[str]) -> list[str]:
         try:
             uuid.UUID(value)
         except ValueError:
-            raise ValueError(f"item {i} is not an incident id (a UUID)") from None
+            raise ValueError(
+                message(
+                    "error.item_not_incident_id", "item {i} is not an incident id (a UUID)", i=i
+                )
+            ) from None
     return list(dict.fromkeys(v))
 
 
@@ -73,7 +78,13 @@ class DeclarationIn(_In):
     def _reason_needed(cls, v: Reason | None, info: ValidationInfo) -> Reason | None:
         status = info.data.get("status")
         if v is None and status is not None and status != Status.OPEN:
-            raise ValueError(f"give the reason category of a {status.value} declaration")
+            raise ValueError(
+                message(
+                    "crossings.reason_needed",
+                    "give the reason category of a {status} declaration",
+                    status=status.value,
+                )
+            )
         return v
 
 
@@ -127,7 +138,14 @@ class HoursIn(_In):
         for name in v:
             key = name.lower()[:3]
             if key not in WEEKDAYS:
-                raise ValueError(f"{name!r} is not a weekday; use {', '.join(WEEKDAYS)}")
+                raise ValueError(
+                    message(
+                        "crossings.not_weekday",
+                        "{name} is not a weekday; use {days}",
+                        name=repr(name),
+                        days=", ".join(WEEKDAYS),
+                    )
+                )
             out.append(key)
         return sorted(set(out), key=WEEKDAYS.index)
 
@@ -135,7 +153,7 @@ class HoursIn(_In):
     @classmethod
     def _hhmm(cls, v: str) -> str:
         if not _HHMM.match(v):
-            raise ValueError("must be HH:MM (00:00 to 24:00)")
+            raise ValueError(message("crossings.hhmm", "must be HH:MM (00:00 to 24:00)"))
         return v
 
     @field_validator("closes")
@@ -143,7 +161,12 @@ class HoursIn(_In):
     def _order(cls, v: str, info: ValidationInfo) -> str:
         opens = info.data.get("opens")
         if opens is not None and v <= opens:
-            raise ValueError("must be after opens (hours past midnight are not supported)")
+            raise ValueError(
+                message(
+                    "crossings.closes_after_opens",
+                    "must be after opens (hours past midnight are not supported)",
+                )
+            )
         return v
 
 
@@ -192,7 +215,15 @@ class GoodsLine(_In):
         commodity = info.data.get("commodity")
         if commodity is not None and v not in UNITS_FOR[commodity]:
             names = ", ".join(sorted(u.value for u in UNITS_FOR[commodity]))
-            raise ValueError(f"{v.value} does not fit {commodity.value}; use {names}")
+            raise ValueError(
+                message(
+                    "crossings.unit_fits",
+                    "{unit} does not fit {commodity}; use {names}",
+                    unit=v.value,
+                    commodity=commodity.value,
+                    names=names,
+                )
+            )
         return v
 
     @field_validator("currency")
@@ -200,9 +231,14 @@ class GoodsLine(_In):
     def _with_value(cls, v: Currency | None, info: ValidationInfo) -> Currency | None:
         has_value = info.data.get("value") is not None
         if has_value and v is None:
-            raise ValueError("a declared value needs its currency (PKR or IRR, as declared)")
+            raise ValueError(
+                message(
+                    "crossings.value_currency",
+                    "a declared value needs its currency (PKR or IRR, as declared)",
+                )
+            )
         if v is not None and not has_value and "value" in info.data:
-            raise ValueError("a currency without a value")
+            raise ValueError(message("crossings.currency_alone", "a currency without a value"))
         return v
 
 

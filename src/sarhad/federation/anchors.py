@@ -51,6 +51,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from starlette.concurrency import run_in_threadpool
 
 from sarhad.border.api import node
+from sarhad.core import i18n
 from sarhad.core.config import Settings
 from sarhad.core.db import Base, BigKey, Database, UTCDateTime, get_node_id, lock_writes, utcnow
 from sarhad.core.errors import SarhadError
@@ -445,7 +446,12 @@ def _call(client: TaxiiClient, method: str, **kw: Any) -> dict[str, Any] | None:
         r = client.http.request(method, url, **kw)
     except httpx.TransportError as exc:
         raise PartnerUnreachable(
-            f"{client.api_root} did not answer ({type(exc).__name__})"
+            i18n.message(
+                "partner.no_answer",
+                "{url} did not answer ({why})",
+                url=client.api_root,
+                why=type(exc).__name__,
+            )
         ) from exc
     if r.status_code == 404:
         return None
@@ -459,9 +465,22 @@ def _call(client: TaxiiClient, method: str, **kw: Any) -> dict[str, Any] | None:
             if isinstance(body, dict)
             else r.text[:200]
         )
-        raise PartnerProtocolError(f"{method} {url} answered {r.status_code} {text}")
+        raise PartnerProtocolError(
+            i18n.message(
+                "partner.answered",
+                "{method} {url} answered {status} {text}",
+                method=method,
+                url=url,
+                status=r.status_code,
+                text=text,
+            )
+        )
     if not isinstance(body, dict):
-        raise PartnerProtocolError(f"{url} answered with something not a JSON object")
+        raise PartnerProtocolError(
+            i18n.message(
+                "partner.not_object", "{url} answered with something not a JSON object", url=url
+            )
+        )
     return body
 
 
@@ -524,7 +543,11 @@ def exchange(db: Database, *, settings: Settings, partner_name: str) -> str:
                         theirs = store(s, s.merge(partner), answer, me=me)
                 except AnchorRefused as exc:
                     refused(db, partner, exc.reason, via="answer")
-                    raise PartnerProtocolError(f"their answer was refused: {exc.reason}") from None
+                    raise PartnerProtocolError(
+                        i18n.message(
+                            "anchors.refused", "their answer was refused: {why}", why=exc.reason
+                        )
+                    ) from None
                 got += len([e for e in theirs.entries if e[0] > had])
                 with db.session() as s:
                     left = chain_hashes(s, after=theirs.holds, limit=1)
@@ -576,28 +599,44 @@ def _held_pages(
     keys = keys_for_partner(session, partner)
     if not keys:
         raise PartnerProtocolError(
-            f"no signing key of {partner.name} is known here: its answer cannot be checked"
+            i18n.message(
+                "partner.no_key",
+                "no signing key of {partner} is known here: its answer cannot be checked",
+                partner=partner.name,
+            )
         )
     while True:
         body = _call(client, "GET", params={"after": after, "limit": MAX_ANCHORS})
         if body is None:
-            raise PartnerProtocolError("the partner keeps no anchors (an older Sarhad)")
+            raise PartnerProtocolError(
+                i18n.message("anchors.none_kept", "the partner keeps no anchors (an older Sarhad)")
+            )
         result = verify_object(body, keys)
         if isinstance(result, Refused):
-            raise PartnerProtocolError(f"its answer is not signed by its key: {result}")
+            raise PartnerProtocolError(
+                i18n.message(
+                    "anchors.not_signed", "its answer is not signed by its key: {why}", why=result
+                )
+            )
         if body.get("type") != HELD or body.get("to") != me:
-            raise PartnerProtocolError("its answer is not a list of our anchors")
+            raise PartnerProtocolError(
+                i18n.message("anchors.not_ours", "its answer is not a list of our anchors")
+            )
         rows = body.get("anchors")
         if not isinstance(rows, list):
-            raise PartnerProtocolError("anchors: not a list")
+            raise PartnerProtocolError(i18n.message("anchors.not_list", "anchors: not a list"))
         page: list[tuple[int, str]] = []
         for i, r in enumerate(rows):
             if not isinstance(r, list) or len(r) < 2:
-                raise PartnerProtocolError(f"anchors[{i}]: not a [seq, hash] pair")
+                raise PartnerProtocolError(
+                    i18n.message("anchors.not_pair", "anchors[{i}]: not a [seq, hash] pair", i=i)
+                )
             try:
                 page.append((_seq(r[0], "seq"), _hash(r[1], "hash")))
             except AnchorRefused as exc:
-                raise PartnerProtocolError(f"anchors[{i}]: {exc.reason}") from None
+                raise PartnerProtocolError(
+                    i18n.message("anchors.bad_item", "anchors[{i}]: {why}", i=i, why=exc.reason)
+                ) from None
         yield page
         if not body.get("more") or not page:
             return

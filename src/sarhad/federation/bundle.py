@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from sarhad.core.db import utcnow
 from sarhad.core.errors import FieldError, InvalidInput
+from sarhad.core.i18n import Text, message
 from sarhad.core.json_depth import loads
 from sarhad.core.signing import (
     KeyRing,
@@ -94,34 +95,70 @@ def announcements(document: Any) -> list[Any]:
 def verify_bundle(document: Any, *, partner: Partner, keys: Iterable[TrustedKey]) -> VerifiedBundle:
     """Check format, the header's signature (with ``keys``, the partner's) and the digest."""
 
-    def bad(msg: str) -> InvalidInput:
-        return InvalidInput(FieldError("bundle", msg), hint="ask the sender for a new export")
+    def bad(msg: Text) -> InvalidInput:
+        return InvalidInput(
+            FieldError.of("bundle", msg),
+            hint=message("bundle.bad.hint", "ask the sender for a new export"),
+        )
 
     if not isinstance(document, dict) or not isinstance(document.get("header"), dict):
-        raise bad("not a Sarhad bundle file")
+        raise bad(message("bundle.not_bundle", "not a Sarhad bundle file"))
     header = document["header"]
     if header.get("format") != FORMAT:
         raise bad(
-            f"format {str(header.get('format'))[:40]!r} is not {FORMAT}: the sending node "
-            "runs another version of Sarhad"
+            message(
+                "bundle.format",
+                "format {found} is not {format}: the sending node runs another version of Sarhad",
+                found=repr(str(header.get("format"))[:40]),
+                format=FORMAT,
+            )
         )
     keys = list(keys)
     if not keys:
         raise InvalidInput(
-            FieldError("public_key", f"no public key registered for {partner.name}"),
-            hint=f"sarhad keys trust --partner {partner.name} --public-key FILE",
+            FieldError.of(
+                "public_key",
+                message(
+                    "bundle.no_key", "no public key registered for {partner}", partner=partner.name
+                ),
+            ),
+            hint=message(
+                "bundle.no_key.hint",
+                "sarhad keys trust --partner {partner} --public-key FILE",
+                partner=partner.name,
+            ),
         )
     checked = verify_object(header, keys)
     if isinstance(checked, Refused):
         if checked.reason is Reason.BAD_SIGNATURE:
-            raise bad(f"the signature does not match {partner.name}'s key: refused")
+            raise bad(
+                message(
+                    "bundle.signature_mismatch",
+                    "the signature does not match {partner}'s key: refused",
+                    partner=partner.name,
+                )
+            )
         if checked.reason is Reason.UNKNOWN_KEY:
             raise InvalidInput(
-                FieldError("bundle", f"signed with a key that is not {partner.name}'s ({checked})"),
-                hint=f"confirm the partner's new key by phone: sarhad keys trust --partner "
-                f"{partner.name} --public-key FILE",
+                FieldError.of(
+                    "bundle",
+                    message(
+                        "bundle.other_key",
+                        "signed with a key that is not {partner}'s ({why})",
+                        partner=partner.name,
+                        why=checked,
+                    ),
+                ),
+                hint=message(
+                    "bundle.other_key.hint",
+                    "confirm the partner's new key by phone: sarhad keys trust --partner "
+                    "{partner} --public-key FILE",
+                    partner=partner.name,
+                ),
             )
-        raise bad(f"the signature is not valid: {checked}")
+        raise bad(
+            message("bundle.signature_invalid", "the signature is not valid: {why}", why=checked)
+        )
     bundle = document.get("bundle")
     objects = bundle.get("objects") if isinstance(bundle, dict) else None
     try:
@@ -129,7 +166,12 @@ def verify_bundle(document: Any, *, partner: Partner, keys: Iterable[TrustedKey]
     except NotCanonical:
         digest = None
     if not isinstance(objects, list) or digest != header.get("objects_sha256"):
-        raise bad("the objects do not match the signed digest (altered in transit): refused")
+        raise bad(
+            message(
+                "bundle.digest",
+                "the objects do not match the signed digest (altered in transit): refused",
+            )
+        )
     sender = header.get("from") or {}
     return VerifiedBundle(
         sender_node_id=str(sender.get("node_id")),
@@ -148,4 +190,11 @@ def read_bundle(path: Path) -> Any:
     try:
         return loads(path.read_bytes())
     except (OSError, ValueError) as exc:  # ValueError: not JSON, not UTF-8, nested too deep
-        raise InvalidInput(FieldError("file", f"{path}: not a readable bundle ({exc})")) from exc
+        raise InvalidInput(
+            FieldError.of(
+                "file",
+                message(
+                    "bundle.unreadable", "{path}: not a readable bundle ({why})", path=path, why=exc
+                ),
+            )
+        ) from exc

@@ -16,6 +16,7 @@ from sarhad.core import console
 from sarhad.core.auth import CONSOLE
 from sarhad.core.console import err, guarded, out, print_json
 from sarhad.core.errors import FieldError, InvalidInput, NotFound
+from sarhad.core.i18n import message
 from sarhad.core.signing import Revocation
 from sarhad.core.times import parse_datetime
 from sarhad.federation import service
@@ -231,7 +232,12 @@ def _read_pem(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput(FieldError("public_key", f"cannot read {path}: {exc}")) from None
+        raise InvalidInput(
+            FieldError.of(
+                "public_key",
+                message("keys.unreadable", "cannot read {path}: {why}", path=path, why=exc),
+            )
+        ) from None
 
 
 @keys_app.command("show")
@@ -402,7 +408,13 @@ def keys_trust(
     another channel (phone, meeting)."""
     if (node_id is None) == (partner is None):
         raise InvalidInput(
-            FieldError("node_id", "give a node id or --partner NAME, not both or neither")
+            FieldError.of(
+                "node_id",
+                message(
+                    "keys.node_or_partner",
+                    "give a node id or --partner NAME, not both or neither",
+                ),
+            )
         )
     args: dict[str, Any] = {
         "public_key_pem": _read_pem(public_key),
@@ -439,8 +451,14 @@ def keys_announcement(
     ring = keys.own_ring(console.settings().data_dir)
     if not ring.announcements:
         raise NotFound(
-            "nothing to announce: this node's keys were never rotated or revoked",
-            hint="partners register the key itself: sarhad keys show --pem",
+            message(
+                "keys.nothing_to_announce2",
+                "nothing to announce: this node's keys were never rotated or revoked",
+            ),
+            hint=message(
+                "keys.nothing_to_announce2.hint",
+                "partners register the key itself: sarhad keys show --pem",
+            ),
         )
     text = json.dumps(ring.announcements[-1], ensure_ascii=False, indent=2)
     if out_file is None:

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from sarhad.core.errors import SarhadError
+from sarhad.core.i18n import message
 from sarhad.core.json_depth import TooDeep, loads
 
 MEDIA = "application/taxii+json;version=2.1"
@@ -62,8 +63,16 @@ class TaxiiClient:
             r = self.http.request(method, url, **kw)
         except httpx.TransportError as exc:
             raise PartnerUnreachable(
-                f"{self.api_root} did not answer ({type(exc).__name__})",
-                hint="work waits and is sent in order when the partner is back",
+                message(
+                    "partner.no_answer",
+                    "{url} did not answer ({why})",
+                    url=self.api_root,
+                    why=type(exc).__name__,
+                ),
+                hint=message(
+                    "partner.no_answer.hint",
+                    "work waits and is sent in order when the partner is back",
+                ),
             ) from exc
         if r.status_code >= 400:
             try:
@@ -71,7 +80,16 @@ class TaxiiClient:
                 text = f"{detail.get('title', '')}: {detail.get('description', '')}"
             except (ValueError, AttributeError):  # not JSON, or JSON that is not an object
                 text = r.text[:200]
-            raise PartnerProtocolError(f"{method} {url} answered {r.status_code} {text}".strip())
+            raise PartnerProtocolError(
+                message(
+                    "partner.answered",
+                    "{method} {url} answered {status} {text}",
+                    method=method,
+                    url=url,
+                    status=r.status_code,
+                    text=text,
+                )
+            )
         return r
 
     def _json(self, r: httpx.Response) -> dict[str, Any]:
@@ -79,12 +97,27 @@ class TaxiiClient:
             body = loads(r.content)
         except TooDeep as exc:
             raise PartnerProtocolError(
-                f"{r.request.url} answered with JSON refused: {exc}"
+                message(
+                    "partner.json_refused",
+                    "{url} answered with JSON refused: {why}",
+                    url=r.request.url,
+                    why=exc,
+                )
             ) from exc
         except ValueError as exc:
-            raise PartnerProtocolError(f"{r.request.url} answered with something not JSON") from exc
+            raise PartnerProtocolError(
+                message(
+                    "partner.not_json", "{url} answered with something not JSON", url=r.request.url
+                )
+            ) from exc
         if not isinstance(body, dict):
-            raise PartnerProtocolError(f"{r.request.url} answered with JSON that is not an object")
+            raise PartnerProtocolError(
+                message(
+                    "partner.json_not_object",
+                    "{url} answered with JSON that is not an object",
+                    url=r.request.url,
+                )
+            )
         return body
 
     def collections(self) -> list[dict[str, Any]]:
@@ -92,7 +125,9 @@ class TaxiiClient:
         body = self._json(self._request("GET", "collections/"))
         cols = body.get("collections", [])
         if not isinstance(cols, list):
-            raise PartnerProtocolError("'collections' is not a list")
+            raise PartnerProtocolError(
+                message("partner.collections", "'collections' is not a list")
+            )
         return [c for c in cols if isinstance(c, dict) and isinstance(c.get("id"), str)]
 
     def get_objects(
@@ -114,7 +149,7 @@ class TaxiiClient:
         body = self._json(r)
         objects = body.get("objects", [])
         if not isinstance(objects, list):
-            raise PartnerProtocolError("'objects' is not a list")
+            raise PartnerProtocolError(message("partner.objects", "'objects' is not a list"))
         more = body.get("more") is True
         nxt = body.get("next") if isinstance(body.get("next"), str) else None
         return objects, more, nxt, r.headers.get("X-TAXII-Date-Added-Last")

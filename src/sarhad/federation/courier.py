@@ -27,6 +27,7 @@ from sarhad.border import BorderProfile
 from sarhad.core.config import Settings
 from sarhad.core.db import Database, utcnow
 from sarhad.core.errors import SarhadError
+from sarhad.core.i18n import message
 from sarhad.federation.client import TaxiiClient
 from sarhad.federation.identity import LocalNode
 from sarhad.federation.models import SyncCursor
@@ -178,7 +179,13 @@ class Courier:
             if write_id is None:
                 write_id = pick_collection(client.collections(), "can_write", None)
                 if write_id is None:
-                    raise SarhadError(f"{partner.name} offers no collection we may write to")
+                    raise SarhadError(
+                        message(
+                            "partner.no_collection",
+                            "{partner} offers no collection we may write to",
+                            partner=partner.name,
+                        )
+                    )
                 self._write_ids[partner.id] = write_id
         except SarhadError as exc:
             # Unreachable: the due rows take their next backoff step, as if each was tried.

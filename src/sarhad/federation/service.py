@@ -14,6 +14,7 @@ from sarhad.border import BorderProfile, profile_from_settings
 from sarhad.core.config import Settings
 from sarhad.core.db import Database, get_node_id, lock_writes
 from sarhad.core.errors import NotFound
+from sarhad.core.i18n import message
 from sarhad.core.journal import audit
 from sarhad.core.leases import Lease, fence
 from sarhad.crossings.places import zone_label
@@ -119,8 +120,15 @@ def originals(session: Session, *, incident_id: str) -> list[dict[str, Any]]:
     ).all()
     if not rows:
         raise NotFound(
-            f"no record {incident_id} received as plain STIX",
-            hint="only records a partner sent without the Sarhad extension keep their original",
+            message(
+                "federation.no_plain",
+                "no record {id} received as plain STIX",
+                id=incident_id,
+            ),
+            hint=message(
+                "federation.no_plain.hint",
+                "only records a partner sent without the Sarhad extension keep their original",
+            ),
         )
     return [
         {

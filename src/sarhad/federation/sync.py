@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from sarhad.border import BorderProfile
 from sarhad.core.db import Database, lock_writes, utcnow
 from sarhad.core.errors import SarhadError
+from sarhad.core.i18n import message
 from sarhad.core.journal import audit
 from sarhad.federation.client import PartnerProtocolError, TaxiiClient
 from sarhad.federation.groups import MAX_CARRY, split_incomplete
@@ -266,7 +267,10 @@ def _pull(
         if next_token is None:
             if not last:
                 raise PartnerProtocolError(
-                    "the partner said 'more' but gave neither next nor dates"
+                    message(
+                        "partner.more_without_next",
+                        "the partner said 'more' but gave neither next nor dates",
+                    )
                 )
             added_after = _fmt(_ts(last) - REWIND)
 

@@ -17,6 +17,7 @@ from sarhad.core import console
 from sarhad.core.auth import CONSOLE
 from sarhad.core.console import err, guarded, out, print_json
 from sarhad.core.errors import FieldError, InvalidInput, from_validation
+from sarhad.core.i18n import message
 from sarhad.core.times import parse_datetime
 from sarhad.incidents import links, service
 from sarhad.incidents.importers import FORMATS, count_records, parse_file
@@ -33,7 +34,14 @@ def _parse_seizure(text: str) -> dict[str, object]:
     parts = text.split(":")
     if len(parts) != 3:
         raise InvalidInput(
-            FieldError("seizure", f"{text!r}: write COMMODITY:QUANTITY:UNIT, e.g. hashish:120:kg")
+            FieldError.of(
+                "seizure",
+                message(
+                    "incidents.seizure_format",
+                    "{text}: write COMMODITY:QUANTITY:UNIT, e.g. hashish:120:kg",
+                    text=repr(text),
+                ),
+            )
         )
     return {"commodity": parts[0], "quantity": parts[1], "unit": parts[2]}
 
@@ -158,7 +166,9 @@ def as_options(exc: InvalidInput) -> InvalidInput:
                 return f"{name} ({field})" if rest else name
         return "--" + field.replace("_", "-")
 
-    return InvalidInput([FieldError(option(e.field), e.message) for e in exc.errors], hint=exc.hint)
+    return InvalidInput(
+        [FieldError(option(e.field), e.message, e.text) for e in exc.errors], hint=exc.hint_text
+    )
 
 
 @app.command("list")
@@ -372,7 +382,17 @@ def import_file(
     Re-importing the same file adds nothing twice.
     """
     if format not in FORMATS:
-        raise InvalidInput(FieldError("format", f"{format!r}: use {', '.join(FORMATS)}"))
+        raise InvalidInput(
+            FieldError.of(
+                "format",
+                message(
+                    "incidents.format",
+                    "{format}: use {formats}",
+                    format=repr(format),
+                    formats=", ".join(FORMATS),
+                ),
+            )
+        )
     s = console.settings()
     profile = profile_from_settings(s)
     db = console.open_db(s)
@@ -504,7 +524,17 @@ def _decide(link_id: str, confirm: bool | None, *, answer: bool = False) -> None
     with db.session() as session:
         matches = [x.id for x in links.list_links(session) if x.id.startswith(link_id)]
         if len(matches) != 1:
-            raise InvalidInput(FieldError("link_id", f"{link_id!r} matches {len(matches)} links"))
+            raise InvalidInput(
+                FieldError.of(
+                    "link_id",
+                    message(
+                        "links.ambiguous",
+                        "{link} matches {count} links",
+                        link=repr(link_id),
+                        count=len(matches),
+                    ),
+                )
+            )
         if answer:
             link = links.answer_partner(
                 session, link_id=matches[0], accept=bool(confirm), actor=CONSOLE

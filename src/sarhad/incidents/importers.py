@@ -19,7 +19,8 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from sarhad.core.csvfile import FileFormatError, check_text, read_table
-from sarhad.core.errors import FieldError
+from sarhad.core.errors import FieldError, reason_of, validation_text
+from sarhad.core.i18n import Text, message
 from sarhad.core.markings import TLP
 from sarhad.incidents import taxonomy as tx
 from sarhad.incidents.schemas import IncidentIn
@@ -145,58 +146,122 @@ _ACLED_LOC: dict[tuple[str, ...], str] = {
 # fmt: on
 
 # --- messages
-_CHOICES: dict[str, tuple[str, list[str]]] = {
-    "category": ("category", [c.value for c in tx.Category]),
-    "date_precision": ("date precision", [d.value for d in tx.DatePrecision]),
-    "precision": ("location precision", [p.value for p in tx.LocationPrecision]),
-    "tlp": ("TLP", [t.value for t in TLP]),
-    "commodity": ("commodity", [c.value for c in tx.Commodity]),
-    "unit": ("unit", [u.value for u in tx.Unit]),
-    "source_reliability": ("source reliability", list(tx.RELIABILITY)),
-    "information_credibility": ("information credibility", list(tx.CREDIBILITY)),
+_CHOICES: dict[str, tuple[Text, list[str]]] = {
+    "category": (message("import.what.category", "category"), [c.value for c in tx.Category]),
+    "date_precision": (
+        message("import.what.date_precision", "date precision"),
+        [d.value for d in tx.DatePrecision],
+    ),
+    "precision": (
+        message("import.what.precision", "location precision"),
+        [p.value for p in tx.LocationPrecision],
+    ),
+    "tlp": (message("import.what.tlp", "TLP"), [t.value for t in TLP]),
+    "commodity": (message("import.what.commodity", "commodity"), [c.value for c in tx.Commodity]),
+    "unit": (message("import.what.unit", "unit"), [u.value for u in tx.Unit]),
+    "source_reliability": (
+        message("import.what.reliability", "source reliability"),
+        list(tx.RELIABILITY),
+    ),
+    "information_credibility": (
+        message("import.what.credibility", "information credibility"),
+        list(tx.CREDIBILITY),
+    ),
 }
 _RANGES = {"lat": (-90, 90), "lon": (-180, 180)}
-_EXAMPLE_WHEN = "use ISO 8601, e.g. 2024-03-01T14:30:00+05:00, or a date 2024-03-01"
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _BYLINE_RE = re.compile(r"\n\s*AU[ \t]*\n[^\n]*")  # Factiva author tag in UCDP text: a person
 
 
-def _explain(err: ErrorDetails) -> str:
+def _explain(err: ErrorDetails) -> Text:
     """Say a pydantic error in words a duty officer understands."""
     kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
     last = next((p for p in reversed(err["loc"]) if isinstance(p, str)), "")
     if kind == "missing":
-        return "is required"
+        return _REQUIRED
     if kind in ("enum", "literal_error") and last in _CHOICES:
         what, options = _CHOICES[last]
-        return f"unknown {what} {value!r}; use one of {', '.join(options)}"
+        return message(
+            "import.unknown_choice",
+            "unknown {what} {value}; use one of {options}",
+            what=what,
+            value=repr(value),
+            options=", ".join(options),
+        )
     if kind in ("greater_than_equal", "less_than_equal") and last in _RANGES:
-        return "must be between {} and {}".format(*_RANGES[last])
+        least, most = _RANGES[last]
+        return message(
+            "import.between", "must be between {least} and {most}", least=least, most=most
+        )
     if kind == "greater_than_equal":
-        return "must not be negative" if ctx.get("ge") == 0 else f"must be at least {ctx.get('ge')}"
+        if ctx.get("ge") == 0:
+            return _NEGATIVE
+        return message("import.at_least", "must be at least {least}", least=ctx.get("ge"))
     simple = {
-        "less_than_equal": f"must be at most {ctx.get('le')}",
-        "greater_than": f"must be more than {ctx.get('gt')}",
-        "string_too_short": f"must be at least {ctx.get('min_length')} characters long",
-        "string_too_long": f"must be at most {ctx.get('max_length')} characters long",
-        "too_long": f"must have at most {ctx.get('max_length')} entries",
-        "string_pattern_mismatch": "must be a two-letter country code in capitals, e.g. PK or IR",
-        "timezone_aware": "has no time zone; add one, e.g. Z or +05:00",
-        "extra_forbidden": "is not a known field",
-        "model_type": "must be an object {...}",
-        "dict_type": "must be an object {...}",
-        "list_type": "must be a list [...]",
-        "string_type": "must be text",
+        "less_than_equal": lambda: message(
+            "import.at_most", "must be at most {most}", most=ctx.get("le")
+        ),
+        "greater_than": lambda: message(
+            "import.more_than", "must be more than {least}", least=ctx.get("gt")
+        ),
+        "string_too_short": lambda: message(
+            "import.too_short",
+            "must be at least {least} characters long",
+            least=ctx.get("min_length"),
+        ),
+        "string_too_long": lambda: message(
+            "import.ref_too_long",
+            "must be at most {most} characters long",
+            most=ctx.get("max_length"),
+        ),
+        "too_long": lambda: message(
+            "import.too_many", "must have at most {most} entries", most=ctx.get("max_length")
+        ),
+        "string_pattern_mismatch": lambda: message(
+            "import.country", "must be a two-letter country code in capitals, e.g. PK or IR"
+        ),
+        "timezone_aware": lambda: _NO_ZONE,
+        "extra_forbidden": lambda: message("import.unknown_field", "is not a known field"),
+        "model_type": lambda: _OBJECT,
+        "dict_type": lambda: _OBJECT,
+        "list_type": lambda: message("import.list", "must be a list [...]"),
+        "string_type": lambda: message("import.ref_text", "must be text"),
     }
     if kind in simple:
-        return simple[kind]
+        return simple[kind]()
     if kind.startswith("int_"):
-        return f"{value!r} is not a whole number"
+        return _not_whole(value)
     if kind.startswith("float_"):
-        return f"{value!r} is not a number"
+        return message("import.not_number", "{value} is not a number", value=repr(value))
     if kind.startswith("datetime"):
-        return f"{value!r} is not a date and time; {_EXAMPLE_WHEN}"
-    return err["msg"].removeprefix("Value error, ")
+        return _not_when(value)
+    return validation_text(err) or message(
+        "import.as_said", "{text}", text=err["msg"].removeprefix("Value error, ")
+    )
+
+
+_NO_ZONE = message("import.no_zone", "has no time zone; add one, e.g. Z or +05:00")
+_OBJECT = message("import.object", "must be an object {{...}}")
+
+
+def _not_whole(value: object) -> Text:
+    return message("import.not_whole", "{value} is not a whole number", value=repr(value))
+
+
+def _not_when(value: object) -> Text:
+    return message(
+        "import.not_when",
+        "{value} is not a date and time; use ISO 8601, e.g. 2024-03-01T14:30:00+05:00, "
+        "or a date 2024-03-01",
+        value=repr(value),
+    )
+
+
+def _item(no: int, raw: str) -> Text:
+    """``item 2 'hashish:x:kg'`` (or ``item 2``): where in a list cell a problem is."""
+    if raw:
+        return message("import.item", "item {no} {raw}", no=no, raw=raw)
+    return message("import.item_no", "item {no}", no=no)
 
 
 def _validate(
@@ -208,12 +273,19 @@ def _validate(
     except ValidationError as exc:
         errors = []
         for err in exc.errors():
-            fld, prefix = name(err["loc"])
+            fld, item = name(err["loc"])
             # A value we could not even convert was left out; don't also call it "required".
             if err["type"] == "missing" and fld in already:
                 continue
-            errors.append(FieldError(fld, prefix + _explain(err)))
+            problem = _explain(err)
+            if item:
+                problem = message("import.at_item", "{item}: {problem}", item=item, problem=problem)
+            errors.append(FieldError.of(fld, problem))
         return None, errors
+
+
+_REQUIRED = message("import.required", "is required")
+_NEGATIVE = message("import.negative", "must not be negative")
 
 
 # --- converters: raise ValueError with the message to show
@@ -221,8 +293,17 @@ def _number(s: str) -> float:
     try:
         return float(s)
     except ValueError:
-        hint = " (use a point as the decimal separator)" if re.fullmatch(r"-?\d+,\d+", s) else ""
-        raise ValueError(f"{s!r} is not a number{hint}") from None
+        if re.fullmatch(r"-?\d+,\d+", s):
+            raise ValueError(
+                message(
+                    "import.decimal_comma",
+                    "{value} is not a number (use a point as the decimal separator)",
+                    value=repr(s),
+                )
+            ) from None
+        raise ValueError(
+            message("import.not_number", "{value} is not a number", value=repr(s))
+        ) from None
 
 
 def _flag(s: str) -> bool:
@@ -231,7 +312,7 @@ def _flag(s: str) -> bool:
         return True
     if word in ("false", "no", "0", "n", ""):
         return False
-    raise ValueError(f"{s!r} is not true or false")
+    raise ValueError(message("import.not_flag", "{value} is not true or false", value=repr(s)))
 
 
 def _whole(s: str) -> int:
@@ -243,7 +324,7 @@ def _whole(s: str) -> int:
         except ValueError:
             f = 0.5
         if not f.is_integer():
-            raise ValueError(f"{s!r} is not a whole number") from None
+            raise ValueError(_not_whole(s)) from None
         return int(f)
 
 
@@ -253,30 +334,53 @@ def _when(s: str) -> tuple[datetime, bool]:
         try:
             return datetime.combine(date.fromisoformat(s), time(), UTC), True
         except ValueError:
-            raise ValueError(f"{s!r} is not a valid date") from None
+            raise ValueError(
+                message("import.bad_date", "{value} is not a valid date", value=repr(s))
+            ) from None
     try:
         when = datetime.fromisoformat(s)
     except ValueError:
-        raise ValueError(f"{s!r} is not a date and time; {_EXAMPLE_WHEN}") from None
+        raise ValueError(_not_when(s)) from None
     if when.tzinfo is None:
-        raise ValueError(f"{s!r} has no time zone; add one, e.g. Z or +05:00")
+        raise ValueError(
+            message(
+                "import.value_no_zone",
+                "{value} has no time zone; add one, e.g. Z or +05:00",
+                value=repr(s),
+            )
+        )
     return when, False
 
 
-def _seizures(s: str) -> tuple[list[dict[str, Any]], list[tuple[int, str]], list[str]]:
+def _seizures(s: str) -> tuple[list[dict[str, Any]], list[tuple[int, str]], list[Text]]:
     """Parse "hashish:120:kg; diesel:5000:l" → (items, [(item no, raw)], error messages)."""
-    items, where, problems = [], [], []
+    items: list[dict[str, Any]] = []
+    where: list[tuple[int, str]] = []
+    problems: list[Text] = []
     for no, raw in enumerate((p.strip() for p in s.split(";") if p.strip()), 1):
         parts = [p.strip() for p in raw.split(":")]
         if len(parts) != 3:
             problems.append(
-                f"item {no} {raw!r} must be commodity:quantity:unit, e.g. hashish:120:kg"
+                message(
+                    "import.seizure_format",
+                    "item {no} {raw} must be commodity:quantity:unit, e.g. hashish:120:kg",
+                    no=no,
+                    raw=repr(raw),
+                )
             )
             continue
         try:
             qty = _number(parts[1])
         except ValueError as exc:
-            problems.append(f"item {no} {raw!r}: quantity {exc}")
+            problems.append(
+                message(
+                    "import.quantity",
+                    "item {no} {raw}: quantity {problem}",
+                    no=no,
+                    raw=repr(raw),
+                    problem=reason_of(exc),
+                )
+            )
             continue
         # Units are case-sensitive in the model (kg but PKR); accept any case in files.
         unit = next((u.value for u in tx.Unit if u.value.lower() == parts[2].lower()), parts[2])
@@ -319,18 +423,18 @@ def _ours_row(
             elif kind == "seizures":
                 items, seizure_at, problems = _seizures(s)
                 data["seizures"] = items
-                errs += [FieldError(col, p) for p in problems]
+                errs += [FieldError.of(col, p) for p in problems]
             elif kind != "ref":
                 _put(data, path, _CONVERT[kind](s))
         except ValueError as exc:
-            errs.append(FieldError(col, str(exc)))
+            errs.append(FieldError.of(col, reason_of(exc)))
 
     def name(loc: Loc) -> tuple[str, str]:
         if loc[0] == "seizures" and len(loc) > 1 and isinstance(loc[1], int):
             no, raw = seizure_at[loc[1]]
-            return "seizures", f"item {no} {raw!r}: "
+            return "seizures", _item(no, repr(raw))
         if loc[0] == "sources" and len(loc) > 1 and isinstance(loc[1], int):
-            return "sources", f"item {loc[1] + 1}: "
+            return "sources", _item(loc[1] + 1, "")
         return _OURS_LOC.get(tuple(str(p) for p in loc), ".".join(map(str, loc))), ""
 
     incident, more = _validate(data, name, {e.field for e in errs})
@@ -341,7 +445,12 @@ def _ours_row(
 
 def _row(n: int, inc: IncidentIn | None, ref: str | None, errs: list[FieldError]) -> ParsedRow:
     if ref is not None and len(ref) > 200:
-        errs.append(FieldError("external_ref", "must be at most 200 characters long"))
+        errs.append(
+            FieldError.of(
+                "external_ref",
+                message("import.ref_too_long", "must be at most {most} characters long", most=200),
+            )
+        )
     return ParsedRow(n, None if errs else inc, ref, errs)
 
 
@@ -372,7 +481,14 @@ def _code(table: dict[int, Any]) -> Callable[[str], Any]:
             return table[_whole(s)]
         except (ValueError, KeyError):
             codes = ", ".join(map(str, sorted(table)))
-            raise ValueError(f"{s!r} is not a UCDP code ({codes})") from None
+            raise ValueError(
+                message(
+                    "import.ucdp_code",
+                    "{value} is not a UCDP code ({codes})",
+                    value=repr(s),
+                    codes=codes,
+                )
+            ) from None
 
     return convert
 
@@ -384,16 +500,16 @@ def _ucdp_row(
         try:
             return conv(v[col]) if col in v else default
         except ValueError as exc:
-            errs.append(FieldError(col, str(exc)))
+            errs.append(FieldError.of(col, reason_of(exc)))
             return default
 
     uid = get("id", lambda s: str(_whole(s)) if re.fullmatch(r"\d+\.0+", s) else s)
     if uid is None:
-        errs.append(FieldError("id", "is required"))
+        errs.append(FieldError.of("id", _REQUIRED))
     category = get("type_of_violence", _code(_UCDP_CATEGORY))
     state_based = category is not None and _whole(v["type_of_violence"]) == 1
     deaths = {c: get(c, _whole, 0) for c in UCDP_REQUIRED if c.startswith("deaths_")}
-    errs += [FieldError(c, "must not be negative") for c, n in deaths.items() if n < 0]
+    errs += [FieldError.of(c, _NEGATIVE) for c, n in deaths.items() if n < 0]
     killed = {"security_forces": 0, "civilians": deaths["deaths_civilians"], "assailants": 0}
     for side in ("a", "b"):
         # State-based: a "Government of …" side is security forces; every other party is an
@@ -473,8 +589,12 @@ def _acled_category(v: dict[str, str]) -> tx.Category:
     if etype not in _ACLED_TYPES:
         known = "Battles, Explosions/Remote violence, Violence against civilians, Protests, Riots, "
         raise ValueError(
-            f"{v.get('event_type', '')!r} is not an ACLED event type; use one of {known}"
-            "Strategic developments"
+            message(
+                "import.acled_type",
+                "{value} is not an ACLED event type; use one of {known}",
+                value=repr(v.get("event_type", "")),
+                known=known + "Strategic developments",
+            )
         )
     if etype in ("protests", "riots"):
         # Notes are read to classify only (never stored): they may name people.
@@ -510,16 +630,16 @@ def _acled_row(
         try:
             return conv(v[col]) if col in v else default
         except ValueError as exc:
-            errs.append(FieldError(col, str(exc)))
+            errs.append(FieldError.of(col, reason_of(exc)))
             return default
 
     uid = v.get("event_id_cnty")
     if uid is None:
-        errs.append(FieldError("event_id_cnty", "is required"))
+        errs.append(FieldError.of("event_id_cnty", _REQUIRED))
     category = get("event_type", lambda _: _acled_category(v))
     fatalities = get("fatalities", _whole, 0)
     if fatalities < 0:
-        errs.append(FieldError("fatalities", "must not be negative"))
+        errs.append(FieldError.of("fatalities", _NEGATIVE))
     # ACLED gives one total, not split by party. Where ACLED says civilians were the target,
     # the dead are civilians; otherwise no group can be chosen without guessing, so the
     # number is kept in the narrative (as UCDP's deaths of unknown affiliation are).
@@ -591,7 +711,14 @@ def _json_items(path: Path) -> list[tuple[int, Any]]:
                 try:
                     items.append((no, json.loads(line)))
                 except json.JSONDecodeError as exc:
-                    bad.append(f"line {no} is not valid JSON ({exc.msg})")
+                    bad.append(
+                        message(
+                            "import.bad_json_line",
+                            "line {line} is not valid JSON ({why})",
+                            line=no,
+                            why=exc.msg,
+                        )
+                    )
         if bad:
             raise FileFormatError(bad[:10])
     else:
@@ -599,18 +726,32 @@ def _json_items(path: Path) -> list[tuple[int, Any]]:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise FileFormatError(
-                f"not valid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg})"
+                message(
+                    "import.bad_json",
+                    "not valid JSON at line {line}, column {column} ({why})",
+                    line=exc.lineno,
+                    column=exc.colno,
+                    why=exc.msg,
+                )
             ) from None
         if isinstance(data, dict) and isinstance(data.get("incidents"), list):
             data = data["incidents"]
         if not isinstance(data, list):
             raise FileFormatError(
-                'the JSON must be a list of incidents [...] or an object {"incidents": [...]}'
+                message(
+                    "import.json_shape",
+                    "the JSON must be a list of incidents [...] or an object "
+                    '{{"incidents": [...]}}',
+                )
             )
         items = list(enumerate(data, 1))
     if others := [str(n) for n, item in items if not isinstance(item, dict)]:
         shown = ", ".join(others[:10]) + (" …" if len(others) > 10 else "")
-        raise FileFormatError(f"these rows are not JSON objects {{...}}: {shown}")
+        raise FileFormatError(
+            message(
+                "import.not_objects", "these rows are not JSON objects {{...}}: {rows}", rows=shown
+            )
+        )
     return items
 
 
@@ -618,7 +759,7 @@ def _json_row(no: int, item: dict[str, Any], default_side: str, far: bool = Fals
     obj, errs = dict(item), []
     ref = obj.pop("external_ref", None)
     if ref is not None and not isinstance(ref, str):
-        errs.append(FieldError("external_ref", "must be text"))
+        errs.append(FieldError.of("external_ref", message("import.ref_text", "must be text")))
         ref = None
     obj.setdefault("reporting_side", default_side)
     obj.setdefault("far_from_line", far)
@@ -628,7 +769,7 @@ def _json_row(no: int, item: dict[str, Any], default_side: str, far: bool = Fals
             obj["occurred_at"] = _when(when.strip())[0]
             obj.setdefault("date_precision", "day")
         except ValueError as exc:
-            errs.append(FieldError("occurred_at", str(exc)))
+            errs.append(FieldError.of("occurred_at", reason_of(exc)))
             del obj["occurred_at"]
 
     def name(loc: Loc) -> tuple[str, str]:
@@ -650,9 +791,18 @@ def parse_file(
     """
     path = Path(path)
     if fmt not in FORMATS:
-        raise FileFormatError(f"unknown format {fmt!r}; use {', '.join(FORMATS)}")
+        raise FileFormatError(
+            message(
+                "import.unknown_format",
+                "unknown format {fmt}; use {formats}",
+                fmt=repr(fmt),
+                formats=", ".join(FORMATS),
+            )
+        )
     if not path.is_file():
-        raise FileFormatError(f"{path.name!r} is not a readable file")
+        raise FileFormatError(
+            message("import.not_a_file", "{name} is not a readable file", name=repr(path.name))
+        )
     try:
         if fmt == "json":
             for no, item in _json_items(path):
@@ -667,7 +817,9 @@ def parse_file(
             for line, v, errs in read_table(path, UCDP_REQUIRED, None):
                 yield _ucdp_row(line, v, default_side, errs, far_from_line)
     except OSError as exc:
-        raise FileFormatError(f"cannot read the file ({exc.strerror or exc})") from None
+        raise FileFormatError(
+            message("import.unreadable", "cannot read the file ({why})", why=exc.strerror or exc)
+        ) from None
 
 
 def count_records(path: Path, fmt: Format) -> int:

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from sarhad.core.auth import Permission, Principal
 from sarhad.core.db import lock_writes, utcnow
 from sarhad.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from sarhad.core.i18n import Text, message
 from sarhad.core.journal import audit, record
 from sarhad.incidents.models import Incident, IncidentLink
 from sarhad.incidents.taxonomy import (
@@ -73,6 +74,19 @@ SPAN: dict[str, timedelta | None] = {
     "year": None,
 }
 _LONGEST = timedelta(days=31)
+
+
+_LIST_LINKS = message("links.list_hint", "list links with 'sarhad links list'")
+
+
+def _no_link(link_id: str) -> Text:
+    return message("links.none", "no link {link}", link=link_id)
+
+
+def _undo_first(link_id: str) -> Text:
+    return message(
+        "links.undo_first", "undo it first ('sarhad links undo {short}')", short=link_id[:8]
+    )
 
 
 def time_span(at: datetime, precision: str) -> tuple[datetime, datetime] | None:
@@ -437,7 +451,10 @@ class Candidates:
 def candidates_of(session: Session, *, incident_id: str) -> Candidates:
     """The links of one record, arranged for the officer deciding them."""
     if session.get(Incident, incident_id) is None:
-        raise NotFound(f"no incident {incident_id}", hint="list incidents to find its id")
+        raise NotFound(
+            message("links.no_incident", "no incident {id}", id=incident_id),
+            hint=message("links.no_incident.hint", "list incidents to find its id"),
+        )
     mine = list_links(session, incident_id=incident_id)
     others = {x.local_id if x.remote_id == incident_id else x.remote_id for x in mine}
     # The best candidate is judged among every link of the records involved, so that a
@@ -480,8 +497,18 @@ def _twin_conflict(session: Session, link: IncidentLink) -> None:
     if held is not None:
         which = link.local_id if held.local_id == link.local_id else link.remote_id
         raise Conflict(
-            f"incident {which} already has a confirmed twin: link {held.id}",
-            hint=f"undo link {held.id} first ('sarhad links undo {held.id[:8]}')",
+            message(
+                "links.twin_exists",
+                "incident {which} already has a confirmed twin: link {link}",
+                which=which,
+                link=held.id,
+            ),
+            hint=message(
+                "links.undo_link_first",
+                "undo link {link} first ('sarhad links undo {short}')",
+                link=held.id,
+                short=held.id[:8],
+            ),
         )
 
 
@@ -505,12 +532,20 @@ def decide_link(session: Session, *, link_id: str, confirm: bool, actor: Princip
     lock_writes(session)
     link = session.get(IncidentLink, link_id)
     if link is None:
-        raise NotFound(f"no link {link_id}", hint="list suggestions with 'sarhad links list'")
+        raise NotFound(
+            _no_link(link_id),
+            hint=message("links.list_suggestions", "list suggestions with 'sarhad links list'"),
+        )
     session.refresh(link)
     if link.status != "suggested":
         raise Conflict(
-            f"link {link_id} was already {link.status}",
-            hint=f"undo it first ('sarhad links undo {link_id[:8]}')",
+            message(
+                "links.decided_already",
+                "link {link} was already {status}",
+                link=link_id,
+                status=link.status,
+            ),
+            hint=_undo_first(link_id),
         )
     if confirm:
         _twin_conflict(session, link)
@@ -526,10 +561,14 @@ def undo_decision(session: Session, *, link_id: str, actor: Principal) -> Incide
     lock_writes(session)
     link = session.get(IncidentLink, link_id)
     if link is None:
-        raise NotFound(f"no link {link_id}", hint="list links with 'sarhad links list'")
+        raise NotFound(_no_link(link_id), hint=_LIST_LINKS)
     session.refresh(link)
     if link.status == "suggested":
-        raise Conflict(f"link {link_id} is not decided: nothing to undo")
+        raise Conflict(
+            message(
+                "links.not_decided", "link {link} is not decided: nothing to undo", link=link_id
+            )
+        )
     link.status = "suggested"
     link.decided_by, link.decided_at = actor.username, utcnow()
     _journal(session, link, actor=actor.username, op="undone")
@@ -553,17 +592,26 @@ def link_by_hand(
         if value not in rows
     ]
     if missing:  # a well-formed id of no record here: 404, as for every route naming a record
-        raise NotFound(f"no such incident: {', '.join(missing)}")
+        raise NotFound(
+            message("links.no_such_incidents", "no such incident: {ids}", ids=", ".join(missing))
+        )
     a, b = rows[local_id], rows[remote_id]
     if a.origin_node_id is not None and b.origin_node_id is None:
         a, b = b, a
     if a.origin_node_id is not None:
-        raise InvalidInput(FieldError("local_id", "must be one of our own records"))
+        raise InvalidInput(
+            FieldError.of("local_id", message("links.local_ours", "must be one of our own records"))
+        )
     if b.origin_node_id is None:
-        raise InvalidInput(FieldError("remote_id", "must be a partner's record"))
+        raise InvalidInput(
+            FieldError.of("remote_id", message("links.remote_theirs", "must be a partner's record"))
+        )
     if a.revoked or b.revoked:
         raise InvalidInput(
-            FieldError("remote_id" if b.revoked else "local_id", "the record was withdrawn")
+            FieldError.of(
+                "remote_id" if b.revoked else "local_id",
+                message("links.withdrawn", "the record was withdrawn"),
+            )
         )
     link = session.scalars(
         select(IncidentLink).where(IncidentLink.local_id == a.id, IncidentLink.remote_id == b.id)
@@ -585,8 +633,15 @@ def link_by_hand(
         session.flush()
     elif link.status != "suggested":
         raise Conflict(
-            f"incident {a.id} and {b.id} are already {link.status}: link {link.id}",
-            hint=f"undo it first ('sarhad links undo {link.id[:8]}')",
+            message(
+                "links.pair_decided",
+                "incident {a} and {b} are already {status}: link {link}",
+                a=a.id,
+                b=b.id,
+                status=link.status,
+                link=link.id,
+            ),
+            hint=_undo_first(link.id),
         )
     _twin_conflict(session, link)
     link.status = "confirmed"
@@ -639,9 +694,22 @@ def receive_decision(
     """
     ours, theirs = session.get(Incident, ours_id), session.get(Incident, theirs_id)
     if ours is None or ours.origin_node_id is not None:
-        raise NotFound(f"target_ref incident--{ours_id} is not a record of this node")
+        raise NotFound(
+            message(
+                "links.target_not_ours",
+                "target_ref incident--{id} is not a record of this node",
+                id=ours_id,
+            )
+        )
     if theirs is None or theirs.origin_node_id != partner_node_id:
-        raise NotFound(f"source_ref incident--{theirs_id} is not a record {partner_name} shared")
+        raise NotFound(
+            message(
+                "links.source_not_theirs",
+                "source_ref incident--{id} is not a record {partner} shared",
+                id=theirs_id,
+                partner=partner_name,
+            )
+        )
     link = session.scalars(
         select(IncidentLink).where(
             IncidentLink.local_id == ours_id, IncidentLink.remote_id == theirs_id
@@ -691,14 +759,22 @@ def answer_partner(
     lock_writes(session)
     link = session.get(IncidentLink, link_id)
     if link is None:
-        raise NotFound(f"no link {link_id}", hint="list links with 'sarhad links list'")
+        raise NotFound(_no_link(link_id), hint=_LIST_LINKS)
     session.refresh(link)
     if link.partner_status is None:
-        raise Conflict(f"link {link_id} has no decision of the partner to answer")
+        raise Conflict(
+            message(
+                "links.nothing_to_answer",
+                "link {link} has no decision of the partner to answer",
+                link=link_id,
+            )
+        )
     same = link.partner_status
     target = same if accept else ("rejected" if same == "confirmed" else "confirmed")
     if link.status == target:
-        raise Conflict(f"link {link_id} is already {target}")
+        raise Conflict(
+            message("links.already", "link {link} is already {status}", link=link_id, status=target)
+        )
     if target == "confirmed":
         _twin_conflict(session, link)
     link.status = target

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from sarhad.core.i18n import message
 from sarhad.core.markings import TLP
 from sarhad.core.params import SIDES, stripped, units_rules, vocabulary
 from sarhad.core.text import FreeText, Inbound, Line
@@ -64,7 +65,13 @@ class Seizure(_In):
         if self.unit not in UNITS_FOR[self.commodity]:
             units = ", ".join(sorted(u.value for u in UNITS_FOR[self.commodity]))
             raise ValueError(
-                f"unit {self.unit.value!r} does not fit {self.commodity.value}; use {units}"
+                message(
+                    "incidents.unit_fits",
+                    "unit {unit} does not fit {commodity}; use {units}",
+                    unit=repr(self.unit.value),
+                    commodity=self.commodity.value,
+                    units=units,
+                )
             )
         return self
 
@@ -83,7 +90,7 @@ class Location(_In):
     @classmethod
     def _finite(cls, v: float) -> float:
         if not math.isfinite(v):
-            raise ValueError("must be a finite number")
+            raise ValueError(message("incidents.finite", "must be a finite number"))
         return v
 
 

@@ -11,6 +11,7 @@ import feedparser
 from bs4 import BeautifulSoup
 
 from sarhad.core.errors import FieldError, InvalidInput
+from sarhad.core.i18n import message
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,12 @@ def feed_articles(data: bytes | str, *, outlet: str | None = None) -> list[Artic
     """Every entry of an RSS or Atom document with a title and a text."""
     parsed = feedparser.parse(data)
     if parsed.bozo and not parsed.entries:
-        raise InvalidInput(FieldError("file", f"not an RSS/Atom feed: {parsed.bozo_exception}"))
+        raise InvalidInput(
+            FieldError.of(
+                "file",
+                message("news.not_feed", "not an RSS/Atom feed: {why}", why=parsed.bozo_exception),
+            )
+        )
     name = outlet or parsed.feed.get("title") or "unknown outlet"
     out = []
     for entry in parsed.entries:
@@ -80,7 +86,12 @@ def file_articles(
     try:
         raw = path.read_bytes()
     except OSError as e:
-        raise InvalidInput(FieldError("file", f"cannot read {path}: {e.strerror}")) from None
+        raise InvalidInput(
+            FieldError.of(
+                "file",
+                message("news.unreadable", "cannot read {path}: {why}", path=path, why=e.strerror),
+            )
+        ) from None
     head = raw[:500].lstrip().lower()
     if (
         path.suffix.lower() in (".xml", ".rss", ".atom")
@@ -91,14 +102,20 @@ def file_articles(
     try:
         content = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise InvalidInput(FieldError("file", "is not UTF-8 text")) from None
+        raise InvalidInput(
+            FieldError.of("file", message("news.not_utf8", "is not UTF-8 text"))
+        ) from None
     if path.suffix.lower() in (".html", ".htm") or head.startswith((b"<!doctype html", b"<html")):
         text, found_title = html_text(content)
     else:
         first, _, rest = content.strip().partition("\n")
         text, found_title = (content.strip(), None) if title else (rest.strip(), first.strip())
     if published is None:
-        raise InvalidInput(FieldError("published", "give the publication date (--published)"))
+        raise InvalidInput(
+            FieldError.of(
+                "published", message("news.published", "give the publication date (--published)")
+            )
+        )
     return [
         Article(
             title=(title or found_title or path.stem)[:300],

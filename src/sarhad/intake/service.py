@@ -23,7 +23,7 @@ from sarhad.border import BorderProfile
 from sarhad.core.auth import Permission, Principal
 from sarhad.core.db import lock_writes, utcnow
 from sarhad.core.errors import Conflict, FieldError, InvalidInput, NotFound, from_validation
-from sarhad.core.i18n import message
+from sarhad.core.i18n import Number, message
 from sarhad.core.journal import record
 from sarhad.crossings.declarations import declare
 from sarhad.crossings.places import places as crossing_places
@@ -71,13 +71,47 @@ def _hash(text: str) -> str:
 def _check_article(title: str, outlet: str, text: str, url: str | None) -> None:
     errors = []
     if not title.strip() or len(title) > 300:
-        errors.append(FieldError("title", "give a title of 1 to 300 characters"))
+        errors.append(
+            FieldError.of(
+                "title",
+                message(
+                    "news.title", "give a title of {least} to {most} characters", least=1, most=300
+                ),
+            )
+        )
     if not outlet.strip() or len(outlet) > 120:
-        errors.append(FieldError("outlet", "give the outlet, 1 to 120 characters"))
+        errors.append(
+            FieldError.of(
+                "outlet",
+                message(
+                    "news.outlet",
+                    "give the outlet, {least} to {most} characters",
+                    least=1,
+                    most=120,
+                ),
+            )
+        )
     if len(text.strip()) < 20 or len(text) > 100_000:
-        errors.append(FieldError("text", "give the article's text, 20 to 100,000 characters"))
+        errors.append(
+            FieldError.of(
+                "text",
+                message(
+                    "news.text",
+                    "give the article's text, {least} to {most} characters",
+                    least=20,
+                    most=Number("100,000"),
+                ),
+            )
+        )
     if url is not None and (len(url) > 1000 or not re.match(r"^https?://\S+$", url)):
-        errors.append(FieldError("url", "give an http(s) address of at most 1000 characters"))
+        errors.append(
+            FieldError.of(
+                "url",
+                message(
+                    "news.url", "give an http(s) address of at most {most} characters", most=1000
+                ),
+            )
+        )
     if errors:
         raise InvalidInput(errors)
 
@@ -267,7 +301,7 @@ def get_article(session: Session, *, article_id: str) -> NewsArticle:
     """The article, or ``NotFound``."""
     row = session.get(NewsArticle, article_id)
     if row is None:
-        raise NotFound(f"no news article {article_id}")
+        raise NotFound(message("news.no_article", "no news article {id}", id=article_id))
     return row
 
 
@@ -275,7 +309,10 @@ def get_candidate(session: Session, *, candidate_id: str) -> NewsCandidate:
     """The candidate, or ``NotFound``."""
     row = session.get(NewsCandidate, candidate_id)
     if row is None:
-        raise NotFound(f"no news candidate {candidate_id}", hint="sarhad news queue lists them")
+        raise NotFound(
+            message("news.no_candidate", "no news candidate {id}", id=candidate_id),
+            hint=message("news.queue_hint", "sarhad news queue lists them"),
+        )
     return row
 
 
@@ -284,9 +321,17 @@ def list_candidates(
 ) -> list[NewsCandidate]:
     """Candidates with ``status``, oldest first (the queue is worked in order)."""
     if status not in STATUSES:
-        raise InvalidInput(FieldError("status", f"one of {', '.join(STATUSES)}"))
+        raise InvalidInput(
+            FieldError.of(
+                "status", message("news.status", "one of {names}", names=", ".join(STATUSES))
+            )
+        )
     if not 1 <= limit <= 500:
-        raise InvalidInput(FieldError("limit", "between 1 and 500"))
+        raise InvalidInput(
+            FieldError.of(
+                "limit", message("news.limit", "between {least} and {most}", least=1, most=500)
+            )
+        )
     return list(
         session.scalars(
             select(NewsCandidate)
@@ -347,10 +392,19 @@ def draft(
     """The incident an accepted candidate becomes (the form's prefill for edit-then-accept)."""
     if row.kind != "incident" or row.category is None:
         raise InvalidInput(
-            FieldError("category", "this candidate has no incident category: edit, then accept")
+            FieldError.of(
+                "category",
+                message(
+                    "news.no_category", "this candidate has no incident category: edit, then accept"
+                ),
+            )
         )
     if row.lon is None or row.lat is None:
-        raise InvalidInput(FieldError("location", "no place was read: edit, then accept"))
+        raise InvalidInput(
+            FieldError.of(
+                "location", message("news.no_place", "no place was read: edit, then accept")
+            )
+        )
     value = row.event_date or article.published.isoformat()
     day = _day(value)
     counts: dict[str, dict[str, int]] = {}
@@ -525,7 +579,14 @@ def _said(session: Session, row: NewsCandidate) -> str:
 def _pending(session: Session, candidate_id: str) -> NewsCandidate:
     row = get_candidate(session, candidate_id=candidate_id)
     if row.status != "pending":
-        raise Conflict(f"candidate {candidate_id} is {row.status} already")
+        raise Conflict(
+            message(
+                "news.decided",
+                "candidate {id} is {status} already",
+                id=candidate_id,
+                status=row.status,
+            )
+        )
     return row
 
 
@@ -603,7 +664,17 @@ def reject(session: Session, *, candidate_id: str, reason: str, actor: Principal
     actor.require(Permission.INCIDENTS_WRITE)
     reason = reason.strip()
     if not 3 <= len(reason) <= 500:
-        raise InvalidInput(FieldError("reason", "give a reason of 3 to 500 characters"))
+        raise InvalidInput(
+            FieldError.of(
+                "reason",
+                message(
+                    "news.reason",
+                    "give a reason of {least} to {most} characters",
+                    least=3,
+                    most=500,
+                ),
+            )
+        )
     lock_writes(session)
     row = _pending(session, candidate_id)
     row.reason = reason

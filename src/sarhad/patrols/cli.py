@@ -17,6 +17,7 @@ from sarhad.core.auth import CONSOLE
 from sarhad.core.console import IMPACT_STYLE, guarded, out, print_json
 from sarhad.core.db import Database
 from sarhad.core.errors import FieldError, InvalidInput
+from sarhad.core.i18n import message
 from sarhad.core.times import parse_day
 from sarhad.patrols import service
 from sarhad.patrols.models import PatrolPlan
@@ -38,7 +39,11 @@ def _day(text: str) -> date:
 
 def _emit(row: PatrolPlan, fmt: str, out_file: Path | None, profile: BorderProfile) -> None:
     if fmt not in FORMATS:
-        raise InvalidInput(FieldError("format", f"one of {', '.join(FORMATS)}"))
+        raise InvalidInput(
+            FieldError.of(
+                "format", message("patrols.format", "one of {names}", names=", ".join(FORMATS))
+            )
+        )
     if fmt == "table":
         _print(row)
         text = None

@@ -35,6 +35,7 @@ from typing import Any
 
 from sarhad.core.config import Settings
 from sarhad.core.errors import ConfigError
+from sarhad.core.i18n import message
 
 DEFAULT_OFFSETS = {"PK": 5.0, "IR": 3.5}  # PKT, IRST (Iran dropped daylight saving in 2022)
 
@@ -130,7 +131,8 @@ def load_patrol_config(
     if not path.exists():
         if settings.patrol_config is not None:
             raise ConfigError(
-                f"patrol config {path} does not exist", hint="fix SARHAD_PATROL_CONFIG"
+                message("patrols.no_config", "patrol config {path} does not exist", path=path),
+                hint=message("patrols.no_config.hint", "fix SARHAD_PATROL_CONFIG"),
             )
         bases = tuple(BaseConfig(f"{s}-line", s, 0.0, length_km, 4) for s in sides)
         return PatrolConfig(DEFAULT_SHIFTS, bases, settings.patrol_max_stretch)

@@ -38,6 +38,7 @@ from starlette.concurrency import run_in_threadpool
 
 from sarhad.core.config import Settings
 from sarhad.core.errors import FieldError, InvalidInput, SarhadError
+from sarhad.core.i18n import message
 from sarhad.patrols.game import TRY_SMALLER, SolverFailed, out_of_time
 from sarhad.patrols.planner import PlanJob, PlanResult
 
@@ -168,12 +169,18 @@ class PlanRunner:
     def _start(self, job: PlanJob) -> _Run:
         with self._lock:
             if self._closed:
-                raise PlannerBusy("the node is stopping", hint="plan again when it is back")
+                raise PlannerBusy(
+                    message("patrols.stopping", "the node is stopping"),
+                    hint=message("patrols.stopping.hint", "plan again when it is back"),
+                )
             if len(self._running) >= self.parallel:
                 raise PlannerBusy(
-                    f"{len(self._running)} plans are being solved on this node now "
-                    "(SARHAD_PATROL_PARALLEL)",
-                    hint="try again when one is done",
+                    message(
+                        "patrols.busy",
+                        "{count} plans are being solved on this node now (SARHAD_PATROL_PARALLEL)",
+                        count=len(self._running),
+                    ),
+                    hint=message("patrols.busy.hint", "try again when one is done"),
                 )
             ctx = _context()
             reader, writer = ctx.Pipe(duplex=False)
@@ -257,7 +264,10 @@ class PlanRunner:
             while (result := self._check(run, step)) is None:
                 if await gone():
                     raise PlanCancelled(
-                        "the client went away: the plan was stopped and nothing stored"
+                        message(
+                            "patrols.cancelled",
+                            "the client went away: the plan was stopped and nothing stored",
+                        )
                     )
                 await asyncio.sleep(POLL_S)
             return result

@@ -15,6 +15,7 @@ from sarhad.core import console
 from sarhad.core.auth import CONSOLE
 from sarhad.core.console import guarded, out, print_json
 from sarhad.core.errors import FieldError, InvalidInput
+from sarhad.core.i18n import message
 from sarhad.core.times import parse_datetime
 from sarhad.sharing import service
 from sarhad.sharing.preview import preview as build_preview
@@ -35,7 +36,12 @@ def _read_key(path: Path | None) -> str | None:
     try:
         return path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise InvalidInput(FieldError("public_key", f"cannot read {path}: {exc}")) from None
+        raise InvalidInput(
+            FieldError.of(
+                "public_key",
+                message("keys.unreadable", "cannot read {path}: {why}", path=path, why=exc),
+            )
+        ) from None
 
 
 def _print_partner(p: PartnerOut) -> None:
@@ -249,8 +255,13 @@ def _deadlines(items: list[str]) -> dict[str, dict[str, str]]:
         ack, _, answer = minutes.partition("/")
         if not priority or not ack or not answer:
             raise InvalidInput(
-                FieldError(
-                    "alert_deadline", f"{item!r}: write PRIORITY=ACK/ANSWER, e.g. flash=5/30"
+                FieldError.of(
+                    "alert_deadline",
+                    message(
+                        "sharing.deadline_format",
+                        "{item}: write PRIORITY=ACK/ANSWER, e.g. flash=5/30",
+                        item=repr(item),
+                    ),
                 )
             )
         out[priority.strip().lower()] = {"acknowledge_minutes": ack, "answer_minutes": answer}

@@ -29,7 +29,15 @@ from sqlalchemy.orm import Session
 
 from sarhad.core.auth import Permission, Principal
 from sarhad.core.db import get_node_id, lock_writes, utcnow
-from sarhad.core.errors import Conflict, FieldError, InvalidInput, NotFound, from_validation
+from sarhad.core.errors import (
+    Conflict,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    from_validation,
+    reason_of,
+)
+from sarhad.core.i18n import message
 from sarhad.core.journal import audit
 from sarhad.core.signing import (
     DEFAULT_OVERLAP,
@@ -194,28 +202,41 @@ def trust_key(
     data: KeyIn
     if partner is None:
         if node_id is None:
-            raise InvalidInput(FieldError("node_id", "name the partner or the node"))
+            raise InvalidInput(
+                FieldError.of("node_id", message("keys.name_owner", "name the partner or the node"))
+            )
         third = _check(TrustIn, {**given, "node_id": node_id, "label": label})
         data, node_id, label = third, third.node_id, third.label
     else:
         data = _check(KeyIn, given)
         node_id = partner.node_id
     if data.valid_from and data.valid_until and data.valid_until <= data.valid_from:
-        raise InvalidInput(FieldError("valid_until", "must be later than valid_from"))
+        raise InvalidInput(
+            FieldError.of(
+                "valid_until", message("keys.until_after_from", "must be later than valid_from")
+            )
+        )
     try:
         key = load_public_pem(data.public_key_pem)
     except ValueError as exc:
-        raise InvalidInput(FieldError("public_key_pem", str(exc))) from None
+        raise InvalidInput(FieldError.of("public_key_pem", reason_of(exc))) from None
     kid = key_id_of(key)
     read_out = None if data.fingerprint is None else "".join(data.fingerprint.split())
     if read_out is not None and read_out != fingerprint_of(key).replace(" ", ""):
         raise InvalidInput(
-            FieldError(
+            FieldError.of(
                 "fingerprint",
-                f"the key's fingerprint is {fingerprint_of(key)}, not the one given: "
-                "this is not the key they read out",
+                message(
+                    "keys.wrong_fingerprint",
+                    "the key's fingerprint is {fingerprint}, not the one given: "
+                    "this is not the key they read out",
+                    fingerprint=fingerprint_of(key),
+                ),
             ),
-            hint="do not trust this key; ask for the key file again by another channel",
+            hint=message(
+                "keys.wrong_fingerprint.hint",
+                "do not trust this key; ask for the key file again by another channel",
+            ),
         )
     lock_writes(session)
     row = session.get(KnownKey, kid)
@@ -226,13 +247,28 @@ def trust_key(
         )
         if not same:
             raise Conflict(
-                f"key {kid} is registered already for {_owner(row, name)}",
-                hint="a key belongs to one node: ask for this node's own key",
+                message(
+                    "keys.registered",
+                    "key {id} is registered already for {owner}",
+                    id=kid,
+                    owner=_owner(row, name),
+                ),
+                hint=message(
+                    "keys.registered.hint", "a key belongs to one node: ask for this node's own key"
+                ),
             )
         if row.revocation is not None:
             raise Conflict(
-                f"key {kid} was revoked ({row.revocation}) and is not trusted again",
-                hint="ask the node for its new key and confirm its fingerprint",
+                message(
+                    "keys.revoked_untrusted",
+                    "key {id} was revoked ({revocation}) and is not trusted again",
+                    id=kid,
+                    revocation=row.revocation,
+                ),
+                hint=message(
+                    "keys.revoked_untrusted.hint",
+                    "ask the node for its new key and confirm its fingerprint",
+                ),
             )
         return row, False
     row = KnownKey(
@@ -272,7 +308,11 @@ def _utc(at: datetime | None) -> datetime | None:
 def _revocation(reason: Revocation | str, at: datetime | None) -> KeyRevoke:
     data = _check(KeyRevoke, {"reason": reason, "at": at})
     if data.at is not None and data.at > utcnow() + CLOCK_SKEW:
-        raise InvalidInput(FieldError("at", "a revocation takes effect now or earlier"))
+        raise InvalidInput(
+            FieldError.of(
+                "at", message("keys.revoke_future", "a revocation takes effect now or earlier")
+            )
+        )
     return data
 
 
@@ -297,10 +337,23 @@ def revoke_key(
     lock_writes(session)
     row = session.get(KnownKey, key_id)
     if row is None or (partner is not None and row not in partner_key_rows(session, partner)):
-        whose = f" of {partner.name}" if partner else ""
-        raise NotFound(f"no known key {key_id}{whose}", hint="'sarhad keys list' shows them")
+        raise NotFound(
+            message(
+                "keys.unknown_of", "no known key {id} of {partner}", id=key_id, partner=partner.name
+            )
+            if partner
+            else message("keys.unknown", "no known key {id}", id=key_id),
+            hint=message("keys.list_hint", "'sarhad keys list' shows them"),
+        )
     if row.revocation == Revocation.COMPROMISED or row.revocation == data.reason:
-        raise Conflict(f"key {key_id} is revoked already ({row.revocation})")
+        raise Conflict(
+            message(
+                "keys.revoked_already",
+                "key {id} is revoked already ({revocation})",
+                id=key_id,
+                revocation=row.revocation,
+            )
+        )
     row.revoked_at = when if row.revoked_at is None else min(when, row.revoked_at)
     row.revocation = data.reason.value
     row.revoked_by = actor.username
@@ -481,7 +534,18 @@ def rotate_own(
     """Put a new signing key in place (``core.signing.rotate``) and log who did it."""
     actor.require(Permission.SHARING_MANAGE)
     if not timedelta(0) <= overlap <= timedelta(days=30):
-        raise InvalidInput(FieldError("overlap", "between 0 and 30 days (720 hours)"))
+        raise InvalidInput(
+            FieldError.of(
+                "overlap",
+                message(
+                    "keys.overlap",
+                    "between {least} and {days} days ({hours} hours)",
+                    least=0,
+                    days=30,
+                    hours=720,
+                ),
+            )
+        )
     lock_writes(session)
     before = own_ring(data_dir).active.public
     ring = signing_keys(data_dir).rotate(node_id=get_node_id(session), overlap=overlap)
@@ -516,13 +580,15 @@ def revoke_own(
     lock_writes(session)
     keys = signing_keys(data_dir)
     if keys.ring().key(key_id) is None:
-        raise NotFound(f"key {key_id} is not one of this node's keys")
+        raise NotFound(
+            message("keys.not_ours", "key {id} is not one of this node's keys", id=key_id)
+        )
     try:
         ring = keys.revoke(
             key_id, reason=data.reason, node_id=get_node_id(session), at=_utc(data.at)
         )
     except ValueError as exc:
-        raise Conflict(str(exc)) from None
+        raise Conflict(reason_of(exc)) from None
     audit(
         session,
         actor=actor.username,

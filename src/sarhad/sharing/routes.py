@@ -17,6 +17,7 @@ from sarhad.core.api import caller, require, responses
 from sarhad.core.auth import Permission, Principal, allowed
 from sarhad.core.db import utcnow
 from sarhad.core.errors import NotFound
+from sarhad.core.i18n import message
 from sarhad.core.idempotency import Idempotent
 from sarhad.core.params import StrictBody
 from sarhad.sharing import keys, service
@@ -198,7 +199,12 @@ def own_announcement(
     """The newest key announcement of this node (made at each rotation or revocation)."""
     ring = keys.own_ring(node(request).settings.data_dir)
     if not ring.announcements:
-        raise NotFound("this node's keys were never rotated or revoked: nothing to announce")
+        raise NotFound(
+            message(
+                "keys.nothing_to_announce",
+                "this node's keys were never rotated or revoked: nothing to announce",
+            )
+        )
     return ring.announcements[-1]
 
 

@@ -13,6 +13,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from sarhad.alerts.schemas import DeadlineTerms
 from sarhad.alerts.taxonomy import Priority
+from sarhad.core.i18n import message
 from sarhad.core.markings import LIMITS, TLP, may_be_limit
 from sarhad.core.params import SECTORS, VOCABULARY, stripped
 from sarhad.core.signing import Revocation
@@ -35,9 +36,14 @@ def check_url(value: str) -> str:
     """A partner's TAXII API root must be an http(s) URL with a host."""
     scheme, sep, rest = value.partition("://")
     if scheme.lower() not in ("http", "https") or not sep or not rest.split("/")[0]:
-        raise ValueError("must be an http:// or https:// URL, e.g. https://ir-node.example/taxii2/")
+        raise ValueError(
+            message(
+                "sharing.url_scheme",
+                "must be an http:// or https:// URL, e.g. https://ir-node.example/taxii2/",
+            )
+        )
     if any(c.isspace() for c in value):
-        raise ValueError("must not contain spaces")
+        raise ValueError(message("sharing.url_spaces", "must not contain spaces"))
     return value
 
 
@@ -45,15 +51,26 @@ def check_public_key(value: str) -> str:
     """An Ed25519 public key in PEM (``-----BEGIN PUBLIC KEY-----``), as partners publish it."""
     lines = [line.strip() for line in value.strip().splitlines() if line.strip()]
     if len(lines) < 3 or lines[0] != "-----BEGIN PUBLIC KEY-----":
-        raise ValueError("must be a PEM public key starting with -----BEGIN PUBLIC KEY-----")
+        raise ValueError(
+            message(
+                "sharing.pem_begin",
+                "must be a PEM public key starting with -----BEGIN PUBLIC KEY-----",
+            )
+        )
     if lines[-1] != "-----END PUBLIC KEY-----":
-        raise ValueError("must end with -----END PUBLIC KEY-----")
+        raise ValueError(message("sharing.pem_end", "must end with -----END PUBLIC KEY-----"))
     try:
         der = base64.b64decode("".join(lines[1:-1]), validate=True)
     except binascii.Error:
-        raise ValueError("the PEM body is not base64") from None
+        raise ValueError(message("sharing.pem_base64", "the PEM body is not base64")) from None
     if len(der) != 44 or not der.startswith(_ED25519_SPKI_PREFIX):
-        raise ValueError("must be an Ed25519 public key (44-byte SubjectPublicKeyInfo)")
+        raise ValueError(
+            message(
+                "sharing.pem_ed25519",
+                "must be an Ed25519 public key ({size}-byte SubjectPublicKeyInfo)",
+                size=44,
+            )
+        )
     # Stored in one spelling: base64 with spare bits set decodes here but not in OpenSSL.
     body = base64.b64encode(der).decode("ascii")
     return f"-----BEGIN PUBLIC KEY-----\n{body}\n-----END PUBLIC KEY-----\n"
@@ -65,7 +82,10 @@ def check_node_id(value: str) -> str:
         return str(uuid.UUID(value))
     except ValueError:
         raise ValueError(
-            "must be the partner node's UUID (see 'sarhad init' on that node)"
+            message(
+                "sharing.node_id",
+                "must be the partner node's UUID (see 'sarhad init' on that node)",
+            )
         ) from None
 
 
@@ -121,7 +141,7 @@ class PartnerUpdate(_In):
     @classmethod
     def _active_not_null(cls, v: bool | None) -> bool | None:
         if v is None:
-            raise ValueError("give true or false")
+            raise ValueError(message("sharing.give_bool", "give true or false"))
         return v
 
     @field_validator("public_key_pem")
@@ -129,8 +149,11 @@ class PartnerUpdate(_In):
     def _key_not_null(cls, v: str | None) -> str | None:
         if v is None:
             raise ValueError(
-                "keys are not cleared: revoke one instead (sarhad keys revoke KEY_ID, or "
-                "POST /partners/{name}/keys/{key_id}/revoke)"
+                message(
+                    "sharing.keys_not_cleared",
+                    "keys are not cleared: revoke one instead (sarhad keys revoke KEY_ID, or "
+                    "POST /partners/{{name}}/keys/{{key_id}}/revoke)",
+                )
             )
         return v
 
@@ -220,14 +243,26 @@ class AgreementIn(_In):
         if v is None:
             return None
         if any(not s or len(s) > 40 for s in v):
-            raise ValueError("sector ids are 1-40 characters, e.g. PKIR-007")
+            raise ValueError(
+                message(
+                    "sharing.sector_ids",
+                    "sector ids are {least}-{most} characters, e.g. PKIR-007",
+                    least=1,
+                    most=40,
+                )
+            )
         return _dedupe(v)
 
     @field_validator("statuses")
     @classmethod
     def _some_status(cls, v: list[Status] | None) -> list[Status] | None:
         if v is not None and not v:
-            raise ValueError("give at least one status (validated and closed are usual)")
+            raise ValueError(
+                message(
+                    "sharing.some_status",
+                    "give at least one status (validated and closed are usual)",
+                )
+            )
         return v
 
     @field_validator("max_tlp")
@@ -244,10 +279,20 @@ class AgreementIn(_In):
             return None
         for name in v:
             if name == "casualties":
-                raise ValueError("casualties are never withheld: civilian harm is always reported")
+                raise ValueError(
+                    message(
+                        "sharing.casualties_shown",
+                        "casualties are never withheld: civilian harm is always reported",
+                    )
+                )
             if name not in WITHHOLDABLE:
                 raise ValueError(
-                    f"{name!r} cannot be withheld; choose from {', '.join(WITHHOLDABLE)}"
+                    message(
+                        "sharing.not_withholdable",
+                        "{name} cannot be withheld; choose from {names}",
+                        name=repr(name),
+                        names=", ".join(WITHHOLDABLE),
+                    )
                 )
         return sorted(set(v))
 
@@ -255,7 +300,7 @@ class AgreementIn(_In):
     @classmethod
     def _finite(cls, v: float | None) -> float | None:
         if v is not None and not math.isfinite(v):
-            raise ValueError("must be a finite number of hours")
+            raise ValueError(message("sharing.finite_hours", "must be a finite number of hours"))
         return v
 
 

@@ -19,7 +19,14 @@ from sarhad.alerts.schemas import DeadlineTerms, default_deadlines
 from sarhad.border import BorderProfile
 from sarhad.core.auth import Permission, Principal, Role, User, add_user, issue_token
 from sarhad.core.db import lock_writes, utcnow
-from sarhad.core.errors import Conflict, FieldError, InvalidInput, NotFound, from_validation
+from sarhad.core.errors import (
+    Conflict,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    from_validation,
+    with_hint,
+)
 from sarhad.core.i18n import message
 from sarhad.core.journal import ChangeLog, record
 from sarhad.core.markings import TLP
@@ -122,7 +129,7 @@ def add_partner(
             message(
                 "sharing.partner_exists", "partner {name} exists already", name=repr(data.name)
             ),
-            hint="use 'sarhad partners set'",
+            hint=message("sharing.partner_exists.hint", "use 'sarhad partners set'"),
         )
     username = ACCOUNT_PREFIX + data.name
     user = add_user(session, username=username, role=Role.PARTNER, actor=actor.username)
@@ -186,7 +193,7 @@ def get_partner(session: Session, *, name: str) -> Partner:
     if partner is None:
         raise NotFound(
             message("sharing.no_partner", "no partner {name}", name=repr(name)),
-            hint="list partners with 'sarhad partners list'",
+            hint=message("sharing.no_partner.hint", "list partners with 'sarhad partners list'"),
         )
     return partner
 
@@ -283,7 +290,7 @@ def get_agreement(session: Session, *, partner: Partner | str) -> Agreement:
     if agreement is None:  # add_partner always makes one; only hand-edited databases lack it
         raise NotFound(
             message("sharing.no_agreement", "partner {name} has no agreement", name=repr(p.name)),
-            hint="run 'sarhad agreements set'",
+            hint=message("sharing.no_agreement.hint", "run 'sarhad agreements set'"),
         )
     return agreement
 
@@ -352,7 +359,7 @@ def check_sectors(sectors: list[str], profile: BorderProfile) -> None:
         try:
             profile.sector(sector_id)
         except NotFound as exc:
-            errors.append(FieldError(f"sectors.{i}", f"{exc.message} ({exc.hint})"))
+            errors.append(FieldError.of(f"sectors.{i}", with_hint(exc)))
     if errors:
         raise InvalidInput(errors)
 
@@ -460,14 +467,16 @@ def alert_counterpart(session: Session, name: str | None) -> Counterpart:
                     if active
                     else message("sharing.no_active_partner", "this node has no active partner"),
                 ),
-                hint="'sarhad partners list' shows them" if active else "'sarhad partners add'",
+                hint=message("sharing.partners_list", "'sarhad partners list' shows them")
+                if active
+                else message("sharing.partners_add", "'sarhad partners add'"),
             )
         partner = active[0]
     else:
         try:
             partner = get_partner(session, name=name)
         except NotFound as exc:
-            raise InvalidInput(FieldError("partner", exc.text), hint=exc.hint) from None
+            raise InvalidInput(FieldError.of("partner", exc.text), hint=exc.hint_text) from None
     agreement = get_agreement(session, partner=partner)
     return Counterpart(
         partner_id=partner.id,

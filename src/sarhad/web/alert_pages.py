@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from sarhad.alerts import reading as alerts
@@ -118,6 +118,24 @@ def alert_text(alert: Any, *, lang: str, places: dict[str, Any]) -> tuple[str, s
 
 
 BOXES = {"inbox": Direction.INBOUND, "outbox": Direction.OUTBOUND}
+
+
+@router.get("/alerts/{alert_id}/words")
+def alert_words(
+    request: Request,
+    user: Annotated[auth.WebUser, Depends(page_user("/alerts"))],
+    alert_id: str,
+) -> JSONResponse:
+    """The text of a closure alert a node wrote, in the page's language, for a row alerts.js
+    draws live (the same wording as the page: ``alert_text``); ``text`` is null for a text
+    someone typed, which is shown as written."""
+    n: BorderNode = node(request)
+    lang, _ = i18n.choose(request)
+    with n.db.session() as session:
+        row = alerts.get_alert(session, alert_id=alert_id)
+        worded = alert_text(row, lang=lang, places=places_of(n))
+    text, note = worded if worded is not None else (None, None)
+    return JSONResponse({"text": text, "note": note or None})
 
 
 def _box_page(

@@ -29,12 +29,22 @@ from sarhad.core.i18n import (
     PSEUDO,
     RTL,
     compile_catalog,
+    digits,
     from_json,
     translations,
 )
 from sarhad.core.i18n import say as core_say
 
-__all__ = ["DEFAULT", "LANGUAGES", "N_", "PSEUDO", "RTL", "compile_catalog", "translations"]
+__all__ = [
+    "DEFAULT",
+    "LANGUAGES",
+    "N_",
+    "PSEUDO",
+    "RTL",
+    "compile_catalog",
+    "digits",
+    "translations",
+]
 
 HERE = Path(__file__).parent
 TRANSLATIONS = HERE / "translations"

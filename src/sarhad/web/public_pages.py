@@ -51,8 +51,6 @@ SECURITY_HEADERS = {
 NOT_PUBLISHED = "no published crossing or market with this id"
 TEMPLATE = "public/crossings.html"
 STYLESHEET = i18n.TEMPLATES / "public" / "style.css"
-#: Persian readers expect Persian digits; Urdu in Pakistan is commonly printed with Latin ones.
-_DIGITS = {"fa": str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")}
 
 
 # --- words of the page (the catalogue, context "public") ------------------------------------
@@ -70,8 +68,7 @@ class Words:
 
     def digits(self, value: str) -> str:
         """``value`` with the digits of the language."""
-        table = _DIGITS.get(self.lang)
-        return value.translate(table) if table else value
+        return i18n.digits(value, self.lang)
 
     def side(self, code: str) -> str:
         """``Pakistan side``; the bare code for a side the page has no words for."""

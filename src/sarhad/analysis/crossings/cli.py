@@ -27,6 +27,7 @@ from sarhad.border import BorderProfile, profile_from_settings
 from sarhad.core import console
 from sarhad.core.console import guarded, out, print_json
 from sarhad.core.errors import FieldError, InvalidInput
+from sarhad.core.i18n import message
 
 
 def _compact(**kw: object) -> dict[str, object]:
@@ -203,7 +204,11 @@ def report(
     year, mon = parse_month(month)
     fmt = _format(format_, out_file)
     if rows not in CSV_ROWS:
-        raise InvalidInput(FieldError("rows", f"{rows!r}: use sides or closures"))
+        raise InvalidInput(
+            FieldError.of(
+                "rows", message("analysis.rows", "{rows}: use sides or closures", rows=repr(rows))
+            )
+        )
     s = console.settings()
     if chart is None and fmt == "table" and not no_chart:
         # Not the current folder: a report run from anywhere must not litter it. The node's
@@ -233,8 +238,18 @@ def report(
             chart.write_bytes(png)
         except OSError as exc:
             raise InvalidInput(
-                FieldError("chart", f"cannot write {chart}: {exc.strerror or exc}"),
-                hint="check that the folder exists and is writable",
+                FieldError.of(
+                    "chart",
+                    message(
+                        "analysis.cannot_write",
+                        "cannot write {path}: {why}",
+                        path=chart,
+                        why=exc.strerror or exc,
+                    ),
+                ),
+                hint=message(
+                    "analysis.cannot_write.hint", "check that the folder exists and is writable"
+                ),
             ) from None
     if fmt == "table":
         _print_tables(data, profile)

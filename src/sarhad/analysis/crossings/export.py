@@ -10,6 +10,7 @@ from typing import Any
 from sarhad.analysis.crossings.figures import Closure, CrossingsReport, SideMonth
 from sarhad.border import BorderProfile
 from sarhad.core.errors import FieldError, InvalidInput
+from sarhad.core.i18n import message
 from sarhad.crossings.places import place
 from sarhad.crossings.taxonomy import Reason
 
@@ -108,7 +109,11 @@ def _closure_row(item: SideMonth, c: Closure) -> dict[str, Any]:
 def report_csv(report: CrossingsReport, *, rows: str = "sides") -> str:
     """One line per crossing and side (``rows="sides"``) or per closure (``"closures"``)."""
     if rows not in CSV_ROWS:
-        raise InvalidInput(FieldError("rows", f"{rows!r}: use sides or closures"))
+        raise InvalidInput(
+            FieldError.of(
+                "rows", message("analysis.rows", "{rows}: use sides or closures", rows=repr(rows))
+            )
+        )
     if rows == "sides":
         columns, lines = SIDE_COLUMNS, [summary(i, report.month) for i in report.items]
     else:

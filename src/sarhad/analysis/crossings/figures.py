@@ -26,6 +26,7 @@ from pydantic import BaseModel
 
 from sarhad.core.config import Settings
 from sarhad.core.errors import FieldError, InvalidInput
+from sarhad.core.i18n import message
 from sarhad.crossings.taxonomy import Reason, Status
 from sarhad.crossings.timeline import Schedule, Segment
 
@@ -182,7 +183,10 @@ def parse_month(text: str) -> tuple[int, int]:
     m = _MONTH.match(text.strip()) if text else None
     if m is None or not (1 <= int(m[2]) <= 12) or not (1900 <= int(m[1]) <= 2999):
         raise InvalidInput(
-            FieldError("month", f"{text!r} is not a month"), hint="write YYYY-MM, e.g. 2026-10"
+            FieldError.of(
+                "month", message("analysis.not_month", "{text} is not a month", text=repr(text))
+            ),
+            hint=message("analysis.not_month.hint", "write YYYY-MM, e.g. 2026-10"),
         )
     return int(m[1]), int(m[2])
 

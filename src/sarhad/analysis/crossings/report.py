@@ -38,6 +38,7 @@ from sarhad.border import BorderProfile
 from sarhad.border.model import Place
 from sarhad.core.db import utcnow
 from sarhad.core.errors import FieldError, InvalidInput
+from sarhad.core.i18n import message
 from sarhad.crossings import flows
 from sarhad.crossings.declarations import declarations_of
 from sarhad.crossings.declarations import periods as side_periods
@@ -229,7 +230,17 @@ def month_report(
     sides = list(profile.sides)
     if side:
         if side.upper() not in sides:
-            problems.append(FieldError("side", f"{side!r}: use {' or '.join(sides)}"))
+            problems.append(
+                FieldError.of(
+                    "side",
+                    message(
+                        "analysis.side",
+                        "{side}: use {sides}",
+                        side=repr(side),
+                        sides=" or ".join(sides),
+                    ),
+                )
+            )
         sides = [side.upper()]
     if problems:
         raise InvalidInput(problems)

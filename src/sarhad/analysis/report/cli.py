@@ -14,6 +14,7 @@ from sarhad.border import profile_from_settings
 from sarhad.core import console
 from sarhad.core.console import guarded, out
 from sarhad.core.errors import FieldError, InvalidInput
+from sarhad.core.i18n import message
 
 app = typer.Typer(help="Reports: the monthly (joint) border report as PDF.", no_args_is_help=True)
 
@@ -56,7 +57,17 @@ def monthly(
         out_file.write_bytes(pdf)
     except OSError as exc:
         raise InvalidInput(
-            FieldError("out", f"cannot write {out_file}: {exc.strerror or exc}"),
-            hint="check that the folder exists and is writable",
+            FieldError.of(
+                "out",
+                message(
+                    "analysis.cannot_write",
+                    "cannot write {path}: {why}",
+                    path=out_file,
+                    why=exc.strerror or exc,
+                ),
+            ),
+            hint=message(
+                "analysis.cannot_write.hint", "check that the folder exists and is writable"
+            ),
         ) from None
     out.print(f"wrote the {month} report ({lang}) to {out_file}", soft_wrap=True, highlight=False)

@@ -55,6 +55,7 @@ from sarhad.analysis.risk import RiskParams
 from sarhad.border import BorderProfile
 from sarhad.core.config import Settings
 from sarhad.core.errors import FieldError, InvalidInput
+from sarhad.core.i18n import message
 
 LANGS = ("en", "ur", "fa")
 RTL = frozenset({"ur", "fa"})
@@ -85,7 +86,17 @@ class MonthlyData:
 def check_lang(lang: str) -> str:
     """``lang`` when it is one of the report's languages; an error naming ``lang`` otherwise."""
     if lang not in LANGS:
-        raise InvalidInput(FieldError("lang", f"{lang!r} is not one of {', '.join(LANGS)}"))
+        raise InvalidInput(
+            FieldError.of(
+                "lang",
+                message(
+                    "analysis.lang",
+                    "{lang} is not one of {langs}",
+                    lang=repr(lang),
+                    langs=", ".join(LANGS),
+                ),
+            )
+        )
     return lang
 
 

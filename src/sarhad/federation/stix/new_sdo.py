@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, StrictStr, ValidationError, field_validator
 
+from sarhad.core.i18n import message
 from sarhad.core.markings import TLP, Family, may_arrive
 from sarhad.core.text import Inbound
 from sarhad.federation.stix.core import TLP_BY_ID
@@ -80,7 +81,13 @@ class NewSdo(Inbound):
             v.keys() != {cls.EXTENSION_ID}
             or entry != extension_of(cls.EXTENSION_ID)[cls.EXTENSION_ID]
         ):
-            raise ValueError(f"must be exactly {{{cls.EXTENSION_ID}: new-sdo}}")
+            raise ValueError(
+                message(
+                    "stix.new_sdo_extension",
+                    "must be exactly {{{extension}: new-sdo}}",
+                    extension=cls.EXTENSION_ID,
+                )
+            )
         return v
 
     @field_validator("object_marking_refs")
@@ -88,7 +95,7 @@ class NewSdo(Inbound):
     def _tlp(cls, v: list[str]) -> list[str]:
         level = TLP_BY_ID.get(v[0])
         if level is None:
-            raise ValueError("must be one TLP 2.0 marking")
+            raise ValueError(message("stix.one_tlp", "must be one TLP 2.0 marking"))
         arrives = may_arrive(level, cls.FAMILY)
         if not arrives.ok:
             raise ValueError(arrives.text)

@@ -29,6 +29,7 @@ from sarhad.alerts.receiver import InboundAlert
 from sarhad.alerts.sender import mark_delivered
 from sarhad.alerts.taxonomy import SHARED_STEPS, Answer, Direction, Kind, Priority, Step
 from sarhad.core.errors import SarhadError
+from sarhad.core.i18n import message
 from sarhad.core.journal import audit
 from sarhad.core.markings import TLP, Family, may_go
 from sarhad.federation.identity import EXTENSION_AUTHOR
@@ -192,7 +193,11 @@ class _AlertObj(_Common):
     def _refs(cls, v: list[str]) -> list[str]:
         for ref in v:
             if not _INCIDENT.fullmatch(ref):
-                raise ValueError(f"{ref[:60]!r} is not an incident id")
+                raise ValueError(
+                    message(
+                        "stix.not_incident_id", "{ref} is not an incident id", ref=repr(ref[:60])
+                    )
+                )
         return v
 
 

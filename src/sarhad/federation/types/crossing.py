@@ -38,6 +38,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sarhad.core.errors import SarhadError
+from sarhad.core.i18n import message
 from sarhad.core.markings import TLP, Family, may_go
 from sarhad.crossings import received as crossings
 from sarhad.crossings.declarations import DECLARATION
@@ -259,7 +260,11 @@ class _StatusObj(_Common):
     def _refs(cls, v: list[str]) -> list[str]:
         for ref in v:
             if not _INCIDENT.fullmatch(ref):
-                raise ValueError(f"{ref[:60]!r} is not an incident id")
+                raise ValueError(
+                    message(
+                        "stix.not_incident_id", "{ref} is not an incident id", ref=repr(ref[:60])
+                    )
+                )
         return v
 
 

@@ -3,7 +3,9 @@
 //   starting at the change number the page was rendered at); the browser sends the session
 //   cookie and resumes by itself with Last-Event-ID after a drop.
 // - On each event it reads the alert from GET /api/v1/alerts/{id} and draws its row like the
-//   server does (same cells, same classes), inserting it at the top of its box or replacing it.
+//   server does (same cells, same classes), inserting it at the top of its box or replacing it;
+//   a closure alert a node wrote is worded in the page's language by GET /alerts/{id}/words
+//   (the server's own wording, alert_pages.alert_text), once per alert.
 // - A new inbound flash alert shows a banner (role="alert"), flashes its row and beeps.
 // - Acknowledge, Answer and Withdraw call the JSON API through sarhad.fetchJSON (CSRF header);
 //   Answer and Withdraw first ask in a <dialog>. The row is redrawn from the API's answer.
@@ -61,6 +63,35 @@
     };
   }
 
+  /** The text cell: a closure alert a node wrote in the page's language (as the server
+   *  draws it, from /alerts/{id}/words), its note and any typed text as written. */
+  function textCell(a) {
+    const td = el("td", { "data-col": "text", id: `alert-${a.id}-text` });
+    const w = wordings.get(a.id);
+    if (w && w.text) {
+      td.append(w.text);
+      if (w.note) td.append(" ", el("bdi", {}, w.note));
+    } else {
+      td.append(el("bdi", {}, a.text));
+    }
+    return td;
+  }
+
+  // Closure alerts' wording by alert id (a closure alert's text never changes).
+  const wordings = new Map();
+
+  /** ``a`` once its wording is known (one request per closure alert, then kept). */
+  async function worded(a) {
+    if (a.kind === "crossing_closure" && !wordings.has(a.id)) {
+      try {
+        wordings.set(a.id, await sarhad.fetchJSON(`/alerts/${encodeURIComponent(a.id)}/words`));
+      } catch (err) {
+        console.error("sarhad: could not word alert", a.id, err);
+      }
+    }
+    return a;
+  }
+
   function buildRow(a, withActions) {
     const crossing = a.place.nearest_crossing;
     const placeName = crossing && sarhad.strings[`place_${crossing}`];
@@ -110,7 +141,7 @@
       cell("priority", t(`priority_${a.priority}`, a.priority)),
       cell("kind", t(`kind_${a.kind}`, a.kind)),
       cell("partner", a.partner),
-      el("td", { "data-col": "text", id: `alert-${a.id}-text` }, el("bdi", {}, a.text)),
+      textCell(a),
       cell("place", place),
       statusCell,
       cell("ack_by", deadline(a.ack_by, !a.acknowledged_at && !a.withdrawn_at)),
@@ -216,7 +247,7 @@
   const pending = new Map();
 
   async function load(id) {
-    const a = await sarhad.fetchJSON(`/api/v1/alerts/${encodeURIComponent(id)}`);
+    const a = await worded(await sarhad.fetchJSON(`/api/v1/alerts/${encodeURIComponent(id)}`));
     const { row, added } = upsert(a);
     if (added && a.direction === "inbound") cue(a, row);
   }
@@ -282,7 +313,7 @@
     try {
       const url = `/api/v1/alerts/${encodeURIComponent(row.dataset.id)}/acknowledge`;
       const a = await sarhad.fetchJSON(url, { method: "POST" });
-      upsert(a);
+      upsert(await worded(a));
     } catch (err) {
       button.disabled = false;
       showRowError(row, err);
@@ -324,7 +355,7 @@
         method: "POST",
         body: text ? { answer: chosen.value, text } : { answer: chosen.value },
       });
-      upsert(a);
+      upsert(await worded(a));
       dialog.close();
       document.getElementById(`alert-${id}`)?.querySelector("[data-action]")?.focus();
     } catch (err) {
@@ -372,7 +403,7 @@
         method: "POST",
         body: { reason },
       });
-      upsert(a);
+      upsert(await worded(a));
       withdrawDialog.close();
       // The button is gone with the withdrawal: keep the keyboard in the outbox.
       document.getElementById("outbox-title")?.focus();
