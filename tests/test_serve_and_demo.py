@@ -106,9 +106,19 @@ def test_demo_federates_two_nodes_and_says_what_crossed(tmp_path: Path) -> None:
             for n, level in re.findall(r"(\d+) (low|medium|high|critical)", line.split(";")[0])
         )
         assert all(counts[level] > 0 for level in ("low", "medium", "high", "critical")), line
-    # A plan for today on both sides.
+    # A coordinated plan for today on both sides, solved within the node's own time limit,
+    # with mirrored patrols where both sides rate the risk high.
     plans = [line for line in first.output.splitlines() if re.match(r"(pk|ir)-node: plan ", line)]
     assert len(plans) == 2, first.output
+    for line in plans:
+        assert "(coordinated with the partner)" in line, line
+    # (How many joint patrols today's draw holds varies with the date's seed; where they may
+    # go does not.)
+    shared = re.findall(
+        r"^  joint patrols where both sides rate the risk high: PKIR-", first.output, re.M
+    )
+    assert len(shared) == 2, first.output
+    assert "our side's alone" not in first.output
     # The alert's steps in time order.
     steps = re.findall(r"^  (PK|IR) \S+ +\+ *(\d+) ms$", first.output, re.M)
     assert len(steps) == 5 and [int(ms) for _, ms in steps] == sorted(int(ms) for _, ms in steps)
