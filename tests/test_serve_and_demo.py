@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -70,6 +71,63 @@ def test_serve_runs_a_node_that_answers_with_tokens(settings: Settings, tmp_path
         proc.terminate()
         proc.wait(timeout=20)
         log_file.close()
+
+
+@pytest.mark.once_on("sqlite")  # a real server process, stopped by a signal
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_serve_stops_quietly_with_a_live_feed_open(
+    settings: Settings, tmp_path: Path, stop: signal.Signals
+) -> None:
+    """A live feed never ends by itself: stopping the server ends it, rather than the grace
+    running out and the request being cancelled with a traceback ("Exception in ASGI
+    application … timeout graceful shutdown exceeded")."""
+    env = {
+        **os.environ,
+        "SARHAD_DATA_DIR": str(settings.data_dir),
+        "SARHAD_DATABASE_URL": settings.database_url or "",
+        "SARHAD_SHUTDOWN_GRACE_S": "5",
+    }
+    init = subprocess.run(
+        [*SARHAD, "init", "--admin", "hq"], env=env, capture_output=True, text=True, timeout=120
+    )
+    token = next(w for w in init.stdout.split() if w.startswith("srh_"))
+    port = free_port()
+    proc = subprocess.Popen(
+        [*SARHAD, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.2)
+        headers = {"Authorization": f"Bearer {token}"}
+        with httpx.stream("GET", f"{url}/api/v1/feed?after=0", headers=headers, timeout=30) as r:
+            assert r.status_code == 200
+            lines = r.iter_lines()
+            assert next(lines).startswith("retry:")
+            proc.send_signal(stop)
+            for _ in lines:  # the server ends the stream: the loop finishes, no timeout
+                pass
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    # uvicorn passes SIGTERM on as the exit status once it has stopped cleanly.
+    assert proc.returncode in (0, -stop), err
+    assert "Traceback" not in err and "Exception in ASGI application" not in err, err
+    assert "Application shutdown complete" in err
 
 
 @pytest.mark.once_on("sqlite")  # two live nodes, a joint patrol plan: minutes, not a DB test

@@ -28,6 +28,7 @@ from sarhad.core.config import Settings
 from sarhad.core.console import closing, out
 from sarhad.core.db import Database, get_node_id, utcnow
 from sarhad.core.errors import ConfigError
+from sarhad.core.serving import NodeServer
 from sarhad.federation.service import sync_all
 from sarhad.incidents import service
 from sarhad.incidents.models import Incident
@@ -657,7 +658,7 @@ def describe(nodes: list[DemoNode], data_dir: Path) -> str:
 def _start(nodes: list[DemoNode]) -> list[tuple[uvicorn.Server, threading.Thread]]:
     running = []
     for n in nodes:
-        server = uvicorn.Server(
+        server = NodeServer(  # ends open live feeds when it stops (core.serving)
             uvicorn.Config(
                 create_app(n.settings, db=n.db),
                 host=n.settings.host,
