@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -72,6 +73,63 @@ def test_serve_runs_a_node_that_answers_with_tokens(settings: Settings, tmp_path
         log_file.close()
 
 
+@pytest.mark.once_on("sqlite")  # a real server process, stopped by a signal
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_serve_stops_quietly_with_a_live_feed_open(
+    settings: Settings, tmp_path: Path, stop: signal.Signals
+) -> None:
+    """A live feed never ends by itself: stopping the server ends it, rather than the grace
+    running out and the request being cancelled with a traceback ("Exception in ASGI
+    application … timeout graceful shutdown exceeded")."""
+    env = {
+        **os.environ,
+        "SARHAD_DATA_DIR": str(settings.data_dir),
+        "SARHAD_DATABASE_URL": settings.database_url or "",
+        "SARHAD_SHUTDOWN_GRACE_S": "5",
+    }
+    init = subprocess.run(
+        [*SARHAD, "init", "--admin", "hq"], env=env, capture_output=True, text=True, timeout=120
+    )
+    token = next(w for w in init.stdout.split() if w.startswith("srh_"))
+    port = free_port()
+    proc = subprocess.Popen(
+        [*SARHAD, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.2)
+        headers = {"Authorization": f"Bearer {token}"}
+        with httpx.stream("GET", f"{url}/api/v1/feed?after=0", headers=headers, timeout=30) as r:
+            assert r.status_code == 200
+            lines = r.iter_lines()
+            assert next(lines).startswith("retry:")
+            proc.send_signal(stop)
+            for _ in lines:  # the server ends the stream: the loop finishes, no timeout
+                pass
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    # uvicorn passes SIGTERM on as the exit status once it has stopped cleanly.
+    assert proc.returncode in (0, -stop), err
+    assert "Traceback" not in err and "Exception in ASGI application" not in err, err
+    assert "Application shutdown complete" in err
+
+
 @pytest.mark.once_on("sqlite")  # two live nodes, a joint patrol plan: minutes, not a DB test
 def test_demo_federates_two_nodes_and_says_what_crossed(tmp_path: Path) -> None:
     data = tmp_path / "demo"
@@ -106,9 +164,19 @@ def test_demo_federates_two_nodes_and_says_what_crossed(tmp_path: Path) -> None:
             for n, level in re.findall(r"(\d+) (low|medium|high|critical)", line.split(";")[0])
         )
         assert all(counts[level] > 0 for level in ("low", "medium", "high", "critical")), line
-    # A plan for today on both sides.
+    # A coordinated plan for today on both sides, solved within the node's own time limit,
+    # with mirrored patrols where both sides rate the risk high.
     plans = [line for line in first.output.splitlines() if re.match(r"(pk|ir)-node: plan ", line)]
     assert len(plans) == 2, first.output
+    for line in plans:
+        assert "(coordinated with the partner)" in line, line
+    # (How many joint patrols today's draw holds varies with the date's seed; where they may
+    # go does not.)
+    shared = re.findall(
+        r"^  joint patrols where both sides rate the risk high: PKIR-", first.output, re.M
+    )
+    assert len(shared) == 2, first.output
+    assert "our side's alone" not in first.output
     # The alert's steps in time order.
     steps = re.findall(r"^  (PK|IR) \S+ +\+ *(\d+) ms$", first.output, re.M)
     assert len(steps) == 5 and [int(ms) for _, ms in steps] == sorted(int(ms) for _, ms in steps)

@@ -206,6 +206,7 @@ def serve(
 
     from sarhad.app import create_app
     from sarhad.core.clients import server_options
+    from sarhad.core.serving import serve as serve_node
     from sarhad.node import init_node
 
     s = console.settings()
@@ -227,13 +228,16 @@ def serve(
     # (a plan being solved is killed with its request), and the lifespan stops the rest:
     # the courier, escalation and partner sync loops run with the application, not here.
     # Forwarded headers only from SARHAD_TRUSTED_PROXIES (uvicorn trusts 127.0.0.1 alone).
-    uvicorn.run(
-        app_,
-        host=h,
-        port=p,
-        log_level="info",
-        timeout_graceful_shutdown=s.shutdown_grace_s,
-        **server_options(s),
+    # Open live feeds end as soon as the server begins to stop (core.serving).
+    serve_node(
+        uvicorn.Config(
+            app_,
+            host=h,
+            port=p,
+            log_level="info",
+            timeout_graceful_shutdown=s.shutdown_grace_s,
+            **server_options(s),
+        )
     )
 
 

@@ -29,6 +29,7 @@ from sarhad.core.console import closing, out
 from sarhad.core.db import Database, get_node_id, utcnow
 from sarhad.core.errors import ConfigError
 from sarhad.core.i18n import Number, message
+from sarhad.core.serving import NodeServer
 from sarhad.federation.service import sync_all
 from sarhad.incidents import service
 from sarhad.incidents.models import Incident
@@ -166,18 +167,20 @@ NODES = (("PK", "pk-node", "Pakistan"), ("IR", "ir-node", "Iran"))
 # incidents per 30 days"; the samples alone peak near 0.8). Each side has one violent stretch
 # (attacks with deaths: critical at its middle, high beside it), one of weapons and cross-border
 # fire (high to medium) and one of smuggling (medium); scattered smuggling elsewhere stays low.
+# Each side's weapons stretch lies across from the other side's violent one, so both sides rate
+# those sectors high: there today's coordinated plan proposes mirrored (joint) patrols.
 # (centre sector number, incidents, categories, killed range, injured range) per side.
 _VIOLENT = ("armed_attack", "armed_clash", "explosion_ied", "cross_border_fire")
 _ARMED = ("armed_attack", "smuggling_weapons", "smuggling_weapons", "cross_border_fire")
 _TRADE = ("smuggling_narcotics", "smuggling_weapons", "illegal_crossing")
 _SCATTERED = ("smuggling_fuel", "smuggling_goods", "illegal_crossing", "smuggling_narcotics")
 HOTSPOTS: dict[str, list[tuple[int, int, tuple[str, ...], tuple[int, int], tuple[int, int]]]] = {
-    "PK": [(52, 22, _VIOLENT, (1, 4), (1, 5)), (13, 12, _ARMED, (1, 2), (0, 3)),
+    "PK": [(52, 22, _VIOLENT, (1, 4), (1, 5)), (40, 20, _ARMED, (1, 2), (0, 3)),
            (70, 7, _TRADE, (0, 0), (0, 0))],
-    "IR": [(40, 22, _VIOLENT, (1, 4), (1, 5)), (62, 12, _ARMED, (1, 2), (0, 3)),
+    "IR": [(40, 22, _VIOLENT, (1, 4), (1, 5)), (52, 20, _ARMED, (1, 2), (0, 3)),
            (24, 7, _TRADE, (0, 0), (0, 0))],
 }  # fmt: skip
-_SCATTERED_COUNT = 14
+_SCATTERED_COUNT = 6  # with the two weapons stretches of 20: 55 records a side
 _HURT = {"armed_attack", "armed_clash", "explosion_ied", "cross_border_fire"}
 
 
@@ -291,8 +294,6 @@ def setup_demo(*, base_port: int, data_dir: Path) -> list[DemoNode]:
             node_name=name,
             node_side=side,
             port=base_port + i,
-            # The two sides' joint patrol game can take minutes on a small, busy machine.
-            patrol_time_limit_s=180,
         )
         db = closing(init_node(settings))
         seeded = _seed(db, settings)
@@ -572,7 +573,9 @@ def patrol_plans(nodes: list[DemoNode]) -> list[str]:
         if made:
             return made[0], "made on an earlier run"
         limit = n.settings.patrol_time_limit_s + 30
-        for coordinated in (True, False):  # a loaded machine may not solve the joint game
+        # Past the node's time limit the planner returns its best coordinated plan so far
+        # (and says so in the plan's notes); our side alone is the last resort only.
+        for coordinated in (True, False):
             body = {"day": today, "coordinated": coordinated}
             plan = call(n, "POST", "/api/v1/patrols/plans", body, who="admin", timeout=limit)
             if plan:
@@ -597,8 +600,14 @@ def patrol_plans(nodes: list[DemoNode]) -> list[str]:
             f"{len(plan['patrols'])} patrols in {len(plan['summary'].get('shifts', []))} shifts,"
             f" {joint} of them joint  {n.url}/patrols/{plan['id']}"
         )
-        if note:
-            lines.append(f"  ({note})")
+        shared = plan["summary"].get("joint_sectors") or []
+        if plan["coordinated"] and shared:
+            lines.append(
+                f"  joint patrols where both sides rate the risk high: {', '.join(shared)}"
+            )
+        for text in [note, *plan["summary"].get("notes", [])]:
+            if text:
+                lines.append(f"  ({text})")
     return lines
 
 
@@ -657,7 +666,7 @@ def describe(nodes: list[DemoNode], data_dir: Path) -> str:
 def _start(nodes: list[DemoNode]) -> list[tuple[uvicorn.Server, threading.Thread]]:
     running = []
     for n in nodes:
-        server = uvicorn.Server(
+        server = NodeServer(  # ends open live feeds when it stops (core.serving)
             uvicorn.Config(
                 create_app(n.settings, db=n.db),
                 host=n.settings.host,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sarhad.core.errors import InvalidInput
-from sarhad.patrols.game import Game, origami, solve_lp
+from sarhad.patrols.game import Deadline, Game, SolverFailed, fill, origami, out_of_time, solve_lp
 from sarhad.patrols.network import JOINT, SIDE_A, SIDE_B, Area, PathSampler, build_network, polytope
 
 
@@ -137,3 +137,41 @@ def test_a_stretch_may_cross_the_other_sides_base_boundary():
     walk(0, ())
     assert frozenset({(SIDE_B, 0, 1), (SIDE_A, 2, 3), (SIDE_B, 5, 1)}) in plans
     assert frozenset({(SIDE_B, 0, 1), (SIDE_B, 1, 1)}) not in plans  # one team per base
+
+
+class LPsThenOut(Deadline):
+    """A deadline that lets ``lps`` LPs start and runs out at the next: a clock that cannot be
+    fooled by a busy machine, so the test asserts what happens, not when."""
+
+    def __init__(self, lps: int) -> None:
+        super().__init__(at=float("inf"), limit_s=60.0)
+        object.__setattr__(self, "calls", [lps])
+
+    def left(self) -> float:
+        calls: list[int] = self.calls  # type: ignore[attr-defined]
+        calls[0] -= 1
+        if calls[0] < 0:
+            raise out_of_time(self.limit_s)
+        return 60.0
+
+
+def test_out_of_time_after_the_minimax_lp_returns_that_plan_with_its_gap():
+    """The time limit met after the attacker's least utility is known: a feasible plan that
+    reaches it comes back, with how much defender utility is unproven, instead of nothing."""
+    n = 30
+    joint = np.zeros(n, dtype=bool)
+    joint[10:16] = True
+    net = build_network(n, [Area(0, n - 1, 3)], [Area(0, n - 1, 3)], max_stretch=3, joint=joint)
+    poly = polytope(net, 2, pi=(0.6, 0.6, 0.9), shift_floor=0.01)
+    g = Game.from_risk(np.tile(risk(n, 4), 2))
+    best = fill(g, poly, solve_lp(g, poly))
+    assert best.gap == 0
+    early = fill(g, poly, solve_lp(g, poly, deadline=LPsThenOut(1)), deadline=LPsThenOut(0))
+    assert early.attacker_utility == pytest.approx(best.attacker_utility, abs=1e-7)
+    assert early.defender_utility <= best.defender_utility + 1e-7
+    assert early.gap >= best.defender_utility - early.defender_utility - 1e-7
+    assert early.x is not None and np.allclose(poly.A_eq @ early.x, poly.b_eq, atol=1e-7)
+    # Out of time inside the minimax LP itself: nothing feasible is known, so it says so.
+    with pytest.raises(SolverFailed, match="time limit of 60 s") as failed:
+        solve_lp(g, poly, deadline=LPsThenOut(0))
+    assert failed.value.timed_out

@@ -7,9 +7,14 @@ from datetime import UTC, date, datetime, time
 import numpy as np
 import pytest
 
+from sarhad.border import BorderProfile
+from sarhad.core.config import Settings
 from sarhad.core.errors import InvalidInput
+from sarhad.patrols import service
 from sarhad.patrols.config import DEFAULT_SHIFTS, BaseConfig, PatrolConfig
-from sarhad.patrols.planner import Notice, Patrol, SectorInfo, deconflict, plan
+from sarhad.patrols.game import Game, solve_lp
+from sarhad.patrols.network import Area, build_network, polytope
+from sarhad.patrols.planner import Notice, Patrol, SectorInfo, deconflict, default_seed, plan
 
 SECTORS = [SectorInfo(f"S-{k:03d}", 10.0 * k, 10.0 * (k + 1)) for k in range(40)]
 CONFIG = PatrolConfig(
@@ -120,3 +125,76 @@ def test_deconfliction_warns_within_the_buffer_and_overlapping_in_time():
     assert [(c.notice, c.distance_km) for c in found] == [("n1", 5.0)]
     assert "North-1" in found[0].message and "km 85" in found[0].message
     assert [c.notice for c in deconflict([p], [near, far], buffer_km=40)] == ["n1", "n2"]
+
+
+def test_shifts_of_equal_weight_share_one_flow_without_changing_the_equilibrium():
+    """The planner solves one shift per weight; the full day's LP gives the same equilibrium."""
+    risk, levels = hot_spot()
+    partner_levels = ["high" if 19 <= k <= 25 else "low" for k in range(40)]
+    r = run(coordinated=True, partner_side="IR", partner_levels=partner_levels, floor=0.05)
+    areas = [Area(0, 19, 2), Area(20, 39, 2)]  # North/South (km 0-200, 200-400)
+    areas_b = [Area(0, 24, 2), Area(25, 39, 2)]  # Mirjaveh/Saravan (km 0-250, 250-400)
+    pairs = zip(levels, partner_levels, strict=True)
+    joint = np.array([a in ("high", "critical") and b == "high" for a, b in pairs])
+    net = build_network(40, areas, areas_b, max_stretch=3, joint=joint)
+    full = polytope(net, 3, pi=(0.6, 0.6, 0.9), shift_floor=0.05 / 3)
+    w = np.full(3, 1 / 3)
+    game = Game.from_risk(np.outer(w, risk + 0.01 * risk.mean()).ravel())
+    exact = solve_lp(game, full)
+    assert r.attacker_utility == pytest.approx(exact.attacker_utility, abs=1e-7)
+    assert r.defender_utility == pytest.approx(exact.defender_utility, abs=1e-7)
+    assert r.gap == 0
+    # The floor holds in every shift, hence over the day.
+    assert r.coverage.min() >= 0.05 / 3 - 1e-7
+    assert np.allclose(r.coverage[0], r.coverage[1]) and np.allclose(r.coverage[1], r.coverage[2])
+
+
+@pytest.mark.once_on("sqlite")  # the demo's full-size joint game: seconds, not a DB test
+def test_a_coordinated_plan_for_the_demo_profile_puts_both_sides_on_the_shared_hot_spots(
+    settings: Settings, profile: BorderProfile
+):
+    """The demo's case: the shipped line, one base per side with 4 teams, three shifts, each
+    side's violent stretch across from the other's weapons stretch (both rate them high)."""
+    config = service.patrol_config(settings, profile)
+    n = len(profile.sectors)
+    km = np.arange(n)
+    ours_hot, theirs_hot = (51, 39), (39, 51)  # 0-based centres: critical, then high
+
+    def levels_of(hot: tuple[int, int]) -> list[str]:
+        return [
+            "critical" if abs(k - hot[0]) <= 1 else "high" if abs(k - hot[1]) <= 1 else "low"
+            for k in range(n)
+        ]
+
+    risk = 0.2 + 12 * np.exp(-((km - 51) ** 2) / 2) + 12 * np.exp(-((km - 39) ** 2) / 2)
+    r = plan(
+        day=DAY,
+        side="PK",
+        sectors=[SectorInfo(s.id, s.start_km, s.end_km) for s in profile.sectors],
+        risk=risk,
+        levels=levels_of(ours_hot),
+        config=config,
+        coordinated=True,
+        partner_side="IR",
+        partner_levels=levels_of(theirs_hot),
+        seed=default_seed(DAY, "PK", coordinated=True),
+        floor=settings.patrol_floor,
+        time_limit_s=settings.patrol_time_limit_s,
+    )
+    shared = {profile.sectors[k].id for k in (38, 39, 40, 50, 51, 52)}
+    assert set(r.joint_sectors) == shared
+    assert r.partner_side == "IR" and r.partner_teams == {"IR-line": 4}
+    joint = [p for p in r.patrols if p.kind == "coordinated"]
+    assert joint, "no mirrored patrol on the sectors both sides rate high"
+    for p in joint:  # one of our teams and one of theirs, same stretch, same shift window
+        assert p.team and p.team.startswith("PK-line-")
+        assert p.partner_team and p.partner_team.startswith("IR-line-")
+        assert set(p.sectors) <= shared and p.starts_at < p.ends_at
+    for shift in r.shifts:  # no team is in two places in one shift, on either side
+        mine = [p.team for p in r.patrols if p.shift == shift and p.team]
+        theirs = [p.partner_team for p in r.patrols if p.shift == shift and p.partner_team]
+        assert len(mine) == len(set(mine)) <= 4 and len(theirs) == len(set(theirs)) <= 4
+    # The shared hot spots are covered far above the rest of the line, in every shift.
+    daily = r.coverage.sum(axis=0)
+    idx = [k for k, s in enumerate(profile.sectors) if s.id in shared]
+    assert daily[idx].min() > 3 * np.delete(daily, idx).mean()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -34,6 +35,16 @@ POLL_S = 0.25
 HEARTBEAT_S = 15.0
 SCAN = 500
 BATCH = 500
+
+
+def closing_event(app: Any) -> threading.Event:
+    """Set when the app's server begins to stop (``core.serving.NodeServer``): open streams
+    end then, so their requests finish within the grace period instead of being cancelled."""
+    event: threading.Event | None = getattr(app.state, "closing", None)
+    if event is None:
+        event = threading.Event()
+        app.state.closing = event
+    return event
 
 
 @dataclass(frozen=True)
@@ -199,10 +210,13 @@ async def feed(
         with n.db.session() as session:
             start = head(session)
 
+    closing = closing_event(request.app)
+
     async def stream() -> AsyncIterator[str]:
         position, beat = start, time.monotonic()
         yield "retry: 2000\n\n"
-        while not await request.is_disconnected():
+        # Until the client leaves or the server stops (the client reconnects to another).
+        while not closing.is_set() and not await request.is_disconnected():
 
             def read(position: int = position) -> tuple[list[FeedEvent], int]:
                 with n.db.session() as session:

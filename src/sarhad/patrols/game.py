@@ -19,7 +19,7 @@ Two solvers give the same equilibrium:
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import sparse
@@ -33,6 +33,9 @@ class SolverFailed(SarhadError):
     input, so 503 with what to try, instead of an unexplained 500."""
 
     status_code = 503
+    #: The time limit ran out (not numerical trouble): a plan whose equilibrium is already
+    #: known then returns the best plan found so far instead (``solve_lp``, ``fill``).
+    timed_out: bool = False
 
 
 #: What to try when a plan takes too long or too much (the API's 503 and the CLI say it).
@@ -45,7 +48,9 @@ TRY_SMALLER = (
 def out_of_time(limit_s: float | None) -> SolverFailed:
     """The error of a plan that ran past its time limit."""
     within = f" within the time limit of {limit_s:g} s" if limit_s else " in time"
-    return SolverFailed(f"the patrol plan could not be solved{within}", hint=TRY_SMALLER)
+    exc = SolverFailed(f"the patrol plan could not be solved{within}", hint=TRY_SMALLER)
+    exc.timed_out = True
+    return exc
 
 
 #: Two attacker utilities closer than this are a tie (payoffs are of order 1-100).
@@ -158,6 +163,10 @@ class Solution:
     attack_set: np.ndarray
     #: The polytope variables behind ``coverage`` (patrol network flows); None for ORIGAMI.
     x: np.ndarray | None = field(default=None, repr=False)
+    #: How much more defender utility an SSE could still give (0: proven optimal). Above 0
+    #: when the time limit stopped the search after the minimax LP: the attacker is still held
+    #: to its least possible utility, but the tie-break in the defender's favour is unproven.
+    gap: float = 0.0
 
 
 def _resources(resources: float, n: int) -> float:
@@ -329,6 +338,8 @@ def solve_lp(
     wins, so usually one LP suffices.
     """
     kstar, x0 = minimax(game, poly, method=method, deadline=deadline)
+    # Past this point a feasible plan is in hand (x0 holds the attacker to k*): running out of
+    # time returns the best plan so far with its gap to the bound rather than nothing.
     ra, pa = game.attacker_reward, game.attacker_penalty
     d = ra - pa
     gain = game.defender_reward - game.defender_penalty
@@ -340,6 +351,7 @@ def solve_lp(
     n, nv = game.n, poly.n_vars
     dc = sparse.diags_array(d) @ poly.C
     ub = sparse.hstack([-dc, -np.ones((n, 1))], format="csr")  # U_a(t') <= u, every candidate
+    unproven: float | None = None  # the best bound left unexplored when time ran out
     for t in candidates:
         if best is not None and bound[t] <= best[0] + tol:
             break
@@ -347,17 +359,23 @@ def solve_lp(
         eq = sparse.hstack([dc[[t]], np.ones((1, 1))], format="csr")
         cost = np.zeros(nv + 1)
         cost[:nv] = -gain[t] * poly.C[[t]].toarray().ravel()
-        sol = _lp(
-            cost,
-            poly,
-            extra_ub=ub,
-            extra_b=-ra,
-            extra_eq=eq,
-            extra_beq=np.array([ra[t]]),
-            extra_bounds=[(None, None)],
-            method=method,
-            deadline=deadline,
-        )
+        try:
+            sol = _lp(
+                cost,
+                poly,
+                extra_ub=ub,
+                extra_b=-ra,
+                extra_eq=eq,
+                extra_beq=np.array([ra[t]]),
+                extra_bounds=[(None, None)],
+                method=method,
+                deadline=deadline,
+            )
+        except SolverFailed as exc:
+            if not exc.timed_out:
+                raise
+            unproven = float(bound[t])
+            break
         if sol is None:
             continue
         x = sol[:nv]
@@ -365,7 +383,10 @@ def solve_lp(
         if best is None or value > best[0]:
             best = (value, x)
     x = x0 if best is None else best[1]
-    return _best_for_defender(game, np.clip(poly.C @ x, 0.0, 1.0), x)
+    found = _best_for_defender(game, np.clip(poly.C @ x, 0.0, 1.0), x)
+    if unproven is None:
+        return found
+    return replace(found, gap=max(0.0, unproven - found.defender_utility))
 
 
 def solve_multiple_lps(game: Game, resources: float) -> Solution:
@@ -439,21 +460,26 @@ def fill(
     dc = sparse.diags_array(d) @ poly.C
     # U_a(t') <= u  <=>  -D C x <= u - R ;  C_t x = c_t
     slack = 1e-9 * max(1.0, abs(u))
-    sol = _lp(
-        -(game.attacker_reward @ poly.C),
-        poly,
-        extra_ub=sparse.csr_array(-dc),
-        extra_b=u + slack - game.attacker_reward,
-        extra_eq=sparse.csr_array(poly.C[[t]]),
-        extra_beq=np.array([solution.coverage[t]]),
-        extra_bounds=[],
-        method=method,
-        deadline=deadline,
-    )
+    try:
+        sol = _lp(
+            -(game.attacker_reward @ poly.C),
+            poly,
+            extra_ub=sparse.csr_array(-dc),
+            extra_b=u + slack - game.attacker_reward,
+            extra_eq=sparse.csr_array(poly.C[[t]]),
+            extra_beq=np.array([solution.coverage[t]]),
+            extra_bounds=[],
+            method=method,
+            deadline=deadline,
+        )
+    except SolverFailed as exc:  # out of time: the equilibrium is a plan, idle teams and all
+        if not exc.timed_out:
+            raise
+        return solution
     if sol is None:  # numerically on the edge: the equilibrium itself is a fine answer
         return solution
     c = np.clip(poly.C @ sol, 0.0, 1.0)
     ua = game.attacker_utility(c)
     ud = game.defender_utility(c)
     attack_set = np.flatnonzero(ua >= ua.max() - 1e-7 * max(1.0, abs(u)))
-    return Solution(c, t, float(ud[t]), float(ua.max()), attack_set, sol)
+    return Solution(c, t, float(ud[t]), float(ua.max()), attack_set, sol, solution.gap)

@@ -209,11 +209,14 @@ def polytope(
     *,
     pi: tuple[float, float, float] = (1.0, 1.0, 1.0),
     daily_floor: np.ndarray | float = 0.0,
+    shift_floor: np.ndarray | float = 0.0,
 ) -> Polytope:
     """Coverage of ``shifts`` × ``n`` targets (shift-major) by one unit flow per shift.
 
     ``daily_floor``: least coverage of each sector summed over the day's shifts (one number or
-    a vector per sector), so no sector goes unpatrolled for ever.
+    a vector per sector), so no sector goes unpatrolled for ever. ``shift_floor``: least
+    coverage of each sector in every shift (the planner's form: it keeps shifts of equal
+    weight interchangeable, so one of them stands for all; see ``planner.plan``).
     """
     inc = net.incidence()
     cov = net.coverage_matrix(*pi)
@@ -221,11 +224,20 @@ def polytope(
     a_eq = sparse.block_diag([inc] * shifts, format="csr")
     b_eq = np.tile(net.source_sink(), shifts)
     f = np.broadcast_to(np.asarray(daily_floor, dtype=float), (net.n,))
-    a_ub, b_ub = None, None
+    g = np.broadcast_to(np.asarray(shift_floor, dtype=float), (net.n,))
+    blocks: list[sparse.csr_array] = []
+    bounds: list[np.ndarray] = []
     if np.any(f > 0):
         rows = np.flatnonzero(f > 0)
         day = sparse.hstack([cov] * shifts, format="csr")
-        a_ub, b_ub = sparse.csr_array(-day[rows]), -f[rows]
+        blocks.append(sparse.csr_array(-day[rows]))
+        bounds.append(-f[rows])
+    if np.any(g > 0):
+        rows = np.flatnonzero(g > 0)
+        blocks.append(sparse.block_diag([-cov[rows]] * shifts, format="csr"))
+        bounds.append(np.tile(-g[rows], shifts))
+    a_ub = sparse.vstack(blocks, format="csr") if blocks else None
+    b_ub = np.concatenate(bounds) if bounds else None
     return Polytope(C=c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, lower=0.0, upper=1.0)
 
 

@@ -95,6 +95,8 @@ class PlanResult:
     patrols: list[Patrol] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: Defender utility an optimal plan could still add (0: proven optimal; see game.Solution).
+    gap: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -268,9 +270,16 @@ def plan(
     # Targets are shift × sector; a sector's risk is split over shifts by the shift weights.
     w = np.array([s.weight for s in shifts], dtype=float)
     w = np.ones_like(w) / len(w) if w.sum() == 0 else w / w.sum()
+    # Shifts of equal weight are the same game on the same network, and the floor holds in
+    # every shift: copying any one shift's flow onto its equals keeps every attacker utility
+    # where it was, so an optimal plan exists in which they share one flow. The LP therefore
+    # holds one shift per weight (a third of the variables with the default shifts); each
+    # shift still draws its own patrols from that flow below.
+    weights, group = np.unique(w, return_inverse=True)
+    group = np.asarray(group).ravel()
     r = np.asarray(risk, dtype=float)
     background = 0.01 * max(float(r.mean()), 1e-6)  # every sector keeps some risk
-    game = Game.from_risk(np.outer(w, r + background).ravel())
+    game = Game.from_risk(np.outer(weights, r + background).ravel())
     pi = (config.single, config.single, config.joint) if coordinated else (1.0, 1.0, 1.0)
 
     step("building the patrol network")
@@ -282,18 +291,25 @@ def plan(
         joint=joint if coordinated else None,
     )
     # The floor cannot exceed what each base's teams can give its area; halve that capacity.
+    # It is held in every shift (its share of the day), which holds it for the day as well.
     f = np.zeros(n)
     for a in areas_a:
         size = a.last - a.first + 1
         cap = a.teams * config.max_stretch * len(shifts) / size * pi[0]
         f[a.first : a.last + 1] = min(floor, 0.5 * cap)
-    poly = polytope(net, len(shifts), pi=pi, daily_floor=f)
-    method = "highs-ipm" if net.n_arcs * len(shifts) > 20_000 else "highs"
-    step(f"solving the security game ({net.n_arcs * len(shifts):,} flow variables)")
+    poly = polytope(net, weights.size, pi=pi, shift_floor=f / len(shifts))
+    method = "highs-ipm" if poly.n_vars > 8_000 else "highs"
+    step(f"solving the security game ({poly.n_vars:,} flow variables)")
     equilibrium = solve_lp(game, poly, method=method, deadline=deadline)
     solution = fill(game, poly, equilibrium, method=method, deadline=deadline)
     assert solution.x is not None
-    coverage = solution.coverage.reshape(len(shifts), n)
+    coverage = solution.coverage.reshape(weights.size, n)[group]
+    if solution.gap > 0:
+        notes.append(
+            f"the time limit of {time_limit_s:g} s was reached before this plan was proven the "
+            f"best: it holds the adversary to the least gain any plan can, and the defender's "
+            f"utility is within {solution.gap:.3g} of the best possible"
+        )
 
     step("sampling the day's patrols")
     rng = np.random.default_rng(seed)
@@ -301,7 +317,8 @@ def plan(
     entropy = 0.0
     offset = timedelta(hours=config.offset(side))
     for s_idx, shift in enumerate(shifts):
-        x = solution.x[s_idx * net.n_arcs : (s_idx + 1) * net.n_arcs]
+        g_idx = int(group[s_idx])
+        x = solution.x[g_idx * net.n_arcs : (g_idx + 1) * net.n_arcs]
         sampler = PathSampler(net, x)
         entropy += sampler.entropy_bits()
         # Which team takes which stretch is shuffled daily too: "team 1 goes north" is a pattern.
@@ -332,7 +349,8 @@ def plan(
                     km_to=sectors[first + ln - 1].end_km,
                 )
             )
-    t_shift, t_sector = divmod(solution.target, n)
+    t_group, t_sector = divmod(solution.target, n)
+    t_shift = int(np.flatnonzero(group == t_group)[0])  # its equals are as attractive
     return PlanResult(
         day=day,
         side=side,
@@ -355,6 +373,7 @@ def plan(
         patrols=patrols,
         conflicts=deconflict(patrols, notices, buffer_km=buffer_km),
         notes=notes,
+        gap=solution.gap,
     )
 
 

@@ -274,6 +274,7 @@ def store_plan(
             "shifts": r.shifts,
             "joint_sectors": r.joint_sectors,
             "notes": r.notes,
+            "gap": r.gap,
             "max_stretch": config.max_stretch,
             "config": config.source,
             "buffer_km": settings.patrol_buffer_km,
