@@ -439,7 +439,12 @@ def test_sigstop_of_the_holder_past_its_lease_its_late_writes_are_refused(
     )
     assert wait_for(lambda: holder.ready()["leases"] == [], within=5, why="still listed")
     time.sleep(2 * POLL_S)
-    assert lease_row(ir.db) == (new_pid, new_epoch)  # the heir kept it: no flapping back
+    # The woken holder does not take its lease back. (On a loaded machine the heir may miss a
+    # 2 s renewal and a third process take over at a later epoch: the design at work.)
+    row = lease_row(ir.db)
+    assert row is not None
+    pid_now, epoch_now = row
+    assert pid_now != holder_pid and epoch_now >= new_epoch, (pid_now, epoch_now)
     assert_each_once(ir, 600)  # nothing doubled by the late holder
     with ir.db.session() as s:
         cursor = s.get(SyncCursor, pk_partner_id(ir))
