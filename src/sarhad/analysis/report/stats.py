@@ -124,10 +124,16 @@ def gi_star(
         # p (the share of permutations at least as extreme in the observed direction): a hot
         # spot is a one-sided question. n_jobs=1: no worker processes for 20-odd sectors.
         warnings.simplefilter("ignore", DeprecationWarning)
-        g = G_Local(y, w, transform="B", star=True, permutations=permutations, seed=seed, n_jobs=1)
+        # A sector whose neighbourhood is the same in every permutation (all of the month's
+        # incidents in one sector) has no spread of simulated G: esda divides by zero for
+        # its simulated z, which we do not use (z is the analytic one, p the permutation's).
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g = G_Local(
+                y, w, transform="B", star=True, permutations=permutations, seed=seed, n_jobs=1
+            )
     out = []
     for i, sector in enumerate(sectors):
-        z = float(g.Zs[i])
+        z = float(g.Zs[i]) if np.isfinite(g.Zs[i]) else 0.0
         p = float(g.p_sim[i])
         out.append(SectorHotspot(sector, float(y[i]), z, p, z > 0 and p < alpha))
     return out
