@@ -307,7 +307,8 @@ def report_to_stix(row: JointReport, *, identity_id: str, receiver: str) -> Stix
                 "month": row.month,
                 "to_node": receiver,
                 "scopes": row.figures["scopes"],
-                "withheld": row.figures["withheld"],
+                # STIX allows no empty list: named only when something is withheld.
+                **({"withheld": row.figures["withheld"]} if row.figures["withheld"] else {}),
             }
         },
     }
