@@ -37,6 +37,7 @@ from sarhad.analysis.report.figures import (
     THIS,
     Figures,
     Row,
+    Trend,
     compute,
     month_start,
     shift,
@@ -272,6 +273,11 @@ def render_html(
             return f"{gettext('Seizures')}: {label('commodity', commodity)} ({unit})"
         return name
 
+    by_sector: dict[str, dict[str, Trend]] = {}
+    for t in fig.trends:
+        if t.dimension == "sector":
+            by_sector.setdefault(t.value, {})[t.provenance] = t
+    sector_trends = sorted(by_sector.items())
     this_rows = [r for r in data.rows if r.month == THIS]
     joint_cat = {
         t.value: t.month
@@ -306,6 +312,7 @@ def render_html(
         reason_names=reason_names,
         scopes=SCOPES,
         scope_names=scope_names,
+        sector_trends=sector_trends,
         figure=figure,
         alpha=ALPHA,
         min_count=MIN_COUNT,
