@@ -165,6 +165,12 @@ def test_bad_figures_are_quarantined_and_the_agreement_decides(pair: Pair) -> No
     tampered["extensions"][REPORT_EXTENSION_ID]["scopes"]["sender"]["incidents"] = 9
     assert "signature: bad signature" in refusal(post(pair.ir, "pk-node", [tampered]), good["id"])
     assert post(pair.ir, "pk-node", [good])["success_count"] == 1  # the real one is taken
+    # A plain STIX report (as MISP or OpenCTI send) is no figures of ours: kept as a receipt.
+    plain = {k: v for k, v in good.items() if k != "extensions"}
+    plain["id"] = "report--6f1c1e2a-3b4d-4e5f-8a9b-0c1d2e3f4a5b"
+    assert post(pair.ir, "pk-node", [plain])["success_count"] == 1
+    with pair.ir.db.session() as s:
+        assert s.scalars(select(JointReport.stix_id)).all() == [good["id"]]
 
     # The agreement decides: a report marked AMBER (it counts AMBER records: IR's, as PK
     # received them) does not go to a partner whose limit is GREEN; it is withheld with the

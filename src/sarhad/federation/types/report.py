@@ -314,6 +314,11 @@ def report_to_stix(row: JointReport, *, identity_id: str, receiver: str) -> Stix
     }
 
 
+def _extensions(obj: StixObject) -> dict[str, Any]:
+    ext = obj.get("extensions")
+    return ext if isinstance(ext, dict) else {}
+
+
 class ReportType(ObjectType[dict[str, Any]]):
     """Monthly figures on the shared records, to and from each partner."""
 
@@ -364,6 +369,11 @@ class ReportType(ObjectType[dict[str, Any]]):
         )
         for bad in rejected:
             inn.refuse(bad.stix_id, bad.reason, payload_of(objects, bad.stix_id))
+        # A report without our extension (a plain STIX peer's: MISP, OpenCTI) is no figures
+        # of ours: kept as a receipt, as before this type read reports.
+        plain = [c.obj for c in checked if REPORT_EXTENSION_ID not in _extensions(c.obj)]
+        inn.take_as_is(plain)
+        checked = [c for c in checked if REPORT_EXTENSION_ID in _extensions(c.obj)]
         keys = [(c.id, stamp(c.modified)) for c in checked]
         seen = inn.seen(keys)
         arrivals: list[Arrival[dict[str, Any]]] = []
