@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from sarhad.analysis.report.stats import MonthTest, unusual
 
@@ -43,9 +44,9 @@ UNIT_FAMILY: dict[str, tuple[str, float]] = {
 }
 
 
-@dataclass(frozen=True)
-class Row:
-    """One incident as the report reads it."""
+class Row(NamedTuple):
+    """One incident as the report reads it (a named tuple: a month holds tens of thousands,
+    and a tuple is made several times faster than a frozen dataclass)."""
 
     id: str
     month: int  # 0..12, see the module's docstring
