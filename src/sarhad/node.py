@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,11 +29,13 @@ from sarhad.core.feed import FeedSource, FeedSources
 from sarhad.core.i18n import message
 from sarhad.core.idempotency import StoredReply
 from sarhad.core.journal import audit
+from sarhad.core.markings import TLP
 from sarhad.core.sealing import PRIVATE_DIR, PRIVATE_FILE, restrict, seal_column, sealed_values
 from sarhad.core.signing import LEGACY_KEY_FILE, RING_FILE, signing_keys
 from sarhad.crossings import declarations as crossings
 from sarhad.crossings.ports import CrossingPorts
 from sarhad.federation.models import Collection, CollectionObject
+from sarhad.federation.types import report as joint_reports
 from sarhad.incidents import service as incidents
 from sarhad.migrations import upgrade
 from sarhad.patrols import service as patrols
@@ -300,11 +302,25 @@ def _shared(session: Session, start: datetime, end: datetime) -> list[Shared]:
     return [(name, sid.removeprefix("incident--"), at) for name, sid, at in rows]
 
 
+def _send_figures(
+    session: Session, partner: str, month: str, scopes: Mapping[str, Mapping[str, float]],
+    withheld: Sequence[str], tlp: TLP, actor: str,
+) -> bool:  # fmt: skip
+    """Keep our figures of ``month`` for ``partner``: the report type publishes them."""
+    return joint_reports.record_sent(
+        session, partner=partner, month=month, scopes=scopes, withheld=withheld, level=tlp,
+        actor=actor,
+    )  # fmt: skip
+
+
 def report_ports() -> ReportPorts:
     """Hand the monthly report the console's catalogue, code labels and font build (web),
     and what federation shared."""
     return ReportPorts(
         shared=_shared,
+        held=lambda s, partner, ids: joint_reports.held_by(s, partner=partner, incident_ids=ids),
+        send_figures=_send_figures,
+        received=lambda s, month: joint_reports.received_figures(s, month=month),
         catalog=web_i18n.translations,
         labels=web_labels.LABELS,
         fonts=web_i18n.HERE / "static" / "vendor" / "fonts",

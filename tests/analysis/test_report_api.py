@@ -65,3 +65,20 @@ def test_the_command_refuses_an_unknown_language(settings: Settings, db: Databas
     r = _run(settings, "report", "monthly", "--month", "2024-12", "--lang", "de", "--out", "x.pdf")
     assert r.exit_code != 0
     assert "lang" in r.output
+
+
+def test_sharing_the_figures_needs_a_liaison_and_a_month(live: LiveNode) -> None:
+    with live.client(Role.ANALYST) as c:  # reads reports, does not share with partners
+        r = c.post("/api/v1/analysis/monthly-report/share", params={"month": "2024-12"})
+        assert r.status_code == 403
+    with live.client(Role.LIAISON) as c:
+        bad = c.post("/api/v1/analysis/monthly-report/share", params={"month": "2024-13"})
+        assert bad.status_code == 422 and "month" in bad.text
+        none = c.post("/api/v1/analysis/monthly-report/share", params={"month": "2024-12"})
+        assert none.status_code == 200 and none.json() == []  # no partner yet
+
+
+def test_the_share_command_names_a_bad_month(settings: Settings, db: Database) -> None:
+    r = _run(settings, "report", "share", "--month", "2024-13")
+    assert r.exit_code != 0 and "month" in r.output
+    assert _run(settings, "report", "share", "--month", "2024-12").exit_code == 0

@@ -43,6 +43,16 @@ def test_gi_star_finds_a_planted_hot_sector_and_none_on_uniform_counts() -> None
     assert not [h for h in gi_star(uniform, sectors, permutations=999) if h.hot]
 
 
+def test_gi_star_with_every_incident_in_one_sector_gives_finite_answers() -> None:
+    # The month of a small node: 4 incidents, all in one sector. esda's simulated spread is 0
+    # there; the report must still be made (it failed with a division warning before).
+    counts = [0.0] * 20
+    counts[7] = 4.0
+    found = gi_star(counts, [f"S{i:02d}" for i in range(20)], permutations=99)
+    assert len(found) == 20
+    assert all(np.isfinite(h.z) and 0 < h.p <= 1 for h in found)
+
+
 def test_space_time_scan_finds_a_planted_cluster_where_it_was_planted() -> None:
     rng = np.random.default_rng(1)
     n_bins, n_weeks = 40, 13

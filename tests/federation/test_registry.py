@@ -1,9 +1,10 @@
 """The registry of object types: one module and one entry make a new shareable type.
 
-The joint report of a later issue will be a STIX ``report``. Here a type of that shape,
+Here a type of plain STIX ``opinion`` objects (a standard type no registered type reads),
 written as docs/architecture.md says and registered in the test, travels between two real
 nodes: published from the change log, pushed, checked and stored by the receiving node's
-inbox, delivered; publish, inbox and sync are not touched.
+inbox, delivered; publish, inbox and sync are not touched. (The joint report's ``report``
+type, ``types/report.py``, was added the same way.)
 """
 
 from __future__ import annotations
@@ -43,16 +44,16 @@ from sarhad.sharing import service as sharing
 from .conftest import Pair
 from .helpers import sync
 
-ENTITY = "test_joint_report"
+ENTITY = "test_opinion"
 DEFINITION_ID = "extension-definition--3e0a4f52-8d0c-4c7e-9d0f-6a1b2c3d4e5f"
 
 
-class JointReportType(ObjectType[StixObject]):
-    """A joint report as a plain STIX ``report`` (the registry's fourth type, for the test)."""
+class OpinionType(ObjectType[StixObject]):
+    """Opinions as plain STIX ``opinion`` objects (a type added for the test)."""
 
-    name = "joint_report"
+    name = "opinion"
     entities = frozenset({ENTITY})
-    stix_types = frozenset({"report"})
+    stix_types = frozenset({"opinion"})
 
     def __init__(self) -> None:
         self.stored: list[tuple[str, StixObject]] = []  # (partner, report)
@@ -66,8 +67,8 @@ class JointReportType(ObjectType[StixObject]):
             "created_by_ref": author,
             "created": "2026-12-01T00:00:00.000Z",
             "modified": "2026-12-01T00:00:00.000Z",
-            "name": "test-joint-report",
-            "schema": "https://example.org/joint-report.json",
+            "name": "test-opinion",
+            "schema": "https://example.org/opinion.json",
             "version": "1.0",
             "extension_types": ["property-extension"],
         }
@@ -76,14 +77,13 @@ class JointReportType(ObjectType[StixObject]):
         at = stix_timestamp(out.now)
         return [
             {
-                "type": "report",
+                "type": "opinion",
                 "spec_version": "2.1",
-                "id": f"report--{c.entity_id}",
+                "id": f"opinion--{c.entity_id}",
                 "created_by_ref": out.identity_id,
                 "created": at,
                 "modified": at,
-                "name": f"Joint report {c.entity_id[:8]}",
-                "published": at,
+                "opinion": "agree",
                 "object_refs": [out.identity_id],
                 "object_marking_refs": [TLP.GREEN.stix_id],
             }
@@ -118,7 +118,7 @@ class JointReportType(ObjectType[StixObject]):
 def test_a_fourth_type_travels_by_registering_it(
     pair: Pair, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    reports = JointReportType()
+    reports = OpinionType()
     monkeypatch.setattr(REGISTRY, "types", (*REGISTRY.types, reports))  # registering it
     report_id = str(uuid.uuid4())
     with pair.pk.db.session() as s:
@@ -128,8 +128,8 @@ def test_a_fourth_type_travels_by_registering_it(
     result = sync(pair.pk)  # publish for ir, push to ir's inbox (ir's TAXII route ingests)
     assert result.error is None and result.push_failures == []
 
-    assert [(p, r["id"]) for p, r in reports.stored] == [("pk-node", f"report--{report_id}")]
-    assert reports.delivered_ids == [f"report--{report_id}"]
+    assert [(p, r["id"]) for p, r in reports.stored] == [("pk-node", f"opinion--{report_id}")]
+    assert reports.delivered_ids == [f"opinion--{report_id}"]
     with pair.pk.db.session() as s:
         ir = sharing.get_partner(s, name="ir-node")
         sent = [
@@ -145,19 +145,19 @@ def test_a_fourth_type_travels_by_registering_it(
         ).all()
     ids = [o["id"] for o in sent]
     # Its definition goes just before its first object; its count is in the audit.
-    assert ids[-2:] == [DEFINITION_ID, f"report--{report_id}"]
+    assert ids[-2:] == [DEFINITION_ID, f"opinion--{report_id}"]
     assert validate_with_oasis(sent[-2:]) == []
-    assert any(d.get("joint_report_objects") == 1 for d in published)
+    assert any(d.get("opinion_objects") == 1 for d in published)
     with pair.ir.db.session() as s:
         receipts = s.scalars(select(Receipt.stix_id)).all()
-    assert f"report--{report_id}" in receipts
+    assert f"opinion--{report_id}" in receipts
 
     again = sync(pair.pk)  # nothing new: nothing published, pushed or stored twice
     assert again.pushed == 0 and len(reports.stored) == 1
 
 
 def test_types_run_in_the_documented_order_and_each_stix_type_has_one_reader() -> None:
-    assert [t.name for t in REGISTRY] == ["incident", "link", "crossing", "alert"]
+    assert [t.name for t in REGISTRY] == ["incident", "link", "crossing", "alert", "joint_report"]
     assert REGISTRY.claims()["incident"].name == "incident"
     assert REGISTRY.claims()["sarhad-alert-step"].name == "alert"
     assert set(REGISTRY.entities()) == {
@@ -167,6 +167,7 @@ def test_types_run_in_the_documented_order_and_each_stix_type_has_one_reader() -
         "crossing_declaration",
         "crossing_hours",
         "crossing_throughput",
+        "joint_report",
     }
     with pytest.raises(RuntimeError, match="location is read by incident and crossing"):
         Registry([IncidentType(), _Greedy()])
@@ -182,6 +183,6 @@ def test_every_definition_passes_the_oasis_validator() -> None:
     definitions: list[dict[str, Any]] = [
         d for t in REGISTRY if (d := t.definition(EXTENSION_AUTHOR)) is not None
     ]
-    assert len(definitions) == 4 and validate_with_oasis(definitions) == []
-    assert len({d["id"] for d in definitions}) == 4
+    assert len(definitions) == 5 and validate_with_oasis(definitions) == []
+    assert len({d["id"] for d in definitions}) == 5
     assert all(d["created"] <= d["modified"] <= stix_timestamp(utcnow()) for d in definitions)

@@ -73,6 +73,7 @@ class Family(StrEnum):
     INCIDENT = "incident"
     ALERT = "alert"
     CROSSING = "crossing"
+    REPORT = "report"  # the joint monthly figures (federation/types/report.py)
 
 
 #: TLP 2.0: only CLEAR and GREEN may be passed on beyond the organisation that received them.

@@ -12,6 +12,7 @@ import sarhad.core.leases
 import sarhad.crossings.models
 import sarhad.federation.anchors
 import sarhad.federation.models
+import sarhad.federation.types.report
 import sarhad.incidents.models
 import sarhad.intake.models
 import sarhad.patrols.models

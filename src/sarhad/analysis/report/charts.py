@@ -80,9 +80,10 @@ def ttf_fonts(fonts: Path) -> dict[str, Path]:
     return out
 
 
-def _svg(fig: Figure) -> str:
+def _svg(fig: Figure, *, dpi: float = 100) -> str:
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight")
+    # ``dpi`` is the resolution of the parts drawn rasterised (the map's incidents).
+    fig.savefig(buf, format="svg", bbox_inches="tight", dpi=dpi)
     plt.close(fig)
     # Keep text as text (searchable, embedded fonts in the PDF), not as paths.
     return buf.getvalue()
@@ -123,6 +124,42 @@ def category_chart(counts: dict[str, int], names: Callable[[str], str], lang: st
         return _svg(fig)
 
 
+_Outlines = list[tuple[str, list[float], list[float]]]
+_Lines = list[list[tuple[float, float]]]
+_BASE: dict[int, tuple[BorderProfile, _Outlines, _Lines]] = {}
+
+
+def _base_map(profile: BorderProfile) -> tuple[_Outlines, _Lines]:
+    """The country outlines around the line and the sectors' lines, simplified, once per
+    profile (the same in every language and month; clipping whole countries costs seconds).
+
+    Only the country around the line: the sides' outlines are whole countries with thousands
+    of points, which cost seconds in the SVG and nothing a reader can see.
+    """
+    from shapely.geometry import box
+
+    key = id(profile)
+    with _LOCK:
+        cached = _BASE.get(key)
+        if cached is not None and cached[0] is profile:  # the same object, not a reused id
+            return cached[1], cached[2]
+    x0, y0, x1, y1 = profile.line.bounds
+    pad = max(x1 - x0, y1 - y0) * 0.15
+    frame = box(x0 - pad, y0 - pad, x1 + pad, y1 + pad)
+    outlines = []
+    for side, poly in profile.polygons.items():
+        shape = poly.intersection(frame).simplify(pad / 200)
+        for g in getattr(shape, "geoms", [shape]):
+            if g.is_empty or not hasattr(g, "exterior"):
+                continue
+            x, y = g.exterior.xy
+            outlines.append((side, list(x), list(y)))
+    lines = [list(sector.geometry.simplify(0.005).coords) for sector in profile.sectors]
+    with _LOCK:
+        _BASE[key] = (profile, outlines, lines)
+    return outlines, lines
+
+
 def border_map(
     profile: BorderProfile,
     rows: Sequence[Row],
@@ -132,35 +169,30 @@ def border_map(
 ) -> str:
     """The line coloured by sector impact level, incidents sized by casualties, crossings."""
     from matplotlib.collections import LineCollection
-    from shapely.geometry import box
 
-    # Only the country around the line, simplified: the sides' outlines are whole countries
-    # with thousands of points, which cost seconds in the SVG and nothing a reader can see.
     x0, y0, x1, y1 = profile.line.bounds
     pad = max(x1 - x0, y1 - y0) * 0.15
-    frame = box(x0 - pad, y0 - pad, x1 + pad, y1 + pad)
+    outlines, lines = _base_map(profile)
     with plt.rc_context(_style(lang)):
         fig, ax = plt.subplots(figsize=(6.0, 6.0))
-        for side, poly in profile.polygons.items():
-            shape = poly.intersection(frame).simplify(pad / 200)
-            for g in getattr(shape, "geoms", [shape]):
-                if g.is_empty or not hasattr(g, "exterior"):
-                    continue
-                x, y = g.exterior.xy
-                ax.fill(x, y, color="#eceff1" if side == profile.sides[0] else "#fafafa", lw=0)
+        for side, x, y in outlines:
+            ax.fill(x, y, color="#eceff1" if side == profile.sides[0] else "#fafafa", lw=0)
         segments, colours = [], []
-        for sector in profile.sectors:
-            segments.append(list(sector.geometry.simplify(0.005).coords))
+        for sector, coords in zip(profile.sectors, lines, strict=True):
+            segments.append(coords)
             colours.append(LEVEL_COLOURS.get(levels.get(sector.id, "low"), "#9e9e9e"))
         ax.add_collection(LineCollection(segments, colors=colours, linewidths=3))
         ax.set_xlim(x0 - pad, x1 + pad)
         ax.set_ylim(y0 - pad, y1 + pad)
         # Killed and injured of every party (detained people are not hurt): the size.
         hurt = [sum(r.casualties[i] for i in (0, 1, 3, 4, 6, 7)) for r in rows]
+        # One picture, not one SVG element per incident: thousands of markers a month made
+        # the SVG (and WeasyPrint's drawing of it) the slowest part of the report
+        # (docs/benchmarks.md, "Monthly report"). Lines, crossings and text stay vectors.
         ax.scatter(
             [r.lon for r in rows], [r.lat for r in rows], s=[12 + 18 * h for h in hurt],
             alpha=0.55, linewidths=0.5, edgecolors="black",
-            c=["#2e7d32" if r.partner else "#1565c0" for r in rows],
+            c=["#2e7d32" if r.partner else "#1565c0" for r in rows], rasterized=True,
         )  # fmt: skip
         ax.scatter(
             [c.lon for c in profile.crossings], [c.lat for c in profile.crossings],
@@ -177,4 +209,4 @@ def border_map(
         ax.legend(handles=handles, fontsize=7, loc="lower left", frameon=True)
         ax.set_aspect("equal")
         ax.tick_params(labelsize=7)
-        return _svg(fig)
+        return _svg(fig, dpi=200)

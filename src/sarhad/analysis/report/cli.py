@@ -8,13 +8,17 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from sarhad.analysis.report.joint import share_month
 from sarhad.analysis.report.ports import ReportPorts
 from sarhad.analysis.report.service import check_lang, monthly_pdf
 from sarhad.border import profile_from_settings
 from sarhad.core import console
+from sarhad.core.auth import CONSOLE
 from sarhad.core.console import guarded, out
+from sarhad.core.db import Database
 from sarhad.core.errors import FieldError, InvalidInput
 from sarhad.core.i18n import message
+from sarhad.core.ports import CourierPort
 
 app = typer.Typer(help="Reports: the monthly (joint) border report as PDF.", no_args_is_help=True)
 
@@ -31,12 +35,18 @@ def monthly(
         bool, typer.Option("--joint", help="Add the partners' figures side by side with ours")
     ] = False,
 ) -> None:
-    """The month's report: map, trends, hot spots, cooperation, methods (docs/analysis.md)."""
+    """The month's report: map, trends, hot spots, cooperation, methods (docs/analysis.md).
+
+    With ``--joint`` our figures of the month go to every partner first (as ``report
+    share`` does), so that its joint report can show them beside its own.
+    """
     check_lang(lang)
     s = console.settings()
     profile = profile_from_settings(s)
     db = console.open_db(s)
     ports = console.provided(ReportPorts, db)
+    if joint:
+        _share(db, ports, month)
     with Progress(
         TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
         console=console.err, transient=True,
@@ -71,3 +81,30 @@ def monthly(
             ),
         ) from None
     out.print(f"wrote the {month} report ({lang}) to {out_file}", soft_wrap=True, highlight=False)
+
+
+def _share(db: Database, ports: ReportPorts, month: str) -> None:
+    """Send our figures of ``month`` to every partner and say what happened to each."""
+    with db.session() as session:
+        done = share_month(session, month=month, ports=ports, actor=CONSOLE.username)
+    for d in done:
+        if d.reason:
+            out.print(f"{d.partner}: not sent ({d.reason})", soft_wrap=True, highlight=False)
+        else:
+            what = "figures sent" if d.sent else "unchanged since last sent"
+            out.print(f"{d.partner}: {month} {what}", soft_wrap=True, highlight=False)
+    # Deliver at once rather than at the next sync round (one way to wake the courier).
+    console.provided(CourierPort, db).wake()
+
+
+@app.command("share")
+@guarded
+def share(month: Annotated[str, typer.Option(help="The month, YYYY-MM")]) -> None:
+    """Send our figures of the month on the shared records to every partner (joint report).
+
+    Under each agreement like everything shared; the same figures again make no new version,
+    changed ones replace the month's report at the partner.
+    """
+    s = console.settings()
+    db = console.open_db(s)
+    _share(db, console.provided(ReportPorts, db), month)

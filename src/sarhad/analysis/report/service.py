@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import jinja2
 from sqlalchemy.orm import Session
@@ -38,10 +37,12 @@ from sarhad.analysis.report.figures import (
     THIS,
     Figures,
     Row,
+    Trend,
     compute,
     month_start,
     shift,
 )
+from sarhad.analysis.report.joint import SCOPES, Comparison, comparisons
 from sarhad.analysis.report.ports import ReportPorts, Shared
 from sarhad.analysis.report.stats import (
     ALPHA,
@@ -79,8 +80,8 @@ class MonthlyData:
     cluster: Cluster | None
     scan_bins: int
     scan_start: datetime
-    #: The partner's figures on shared records, as it sent them (joint report), by partner.
-    partner_figures: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Our figures on the records shared with each partner beside those it sent (joint report).
+    partner_figures: dict[str, Comparison] = field(default_factory=dict)
 
 
 def check_lang(lang: str) -> str:
@@ -263,6 +264,31 @@ def render_html(
         "release_delay": gettext("release delay"),
         "marking": gettext("TLP marking"),
     }
+    scope_names = {
+        "sender": gettext("Our records the partner holds"),
+        "receiver": gettext("The partner's records as we received them"),
+        "joint": gettext("Joint events, counted once"),
+    }
+
+    def figure(name: str) -> str:
+        """A figure's name in the reader's language (``federation.types.report`` names)."""
+        family, _, rest = name.partition(".")
+        if family == "incidents":
+            return gettext("Incidents")
+        if family == "category":
+            return label("category", rest)
+        if family == "casualties":
+            return casualty_names.get(rest, rest)
+        if family == "seizures":
+            commodity, _, unit = rest.rpartition(".")
+            return f"{gettext('Seizures')}: {label('commodity', commodity)} ({unit})"
+        return name
+
+    by_sector: dict[str, dict[str, Trend]] = {}
+    for t in fig.trends:
+        if t.dimension == "sector":
+            by_sector.setdefault(t.value, {})[t.provenance] = t
+    sector_trends = sorted(by_sector.items())
     this_rows = [r for r in data.rows if r.month == THIS]
     joint_cat = {
         t.value: t.month
@@ -295,6 +321,10 @@ def render_html(
         casualty_fields=CASUALTY_FIELDS,
         casualty_names=casualty_names,
         reason_names=reason_names,
+        scopes=SCOPES,
+        scope_names=scope_names,
+        sector_trends=sector_trends,
+        figure=figure,
         alpha=ALPHA,
         min_count=MIN_COUNT,
         scan_km=SCAN_KM,
@@ -350,14 +380,6 @@ def monthly_pdf(
     )
     if joint:
         tell("partner figures")
-        data.partner_figures = partner_figures(session, data)
+        data.partner_figures = comparisons(session, month=data.month, ports=ports, rows=data.rows)
     tell("pdf")
     return render_pdf(data, lang=lang, profile=profile, ports=ports, joint=joint)
-
-
-def partner_figures(session: Session, data: MonthlyData) -> dict[str, dict[str, Any]]:
-    """Partner → figure → (ours, theirs) for the month, from the reports partners sent.
-
-    Filled in by the federation's report type when it is wired (see docs/analysis.md).
-    """
-    return {}

@@ -18,6 +18,7 @@ from sarhad.federation.types.base import ObjectType
 from sarhad.federation.types.crossing import CrossingType
 from sarhad.federation.types.incident import IncidentType
 from sarhad.federation.types.link import LinkType
+from sarhad.federation.types.report import ReportType
 
 
 class Registry:
@@ -54,7 +55,8 @@ class Registry:
 #: Every type, in order: a type's objects may refer to records of the types before it.
 #: Incidents come first (alerts and crossing declarations cite them), crossings before alerts
 #: (a closure alert's reader finds the board already updated). Link decisions name two
-#: incidents, so they come after them.
-REGISTRY = Registry([IncidentType(), LinkType(), CrossingType(), AlertType()])
+#: incidents, so they come after them. The joint monthly figures come last: they count the
+#: incidents the partner holds once this pass has published them.
+REGISTRY = Registry([IncidentType(), LinkType(), CrossingType(), AlertType(), ReportType()])
 
 __all__ = ["REGISTRY", "ObjectType", "Registry"]
