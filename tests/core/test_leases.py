@@ -415,7 +415,7 @@ def test_sigstop_of_the_holder_past_its_lease_its_late_writes_are_refused(
     time.sleep(1.5)
     holder.popen.send_signal(signal.SIGSTOP)
     stopped_at = time.monotonic()
-    new_pid, new_epoch = wait_for(
+    _heir, new_epoch = wait_for(
         lambda: (row := lease_row(ir.db)) and row[0] != holder_pid and row,
         within=TTL_S + POLL_S + 10,
         why="nobody took the lease of the frozen holder",
