@@ -44,12 +44,6 @@ ALLOWED: dict[str, str] = {
 #: each of these reaches a person in English today.
 PENDING: dict[str, int] = {
     "sarhad.federation.sync": 1,
-    "sarhad.patrols.config": 2,
-    "sarhad.patrols.game": 11,
-    "sarhad.patrols.network": 4,
-    "sarhad.patrols.planner": 6,
-    "sarhad.patrols.runner": 6,
-    "sarhad.patrols.service": 3,
 }
 
 #: Calls that make a coded message.

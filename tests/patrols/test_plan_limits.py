@@ -73,6 +73,16 @@ def test_days_and_teams_outside_the_nodes_bounds_are_422_naming_the_field(live: 
         assert r.status_code == 422 and fields_of(r) == {"day"}
         r = post(day=(TODAY + timedelta(days=32)).isoformat())
         assert r.status_code == 422 and fields_of(r) == {"day"}
+        # A Persian-reading commander reads the same problem and hint in Persian, digits too.
+        r = c.post(
+            "/api/v1/patrols/plans",
+            json={"day": TODAY.isoformat(), "teams": 1000},
+            headers={"Accept-Language": "fa"},
+        )
+        (problem,) = error_of(r)["fields"]
+        assert problem["message_code"] == "patrols.teams_too_many"
+        assert problem["message"].startswith("حداکثر ۲۰ تیم در هر نوبت"), problem
+        assert error_of(r)["hint"] == "برای ۴ تیم پیکربندی‌شده teams را خالی بگذارید"
         # The partner's teams count only for a coordinated plan.
         assert post(teams=21).status_code == 422
         assert stored(live) == (0, 0)

@@ -35,7 +35,7 @@ from typing import Any
 
 from sarhad.core.config import Settings
 from sarhad.core.errors import ConfigError
-from sarhad.core.i18n import message
+from sarhad.core.i18n import Text, message
 
 DEFAULT_OFFSETS = {"PK": 5.0, "IR": 3.5}  # PKT, IRST (Iran dropped daylight saving in 2022)
 
@@ -87,9 +87,10 @@ DEFAULT_SHIFTS = (
 )
 
 
-def _fail(path: Path, msg: str) -> ConfigError:
+def _fail(path: Path, problem: Text) -> ConfigError:
     return ConfigError(
-        f"patrol config {path}: {msg}", hint="see docs/patrols.md (Patrol configuration)"
+        message("patrols.config", "patrol config {path}: {problem}", path=path, problem=problem),
+        hint=message("patrols.config.hint", "see docs/patrols.md (Patrol configuration)"),
     )
 
 
@@ -101,9 +102,23 @@ def _shift(path: Path, raw: dict[str, Any], k: int) -> Shift:
         weight = float(raw.get("weight", 1.0))
         name = str(raw["name"])
     except (KeyError, ValueError) as exc:
-        raise _fail(path, f"shifts[{k}] needs name, start = 'HH:MM', hours, weight") from exc
+        raise _fail(
+            path,
+            message(
+                "patrols.config.shift",
+                "shifts[{k}] needs name, start = 'HH:MM', hours, weight",
+                k=k,
+            ),
+        ) from exc
     if not 0 < hours <= 24 or weight < 0:
-        raise _fail(path, f"shifts[{k}]: hours must be in (0, 24] and weight >= 0")
+        raise _fail(
+            path,
+            message(
+                "patrols.config.shift_hours",
+                "shifts[{k}]: hours must be in (0, 24] and weight >= 0",
+                k=k,
+            ),
+        )
     return Shift(name, start, hours, weight)
 
 
@@ -117,9 +132,24 @@ def _base(path: Path, raw: dict[str, Any], k: int) -> BaseConfig:
             teams=int(raw["teams"]),
         )
     except (KeyError, ValueError, TypeError) as exc:
-        raise _fail(path, f"bases[{k}] needs name, side, first_km, last_km, teams") from exc
+        raise _fail(
+            path,
+            message(
+                "patrols.config.base",
+                "bases[{k}] needs name, side, first_km, last_km, teams",
+                k=k,
+            ),
+        ) from exc
     if b.last_km <= b.first_km or b.teams < 0:
-        raise _fail(path, f"bases[{k}] ({b.name}): last_km > first_km and teams >= 0")
+        raise _fail(
+            path,
+            message(
+                "patrols.config.base_range",
+                "bases[{k}] ({name}): last_km > first_km and teams >= 0",
+                k=k,
+                name=b.name,
+            ),
+        )
     return b
 
 
@@ -139,7 +169,9 @@ def load_patrol_config(
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise _fail(path, f"not valid TOML: {exc}") from exc
+        raise _fail(
+            path, message("patrols.config.toml", "not valid TOML: {why}", why=str(exc))
+        ) from exc
     shifts = (
         tuple(_shift(path, s, k) for k, s in enumerate(raw.get("shifts", []))) or DEFAULT_SHIFTS
     )
@@ -149,14 +181,20 @@ def load_patrol_config(
     eff = raw.get("effectiveness", {})
     single, joint = float(eff.get("single", 0.6)), float(eff.get("joint", 0.9))
     if not 0 < single <= joint <= 1:
-        raise _fail(path, "effectiveness: 0 < single <= joint <= 1 must hold")
+        raise _fail(
+            path,
+            message(
+                "patrols.config.effectiveness",
+                "effectiveness: 0 < single <= joint <= 1 must hold",
+            ),
+        )
     offsets = {
         **DEFAULT_OFFSETS,
         **{k.upper(): float(v) for k, v in raw.get("utc_offset_hours", {}).items()},
     }
     stretch = int(raw.get("max_stretch", settings.patrol_max_stretch))
     if stretch < 1:
-        raise _fail(path, "max_stretch must be at least 1")
+        raise _fail(path, message("patrols.config.max_stretch", "max_stretch must be at least 1"))
     return PatrolConfig(
         shifts, bases, stretch, single, joint, tuple(offsets.items()), source=str(path)
     )

@@ -26,6 +26,7 @@ from scipy import sparse
 from scipy.optimize import linprog
 
 from sarhad.core.errors import FieldError, InvalidInput, SarhadError
+from sarhad.core.i18n import Number, Text, message
 
 
 class SolverFailed(SarhadError):
@@ -38,17 +39,27 @@ class SolverFailed(SarhadError):
     timed_out: bool = False
 
 
-#: What to try when a plan takes too long or too much (the API's 503 and the CLI say it).
-TRY_SMALLER = (
-    "plan with fewer teams (teams, partner_teams) or without coordinated; an administrator can "
-    "raise SARHAD_PATROL_TIME_LIMIT_S (and SARHAD_PATROL_MEMORY_MB)"
-)
+def try_smaller() -> Text:
+    """What to try when a plan takes too long or too much (the API's 503 and the CLI say it)."""
+    return message(
+        "patrols.try_smaller",
+        "plan with fewer teams (teams, partner_teams) or without coordinated; an administrator "
+        "can raise SARHAD_PATROL_TIME_LIMIT_S (and SARHAD_PATROL_MEMORY_MB)",
+    )
 
 
 def out_of_time(limit_s: float | None) -> SolverFailed:
     """The error of a plan that ran past its time limit."""
-    within = f" within the time limit of {limit_s:g} s" if limit_s else " in time"
-    exc = SolverFailed(f"the patrol plan could not be solved{within}", hint=TRY_SMALLER)
+    exc = SolverFailed(
+        message(
+            "patrols.out_of_time_limit",
+            "the patrol plan could not be solved within the time limit of {limit} s",
+            limit=Number(f"{limit_s:g}"),
+        )
+        if limit_s
+        else message("patrols.out_of_time", "the patrol plan could not be solved in time"),
+        hint=try_smaller(),
+    )
     exc.timed_out = True
     return exc
 
@@ -100,16 +111,37 @@ class Game:
         for name, a in zip(names, arrays, strict=True):
             object.__setattr__(self, name, a)
             if a.ndim != 1 or a.shape != arrays[0].shape or a.size == 0:
-                raise InvalidInput(FieldError(name, "must be a non-empty vector, one per target"))
+                raise InvalidInput(
+                    FieldError(
+                        name,
+                        message(
+                            "patrols.game.vector", "must be a non-empty vector, one per target"
+                        ),
+                    )
+                )
             if not np.all(np.isfinite(a)):
-                raise InvalidInput(FieldError(name, "must be finite numbers"))
+                raise InvalidInput(
+                    FieldError(name, message("patrols.game.finite", "must be finite numbers"))
+                )
         if np.any(arrays[1] >= arrays[0]):
             raise InvalidInput(
-                FieldError("attacker_penalty", "must be below attacker_reward on every target")
+                FieldError(
+                    "attacker_penalty",
+                    message(
+                        "patrols.game.attacker_penalty",
+                        "must be below attacker_reward on every target",
+                    ),
+                )
             )
         if np.any(arrays[3] >= arrays[2]):
             raise InvalidInput(
-                FieldError("defender_penalty", "must be below defender_reward on every target")
+                FieldError(
+                    "defender_penalty",
+                    message(
+                        "patrols.game.defender_penalty",
+                        "must be below defender_reward on every target",
+                    ),
+                )
             )
 
     @property
@@ -147,7 +179,11 @@ class Game:
         """
         r = np.asarray(risk, dtype=float)
         if np.any(r <= 0):
-            raise InvalidInput(FieldError("risk", "every target needs a positive risk"))
+            raise InvalidInput(
+                FieldError(
+                    "risk", message("patrols.game.risk", "every target needs a positive risk")
+                )
+            )
         return cls(r, -penalty_ratio * r, np.zeros_like(r), -r)
 
 
@@ -171,7 +207,11 @@ class Solution:
 
 def _resources(resources: float, n: int) -> float:
     if not np.isfinite(resources) or resources < 0:
-        raise InvalidInput(FieldError("resources", "must be a non-negative number"))
+        raise InvalidInput(
+            FieldError(
+                "resources", message("patrols.game.resources", "must be a non-negative number")
+            )
+        )
     return float(min(resources, n))
 
 
@@ -294,9 +334,16 @@ def _lp(
         raise out_of_time(deadline.limit_s)
     if res.status != 0:
         raise SolverFailed(
-            f"HiGHS could not solve the patrol LP: {res.message}",
-            hint="try again with fewer teams or shorter stretches; if it persists, report the "
-            "day and the patrol settings",
+            message(
+                "patrols.highs_failed",
+                "HiGHS could not solve the patrol LP: {why}",
+                why=str(res.message),
+            ),
+            hint=message(
+                "patrols.highs_failed.hint",
+                "try again with fewer teams or shorter stretches; if it persists, report the "
+                "day and the patrol settings",
+            ),
         )
     return np.asarray(res.x)
 
@@ -321,7 +368,11 @@ def minimax(
         deadline=deadline,
     )
     if sol is None:
-        raise InvalidInput(FieldError("plan", "the patrol constraints cannot all be met"))
+        raise InvalidInput(
+            FieldError(
+                "plan", message("patrols.infeasible", "the patrol constraints cannot all be met")
+            )
+        )
     return float(sol[-1]), sol[:-1]
 
 

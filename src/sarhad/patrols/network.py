@@ -27,6 +27,7 @@ import numpy as np
 from scipy import sparse
 
 from sarhad.core.errors import FieldError, InvalidInput
+from sarhad.core.i18n import message
 from sarhad.patrols.game import Polytope
 
 SKIP, SIDE_A, SIDE_B, JOINT = 0, 1, 2, 3
@@ -99,14 +100,30 @@ def _area_index(n: int, areas: Sequence[Area], side: str) -> tuple[np.ndarray, n
     for k, a in enumerate(areas):
         if not 0 <= a.first <= a.last < n:
             raise InvalidInput(
-                FieldError(f"bases.{side}", f"area {a.first}..{a.last} is off the line")
+                FieldError(
+                    f"bases.{side}",
+                    message(
+                        "patrols.area_off_line",
+                        "area {first}..{last} is off the line",
+                        first=a.first,
+                        last=a.last,
+                    ),
+                )
             )
         if np.any(of[a.first : a.last + 1] >= 0):
             raise InvalidInput(
-                FieldError(f"bases.{side}", "bases of one side may not share sectors")
+                FieldError(
+                    f"bases.{side}",
+                    message("patrols.bases_overlap", "bases of one side may not share sectors"),
+                )
             )
         if a.teams < 0:
-            raise InvalidInput(FieldError(f"bases.{side}", "teams must not be negative"))
+            raise InvalidInput(
+                FieldError(
+                    f"bases.{side}",
+                    message("patrols.negative_teams", "teams must not be negative"),
+                )
+            )
         of[a.first : a.last + 1] = k
         end[a.first : a.last + 1] = a.last + 1
     return of, end
@@ -122,7 +139,9 @@ def build_network(
 ) -> Network:
     """The DAG of one shift for ``n`` sectors; ``joint`` marks sectors open to joint patrols."""
     if max_stretch < 1:
-        raise InvalidInput(FieldError("max_stretch", "must be at least 1 sector"))
+        raise InvalidInput(
+            FieldError("max_stretch", message("patrols.max_stretch", "must be at least 1 sector"))
+        )
     of_a, end_a = _area_index(n, areas_a, "a")
     of_b, end_b = _area_index(n, areas_b, "b")
     teams_a = np.array([a.teams for a in areas_a] + [0])  # index -1 → 0 teams

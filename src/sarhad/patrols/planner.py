@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from sarhad.core.errors import FieldError, InvalidInput
+from sarhad.core.i18n import message
 from sarhad.patrols.config import BaseConfig, PatrolConfig
 from sarhad.patrols.game import Deadline, Game, fill, solve_lp
 from sarhad.patrols.network import JOINT, SIDE_A, Area, PathSampler, build_network, polytope
@@ -156,17 +157,36 @@ def check_teams(teams: int | None, allowed: TeamRange, field_name: str) -> None:
         return
     if teams < allowed.least:
         raise InvalidInput(
-            FieldError(field_name, f"need at least one team per base ({allowed.least} bases)")
+            FieldError(
+                field_name,
+                message(
+                    "patrols.teams_too_few",
+                    "need at least one team per base ({bases} bases)",
+                    bases=allowed.least,
+                ),
+            )
         )
     if allowed.most is not None and teams > allowed.most:
         raise InvalidInput(
             FieldError(
                 field_name,
-                f"at most {allowed.most} teams per shift: the bases hold {allowed.held} sectors "
-                f"(a team patrols at least one), {allowed.configured} teams are configured and "
-                f"this node allows up to {allowed.cap} (SARHAD_PATROL_MAX_TEAMS)",
+                message(
+                    "patrols.teams_too_many",
+                    "at most {most} teams per shift: the bases hold {held} sectors "
+                    "(a team patrols at least one), {configured} teams are configured and "
+                    "this node allows up to {cap} (SARHAD_PATROL_MAX_TEAMS)",
+                    most=allowed.most,
+                    held=allowed.held,
+                    configured=allowed.configured,
+                    cap=allowed.cap,
+                ),
             ),
-            hint=f"leave {field_name} empty for the configured {allowed.configured} teams",
+            hint=message(
+                "patrols.teams_default.hint",
+                "leave {field} empty for the configured {teams} teams",
+                field=field_name,
+                teams=allowed.configured,
+            ),
         )
 
 
@@ -236,7 +256,14 @@ def plan(
     notes: list[str] = []
     own = config.bases_of(side)
     if not own:
-        raise InvalidInput(FieldError("bases", f"no patrol bases for side {side} are configured"))
+        raise InvalidInput(
+            FieldError(
+                "bases",
+                message(
+                    "patrols.no_bases", "no patrol bases for side {side} are configured", side=side
+                ),
+            )
+        )
     own_teams = _scale(own, teams, "teams")
     homes_a = _homes(own, own_teams, sectors)
     homes_b: list[_Home] = []
@@ -246,12 +273,24 @@ def plan(
     if coordinated:
         if not partner:
             raise InvalidInput(
-                FieldError("coordinated", f"no bases of the partner side {partner_side} are known")
+                FieldError(
+                    "coordinated",
+                    message(
+                        "patrols.no_partner_bases",
+                        "no bases of the partner side {side} are known",
+                        side=partner_side,
+                    ),
+                )
             )
         partner_counts = _scale(partner, partner_teams, "partner_teams")
         homes_b = _homes(partner, partner_counts, sectors)
         if partner_levels is None:
-            raise InvalidInput(FieldError("coordinated", "the partner's risk levels are needed"))
+            raise InvalidInput(
+                FieldError(
+                    "coordinated",
+                    message("patrols.no_partner_levels", "the partner's risk levels are needed"),
+                )
+            )
         joint = np.array(
             [
                 a in HIGH_LEVELS and b in HIGH_LEVELS

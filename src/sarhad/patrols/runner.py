@@ -38,8 +38,8 @@ from starlette.concurrency import run_in_threadpool
 
 from sarhad.core.config import Settings
 from sarhad.core.errors import FieldError, InvalidInput, SarhadError
-from sarhad.core.i18n import message
-from sarhad.patrols.game import TRY_SMALLER, SolverFailed, out_of_time
+from sarhad.core.i18n import Number, Text, message
+from sarhad.patrols.game import SolverFailed, out_of_time, try_smaller
 from sarhad.patrols.planner import PlanJob, PlanResult
 
 log = logging.getLogger("sarhad.patrols")
@@ -116,6 +116,19 @@ def _limit_resources(limits: Limits) -> None:
     _lower_limit(resource.RLIMIT_CPU, int(2 * limits.time_s + 30))
 
 
+def _text(value: Any) -> Text:
+    """A message that crossed the pipe: coded as it left, or worded as written."""
+    return value if isinstance(value, Text) else Text("error.plain", {"text": str(value)})
+
+
+def _maybe(value: Any) -> Text | None:
+    return None if value is None else _text(value)
+
+
+def _hint(exc: SarhadError) -> Text | str | None:
+    return exc.hint_text if exc.hint_text is not None else exc.hint
+
+
 def _child(conn: Connection, job: PlanJob, limits: Limits) -> None:
     """The child process: solve, send the steps and then the result (or the error) back."""
     try:
@@ -123,9 +136,10 @@ def _child(conn: Connection, job: PlanJob, limits: Limits) -> None:
         result = job.run(step=lambda msg: conn.send(("step", msg)))
         conn.send(("done", result))
     except InvalidInput as exc:
-        conn.send(("invalid", [(e.field, e.message) for e in exc.errors], exc.hint))
+        # Texts cross the pipe whole (code and params), to be worded in the reader's language.
+        conn.send(("invalid", [(e.field, e.text or e.message) for e in exc.errors], _hint(exc)))
     except SarhadError as exc:  # SolverFailed and the like: (message, *, hint)
-        conn.send(("error", type(exc), exc.message, exc.hint))
+        conn.send(("error", type(exc), exc.text, _hint(exc), getattr(exc, "timed_out", False)))
     except MemoryError:
         conn.send(("memory",))
     except Exception:  # a bug: the parent logs it and answers 500
@@ -197,45 +211,58 @@ class PlanRunner:
         run.process.join(timeout=2)
         code = run.process.exitcode
         why = {
-            -signal.SIGKILL: "it was killed (out of memory?)",
-            -signal.SIGXCPU: "it used up its CPU time",
-        }.get(code or 0, f"exit code {code}")
+            -signal.SIGKILL: message("patrols.died.killed", "it was killed (out of memory?)"),
+            -signal.SIGXCPU: message("patrols.died.cpu", "it used up its CPU time"),
+        }.get(code or 0) or message("patrols.died.exit", "exit code {code}", code=code)
         return SolverFailed(
-            f"the planner stopped without an answer ({why}); each plan may use "
-            f"{self.limits.memory_mb} MB and {self.limits.time_s:g} s",
-            hint=TRY_SMALLER,
+            message(
+                "patrols.died",
+                "the planner stopped without an answer ({why}); each plan may use "
+                "{memory} MB and {seconds} s",
+                why=why,
+                memory=self.limits.memory_mb,
+                seconds=Number(f"{self.limits.time_s:g}"),
+            ),
+            hint=try_smaller(),
         )
 
-    def _answer(self, message: tuple[Any, ...]) -> PlanResult:
-        kind = message[0]
+    def _answer(self, reply: tuple[Any, ...]) -> PlanResult:
+        kind = reply[0]
         if kind == "done":
-            result: PlanResult = message[1]
+            result: PlanResult = reply[1]
             return result
         if kind == "invalid":
-            _, errors, hint = message
-            raise InvalidInput([FieldError(f, m) for f, m in errors], hint=hint)
+            _, errors, hint = reply
+            raise InvalidInput([FieldError(f, _text(m)) for f, m in errors], hint=_maybe(hint))
         if kind == "error":
-            _, cls, text, hint = message
-            raise cls(text, hint=hint)
+            _, cls, text, hint, timed_out = reply
+            exc = cls(_text(text), hint=_maybe(hint))
+            if timed_out:  # the time limit, not numerical trouble (see game.SolverFailed)
+                exc.timed_out = True
+            raise exc
         if kind == "memory":
             raise SolverFailed(
-                f"the patrol plan needs more than the {self.limits.memory_mb} MB a plan may use",
-                hint=TRY_SMALLER,
+                message(
+                    "patrols.memory",
+                    "the patrol plan needs more than the {memory} MB a plan may use",
+                    memory=self.limits.memory_mb,
+                ),
+                hint=try_smaller(),
             )
-        raise RuntimeError(f"the planner failed in its process:\n{message[1]}")
+        raise RuntimeError(f"the planner failed in its process:\n{reply[1]}")
 
     def _check(self, run: _Run, step: Callable[[str], None]) -> PlanResult | None:
         """The result when the child has given it; None while it works; raises on a failure
         or past the time limit."""
         while run.conn.poll():
             try:
-                message = run.conn.recv()
+                got = run.conn.recv()
             except EOFError:  # the child ended without a word
                 raise self._died(run) from None
-            if message[0] == "step":
-                step(message[1])
+            if got[0] == "step":
+                step(got[1])
                 continue
-            return self._answer(message)
+            return self._answer(got)
         if time.monotonic() > run.deadline:
             raise out_of_time(self.limits.time_s)
         return None

@@ -22,7 +22,7 @@ from sarhad.core.config import Settings
 from sarhad.core.db import lock_writes, utcnow
 from sarhad.core.errors import FieldError, InvalidInput, NotFound
 from sarhad.core.feed import in_batches
-from sarhad.core.i18n import message
+from sarhad.core.i18n import Text, message
 from sarhad.core.journal import record
 from sarhad.patrols.config import PatrolConfig, load_patrol_config
 from sarhad.patrols.models import PatrolAssignment, PatrolPlan
@@ -109,13 +109,18 @@ def check_plan(
     """InvalidInput naming every field outside ``bounds`` (``day``, ``teams``,
     ``partner_teams``), before anything is read or solved."""
     errors: list[FieldError] = []
-    hints: list[str] = []
+    hints: list[Text] = []
     if not bounds.first_day <= day <= bounds.last_day:
         errors.append(
             FieldError(
                 "day",
-                f"plan a day from {bounds.first_day} to {bounds.last_day} "
-                "(SARHAD_PATROL_DAYS_BACK before today to SARHAD_PATROL_DAYS_AHEAD after it)",
+                message(
+                    "patrols.day_range",
+                    "plan a day from {first} to {last} "
+                    "(SARHAD_PATROL_DAYS_BACK before today to SARHAD_PATROL_DAYS_AHEAD after it)",
+                    first=bounds.first_day.isoformat(),
+                    last=bounds.last_day.isoformat(),
+                ),
             )
         )
     checks = [("teams", teams, bounds.teams)]
@@ -126,9 +131,12 @@ def check_plan(
             check_teams(value, allowed, name)
         except InvalidInput as exc:
             errors.extend(exc.errors)
-            hints.extend([exc.hint] if exc.hint else [])
+            hints.extend([exc.hint_text] if exc.hint_text is not None else [])
     if errors:
-        raise InvalidInput(errors, hint="; ".join(hints) or None)
+        hint: Text | None = hints[0] if len(hints) == 1 else None
+        if len(hints) > 1:
+            hint = message("patrols.hints", "{first}; {second}", first=hints[0], second=hints[1])
+        raise InvalidInput(errors, hint=hint)
 
 
 def prepare_plan(
@@ -357,7 +365,7 @@ def get_plan(session: Session, *, plan_id: str) -> PatrolPlan:
             message("patrols.no_plan", "no patrol plan {id}", id=plan_id)
             if not rows
             else message("patrols.ambiguous", "plan id {id} is ambiguous", id=plan_id),
-            hint="list plans with 'sarhad patrols list'",
+            hint=message("patrols.no_plan.hint", "list plans with 'sarhad patrols list'"),
         )
     return rows[0]
 
