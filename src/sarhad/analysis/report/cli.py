@@ -8,9 +8,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from sarhad.analysis.report.joint import share_month
 from sarhad.analysis.report.ports import ReportPorts
-from sarhad.analysis.report.service import check_lang, monthly_pdf
 from sarhad.border import profile_from_settings
 from sarhad.core import console
 from sarhad.core.auth import CONSOLE
@@ -40,6 +38,10 @@ def monthly(
     With ``--joint`` our figures of the month go to every partner first (as ``report
     share`` does), so that its joint report can show them beside its own.
     """
+    # Imported here: the report's statistics, charts and PDF stack (esda, matplotlib,
+    # WeasyPrint) take seconds to import, which every other command would pay at start.
+    from sarhad.analysis.report.service import check_lang, monthly_pdf
+
     check_lang(lang)
     s = console.settings()
     profile = profile_from_settings(s)
@@ -85,6 +87,8 @@ def monthly(
 
 def _share(db: Database, ports: ReportPorts, month: str) -> None:
     """Send our figures of ``month`` to every partner and say what happened to each."""
+    from sarhad.analysis.report.joint import share_month  # lazily, as in ``monthly``
+
     with db.session() as session:
         done = share_month(session, month=month, ports=ports, actor=CONSOLE.username)
     for d in done:
