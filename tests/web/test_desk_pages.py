@@ -297,6 +297,15 @@ def test_coordinated_plan_from_the_form_uses_the_partners_teams(web, browser):
     [listed] = plans_of(commander)
     assert listed["coordinated"] is True and listed["partner_side"] == "IR"
     assert (listed["teams"], listed["partner_teams"]) == ({"PK-line": 2}, {"IR-line": 3})
+    # No sector is rated high by both sides (no incidents): the plan says so, in the reader's
+    # language on its page, and in English to the API as before.
+    assert listed["summary"]["notes"] == [
+        "no sector is rated high by both sides: no coordinated patrols proposed"
+    ]
+    persian = commander.get(f"/patrols/{listed['id']}", params={"lang": "fa"}).text
+    assert "یادداشت‌های این برنامه" in persian
+    assert "هیچ بخشی را هر دو طرف پرخطر ارزیابی نکرده‌اند" in persian
+    assert "no coordinated patrols proposed" not in persian
 
 
 @pytest.mark.parametrize(

@@ -113,7 +113,7 @@ def _print(row: PatrolPlan) -> None:
             f"coordinated patrols possible on {len(joint)} sectors both sides rate high: "
             + (", ".join(joint) if joint else "none")
         )
-    for note in s["notes"]:
+    for note in service.plan_notes(s, console.language()):
         out.print(f"[yellow]note:[/] {note}")
     for c in row.conflicts:
         out.print(f"[bold red]deconfliction:[/] {c['message']}")

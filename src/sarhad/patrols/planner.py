@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from sarhad.core.errors import FieldError, InvalidInput
-from sarhad.core.i18n import message
+from sarhad.core.i18n import Number, Text, message
 from sarhad.patrols.config import BaseConfig, PatrolConfig
 from sarhad.patrols.game import Deadline, Game, fill, solve_lp
 from sarhad.patrols.network import JOINT, SIDE_A, Area, PathSampler, build_network, polytope
@@ -95,7 +95,8 @@ class PlanResult:
     partner_teams: dict[str, int]
     patrols: list[Patrol] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    #: What the commander should know about the plan, coded (worded where it is shown).
+    notes: list[Text] = field(default_factory=list)
     #: Defender utility an optimal plan could still add (0: proven optimal; see game.Solution).
     gap: float = 0.0
 
@@ -253,7 +254,7 @@ def plan(
     """
     deadline = Deadline.after(time_limit_s) if time_limit_s is not None else None
     n, shifts = len(sectors), config.shifts
-    notes: list[str] = []
+    notes: list[Text] = []
     own = config.bases_of(side)
     if not own:
         raise InvalidInput(
@@ -298,13 +299,25 @@ def plan(
             ]
         )
         if not joint.any():
-            notes.append("no sector is rated high by both sides: no coordinated patrols proposed")
+            notes.append(
+                message(
+                    "patrols.note.no_joint",
+                    "no sector is rated high by both sides: no coordinated patrols proposed",
+                )
+            )
     areas_a = [h.area for h in homes_a]
     covered = np.zeros(n, dtype=bool)
     for a in areas_a:
         covered[a.first : a.last + 1] = True
     if not covered.all():
-        notes.append(f"{int((~covered).sum())} sectors lie outside every base of {side}")
+        notes.append(
+            message(
+                "patrols.note.uncovered",
+                "{count} sectors lie outside every base of {side}",
+                count=int((~covered).sum()),
+                side=side,
+            )
+        )
 
     # Targets are shift × sector; a sector's risk is split over shifts by the shift weights.
     w = np.array([s.weight for s in shifts], dtype=float)
@@ -345,9 +358,14 @@ def plan(
     coverage = solution.coverage.reshape(weights.size, n)[group]
     if solution.gap > 0:
         notes.append(
-            f"the time limit of {time_limit_s:g} s was reached before this plan was proven the "
-            f"best: it holds the adversary to the least gain any plan can, and the defender's "
-            f"utility is within {solution.gap:.3g} of the best possible"
+            message(
+                "patrols.note.gap",
+                "the time limit of {limit} s was reached before this plan was proven the best: "
+                "it holds the adversary to the least gain any plan can, and the defender's "
+                "utility is within {gap} of the best possible",
+                limit=Number(f"{time_limit_s:g}"),
+                gap=Number(f"{solution.gap:.3g}"),
+            )
         )
 
     step("sampling the day's patrols")

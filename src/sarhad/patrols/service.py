@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
@@ -22,7 +22,7 @@ from sarhad.core.config import Settings
 from sarhad.core.db import lock_writes, utcnow
 from sarhad.core.errors import FieldError, InvalidInput, NotFound
 from sarhad.core.feed import in_batches
-from sarhad.core.i18n import Text, message
+from sarhad.core.i18n import Text, from_json, message
 from sarhad.core.journal import record
 from sarhad.patrols.config import PatrolConfig, load_patrol_config
 from sarhad.patrols.models import PatrolAssignment, PatrolPlan
@@ -281,7 +281,9 @@ def store_plan(
             "floor": r.floor,
             "shifts": r.shifts,
             "joint_sectors": r.joint_sectors,
-            "notes": r.notes,
+            # English for the API's readers as before; the codes word them for each reader.
+            "notes": [str(n) for n in r.notes],
+            "note_codes": [n.as_json() for n in r.notes],
             "gap": r.gap,
             "max_stretch": config.max_stretch,
             "config": config.source,
@@ -507,3 +509,12 @@ def plan_geojson(row: PatrolPlan, profile: BorderProfile) -> dict[str, Any]:
             }
         )
     return {"type": "FeatureCollection", "features": features}
+
+
+def plan_notes(summary: Mapping[str, Any], lang: str) -> list[str]:
+    """A plan's notes worded in ``lang`` (a plan stored before the notes were coded keeps its
+    English notes as written)."""
+    coded = summary.get("note_codes")
+    if not isinstance(coded, list):
+        return [str(n) for n in summary.get("notes") or []]
+    return [t.in_(lang) if (t := from_json(c)) is not None else str(c) for c in coded]
