@@ -195,6 +195,12 @@ def test_patrols_page_shows_the_days_plan_with_coverage_risk_and_warnings(
     assert f'href="/patrols/{stored_plan}"' in html
     page = client.get(f"/patrols/{stored_plan}")
     assert page.status_code == 200 and page.text.count('<tr data-patrol="') == len(plan["patrols"])
+    # A Persian-reading commander reads each warning in Persian, with Persian digits.
+    persian = client.get(f"/patrols/{stored_plan}", params={"lang": "fa"}).text
+    assert persian.count("با رابط شریک هماهنگ کنید") == len(plan["conflicts"])
+    assert "coordinate with the partner's liaison" not in persian
+    assert re.search("کیلومتر [۰-۹]+–[۰-۹]+", persian), "km in Persian digits"
+    client.get("/patrols", params={"lang": "en"})  # back to English for what follows
     # Another day has no plan; a bad day is an error by the field.
     other = PLAN_DAY + timedelta(days=1)
     assert "No plan for this day." in client.get(f"/patrols?day={other}").text

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from sarhad.core.errors import FieldError, InvalidInput
-from sarhad.core.i18n import Number, Text, message
+from sarhad.core.i18n import Text, message
 from sarhad.patrols.config import BaseConfig, PatrolConfig
 from sarhad.patrols.game import Deadline, Game, fill, solve_lp
 from sarhad.patrols.network import JOINT, SIDE_A, Area, PathSampler, build_network, polytope
@@ -61,6 +61,11 @@ class Patrol:
     km_to: float
 
 
+def _plain_number(x: float) -> int | float:
+    """``x`` as a whole number when it is one (``20``, not ``20.0``), for a stored message."""
+    return int(x) if float(x).is_integer() else x
+
+
 @dataclass(frozen=True)
 class Conflict:
     """A planned patrol within the buffer of a partner's announced operation."""
@@ -68,7 +73,7 @@ class Conflict:
     patrol: int  # index into ``PlanResult.patrols``
     notice: str
     distance_km: float
-    message: str
+    message: Text
 
 
 @dataclass
@@ -363,8 +368,8 @@ def plan(
                 "the time limit of {limit} s was reached before this plan was proven the best: "
                 "it holds the adversary to the least gain any plan can, and the defender's "
                 "utility is within {gap} of the best possible",
-                limit=Number(f"{time_limit_s:g}"),
-                gap=Number(f"{solution.gap:.3g}"),
+                limit=_plain_number(time_limit_s or 0.0),
+                gap=float(f"{solution.gap:.3g}"),
             )
         )
 
@@ -454,11 +459,22 @@ def deconflict(
                         patrol=k,
                         notice=nt.ref,
                         distance_km=round(gap, 3),
-                        message=(
-                            f"{who} ({p.shift}, km {p.km_from:.0f}–{p.km_to:.0f}) is "
-                            f"{gap:.1f} km from the partner's announced operation at km "
-                            f"{nt.km_from:.0f}–{nt.km_to:.0f} (notice {nt.ref[:8]}; buffer "
-                            f"{buffer_km:g} km): coordinate with the partner's liaison"
+                        message=message(
+                            "patrols.conflict",
+                            "{team} ({shift}, km {km_from}–{km_to}) is {gap} km from the "
+                            "partner's announced operation at km {op_from}–{op_to} (notice "
+                            "{notice}; buffer {buffer} km): coordinate with the partner's liaison",
+                            team=who,
+                            shift=p.shift,
+                            # Plain numbers, not ``Number``: the message is stored as JSON,
+                            # and ints and floats come back as numbers (the reader's digits).
+                            km_from=round(p.km_from),
+                            km_to=round(p.km_to),
+                            gap=round(gap, 1),
+                            op_from=round(nt.km_from),
+                            op_to=round(nt.km_to),
+                            notice=nt.ref[:8],
+                            buffer=_plain_number(buffer_km),
                         ),
                     )
                 )

@@ -305,7 +305,8 @@ def store_plan(
                 "patrol": c.patrol,
                 "notice": c.notice,
                 "distance_km": c.distance_km,
-                "message": c.message,
+                "message": str(c.message),
+                "message_code": c.message.as_json(),
             }
             for c in r.conflicts
         ],

@@ -166,7 +166,7 @@ def _plan_context(plan: Any, lang: str) -> dict[str, Any]:
         "plan": plan,
         "sectors": desk_views.plan_sectors(plan),
         "patrols": desk_views.plan_patrols(plan),
-        "conflicts": desk_views.plan_conflicts(plan),
+        "conflicts": desk_views.plan_conflicts(plan, lang),
         "notes": patrols.plan_notes(plan.summary or {}, lang),
         "shifts": list(plan.summary.get("shifts") or []),
         "kinds": PATROL_KINDS,

@@ -18,6 +18,7 @@ from sarhad.analysis.crossings.figures import CrossingsReport, ReportParams
 from sarhad.analysis.crossings.report import month_report
 from sarhad.border import BorderProfile
 from sarhad.core.config import Settings
+from sarhad.core.i18n import from_json
 from sarhad.core.journal import AuditLog
 from sarhad.crossings import export as crossing_export
 from sarhad.crossings.board import board
@@ -144,14 +145,16 @@ def plan_patrols(plan: PatrolPlan) -> list[dict[str, Any]]:
     ]
 
 
-def plan_conflicts(plan: PatrolPlan) -> list[dict[str, Any]]:
-    """Deconfliction warnings, with the patrol numbered as in the table (from 1)."""
+def plan_conflicts(plan: PatrolPlan, lang: str) -> list[dict[str, Any]]:
+    """Deconfliction warnings in ``lang``, with the patrol numbered as in the table (from 1)."""
     return [
         {
             "patrol": int(c["patrol"]) + 1,
             "notice": c["notice"],
             "distance_km": c["distance_km"],
-            "message": c["message"],
+            # A plan stored before the warnings were coded keeps its English text.
+            "message": t.in_(lang) if (t := from_json(c.get("message_code"))) else c["message"],
+            "coded": t is not None,
         }
         for c in plan.conflicts or []
     ]
