@@ -597,7 +597,9 @@ def profiled(enabled: bool, title: str, console: Console) -> Iterator[None]:
     if not enabled:
         yield
         return
-    prof = cProfile.Profile()
+    # CPU time of this process, not wall time: on a shared machine the wall clock also
+    # counts the slices other processes took, spread over whatever was running then.
+    prof = cProfile.Profile(time.process_time)
     prof.enable()
     try:
         yield
