@@ -173,7 +173,7 @@ def _append(session: Session, entries: Sequence[Entry]) -> list[Link]:
         prev = links[-1].hash
     if links:
         session.execute(
-            insert(AuditLog),
+            insert(AuditLog.__table__),  # Core executemany: no ORM bookkeeping
             [
                 {**_columns(e), "seq": k.seq, "prev_hash": k.prev_hash, "hash": k.hash}
                 for e, k in zip(entries, links, strict=True)
@@ -349,7 +349,7 @@ def record_many(session: Session, changes: Sequence[Change]) -> list[int]:
     seqs = list(range(last + 1, last + 1 + len(changes)))
     at = utcnow()
     session.execute(
-        insert(ChangeLog),
+        insert(ChangeLog.__table__),  # Core executemany: no ORM bookkeeping
         [
             {
                 "seq": seq,
