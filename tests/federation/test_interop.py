@@ -390,7 +390,7 @@ def pull(
     page_size: int,
     progress: Callable[[str, int], None] | None = None,
 ) -> SyncReport:
-    """sync_partner with a chosen page size (helpers.sync uses the default of 500)."""
+    """sync_partner with a chosen page size (helpers.sync uses the default, 1,000)."""
     with node.db.session() as s:
         me = local_node(s, node.settings)
     report = sync_partner(

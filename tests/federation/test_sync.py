@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from sarhad.core.auth import CONSOLE
+from sarhad.core.db import get_node_id
 from sarhad.core.journal import AuditLog, verify_audit
-from sarhad.federation.models import SyncCursor
+from sarhad.federation.identity import LocalNode
+from sarhad.federation.models import PublishCursor, SyncCursor
+from sarhad.federation.publish import publish_partner
+from sarhad.federation.types.incident import _sharable
 from sarhad.incidents import service
+from sarhad.incidents.models import Incident
 from sarhad.incidents.schemas import IncidentPatch, Transition
 from sarhad.sharing import service as sharing
+from sarhad.sharing.policy import SharableRecord
 from sarhad.sharing.schemas import AgreementIn
 from support import LiveNode, introduce, wait_for
 
@@ -106,6 +112,35 @@ def test_raising_tlp_to_red_withdraws_the_record(pair: Pair) -> None:
     with pair.ir.db.session() as s:
         ids = [r.id for r in service.list_incidents(s, filters=service.IncidentFilter())[0]]
     assert row.id not in ids
+
+
+def test_a_partners_records_are_refused_back_to_it_and_decided_as_their_api_form(
+    pair: Pair,
+) -> None:
+    """A publish pass decides every record on five columns read off the row: the same
+    decision as on the record's API form, and a partner's own records never go back."""
+    theirs = [record(pair.pk), record(pair.pk, tlp="green", status="closed")]
+    far = record(
+        pair.ir, reporting_side="IR", location={"lon": 66.0, "lat": 24.5}, far_from_line=True
+    )
+    ours = record(pair.ir, reporting_side="IR", location={"lon": 61.45, "lat": 29.01})
+    sync(pair.ir)
+    with pair.ir.db.session() as s:
+        rows = [s.get(Incident, r.id) for r in (*theirs, far, ours)]
+        assert all(rows)
+        for row in rows:
+            assert row is not None
+            want = SharableRecord.from_incident(service.to_out(row), row.origin_node_id)
+            assert _sharable(row) == want
+        assert rows[-2] is not None and _sharable(rows[-2]).sector is None
+        # Look at every record again, as a changed agreement makes publish do.
+        s.execute(update(PublishCursor).values(change_seq=0))
+        partner = sharing.get_partner(s, name="pk-node")
+        node = LocalNode(node_id=get_node_id(s), name="ir-node", country="IR")
+        report = publish_partner(s, node=node, partner=partner)
+    for r in theirs:
+        assert any("never sent back to its originator" in why for why in report.withheld[r.id])
+    assert report.withdrawn == [] and report.shared == []
 
 
 def test_push_delivers_our_records_to_the_partner(pair: Pair) -> None:

@@ -13,9 +13,9 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, func, insert, select
+from sqlalchemy import JSON, ForeignKey, Integer, String, Table, func, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from sarhad.core.db import Base, BigKey, UTCDateTime, utcnow
@@ -55,6 +55,12 @@ class AuditLog(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+#: The tables themselves: their insert() is a plain executemany, where the mapped classes'
+#: would run the ORM's bulk path (bookkeeping per row) for the same statement.
+_AUDIT = cast(Table, AuditLog.__table__)
+_CHANGES = cast(Table, ChangeLog.__table__)
 
 
 def _canonical(row: dict[str, Any]) -> bytes:
@@ -173,7 +179,7 @@ def _append(session: Session, entries: Sequence[Entry]) -> list[Link]:
         prev = links[-1].hash
     if links:
         session.execute(
-            insert(AuditLog),
+            insert(_AUDIT),  # Core executemany: no ORM bookkeeping
             [
                 {**_columns(e), "seq": k.seq, "prev_hash": k.prev_hash, "hash": k.hash}
                 for e, k in zip(entries, links, strict=True)
@@ -349,7 +355,7 @@ def record_many(session: Session, changes: Sequence[Change]) -> list[int]:
     seqs = list(range(last + 1, last + 1 + len(changes)))
     at = utcnow()
     session.execute(
-        insert(ChangeLog),
+        insert(_CHANGES),  # Core executemany: no ORM bookkeeping
         [
             {
                 "seq": seq,

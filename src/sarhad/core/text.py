@@ -14,17 +14,11 @@ characters of Urdu and Persian text (ZWNJ, the directional marks) are not contro
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    GetJsonSchemaHandler,
-    ValidationInfo,
-    field_validator,
-)
+from pydantic import AfterValidator, BaseModel, GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema
+from pydantic_core import CoreSchema, core_schema
 
 from sarhad.core.i18n import Text, message
 
@@ -172,13 +166,166 @@ def _walk(value: Any) -> Text | None:
     return None
 
 
+def _no_control_characters(value: Any) -> Any:
+    """The rule on every string of one field's value (lists and mappings included)."""
+    problem = _walk(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+# -- which fields the rule must look at --------------------------------------------------------
+# Checking every field of every model cost ~50 Python calls per incident (more than the rest of
+# IncidentIn's validation): most fields cannot hold text at all (numbers, enums, times, nested
+# models, which check their own), and Line / FreeText fields are checked by their own type.
+# What is left is decided from the field's core schema when the model is built.
+
+#: Core schema types whose valid values hold no string (or only fixed ones: enum members,
+#: literals). A nested model or dataclass is not walked into: an Inbound model checks its own.
+_NO_TEXT = frozenset(
+    {
+        "none", "bool", "int", "float", "decimal", "complex", "enum", "literal", "date", "time",
+        "datetime", "timedelta", "uuid", "url", "multi-host-url", "bytes", "model", "dataclass",
+    }
+)  # fmt: skip
+#: pydantic's constraint checks (``Field(max_length=...)`` on an annotated type, ``ge``, ...):
+#: they return the value they were given, so what is inside them decides.
+_CONSTRAINTS = frozenset(
+    {
+        "greater_than_validator", "greater_than_or_equal_validator", "less_than_validator",
+        "less_than_or_equal_validator", "multiple_of_validator", "min_length_validator",
+        "max_length_validator", "max_digits_validator", "decimal_places_validator",
+    }
+)  # fmt: skip
+#: Validators that apply the rule themselves (:data:`Line`, :data:`FreeText`).
+_RULE_CHECKS: tuple[Any, ...] = (check_line, check_free_text, _no_control_characters)
+
+
+def _function(schema: dict[str, Any]) -> Any:
+    return schema.get("function", {}).get("function")
+
+
+def _keeps_value(function: Any) -> bool:
+    """Whether ``function`` (an after-validator) is one of pydantic's constraint checks."""
+    inner = getattr(function, "func", None)  # functools.partial(max_length_validator, ...)
+    return (
+        getattr(inner, "__module__", "") == "pydantic._internal._validators"
+        and getattr(inner, "__name__", "") in _CONSTRAINTS
+    )
+
+
+def _unchecked_text(schema: Any, resolve: Any, seen: frozenset[str] = frozenset()) -> bool:
+    """Whether a value valid under ``schema`` may hold a string the rule has not checked.
+
+    Anything not known to be free of such strings counts as holding them (functions that
+    may return anything, ``Any``, unknown schema types): the check is only ever left out
+    where it could find nothing.
+    """
+    if not isinstance(schema, dict):
+        return True
+    kind = schema.get("type")
+    if kind in _NO_TEXT:
+        return False
+    if kind in ("function-after", "function-before"):
+        if kind == "function-after" and _function(schema) in _RULE_CHECKS:
+            return False
+        if kind == "function-before" or _keeps_value(_function(schema)):
+            return _unchecked_text(schema.get("schema"), resolve, seen)
+        return True
+    if kind in ("nullable", "default"):
+        return _unchecked_text(schema.get("schema"), resolve, seen)
+    if kind in ("list", "set", "frozenset"):
+        return _unchecked_text(schema.get("items_schema", {"type": "any"}), resolve, seen)
+    if kind == "tuple":
+        items = schema.get("items_schema") or [{"type": "any"}]
+        return any(_unchecked_text(s, resolve, seen) for s in items)
+    if kind == "dict":
+        return any(
+            _unchecked_text(schema.get(k, {"type": "any"}), resolve, seen)
+            for k in ("keys_schema", "values_schema")
+        )
+    if kind == "union":
+        return any(
+            _unchecked_text(c[0] if isinstance(c, tuple) else c, resolve, seen)
+            for c in schema.get("choices", [])
+        )
+    if kind == "tagged-union":
+        return any(_unchecked_text(c, resolve, seen) for c in schema.get("choices", {}).values())
+    if kind == "lax-or-strict":
+        return any(
+            _unchecked_text(schema.get(k), resolve, seen) for k in ("lax_schema", "strict_schema")
+        )
+    if kind == "definition-ref":
+        ref = schema.get("schema_ref", "")
+        if ref in seen:
+            return False  # a recursive reference: judged where it was first met
+        try:
+            target = resolve(schema)
+        except LookupError:
+            return True
+        return _unchecked_text(target, resolve, seen | {ref})
+    return True  # "str", "any", plain and wrap functions, anything else
+
+
+def _model_fields(schema: dict[str, Any], cls: type, resolve: Any) -> dict[str, Any] | None:
+    """The ``fields`` of ``cls``'s model-fields schema inside ``schema`` (its model schema,
+    perhaps behind a reference or wrapped by model validators)."""
+    node: Any = schema
+    for _ in range(50):  # a chain of wrappers, never a cycle; bounded all the same
+        if not isinstance(node, dict):
+            return None
+        kind = node.get("type")
+        if kind == "definition-ref":
+            node = resolve(node)
+        elif kind == "model" and node.get("cls") is cls:
+            node = node.get("schema")
+        elif kind == "model-fields":
+            fields: dict[str, Any] = node["fields"]
+            return fields
+        elif "schema" in node:
+            node = node["schema"]
+        else:
+            return None
+    return None
+
+
+def _guard(field: dict[str, Any], resolve: Any) -> None:
+    """Put the rule on ``field`` (a model-field schema) if its value may hold unchecked text.
+
+    Inside a default, as a field validator sits: a default the model sets is not validated.
+    """
+    inner = field["schema"]
+    target = inner["schema"] if inner.get("type") == "default" else inner
+    if _function(target) is _no_control_characters or not _unchecked_text(target, resolve):
+        return  # guarded already (a model whose schema is reused), or nothing to look at
+    guarded = core_schema.no_info_after_validator_function(_no_control_characters, target)
+    field["schema"] = {**inner, "schema": guarded} if target is not inner else guarded
+
+
 class Inbound(BaseModel):
     """Base of every schema that takes text from a client or a partner.
 
     Every string of every field (lists and mappings included; nested models check their own)
     is checked as free text, so no schema can forget the rule; mark one-line fields
     :data:`Line` for the stricter check. Subclasses set their own ``model_config``.
+
+    The check is put on the fields whose values can hold a string no other check of the
+    rule sees, when the model's schema is built (``__get_pydantic_core_schema__``); a
+    refused value is a ``value_error`` at the field, as a field validator's would be.
     """
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: type[BaseModel], handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        """The model's core schema, the rule on every field that may hold unchecked text."""
+        schema = handler(source)
+        fields = _model_fields(cast(dict[str, Any], schema), source, handler.resolve_ref_schema)
+        if fields is None:  # fail closed: a model whose fields we cannot find is not built
+            raise TypeError(f"{source.__name__}: no model fields found to check for controls")
+        for field in fields.values():
+            _guard(field, handler.resolve_ref_schema)
+        return schema
 
     @classmethod
     def __get_pydantic_json_schema__(
@@ -189,14 +336,6 @@ class Inbound(BaseModel):
         for prop in handler.resolve_ref_schema(schema).get("properties", {}).values():
             _constrain(prop)
         return schema
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _no_control_characters(cls, value: Any, _info: ValidationInfo) -> Any:
-        problem = _walk(value)
-        if problem:
-            raise ValueError(problem)
-        return value
 
 
 def escape_controls(text: str) -> str:

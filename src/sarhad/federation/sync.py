@@ -11,6 +11,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -42,9 +43,14 @@ from sarhad.sharing.models import Partner
 # objects (medallion does, per POST) would otherwise make "added_after" skip the rest of a tie.
 REWIND = timedelta(milliseconds=1)
 PUSH_BATCH = 500
+#: Objects asked for per page: the most our TAXII server answers (``taxii.MAX_PAGE``). A
+#: page is one transaction here; fewer, larger pages cost less per object on both sides.
+PAGE_SIZE = 1000
 log = logging.getLogger("sarhad.sync")
 
 Progress = Callable[[str, int], None]
+#: One answer to GET objects: (objects, more, next, the last date_added of the page).
+Page = tuple[list[Any], bool, str | None, str | None]
 #: Run first in each transaction that writes for a lease (``core.leases.fence``): raises when
 #: the lease is no longer this process's, so a holder that froze and woke writes nothing.
 Fence = Callable[[Session], None]
@@ -110,7 +116,7 @@ def sync_partner(
     partner_name: str,
     node: LocalNode,
     profile: BorderProfile,
-    page_size: int = 500,
+    page_size: int = PAGE_SIZE,
     progress: Progress | None = None,
     client_factory: Callable[[Partner], TaxiiClient] | None = None,
     fence: Fence = _unfenced,
@@ -214,6 +220,14 @@ def _pull(
     progress: Progress | None,
     fence: Fence = _unfenced,
 ) -> None:
+    """Pull every page past the cursor; each page is stored while the next one is fetched.
+
+    Why the one-page prefetch: the partner's node serves the next page (and our client
+    decodes it) while this node validates and stores the current one, instead of each side
+    waiting for the other. The pages are still stored one after the other, in order, each
+    with its cursor in one transaction: a page fetched ahead is only read, never stored
+    before the one before it committed.
+    """
     with db.session() as s:
         fence(s)
         cur = s.get(SyncCursor, partner.id)
@@ -221,58 +235,71 @@ def _pull(
         cur.remote_collection_id = read_id
         start = cur.pulled_until
     added_after = _fmt(_ts(start) - REWIND) if start else None
-    next_token: str | None = None
     carry: list[Any] = []  # objects of incidents split by the page boundary, for the next page
-    while True:
-        try:
-            objects, more, next_token, last = client.get_objects(
-                read_id, added_after=added_after, next_=next_token, limit=page_size
-            )
-        except PartnerProtocolError:
-            if next_token is None:
-                raise
-            # A server that forgets its `next` tokens (medallion: 30 s, single use): go on
-            # from the last committed page with added_after; dedup absorbs the overlap.
-            next_token, carry = None, []
+
+    def fetch(after: str | None, token: str | None) -> Page:
+        return client.get_objects(read_id, added_after=after, next_=token, limit=page_size)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sarhad-pull") as pool:
+        asked: str | None = None  # the `next` token of the request in flight
+        pending = pool.submit(fetch, added_after, asked)
+        while True:
+            try:
+                objects, more, next_token, last = pending.result()
+            except PartnerProtocolError:
+                if asked is None:
+                    raise
+                # A server that forgets its `next` tokens (medallion: 30 s, single use): go
+                # on from the last committed page with added_after; dedup absorbs the overlap.
+                carry = []
+                with db.session() as s:
+                    cur = s.get(SyncCursor, partner.id)
+                    start = cur.pulled_until if cur else None
+                added_after = _fmt(_ts(start) - REWIND) if start else None
+                asked = None
+                pending = pool.submit(fetch, added_after, asked)
+                continue
+            # Ask for the next page now (its parameters are known), store this one meanwhile.
+            follows = bool(more and objects)
+            lost = follows and next_token is None and not last
+            if follows and not lost:
+                if next_token is None:
+                    assert last is not None  # else `lost`
+                    added_after = _fmt(_ts(last) - REWIND)
+                asked = next_token
+                pending = pool.submit(fetch, added_after, asked)
+            batch = carry + objects
+            if more and objects and len(batch) < MAX_CARRY:
+                batch, carry = split_incomplete(batch)
+            else:
+                carry = []
             with db.session() as s:
+                fence(s)
+                p = s.merge(partner)
+                page = ingest(s, partner=p, objects=batch, via="pull", node=node, profile=profile)
                 cur = s.get(SyncCursor, partner.id)
-                start = cur.pulled_until if cur else None
-            added_after = _fmt(_ts(start) - REWIND) if start else None
-            continue
-        batch = carry + objects
-        if more and objects and len(batch) < MAX_CARRY:
-            batch, carry = split_incomplete(batch)
-        else:
-            carry = []
-        with db.session() as s:
-            fence(s)
-            p = s.merge(partner)
-            page = ingest(s, partner=p, objects=batch, via="pull", node=node, profile=profile)
-            cur = s.get(SyncCursor, partner.id)
-            assert cur is not None
-            # Move the cursor only past pages whose objects are all stored: held-back parts
-            # of a split incident are read again after a crash, never skipped.
-            if (
-                not carry
-                and last
-                and (cur.pulled_until is None or _ts(last) > _ts(cur.pulled_until))
-            ):
-                cur.pulled_until = last
-        report.pulled.merge(page)
-        report.pages += 1
-        if progress:
-            progress("pull", len(objects))
-        if not more or not objects:
-            break
-        if next_token is None:
-            if not last:
+                assert cur is not None
+                # Move the cursor only past pages whose objects are all stored: held-back
+                # parts of a split incident are read again after a crash, never skipped.
+                if (
+                    not carry
+                    and last
+                    and (cur.pulled_until is None or _ts(last) > _ts(cur.pulled_until))
+                ):
+                    cur.pulled_until = last
+            report.pulled.merge(page)
+            report.pages += 1
+            if progress:
+                progress("pull", len(objects))
+            if lost:
                 raise PartnerProtocolError(
                     message(
                         "partner.more_without_next",
                         "the partner said 'more' but gave neither next nor dates",
                     )
                 )
-            added_after = _fmt(_ts(last) - REWIND)
+            if not follows:
+                break
 
 
 def push_pending(
