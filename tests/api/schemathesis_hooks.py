@@ -201,9 +201,12 @@ def _incident(case: Any) -> None:
 
 @rule("POST /api/v1/news/candidates/{candidate_id}/accept")
 def _accepted_incident(case: Any) -> None:
-    """An analyst's edited incident keeps the incident's own rules (time, place)."""
+    """An analyst's edited incident keeps the incident's own rules (time, place); an edited
+    crossing declaration keeps the declaration's (its times)."""
     if isinstance(case.body, dict) and isinstance(case.body.get("incident"), dict):
         _incident(type("Edited", (), {"body": case.body["incident"]})())
+    if isinstance(case.body, dict) and isinstance(case.body.get("declaration"), dict):
+        _declaration(type("Edited", (), {"body": case.body["declaration"]})())
 
 
 @rule("POST /api/v1/news/articles")
