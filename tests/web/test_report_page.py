@@ -10,6 +10,8 @@ import httpx
 import pytest
 
 from sarhad.core.auth import Role
+from support import LiveNode
+from web.helpers import csrf_of
 
 #: Rendering a PDF takes seconds; the page is not about the database.
 pytestmark = pytest.mark.once_on("sqlite")
@@ -54,3 +56,36 @@ def test_a_bad_month_shows_the_form_again_naming_the_field_in_the_readers_langua
 def test_a_signed_out_visitor_is_sent_to_sign_in(browser: Callable[..., httpx.Client]) -> None:
     got = browser().get("/reports/monthly", params={"month": "2026-11"}, follow_redirects=False)
     assert got.status_code in (303, 307) and got.headers["location"].startswith("/signin")
+
+
+def test_an_admin_sends_our_figures_from_the_page_and_reads_what_happened_in_persian(
+    web: LiveNode, browser: Callable[..., httpx.Client]
+) -> None:
+    # A partner known by name only (never synced: no node id) cannot receive figures.
+    with web.client(Role.LIAISON) as api:
+        assert api.post("/api/v1/partners", json={"name": "ir-node", "country": "IR"}).is_success
+    admin = browser(Role.ADMIN)
+    page = admin.get("/reports", params={"lang": "fa"})
+    assert 'id="share-form"' in page.text
+    sent = admin.post(
+        "/reports/share", data={"csrf_token": csrf_of(page.text), "month": last_month()}
+    )
+    assert sent.status_code == 200, sent.text[:500]
+    item = sent.text[sent.text.index('data-partner="ir-node"') :].split("</li>")[0]
+    assert "فرستاده نشد: گرهٔ سرحد نیست (شناسهٔ گره ندارد)" in item
+    # Without the form's token nothing is sent; a bad month is named by its field.
+    assert admin.post("/reports/share", data={"month": last_month()}).status_code == 403
+    bad = admin.post("/reports/share", data={"csrf_token": csrf_of(page.text), "month": "2026-13"})
+    assert bad.status_code == 422 and 'id="share_month-error"' in bad.text
+
+
+def test_an_analyst_sees_no_send_form_and_may_not_send(
+    browser: Callable[..., httpx.Client],
+) -> None:
+    analyst = browser(Role.ANALYST)
+    page = analyst.get("/reports")
+    assert 'id="share-form"' not in page.text
+    refused = analyst.post(
+        "/reports/share", data={"csrf_token": csrf_of(page.text), "month": last_month()}
+    )
+    assert refused.status_code == 403

@@ -93,7 +93,8 @@ def _share(db: Database, ports: ReportPorts, month: str) -> None:
         done = share_month(session, month=month, ports=ports, actor=CONSOLE.username)
     for d in done:
         if d.reason:
-            out.print(f"{d.partner}: not sent ({d.reason})", soft_wrap=True, highlight=False)
+            why = d.reason.in_(console.language())
+            out.print(f"{d.partner}: not sent ({why})", soft_wrap=True, highlight=False)
         else:
             what = "figures sent" if d.sent else "unchanged since last sent"
             out.print(f"{d.partner}: {month} {what}", soft_wrap=True, highlight=False)

@@ -41,6 +41,7 @@ from sarhad.analysis.report.figures import (
     shift,
 )
 from sarhad.analysis.report.ports import ReportPorts
+from sarhad.core.i18n import Text, message
 from sarhad.core.markings import TLP
 from sarhad.incidents.models import Incident
 from sarhad.sharing import service as sharing
@@ -152,7 +153,7 @@ class Shared:
 
     partner: str
     sent: bool  # a new version was made (False: the same figures went already)
-    reason: str | None = None  # why nothing can go to it (no node id, expired agreement …)
+    reason: Text | None = None  # why nothing can go to it (no node id, expired agreement …)
 
 
 def share_month(session: Session, *, month: str, ports: ReportPorts, actor: str) -> list[Shared]:
@@ -167,7 +168,13 @@ def share_month(session: Session, *, month: str, ports: ReportPorts, actor: str)
         if not partner.active:
             continue
         if partner.node_id is None:
-            done.append(Shared(partner.name, False, "not a Sarhad node (no node id)"))
+            done.append(
+                Shared(
+                    partner.name,
+                    False,
+                    message("report.share.no_node_id", "not a Sarhad node (no node id)"),
+                )
+            )
             continue
         mine = side_figures(session, month=month, partner=partner, ports=ports, rows=rows)
         sent = ports.send_figures(
