@@ -87,20 +87,7 @@ def _emit(text: str, out_file: Path | None, what: str) -> None:
     try:
         out_file.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise InvalidInput(
-            FieldError.of(
-                "out",
-                message(
-                    "analysis.cannot_write",
-                    "cannot write {path}: {why}",
-                    path=out_file,
-                    why=exc.strerror or exc,
-                ),
-            ),
-            hint=message(
-                "analysis.cannot_write.hint", "check that the folder exists and is writable"
-            ),
-        ) from None
+        raise console.cannot_write("out", out_file, exc) from None
     out.print(f"wrote {what} to {out_file}", highlight=False)
 
 

@@ -15,7 +15,7 @@ from rich.console import Console
 from sarhad.core import i18n
 from sarhad.core.config import Settings, load_settings
 from sarhad.core.db import Database, open_database
-from sarhad.core.errors import ConfigError, InvalidInput, SarhadError
+from sarhad.core.errors import ConfigError, FieldError, InvalidInput, SarhadError
 from sarhad.core.i18n import message
 from sarhad.core.ports import MissingPort
 
@@ -29,6 +29,20 @@ IMPACT_STYLE = {
     "high": "bold dark_orange",
     "critical": "bold white on red",
 }
+
+
+def cannot_write(option: str, path: Path, exc: OSError) -> InvalidInput:
+    """The error of an output file (``--out``, ``--chart``) that could not be written."""
+    return InvalidInput(
+        FieldError.of(
+            option,
+            message(
+                "cli.cannot_write", "cannot write {path}: {why}", path=path, why=exc.strerror or exc
+            ),
+        ),
+        hint=message("cli.cannot_write.hint", "check that the folder exists and is writable"),
+    )
+
 
 P = ParamSpec("P")
 R = TypeVar("R")

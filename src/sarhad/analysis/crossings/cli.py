@@ -237,20 +237,7 @@ def report(
         try:
             chart.write_bytes(png)
         except OSError as exc:
-            raise InvalidInput(
-                FieldError.of(
-                    "chart",
-                    message(
-                        "analysis.cannot_write",
-                        "cannot write {path}: {why}",
-                        path=chart,
-                        why=exc.strerror or exc,
-                    ),
-                ),
-                hint=message(
-                    "analysis.cannot_write.hint", "check that the folder exists and is writable"
-                ),
-            ) from None
+            raise console.cannot_write("chart", chart, exc) from None
     if fmt == "table":
         _print_tables(data, profile)
     elif fmt == "csv":

@@ -14,8 +14,6 @@ from sarhad.core import console
 from sarhad.core.auth import CONSOLE
 from sarhad.core.console import guarded, out
 from sarhad.core.db import Database
-from sarhad.core.errors import FieldError, InvalidInput
-from sarhad.core.i18n import message
 from sarhad.core.ports import CourierPort
 
 app = typer.Typer(help="Reports: the monthly (joint) border report as PDF.", no_args_is_help=True)
@@ -68,20 +66,7 @@ def monthly(
     try:
         out_file.write_bytes(pdf)
     except OSError as exc:
-        raise InvalidInput(
-            FieldError.of(
-                "out",
-                message(
-                    "analysis.cannot_write",
-                    "cannot write {path}: {why}",
-                    path=out_file,
-                    why=exc.strerror or exc,
-                ),
-            ),
-            hint=message(
-                "analysis.cannot_write.hint", "check that the folder exists and is writable"
-            ),
-        ) from None
+        raise console.cannot_write("out", out_file, exc) from None
     out.print(f"wrote the {month} report ({lang}) to {out_file}", soft_wrap=True, highlight=False)
 
 
