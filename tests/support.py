@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -176,3 +177,20 @@ def wait_for(check: Callable[[], Any], *, timeout: float = 15.0, what: str = "co
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(0.05)
+
+
+def wait_healthy(
+    url: str, proc: subprocess.Popen[Any], output: Callable[[], object], within: float = 60
+) -> None:
+    """Wait until a ``sarhad serve`` process at ``url`` answers /healthz; fail with its
+    ``output()`` if it exits first, or after ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert proc.poll() is None, output()
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.2)

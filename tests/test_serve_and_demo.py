@@ -8,7 +8,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -18,7 +17,7 @@ from typer.testing import CliRunner
 from sarhad.cli import app
 from sarhad.core.config import Settings
 from sarhad.demo import _start, setup_demo
-from support import free_port
+from support import free_port, wait_healthy
 
 SARHAD = [sys.executable, "-m", "sarhad"]
 
@@ -50,16 +49,7 @@ def test_serve_runs_a_node_that_answers_with_tokens(settings: Settings, tmp_path
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.2)
+        wait_healthy(url, proc, lambda: log.read_text())
         me = httpx.get(f"{url}/api/v1/me", headers={"Authorization": f"Bearer {token}"}).json()
         assert me == {
             "username": "hq",
@@ -101,16 +91,7 @@ def test_serve_stops_quietly_with_a_live_feed_open(
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.2)
+        wait_healthy(url, proc, lambda: proc.communicate())
         headers = {"Authorization": f"Bearer {token}"}
         with httpx.stream("GET", f"{url}/api/v1/feed?after=0", headers=headers, timeout=30) as r:
             assert r.status_code == 200

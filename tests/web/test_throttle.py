@@ -9,7 +9,6 @@ import os
 import stat
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,7 +20,7 @@ from sarhad.core.auth import CONSOLE, Role, set_password
 from sarhad.core.config import Settings
 from sarhad.core.db import open_database
 from sarhad.core.journal import AuditLog
-from support import LiveNode, free_port
+from support import LiveNode, free_port, wait_healthy
 from web.helpers import PASSWORD, sign_in, username
 
 SARHAD = [sys.executable, "-m", "sarhad"]
@@ -59,16 +58,7 @@ def _serve(env: dict[str, str], log: Path) -> Iterator[str]:
         )
         try:
             url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert proc.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.2)
+            wait_healthy(url, proc, lambda: log.read_text())
             yield url
         finally:
             proc.terminate()
