@@ -649,3 +649,26 @@ def test_negur_is_in_the_gazetteer_with_its_geonames_row() -> None:
         published=date(2026, 8, 9),
     )
     assert ev.place is not None and (ev.place.name, ev.place.district) == ("Negur", "Dashtiari")
+
+
+def test_an_end_of_a_route_yields_to_the_place_the_sentence_names() -> None:
+    ev = one(
+        "An explosion damaged a section of the Quetta-Taftan railway track near Dalbandin on "
+        "Sunday night, officials said.",
+        published=date(2026, 9, 8),
+    )
+    assert ev.place is not None and (ev.place.name, ev.place.district) == ("Dalbandin", "Chagai")
+    road = one(
+        "KHARAN: The Levies seized 120 kg of hashish at a checkpost on the Kharan-Washuk road on "
+        "Monday. The driver, a resident of Mashkel, was arrested."
+    )
+    assert road.place is not None and road.place.district == "Kharan"
+
+
+def test_a_provincial_capital_in_the_dateline_is_not_the_events_place() -> None:
+    ev = one(
+        "QUETTA: The Frontier Corps said on Monday that it had seized 460 kg of hashish in an "
+        "operation along the Pak-Iran border last week.",
+        published=date(2026, 10, 13),
+    )
+    assert ev.place is None or ev.place.name != "Quetta"

@@ -1042,6 +1042,8 @@ def _clauses(text: str, published: date) -> list[Span]:
 
 _AFTER = re.compile(r"\b(?:(?:a|one|two|three) days? )?(?:after|following|in the wake of)\b", re.I)
 _BECAUSE = re.compile(r"\b(?:after|following|in the wake of|due to|because of|amid|since)\b", re.I)
+_COMPOUND = re.compile(r"\b(\w+(?:[-–]\w+)+) (\w+)")
+_ROUTE = re.compile(r"roads?|railway|rail|highway|track|motorway|route|pipeline|line", re.I)
 #: Provincial capitals: where reports are filed from, not where the event is.
 _CAPITALS = ("Quetta", "Zahedan")
 _LINKED_RX = re.compile(rf"\b(?:{_LINKED})\b", re.I)
@@ -1081,7 +1083,32 @@ def _fill(event: Event, text: str, *, published: date, previous: Event | None, s
                 event.seizures.extend(_seizures(s, span, None))
     hits.sort(key=lambda h: h[0])
     # the dateline's town is where the report was filed: the event's place only if none other
-    ranked = [h for h in hits if h[0] >= skip] + [h for h in hits if h[0] < skip]
+    # a provincial capital in the dateline is never the event's place (see extract)
+    hits = [h for h in hits if not (h[0] < skip and h[2].name in _CAPITALS)]
+
+    def _route(h: tuple[int, int, Place]) -> bool:
+        """ "the Quetta-Taftan railway", "the Panjgur-Chedgi road": an end of a route (a
+        crossing named by both its towns, "the Gabd-Rimdan crossing", is a place)."""
+        window = _COMPOUND.finditer(text, max(0, h[0] - 40), min(len(text), h[1] + 40))
+        return any(
+            m.start(1) <= h[0] and h[1] <= m.end(1) and _ROUTE.fullmatch(m.group(2)) for m in window
+        )
+
+    def _sentence(h: tuple[int, int, Place]) -> Span | None:
+        return next((sp for sp in event.sentences if sp.start <= h[0] < sp.end), None)
+
+    # an end of a route yields to another place its sentence names ("near Dalbandin")
+    routes = {
+        h
+        for h in hits
+        if _route(h)
+        and any(o[0] >= skip and not _route(o) and _sentence(o) == _sentence(h) for o in hits)
+    }
+    ranked = (
+        [h for h in hits if h[0] >= skip and h not in routes]
+        + [h for h in hits if h[0] >= skip and h in routes]
+        + [h for h in hits if h[0] < skip]
+    )
     if ranked:
         start, end, place = next((h for h in ranked if h[2].kind != "province"), ranked[0])
         event.place, event.place_name = place, text[start:end]
