@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 
 import pysbd
 
@@ -597,6 +597,7 @@ _BY_FIGHTERS = re.compile(
 _ILLEGAL = [p for c, p in _TRIGGERS if c == "illegal_crossing"][-1]
 
 
+@lru_cache(maxsize=4096)  # _clauses and extract ask about the same sentences
 def _category(sentence: str) -> tuple[str, re.Match[str]] | None:
     for category, pattern in _TRIGGERS:
         m = _search(pattern, sentence)
@@ -637,6 +638,7 @@ def _first_commodity(sentence: str) -> tuple[str, str]:
     return cat, com
 
 
+@lru_cache(maxsize=4096)  # _clauses and extract ask about the same sentences
 def _crossing(sentence: str) -> tuple[str, str | None, re.Match[str]] | None:
     if not _CROSSING_NOUN.search(sentence) and not (
         _CROSSING_WEAK.search(sentence) and _CROSSING_PLACE.search(sentence)
