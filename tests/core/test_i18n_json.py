@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 
+from sarhad.core.auth import Role
 from sarhad.core.i18n import Number, Text, Word, from_json, message, pseudo_wrap
 from sarhad.core.labels import word
 from sarhad.patrols.service import plan_notes
+from support import LiveNode
 
 
 def _stored(text: Text) -> Text:
@@ -66,3 +68,34 @@ def test_the_pseudo_locale_leaves_placeholders_outside_the_marks() -> None:
     assert pseudo_wrap("no incident {id}") == "⟦no incident ⟧{id}"
     assert pseudo_wrap("{text}") == "{text}"
     assert pseudo_wrap("Sent in the last %(days)s days") == "⟦Sent in the last ⟧%(days)s⟦ days⟧"
+
+
+def test_a_refusal_and_a_lifecycle_conflict_name_roles_and_statuses_in_the_readers_words(
+    live: LiveNode,
+) -> None:
+    with live.client(Role.DUTY_OFFICER) as duty:
+        refused = duty.get("/api/v1/federation/status", headers={"Accept-Language": "fa"})
+        assert refused.status_code == 403
+        error = refused.json()["error"]
+        assert "افسر کشیک" in error["message"] and "duty_officer" not in error["message"]
+        assert error["params"]["role"] == {"word": "duty_officer", "label": "Duty officer"}
+        made = duty.post(
+            "/api/v1/incidents",
+            json={
+                "title": "Fuel smugglers seen near the line",
+                "category": "smuggling_fuel",
+                "occurred_at": "2026-11-20T10:00:00Z",
+                "location": {"lon": 61.45, "lat": 29.02, "precision": "near"},
+                "reporting_side": "PK",
+            },
+        )
+        assert made.status_code == 201, made.text
+    with live.client(Role.ADMIN) as admin:  # may close, but not a draft
+        step = admin.post(
+            f"/api/v1/incidents/{made.json()['id']}/transitions",
+            json={"to": "closed", "expected_version": 1},
+            headers={"Accept-Language": "ur"},
+        )
+    assert step.status_code == 409, step.text
+    said = step.json()["error"]["message"]
+    assert "مسودہ" in said and "draft" not in said and "closed" not in said, said

@@ -110,6 +110,27 @@ LABELS: dict[str, dict[str, str]] = {
         "evening": N_("Evening"),
         "night": N_("Night"),
     },
+    # Links of both sides' records of one event (incidents.links), named as the links page does.
+    "link_status": {
+        "suggested": N_("Suggested"),
+        "confirmed": N_("Confirmed"),
+        "rejected": N_("Rejected"),
+    },
+    # News candidates (intake), as the news page names them.
+    "news_status": {
+        "pending": N_("Waiting for review"),
+        "accepted": N_("Accepted"),
+        "rejected": N_("Rejected"),
+    },
+    # Roles of staff accounts (core.auth.Role), named in a refusal.
+    "role": {
+        "duty_officer": N_("Duty officer"),
+        "liaison": N_("Liaison officer"),
+        "analyst": N_("Analyst"),
+        "commander": N_("Commander"),
+        "admin": N_("Administrator"),
+        "partner": N_("Partner node"),
+    },
     # Months of the Gregorian calendar, by their English name (calendar.month_name).
     "month": {
         "January": N_("January"),

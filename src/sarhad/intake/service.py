@@ -585,7 +585,7 @@ def _pending(session: Session, candidate_id: str) -> NewsCandidate:
                 "news.decided",
                 "candidate {id} is {status} already",
                 id=candidate_id,
-                status=row.status,
+                status=word("news_status", row.status),
             )
         )
     return row
