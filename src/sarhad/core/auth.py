@@ -18,6 +18,7 @@ from sarhad.core.db import Base, UTCDateTime, lock_writes, utcnow
 from sarhad.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, Unauthorized
 from sarhad.core.i18n import message
 from sarhad.core.journal import audit
+from sarhad.core.labels import word
 
 
 class Role(StrEnum):
@@ -188,7 +189,7 @@ class Principal:
                 message(
                     "auth.forbidden",
                     "role {role} may not do {permission}",
-                    role=self.role.value,
+                    role=word("role", self.role),
                     permission=permission.value,
                 ),
                 hint=message(

@@ -29,6 +29,7 @@ from sarhad.core.db import lock_writes, utcnow
 from sarhad.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from sarhad.core.i18n import Text, message
 from sarhad.core.journal import audit, record
+from sarhad.core.labels import word
 from sarhad.incidents.models import Incident, IncidentLink
 from sarhad.incidents.taxonomy import (
     COMMODITY_FAMILIES,
@@ -543,7 +544,7 @@ def decide_link(session: Session, *, link_id: str, confirm: bool, actor: Princip
                 "links.decided_already",
                 "link {link} was already {status}",
                 link=link_id,
-                status=link.status,
+                status=word("link_status", link.status),
             ),
             hint=_undo_first(link_id),
         )
@@ -638,7 +639,7 @@ def link_by_hand(
                 "incident {a} and {b} are already {status}: link {link}",
                 a=a.id,
                 b=b.id,
-                status=link.status,
+                status=word("link_status", link.status),
                 link=link.id,
             ),
             hint=_undo_first(link.id),
@@ -773,7 +774,12 @@ def answer_partner(
     target = same if accept else ("rejected" if same == "confirmed" else "confirmed")
     if link.status == target:
         raise Conflict(
-            message("links.already", "link {link} is already {status}", link=link_id, status=target)
+            message(
+                "links.already",
+                "link {link} is already {status}",
+                link=link_id,
+                status=word("link_status", target),
+            )
         )
     if target == "confirmed":
         _twin_conflict(session, link)
