@@ -138,7 +138,8 @@ def monthly_data(
         seed=19,
     )
     end = month_start(shift(month, 1))
-    risk = risk_service.sector_risk(session, profile=profile, params=risk_params, at=end)
+    # The map's colours: the levels only, not each sector's explained contributions.
+    levels = risk_service.sector_levels(session, profile=profile, params=risk_params, at=end)
     co = cooperation(
         session,
         month=month,
@@ -153,7 +154,7 @@ def monthly_data(
         figures=figures,
         rows=rows,
         cooperation=co,
-        levels={r.sector_id: r.level for r in risk},
+        levels=levels,
         hotspots=hotspots,
         cluster=cluster,
         scan_bins=n_bins,
