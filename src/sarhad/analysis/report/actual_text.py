@@ -5,7 +5,7 @@ text of the first place a glyph is drawn. Noto Nastaliq Urdu draws letters from 
 (one tooth glyph begins ب, ت, ث, پ, ٹ, ن and ی; their dots are separate glyphs), so one glyph
 stands for many letters and pdftotext, search and copy read wrong Urdu, although the page looks
 right. A Naskh font does not help: Noto Naskh Arabic builds its dotted letters the same way
-(measured: 114 of the report's 116 Urdu strings read back wrong with it, 115 with Nastaliq).
+(on a page of the report's 116 Urdu strings, 114 read back wrong with it, 115 in Nastaliq).
 PDF's own answer is replacement text (ISO 32000-1, 14.9.4): a marked-content span
 ``/Span <</ActualText (…)>> BDC … EMC`` around glyphs gives the text they stand for, and
 readers take it instead of the glyphs' map.
