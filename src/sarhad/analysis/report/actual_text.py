@@ -31,9 +31,11 @@ pdftotext and fails if this stops working (for example after a WeasyPrint upgrad
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 _installed = False
+_lock = threading.Lock()  # two first reports at once (API threads) must not wrap it twice
 
 
 def _line_text(textbox: Any, stream: Any) -> str | None:
@@ -87,7 +89,12 @@ def _line_text(textbox: Any, stream: Any) -> str | None:
 
 
 def install() -> None:
-    """Wrap WeasyPrint's ``draw_first_line`` once per process (idempotent)."""
+    """Wrap WeasyPrint's ``draw_first_line`` once per process (idempotent, thread-safe)."""
+    with _lock:
+        _install()
+
+
+def _install() -> None:
     global _installed
     if _installed:
         return
