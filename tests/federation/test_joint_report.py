@@ -274,3 +274,19 @@ def test_a_report_the_partner_may_no_longer_have_is_withdrawn_on_its_side(pair: 
     assert "pk-node Withdrawn by the partner" in joint_page, joint_page[:600]
     assert "Figures received" not in joint_page
     assert "Our records the partner holds" not in joint_page  # no table of PK's figures
+
+    # 4. The limit is raised again and the month shared anew: IR has figures again; then the
+    # agreement is made to expire (set in the past): withdrawn once more, with that reason.
+    _narrow(pair.pk, max_tlp="amber")
+    assert share(pair.pk) == {"ir-node": True}
+    sync(pair.pk)
+    assert _received(pair.ir) == [(MONTH, 5, False)]
+    _narrow(pair.pk, expires_at="2026-12-01T00:00:00Z")
+    sync(pair.pk)
+    assert _received(pair.ir) == [(MONTH, 6, True)]
+    with pair.pk.db.session() as s:
+        reasons = s.scalars(
+            select(AuditLog.detail).where(AuditLog.action == "joint_report.withdraw")
+        ).all()
+        assert [r["reason"] for r in reasons][-1] == "agreement expired"
+        assert len(reasons) == 3
