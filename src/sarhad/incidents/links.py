@@ -49,13 +49,16 @@ ENTITY = "incident_link"
 MAX_GAP_HOURS = 36.0
 #: Distance tolerated between the two records' place spans (after each record's radius).
 MAX_GAP_KM = 20.0
-#: Below this score a pair is not proposed at all. MIN_SCORE and ALTERNATIVE_MARGIN were chosen
-#: on bench/links.py histories of seeds 7 and 11; the figures recorded are of seed 18.
+#: Below this score a pair is not proposed at all. MIN_SCORE, BEST_MIN, ALTERNATIVE_MARGIN and
+#: the weights below were chosen on bench/links.py histories of seeds 7 and 11 only; the
+#: figures recorded are of seed 18 and of seeds 1-5, never looked at while choosing.
 MIN_SCORE = 0.6
-#: Alternatives further than this below a record's best candidate are not kept.
-ALTERNATIVE_MARGIN = 0.1
 #: A pair scoring below this is never a record's best candidate (only an alternative).
 BEST_MIN = 0.65
+#: Alternatives further than this below the best candidate of either record are not kept.
+ALTERNATIVE_MARGIN = 0.1
+#: How many steps of links the incident page follows to judge a record's best candidate.
+GROUP_STEPS = 6
 
 #: How far a record placed at each precision may be from its point, in km. The profile has no
 #: district or province shapes, so a radius stands for each: border districts on this line
@@ -642,17 +645,23 @@ def candidates_of(session: Session, *, incident_id: str) -> Candidates:
             hint=message("links.no_incident.hint", "list incidents to find its id"),
         )
     mine = list_links(session, incident_id=incident_id)
-    others = {x.local_id if x.remote_id == incident_id else x.remote_id for x in mine}
-    # The best candidate is judged among every link of the records involved, so that a
-    # partner record already better matched elsewhere is shown as an alternative here.
-    around = list(
-        session.scalars(
+    # The best candidate is judged over the whole group of records linked to this one (a few
+    # steps at most), so that a partner record better matched elsewhere is an alternative here.
+    around = {x.id: x for x in mine}
+    seen, reach = {incident_id}, {x for link in mine for x in (link.local_id, link.remote_id)}
+    for _ in range(GROUP_STEPS):
+        reach -= seen
+        if not reach:
+            break
+        seen |= reach
+        found = session.scalars(
             select(IncidentLink).where(
-                or_(IncidentLink.local_id.in_(others), IncidentLink.remote_id.in_(others))
+                or_(IncidentLink.local_id.in_(reach), IncidentLink.remote_id.in_(reach))
             )
-        )
-    )
-    top = best_links(list({x.id: x for x in [*mine, *around]}.values()))
+        ).all()
+        around |= {x.id: x for x in found}
+        reach = {x for link in found for x in (link.local_id, link.remote_id)}
+    top = best_links(list(around.values()))
     confirmed = [x for x in mine if x.status == "confirmed"]
     suggested = [x for x in mine if x.status == "suggested"]
     best = next((x for x in suggested if x.id in top), None) if not confirmed else None
