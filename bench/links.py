@@ -36,7 +36,7 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -283,6 +283,19 @@ def old_rule(a: Facts, b: Facts) -> float | None:
     return round(1 - 0.5 * hours / OLD_MAX_HOURS - 0.5 * km / OLD_MAX_KM, 3)
 
 
+def old_best_links(found: list[Any]) -> set[str]:
+    """The best candidates as chosen before the one-to-one assignment (greedy by score, no
+    floor), kept for the baseline so that its figures stay those of the rule before issue 18."""
+    taken: set[str] = set()
+    best: set[str] = set()
+    for x in sorted(found, key=lambda x: (-x.score, x.local_id, x.remote_id)):
+        if x.status == "rejected" or x.local_id in taken or x.remote_id in taken:
+            continue
+        taken |= {x.local_id, x.remote_id}
+        best.add(x.id)
+    return best
+
+
 @dataclass
 class FakeLink:
     id: str
@@ -359,11 +372,16 @@ def prf(predicted: set[tuple[int, int]], truth: set[tuple[int, int]]) -> Prf:
 
 
 def evaluate(
-    found: Iterable[Any], event_of: dict[str, int], truth: set[int], noise_of: dict[int, str]
+    found: Iterable[Any],
+    event_of: dict[str, int],
+    truth: set[int],
+    noise_of: dict[int, str],
+    *,
+    best_of: Callable[[list[Any]], set[str]] = links.best_links,
 ) -> dict[str, Any]:
     """P/R/F1 of best candidates and of all proposals; a pair is right if both are one event."""
     found = list(found)
-    best_ids = links.best_links(found)  # type: ignore[arg-type]
+    best_ids = best_of(found)
     as_events = {
         x.id: (event_of[x.local_id], event_of[x.remote_id]) for x in found if x.status != "rejected"
     }
@@ -469,6 +487,7 @@ def run(mode: str, hist: History, profile: BorderProfile, root: Path) -> dict[st
             event_of,
             truth,
             hist.noise_of,
+            best_of=old_best_links,
         )
     # The scripted officer on PK confirms each best candidate scoring CONFIRM_AT or more.
     with pk.db.session() as s:
