@@ -20,8 +20,9 @@ record validated as a desk would) and synced over TAXII in two modes:
 For each node and mode it prints precision, recall and F1 of the best candidate (one per
 record, ``links.best_links``) and of all proposals, by noise level, and the candidates per
 record; the baseline is the rule before issue 18 (``old_rule`` below, copied as it was:
-exact category, 48 h, 25 km, proposed only when the partner's record arrives), applied to the
-same records in the same order. Then a scripted officer on the PK node confirms every best
+exact category, 48 h, 25 km, proposed only when the partner's record arrives, its best
+candidates chosen greedily as then: ``old_best_links``), applied to the same records in the
+same order. With ``--seeds`` it runs each seed in turn and ends with one table per seed. Then a scripted officer on the PK node confirms every best
 candidate scoring at least ``CONFIRM_AT``, both nodes sync, and the two nodes' confirmed links
 are compared.
 """
