@@ -22,9 +22,9 @@ record, ``links.best_links``) and of all proposals, by noise level, and the cand
 record; the baseline is the rule before issue 18 (``old_rule`` below, copied as it was:
 exact category, 48 h, 25 km, proposed only when the partner's record arrives, its best
 candidates chosen greedily as then: ``old_best_links``), applied to the same records in the
-same order. With ``--seeds`` it runs each seed in turn and ends with one table per seed. Then a scripted officer on the PK node confirms every best
-candidate scoring at least ``CONFIRM_AT``, both nodes sync, and the two nodes' confirmed links
-are compared.
+same order. Then a scripted officer on the PK node confirms every best candidate scoring at
+least ``CONFIRM_AT``, both nodes sync, and the two nodes' confirmed links are compared. With
+``--seeds`` it runs each seed in turn and ends with one table per seed.
 """
 
 from __future__ import annotations
