@@ -121,6 +121,13 @@ def test_best_candidates_are_the_best_one_to_one_assignment_not_the_greedy_one()
     assert links.best_links(made) == {"o1t1", "o2t2"}  # o3-t3 (0.62) only an alternative
     made[0].status = "rejected"  # the officer rejects o1-t1: o1-t2 is the best again
     assert links.best_links(made) == {"o1t2"}
+    made[2].status = "confirmed"  # o2-t2 confirmed: t2 is no one else's candidate any more
+    assert links.best_links(made) == {"o2t2"}
+    shown = links.select_pairs(
+        {(x.local_id, x.remote_id): x.score for x in made if x.status == "suggested"},
+        confirmed=[made[2]],
+    )
+    assert shown == {("o3", "t3")}  # o1-t2 no longer shown; o3-t3 an alternative (≥ 0.65 - 0.1)
 
 
 # -- stored records ---------------------------------------------------------------------------
