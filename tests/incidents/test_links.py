@@ -85,6 +85,51 @@ def test_two_seizures_at_one_crossing_on_one_day_rank_by_what_was_seized() -> No
     assert a is not None and (b is None or a.value > b.value)
 
 
+def test_disagreeing_casualty_counts_outweigh_a_few_hours() -> None:
+    theirs = facts(
+        category="armed_attack", seizures=(), killed=5, occurred_at=T0 + timedelta(hours=1)
+    )
+    right = facts(
+        category="armed_attack", seizures=(), killed=5, occurred_at=T0 + timedelta(hours=4)
+    )
+    wrong = facts(
+        category="armed_attack", seizures=(), killed=1, occurred_at=T0 + timedelta(hours=1)
+    )
+    a, b = score(theirs, right), score(theirs, wrong)
+    assert a is not None and b is not None and a.value > b.value
+    assert "killed 5 / 1: agree 0.20" in b.reasons  # the officer sees why
+
+
+def test_a_seizure_eight_times_larger_weighs_more_than_six_hours() -> None:
+    ours = facts(seizures=(("hashish", 100.0, "kg"),))
+    larger = score(ours, facts(seizures=(("hashish", 800.0, "kg"),)))
+    later = score(
+        ours, facts(seizures=(("hashish", 110.0, "kg"),), occurred_at=T0 + timedelta(hours=6))
+    )
+    assert larger is not None and later is not None and later.value > larger.value
+    assert "seizures agree 0.20" in larger.reasons and "seizures agree 1.00" in later.reasons
+
+
+def test_best_candidates_are_the_best_one_to_one_assignment_not_the_greedy_one() -> None:
+    # o1's highest pair is t2, but t2 is o2's only candidate: o1-t1 and o2-t2 score more.
+    scores = {("o1", "t1"): 0.80, ("o1", "t2"): 0.85, ("o2", "t2"): 0.78, ("o3", "t3"): 0.62}
+    assert links.assign(scores, reserve=0.65) == {("o1", "t1"), ("o2", "t2")}
+    made = [
+        IncidentLink(id=f"{a}{b}", local_id=a, remote_id=b, score=v, status="suggested")
+        for (a, b), v in scores.items()
+    ]
+    assert links.best_links(made) == {"o1t1", "o2t2"}  # o3-t3 (0.62) only an alternative
+    made[0].status = "rejected"  # the officer rejects o1-t1: o1-t2 is the best again
+    assert links.best_links(made) == {"o1t2"}
+    made[2].status = "confirmed"  # o2-t2 confirmed: t2 is no one else's candidate any more
+    assert links.best_links(made) == {"o2t2"}
+    shown = links.select_pairs(
+        {(x.local_id, x.remote_id): x.score for x in made if x.status == "suggested"},
+        confirmed=[made[2]],
+    )
+    assert shown == {("o3", "t3")}  # o1-t2 no longer shown; o3-t3 an alternative (≥ 0.65 - 0.1)
+
+
 # -- stored records ---------------------------------------------------------------------------
 
 
@@ -234,3 +279,28 @@ def test_count_once_counts_a_confirmed_pair_as_one_event(
         s.execute(update(Incident).where(Incident.id == local).values(status="validated"))
         assert links.count_once(s) == links.CountOnce(3, 2, 1, 0)
         assert links.count_once(s, [Incident.id != remote]).events == 2
+
+
+@pytest.mark.parametrize("partner_first", [False, True])
+def test_two_seizures_at_one_crossing_the_partner_reporting_one(
+    db: Database, profile: BorderProfile, duty: Principal, partner_first: bool
+) -> None:
+    """Two seizures at Taftan on one day, the partner's report of the second only: it is the
+    second's best candidate and not a candidate of the first at all, whichever came first."""
+    report = {"occurred_at": (T0 + timedelta(hours=5)).isoformat()}
+    report["seizures"] = [{"commodity": "hashish", "quantity": 880, "unit": "kg"}]  # type: ignore[assignment]
+    remote = theirs(db, profile, **report) if partner_first else None
+    small = ours(db, profile, duty)  # 120 kg at 10:00
+    large = ours(
+        db,
+        profile,
+        duty,
+        occurred_at=(T0 + timedelta(hours=4)).isoformat(),
+        seizures=[{"commodity": "hashish", "quantity": 900, "unit": "kg"}],
+    )
+    remote = remote or theirs(db, profile, **report)
+    assert pairs(db) == {(large, remote)}
+    with db.session() as s:
+        assert links.candidates_of(s, incident_id=large).best is not None
+        lone = links.candidates_of(s, incident_id=small)
+        assert lone.best is None and lone.alternatives == []
