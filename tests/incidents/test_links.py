@@ -3,6 +3,7 @@ on every trigger, the one-twin rule, links by hand and undo, and counting each e
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -251,7 +252,9 @@ def test_link_by_hand_and_undo(db: Database, profile: BorderProfile, duty: Princ
     with db.session() as s:
         made = links.link_by_hand(s, local_id=far, remote_id=local, actor=LIAISON)  # any order
         assert (made.local_id, made.remote_id, made.status) == (local, far, "confirmed")
-        assert made.manual and made.reasons[0] == "linked by hand"
+        assert made.manual and made.reasons[0] == {"code": "links.reason.by_hand", "params": {}}
+        assert made.reasons_in("en")[0] == "linked by hand"
+        assert made.reasons_in("ur")[0] == "دستی طور پر جوڑا گیا"
     with db.session() as s, pytest.raises(Conflict):
         links.link_by_hand(s, local_id=local, remote_id=far, actor=LIAISON)
     with db.session() as s:
@@ -304,3 +307,66 @@ def test_two_seizures_at_one_crossing_the_partner_reporting_one(
         assert links.candidates_of(s, incident_id=large).best is not None
         lone = links.candidates_of(s, incident_id=small)
         assert lone.best is None and lone.alternatives == []
+
+
+LATIN = re.compile("[A-Za-z]")
+
+
+def test_the_reasons_are_stored_coded_and_read_in_the_readers_language(
+    db: Database, profile: BorderProfile, duty: Principal
+) -> None:
+    local = ours(db, profile, duty)
+    later = (T0 + timedelta(hours=3)).isoformat()
+    remote = theirs(db, profile, occurred_at=later, category="smuggling_goods")
+    with db.session() as s:
+        (link,) = links.list_links(s)
+        assert (link.local_id, link.remote_id) == (local, remote)
+        # Stored as coded messages: a code and params, the figures as numbers.
+        assert all(r["code"].startswith("links.reason.") for r in link.reasons)
+        assert link.reasons[1] == {"code": "links.reason.hours_apart", "params": {"hours": 3.0}}
+        # In English as the reasons always read (the record that triggered the scoring first).
+        assert link.reasons_in("en")[:2] == [
+            "related categories smuggling_goods / smuggling_narcotics (smuggling)",
+            "3.0 h apart",
+        ]
+        # In Persian and Urdu: no English word, the categories by their names, Persian digits.
+        persian, urdu = link.reasons_in("fa"), link.reasons_in("ur")
+        assert not [r for r in persian + urdu if LATIN.search(r)], (persian, urdu)
+        assert persian[:2] == [
+            "دسته‌های مرتبط قاچاق: کالا / قاچاق: مواد مخدر (قاچاق)",
+            "۳٫۰ ساعت فاصله",
+        ]
+        assert "توافق توقیف‌ها ۱٫۰۰" in persian and "ضبطیوں کی مطابقت 1.00" in urdu
+        assert link.reason_codes() == link.reasons
+        # A link stored before the reasons were coded keeps its English strings, as written.
+        link.reasons = ["same category armed_clash", "3.5 h apart"]
+    with db.session() as s:
+        old = s.get(IncidentLink, link.id)
+        assert old is not None
+        assert old.reasons_in("fa") == ["same category armed_clash", "3.5 h apart"]
+        assert old.reason_codes()[0] == {
+            "code": "error.plain",
+            "params": {"text": "same category armed_clash"},
+        }
+
+
+def test_a_pair_made_by_the_partners_decision_says_who_linked_it(
+    db: Database, profile: BorderProfile, duty: Principal
+) -> None:
+    local = ours(db, profile, duty)
+    far = theirs(db, profile, occurred_at=(T0 - timedelta(days=20)).isoformat())
+    with db.session() as s:
+        lock_writes(s)
+        assert links.receive_decision(
+            s,
+            partner_node_id=PARTNER,
+            partner_name="ir-node",
+            ours_id=local,
+            theirs_id=far,
+            decision="confirmed",
+            decided_at=T0,
+        )
+    with db.session() as s:
+        (link,) = links.list_links(s)
+        assert link.reasons_in("en") == ["linked by ir-node"]
+        assert link.reasons_in("fa") == ["پیوند از سوی ir-node"]

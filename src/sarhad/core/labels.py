@@ -26,6 +26,13 @@ LABELS: dict[str, dict[str, str]] = {
         "infrastructure_attack": N_("Attack on infrastructure"),
         "other": N_("Other"),
     },
+    # Families of related categories (incidents.taxonomy.FAMILIES), named in a link's reasons.
+    "category_family": {
+        "violence": N_("Violence"),
+        "smuggling": N_("Smuggling"),
+        "irregular_crossing": N_("Irregular crossing"),
+        "protest": N_("Protest"),
+    },
     "incident_status": {
         "draft": N_("Draft"),
         "submitted": N_("Submitted"),

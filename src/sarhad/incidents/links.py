@@ -18,8 +18,9 @@ import bisect
 import math
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -31,7 +32,7 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from sarhad.core.auth import Permission, Principal
 from sarhad.core.db import lock_writes, utcnow
 from sarhad.core.errors import Conflict, FieldError, InvalidInput, NotFound
-from sarhad.core.i18n import Text, message
+from sarhad.core.i18n import Number, Text, define, message, plain
 from sarhad.core.journal import audit, record
 from sarhad.core.labels import word
 from sarhad.incidents.models import Incident, IncidentLink
@@ -158,12 +159,102 @@ class Facts:
         )
 
 
+# Why a pair scored as it did, as the officer reads it: coded messages, stored as
+# ``{"code", "params"}`` in ``incident_links.reasons`` and worded in the reader's language
+# where shown (console, API, CLI). A category or family is a ``Word`` (the code in English, as
+# the reasons always said it; the console's label in Urdu and Persian), a measured figure a
+# ``Number`` (the reader's digits).
+define("links.reason.same_category", "same category {category}")
+define("links.reason.related_categories", "related categories {a} / {b} ({family})")
+define("links.reason.hours_apart", "{hours} h apart")
+define("links.reason.km_apart", "{km} km apart")
+define("links.reason.times_overlap", "times overlap at their precision")
+define("links.reason.places_overlap", "places overlap at their precision")
+define("links.reason.seizures_agree", "seizures agree {agree}")
+define("links.reason.killed_agree", "killed {a} / {b}: agree {agree}")
+define("links.reason.by_hand", "linked by hand")
+define("links.reason.by_partner", "linked by {partner}")
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One reason of a score: its code and params, not yet worded.
+
+    Scoring runs on every candidate pair, most of which are dropped; a ``Text`` words itself
+    in English when made, so the reasons become texts only for the pairs shown or stored.
+    """
+
+    code: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def text(self) -> Text:
+        """The reason as a coded message."""
+        return Text(self.code, self.params)
+
+    def as_json(self) -> dict[str, Any]:
+        """``{"code", "params"}`` as the ``reasons`` column keeps it (see ``i18n.plain``)."""
+        return {"code": self.code, "params": plain(self.params)}
+
+
+BY_HAND = Reason("links.reason.by_hand")
+
+
+def reasons_json(reasons: Iterable[Reason]) -> list[dict[str, Any]]:
+    """Reasons as ``incident_links.reasons`` keeps them: each ``{"code", "params"}``."""
+    return [r.as_json() for r in reasons]
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What a score's reasons say, kept raw: scoring runs on every candidate pair and most are
+    dropped, so the reasons are made (:attr:`Score.why`) only for the pairs shown or stored."""
+
+    category: str
+    other_category: str
+    family: str | None  # the family of two related categories; None: the same category
+    hours: float  # between the two records' times
+    km: float  # between their points
+    times_overlap: bool
+    places_overlap: bool
+    seized: float | None
+    killed: tuple[int, int, float] | None  # each side's count and their agreement
+
+
 @dataclass(frozen=True)
 class Score:
     """A pair's score in [0, 1] and the reasons shown to the officer."""
 
     value: float
-    reasons: tuple[str, ...]
+    evidence: Evidence
+
+    @property
+    def why(self) -> tuple[Reason, ...]:
+        """The reasons, as ``reasons_json`` keeps them."""
+        e = self.evidence
+        if e.family is None:
+            why = [Reason("links.reason.same_category", {"category": word("category", e.category)})]
+        else:
+            a, b = word("category", e.category), word("category", e.other_category)
+            family = word("category_family", e.family)
+            why = [Reason("links.reason.related_categories", {"a": a, "b": b, "family": family})]
+        why.append(Reason("links.reason.hours_apart", {"hours": Number(f"{e.hours:.1f}")}))
+        why.append(Reason("links.reason.km_apart", {"km": Number(f"{e.km:.1f}")}))
+        if e.times_overlap:
+            why.append(Reason("links.reason.times_overlap"))
+        if e.places_overlap:
+            why.append(Reason("links.reason.places_overlap"))
+        if e.seized is not None:
+            why.append(Reason("links.reason.seizures_agree", {"agree": Number(f"{e.seized:.2f}")}))
+        if e.killed is not None:
+            ka, kb, agree = e.killed
+            params = {"a": ka, "b": kb, "agree": Number(f"{agree:.2f}")}
+            why.append(Reason("links.reason.killed_agree", params))
+        return tuple(why)
+
+    @property
+    def reasons(self) -> tuple[Text, ...]:
+        """The reasons as coded messages (each *is* its English wording)."""
+        return tuple(r.text() for r in self.why)
 
 
 #: Weights of the score's parts (they sum to 1; vagueness is a penalty on top). Round
@@ -284,9 +375,9 @@ def score(a: Facts, b: Facts) -> Score | None:
     """
     family = family_of(a.category)
     if a.category == b.category:
-        cat, why_cat = 1.0, f"same category {a.category}"
+        cat, related = 1.0, None
     elif family is not None and family == family_of(b.category):
-        cat, why_cat = 0.6, f"related categories {a.category} / {b.category} ({family})"
+        cat, related = 0.6, family
     else:
         return None
     sa, sb = time_span(a.occurred_at, a.date_precision), time_span(b.occurred_at, b.date_precision)
@@ -323,16 +414,18 @@ def score(a: Facts, b: Facts) -> Score | None:
         + W["seizures"] * s
         + W["casualties"] * k
     ) / sum(W.values()) - VAGUE * (vague_t + vague_p)
-    reasons = [why_cat, f"{mid_h:.1f} h apart", f"{km:.1f} km apart"]
-    if hours == 0 and (a.date_precision != "exact" or b.date_precision != "exact"):
-        reasons.append("times overlap at their precision")
-    if gap_km == 0 and km > 1:
-        reasons.append("places overlap at their precision")
-    if seized is not None:
-        reasons.append(f"seizures agree {seized:.2f}")
-    if hurt is not None:
-        reasons.append(f"killed {a.killed} / {b.killed}: agree {hurt:.2f}")
-    return Score(round(max(0.0, min(1.0, value)), 3), tuple(reasons))
+    evidence = Evidence(
+        category=a.category,
+        other_category=b.category,
+        family=related,
+        hours=mid_h,
+        km=km,
+        times_overlap=hours == 0 and (a.date_precision != "exact" or b.date_precision != "exact"),
+        places_overlap=gap_km == 0 and km > 1,
+        seized=seized,
+        killed=None if hurt is None else (a.killed, b.killed, hurt),
+    )
+    return Score(round(max(0.0, min(1.0, value)), 3), evidence)
 
 
 # -- proposing ---------------------------------------------------------------------------------
@@ -462,7 +555,7 @@ def _settle(
         elif got is None or pair not in chosen:
             session.delete(link)
         else:
-            link.score, link.reasons = got.value, list(got.reasons)
+            link.score, link.reasons = got.value, reasons_json(got.why)
     for (local_id, remote_id), got in sorted(scored.items()):
         if (local_id, remote_id) in existing or (local_id, remote_id) not in chosen:
             continue
@@ -473,7 +566,7 @@ def _settle(
                 remote_id=remote_id,
                 remote_node_id=by_id[remote_id].origin_node_id,
                 score=got.value,
-                reasons=list(got.reasons),
+                reasons=reasons_json(got.why),
                 status="suggested",
                 manual=False,
                 created_at=utcnow(),
@@ -828,7 +921,7 @@ def link_by_hand(
             remote_id=b.id,
             remote_node_id=b.origin_node_id,
             score=got.value if got else 0.0,
-            reasons=["linked by hand", *(got.reasons if got else ())],
+            reasons=reasons_json([BY_HAND, *(got.why if got else ())]),
             status="suggested",
             manual=True,
             created_at=utcnow(),
@@ -929,7 +1022,12 @@ def receive_decision(
             remote_id=theirs_id,
             remote_node_id=partner_node_id,
             score=got.value if got else 0.0,
-            reasons=[f"linked by {partner_name}", *(got.reasons if got else ())],
+            reasons=reasons_json(
+                [
+                    Reason("links.reason.by_partner", {"partner": partner_name}),
+                    *(got.why if got else ()),
+                ]
+            ),
             status="suggested",
             manual=False,
             version=0,
