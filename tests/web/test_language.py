@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
@@ -24,9 +25,12 @@ import pytest
 
 from sarhad.border import load_profile
 from sarhad.core.auth import CONSOLE, Principal, Role, set_password
+from sarhad.core.db import lock_writes, utcnow
 from sarhad.core.i18n import CLOSE, OPEN, translate
 from sarhad.core.labels import word
 from sarhad.federation import service as federation
+from sarhad.incidents import links, service
+from sarhad.incidents.schemas import IncidentIn
 from sarhad.node import patrol_ports
 from sarhad.patrols import service as patrols
 from sarhad.patrols.ports import RiskView
@@ -218,6 +222,9 @@ def seeded(desks: Desks, tmp_path: Path) -> Iterator[dict[str, Any]]:
             r = c.post("/api/v1/incidents", json=body)
             assert r.status_code == 201, r.text
             ids.append(r.json()["id"])
+        first = {"title": TITLE, "narrative": NARRATIVE, "category": "smuggling_fuel"}
+        first |= {"occurred_at": "2026-03-01T22:00:00Z", "reporting_side": "IR"}
+        first |= {"location": {"lon": 61.45, "lat": 29.02, "precision": "near"}}
         r = c.post(
             "/api/v1/alerts",
             json={
@@ -234,6 +241,25 @@ def seeded(desks: Desks, tmp_path: Path) -> Iterator[dict[str, Any]]:
             json={"crossing": "taftan-mirjaveh", "status": "closed", "reason": "security_incident"},
         )
         assert r.status_code == 201, r.text
+    # The partner's record of the first one's event: the incident page shows the pair's link
+    # and the reasons it scored as it did.
+    with pk.db.session() as s:
+        lock_writes(s)
+        theirs = str(uuid.uuid4())
+        service.store_received(
+            s,
+            record_id=theirs,
+            data=IncidentIn.model_validate(first),
+            version=1,
+            status="validated",
+            remote_modified=utcnow(),
+            origin_node_id=str(uuid.UUID(int=7)),
+            origin="partner:ir-node",
+            withheld=[],
+            revoked=False,
+            profile=load_profile(),
+        )
+        assert links.propose(s, incident_ids=[theirs])
     with ir.client(Role.DUTY_OFFICER) as c:
         r = c.post(
             "/api/v1/alerts",
