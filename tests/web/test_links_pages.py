@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from html import unescape
 from typing import Any
 
@@ -17,6 +18,9 @@ from sarhad.incidents.models import IncidentLink
 from sarhad.incidents.schemas import IncidentIn
 from support import LiveNode
 from web.helpers import csrf_of
+
+from .conftest import screenshot
+from .test_browser import sign_in
 
 # The panel reads pages: once, on SQLite (the service below it runs on both databases).
 pytestmark = pytest.mark.once_on("sqlite")
@@ -155,3 +159,29 @@ def test_a_links_reasons_are_shown_in_the_readers_language(web: LiveNode, browse
         (' lang="en" dir="ltr"', "same category smuggling_narcotics"),
         (' lang="en" dir="ltr"', "0.0 h apart"),
     ]
+
+
+#: For each reason shown: its text, its direction and what CSS puts before it (the separator).
+SHOWN = """() => [...document.querySelectorAll("#links .link-reasons > span")].map((e) => ({
+  text: e.textContent, direction: getComputedStyle(e).direction,
+  before: getComputedStyle(e, "::before").content}))"""
+
+
+def test_the_reasons_read_right_to_left_in_chromium(
+    web: LiveNode, new_page: Callable[..., Any]
+) -> None:
+    ours, _theirs = _records(web)
+    for lang in ("en", "ur", "fa"):
+        page = new_page()
+        sign_in(page, web, Role.LIAISON)
+        page.goto(f"{web.url}/incidents/{ours}?lang={lang}")
+        shown = page.evaluate(SHOWN)
+        assert len(shown) >= 4, shown
+        # Separated by the language's semicolon, none before the first; in the page's direction.
+        separator = '"; "' if lang == "en" else '"؛ "'
+        assert [r["before"] for r in shown] == ["none"] + [separator] * (len(shown) - 1)
+        assert {r["direction"] for r in shown} == {"ltr" if lang == "en" else "rtl"}
+        if lang != "en":
+            assert not [r["text"] for r in shown if LATIN.search(r["text"])]
+        page.locator("#links").scroll_into_view_if_needed()
+        screenshot(page, f"links/{lang}/incident")
