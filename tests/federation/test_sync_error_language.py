@@ -88,3 +88,15 @@ def test_a_round_that_goes_well_clears_the_error(pair: Pair) -> None:
     assert run(pair.ir, "sync").exit_code == 0
     cur = _cursor(pair)
     assert (cur.last_error, cur.last_error_code, cur.last_error_params) == (None, None, None)
+
+
+def test_a_refused_token_is_said_in_our_words_with_what_to_do(pair: Pair) -> None:
+    # The partner answers 401 in its own (English) words; the reader gets ours, in Persian.
+    assert run(pair.ir, "partners", "set", "pk-node", "--token", "not-a-token").exit_code == 0
+    said = run(pair.ir, "--lang", "fa", "sync", "--json")
+    assert said.exit_code == 1, said.output
+    (row,) = json.loads(said.output)
+    assert row["error_code"] == "partner.token_refused"
+    assert row["error_params"]["status"] == 401
+    assert "توکن" in row["error"] and "token" not in row["error"].lower()
+    assert "API token is required" not in row["error"]
