@@ -933,7 +933,12 @@ class IncidentType(ObjectType[InboundIncident]):
             if have is None or item.remote_modified > have.remote_modified:
                 newest[item.record_id] = item
         items = list(newest.values())
-        outcomes = store_received_many(session, items=items, profile=inn.profile) if items else {}
+        created: list[Incident] = []
+        outcomes = (
+            store_received_many(session, items=items, profile=inn.profile, created=created)
+            if items
+            else {}
+        )
         stored: list[str] = []
         withdrawn: list[str] = []
         for item, a in pending:
@@ -949,7 +954,7 @@ class IncidentType(ObjectType[InboundIncident]):
         if withdrawn:
             links.forget_suggestions(session, incident_ids=withdrawn)
         if stored:
-            links.propose(session, incident_ids=stored)
+            links.propose(session, incident_ids=stored, rows=created)
 
     def incomplete(self, objects: Sequence[object]) -> set[int]:
         """Incidents whose location is absent from ``objects``, and parts whose incident is.
