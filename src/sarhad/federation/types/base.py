@@ -147,6 +147,16 @@ class Arrival(Generic[T]):
     #: The objects that travel as parts of the record (an incident's location and
     #: relationship): its signature covers them by digest.
     parts: Sequence[StixObject] = ()
+    #: ``obj`` and ``parts`` as JSON text, each as ``store.canonical`` writes it, where the
+    #: type has them already (the envelope's size check encodes every object): saves
+    #: encoding a record kept as received a second time. Empty: encoded when needed.
+    texts: Sequence[str] = ()
+
+    def as_received(self) -> str:
+        """``store.canonical([obj, *parts])``: the record's objects as received."""
+        if len(self.texts) == 1 + len(self.parts):
+            return "[" + ",".join(self.texts) + "]"  # how json writes a list, compact
+        return canonical([self.obj, *self.parts])
 
 
 def stamp(value: object) -> str:
@@ -364,7 +374,7 @@ class Inbound:
         # never leave this node again): ≈ 2.5 KB a record less to encode and write. Encoded
         # while the pool checks the signatures; kept below only where the signature holds.
         originals = {
-            id(a): canonical([a.obj, *a.parts])
+            id(a): a.as_received()
             for a, why, check in planned
             if check is not None and a.tlp is not None and may_forward(a.tlp).ok
         }

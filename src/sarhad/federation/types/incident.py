@@ -52,7 +52,6 @@ from sarhad.federation.stix.envelope import (
     internal,
     usable_id,
 )
-from sarhad.federation.store import canonical
 from sarhad.federation.types.base import (
     Arrival,
     Changed,
@@ -324,6 +323,9 @@ class InboundIncident:
     plain: bool = False
     #: The incident object as received.
     source: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    #: ``source`` and ``parts`` as JSON text, each as ``store.canonical`` writes it (the
+    #: envelope's encoding): what keeping the record as received writes, joined.
+    texts: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
 
 def parse_inbound(
@@ -383,10 +385,9 @@ def parse_inbound(
                 mine[id(part)] = part
     order = {id(c): i for i, c in enumerate(checked)}
 
-    def parts_of(incident_id: str) -> list[StixObject]:
+    def parts_of(incident_id: str) -> list[Checked]:
         """The parts of one incident in the order of the batch."""
-        mine = sorted(parts.get(incident_id, {}).values(), key=lambda p: order[id(p)])
-        return [p.obj for p in mine]
+        return sorted(parts.get(incident_id, {}).values(), key=lambda p: order[id(p)])
 
     others: list[StixObject] = []
     for c in checked:
@@ -401,11 +402,13 @@ def parse_inbound(
         except Exception as exc:
             rejected.append(Rejected(c.id, f"{c.id}: {internal(exc)}"))
         else:
-            inc.parts, inc.source = parts_of(c.id), c.obj
+            mine = parts_of(c.id)
+            inc.parts, inc.source = [p.obj for p in mine], c.obj
+            inc.texts = (c.text, *(p.text for p in mine))
             incidents.append(inc)
     for refused in rejected:
         if refused.stix_id is not None and refused.stix_id.startswith("incident--"):
-            refused.parts = parts_of(refused.stix_id)
+            refused.parts = [p.obj for p in parts_of(refused.stix_id)]
     return incidents, rejected, others
 
 
@@ -889,7 +892,15 @@ class IncidentType(ObjectType[InboundIncident]):
                 continue
             tlp = inc.model.tlp if inc.model else None
             arrivals.append(
-                Arrival(key, inc.source, inc, origin=inc.origin_node_id, tlp=tlp, parts=inc.parts)
+                Arrival(
+                    key,
+                    inc.source,
+                    inc,
+                    origin=inc.origin_node_id,
+                    tlp=tlp,
+                    parts=inc.parts,
+                    texts=inc.texts,
+                )
             )
         inn.take_as_is(loose)
         return arrivals
@@ -924,7 +935,7 @@ class IncidentType(ObjectType[InboundIncident]):
             )
             pending.append((item, a))
             if inc.plain:
-                inn.keep_original(a.key, canonical([inc.source, *inc.parts]))
+                inn.keep_original(a.key, a.as_received())
         # One version per record is stored: the newest of the batch (the first of equals); the
         # others were superseded within the batch itself.
         newest: dict[str, Received] = {}
