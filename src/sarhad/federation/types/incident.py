@@ -310,13 +310,13 @@ class InboundIncident:
     created: datetime
     origin_node_id: str | None
     created_by_ref: str | None
-    data: dict[str, Any]
     withheld_fields: list[str] = field(default_factory=list)
     status: str = ""
     version: int = 0
     revoked: bool = False
-    # The validated model behind ``data`` (saves the inbox validating the same dict again).
-    model: IncidentIn | None = field(default=None, repr=False, compare=False)
+    # The validated model behind ``data`` (saves the inbox validating the same dict again);
+    # compared, as ``data`` was when it was a field.
+    model: IncidentIn | None = field(default=None, repr=False)
     #: The located-at relationships and locations of this incident in the batch, as given.
     parts: list[dict[str, Any]] = field(default_factory=list, repr=False)
     #: True for a plain STIX incident (no Sarhad extension), mapped from what it states.
@@ -326,6 +326,16 @@ class InboundIncident:
     #: ``source`` and ``parts`` as JSON text, each as ``store.canonical`` writes it (the
     #: envelope's encoding): what keeping the record as received writes, joined.
     texts: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    @functools.cached_property
+    def data(self) -> dict[str, Any]:
+        """``model`` as IncidentIn-shaped JSON (withheld fields absent), {} without one.
+
+        Written when first asked for (storing uses ``model`` itself), then kept.
+        """
+        if self.model is None:
+            return {}
+        return self.model.model_dump(mode="json", exclude_unset=True)
 
 
 def parse_inbound(
@@ -446,7 +456,6 @@ def _incident(
         created=c.created,
         origin_node_id=ext["origin_node"],
         created_by_ref=obj.get("created_by_ref"),
-        data={},
         withheld_fields=withheld,
         status=ext["status"],
         version=ext["version"],
@@ -456,10 +465,8 @@ def _incident(
         # A withdrawal needs no content: map it when the batch holds it, else leave data {}.
         with contextlib.suppress(Refused):
             result.model = _data(c, ext, tlp, _location(c, rels, locations, tlp))
-            result.data = result.model.model_dump(mode="json", exclude_unset=True)
         return result
     result.model = _data(c, ext, tlp, _location(c, rels, locations, tlp))
-    result.data = result.model.model_dump(mode="json", exclude_unset=True)
     return result
 
 
@@ -535,7 +542,6 @@ def _plain_incident(
         created=c.created,
         origin_node_id=None,
         created_by_ref=obj.get("created_by_ref"),
-        data={},
         status="validated",
         version=1,
         revoked=obj.get("revoked") is True,
@@ -579,7 +585,6 @@ def _plain_incident(
         "sources": _plain_sources(obj),
     }
     result.model = _validated(data)
-    result.data = result.model.model_dump(mode="json", exclude_unset=True)
     return result
 
 
