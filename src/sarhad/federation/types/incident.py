@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import delete, select
+from sqlalchemy import Row, delete, select
 from sqlalchemy.orm import Session
 
 from sarhad.core.errors import SarhadError
@@ -726,7 +726,21 @@ def _withdrawal(old: StixObject | None, now: datetime) -> StixObject | None:
     return old
 
 
-def _sharable(row: Incident) -> SharableRecord:
+#: The columns ``publish`` decides a record by (``_sharable``, withdrawn, version time).
+_DECIDING = (
+    Incident.id,
+    Incident.category,
+    Incident.sector_id,
+    Incident.status,
+    Incident.tlp,
+    Incident.occurred_at,
+    Incident.origin_node_id,
+    Incident.revoked,
+    Incident.updated_at,
+)
+
+
+def _sharable(row: Incident | Row[Any]) -> SharableRecord:
     """``SharableRecord.from_incident(to_out(row), row.origin_node_id)`` read off the row:
     ``decide`` needs five columns, and building the whole API model of every record a
     publish pass refuses (a partner's own records after a sync) cost more than the pass."""
@@ -797,7 +811,10 @@ class IncidentType(ObjectType[InboundIncident]):
         ids = list(dict.fromkeys([*due, *(c.entity_id for c in changes)]))
         if not ids:
             return []
-        rows = {r.id: r for r in session.scalars(select(Incident).where(Incident.id.in_(ids)))}
+        # Deciding needs a few columns: only the records mapped anew are read whole, with
+        # their seizures. After a sync this pass refuses every record just taken in (a
+        # partner's own never go back), and reading each of them whole cost more than the rest.
+        rows = {r.id: r for r in session.execute(select(*_DECIDING).where(Incident.id.in_(ids)))}
         session.execute(
             delete(PendingRelease).where(
                 PendingRelease.partner_id == out.partner.id, PendingRelease.incident_id.in_(ids)
@@ -815,6 +832,16 @@ class IncidentType(ObjectType[InboundIncident]):
         # the partner's own, which a sync has just brought in and which never go back.
         originals = _signed_originals(
             session, [i for i in ids if i in forwarded and decisions[i].share]
+        )
+        mapped = [
+            i
+            for i, r in rows.items()
+            if decisions[i].share and not r.revoked and i not in forwarded
+        ]
+        whole = (
+            {r.id: r for r in session.scalars(select(Incident).where(Incident.id.in_(mapped)))}
+            if mapped
+            else {}
         )
         refused: list[str] = []  # records not shared: withdrawn below where the partner has them
         for incident_id in ids:
@@ -836,7 +863,7 @@ class IncidentType(ObjectType[InboundIncident]):
                 if out.agreement is not None and out.agreement.updated_at > modified:
                     # New terms can change what a version contains: give it a newer modified.
                     modified = out.agreement.updated_at
-                body = redact(incidents.to_out(row).model_dump(mode="json"), decision)
+                body = redact(incidents.to_out(whole[row.id]).model_dump(mode="json"), decision)
                 body["updated_at"] = _stix_time(modified)
                 staged += incident_to_stix(
                     body,
