@@ -412,9 +412,9 @@ def parse_inbound(
         except Exception as exc:
             rejected.append(Rejected(c.id, f"{c.id}: {internal(exc)}"))
         else:
-            mine = parts_of(c.id)
-            inc.parts, inc.source = [p.obj for p in mine], c.obj
-            inc.texts = (c.text, *(p.text for p in mine))
+            own = parts_of(c.id)
+            inc.parts, inc.source = [p.obj for p in own], c.obj
+            inc.texts = (c.text, *(p.text for p in own))
             incidents.append(inc)
     for refused in rejected:
         if refused.stix_id is not None and refused.stix_id.startswith("incident--"):
@@ -740,7 +740,7 @@ _DECIDING = (
 )
 
 
-def _sharable(row: Incident | Row[Any]) -> SharableRecord:
+def _sharable(row: Incident | Row[*tuple[Any, ...]]) -> SharableRecord:
     """``SharableRecord.from_incident(to_out(row), row.origin_node_id)`` read off the row:
     ``decide`` needs five columns, and building the whole API model of every record a
     publish pass refuses (a partner's own records after a sync) cost more than the pass."""
