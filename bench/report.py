@@ -128,41 +128,48 @@ def main() -> int:
         if prof:
             prof.enable()
 
-        def figures() -> tuple[Any, float]:
-            t0 = time.perf_counter()
+        def figures() -> tuple[Any, float, float]:
+            t0, c0 = time.perf_counter(), time.process_time()
             with db.session() as s:
                 data = monthly_data(
                     s, profile=profile, month=MONTH, node_side="PK", risk_params=RiskParams(),
                     crossing_params=ReportParams(), shared=ports.shared,
                 )  # fmt: skip
-            return data, time.perf_counter() - t0
+            return data, time.perf_counter() - t0, time.process_time() - c0
 
         # First in this process (the command line: it imports esda, libpysal, scipy.stats
         # on the way), then again (a running node, or the next language).
-        _data, cold_s = figures()
-        data, figures_s = figures()
+        _data, cold_s, cold_cpu = figures()
+        data, figures_s, figures_cpu = figures()
         per_lang = {}
         for lang in ("en", "ur", "fa"):
-            t1 = time.perf_counter()
+            t1, c1 = time.perf_counter(), time.process_time()
             pdf = render_pdf(data, lang=lang, profile=profile, ports=ports)
-            per_lang[lang] = (time.perf_counter() - t1, len(pdf))
+            per_lang[lang] = (time.perf_counter() - t1, time.process_time() - c1, len(pdf))
         if prof:
             prof.disable()
         db.dispose()
+    # CPU seconds beside the wall-clock ones: on a shared machine the wall clock counts the
+    # other work too, the CPU time of this process does not (it is what to compare runs by).
     table = Table(title=f"Monthly report, {args.size:,} incidents, month {MONTH}")
-    for col in ("step", "seconds", "ratio to pandas", "goal < 10 s / language"):
+    for col in ("step", "seconds", "CPU seconds", "ratio to pandas", "goal < 10 s / language"):
         table.add_column(col)
-    table.add_row("pandas group-by (baseline)", f"{base:.2f}", "1.0", "")
+    table.add_row("pandas group-by (baseline)", f"{base:.2f}", "", "1.0", "")
     table.add_row(
-        "figures + statistics, first in a process", f"{cold_s:.2f}", f"{cold_s / base:.1f}", ""
-    )
-    table.add_row("figures + statistics, again", f"{figures_s:.2f}", f"{figures_s / base:.1f}", "")
-    for lang, (sec, size) in per_lang.items():
+        "figures + statistics, first in a process", f"{cold_s:.2f}", f"{cold_cpu:.2f}",
+        f"{cold_s / base:.1f}", "",
+    )  # fmt: skip
+    table.add_row(
+        "figures + statistics, again", f"{figures_s:.2f}", f"{figures_cpu:.2f}",
+        f"{figures_s / base:.1f}", "",
+    )  # fmt: skip
+    for lang, (sec, cpu, size) in per_lang.items():
         total = figures_s + sec
         table.add_row(
             f"render {lang} ({size // 1024} KiB); figures again + render; first in a process",
-            f"{sec:.2f}; {total:.2f}; {cold_s + sec:.2f}", f"{total / base:.1f}",
-            "met" if total < 10 else "MISSED",
+            f"{sec:.2f}; {total:.2f}; {cold_s + sec:.2f}",
+            f"{cpu:.2f}; {figures_cpu + cpu:.2f}; {cold_cpu + cpu:.2f}",
+            f"{total / base:.1f}", "met" if total < 10 else "MISSED",
         )  # fmt: skip
     console.print(table)
     console.print(f"machine: {cpu_model()}, 2 cores shared with parallel work")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -113,6 +114,49 @@ def test_incidents_far_from_the_line_or_after_at_are_left_out(
     with db.session() as s:
         rows = service.sector_risk(s, profile=profile, params=PARAMS, at=AT + timedelta(days=5))
     assert later in {c.incident_id for r in rows for c in r.contributions}
+
+
+def test_the_reports_levels_are_sector_risks_levels(
+    db: Database,
+    profile: BorderProfile,
+    add_incident: AddIncident,
+    receive_incident: AddIncident,
+) -> None:
+    """``sector_levels`` (the monthly report's map) counts the rows ``sector_risk`` counts,
+    by the same formula: drafts, withdrawn records, a confirmed twin, records far from the
+    line and after ``at`` left out, casualties and decay in; levels and scores the same."""
+    for km, days, killed in ((400.0, 1, 3), (402.0, 10, 0), (405.0, 200, 1), (20.0, 30, 0)):
+        add_incident(km=km, days_ago=days, killed=killed, category="armed_attack")
+    add_incident(km=400.0, status="draft", killed=9)
+    add_incident(km=400.0, days_ago=-3, killed=9)  # after at
+    add_incident(where=TURBAT, killed=9)  # far from the line
+    receive_incident(km=401.0, revoked=True, killed=9)
+    ours = add_incident(km=610.0, killed=2)
+    theirs = receive_incident(km=611.0, killed=2)
+    with db.session() as s:
+        lock_writes(s)
+        (link,) = links.suggest_for(s, incident_id=theirs)
+        links.decide_link(s, link_id=link.id, confirm=True, actor=Principal("l", Role.LIAISON))
+    assert {link.local_id, link.remote_id} == {ours, theirs}
+    params = RiskParams(medium=0.1, high=0.4, critical=0.5)  # several levels on this line
+    with db.session() as s:
+        full = service.sector_risk(s, profile=profile, params=params, at=AT)
+        levels = service.sector_levels(s, profile=profile, params=params, at=AT)
+        points = service.load_points(s, profile=profile, at=AT)
+    assert levels == {r.sector_id: r.level for r in full}
+    assert set(levels.values()) == {"low", "medium", "high", "critical"}, levels
+    # The scores behind them: one formula (risk._values) for both.
+    assert risk_scores(points, profile, params) == pytest.approx([r.score for r in full])
+
+
+def risk_scores(points: list[Any], profile: BorderProfile, params: RiskParams) -> list[float]:
+    from sarhad.analysis.risk import sector_scores
+
+    return sector_scores(
+        [p.km for p in points], [p.occurred_at for p in points],
+        [(p.category, p.killed, p.injured) for p in points], profile.sectors,
+        at=AT, params=params, line_length_km=profile.length_km,
+    )  # fmt: skip
 
 
 def test_casualties_of_every_group_count(

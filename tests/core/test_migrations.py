@@ -134,3 +134,63 @@ def test_0011_makes_each_partners_key_a_known_key_and_back(db_url: str) -> None:
         upgrade(db.engine)
     finally:
         db.dispose()
+
+
+def test_0020_keeps_a_sync_error_written_before_it_in_english(db_url: str) -> None:
+    """A cursor's English-only error survives the upgrade, shown as it was (no code); a coded
+    one is kept with its code and params; the downgrade keeps the English wording."""
+    from datetime import UTC, datetime
+
+    from alembic import command
+    from sqlalchemy import MetaData, Table, insert, select
+
+    from sarhad.core.i18n import Text, translate
+    from sarhad.federation.models import SyncCursor
+    from sarhad.migrations import alembic_config
+
+    db = Database(db_url)
+    try:
+        command.downgrade(alembic_config(db.engine), "0019")  # the template is at head
+        meta = MetaData()
+        users = Table("users", meta, autoload_with=db.engine)
+        partners = Table("partners", meta, autoload_with=db.engine)
+        cursors = Table("sync_cursors", meta, autoload_with=db.engine)
+        assert "last_error_code" not in cursors.c
+        now = datetime(2026, 12, 5, tzinfo=UTC)
+        with db.engine.begin() as conn:
+            conn.execute(
+                insert(users).values(
+                    id="u0", username="partner-0", role="partner", disabled=False, created_at=now
+                )
+            )
+            conn.execute(
+                insert(partners).values(
+                    id="p0", name="ir-node", country="IR", account_id="u0", active=True,
+                    created_at=now,
+                )
+            )  # fmt: skip
+            conn.execute(
+                insert(cursors).values(partner_id="p0", pushed_seq=0, last_error="old words")
+            )
+        upgrade(db.engine)
+        with db.session() as s:
+            cur = s.get(SyncCursor, "p0")
+            assert cur is not None and cur.error_text is None
+            assert cur.error_in("fa") == "old words"
+            cur.set_error(Text("partner.no_collection", {"partner": "ir-node"}))
+        with db.session() as s:
+            cur = s.get(SyncCursor, "p0")
+            assert cur is not None and cur.last_error_code == "partner.no_collection"
+            assert cur.last_error_params == {"partner": "ir-node"}
+            assert cur.last_error == "ir-node offers no collection we may write to"
+            assert cur.error_in("fa") == translate(
+                "partner.no_collection", {"partner": "ir-node"}, "fa"
+            )
+        command.downgrade(alembic_config(db.engine), "0019")
+        with db.engine.connect() as conn:
+            back = Table("sync_cursors", MetaData(), autoload_with=db.engine)
+            assert "last_error_code" not in back.c
+            assert conn.execute(select(back.c.partner_id)).scalars().all() == ["p0"]
+        upgrade(db.engine)
+    finally:
+        db.dispose()

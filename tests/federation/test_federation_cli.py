@@ -35,6 +35,14 @@ def test_sync_status_and_links(pair: Pair) -> None:
     assert status[0]["waiting"] == 0 and status[0]["last_error"] is None
     links = json.loads(run(pair.ir, "links", "list", "--json").output)
     assert [(x["local_id"], x["remote_id"]) for x in links] == [(ours.id, theirs.id)]
+    # The reasons in the CLI's language, their codes beside them.
+    assert links[0]["reasons"][0] == "same category smuggling_narcotics"
+    persian = json.loads(run(pair.ir, "--lang", "fa", "links", "list", "--json").output)
+    assert persian[0]["reasons"][0] == "دستهٔ یکسان: قاچاق: مواد مخدر"
+    assert persian[0]["reason_codes"] == links[0]["reason_codes"]
+    assert persian[0]["reason_codes"][0]["code"] == "links.reason.same_category"
+    table = run(pair.ir, "--lang", "ur", "links", "list").output
+    assert "apart" not in table and "same category" not in table and "؛" in table
     assert run(pair.ir, "links", "confirm", links[0]["id"][:8]).exit_code == 0
     assert json.loads(run(pair.ir, "links", "list", "--status", "confirmed", "--json").output)
     again = run(pair.ir, "links", "reject", links[0]["id"])

@@ -529,7 +529,7 @@ def test_medallion_html_errors_become_a_sync_error(
         )
         me = local_node(s, receiver.settings)
     report = sync_partner(receiver.db, partner_name="medallion-hub", node=me, profile=PROFILE)
-    assert report.error is not None and "answered 401" in report.error
+    assert report.error is not None and "refused our token (HTTP 401)" in report.error
 
 
 def test_an_expired_next_token_falls_back_to_added_after(

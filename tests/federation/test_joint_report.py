@@ -186,3 +186,107 @@ def test_bad_figures_are_quarantined_and_the_agreement_decides(pair: Pair) -> No
         # the changed agreement makes publish read every report again
         report = publish_partner(s, node=local_node(s, pair.pk.settings), partner=p)
     assert report.withheld[good["id"]] == ["TLP:AMBER is above the agreement's limit TLP:GREEN"]
+
+
+def _received(node: LiveNode) -> list[tuple[str, int, bool]]:
+    with node.db.session() as s:
+        rows = s.scalars(select(JointReport).where(JointReport.direction == "received")).all()
+        return [(r.month, r.version, bool(r.figures.get("withdrawn"))) for r in rows]
+
+
+def _narrow(node: LiveNode, **changes: Any) -> None:
+    with node.db.session() as s:
+        sharing.set_agreement(
+            s, partner="ir-node", changes=AgreementIn.model_validate(changes), actor=CONSOLE
+        )
+
+
+def test_a_report_the_partner_may_no_longer_have_is_withdrawn_on_its_side(pair: Pair) -> None:
+    """The agreement narrows after our figures reached the partner: the copy it holds is
+    withdrawn (audited on both sides), its joint report stops showing our figures and says
+    so; sharing the month again under the new terms sends figures it may have."""
+    record(pair.pk)  # 120 kg of hashish, AMBER (as every record here)
+    record(pair.ir, reporting_side="IR")
+    sync(pair.pk)
+    sync(pair.ir)
+    share(pair.pk)
+    sync(pair.pk)  # IR holds PK's figures
+    assert line(compared(pair.ir)["pk-node"], "receiver", "seizures.hashish.kg")[1] == 120.0
+    assert _received(pair.ir) == [(MONTH, 1, False)]
+
+    # 1. PK's agreement now withholds seizures: the figures IR holds name them, so they go.
+    _narrow(pair.pk, withheld_fields=["sources", "seizures"])
+    sync(pair.pk)
+    ir = compared(pair.ir)["pk-node"]
+    assert ir.withdrawn and all(x.theirs is None for x in ir.lines), ir.lines
+    assert line(ir, "sender", "incidents")[0] == 1.0  # IR's own figures stay
+    assert _received(pair.ir) == [(MONTH, 2, True)]
+    with pair.ir.db.session() as s:  # none of PK's figures kept
+        row = s.scalars(select(JointReport).where(JointReport.direction == "received")).one()
+        assert row.figures["scopes"] == {"sender": {}, "receiver": {}, "joint": {}}
+        assert s.scalar(
+            select(func.count()).where(AuditLog.action == "joint_report.withdrawn")
+        ) == 1  # fmt: skip
+    with pair.pk.db.session() as s:
+        entry = s.scalars(select(AuditLog).where(AuditLog.action == "joint_report.withdraw")).one()
+        assert entry.detail["partner"] == "ir-node" and entry.detail["month"] == MONTH
+        assert entry.detail["reason"] == "the agreement withholds seizures"
+    held = _report(pair.pk, "ir-node")
+    assert held["revoked"] is True  # the partner's collection: the withdrawal is the latest
+    assert validate_with_oasis([held]) == []
+
+    # Nothing more goes while it stays withdrawn: another pass sends nothing new.
+    sync(pair.pk)
+    assert _received(pair.ir) == [(MONTH, 2, True)]
+
+    # 2. Shared again under the new terms: figures without seizures, a newer version.
+    assert share(pair.pk) == {"ir-node": True}
+    sync(pair.pk)
+    ir = compared(pair.ir)["pk-node"]
+    assert not ir.withdrawn
+    assert line(ir, "receiver", "incidents") == (1.0, 1.0, False)
+    # IR's seizures as PK holds them: PK's agreement withholds seizures now (a dash).
+    assert line(ir, "sender", "seizures.hashish.kg") == (120.0, None, False)
+    assert _received(pair.ir) == [(MONTH, 3, False)]
+
+    # 3. PK's TLP limit drops below the report's marking (it counts AMBER records).
+    _narrow(pair.pk, max_tlp="green")
+    sync(pair.pk)
+    assert _received(pair.ir) == [(MONTH, 4, True)]
+    with pair.pk.db.session() as s:
+        reasons = s.scalars(
+            select(AuditLog.detail).where(AuditLog.action == "joint_report.withdraw")
+        ).all()
+        assert reasons[-1]["reason"] == "TLP:AMBER is above the agreement's limit TLP:GREEN"
+
+    # IR's joint report (the PDF its analyst downloads) says so, and shows no PK figure.
+    with pair.ir.client(Role.ANALYST) as c:
+        r = c.get(
+            "/api/v1/analysis/monthly-report",
+            params={"month": MONTH, "lang": "en", "joint": "true"},
+            timeout=120,
+        )
+    assert r.status_code == 200, r.text
+    text = subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=r.content, check=True, capture_output=True
+    ).stdout.decode()
+    joint_page = " ".join(text[text.index("Both sides' figures") :].split())
+    assert "pk-node Withdrawn by the partner" in joint_page, joint_page[:600]
+    assert "Figures received" not in joint_page
+    assert "Our records the partner holds" not in joint_page  # no table of PK's figures
+
+    # 4. The limit is raised again and the month shared anew: IR has figures again; then the
+    # agreement is made to expire (set in the past): withdrawn once more, with that reason.
+    _narrow(pair.pk, max_tlp="amber")
+    assert share(pair.pk) == {"ir-node": True}
+    sync(pair.pk)
+    assert _received(pair.ir) == [(MONTH, 5, False)]
+    _narrow(pair.pk, expires_at="2026-12-01T00:00:00Z")
+    sync(pair.pk)
+    assert _received(pair.ir) == [(MONTH, 6, True)]
+    with pair.pk.db.session() as s:
+        reasons = s.scalars(
+            select(AuditLog.detail).where(AuditLog.action == "joint_report.withdraw")
+        ).all()
+        assert [r["reason"] for r in reasons][-1] == "agreement expired"
+        assert len(reasons) == 3

@@ -3,6 +3,7 @@ on every trigger, the one-twin rule, links by hand and undo, and counting each e
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -83,6 +84,51 @@ def test_two_seizures_at_one_crossing_on_one_day_rank_by_what_was_seized() -> No
     wrong = facts(seizures=(("hashish", 900.0, "kg"),), occurred_at=T0 + timedelta(hours=3))
     a, b = score(theirs, right), score(theirs, wrong)
     assert a is not None and (b is None or a.value > b.value)
+
+
+def test_disagreeing_casualty_counts_outweigh_a_few_hours() -> None:
+    theirs = facts(
+        category="armed_attack", seizures=(), killed=5, occurred_at=T0 + timedelta(hours=1)
+    )
+    right = facts(
+        category="armed_attack", seizures=(), killed=5, occurred_at=T0 + timedelta(hours=4)
+    )
+    wrong = facts(
+        category="armed_attack", seizures=(), killed=1, occurred_at=T0 + timedelta(hours=1)
+    )
+    a, b = score(theirs, right), score(theirs, wrong)
+    assert a is not None and b is not None and a.value > b.value
+    assert "killed 5 / 1: agree 0.20" in b.reasons  # the officer sees why
+
+
+def test_a_seizure_eight_times_larger_weighs_more_than_six_hours() -> None:
+    ours = facts(seizures=(("hashish", 100.0, "kg"),))
+    larger = score(ours, facts(seizures=(("hashish", 800.0, "kg"),)))
+    later = score(
+        ours, facts(seizures=(("hashish", 110.0, "kg"),), occurred_at=T0 + timedelta(hours=6))
+    )
+    assert larger is not None and later is not None and later.value > larger.value
+    assert "seizures agree 0.20" in larger.reasons and "seizures agree 1.00" in later.reasons
+
+
+def test_best_candidates_are_the_best_one_to_one_assignment_not_the_greedy_one() -> None:
+    # o1's highest pair is t2, but t2 is o2's only candidate: o1-t1 and o2-t2 score more.
+    scores = {("o1", "t1"): 0.80, ("o1", "t2"): 0.85, ("o2", "t2"): 0.78, ("o3", "t3"): 0.62}
+    assert links.assign(scores, reserve=0.65) == {("o1", "t1"), ("o2", "t2")}
+    made = [
+        IncidentLink(id=f"{a}{b}", local_id=a, remote_id=b, score=v, status="suggested")
+        for (a, b), v in scores.items()
+    ]
+    assert links.best_links(made) == {"o1t1", "o2t2"}  # o3-t3 (0.62) only an alternative
+    made[0].status = "rejected"  # the officer rejects o1-t1: o1-t2 is the best again
+    assert links.best_links(made) == {"o1t2"}
+    made[2].status = "confirmed"  # o2-t2 confirmed: t2 is no one else's candidate any more
+    assert links.best_links(made) == {"o2t2"}
+    shown = links.select_pairs(
+        {(x.local_id, x.remote_id): x.score for x in made if x.status == "suggested"},
+        confirmed=[made[2]],
+    )
+    assert shown == {("o3", "t3")}  # o1-t2 no longer shown; o3-t3 an alternative (≥ 0.65 - 0.1)
 
 
 # -- stored records ---------------------------------------------------------------------------
@@ -206,7 +252,9 @@ def test_link_by_hand_and_undo(db: Database, profile: BorderProfile, duty: Princ
     with db.session() as s:
         made = links.link_by_hand(s, local_id=far, remote_id=local, actor=LIAISON)  # any order
         assert (made.local_id, made.remote_id, made.status) == (local, far, "confirmed")
-        assert made.manual and made.reasons[0] == "linked by hand"
+        assert made.manual and made.reasons[0] == {"code": "links.reason.by_hand", "params": {}}
+        assert made.reasons_in("en")[0] == "linked by hand"
+        assert made.reasons_in("ur")[0] == "دستی طور پر جوڑا گیا"
     with db.session() as s, pytest.raises(Conflict):
         links.link_by_hand(s, local_id=local, remote_id=far, actor=LIAISON)
     with db.session() as s:
@@ -234,3 +282,91 @@ def test_count_once_counts_a_confirmed_pair_as_one_event(
         s.execute(update(Incident).where(Incident.id == local).values(status="validated"))
         assert links.count_once(s) == links.CountOnce(3, 2, 1, 0)
         assert links.count_once(s, [Incident.id != remote]).events == 2
+
+
+@pytest.mark.parametrize("partner_first", [False, True])
+def test_two_seizures_at_one_crossing_the_partner_reporting_one(
+    db: Database, profile: BorderProfile, duty: Principal, partner_first: bool
+) -> None:
+    """Two seizures at Taftan on one day, the partner's report of the second only: it is the
+    second's best candidate and not a candidate of the first at all, whichever came first."""
+    report = {"occurred_at": (T0 + timedelta(hours=5)).isoformat()}
+    report["seizures"] = [{"commodity": "hashish", "quantity": 880, "unit": "kg"}]  # type: ignore[assignment]
+    remote = theirs(db, profile, **report) if partner_first else None
+    small = ours(db, profile, duty)  # 120 kg at 10:00
+    large = ours(
+        db,
+        profile,
+        duty,
+        occurred_at=(T0 + timedelta(hours=4)).isoformat(),
+        seizures=[{"commodity": "hashish", "quantity": 900, "unit": "kg"}],
+    )
+    remote = remote or theirs(db, profile, **report)
+    assert pairs(db) == {(large, remote)}
+    with db.session() as s:
+        assert links.candidates_of(s, incident_id=large).best is not None
+        lone = links.candidates_of(s, incident_id=small)
+        assert lone.best is None and lone.alternatives == []
+
+
+LATIN = re.compile("[A-Za-z]")
+
+
+def test_the_reasons_are_stored_coded_and_read_in_the_readers_language(
+    db: Database, profile: BorderProfile, duty: Principal
+) -> None:
+    local = ours(db, profile, duty)
+    later = (T0 + timedelta(hours=3)).isoformat()
+    remote = theirs(db, profile, occurred_at=later, category="smuggling_goods")
+    with db.session() as s:
+        (link,) = links.list_links(s)
+        assert (link.local_id, link.remote_id) == (local, remote)
+        # Stored as coded messages: a code and params, the figures as numbers.
+        assert all(r["code"].startswith("links.reason.") for r in link.reasons)
+        assert link.reasons[1] == {"code": "links.reason.hours_apart", "params": {"hours": 3.0}}
+        # In English as the reasons always read (the record that triggered the scoring first).
+        assert link.reasons_in("en")[:2] == [
+            "related categories smuggling_goods / smuggling_narcotics (smuggling)",
+            "3.0 h apart",
+        ]
+        # In Persian and Urdu: no English word, the categories by their names, Persian digits.
+        persian, urdu = link.reasons_in("fa"), link.reasons_in("ur")
+        assert not [r for r in persian + urdu if LATIN.search(r)], (persian, urdu)
+        assert persian[:2] == [
+            "دسته‌های مرتبط قاچاق: کالا / قاچاق: مواد مخدر (قاچاق)",
+            "۳٫۰ ساعت فاصله",
+        ]
+        assert "توافق توقیف‌ها ۱٫۰۰" in persian and "ضبطیوں کی مطابقت 1.00" in urdu
+        assert link.reason_codes() == link.reasons
+        # A link stored before the reasons were coded keeps its English strings, as written.
+        link.reasons = ["same category armed_clash", "3.5 h apart"]
+    with db.session() as s:
+        old = s.get(IncidentLink, link.id)
+        assert old is not None
+        assert old.reasons_in("fa") == ["same category armed_clash", "3.5 h apart"]
+        assert old.reason_codes()[0] == {
+            "code": "error.plain",
+            "params": {"text": "same category armed_clash"},
+        }
+
+
+def test_a_pair_made_by_the_partners_decision_says_who_linked_it(
+    db: Database, profile: BorderProfile, duty: Principal
+) -> None:
+    local = ours(db, profile, duty)
+    far = theirs(db, profile, occurred_at=(T0 - timedelta(days=20)).isoformat())
+    with db.session() as s:
+        lock_writes(s)
+        assert links.receive_decision(
+            s,
+            partner_node_id=PARTNER,
+            partner_name="ir-node",
+            ours_id=local,
+            theirs_id=far,
+            decision="confirmed",
+            decided_at=T0,
+        )
+    with db.session() as s:
+        (link,) = links.list_links(s)
+        assert link.reasons_in("en") == ["linked by ir-node"]
+        assert link.reasons_in("fa") == ["پیوند از سوی ir-node"]

@@ -160,7 +160,11 @@ def _written(number: float, evidence: str) -> bool:
         forms.add(NUMBER_WORDS[int(number)])
     if number >= 1_000_000 and number % 100_000 == 0:
         forms.add(f"{number / 1_000_000:g} million")  # "Rs30 million"
-    return any(re.search(rf"(?<![\w.,]){re.escape(f)}(?![\w]|[.,]\d)", low) for f in forms)
+    if number >= 1_000_000_000 and number % 100_000_000 == 0:
+        forms.add(f"{number / 1_000_000_000:g} billion")  # "40 billion rials"
+    # A figure glued to its unit ("180kg") is written too; any other letter after it is not.
+    after = r"(?![\w]|[.,]\d)|(?=(?:kg|g|t|l|km)\b)"
+    return any(re.search(rf"(?<![\w.,]){re.escape(f)}(?:{after})", low) for f in forms)
 
 
 def test_enough_articles_and_unique_ids() -> None:
@@ -243,14 +247,24 @@ def test_evidence_number_check_rejects_an_absent_number() -> None:
     assert not _written(3, "two Levies personnel were martyred")
     assert not _written(2, "1.2 tonnes")
     assert _written(30_000_000, "goods worth Rs30 million")
+    assert _written(40_000_000_000, "goods worth 40 billion rials")
+    assert _written(180, "180kg of hashish")
+    assert not _written(18, "180kg of hashish")
+    assert not _written(180, "1800kg of hashish")
+
+
+# The sealed test split: articles n301 onwards, written and labelled on 2026-12-05 before any rule
+# was changed for them. The earlier test split (numbers divisible by 3) was looked at while the
+# rules were tuned, so its articles moved to train (see tests/data/news/README.md).
+FIRST_SEALED = 301
 
 
 def test_split_is_a_third_by_fixed_rule() -> None:
     for a in ARTICLES:
         anchor = a["same_event_as"] or a["id"]
-        assert a["split"] == ("test" if int(anchor[1:]) % 3 == 0 else "train"), a["id"]
+        assert a["split"] == ("test" if int(anchor[1:]) >= FIRST_SEALED else "train"), a["id"]
     share = sum(a["split"] == "test" for a in ARTICLES) / len(ARTICLES)
-    assert 0.28 <= share <= 0.38
+    assert 0.32 <= share <= 0.38
 
 
 def test_same_event_groups_stay_in_one_split() -> None:

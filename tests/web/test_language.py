@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
@@ -24,7 +25,12 @@ import pytest
 
 from sarhad.border import load_profile
 from sarhad.core.auth import CONSOLE, Principal, Role, set_password
+from sarhad.core.db import lock_writes, utcnow
 from sarhad.core.i18n import CLOSE, OPEN, translate
+from sarhad.core.labels import word
+from sarhad.federation import service as federation
+from sarhad.incidents import links, service
+from sarhad.incidents.schemas import IncidentIn
 from sarhad.node import patrol_ports
 from sarhad.patrols import service as patrols
 from sarhad.patrols.ports import RiskView
@@ -37,6 +43,8 @@ from web.helpers import PASSWORD, sign_in, username
 TITLE = "Fuel smugglers seen near the line."
 NARRATIVE = "Two pickups, then a motorbike. Seen by a patrol."
 ALERT_TEXT = "Convoy heading south towards Taftan."
+#: A partner whose node does not answer.
+LOST = "lost-node"
 PLAN_DAY = datetime.now(UTC).date() - timedelta(days=2)
 BASES = """
 max_stretch = 3
@@ -69,6 +77,24 @@ DATA = re.compile(
       | (PK|IR|UTC|PKT|IRST|km|m|h|KB|STIX|TAXII|CSV|GeoJSON|Ed25519|SHA-256|JSON)
     )$""",
     re.X | re.I,
+)
+#: What may fill a placeholder of a catalogued sentence (the bare text beside ``⟦…⟧``, which
+#: ``Pseudo`` leaves outside the brackets): data only. Not a word such as a side's code, a
+#: status or a unit, which the reader's language has its own word for.
+PARAMETER = re.compile(
+    r"""^(
+        [\s\d.,:;·/+\-–—−%()\[\]#×…|'"]+                     # numbers, times, punctuation
+      | \d{4}-\d\d-\d\d([T\ ]\d\d:\d\d(:\d\d)?Z?)?(\ (PKT|IRST|UTC))?  # a date, a time
+      | [0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}            # uuids
+      | [0-9a-f]{6,12}                                       # short ids, fingerprints
+      | TLP:[A-Z+]+                                          # TLP labels (a standard's words)
+      | [A-Z]{2,4}(-[A-Z]{2})?-\d+(\.\d+)?                   # sector ids, e.g. PKIR-012
+      | [a-z0-9]+(-[a-z0-9]+)+                               # ids: taftan-mirjaveh, ir-node
+      | https?://\S+                                         # a partner's address
+      | ([A-Z][a-z]+){2,}                                    # an error's class: ConnectError
+      | [A-F][1-6]                                           # Admiralty grading (A1..F6)
+    )$""",
+    re.X,
 )
 ATTRIBUTES = ("title", "aria-label", "placeholder", "alt")
 #: Elements whose content is a record's own text or machine text, never wording.
@@ -125,7 +151,7 @@ def unwrapped(text: str) -> str:
     previous = None
     while previous != text:
         previous = text
-        text = re.sub(f"{OPEN}[^{OPEN}{CLOSE}]*{CLOSE}", " ", text)
+        text = re.sub(f"{OPEN}[^{OPEN}{CLOSE}]*{CLOSE}", "\n", text)
     return text
 
 
@@ -149,9 +175,11 @@ def leaks(html: str, data: set[str]) -> list[str]:
         label, _, text = raw.partition(": ") if raw.startswith("@") else ("", "", raw)
         rest = unwrapped(text)
         for value in sorted(data, key=len, reverse=True):
-            rest = rest.replace(value, " ")
-        pieces = [p for p in re.split(r"\s{2,}|\n", rest) if p.strip()]
-        bad = [p.strip() for p in pieces if not DATA.match(p.strip())]
+            rest = rest.replace(value, "\n")
+        pieces = [p.strip() for p in re.split(r"\s{2,}|\n", rest) if p.strip()]
+        # Beside catalogued words, a piece fills a sentence's placeholder: data only.
+        rule = PARAMETER if OPEN in text else DATA
+        bad = [p for p in pieces if not rule.match(p)]
         if bad:
             found.append(f"{label} {' | '.join(bad)}".strip())
     return found
@@ -171,10 +199,14 @@ def seeded(desks: Desks, tmp_path: Path) -> Iterator[dict[str, Any]]:
             s,
             partner=ir.settings.node_name,
             changes=AgreementIn(
-                max_tlp="green", release_delay_hours=72, withheld_fields=["sources", "narrative"]
+                max_tlp="green",
+                release_delay_hours=72,
+                withheld_fields=["sources", "narrative"],
+                categories=["armed_attack", "smuggling_narcotics"],  # a category reason
             ),
             actor=CONSOLE,
         )
+
     ids = []
     with pk.client(Role.DUTY_OFFICER) as c:
         for tlp, when in (("amber", "2026-03-01T22:00:00Z"), ("green", None)):
@@ -190,6 +222,9 @@ def seeded(desks: Desks, tmp_path: Path) -> Iterator[dict[str, Any]]:
             r = c.post("/api/v1/incidents", json=body)
             assert r.status_code == 201, r.text
             ids.append(r.json()["id"])
+        first = {"title": TITLE, "narrative": NARRATIVE, "category": "smuggling_fuel"}
+        first |= {"occurred_at": "2026-03-01T22:00:00Z", "reporting_side": "IR"}
+        first |= {"location": {"lon": 61.45, "lat": 29.02, "precision": "near"}}
         r = c.post(
             "/api/v1/alerts",
             json={
@@ -206,6 +241,25 @@ def seeded(desks: Desks, tmp_path: Path) -> Iterator[dict[str, Any]]:
             json={"crossing": "taftan-mirjaveh", "status": "closed", "reason": "security_incident"},
         )
         assert r.status_code == 201, r.text
+    # The partner's record of the first one's event: the incident page shows the pair's link
+    # and the reasons it scored as it did.
+    with pk.db.session() as s:
+        lock_writes(s)
+        theirs = str(uuid.uuid4())
+        service.store_received(
+            s,
+            record_id=theirs,
+            data=IncidentIn.model_validate(first),
+            version=1,
+            status="validated",
+            remote_modified=utcnow(),
+            origin_node_id=str(uuid.UUID(int=7)),
+            origin="partner:ir-node",
+            withheld=[],
+            revoked=False,
+            profile=load_profile(),
+        )
+        assert links.propose(s, incident_ids=[theirs])
     with ir.client(Role.DUTY_OFFICER) as c:
         r = c.post(
             "/api/v1/alerts",
@@ -237,6 +291,14 @@ def seeded(desks: Desks, tmp_path: Path) -> Iterator[dict[str, Any]]:
             day=PLAN_DAY,
             actor=Principal("commander-1", Role.COMMANDER),
         )
+    # A partner whose node does not answer (added last: alerts above have one partner to go
+    # to): its last sync error is on the sharing page.
+    with pk.db.session() as s:
+        sharing.add_partner(
+            s, name=LOST, country="IR", taxii_url="http://127.0.0.1:9/taxii2/api/", actor=CONSOLE
+        )
+    (lost,) = federation.sync_all(pk.db, settings=pk.settings, profile=profile, partner=LOST)
+    assert lost.error is not None and lost.error.code == "partner.no_answer"
     yield {"node": pk, "incident": ids[0], "plan": plan.id, "day": PLAN_DAY}
 
 
@@ -278,6 +340,7 @@ def test_every_page_says_only_what_the_catalogue_says(seeded: dict[str, Any]) ->
             ALERT_TEXT,
             node.settings.node_name,
             "ir-node",
+            LOST,
             "Mashkel",
             "Saravan",
             "console",  # the node's own account, named in "added by"
@@ -312,9 +375,23 @@ def test_every_page_says_only_what_the_catalogue_says(seeded: dict[str, Any]) ->
 
 
 def test_the_pseudo_locale_marks_every_catalogued_string_and_nothing_else() -> None:
-    assert translate("incidents.not_found", {"id": "x"}, "qps") == f"{OPEN}no incident x{CLOSE}"
+    assert translate("incidents.not_found", {"id": "x"}, "qps") == f"{OPEN}no incident {CLOSE}x"
     assert leaks(f"<p>{OPEN}Incidents{CLOSE}</p>", set()) == []
     assert leaks("<p>Incidents</p>", set()) == ["Incidents"]
     assert leaks('<a title="Open it">x</a>', set()) == ["@title Open it", "x"]
     assert leaks(f"<h1>{OPEN}Incident{CLOSE} <bdi>{TITLE}</bdi> 12</h1>", set()) == []
     assert leaks("<td>PKIR-012</td><td>2026-03-01 22:00</td><td>TLP:AMBER</td>", set()) == []
+
+
+def test_an_english_word_put_into_a_catalogued_sentence_is_caught() -> None:
+    """A sentence from the catalogue whose parameter is an English word (a status, a side,
+    a shift) is a leak: the pseudo-locale leaves parameters outside its marks."""
+    said = translate("sharing.status", {"status": "draft"}, "qps")
+    assert leaks(f"<li>{said}</li>", set()) == ["draft"]
+    side = translate("patrols.note.uncovered", {"count": 72, "side": "PK"}, "qps")
+    assert leaks(f"<li>{side}</li>", set()) == ["PK"]
+    # worded through the catalogue (core.labels.word), or data: no leak
+    worded = translate("sharing.status", {"status": word("incident_status", "draft")}, "qps")
+    assert leaks(f"<li>{worded}</li>", set()) == []
+    tlp = translate("tlp.above_limit", {"tlp": "TLP:AMBER", "limit": "TLP:GREEN"}, "qps")
+    assert leaks(f"<li>{tlp}</li>", set()) == []

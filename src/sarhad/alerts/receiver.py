@@ -18,6 +18,7 @@ from sarhad.core.auth import Permission, Principal
 from sarhad.core.db import lock_writes, utcnow
 from sarhad.core.errors import Conflict, FieldError, InvalidInput
 from sarhad.core.i18n import message
+from sarhad.core.labels import word
 from sarhad.core.times import require_plausible
 
 
@@ -177,7 +178,7 @@ def receive_step(
                     "alerts.step_not_allowed",
                     "{partner} may not send '{step}' on this alert",
                     partner=partner_name,
-                    step=step.value,
+                    step=word("alert_status", step),
                 ),
             )
         )
@@ -284,7 +285,7 @@ def answer(
                 "alerts.answered_already",
                 "alert {id} was answered already ({answer})",
                 id=alert_id,
-                answer=alert.answer,
+                answer=word("answer", alert.answer),
             )
         )
     now = now or utcnow()

@@ -284,6 +284,56 @@ def _aware(at: datetime) -> datetime:
     return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
+def _values(
+    kms: Sequence[float],
+    occurred: Sequence[datetime],
+    kinds: Sequence[tuple[str, int, int]],
+    sectors: Sequence[Sector],
+    *,
+    at: datetime,
+    params: RiskParams,
+    line_length_km: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The one score formula (``compute_risk`` and ``sector_scores``): for incidents at
+    ``kms``, ``occurred`` (not after ``at``), of ``kinds`` (category, killed, injured), their
+    km, severity, decay, kernel shares and values (incidents × sectors)."""
+    starts = np.array([s.start_km for s in sectors], dtype=float)
+    ends = np.array([s.end_km for s in sectors], dtype=float)
+    age_days = np.array([(at - _aware(t)).total_seconds() / 86400.0 for t in occurred], dtype=float)
+    decay = np.exp2(-age_days / params.half_life_days)
+    severity = np.array([params.severity(c, k, i) for c, k, i in kinds], dtype=float)
+    km = np.array(kms, dtype=float)
+    share = kernel_shares(
+        km, starts, ends, bandwidth_km=params.bandwidth_km, line_length_km=line_length_km
+    )
+    values = (params.scale * severity * decay)[:, None] * share  # incidents × sectors
+    return km, severity, decay, share, values
+
+
+def sector_scores(
+    kms: Sequence[float],
+    occurred: Sequence[datetime],
+    kinds: Sequence[tuple[str, int, int]],
+    sectors: Sequence[Sector],
+    *,
+    at: datetime,
+    params: RiskParams,
+    line_length_km: float,
+) -> list[float]:
+    """Each sector's score, as :func:`compute_risk` gives it, without the contributions
+    (what the monthly report's map needs: the level of each sector, not why)."""
+    at = _aware(at)
+    keep = [n for n, t in enumerate(occurred) if _aware(t) <= at]
+    if len(keep) < len(occurred):
+        kms = [kms[n] for n in keep]
+        occurred = [occurred[n] for n in keep]
+        kinds = [kinds[n] for n in keep]
+    *_, values = _values(
+        kms, occurred, kinds, sectors, at=at, params=params, line_length_km=line_length_km
+    )
+    return [float(x) for x in values.sum(axis=0)]
+
+
 def compute_risk(
     points: Sequence[IncidentPoint],
     sectors: Sequence[Sector],
@@ -300,20 +350,12 @@ def compute_risk(
     """
     at = _aware(at)
     kept = [p for p in points if _aware(p.occurred_at) <= at]
-    starts = np.array([s.start_km for s in sectors], dtype=float)
-    ends = np.array([s.end_km for s in sectors], dtype=float)
-    age_days = np.array(
-        [(at - _aware(p.occurred_at)).total_seconds() / 86400.0 for p in kept], dtype=float
-    )
-    decay = np.exp2(-age_days / params.half_life_days)
-    severity = np.array(
-        [params.severity(p.category, p.killed, p.injured) for p in kept], dtype=float
-    )
-    km = np.array([p.km for p in kept], dtype=float)
-    share = kernel_shares(
-        km, starts, ends, bandwidth_km=params.bandwidth_km, line_length_km=line_length_km
-    )
-    values = (params.scale * severity * decay)[:, None] * share  # incidents × sectors
+    km, severity, decay, share, values = _values(
+        [p.km for p in kept],
+        [p.occurred_at for p in kept],
+        [(p.category, p.killed, p.injured) for p in kept],
+        sectors, at=at, params=params, line_length_km=line_length_km,
+    )  # fmt: skip
     scores = values.sum(axis=0)
     # Ties are broken by incident id, so the order never depends on the input's order.
     id_rank = np.argsort(np.argsort(np.array([p.id for p in kept], dtype=object)))

@@ -23,7 +23,9 @@ from sarhad.analysis.risk import (
     RiskParams,
     SectorRisk,
     compute_risk,
+    impact_level,
     level_counts,
+    sector_scores,
 )
 from sarhad.border import BorderProfile
 from sarhad.core.db import utcnow
@@ -175,6 +177,39 @@ def sector_risk(
     return compute_risk(
         points, profile.sectors, at=at, params=params, line_length_km=profile.length_km
     )
+
+
+def sector_levels(
+    session: Session,
+    *,
+    profile: BorderProfile,
+    params: RiskParams,
+    at: datetime,
+    within_km: float | None = DEFAULT_WITHIN_KM,
+) -> dict[str, str]:
+    """Sector id → impact level at ``at``, every incident counted (``origin`` all): the levels
+    :func:`sector_risk` gives, without reading each incident into a point or sorting each
+    sector's contributions (the monthly report colours its map with them: about a second at
+    50,000 incidents, docs/benchmarks.md)."""
+    killed = Incident.sf_killed + Incident.civ_killed + Incident.asl_killed
+    injured = Incident.sf_injured + Incident.civ_injured + Incident.asl_injured
+    rows = session.execute(
+        select(Incident.km, Incident.occurred_at, Incident.category, killed, injured).where(
+            *_counted(profile, at, None, within_km)
+        )
+    ).all()
+    scores = sector_scores(
+        [float(r[0]) for r in rows],
+        [r[1] for r in rows],
+        [(r[2], int(r[3] or 0), int(r[4] or 0)) for r in rows],
+        profile.sectors,
+        at=at,
+        params=params,
+        line_length_km=profile.length_km,
+    )
+    return {
+        s.id: impact_level(score, params) for s, score in zip(profile.sectors, scores, strict=True)
+    }
 
 
 #: How long risk "now" is reused while no record changes: the decay over a minute is a few

@@ -18,6 +18,7 @@ from sarhad.core.db import Base, UTCDateTime, lock_writes, utcnow
 from sarhad.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, Unauthorized
 from sarhad.core.i18n import message
 from sarhad.core.journal import audit
+from sarhad.core.labels import word
 
 
 class Role(StrEnum):
@@ -188,7 +189,7 @@ class Principal:
                 message(
                     "auth.forbidden",
                     "role {role} may not do {permission}",
-                    role=self.role.value,
+                    role=word("role", self.role),
                     permission=permission.value,
                 ),
                 hint=message(
@@ -314,17 +315,18 @@ def authenticate(session: Session, token: str | None) -> Principal:
             message("auth.token_required", "an API token is required"),
             hint=message("auth.token_required.hint", "send 'Authorization: Bearer <token>'"),
         )
+    # Four columns, not two ORM objects: every API request pays this look-up.
     row = session.execute(
-        select(ApiToken, User)
+        select(ApiToken.revoked_at, User.disabled, User.username, User.role)
         .join(User, User.id == ApiToken.user_id)
         .where(ApiToken.token_hash == hash_token(token))
     ).first()
-    if row is None or row[0].revoked_at is not None or row[1].disabled:
+    if row is None or row.revoked_at is not None or row.disabled:
         raise Unauthorized(
             message("auth.token_invalid", "the API token is not valid"),
             hint=message("auth.token_invalid.hint", "ask an admin for a new token"),
         )
-    return Principal(row[1].username, Role(row[1].role))
+    return Principal(row.username, Role(row.role))
 
 
 #: Argon2id with pwdlib's defaults; a hash made with older parameters is upgraded on sign-in.

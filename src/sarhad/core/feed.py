@@ -28,6 +28,7 @@ from sarhad.core.auth import Permission, Principal
 from sarhad.core.errors import FieldError, Forbidden, InvalidInput
 from sarhad.core.i18n import message
 from sarhad.core.journal import ChangeLog
+from sarhad.core.labels import word
 
 #: Summaries of many records of one kind at once: ids → {id: summary} (missing: no summary).
 Describer = Callable[[Session, list[str]], dict[str, dict[str, Any]]]
@@ -200,7 +201,7 @@ async def feed(
             message(
                 "feed.forbidden",
                 "role {role} may not read any record of the live feed",
-                role=principal.role.value,
+                role=word("role", principal.role),
             )
         )
     start = _start(request.headers.get("last-event-id"), "Last-Event-ID")

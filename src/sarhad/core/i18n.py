@@ -27,6 +27,7 @@ import functools
 import gettext
 import io
 import os
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -107,12 +108,35 @@ def english(code: str) -> str | None:
     return None
 
 
+#: A placeholder of a message: ``{name}`` (coded messages) or ``%(name)s`` (templates).
+_PLACEHOLDER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}|%\([A-Za-z_][A-Za-z0-9_]*\)[sd]")
+
+
+def pseudo_wrap(message: str) -> str:
+    """``message`` as ``qps`` shows it: its own words in ``⟦…⟧``, its placeholders outside.
+
+    Why outside: what fills a placeholder must come through the catalogue on its own (a
+    nested coded message is wrapped where it is worded) or be data (a record's text, an id,
+    a number); an English word passed as a parameter is then left bare, and a test sees it.
+    """
+    out, at = [], 0
+    for found in _PLACEHOLDER.finditer(message):
+        if found.start() > at:
+            out.append(f"{OPEN}{message[at : found.start()]}{CLOSE}")
+        out.append(found.group())
+        at = found.end()
+    if at < len(message) or not out:
+        out.append(f"{OPEN}{message[at:]}{CLOSE}")
+    return "".join(out)
+
+
 class Pseudo(gettext.NullTranslations):
-    """``qps``: the English text of every catalogued string wrapped in ``⟦…⟧``; a string not in
-    the catalogue comes back bare, so a test sees it."""
+    """``qps``: the English text of every catalogued string wrapped in ``⟦…⟧`` (placeholders
+    left outside, see ``pseudo_wrap``); a string not in the catalogue comes back bare, so a
+    test sees it."""
 
     def _mark(self, context: str | None, message: str) -> str:
-        return f"{OPEN}{message}{CLOSE}" if (context, message) in entries() else message
+        return pseudo_wrap(message) if (context, message) in entries() else message
 
     def gettext(self, message: str) -> str:
         return self._mark(None, message)
@@ -125,7 +149,7 @@ class Pseudo(gettext.NullTranslations):
 
     def npgettext(self, context: str, msgid1: str, msgid2: str, n: int) -> str:
         chosen = msgid1 if n == 1 else msgid2
-        return f"{OPEN}{chosen}{CLOSE}" if (context, msgid1) in entries() else chosen
+        return pseudo_wrap(chosen) if (context, msgid1) in entries() else chosen
 
 
 @functools.cache
@@ -193,11 +217,35 @@ def say(value: Any, lang: str) -> str:
 
 
 def plain(params: Mapping[str, Any]) -> dict[str, Any]:
-    """Params as JSON-able values (a nested ``Text`` becomes its ``{"code", "params"}``)."""
-    return {
-        k: v.as_json() if isinstance(v, Text) else v if isinstance(v, int | float) else str(v)
-        for k, v in params.items()
-    }
+    """Params as JSON-able values: a nested ``Text`` becomes its ``{"code", "params"}``, a
+    ``Number`` a JSON number (``{"number", "text"}`` when its text says more, e.g. ``4,311.5``),
+    a ``Word`` ``{"word", "label"}``; ``from_json`` makes each what it was, so a message stored
+    as JSON is shown later in the reader's digits and words."""
+    return {k: _plain(v) for k, v in params.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Text):
+        return value.as_json()
+    if isinstance(value, Number):
+        return value.as_json()
+    if isinstance(value, Word):
+        return {"word": str(value), "label": value.label}
+    return value if isinstance(value, int | float) else str(value)
+
+
+def _unplain(value: Any) -> Any:
+    """A param back from ``_plain``."""
+    if not isinstance(value, Mapping):
+        return value
+    if isinstance(value.get("word"), str):
+        label = value.get("label")
+        return Word(value["word"], label if isinstance(label, str) else None)
+    number = value.get("number")
+    if isinstance(number, int | float) and not isinstance(number, bool):
+        text = value.get("text")
+        return Number(text) if isinstance(text, str) else number
+    return from_json(value) or str(value)
 
 
 def message(code: str, template: str, **params: Any) -> Text:
@@ -213,10 +261,7 @@ def from_json(data: Any) -> Text | None:
     raw = data.get("params") or {}
     if not isinstance(raw, Mapping):
         return None
-    params = {
-        str(k): (from_json(v) or str(v)) if isinstance(v, Mapping) else v for k, v in raw.items()
-    }
-    return Text(data["code"], params)
+    return Text(data["code"], {str(k): _unplain(v) for k, v in raw.items()})
 
 
 class _Safe(dict[str, Any]):
@@ -230,10 +275,54 @@ class Number(str):
     """A number already formatted as the English text has it (``Number(f"{km:,.1f}")``);
     shown in the reader's digits like an ``int`` or ``float`` param."""
 
+    @property
+    def value(self) -> int | float | None:
+        """The number itself (None if the text is not one)."""
+        bare = self.replace(",", "")
+        try:
+            return int(bare)
+        except ValueError:
+            try:
+                return float(bare)
+            except ValueError:
+                return None
+
+    def as_json(self) -> Any:
+        """A JSON number; ``{"number", "text"}`` if the number alone would lose how it was
+        written (grouping, trailing zeros), so the text comes back as it was."""
+        value = self.value
+        if value is None:
+            return str(self)
+        return value if str(value) == self else {"number": value, "text": str(self)}
+
+
+class Word(str):
+    """A code put into a sentence (a side, a status, a shift): written as the code in English,
+    where the sentences always had it, and as its ``label`` from the catalogue (the console's
+    name for it) in any other language. Make one with ``core.labels.word``."""
+
+    label: str | None
+
+    def __new__(cls, code: str, label: str | None = None) -> Word:
+        self = super().__new__(cls, code)
+        self.label = label
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Word, (str(self), self.label))
+
+    def in_(self, lang: str) -> str:
+        """The word in ``lang``: its label translated (the code in English, or if unlabelled)."""
+        if self.label is None or lang == DEFAULT:
+            return str(self)
+        return translations(lang).gettext(self.label)
+
 
 def _param(value: Any, lang: str) -> Any:
     """A param as the reader sees it: a nested ``Text`` in ``lang``, a number in its digits."""
     if isinstance(value, Text):
+        return value.in_(lang)
+    if isinstance(value, Word):
         return value.in_(lang)
     if isinstance(value, Number):
         return numeral(value, lang)

@@ -78,6 +78,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from sarhad.core.errors import ConfigError
 from sarhad.core.i18n import message
+from sarhad.core.labels import word
 from sarhad.core.sealing import PRIVATE_DIR, PRIVATE_FILE, write_private
 from sarhad.core.times import CLOCK_SKEW
 
@@ -813,7 +814,7 @@ def revoke(
                 "keys.revoked_already",
                 "key {id} is revoked already ({revocation})",
                 id=key_id,
-                revocation=target.revocation,
+                revocation=word("revocation", target.revocation),
             )
         )
     since = at if target.revoked_at is None else min(at, target.revoked_at)

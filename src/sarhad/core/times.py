@@ -21,6 +21,7 @@ from pydantic import AfterValidator, AwareDatetime
 
 from sarhad.core.errors import FieldError, InvalidInput
 from sarhad.core.i18n import Text, message
+from sarhad.core.labels import word
 
 TIME_FLOOR = datetime(1989, 1, 1, tzinfo=UTC)
 CLOCK_SKEW = timedelta(minutes=10)
@@ -158,7 +159,7 @@ def missing_day(text: str) -> Text | None:
         return message(
             "times.no_day",
             "{month} {year} has {days} days; day {day} does not exist",
-            month=calendar.month_name[month],
+            month=word("month", calendar.month_name[month]),
             year=year,
             days=days,
             day=day,

@@ -20,6 +20,7 @@ from sarhad.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from sarhad.core.feed import in_batches
 from sarhad.core.i18n import message
 from sarhad.core.journal import record
+from sarhad.core.labels import word
 from sarhad.crossings import notify
 from sarhad.crossings.models import Declaration
 from sarhad.crossings.places import place
@@ -160,7 +161,7 @@ def declare(
             message(
                 "crossings.overlap",
                 "starts_at: overlaps our {status} declaration {id} ({span})",
-                status=other.status,
+                status=word("crossing_status", other.status),
                 id=other.id[:8],
                 span=_span(other.starts_at, other.ends_at),
             ),

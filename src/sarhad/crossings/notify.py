@@ -22,6 +22,7 @@ from sarhad.border import BorderProfile
 from sarhad.border.model import Place
 from sarhad.core.auth import Principal
 from sarhad.core.i18n import Text, define
+from sarhad.core.labels import word
 from sarhad.core.markings import TLP, may_go
 from sarhad.crossings.models import Declaration
 from sarhad.crossings.ports import CrossingPorts
@@ -96,6 +97,8 @@ def closure_text(text: str) -> tuple[Text, str] | None:
             params["change"] = Text(f"crossings.alert.{params['change']}")
         if params.get("status") in ("closed", "restricted"):
             params["status"] = Text(f"crossings.alert.{params['status']}")
+        if isinstance(params.get("side"), str):  # PK, IR: the side's name in the reader's words
+            params["side"] = word("side", params["side"])
         until = params.get("until")
         if until == UNTIL_OPEN:
             params["until"] = Text("crossings.alert.until_open")

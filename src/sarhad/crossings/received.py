@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from sarhad.border import BorderProfile
 from sarhad.core.errors import FieldError, InvalidInput
 from sarhad.core.i18n import message
+from sarhad.core.labels import word
 from sarhad.core.times import require_plausible
 from sarhad.crossings.declarations import DECLARATION, record_declaration
 from sarhad.crossings.flows import store_day
@@ -55,8 +56,8 @@ def _check(profile: BorderProfile, crossing_id: str, side: str, partner_side: st
                 message(
                     "crossings.wrong_side",
                     "{side} declared by a partner that speaks for {partner_side}",
-                    side=side,
-                    partner_side=partner_side,
+                    side=word("side", side),
+                    partner_side=word("side", partner_side),
                 ),
             )
         )

@@ -9,6 +9,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from sarhad.core.i18n import message
+from sarhad.core.labels import word
 from sarhad.core.markings import TLP
 from sarhad.core.params import CROSSINGS, rules, units_rules, vocabulary, when
 from sarhad.core.text import FreeText, Inbound, Line
@@ -82,7 +83,7 @@ class DeclarationIn(_In):
                 message(
                     "crossings.reason_needed",
                     "give the reason category of a {status} declaration",
-                    status=status.value,
+                    status=word("crossing_status", status),
                 )
             )
         return v

@@ -43,7 +43,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
 
-import httpx
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import ForeignKey, String, Text, func, select
@@ -58,7 +57,7 @@ from sarhad.core.errors import SarhadError
 from sarhad.core.journal import AuditLog, audit, chain_hashes, head
 from sarhad.core.json_depth import TooDeep, loads
 from sarhad.core.signing import KeyRing, Refused, sign_object, signing_keys, verify_object
-from sarhad.federation.client import MEDIA, PartnerProtocolError, PartnerUnreachable, TaxiiClient
+from sarhad.federation.client import MEDIA, PartnerProtocolError, TaxiiClient
 from sarhad.federation.taxii import TAXII_ERRORS, Caller, TaxiiError, TaxiiJSON, TaxiiRoute
 from sarhad.federation.taxii import taxii_response as _answer
 from sarhad.sharing import service as sharing
@@ -442,39 +441,13 @@ def held_route(
 def _call(client: TaxiiClient, method: str, **kw: Any) -> dict[str, Any] | None:
     """One call to the partner's anchors route; None when the partner has none (404)."""
     url = client.api_root + PATH
-    try:
-        r = client.http.request(method, url, **kw)
-    except httpx.TransportError as exc:
-        raise PartnerUnreachable(
-            i18n.message(
-                "partner.no_answer",
-                "{url} did not answer ({why})",
-                url=client.api_root,
-                why=type(exc).__name__,
-            )
-        ) from exc
+    r = client.send(method, url, allow=(404,), **kw)
     if r.status_code == 404:
         return None
     try:
         body = loads(r.content)
     except ValueError:
         body = None
-    if r.status_code >= 400:
-        text = (
-            f"{body.get('title', '')}: {body.get('description', '')}"
-            if isinstance(body, dict)
-            else r.text[:200]
-        )
-        raise PartnerProtocolError(
-            i18n.message(
-                "partner.answered",
-                "{method} {url} answered {status} {text}",
-                method=method,
-                url=url,
-                status=r.status_code,
-                text=text,
-            )
-        )
     if not isinstance(body, dict):
         raise PartnerProtocolError(
             i18n.message(

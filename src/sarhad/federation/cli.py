@@ -44,7 +44,9 @@ class _SyncRow(TypedDict):
     pushed: int
     refused_by_partner: int
     waiting: int
-    error: str | None
+    error: str | None  # in the CLI's language, with its code and params beside it
+    error_code: str | None
+    error_params: dict[str, Any] | None
 
 
 class _QuarantineRow(TypedDict):
@@ -83,6 +85,7 @@ def sync(
         reports = service.sync_all(
             db, settings=s, profile=profile_from_settings(s), partner=partner, progress=tick
         )
+    lang = console.language()
     rows: list[_SyncRow] = [
         {
             "partner": r.partner,
@@ -92,7 +95,9 @@ def sync(
             "pushed": r.pushed,
             "refused_by_partner": len(r.push_failures),
             "waiting": r.waiting,
-            "error": r.error,
+            "error": r.error.in_(lang) if r.error else None,
+            "error_code": r.error.code if r.error else None,
+            "error_params": r.error.as_json()["params"] if r.error else None,
         }
         for r in reports
     ]
@@ -128,7 +133,7 @@ def status(json_: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Per partner: last sync, last error, objects waiting, objects quarantined."""
     db = console.open_db(console.settings())
     with db.session() as s:
-        rows = service.status(s)
+        rows = service.status(s, lang=console.language())
     if json_:
         print_json(rows)
         return

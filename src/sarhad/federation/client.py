@@ -58,7 +58,13 @@ class TaxiiClient:
         self.close()
 
     def _request(self, method: str, path: str, **kw: Any) -> httpx.Response:
-        url = self.api_root + path
+        return self.send(method, self.api_root + path, **kw)
+
+    def send(
+        self, method: str, url: str, *, allow: tuple[int, ...] = (), **kw: Any
+    ) -> httpx.Response:
+        """One request to the partner; no answer, a refused token or any error status not in
+        ``allow`` raises, worded for the reader (every call to a partner comes through here)."""
         try:
             r = self.http.request(method, url, **kw)
         except httpx.TransportError as exc:
@@ -74,6 +80,24 @@ class TaxiiClient:
                     "work waits and is sent in order when the partner is back",
                 ),
             ) from exc
+        if r.status_code in allow:
+            return r
+        if r.status_code in (401, 403):
+            # Said in our words, with what to do: the partner's own wording of a refused token
+            # is in its language, not the reader's, and says nothing about the remedy.
+            raise PartnerProtocolError(
+                message(
+                    "partner.token_refused",
+                    "{url} refused our token (HTTP {status})",
+                    url=self.api_root,
+                    status=r.status_code,
+                ),
+                hint=message(
+                    "partner.token_refused.hint",
+                    "ask the partner's liaison officer for a token and set it with "
+                    "'sarhad partners set NAME --token TOKEN'",
+                ),
+            )
         if r.status_code >= 400:
             try:
                 detail = loads(r.content)

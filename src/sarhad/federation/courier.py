@@ -87,13 +87,17 @@ def deliver(
         if write_id is None:
             write_id = pick_collection(client.collections(), "can_write", None)
             if write_id is None:
-                report.error = f"{partner.name} offers no collection we may write to"
+                report.error = message(
+                    "partner.no_collection",
+                    "{partner} offers no collection we may write to",
+                    partner=partner.name,
+                )
                 return report
             cache[partner.id] = write_id
         with push_lock(partner.id):
             push_pending(db, client, partner, write_id, report, None)
     except SarhadError as exc:
-        report.error = exc.message
+        report.error = exc.text
         cache.pop(partner.id, None)  # their collections may have changed
     finally:
         if client is None:
@@ -106,7 +110,8 @@ def deliver(
     with db.session() as s:
         cur = s.get(SyncCursor, partner.id)
         if cur is not None and report.error:
-            cur.last_attempt_at, cur.last_error = utcnow(), report.error
+            cur.last_attempt_at = utcnow()
+            cur.set_error(report.error)
         report.waiting = waiting_count(s, partner)
     return report
 
@@ -197,7 +202,7 @@ class Courier:
                     s, rows, error=exc.message, max_s=self.settings.outbox_backoff_max_s
                 )
             log.warning("outbox to %s: %s (%d waiting)", partner.name, exc.message, len(rows))
-            return OutboxReport(partner=partner.name, error=exc.message)
+            return OutboxReport(partner=partner.name, error=exc.text)
         report = deliver_outbox(
             self.db,
             node=node,

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from sarhad.core import i18n
 from sarhad.core.db import Base, BigKey, UTCDateTime
 
 
@@ -81,7 +82,30 @@ class SyncCursor(Base):
     pushed_seq: Mapped[int] = mapped_column(BigKey, default=0)
     last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: The last error in English (rows written before migration 0020 have only this) ...
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: ... and as a coded message, worded in the reader's language where it is shown.
+    last_error_code: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    last_error_params: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+    def set_error(self, error: i18n.Text | None) -> None:
+        """Keep ``error`` (None: the round went well): its English wording and its code."""
+        self.last_error = None if error is None else str(error)
+        coded = None if error is None else error.as_json()
+        self.last_error_code = None if coded is None else coded["code"]
+        self.last_error_params = None if coded is None else coded["params"]
+
+    @property
+    def error_text(self) -> i18n.Text | None:
+        """The last error as a coded message; None if none, or if kept before it had a code."""
+        if self.last_error_code is None:
+            return None
+        return i18n.from_json({"code": self.last_error_code, "params": self.last_error_params})
+
+    def error_in(self, lang: str) -> str | None:
+        """The last error in ``lang`` (an error kept before 0020: in English, as kept)."""
+        text = self.error_text
+        return self.last_error if text is None else text.in_(lang)
 
 
 class Receipt(Base):

@@ -23,6 +23,7 @@ from sarhad.alerts.models import OutboxItem
 from sarhad.alerts.sender import mark_delivered as alerts_delivered
 from sarhad.core.db import Database, lock_writes, utcnow
 from sarhad.core.errors import SarhadError
+from sarhad.core.i18n import Text
 from sarhad.federation.client import TaxiiClient
 from sarhad.federation.identity import LocalNode
 from sarhad.federation.publish import publish_partner
@@ -51,7 +52,7 @@ class OutboxReport:
     claimed: int = 0
     delivered: int = 0
     refused: list[str] = field(default_factory=list)
-    error: str | None = None
+    error: Text | None = None  # coded: the sync shows it in its reader's language
 
 
 def stix_id_of(row: outbox.Claimed) -> str:
@@ -129,7 +130,7 @@ def deliver_outbox(
             with _renewing(db, [r.id for r in rows], claim_s=claim_s, claimer=claimer):
                 status = client.add_objects(write_id, objects) if objects else {}
         except SarhadError as exc:
-            report.error = exc.message
+            report.error = exc.text
             with db.session() as s:
                 outbox.failed(s, rows, error=exc.message, claimer=claimer, max_s=backoff_max_s)
             return report

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from sarhad.border.api import node
-from sarhad.core.api import require, responses
+from sarhad.core.api import request_language, require, responses
 from sarhad.core.auth import Permission, Principal
 from sarhad.core.journal import verify_audit
 from sarhad.federation import service
@@ -22,9 +22,10 @@ Auditor = Annotated[Principal, Depends(require(Permission.AUDIT_READ))]
 
 @router.get("/status")
 def status(request: Request, _actor: Reader) -> list[dict[str, Any]]:
-    """Per partner: last sync, last error, objects waiting, objects quarantined."""
+    """Per partner: last sync, last error (in the request's language, its code beside it),
+    objects waiting, objects quarantined."""
     with node(request).db.session() as session:
-        return service.status(session)
+        return service.status(session, lang=request_language(request))
 
 
 @router.post("/sync", responses=responses(404, 422))
@@ -32,6 +33,7 @@ def sync_now(request: Request, _actor: Syncer, partner: str | None = None) -> li
     """Sync now with one partner (or all); a partner that is down is reported, not an error."""
     n = node(request)
     reports = service.sync_all(n.db, settings=n.settings, profile=n.profile, partner=partner)
+    lang = request_language(request)
     return [
         {
             "partner": r.partner,
@@ -41,7 +43,7 @@ def sync_now(request: Request, _actor: Syncer, partner: str | None = None) -> li
             "pushed": r.pushed,
             "push_failures": r.push_failures,
             "waiting": r.waiting,
-            "error": r.error,
+            **service.error_fields(r.error, lang),
         }
         for r in reports
     ]

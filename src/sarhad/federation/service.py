@@ -11,10 +11,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sarhad.border import BorderProfile, profile_from_settings
+from sarhad.core import i18n
 from sarhad.core.config import Settings
 from sarhad.core.db import Database, get_node_id, lock_writes
 from sarhad.core.errors import NotFound
-from sarhad.core.i18n import message
+from sarhad.core.i18n import Text, message
 from sarhad.core.journal import audit
 from sarhad.core.leases import Lease, fence
 from sarhad.crossings.places import zone_label
@@ -71,11 +72,26 @@ def sync_all(
     return reports
 
 
-def status(session: Session) -> list[dict[str, Any]]:
-    """Per partner: last sync, errors, objects waiting to be delivered, quarantined objects."""
+def error_fields(error: Text | None, lang: str) -> dict[str, Any]:
+    """A sync round's error for its reader: ``error`` in ``lang``, ``error_code`` and
+    ``error_params`` beside it (all None when the round went well)."""
+    return {
+        "error": None if error is None else error.in_(lang),
+        "error_code": None if error is None else error.code,
+        "error_params": None if error is None else error.as_json()["params"],
+    }
+
+
+def status(session: Session, *, lang: str = i18n.DEFAULT) -> list[dict[str, Any]]:
+    """Per partner: last sync, errors, objects waiting to be delivered, quarantined objects.
+
+    ``last_error`` is worded in ``lang``, with its ``last_error_code`` and
+    ``last_error_params`` beside it (None for an error kept before they were: English).
+    """
     rows = []
     for p in sharing.list_partners(session):
         cur = session.get(SyncCursor, p.id)
+        coded = cur.error_text if cur else None
         rows.append(
             {
                 "partner": p.name,
@@ -84,7 +100,9 @@ def status(session: Session) -> list[dict[str, Any]]:
                 "taxii_url": p.taxii_url,
                 "last_attempt_at": cur.last_attempt_at if cur else None,
                 "last_success_at": cur.last_success_at if cur else None,
-                "last_error": cur.last_error if cur else None,
+                "last_error": cur.error_in(lang) if cur else None,
+                "last_error_code": coded.code if coded else None,
+                "last_error_params": coded.as_json()["params"] if coded else None,
                 "pulled_until": cur.pulled_until if cur else None,
                 "waiting": waiting_count(session, p),
                 "quarantined": session.scalar(

@@ -24,7 +24,7 @@ from sarhad.border import BorderProfile
 from sarhad.core.collector import held_off
 from sarhad.core.db import Database, lock_writes, utcnow
 from sarhad.core.errors import SarhadError
-from sarhad.core.i18n import message
+from sarhad.core.i18n import Text, message
 from sarhad.core.journal import audit
 from sarhad.federation.client import PartnerProtocolError, TaxiiClient
 from sarhad.federation.groups import MAX_CARRY, split_incomplete
@@ -85,7 +85,8 @@ class SyncReport:
     pushed: int = 0
     push_failures: list[str] = field(default_factory=list)
     waiting: int = 0  # our objects not yet delivered
-    error: str | None = None
+    #: What went wrong, coded (a ``Text`` is its English wording too; ``error.in_(lang)``).
+    error: Text | None = None
     anchors: str | None = None  # what the audit anchor exchange did (federation.anchors)
 
 
@@ -141,7 +142,10 @@ def sync_partner(
         s.flush()
         s.expunge_all()
     if not partner.taxii_url:
-        report.error = "no TAXII URL for this partner (air-gapped: use 'sarhad bundle')"
+        report.error = message(
+            "federation.no_taxii_url",
+            "no TAXII URL for this partner (air-gapped: use 'sarhad bundle')",
+        )
         return report
     make = client_factory or (lambda p: TaxiiClient(p.taxii_url or "", open_token(db, p)))
     try:
@@ -166,18 +170,19 @@ def sync_partner(
                     claim_s=claim_s,
                 )
                 report.pushed += sent.delivered
-                if sent.error:
-                    raise SarhadError(sent.error)
+                failed: Text | None = sent.error  # coded where the outbox caught it
+                if failed is not None:
+                    raise SarhadError(failed)
         error = None
     except SarhadError as exc:
-        error = exc.message
+        error = exc.text
         report.error = error
     with db.session() as s:
         fence(s)
         cur = s.get(SyncCursor, partner.id)
         if cur is not None:
             cur.last_attempt_at = utcnow()
-            cur.last_error = error
+            cur.set_error(error)
             if error is None:
                 cur.last_success_at = utcnow()
         report.waiting = waiting_count(s, partner)

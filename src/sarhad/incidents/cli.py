@@ -17,7 +17,7 @@ from sarhad.core import console
 from sarhad.core.auth import CONSOLE
 from sarhad.core.console import err, guarded, out, print_json
 from sarhad.core.errors import FieldError, InvalidInput, from_validation
-from sarhad.core.i18n import message
+from sarhad.core.i18n import RTL, message
 from sarhad.core.times import parse_datetime
 from sarhad.incidents import links, service
 from sarhad.incidents.importers import FORMATS, count_records, parse_file
@@ -489,7 +489,8 @@ def links_list(
     ] = "suggested",
     json_: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Suggested (or decided) links, best first."""
+    """Suggested (or decided) links, best first (their reasons in the CLI's language)."""
+    lang = console.language()
     db = console.open_db(console.settings())
     with db.session() as session:
         rows = [
@@ -499,7 +500,8 @@ def links_list(
                 "remote_id": x.remote_id,
                 "score": x.score,
                 "status": x.status,
-                "reasons": x.reasons,
+                "reasons": x.reasons_in(lang),
+                "reason_codes": x.reason_codes(),
             }
             for x in links.list_links(session, status=status)
         ]
@@ -513,7 +515,7 @@ def links_list(
             f"{r['score']:.2f}",
             r["local_id"][:8],
             r["remote_id"][:8],
-            "; ".join(r["reasons"]),
+            ("؛ " if lang in RTL else "; ").join(r["reasons"]),
             r["status"],
         )
     out.print(table)

@@ -8,8 +8,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from sarhad.core.api import node, require, responses
+from sarhad.core.api import node, request_language, require, responses
 from sarhad.core.auth import Permission, Principal
+from sarhad.core.i18n import DEFAULT
 from sarhad.incidents import links
 from sarhad.incidents.models import IncidentLink
 
@@ -31,15 +32,18 @@ class LinkIn(BaseModel):
     remote_id: str = Field(min_length=1, max_length=36)
 
 
-def link_json(link: IncidentLink) -> dict[str, Any]:
-    """The API form of a link."""
+def link_json(link: IncidentLink, lang: str = DEFAULT) -> dict[str, Any]:
+    """The API form of a link: its ``reasons`` worded in ``lang`` (the request's language),
+    ``reason_codes`` beside them (``{"code", "params"}``; ``error.plain`` for the English
+    reasons of a link stored before they were coded)."""
     return {
         "id": link.id,
         "local_id": link.local_id,
         "remote_id": link.remote_id,
         "remote_node_id": link.remote_node_id,
         "score": link.score,
-        "reasons": link.reasons,
+        "reasons": link.reasons_in(lang),
+        "reason_codes": link.reason_codes(),
         "status": link.status,
         "manual": link.manual,
         "decided_by": link.decided_by,
@@ -58,33 +62,38 @@ def list_(
     incident: str | None = None,
 ) -> list[dict[str, Any]]:
     """Links, best first; filter by status or by one incident."""
+    lang = request_language(request)
     with node(request).db.session() as session:
         return [
-            link_json(x) for x in links.list_links(session, status=status, incident_id=incident)
+            link_json(x, lang)
+            for x in links.list_links(session, status=status, incident_id=incident)
         ]
 
 
 @record_router.get("/{incident_id}/links", responses=responses(404, 422))
 def of_incident(request: Request, incident_id: str, _actor: Reader) -> dict[str, Any]:
     """One record's links as the officer decides them: twin, best candidate, alternatives."""
+    lang = request_language(request)
     with node(request).db.session() as session:
         found = links.candidates_of(session, incident_id=incident_id)
         return {
-            "confirmed": [link_json(x) for x in found.confirmed],
-            "best": None if found.best is None else link_json(found.best),
-            "alternatives": [link_json(x) for x in found.alternatives],
-            "rejected": [link_json(x) for x in found.rejected],
+            "confirmed": [link_json(x, lang) for x in found.confirmed],
+            "best": None if found.best is None else link_json(found.best, lang),
+            "alternatives": [link_json(x, lang) for x in found.alternatives],
+            "rejected": [link_json(x, lang) for x in found.rejected],
         }
 
 
 @router.post("", status_code=201, responses=responses(400, 404, 409, 422))
 def create(request: Request, body: LinkIn, actor: Decider) -> dict[str, Any]:
     """Link our record and a partner's by hand as one event (confirmed at once)."""
+    lang = request_language(request)
     with node(request).db.session() as session:
         return link_json(
             links.link_by_hand(
                 session, local_id=body.local_id, remote_id=body.remote_id, actor=actor
-            )
+            ),
+            lang,
         )
 
 
@@ -99,17 +108,20 @@ def decide(
 ) -> dict[str, Any]:
     """Confirm or reject a suggested link, undo a decision, or accept or contest the
     partner's decision on it."""
+    lang = request_language(request)
     with node(request).db.session() as session:
         if decision == "undo":
-            return link_json(links.undo_decision(session, link_id=str(link_id), actor=actor))
+            return link_json(links.undo_decision(session, link_id=str(link_id), actor=actor), lang)
         if decision in ("accept", "contest"):
             return link_json(
                 links.answer_partner(
                     session, link_id=str(link_id), accept=decision == "accept", actor=actor
-                )
+                ),
+                lang,
             )
         return link_json(
             links.decide_link(
                 session, link_id=str(link_id), confirm=decision == "confirm", actor=actor
-            )
+            ),
+            lang,
         )

@@ -17,18 +17,24 @@ from __future__ import annotations
 import bisect
 import math
 import uuid
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from sqlalchemy import ColumnElement, delete, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from sarhad.core.auth import Permission, Principal
 from sarhad.core.db import lock_writes, utcnow
 from sarhad.core.errors import Conflict, FieldError, InvalidInput, NotFound
-from sarhad.core.i18n import Text, message
+from sarhad.core.i18n import Number, Text, define, message, plain
 from sarhad.core.journal import audit, record
+from sarhad.core.labels import word
 from sarhad.incidents.models import Incident, IncidentLink
 from sarhad.incidents.taxonomy import (
     COMMODITY_FAMILIES,
@@ -45,11 +51,16 @@ ENTITY = "incident_link"
 MAX_GAP_HOURS = 36.0
 #: Distance tolerated between the two records' place spans (after each record's radius).
 MAX_GAP_KM = 20.0
-#: Below this score a pair is not proposed at all. MIN_SCORE and ALTERNATIVE_MARGIN were chosen
-#: on bench/links.py histories of seeds 7 and 11; the figures recorded are of seed 18.
+#: Below this score a pair is not proposed at all. MIN_SCORE, BEST_MIN, ALTERNATIVE_MARGIN and
+#: the weights below were chosen on bench/links.py histories of seeds 7 and 11 only; the
+#: figures recorded are of seed 18 and of seeds 1-5, never looked at while choosing.
 MIN_SCORE = 0.6
-#: Alternatives further than this below a record's best candidate are not kept.
-ALTERNATIVE_MARGIN = 0.15
+#: A pair scoring below this is never a record's best candidate (only an alternative).
+BEST_MIN = 0.65
+#: Alternatives further than this below the best candidate of either record are not kept.
+ALTERNATIVE_MARGIN = 0.1
+#: How many steps of links the incident page follows to judge a record's best candidate.
+GROUP_STEPS = 6
 
 #: How far a record placed at each precision may be from its point, in km. The profile has no
 #: district or province shapes, so a radius stands for each: border districts on this line
@@ -148,19 +159,138 @@ class Facts:
         )
 
 
+# Why a pair scored as it did, as the officer reads it: coded messages, stored as
+# ``{"code", "params"}`` in ``incident_links.reasons`` and worded in the reader's language
+# where shown (console, API, CLI). A category or family is a ``Word`` (the code in English, as
+# the reasons always said it; the console's label in Urdu and Persian), a measured figure a
+# ``Number`` (the reader's digits).
+define("links.reason.same_category", "same category {category}")
+define("links.reason.related_categories", "related categories {a} / {b} ({family})")
+define("links.reason.hours_apart", "{hours} h apart")
+define("links.reason.km_apart", "{km} km apart")
+define("links.reason.times_overlap", "times overlap at their precision")
+define("links.reason.places_overlap", "places overlap at their precision")
+define("links.reason.seizures_agree", "seizures agree {agree}")
+define("links.reason.killed_agree", "killed {a} / {b}: agree {agree}")
+define("links.reason.by_hand", "linked by hand")
+define("links.reason.by_partner", "linked by {partner}")
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One reason of a score: its code and params, not yet worded.
+
+    Scoring runs on every candidate pair, most of which are dropped; a ``Text`` words itself
+    in English when made, so the reasons become texts only for the pairs shown or stored.
+    """
+
+    code: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def text(self) -> Text:
+        """The reason as a coded message."""
+        return Text(self.code, self.params)
+
+    def as_json(self) -> dict[str, Any]:
+        """``{"code", "params"}`` as the ``reasons`` column keeps it (see ``i18n.plain``)."""
+        return {"code": self.code, "params": plain(self.params)}
+
+
+BY_HAND = Reason("links.reason.by_hand")
+
+
+def reasons_json(reasons: Iterable[Reason]) -> list[dict[str, Any]]:
+    """Reasons as ``incident_links.reasons`` keeps them: each ``{"code", "params"}``."""
+    return [r.as_json() for r in reasons]
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What a score's reasons say, kept raw: scoring runs on every candidate pair and most are
+    dropped, so the reasons are made (:attr:`Score.why`) only for the pairs shown or stored."""
+
+    category: str
+    other_category: str
+    family: str | None  # the family of two related categories; None: the same category
+    hours: float  # between the two records' times
+    km: float  # between their points
+    times_overlap: bool
+    places_overlap: bool
+    seized: float | None
+    killed: tuple[int, int, float] | None  # each side's count and their agreement
+
+
 @dataclass(frozen=True)
 class Score:
     """A pair's score in [0, 1] and the reasons shown to the officer."""
 
     value: float
-    reasons: tuple[str, ...]
+    evidence: Evidence
+
+    @property
+    def why(self) -> tuple[Reason, ...]:
+        """The reasons, as ``reasons_json`` keeps them."""
+        e = self.evidence
+        if e.family is None:
+            why = [Reason("links.reason.same_category", {"category": word("category", e.category)})]
+        else:
+            a, b = word("category", e.category), word("category", e.other_category)
+            family = word("category_family", e.family)
+            why = [Reason("links.reason.related_categories", {"a": a, "b": b, "family": family})]
+        why.append(Reason("links.reason.hours_apart", {"hours": Number(f"{e.hours:.1f}")}))
+        why.append(Reason("links.reason.km_apart", {"km": Number(f"{e.km:.1f}")}))
+        if e.times_overlap:
+            why.append(Reason("links.reason.times_overlap"))
+        if e.places_overlap:
+            why.append(Reason("links.reason.places_overlap"))
+        if e.seized is not None:
+            why.append(Reason("links.reason.seizures_agree", {"agree": Number(f"{e.seized:.2f}")}))
+        if e.killed is not None:
+            ka, kb, agree = e.killed
+            params = {"a": ka, "b": kb, "agree": Number(f"{agree:.2f}")}
+            why.append(Reason("links.reason.killed_agree", params))
+        return tuple(why)
+
+    @property
+    def reasons(self) -> tuple[Text, ...]:
+        """The reasons as coded messages (each *is* its English wording)."""
+        return tuple(r.text() for r in self.why)
+
+
+#: Weights of the score's parts (they sum to 1; vagueness is a penalty on top). Round
+#: numbers by design, not fitted: what the two records say about the event itself (seizures,
+#: casualties) weighs as much as where and when, since a second seizure at one crossing on
+#: one day is as close in time and place as the partner's report of the first.
+W = {
+    "category": 0.15,
+    "time": 0.1,
+    "place": 0.1,
+    "near_time": 0.1,
+    "near_place": 0.1,
+    "seizures": 0.35,
+    "casualties": 0.1,
+}
+#: Seized quantities within this factor of each other agree fully; at ``QTY_NONE`` apart,
+#: not at all (logarithmic in between): two reports of one seizure differ by a weighing or an
+#: estimate, seldom by a factor of two.
+QTY_FULL, QTY_NONE = 1.25, 3.0
+#: What a record without the evidence (no seizure, no casualty on either side) scores for it:
+#: neither for nor against.
+NEUTRAL = 0.6
+#: Closeness within the spans: hours and km (plus both radii) at which it counts half.
+NEAR_HOURS, NEAR_KM = 6.0, 5.0
+RADIUS_SHARE = 0.2
+#: Penalty for a vague time (two weeks of spans together) and a vague place (400 km of radii).
+VAGUE = 0.05
+#: Same commodity 1, another commodity of one family (heroin / opium) this much.
+COMMODITY_FAMILY = 0.5
 
 
 def _commodity_match(a: str, b: str) -> float:
     if a == b:
         return 1.0
     if any(a in f and b in f for f in COMMODITY_FAMILIES):
-        return 0.6
+        return COMMODITY_FAMILY
     return 0.0
 
 
@@ -172,16 +302,34 @@ def _amount(quantity: float, unit: str) -> tuple[str, float] | None:
     return dim, quantity * factor
 
 
+def quantity_agreement(x: float, y: float) -> float:
+    """1 when two quantities are within ``QTY_FULL`` of each other, 0 at ``QTY_NONE`` apart.
+
+    >>> quantity_agreement(500, 480), quantity_agreement(100, 50), quantity_agreement(90, 10)
+    (1.0, 0.463, 0.0)
+    """
+    hi, lo = max(x, y), min(x, y)
+    if hi <= 0:
+        return 1.0
+    if lo <= 0:
+        return 0.0
+    apart = math.log(hi / lo)
+    full, none = math.log(QTY_FULL), math.log(QTY_NONE)
+    return round(min(1.0, max(0.0, (none - apart) / (none - full))), 3)
+
+
 def seizure_score(
     a: Sequence[tuple[str, float, str]], b: Sequence[tuple[str, float, str]]
 ) -> float | None:
     """How well two lists of seizures agree (None when either side lists none).
 
-    Commodity first (the same 1, one family 0.6, else 0), then the quantities in one base unit:
-    the smaller over the larger, so 480 kg against 0.5 t still agrees well.
+    Commodity (the same 1, one family ``COMMODITY_FAMILY``, else 0) times the agreement of the
+    quantities in one base unit (:func:`quantity_agreement`, 0.5 when not comparable), of
+    which a fifth is granted whatever the quantities: 480 kg against 0.5 t agrees fully,
+    a tenth of it hardly.
 
     >>> seizure_score([("hashish", 0.5, "t")], [("hashish", 480, "kg")])
-    0.976
+    1.0
     >>> seizure_score([("hashish", 500, "kg")], [("diesel", 500, "l")])
     0.0
     """
@@ -195,12 +343,26 @@ def seizure_score(
                 continue
             x, y = _amount(qa, ua), _amount(qb, ub)
             if x is None or y is None or x[0] != y[0]:
-                ratio = 0.5  # not comparable: neither for nor against
+                agree = 0.5  # not comparable: neither for nor against
             else:
-                hi = max(x[1], y[1])
-                ratio = 1.0 if hi <= 0 else min(x[1], y[1]) / hi
-            best = max(best, kind * (0.4 + 0.6 * ratio))
+                agree = quantity_agreement(x[1], y[1])
+            best = max(best, kind * (0.2 + 0.8 * agree))
     return round(best, 3)
+
+
+def casualty_score(a: int, b: int) -> float | None:
+    """How well two casualty counts agree (None when neither reports any).
+
+    Equal counts 1; a difference weighs less the larger the counts (5 against 6 agrees more
+    than 0 against 1), and a side reporting none against five is a real disagreement.
+
+    >>> casualty_score(3, 3), casualty_score(5, 6), casualty_score(0, 5)
+    (1.0, 0.829, 0.138)
+    """
+    if not a and not b:
+        return None
+    apart = abs(a - b) / (1 + 0.2 * max(a, b))
+    return round(1 / (1 + apart**2), 3)
 
 
 def score(a: Facts, b: Facts) -> Score | None:
@@ -208,13 +370,14 @@ def score(a: Facts, b: Facts) -> Score | None:
 
     Time and place compare the spans each record stands for (its own precision), so a
     date-only record 20 h after the other's exact time is as close as one on the same hour;
-    the penalty for vague records is small and only decides between candidates.
+    the penalty for vague records is small and only decides between candidates. What both
+    records say of the event itself (seizures, casualties) weighs as much as time and place.
     """
     family = family_of(a.category)
     if a.category == b.category:
-        cat, why_cat = 1.0, f"same category {a.category}"
+        cat, related = 1.0, None
     elif family is not None and family == family_of(b.category):
-        cat, why_cat = 0.6, f"related categories {a.category} / {b.category} ({family})"
+        cat, related = 0.6, family
     else:
         return None
     sa, sb = time_span(a.occurred_at, a.date_precision), time_span(b.occurred_at, b.date_precision)
@@ -236,33 +399,33 @@ def score(a: Facts, b: Facts) -> Score | None:
     vague_p = min(1.0, (ra + rb) / 400.0)
     # Within the spans, closeness still counts (two seizures at one crossing on one day).
     mid_h = abs((a.occurred_at - b.occurred_at).total_seconds()) / 3600
-    near_t = 1.0 / (1.0 + mid_h / 6.0) if not vague_t else 0.5
-    near_p = 1.0 / (1.0 + km / (5.0 + ra + rb))
+    near_t = 1.0 / (1.0 + mid_h / NEAR_HOURS) if not vague_t else 0.5
+    near_p = 1.0 / (1.0 + km / (NEAR_KM + RADIUS_SHARE * (ra + rb)))
     seized = seizure_score(a.seizures, b.seizures)
-    if seized is None:
-        s, why_s = 0.6, None
-    else:
-        s, why_s = seized, f"seizures agree {seized:.2f}"
-    k = min(a.killed, b.killed) / max(a.killed, b.killed) if a.killed and b.killed else 0.6
+    s = NEUTRAL if seized is None else seized
+    hurt = casualty_score(a.killed, b.killed)
+    k = NEUTRAL if hurt is None else hurt
     value = (
-        0.15 * t
-        + 0.15 * p
-        + 0.15 * near_t
-        + 0.15 * near_p
-        + 0.15 * cat
-        + 0.2 * s
-        + 0.05 * k
-        - 0.05 * vague_t
-        - 0.05 * vague_p
+        W["time"] * t
+        + W["place"] * p
+        + W["near_time"] * near_t
+        + W["near_place"] * near_p
+        + W["category"] * cat
+        + W["seizures"] * s
+        + W["casualties"] * k
+    ) / sum(W.values()) - VAGUE * (vague_t + vague_p)
+    evidence = Evidence(
+        category=a.category,
+        other_category=b.category,
+        family=related,
+        hours=mid_h,
+        km=km,
+        times_overlap=hours == 0 and (a.date_precision != "exact" or b.date_precision != "exact"),
+        places_overlap=gap_km == 0 and km > 1,
+        seized=seized,
+        killed=None if hurt is None else (a.killed, b.killed, hurt),
     )
-    reasons = [why_cat, f"{mid_h:.1f} h apart", f"{km:.1f} km apart"]
-    if hours == 0 and (a.date_precision != "exact" or b.date_precision != "exact"):
-        reasons.append("times overlap at their precision")
-    if gap_km == 0 and km > 1:
-        reasons.append("places overlap at their precision")
-    if why_s:
-        reasons.append(why_s)
-    return Score(round(max(0.0, min(1.0, value)), 3), tuple(reasons))
+    return Score(round(max(0.0, min(1.0, value)), 3), evidence)
 
 
 # -- proposing ---------------------------------------------------------------------------------
@@ -302,9 +465,11 @@ def propose(
     """(Re)score the links of these records against records of the other origin.
 
     The one function every trigger calls: a partner's records arriving (inbox), our own record
-    created, edited or moved along its lifecycle (incidents service). Suggested links of these
-    records are re-scored in place, dropped when the pair no longer fits, and new pairs are
-    added; decided links (confirmed, rejected) are never touched. Returns the links added.
+    created, edited or moved along its lifecycle (incidents service), a decision confirmed or
+    undone. The open suggestions around these records are chosen again (:func:`select_pairs`
+    over the records and their candidates' own candidates): re-scored in place, dropped when
+    the pair no longer fits or is no longer worth showing, and new pairs added; decided links
+    (confirmed, rejected) and links made by hand are never touched. Returns the links added.
     The caller holds the write lock. ``rows``: those of these records the caller has just
     stored, as stored (their columns and ``seizures``): they are not read back (the inbox
     hands a page's new rows; reading them back through the ORM cost a tenth of an ingest).
@@ -312,6 +477,14 @@ def propose(
     rows = _given_or_loaded(session, incident_ids, rows)
     if not rows:
         return []
+    return _settle(session, rows)
+
+
+def _score_rows(
+    session: Session, rows: Sequence[Incident]
+) -> tuple[dict[tuple[str, str], Score], list[Incident]]:
+    """Pairs (ours, theirs) of these records scoring at least ``MIN_SCORE``, and the
+    candidates read."""
     scored: dict[tuple[str, str], Score] = {}
     candidates: list[Incident] = []
     for received in (True, False):
@@ -333,31 +506,74 @@ def propose(
                 if got is not None and got.value >= MIN_SCORE:
                     local, remote = (other, row) if received else (row, other)
                     scored[(local.id, remote.id)] = got
-    mentioned = {r.id for r in rows}
-    existing = {
-        (x.local_id, x.remote_id): x
-        for x in session.scalars(
+    return scored, candidates
+
+
+def _settle(
+    session: Session, rows: Sequence[Incident], *, keep: str | None = None
+) -> list[IncidentLink]:
+    """Choose the suggestions around ``rows`` again and store the choice (see :func:`propose`).
+
+    The records changed are ``rows`` and their candidates; those candidates' own candidates are
+    scored too, so that a partner record better matched to another of our records is seen as
+    such whichever record triggered. Links of the records at the edge are read as stored.
+    """
+    scored, found = _score_rows(session, rows)
+
+    zone = {r.id for r in rows}
+    nearby = [c for c in {c.id: c for c in found}.values() if c.id not in zone]
+    more, further = _score_rows(session, nearby)
+    scored = {**more, **scored}
+    zone |= {c.id for c in nearby}
+    by_id = {r.id: r for r in [*rows, *found, *further]}
+    ends = zone | {x for pair in scored for x in pair}
+    stored = list(
+        session.scalars(
             select(IncidentLink).where(
-                or_(
-                    IncidentLink.local_id.in_(mentioned),
-                    IncidentLink.remote_id.in_(mentioned),
-                )
+                or_(IncidentLink.local_id.in_(ends), IncidentLink.remote_id.in_(ends))
             )
         )
+    )
+    existing = {(x.local_id, x.remote_id): x for x in stored}
+    twinned = {(x.remote_node_id, x.local_id) for x in stored if x.status == "confirmed"} | {
+        x.remote_id for x in stored if x.status == "confirmed"
     }
-    scored = _keep_close_alternatives(scored)
-    by_id = {r.id: r for r in [*rows, *candidates]}
+
+    def pinned(x: IncidentLink) -> bool:
+        """Left as stored: made by hand, holding the partner's decision, kept by the caller, or
+        of a record with a confirmed twin (confirming it answers 409 naming that twin)."""
+        return (
+            x.manual
+            or x.partner_status is not None
+            or x.id == keep
+            or (x.remote_node_id, x.local_id) in twinned
+            or x.remote_id in twinned
+        )
+
+    decided = {k for k, x in existing.items() if x.status != "suggested"}
+    values = {k: v.value for k, v in scored.items() if k not in decided}
+    partner = {k: by_id[k[1]].origin_node_id for k in values}
+    for k, x in existing.items():
+        # Pinned suggestions, and those of records outside the zone, count as stored.
+        if x.status == "suggested" and (pinned(x) or not (set(k) & zone)):
+            values[k], partner[k] = x.score, x.remote_node_id
+    chosen = select_pairs(
+        values, partner=partner, confirmed=[x for x in stored if x.status == "confirmed"]
+    )
     made = []
     for pair, link in existing.items():
-        if link.status != "suggested" or link.manual:
+        if link.status != "suggested" or not set(pair) & zone:
             continue
         got = scored.get(pair)
-        if got is None:
+        if pinned(link):
+            if got is not None and not link.manual:
+                link.score = got.value
+        elif got is None or pair not in chosen:
             session.delete(link)
         else:
-            link.score, link.reasons = got.value, list(got.reasons)
+            link.score, link.reasons = got.value, reasons_json(got.why)
     for (local_id, remote_id), got in sorted(scored.items()):
-        if (local_id, remote_id) in existing:
+        if (local_id, remote_id) in existing or (local_id, remote_id) not in chosen:
             continue
         made.append(
             IncidentLink(
@@ -366,7 +582,7 @@ def propose(
                 remote_id=remote_id,
                 remote_node_id=by_id[remote_id].origin_node_id,
                 score=got.value,
-                reasons=list(got.reasons),
+                reasons=reasons_json(got.why),
                 status="suggested",
                 manual=False,
                 created_at=utcnow(),
@@ -377,17 +593,41 @@ def propose(
     return made
 
 
-def _keep_close_alternatives(scored: dict[tuple[str, str], Score]) -> dict[tuple[str, str], Score]:
-    """Drop a pair far below the best candidate of both its records: noise, not alternatives."""
-    best: dict[str, float] = {}
-    for (a, b), s in scored.items():
-        best[a] = max(best.get(a, 0.0), s.value)
-        best[b] = max(best.get(b, 0.0), s.value)
-    return {
-        (a, b): s
-        for (a, b), s in scored.items()
-        if s.value >= best[a] - ALTERNATIVE_MARGIN or s.value >= best[b] - ALTERNATIVE_MARGIN
-    }
+def select_pairs(
+    scored: Mapping[tuple[str, str], float],
+    *,
+    partner: Mapping[tuple[str, str], str | None] | None = None,
+    confirmed: Iterable[IncidentLink] = (),
+) -> set[tuple[str, str]]:
+    """The (ours, theirs) pairs worth showing: each record's best candidate and the close
+    alternatives, per partner.
+
+    A record with a confirmed twin (``confirmed``) is no longer anyone's candidate. Among the
+    others, the best candidates are the one-to-one matching of :func:`assign` (never below
+    ``BEST_MIN``); another pair is kept as an alternative only when it scores within
+    ``ALTERNATIVE_MARGIN`` of the best candidate of *both* its records (a record without one
+    counts ``BEST_MIN``): a partner record clearly better matched to another record of ours is
+    not shown as a candidate of this one. Pairs below ``MIN_SCORE`` are never shown.
+    """
+    held = {(x.remote_node_id, x.local_id) for x in confirmed} | {x.remote_id for x in confirmed}
+    groups: dict[str | None, dict[tuple[str, str], float]] = {}
+    for (a, b), value in scored.items():
+        p = partner.get((a, b)) if partner else None
+        if value >= MIN_SCORE and (p, a) not in held and b not in held:
+            groups.setdefault(p, {})[(a, b)] = value
+    kept: set[tuple[str, str]] = set()
+    for pairs in groups.values():
+        best = assign(pairs, reserve=BEST_MIN)
+        top: dict[str, float] = {}
+        for a, b in best:
+            top[a] = top[b] = pairs[(a, b)]
+        kept |= best | {
+            (a, b)
+            for (a, b), value in pairs.items()
+            if value >= top.get(a, BEST_MIN) - ALTERNATIVE_MARGIN
+            and value >= top.get(b, BEST_MIN) - ALTERNATIVE_MARGIN
+        }
+    return kept
 
 
 def _candidates(session: Session, rows: list[Incident], *, want_received: bool) -> list[Incident]:
@@ -434,23 +674,66 @@ def list_links(
     return list(session.scalars(q.order_by(IncidentLink.score.desc(), IncidentLink.created_at)))
 
 
-def best_links(links: Sequence[IncidentLink]) -> set[str]:
-    """The ids of the best candidates: each record's top link, one per record on both sides.
+def assign(pairs: Mapping[tuple[str, str], float], *, reserve: float = 0.0) -> set[tuple[str, str]]:
+    """The one-to-one matching of (ours, theirs) pairs that scores most in total.
 
-    Greedy one-to-one by score (confirmed links first, rejected ones never): a record's best
-    candidate is not also another record's best. The rest are alternatives.
+    Each record is matched at most once, and the matching maximises the sum of (score −
+    ``reserve``) over its pairs, so a pair at or below ``reserve`` is never matched. Solved
+    exactly per connected group of candidates with scipy's Hungarian algorithm
+    (``linear_sum_assignment``) rather than greedily: at a busy crossing taking the single
+    highest pair first can leave both records' true twins unmatched.
     """
-    taken: set[str] = set()
-    best: set[str] = set()
-    order = sorted(
-        (x for x in links if x.status != "rejected"),
-        key=lambda x: (x.status != "confirmed", -x.score, x.local_id, x.remote_id),
+    if not pairs:
+        return set()
+    lefts = sorted({a for a, _ in pairs})
+    rights = sorted({b for _, b in pairs})
+    li = {a: i for i, a in enumerate(lefts)}
+    ri = {b: i for i, b in enumerate(rights)}
+    rows = np.array([li[a] for a, _ in pairs])
+    cols = np.array([ri[b] for _, b in pairs])
+    n = len(lefts)
+    graph = coo_matrix(
+        (np.ones(len(rows)), (rows, cols + n)), shape=(n + len(rights), n + len(rights))
     )
-    for x in order:
-        if x.local_id in taken or x.remote_id in taken:
+    _, group = connected_components(graph, directed=False)
+    members: dict[int, list[tuple[str, str]]] = {}
+    for pair in sorted(pairs):
+        members.setdefault(int(group[li[pair[0]]]), []).append(pair)
+    chosen: set[tuple[str, str]] = set()
+    for found in members.values():
+        ls = sorted({a for a, _ in found})
+        rs = sorted({b for _, b in found})
+        at_l, at_r = {a: i for i, a in enumerate(ls)}, {b: j for j, b in enumerate(rs)}
+        gain = np.zeros((len(ls), len(rs)))
+        for a, b in found:
+            gain[at_l[a], at_r[b]] = max(0.0, pairs[(a, b)] - reserve)
+        for i, j in zip(*linear_sum_assignment(gain, maximize=True), strict=True):
+            if gain[i, j] > 0:
+                chosen.add((ls[i], rs[j]))
+    return chosen
+
+
+def best_links(links: Sequence[IncidentLink]) -> set[str]:
+    """The ids of the best candidates: one per record on both sides and per partner.
+
+    Confirmed links hold their records; among the suggestions of the other records the best
+    candidates are the one-to-one matching that scores most in total (:func:`assign`),
+    pairs below ``BEST_MIN`` never being one. The rest are alternatives; rejected links never
+    count.
+    """
+    best = {x.id for x in links if x.status == "confirmed"}
+    held = {(getattr(x, "remote_node_id", None), x.local_id) for x in links if x.id in best} | {
+        x.remote_id for x in links if x.id in best
+    }
+    by_partner: dict[str | None, dict[tuple[str, str], IncidentLink]] = {}
+    for x in links:
+        partner = getattr(x, "remote_node_id", None)
+        if x.status != "suggested" or (partner, x.local_id) in held or x.remote_id in held:
             continue
-        taken |= {x.local_id, x.remote_id}
-        best.add(x.id)
+        by_partner.setdefault(partner, {})[(x.local_id, x.remote_id)] = x
+    for found in by_partner.values():
+        chosen = assign({k: x.score for k, x in found.items()}, reserve=BEST_MIN)
+        best |= {found[k].id for k in chosen}
     return best
 
 
@@ -472,17 +755,23 @@ def candidates_of(session: Session, *, incident_id: str) -> Candidates:
             hint=message("links.no_incident.hint", "list incidents to find its id"),
         )
     mine = list_links(session, incident_id=incident_id)
-    others = {x.local_id if x.remote_id == incident_id else x.remote_id for x in mine}
-    # The best candidate is judged among every link of the records involved, so that a
-    # partner record already better matched elsewhere is shown as an alternative here.
-    around = list(
-        session.scalars(
+    # The best candidate is judged over the whole group of records linked to this one (a few
+    # steps at most), so that a partner record better matched elsewhere is an alternative here.
+    around = {x.id: x for x in mine}
+    seen, reach = {incident_id}, {x for link in mine for x in (link.local_id, link.remote_id)}
+    for _ in range(GROUP_STEPS):
+        reach -= seen
+        if not reach:
+            break
+        seen |= reach
+        found = session.scalars(
             select(IncidentLink).where(
-                or_(IncidentLink.local_id.in_(others), IncidentLink.remote_id.in_(others))
+                or_(IncidentLink.local_id.in_(reach), IncidentLink.remote_id.in_(reach))
             )
-        )
-    )
-    top = best_links(list({x.id: x for x in [*mine, *around]}.values()))
+        ).all()
+        around |= {x.id: x for x in found}
+        reach = {x for link in found for x in (link.local_id, link.remote_id)}
+    top = best_links(list(around.values()))
     confirmed = [x for x in mine if x.status == "confirmed"]
     suggested = [x for x in mine if x.status == "suggested"]
     best = next((x for x in suggested if x.id in top), None) if not confirmed else None
@@ -528,6 +817,12 @@ def _twin_conflict(session: Session, link: IncidentLink) -> None:
         )
 
 
+def _resettle(session: Session, link: IncidentLink, *, keep: str | None = None) -> None:
+    """After a decision, choose the suggestions around its two records again: a confirmed
+    twin is no longer anyone else's candidate, and an undone or rejected one frees them."""
+    _settle(session, _load(session, [Incident.id.in_([link.local_id, link.remote_id])]), keep=keep)
+
+
 def _journal(session: Session, link: IncidentLink, *, actor: str, op: str) -> None:
     _agree(link)
     link.version = (link.version or 0) + 1
@@ -559,7 +854,7 @@ def decide_link(session: Session, *, link_id: str, confirm: bool, actor: Princip
                 "links.decided_already",
                 "link {link} was already {status}",
                 link=link_id,
-                status=link.status,
+                status=word("link_status", link.status),
             ),
             hint=_undo_first(link_id),
         )
@@ -568,6 +863,7 @@ def decide_link(session: Session, *, link_id: str, confirm: bool, actor: Princip
     link.status = "confirmed" if confirm else "rejected"
     link.decided_by, link.decided_at = actor.username, utcnow()
     _journal(session, link, actor=actor.username, op=link.status)
+    _resettle(session, link)
     return link
 
 
@@ -588,6 +884,7 @@ def undo_decision(session: Session, *, link_id: str, actor: Principal) -> Incide
     link.status = "suggested"
     link.decided_by, link.decided_at = actor.username, utcnow()
     _journal(session, link, actor=actor.username, op="undone")
+    _resettle(session, link, keep=link.id)
     return link
 
 
@@ -640,7 +937,7 @@ def link_by_hand(
             remote_id=b.id,
             remote_node_id=b.origin_node_id,
             score=got.value if got else 0.0,
-            reasons=["linked by hand", *(got.reasons if got else ())],
+            reasons=reasons_json([BY_HAND, *(got.why if got else ())]),
             status="suggested",
             manual=True,
             created_at=utcnow(),
@@ -654,7 +951,7 @@ def link_by_hand(
                 "incident {a} and {b} are already {status}: link {link}",
                 a=a.id,
                 b=b.id,
-                status=link.status,
+                status=word("link_status", link.status),
                 link=link.id,
             ),
             hint=_undo_first(link.id),
@@ -664,6 +961,7 @@ def link_by_hand(
     link.manual = True
     link.decided_by, link.decided_at = actor.username, utcnow()
     _journal(session, link, actor=actor.username, op="linked")
+    _resettle(session, link)
     return link
 
 
@@ -740,7 +1038,12 @@ def receive_decision(
             remote_id=theirs_id,
             remote_node_id=partner_node_id,
             score=got.value if got else 0.0,
-            reasons=[f"linked by {partner_name}", *(got.reasons if got else ())],
+            reasons=reasons_json(
+                [
+                    Reason("links.reason.by_partner", {"partner": partner_name}),
+                    *(got.why if got else ()),
+                ]
+            ),
             status="suggested",
             manual=False,
             version=0,
@@ -789,7 +1092,12 @@ def answer_partner(
     target = same if accept else ("rejected" if same == "confirmed" else "confirmed")
     if link.status == target:
         raise Conflict(
-            message("links.already", "link {link} is already {status}", link=link_id, status=target)
+            message(
+                "links.already",
+                "link {link} is already {status}",
+                link=link_id,
+                status=word("link_status", target),
+            )
         )
     if target == "confirmed":
         _twin_conflict(session, link)
@@ -797,6 +1105,7 @@ def answer_partner(
     link.decided_by, link.decided_at = actor.username, utcnow()
     _agree(link)
     _journal(session, link, actor=actor.username, op="accepted" if accept else "contested")
+    _resettle(session, link)
     return link
 
 

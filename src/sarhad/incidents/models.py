@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql import text
 
+from sarhad.core import i18n
 from sarhad.core.db import Base, BigKey, UTCDateTime
 
 
@@ -159,7 +160,10 @@ class IncidentLink(Base):
     # The partner node whose record remote_id is (its origin_node_id): one twin per partner.
     remote_node_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     score: Mapped[float] = mapped_column(Float)
-    reasons: Mapped[list[str]] = mapped_column(JSON)
+    #: Why the pair scored as it did: each a coded message ``{"code", "params"}``
+    #: (incidents.links.Reason), worded when shown; a link stored before the reasons were
+    #: coded keeps plain English strings, shown as written.
+    reasons: Mapped[list[Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(12), index=True)  # suggested/confirmed/rejected
     manual: Mapped[bool] = mapped_column(Boolean, default=False)  # made by hand, not proposed
     version: Mapped[int] = mapped_column(Integer, default=0)  # each decision is a new version
@@ -170,3 +174,26 @@ class IncidentLink(Base):
     partner_status: Mapped[str | None] = mapped_column(String(12), nullable=True)
     partner_decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     agreement: Mapped[str | None] = mapped_column(String(12), nullable=True)  # accepted/contested
+
+    def reason_texts(self) -> list[i18n.Text | str]:
+        """The reasons as coded messages; a plain string (a link stored before the reasons
+        were coded) stays as written, in English. Anything else is shown as its text."""
+        out: list[i18n.Text | str] = []
+        for r in self.reasons or []:
+            coded = i18n.from_json(r) if isinstance(r, dict) else None
+            out.append(coded if coded is not None else str(r))
+        return out
+
+    def reasons_in(self, lang: str) -> list[str]:
+        """The reasons worded in ``lang`` (plain English strings of older links as written)."""
+        return [i18n.say(r, lang) for r in self.reason_texts()]
+
+    def reason_codes(self) -> list[dict[str, Any]]:
+        """The reasons as ``{"code", "params"}``; a plain string of an older link is
+        ``error.plain`` with its text (as the sharing preview's ``reason_codes`` do)."""
+        return [
+            r.as_json()
+            if isinstance(r, i18n.Text)
+            else {"code": "error.plain", "params": {"text": r}}
+            for r in self.reason_texts()
+        ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 
 import pysbd
 
@@ -121,7 +121,11 @@ _TRIGGERS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"\b(?:cross-border (?:fire|firing|shelling|attack)|"
             r"(?<!unexploded )mortar (?:shells?|rounds?)|"
-            r"fired (?:from|across) (?:across )?the border|"
+            r"fired (?:from|across) (?:across )?the (?:iranian |pakistani |afghan )?border|"
+            r"from across the (?:iranian |pakistani |afghan )border|"
+            # "killed by Iranian border guards", "firing by Iranian forces"
+            r"(?:killed|shot|shot dead|injured|wounded|fired (?:on|at|upon)|firing|fire|shooting) "
+            r"by (?:the )?(?:iranian|pakistani) (?:border guards?|guards|forces|troops|soldiers)|"
             r"(?:fired|fire|gunfire|firing|shelling|shots) from across the border|"
             r"mortar shells? (?:fired|landed)|"
             r"under fire (?:\w+ ){0,3}(?:near|along|across|on) the (?:maritime )?border|"
@@ -240,7 +244,7 @@ _COMMODITIES: list[tuple[str, str, re.Pattern[str]]] = [
     (
         "smuggling_fuel",
         "other_fuel",
-        re.compile(r"\b(?:fuel|(?<!cooking )(?<!edible )oil|lpg)\b", re.I),
+        re.compile(r"\b(?:fuel(?! tanks?\b)|(?<!cooking )(?<!edible )oil|lpg)\b", re.I),
     ),
     (
         "smuggling_weapons",
@@ -281,7 +285,14 @@ _COMMODITIES: list[tuple[str, str, re.Pattern[str]]] = [
 ]
 
 _CROSSING_ACTIONS: list[tuple[str, re.Pattern[str]]] = [
-    ("inaugurated", re.compile(r"\binaugurat(?:ed|es|ing)\b", re.I)),
+    (
+        "inaugurated",
+        re.compile(
+            r"\binaugurat(?:ed|es|ing)\b|\b(?:officially|formally) opened\b|"
+            r"\bopened for the first time\b",
+            re.I,
+        ),
+    ),
     ("reopened", re.compile(r"\b(?:reopen\w*|re-open\w*|resum\w*|restored)\b", re.I)),
     # "remained closed" is a state, not the act of closing
     (
@@ -428,9 +439,17 @@ _FILL = rf"(?: (?!(?:{NUMBER}|and|or)\b)[\w'-]+)"
 _COUNT_BEFORE = re.compile(
     rf"\b(?:(?P<q>{_Q}) )?(?P<n>{NUMBER})"
     rf"{_FILL}{{0,4}}? (?P<p>{_PARTY})\b"
-    rf"(?:,? (?:including [^,.]+,? )?(?:who )?(?:{_AUX})(?: also| reportedly| allegedly| later)?"
+    # "Two suspects, residents of Nokkundi, were arrested", "..., aged 19 and 26, were killed"
+    rf"(?:(?:,? including [^,.]+,?|, [^,.;]{{1,40}},)? (?:who )?(?:{_AUX})"
+    rf"(?: also| reportedly| allegedly| later)?"
     rf"|,? (?:who|that) [^.;]{{0,60}}? (?:{_AUX})(?: also| reportedly| allegedly| later)?)?"
     rf"(?: \w+ly)? (?P<k>{_KIND})\b",
+    re.I,
+)
+# "between three and five terrorists were killed": low 3, best 3 (as ACLED), high 5
+_COUNT_RANGE = re.compile(
+    rf"\bbetween (?P<n>{NUMBER}) and (?P<n2>{NUMBER}){_FILL}{{0,3}}? (?P<p>{_PARTY})\b"
+    rf"(?: (?:{_AUX}))?(?: also| reportedly)?(?: \w+ly)? (?P<k>{_KIND})\b",
     re.I,
 )
 # "two soldiers and three militants were killed": two counts, one verb
@@ -443,7 +462,7 @@ _COUNT_PAIR = re.compile(
 # "<kind>(ing) <qualifier> <number> <up to 3 words> <party>"
 _COUNT_AFTER = re.compile(
     # "injuring a woman and two children", "wounded his two sons": the number written counts
-    rf"\b(?P<k>{_KIND}) (?:an? [\w'-]+,? and )?(?:(?:his|her|their|its) )?"
+    rf"\b(?P<k>{_KIND}) (?:an? [\w'-]+,? and )?(?:(?:his|her|their|its|all) )?"
     rf"(?:(?P<q>{_Q}) )?(?P<n>{NUMBER}){_FILL}{{0,3}}? (?P<p>{_PARTY})\b"
     rf"(?: and (?:(?P<q2>{_Q}) )?(?P<n2>{NUMBER}){_FILL}{{0,3}}? (?P<p2>{_PARTY})\b)?",
     re.I,
@@ -471,14 +490,57 @@ _UNITS: list[tuple[str, str, float]] = [
     ("l", r"litres|liters|litre|liter|ltrs?|l", 1.0),
     (
         "items",
-        r"vehicles|pickups|cars|trucks|boats|rifles|weapons|pistols|kalashnikovs|guns|"
+        r"vehicles|pick-?ups|cars|trucks|boats|speedboats|suvs|jeeps|motorcycles|motorbikes|"
+        r"tankers|rifles|weapons|pistols|kalashnikovs|guns|launchers|"
         r"(?:hand )?grenades|detonators",
         1.0,
     ),
     ("rounds", r"rounds|cartridges|bullets", 1.0),
 ]
 _UNIT = "|".join(p for _, p, _ in _UNITS)
-_QUANTITY = re.compile(rf"\b(?P<n>{NUMBER})(?:[ -]| of )?(?P<u>{_UNIT})\b", re.I)
+_ITEMS = next(p for u, p, _ in _UNITS if u == "items")
+_QUANTITY = re.compile(
+    rf"\b(?P<n>{NUMBER})(?:[ -]| of )?(?P<u>{_UNIT})\b"
+    # "five pick-up trucks", "14 Kalashnikov rifles", "35 non-custom-paid vehicles": counted
+    # things may carry up to two words between the number and the noun
+    rf"|\b(?P<n2>{NUMBER})(?: (?!(?:{NUMBER}|and|or|of)\b)[\w-]+){{1,2}} (?P<u2>{_ITEMS})\b",
+    re.I,
+)
+_VEHICLE_WORDS = (
+    "vehicles",
+    "pickups",
+    "pick-ups",
+    "cars",
+    "trucks",
+    "boats",
+    "speedboats",
+    "suvs",
+    "jeeps",
+    "motorcycles",
+    "motorbikes",
+    "tankers",
+)
+#: A tally of many operations ("1,400 kg had been seized since March", "in May alone"): its
+#: quantities are not this event's seizure.
+_TALLY = re.compile(
+    r"\b(?:since (?:the (?:start|beginning) of |last )?(?:january|february|march|april|may|june|"
+    r"july|august|september|october|november|december|\d{4}|the start|the beginning)|"
+    r"in (?:january|february|march|april|may|june|july|august|september|october|november|"
+    r"december) alone|in the (?:past|last) (?:\w+ )?(?:hours|days|"
+    r"weeks|months|years)|in (?:(?:two|three|four|five|several|various|\d+) )?(?:separate )?"
+    r"operations)\b",
+    re.I,
+)
+#: "3,240 kg of opium and hashish", "petrol and diesel": a mixture of one kind of commodity.
+_MIXED = re.compile(r"^(?:of )?(?:[\w-]+ ){0,2}?(?P<a>[\w-]+) (?:and|or|&) (?P<b>[\w-]+)\b", re.I)
+_OTHER_OF = {"smuggling_narcotics": "other_narcotics", "smuggling_fuel": "other_fuel"}
+#: Goods counted by value: "worth Rs30 million", "worth 40 billion rials", "valued at $2,000".
+_MONEY = re.compile(
+    rf"\b(?:worth|valued at|value of)(?: (?:about|around|over|more than|nearly|some))? "
+    rf"(?:(?P<rs>rs\.? ?|pkr ?)(?P<n>{NUMBER})(?P<s> ?(?:million|billion|m|bn))?\b|"
+    rf"(?P<n2>{NUMBER})(?P<s2> (?:million|billion))? (?P<cur>rials|rupees|dollars)\b)",
+    re.I,
+)
 
 
 @cache
@@ -535,6 +597,7 @@ _BY_FIGHTERS = re.compile(
 _ILLEGAL = [p for c, p in _TRIGGERS if c == "illegal_crossing"][-1]
 
 
+@lru_cache(maxsize=4096)  # _clauses and extract ask about the same sentences
 def _category(sentence: str) -> tuple[str, re.Match[str]] | None:
     for category, pattern in _TRIGGERS:
         m = _search(pattern, sentence)
@@ -556,12 +619,26 @@ def _category(sentence: str) -> tuple[str, re.Match[str]] | None:
             if named and set(named) == {_VEHICLES_ONLY} and _ILLEGAL.search(sentence):
                 continue
             if named:
-                return named[0][0], m
+                # the commodity the sentence names first (vehicles only when nothing else is):
+                # "foiled a bid to smuggle weapons ... hidden in a truck's fuel tank"
+                return _first_commodity(sentence)[0], m
             continue
         return category, m
     return None
 
 
+def _first_commodity(sentence: str) -> tuple[str, str]:
+    """(category, commodity) of the commodity named first; vehicles only when alone."""
+    named = [
+        (com == "vehicles", m.start(), cat, com)
+        for cat, com, cp in _COMMODITIES
+        if (m := cp.search(sentence))
+    ]
+    _, _, cat, com = min(named)
+    return cat, com
+
+
+@lru_cache(maxsize=4096)  # _clauses and extract ask about the same sentences
 def _crossing(sentence: str) -> tuple[str, str | None, re.Match[str]] | None:
     if not _CROSSING_NOUN.search(sentence) and not (
         _CROSSING_WEAK.search(sentence) and _CROSSING_PLACE.search(sentence)
@@ -651,6 +728,11 @@ def _counts(sentence: str, span: Span, category: str | None = None) -> list[Coun
                 c.party = "assailants"
             found.setdefault((c.party, c.kind), c)
 
+    for m in _COUNT_RANGE.finditer(sentence):
+        low, high = _number(m.group("n")), _number(m.group("n2"))
+        if low is not None and high is not None and 0 < low < high <= 10_000:
+            party = _party(m.group("p"), sentence[m.start() : m.end() + 30], category)
+            keep(Count(party, _kind(m.group("k")), low, low, high, None, span))
     for pattern in (_COUNT_PAIR, _COUNT_BEFORE, _COUNT_AFTER, _CUSTODY):
         for m in pattern.finditer(sentence):
             party = _party(m.group("p"), sentence[m.start() : m.end() + 30], category)
@@ -684,18 +766,21 @@ def _counts(sentence: str, span: Span, category: str | None = None) -> list[Coun
 
 def _seizures(sentence: str, span: Span, category: str | None) -> list[Seized]:
     out: list[Seized] = []
-    for m in _QUANTITY.finditer(sentence):
-        qty = parse_number(m.group("n"))
+    if _TALLY.search(sentence):
+        return out
+    for q in _QUANTITY.finditer(sentence):
+        n_text, u_text = (q.group("n"), q.group("u")) if q.group("n") else (q["n2"], q["u2"])
+        qty = parse_number(n_text)
         if qty is None or qty <= 0:
             continue
-        unit = next(u for u, rx in _WHOLE["unit"] if rx.fullmatch(m.group("u")))
-        tail = sentence[m.end() : m.end() + 60]
+        unit = next(u for u, rx in _WHOLE["unit"] if rx.fullmatch(u_text))
+        tail = sentence[q.end() : q.end() + 60]
         commodity = None
         if unit == "items":
-            word = m.group("u").lower()
+            word = u_text.lower()
             commodity = (
                 "vehicles"
-                if word in ("vehicles", "pickups", "cars", "trucks", "boats")
+                if word in _VEHICLE_WORDS
                 else "explosives"
                 if word.endswith(("grenades", "detonators"))
                 else "firearms"
@@ -706,14 +791,54 @@ def _seizures(sentence: str, span: Span, category: str | None) -> list[Seized]:
             # the commodity named first after the quantity ("1.8 tonnes of opium and 350 kg of
             # hashish": opium, then hashish)
             named = [
-                (m.start(), com)
+                (m.start(), cat, com)
                 for cat, com, cp in _COMMODITIES
                 if (category is None or cat == category) and (m := cp.search(tail))
             ]
-            commodity = min(named)[1] if named else None
+            if named:
+                _, cat, commodity = min(named)
+                commodity = _mixture(tail, cat) or commodity
+        if commodity == "vehicles" and (
+            category is None  # the vehicles of a clash or of migrants are not a seizure
+            or not _SEIZE_RX.search(sentence)  # "signalled two pick-ups to stop"
+        ):
+            continue
+        if sentence[max(0, q.start() - 10) : q.start()].lower().endswith("including "):
+            continue  # "35 vehicles, including 20 pick-ups": a part of a quantity already read
         if commodity is not None:
             out.append(Seized(commodity, qty, unit, span))
+    if category == "smuggling_goods":
+        for m in _MONEY.finditer(sentence):
+            money = _money(m)
+            if money is not None:
+                out.append(Seized("goods", money[0], money[1], span))
     return out
+
+
+def _mixture(tail: str, category: str) -> str | None:
+    """``other_narcotics`` for "of opium and hashish", ``other_fuel`` for "petrol and diesel"."""
+    mixed = _MIXED.match(tail.strip())
+    if category not in _OTHER_OF or not mixed:
+        return None
+    kinds = {
+        com
+        for cat, com, cp in _COMMODITIES
+        for word in (mixed.group("a"), mixed.group("b"))
+        if cat == category and cp.fullmatch(word)
+    }
+    return _OTHER_OF[category] if len(kinds) == 2 else None
+
+
+def _money(m: re.Match[str]) -> tuple[float, str] | None:
+    n_text = m.group("n") or m.group("n2")
+    value = parse_number(n_text)
+    if value is None:
+        return None
+    scale = (m.group("s") or m.group("s2") or "").strip().lower()
+    value *= {"million": 1e6, "m": 1e6, "billion": 1e9, "bn": 1e9}.get(scale, 1)
+    cur = (m.group("cur") or "").lower()
+    unit = {"rials": "IRR", "dollars": "USD"}.get(cur, "PKR")
+    return value, unit
 
 
 def _vetoed(sentence: str, trigger_at: int, *, crossing: bool) -> bool:
@@ -739,10 +864,21 @@ def extract(text: str, *, published: date, title: str = "") -> list[Event]:
     inherits: set[int] = set()  # events that take the date and place of the one before
     current: Event | None = None
     lead: list[Span] = []
-    for span in sentences(text):
+    for span in _clauses(text, published):
         s = text[span.start : span.end]
         crossing = _crossing(s)
         hit = _category(s)
+        if (
+            hit is None
+            and crossing is None
+            and current is not None
+            and current.category in ("armed_attack", "explosion_ied")
+            and (answer := _RESPONSE.search(s)) is not None
+            and _OUTCOME.search(s) is not None
+        ):
+            # "One attacker was killed in retaliatory fire": no trigger word of its own, but
+            # the troops' answer with its own outcome (taken as armed_clash below)
+            hit = ("armed_clash", answer)
         at = (
             min(m.start() for m in [*(x[-1] for x in (crossing, hit) if x)])
             if hit or crossing
@@ -773,6 +909,17 @@ def extract(text: str, *, published: date, title: str = "") -> list[Event]:
             if response:
                 kind, key = "incident", "armed_clash"
                 hit = ("armed_clash", _RESPONSE.search(s))  # type: ignore[assignment]
+            elif (
+                hit is not None
+                and hit[0] == "armed_clash"
+                and _FIGHT.search(s) is not None
+                and current is not None
+                and current.category in ("armed_attack", "explosion_ied")
+                and any(c.party == "assailants" and c.kind != "injured" for c in _counts(s, span))
+            ):
+                # "The security forces killed one of the attackers in the exchange of fire":
+                # the troops' answer that kills or captures attackers is its own act
+                response = True
             new = (
                 current is None
                 or response
@@ -781,8 +928,21 @@ def extract(text: str, *, published: date, title: str = "") -> list[Event]:
                 or (
                     key != (current.category if kind == "incident" else current.action)
                     and find_when(s, published=published, previous=None) is not None
+                    # "The attack took place late on Sunday": the act already reported
+                    and not (hit is not None and _DEFINITE.search(s[: hit[1].start()]))
                 )
             )
+            same = next(
+                (
+                    e
+                    for e in events
+                    if kind == "crossing" and e.kind == "crossing" and e.action == key
+                ),
+                None,
+            )
+            if new and same is not None and not _NEW_EVENT.search(s):
+                # "the crossing would stay closed": the closure the article already reports
+                current, new = same, False
             if new:
                 current = Event(kind=kind)
                 if not events:  # the sentences before the first event set its scene
@@ -821,7 +981,18 @@ def extract(text: str, *, published: date, title: str = "") -> list[Event]:
             where = filed[0]
             event.place, event.place_name = where.place, text[where.start : where.end]
             event.place_span = Span(where.start, where.end)
+        if event.place is None and previous is not None and previous.place is not None:
+            # "a firing incident in which a man was killed": where the article's last act was
+            event.place, event.place_name = previous.place, previous.place_name
+            event.place_span = previous.place_span
         if i in inherits and previous is not None:
+            first = event.sentences[event.lead] if event.sentences else None
+            own = first is not None and (
+                find_when(text[first.start : first.end], published=published, previous=None)
+                is not None
+            )
+            if not own:  # the answer happens when the attack did, not on a later search's day
+                event.date = None
             if event.date is None:
                 event.date, event.date_precision = previous.date, previous.date_precision
                 event.date_span = previous.date_span
@@ -832,7 +1003,49 @@ def extract(text: str, *, published: date, title: str = "") -> list[Event]:
     return events
 
 
+_FIGHT = re.compile(
+    r"\b(?:exchange of fire|exchanged fire|gunfight|gun battle|firefight|shoot-?out|clash\w*|"
+    r"encounter)\b",
+    re.I,
+)
+#: "The attack", "the blast": a definite reference to an act the article already reports.
+_DEFINITE = re.compile(
+    r"(?:^|\b(?:the|this|that|sunday's|monday's|tuesday's|wednesday's|"
+    r"thursday's|friday's|saturday's|yesterday's) )$",
+    re.I,
+)
+
+
+def _clauses(text: str, published: date) -> list[Span]:
+    """The sentences; one that reports a crossing closed "after" an incident with its own
+    time or casualties ("closed on Monday after Iranian forces fired at a group of people a
+    day earlier, killing one person") is read as two: the closure and the incident."""
+    out: list[Span] = []
+    for span in sentences(text):
+        s = text[span.start : span.end]
+        crossing, hit = _crossing(s), _category(s)
+        because = (
+            _AFTER.search(s, crossing[-1].end(), hit[-1].start())
+            if crossing and hit and crossing[-1].start() < hit[-1].start()
+            else None
+        )
+        if because is not None:
+            clause = s[because.start() :]
+            own_time = find_when(clause, published=published, previous=None) is not None
+            if own_time or _counts(clause, span):
+                out += [
+                    Span(span.start, span.start + because.start()),
+                    Span(span.start + because.start(), span.end),
+                ]
+                continue
+        out.append(span)
+    return out
+
+
+_AFTER = re.compile(r"\b(?:(?:a|one|two|three) days? )?(?:after|following|in the wake of)\b", re.I)
 _BECAUSE = re.compile(r"\b(?:after|following|in the wake of|due to|because of|amid|since)\b", re.I)
+_COMPOUND = re.compile(r"\b(\w+(?:[-–]\w+)+) (\w+)")
+_ROUTE = re.compile(r"roads?|railway|rail|highway|track|motorway|route|pipeline|line", re.I)
 #: Provincial capitals: where reports are filed from, not where the event is.
 _CAPITALS = ("Quetta", "Zahedan")
 _LINKED_RX = re.compile(rf"\b(?:{_LINKED})\b", re.I)
@@ -872,7 +1085,32 @@ def _fill(event: Event, text: str, *, published: date, previous: Event | None, s
                 event.seizures.extend(_seizures(s, span, None))
     hits.sort(key=lambda h: h[0])
     # the dateline's town is where the report was filed: the event's place only if none other
-    ranked = [h for h in hits if h[0] >= skip] + [h for h in hits if h[0] < skip]
+    # a provincial capital in the dateline is never the event's place (see extract)
+    hits = [h for h in hits if not (h[0] < skip and h[2].name in _CAPITALS)]
+
+    def _route(h: tuple[int, int, Place]) -> bool:
+        """ "the Quetta-Taftan railway", "the Panjgur-Chedgi road": an end of a route (a
+        crossing named by both its towns, "the Gabd-Rimdan crossing", is a place)."""
+        window = _COMPOUND.finditer(text, max(0, h[0] - 40), min(len(text), h[1] + 40))
+        return any(
+            m.start(1) <= h[0] and h[1] <= m.end(1) and _ROUTE.fullmatch(m.group(2)) for m in window
+        )
+
+    def _sentence(h: tuple[int, int, Place]) -> Span | None:
+        return next((sp for sp in event.sentences if sp.start <= h[0] < sp.end), None)
+
+    # an end of a route yields to another place its sentence names ("near Dalbandin")
+    routes = {
+        h
+        for h in hits
+        if _route(h)
+        and any(o[0] >= skip and not _route(o) and _sentence(o) == _sentence(h) for o in hits)
+    }
+    ranked = (
+        [h for h in hits if h[0] >= skip and h not in routes]
+        + [h for h in hits if h[0] >= skip and h in routes]
+        + [h for h in hits if h[0] < skip]
+    )
     if ranked:
         start, end, place = next((h for h in ranked if h[2].kind != "province"), ranked[0])
         event.place, event.place_name = place, text[start:end]

@@ -76,14 +76,28 @@ def occurs_in(value: float, sentence: str) -> bool:
     False
     >>> occurs_in(1200, "1,200 kg of hashish")
     True
+    >>> occurs_in(30_000_000, "goods worth Rs30 million")
+    True
     """
     for m in re.finditer(NUMBER, sentence, flags=re.IGNORECASE):
         start, end = m.span()
-        # a word inside another word ("tone", "often") is not a number
-        if (start > 0 and sentence[start - 1].isalnum()) or (
+        # a word inside another word ("tone", "often") is not a number; "Rs30" is one
+        glued = start > 1 and sentence[start - 2 : start].lower() == "rs"
+        if (start > 0 and sentence[start - 1].isalnum() and not glued) or (
             end < len(sentence) and sentence[end].isalpha() and not m.group(0)[-1].isdigit()
         ):
             continue
-        if parse_number(m.group(0)) == value:
+        number = parse_number(m.group(0))
+        if number is None:
+            continue
+        if number == value:
+            return True
+        # "Rs30 million", "40 billion rials": the scale word is part of the number as written
+        scale = SCALE.match(sentence, end)
+        if scale and number * SCALES[scale.group(1).lower()] == value:
             return True
     return False
+
+
+SCALES = {"million": 1_000_000, "billion": 1_000_000_000, "m": 1_000_000, "bn": 1_000_000_000}
+SCALE = re.compile(r" ?(million|billion|m|bn)\b", re.I)

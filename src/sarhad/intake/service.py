@@ -25,6 +25,7 @@ from sarhad.core.db import lock_writes, utcnow
 from sarhad.core.errors import Conflict, FieldError, InvalidInput, NotFound, from_validation
 from sarhad.core.i18n import Number, message
 from sarhad.core.journal import record
+from sarhad.core.labels import word
 from sarhad.crossings.declarations import declare
 from sarhad.crossings.places import places as crossing_places
 from sarhad.crossings.ports import CrossingPorts
@@ -537,7 +538,7 @@ def declaration(
                 message(
                     "news.crossing_other_side",
                     "the article reports the {side} side's gate; each side declares its own",
-                    side=row.side,
+                    side=word("side", row.side),
                 ),
             )
         )
@@ -584,7 +585,7 @@ def _pending(session: Session, candidate_id: str) -> NewsCandidate:
                 "news.decided",
                 "candidate {id} is {status} already",
                 id=candidate_id,
-                status=row.status,
+                status=word("news_status", row.status),
             )
         )
     return row

@@ -16,6 +16,7 @@ import numpy as np
 
 from sarhad.core.errors import FieldError, InvalidInput
 from sarhad.core.i18n import Text, message
+from sarhad.core.labels import word
 from sarhad.patrols.config import BaseConfig, PatrolConfig
 from sarhad.patrols.game import Deadline, Game, fill, solve_lp
 from sarhad.patrols.network import JOINT, SIDE_A, Area, PathSampler, build_network, polytope
@@ -266,7 +267,9 @@ def plan(
             FieldError(
                 "bases",
                 message(
-                    "patrols.no_bases", "no patrol bases for side {side} are configured", side=side
+                    "patrols.no_bases",
+                    "no patrol bases for side {side} are configured",
+                    side=word("side", side),
                 ),
             )
         )
@@ -284,7 +287,7 @@ def plan(
                     message(
                         "patrols.no_partner_bases",
                         "no bases of the partner side {side} are known",
-                        side=partner_side,
+                        side=word("side", partner_side),
                     ),
                 )
             )
@@ -320,7 +323,7 @@ def plan(
                 "patrols.note.uncovered",
                 "{count} sectors lie outside every base of {side}",
                 count=int((~covered).sum()),
-                side=side,
+                side=word("side", side),
             )
         )
 
@@ -465,7 +468,7 @@ def deconflict(
                             "partner's announced operation at km {op_from}–{op_to} (notice "
                             "{notice}; buffer {buffer} km): coordinate with the partner's liaison",
                             team=who,
-                            shift=p.shift,
+                            shift=word("shift", p.shift),
                             # Plain numbers, not ``Number``: the message is stored as JSON,
                             # and ints and floats come back as numbers (the reader's digits).
                             km_from=round(p.km_from),

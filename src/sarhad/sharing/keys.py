@@ -39,6 +39,7 @@ from sarhad.core.errors import (
 )
 from sarhad.core.i18n import message
 from sarhad.core.journal import audit
+from sarhad.core.labels import word
 from sarhad.core.signing import (
     DEFAULT_OVERLAP,
     Announced,
@@ -263,7 +264,7 @@ def trust_key(
                     "keys.revoked_untrusted",
                     "key {id} was revoked ({revocation}) and is not trusted again",
                     id=kid,
-                    revocation=row.revocation,
+                    revocation=word("revocation", row.revocation),
                 ),
                 hint=message(
                     "keys.revoked_untrusted.hint",
@@ -351,7 +352,7 @@ def revoke_key(
                 "keys.revoked_already",
                 "key {id} is revoked already ({revocation})",
                 id=key_id,
-                revocation=row.revocation,
+                revocation=word("revocation", row.revocation),
             )
         )
     row.revoked_at = when if row.revoked_at is None else min(when, row.revoked_at)

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sarhad.core.i18n import message
+from sarhad.core.i18n import Number, message
+from sarhad.core.labels import word
 from sarhad.core.markings import TLP, may_be_limit, may_forward, may_go, may_leave
 
 if TYPE_CHECKING:
@@ -160,7 +161,7 @@ def decide(record: SharableRecord, terms: Terms, *, now: datetime) -> Decision:
             message(
                 "sharing.category",
                 "category {category} is not in the agreement",
-                category=record.category,
+                category=word("category", record.category),
             )
         )
     if record.sector is None:
@@ -182,7 +183,11 @@ def decide(record: SharableRecord, terms: Terms, *, now: datetime) -> Decision:
         )
     if record.status not in terms.statuses:
         reasons.append(
-            message("sharing.status", "status {status} is not shared", status=record.status)
+            message(
+                "sharing.status",
+                "status {status} is not shared",
+                status=word("incident_status", record.status),
+            )
         )
     if record.origin_node_id is not None:
         reasons.extend(_received_reasons(record, terms))
@@ -194,7 +199,7 @@ def decide(record: SharableRecord, terms: Terms, *, now: datetime) -> Decision:
                 "sharing.held",
                 "held until {date} by the {hours} h release delay",
                 date=when(ready_at),
-                hours=f"{terms.release_delay_hours:g}",
+                hours=Number(f"{terms.release_delay_hours:g}"),
             )
         )
         # Only a promise of release when nothing else stands in the way.

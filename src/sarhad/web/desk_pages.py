@@ -467,7 +467,8 @@ def sharing_partners(
     its signing keys; and this node's own keys with the fingerprints to read out."""
     n = node(request)
     with n.db.session() as session:
-        views = desk_views.partner_views(session, now=utcnow())
+        lang, _ = i18n.choose(request)
+        views = desk_views.partner_views(session, now=utcnow(), lang=lang)
         return render(
             request,
             "sharing.html",

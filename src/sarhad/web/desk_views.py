@@ -18,7 +18,7 @@ from sarhad.analysis.crossings.figures import CrossingsReport, ReportParams
 from sarhad.analysis.crossings.report import month_report
 from sarhad.border import BorderProfile
 from sarhad.core.config import Settings
-from sarhad.core.i18n import from_json
+from sarhad.core.i18n import DEFAULT, from_json
 from sarhad.core.journal import AuditLog
 from sarhad.crossings import export as crossing_export
 from sarhad.crossings.board import board
@@ -248,10 +248,11 @@ def received(session: Session, *, partner_id: str, since: datetime) -> Exchange:
     return out
 
 
-def partner_views(session: Session, *, now: datetime) -> list[dict[str, Any]]:
-    """Per partner: the agreement, sync state, sent, received, withheld and quarantined."""
+def partner_views(session: Session, *, now: datetime, lang: str = DEFAULT) -> list[dict[str, Any]]:
+    """Per partner: the agreement, sync state (its last error in ``lang``), sent, received,
+    withheld and quarantined."""
     since = now - timedelta(days=EXCHANGE_DAYS)
-    sync = {s["partner"]: s for s in federation.status(session)}
+    sync = {s["partner"]: s for s in federation.status(session, lang=lang)}
     views = []
     for partner in sharing.list_partners(session):
         agreement = sharing.get_agreement(session, partner=partner)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from sarhad.border.api import node
 from sarhad.core.auth import Permission, Principal
 from sarhad.core.errors import SarhadError
+from sarhad.core.i18n import Text
 from sarhad.incidents import links
 from sarhad.incidents.models import Incident, IncidentLink
 from sarhad.web import auth
@@ -70,7 +71,9 @@ def _row(link: IncidentLink, incident_id: str, titles: dict[str, str]) -> dict[s
         "other": other,
         "other_title": titles.get(other, other),
         "score": link.score,
-        "reasons": link.reasons,
+        # Each reason coded (worded by the template's ``say``), or, for a link stored before
+        # the reasons were coded, its English string, shown as such (lang="en").
+        "reasons": [{"text": r, "plain": not isinstance(r, Text)} for r in link.reason_texts()],
         "status": link.status,
         "partner_status": link.partner_status,
         "agreement": link.agreement,

@@ -85,12 +85,16 @@ def _svg(fig: Figure, *, dpi: float = 100) -> str:
     # ``dpi`` is the resolution of the parts drawn rasterised (the map's incidents).
     fig.savefig(buf, format="svg", bbox_inches="tight", dpi=dpi)
     plt.close(fig)
-    # Keep text as text (searchable, embedded fonts in the PDF), not as paths.
     return buf.getvalue()
 
 
 def _style(lang: str) -> dict[str, object]:
-    return {"font.family": FAMILIES[lang], "svg.fonttype": "none", "font.size": 9}
+    # English chart text stays text (searchable, our embedded fonts). Urdu and Persian go as
+    # outlines that matplotlib shaped itself: WeasyPrint draws SVG text one letter at a time,
+    # unshaped and left to right, so a legend in text read "ک زان" for "نازک" (see the page
+    # images in test-artifacts/report/). The numbers on the axes are Latin either way.
+    fonttype = "path" if lang in ("ur", "fa") else "none"
+    return {"font.family": FAMILIES[lang], "svg.fonttype": fonttype, "font.size": 9}
 
 
 def trend_chart(

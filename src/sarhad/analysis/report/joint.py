@@ -213,6 +213,9 @@ class Comparison:
     received_at: datetime
     version: int
     lines: list[Line] = field(default_factory=list)
+    #: The partner withdrew its figures (its agreement with us no longer lets us have them):
+    #: none of them are shown, only ours.
+    withdrawn: bool = False
 
     def scope(self, name: str) -> list[Line]:
         """The lines of one scope, in order."""
@@ -235,7 +238,7 @@ def _order(name: str) -> tuple[int, str]:
 
 def compare(ours: SideFigures, theirs: Mapping[str, Any]) -> Comparison:
     """Line up our figures with those the partner sent (``theirs``: as federation keeps them:
-    ``scopes``, ``withheld``, ``modified``, ``version``)."""
+    ``scopes``, ``withheld``, ``modified``, ``version``, ``withdrawn``)."""
     their_scopes = theirs.get("scopes")
     their_withheld = set(theirs.get("withheld") or ())
     scopes: Scopes = their_scopes if isinstance(their_scopes, dict) else {}
@@ -246,6 +249,7 @@ def compare(ours: SideFigures, theirs: Mapping[str, Any]) -> Comparison:
         ours.month,
         modified if isinstance(modified, datetime) else month_start(shift(ours.month, 1)),
         version if isinstance(version, int) else 1,
+        withdrawn=theirs.get("withdrawn") is True,
     )
     for scope in SCOPES:
         mine = ours.scopes[scope]
@@ -253,7 +257,7 @@ def compare(ours: SideFigures, theirs: Mapping[str, Any]) -> Comparison:
         for name in sorted(set(mine) | set(other), key=_order):
             family = name.split(".", 1)[0]
             a = None if family in ours.withheld else mine.get(name, 0.0)
-            b = None if family in their_withheld else other.get(name, 0.0)
+            b = None if out.withdrawn or family in their_withheld else other.get(name, 0.0)
             out.lines.append(Line(scope, name, a, b))
     return out
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from sarhad.analysis import service as risk_service
 from sarhad.analysis.crossings.figures import ReportParams, parse_month
-from sarhad.analysis.report import charts
+from sarhad.analysis.report import actual_text, charts
 from sarhad.analysis.report.collect import (
     SCAN_WEEKS,
     Cooperation,
@@ -138,7 +138,8 @@ def monthly_data(
         seed=19,
     )
     end = month_start(shift(month, 1))
-    risk = risk_service.sector_risk(session, profile=profile, params=risk_params, at=end)
+    # The map's colours: the levels only, not each sector's explained contributions.
+    levels = risk_service.sector_levels(session, profile=profile, params=risk_params, at=end)
     co = cooperation(
         session,
         month=month,
@@ -153,7 +154,7 @@ def monthly_data(
         figures=figures,
         rows=rows,
         cooperation=co,
-        levels={r.sector_id: r.level for r in risk},
+        levels=levels,
         hotspots=hotspots,
         cluster=cluster,
         scan_bins=n_bins,
@@ -343,6 +344,9 @@ def render_pdf(
     # Imported here: WeasyPrint loads Pango at import (about a second), and only this needs it.
     from weasyprint import HTML
 
+    # Lines whose glyphs the fonts' maps cannot read back (Nastaliq's shared glyphs) carry their
+    # text as ActualText, so pdftotext, search and copy give the right Urdu (actual_text.py).
+    actual_text.install()
     html = render_html(
         data, lang=lang, profile=profile, ports=ports, joint=joint, generated_at=generated_at
     )

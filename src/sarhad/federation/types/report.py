@@ -19,6 +19,7 @@ bounded counts): a bad object is quarantined like any other.
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import re
@@ -260,7 +261,7 @@ def record_sent(
 
 def received_figures(session: Session, *, month: str) -> dict[str, dict[str, Any]]:
     """Partner name → the figures it sent for ``month`` (``scopes``, ``withheld``,
-    ``modified``, ``version``)."""
+    ``modified``, ``version``, ``withdrawn``: the partner withdrew them, none are kept)."""
     names = {p.id: p.name for p in sharing.list_partners(session)}
     out: dict[str, dict[str, Any]] = {}
     for row in session.scalars(
@@ -271,6 +272,7 @@ def received_figures(session: Session, *, month: str) -> dict[str, dict[str, Any
             "withheld": row.figures.get("withheld", []),
             "modified": row.modified,
             "version": row.version,
+            "withdrawn": bool(row.figures.get("withdrawn")),
         }
     return out
 
@@ -342,25 +344,70 @@ class ReportType(ObjectType[dict[str, Any]]):
                 JointReport.direction == "sent",
             )
         ).all()
-        objects = []
+        objects: list[StixObject] = []
+        refused: dict[str, tuple[JointReport, str]] = {}  # withdrawn below where it is held
         for row in rows:
-            why = self._withheld(out, TLP(row.tlp))
+            if row.figures.get("withdrawn"):
+                continue  # withdrawn already: only a new share of the month sends it again
+            why = self._withheld(out, row)
             if why is not None:
                 out.report.withheld[row.stix_id] = [why]
+                refused[row.stix_id] = (row, why)
                 continue
             objects.append(
                 report_to_stix(row, identity_id=out.identity_id, receiver=out.partner.node_id)
             )
+        if refused:
+            objects = self._withdrawals(out, refused) + objects
         return objects
 
     @staticmethod
-    def _withheld(out: Outbound, level: TLP) -> str | None:
-        """Why the agreement keeps a report so marked from this partner (None: it may go)."""
+    def _withheld(out: Outbound, row: JointReport) -> str | None:
+        """Why the agreement keeps this report from the partner (None: it may go): expired,
+        a marking above its limit, or figures of a family it now withholds."""
         expires = out.terms.expires_at
         if expires is not None and expires <= out.now:
             return "agreement expired"
-        verdict = may_go(level, out.terms.max_tlp)  # the one marking rule
-        return None if verdict.ok else verdict.text
+        verdict = may_go(TLP(row.tlp), out.terms.max_tlp)  # the one marking rule
+        if not verdict.ok:
+            return verdict.text
+        kept = set(WITHHOLDABLE_FAMILIES) & set(out.terms.withheld_fields)
+        carried = {n.split(".", 1)[0] for scope in row.figures["scopes"].values() for n in scope}
+        newly = sorted((kept & carried) - set(row.figures.get("withheld", [])))
+        if newly:
+            return f"the agreement withholds {', '.join(newly)}"
+        return None
+
+    @staticmethod
+    def _withdrawals(
+        out: Outbound, refused: Mapping[str, tuple[JointReport, str]]
+    ) -> list[StixObject]:
+        """The partner's copy of each refused report it holds, marked withdrawn (with the
+        figures it had, never new ones), and our row marked so that it stays withdrawn until
+        the month is shared again. Audited, with the reason."""
+        held = out.appender.latest_many(list(refused))
+        withdrawals = []
+        for stix_id, (row, why) in refused.items():
+            had = held.get(stix_id)
+            if had is None or had.get("revoked"):
+                continue  # never delivered, or withdrawn already
+            old = copy.deepcopy(had)  # the collection's own version stays as it was
+            last = datetime.fromisoformat(str(old["modified"]).replace("Z", "+00:00"))
+            at = max(out.now, last + timedelta(milliseconds=1), row.modified)
+            old["revoked"] = True
+            old["modified"] = stix_timestamp(at)
+            withdrawals.append(old)
+            # A share of the month after this makes a version newer than the withdrawal.
+            row.figures = {**row.figures, "withdrawn": why}
+            row.modified = at
+            out.report.withdrawn.append(stix_id)
+            audit(
+                out.session, actor="federation", action="joint_report.withdraw", entity=ENTITY,
+                entity_id=row.id,
+                detail={"partner": out.partner.name, "month": row.month, "reason": why,
+                        "stix_id": stix_id, "modified": old["modified"]},
+            )  # fmt: skip
+        return withdrawals
 
     def read(self, inn: Inbound, objects: list[StixObject]) -> list[Arrival[dict[str, Any]]]:
         """Check each report: the envelope, the marking, then every figure."""
@@ -392,7 +439,10 @@ class ReportType(ObjectType[dict[str, Any]]):
             except Exception as exc:  # last resort: one object must never stop the batch
                 reason = f"{key[0]}: {internal(exc)}"
             else:
-                value.update(tlp=level.value, modified=c.modified, stix_id=c.id)
+                value.update(
+                    tlp=level.value, modified=c.modified, stix_id=c.id,
+                    revoked=c.obj.get("revoked") is True,
+                )  # fmt: skip
                 arrivals.append(Arrival(key, c.obj, value, tlp=level))
                 continue
             inn.refuse(key[0], reason, c.obj)
@@ -406,8 +456,9 @@ class ReportType(ObjectType[dict[str, Any]]):
                 with inn.session.begin_nested():
                     stored = store_received(inn.session, partner_id=inn.partner.id, **a.value)
                     if stored:
+                        action = "withdrawn" if a.value["revoked"] else "receive"
                         audit(
-                            inn.session, actor="federation", action="joint_report.receive",
+                            inn.session, actor="federation", action=f"joint_report.{action}",
                             entity=ENTITY, entity_id=a.value["stix_id"],
                             detail={"partner": inn.partner.name, "month": a.value["month"],
                                     "modified": a.key[1]},
@@ -436,8 +487,14 @@ def store_received(
     withheld: list[str],
     tlp: str,
     modified: datetime,
+    revoked: bool = False,
 ) -> bool:
-    """Keep a partner's figures for ``month``: True when stored, False when ours are as new."""
+    """Keep a partner's figures for ``month``: True when stored, False when ours are as new.
+
+    A withdrawal (``revoked``: the partner's agreement with us no longer lets us have its
+    figures) drops the figures we kept and marks the month withdrawn; a later version (the
+    month shared again) brings figures back. A withdrawal of a month we never had is nothing.
+    """
     row = session.scalar(
         select(JointReport).where(
             JointReport.partner_id == partner_id,
@@ -447,6 +504,13 @@ def store_received(
     )
     if row is not None and row.modified >= modified:
         return False
+    if revoked:
+        if row is None:
+            return False
+        row.figures = {"scopes": {s: {} for s in SCOPES}, "withheld": [], "withdrawn": True}
+        row.tlp, row.modified, row.version = tlp, modified, row.version + 1
+        session.flush()
+        return True
     if row is None:
         row = JointReport(
             id=str(uuid.uuid4()), partner_id=partner_id, direction="received", month=month,
