@@ -63,8 +63,13 @@ _AUDIT = cast(Table, AuditLog.__table__)
 _CHANGES = cast(Table, ChangeLog.__table__)
 
 
+#: json.dumps with these options, the encoder built once (json.dumps builds one per call,
+#: and every received record's audit entry is encoded twice).
+_SORTED_COMPACT = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+
+
 def _canonical(row: dict[str, Any]) -> bytes:
-    return json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return _SORTED_COMPACT(row).encode()
 
 
 def entry_hash(

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sarhad.core.collector import held_off
 from sarhad.core.db import lock_writes, utcnow
 from sarhad.core.journal import AuditLog, ChangeLog, audit
 from sarhad.core.signing import KeyRing, covers_of, sign_object, signing_keys
@@ -143,10 +144,13 @@ def _publish_partner(
             )
         ]
         done += len(changes)
-        # In registry order: a type's objects may cite records of the types before it.
-        for t in REGISTRY:
-            mine = [c for c in changes if c.entity in t.entities]
-            _append(out, t, t.publish(out, mine))
+        # What a batch reads and builds is freed with it: no collector walks over it
+        # (core.collector; after a sync's pull, this pass reads every record taken in).
+        with held_off():
+            # In registry order: a type's objects may cite records of the types before it.
+            for t in REGISTRY:
+                mine = [c for c in changes if c.entity in t.entities]
+                _append(out, t, t.publish(out, mine))
         if not changes:
             break
         cursor.change_seq = changes[-1].seq

@@ -21,9 +21,13 @@ _NS = uuid.UUID("5b0c3f8e-6f2d-4c55-9a43-0d6a8f3e2a71")
 ONE_MICROSECOND = timedelta(microseconds=1)
 
 
+#: json.dumps with these options, the encoder built once (json.dumps builds one per call).
+_SORTED_COMPACT = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+
+
 def canonical(obj: object) -> str:
     """The one serialisation of an object we store and serve."""
-    return json.dumps(obj, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    return _SORTED_COMPACT(obj)
 
 
 def collection_id(partner_id: str, kind: str) -> str:

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sarhad.border import BorderProfile
+from sarhad.core.collector import held_off
 from sarhad.core.db import Database, lock_writes, utcnow
 from sarhad.core.errors import SarhadError
 from sarhad.core.i18n import Text, message
@@ -245,7 +246,10 @@ def _pull(
     def fetch(after: str | None, token: str | None) -> Page:
         return client.get_objects(read_id, added_after=after, next_=token, limit=page_size)
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sarhad-pull") as pool:
+    # No cyclic collection while the pages are pulled and stored (core.collector): pages
+    # decoded ahead, checked and stored are freed by reference counting; the collector's walks
+    # over them (a full one every few pages) found nothing. It runs again after the pull.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sarhad-pull") as pool, held_off():
         asked: str | None = None  # the `next` token of the request in flight
         pending = pool.submit(fetch, added_after, asked)
         while True:

@@ -447,7 +447,21 @@ def _load(session: Session, where: Iterable[ColumnElement[bool]]) -> list[Incide
     )
 
 
-def propose(session: Session, *, incident_ids: Sequence[str]) -> list[IncidentLink]:
+def _given_or_loaded(
+    session: Session, incident_ids: Sequence[str], given: Sequence[Incident]
+) -> list[Incident]:
+    """The records ``incident_ids``: those in ``given`` as they are, the others read."""
+    wanted = set(incident_ids)
+    rows = [r for r in given if r.id in wanted]
+    missing = wanted - {r.id for r in rows}
+    if missing:
+        rows += _load(session, [Incident.id.in_(list(missing))])
+    return rows
+
+
+def propose(
+    session: Session, *, incident_ids: Sequence[str], rows: Sequence[Incident] = ()
+) -> list[IncidentLink]:
     """(Re)score the links of these records against records of the other origin.
 
     The one function every trigger calls: a partner's records arriving (inbox), our own record
@@ -456,9 +470,11 @@ def propose(session: Session, *, incident_ids: Sequence[str]) -> list[IncidentLi
     over the records and their candidates' own candidates): re-scored in place, dropped when
     the pair no longer fits or is no longer worth showing, and new pairs added; decided links
     (confirmed, rejected) and links made by hand are never touched. Returns the links added.
-    The caller holds the write lock.
+    The caller holds the write lock. ``rows``: those of these records the caller has just
+    stored, as stored (their columns and ``seizures``): they are not read back (the inbox
+    hands a page's new rows; reading them back through the ORM cost a tenth of an ingest).
     """
-    rows = _load(session, [Incident.id.in_(list(incident_ids))])
+    rows = _given_or_loaded(session, incident_ids, rows)
     if not rows:
         return []
     return _settle(session, rows)

@@ -6,6 +6,7 @@ vectorised ``locate_many``, instead of a dozen round trips per record.
 
 from __future__ import annotations
 
+from datetime import UTC
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -26,13 +27,19 @@ __all__ = ["Received", "store_received_many"]
 
 
 def store_received_many(
-    session: Session, *, items: list[Received], profile: BorderProfile
+    session: Session,
+    *,
+    items: list[Received],
+    profile: BorderProfile,
+    created: list[Incident] | None = None,
 ) -> dict[str, str]:
     """Store a page; per record id: "created", "updated", "stale", "collision: <why>" or
     "refused: <why>" (a point farther from the line than the node accepts).
 
     The caller holds the write lock. Only the newest version of a record in the page is
-    stored; older ones in the same page are "stale".
+    stored; older ones in the same page are "stale". ``created``, when given, receives the
+    rows of the records created, as stored (plain rows with the ``Incident``'s columns and
+    ``seizures``, not ORM objects): what ``links.propose`` would otherwise read back.
     """
     newest: dict[str, Received] = {}
     outcomes: dict[str, str] = {}
@@ -79,7 +86,9 @@ def store_received_many(
         else:
             fresh.append((item, k))
     if fresh:
-        _insert(session, fresh, where, beyond, profile)
+        rows = _insert(session, fresh, where, beyond, profile)
+        if created is not None:
+            created += rows
         outcomes.update({item.record_id: "created" for item, _ in fresh})
     return outcomes
 
@@ -132,8 +141,11 @@ def _insert(
     where: LocatedArrays,
     beyond: np.ndarray,
     profile: BorderProfile,
-) -> None:
-    """Insert new records; ``k`` of each item indexes its point in ``where`` and ``beyond``."""
+) -> list[Incident]:
+    """Insert new records; ``k`` of each item indexes its point in ``where`` and ``beyond``.
+
+    Returns the rows inserted (plain namespaces with the ``Incident``'s columns, typed as it).
+    """
     # Plain namespaces and Core executemany, not ORM objects: at a thousand records a page,
     # the unit of work's bookkeeping cost more than the inserts themselves.
     now = utcnow()
@@ -148,6 +160,7 @@ def _insert(
             profile=profile,
             now=now,
             new=True,
+            seizure=SimpleNamespace,  # plain rows, plain seizures: no ORM instance
         )
         rows.append(row)
     session.execute(
@@ -196,3 +209,6 @@ def _insert(
             for r, seq in zip(rows, seqs, strict=True)
         ],
     )
+    for r in rows:
+        r.occurred_at = r.occurred_at.astimezone(UTC)  # as the database holds it
+    return cast(list[Incident], rows)

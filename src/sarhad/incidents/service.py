@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -129,8 +129,19 @@ def _place(row: Incident, loc: Located, *, on_line: bool, profile: BorderProfile
     row.nearest_crossing_distance_m = round(loc.nearest_crossing_distance_m, 3)
 
 
-def _apply(row: Incident, data: IncidentIn | IncidentPatch, *, every: bool = False) -> None:
-    """Copy the given fields of ``data`` (all of them with ``every``) onto the flat row."""
+def _apply(
+    row: Incident,
+    data: IncidentIn | IncidentPatch,
+    *,
+    every: bool = False,
+    seizure: Callable[..., Any] = SeizureRow,
+) -> None:
+    """Copy the given fields of ``data`` (all of them with ``every``) onto the flat row.
+
+    ``seizure`` makes each seizure of the row: an ORM ``SeizureRow``, or for the plain rows
+    of the set-based path (``incidents.received``) anything with the same attributes (an
+    ORM instance costs more than the rest of the row).
+    """
     given = set(type(data).model_fields) if every else data.model_fields_set
     for name in (
         "title",
@@ -163,9 +174,7 @@ def _apply(row: Incident, data: IncidentIn | IncidentPatch, *, every: bool = Fal
         row.information_credibility = data.grading.information_credibility
     if "seizures" in given and data.seizures is not None:
         row.seizures = [
-            SeizureRow(
-                position=i, commodity=s.commodity.value, quantity=s.quantity, unit=s.unit.value
-            )
+            seizure(position=i, commodity=s.commodity.value, quantity=s.quantity, unit=s.unit.value)
             for i, s in enumerate(data.seizures)
         ]
 
@@ -729,6 +738,7 @@ def received_row(
     profile: BorderProfile,
     now: datetime,
     new: bool,
+    seizure: Callable[..., Any] = SeizureRow,
 ) -> None:
     """Fill ``row`` from a partner's record: its fields, its place, the originator's version
     and status (one we do not know is read as validated), and our bookkeeping.
@@ -736,13 +746,14 @@ def received_row(
     The one row builder of received records: the single path (:func:`store_received`) and
     the set-based one (``incidents.received``) both call it. ``new``: also the fields a row
     gets once, when it is created. ``where`` and ``on_line`` are where the place rule put the
-    record's point (``profile.locate_record``, or the same from ``locate_many``).
+    record's point (``profile.locate_record``, or the same from ``locate_many``); ``seizure``
+    as for ``_apply``.
     """
     if new:
         row.id = item.record_id
         row.created_at, row.created_by = now, item.origin
         row.origin, row.origin_node_id = item.origin, item.origin_node_id
-    _apply(row, item.data, every=True)
+    _apply(row, item.data, every=True, seizure=seizure)
     _place(row, where, on_line=on_line, profile=profile)
     row.version = item.version
     known = item.status in Status.__members__.values()

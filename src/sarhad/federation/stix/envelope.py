@@ -105,6 +105,9 @@ class Checked:
     type: str
     created: datetime
     modified: datetime | None  # None only for marking-definition
+    #: The object as JSON text, as ``store.canonical`` writes it (sorted keys, compact): the
+    #: size check encodes it anyway, and a record kept as received reuses it.
+    text: str = field(default="", repr=False, compare=False)
 
 
 def check_all(
@@ -206,7 +209,7 @@ def envelope(
         raise Refused(f"{sid}: individual identities are not accepted (organizations only)")
     if type_ == "marking-definition" and sid in _PUBLISHED_TLP and obj != _PUBLISHED_TLP[sid]:
         raise Refused(f"{sid}: differs from the published TLP 2.0 marking definition")
-    return Checked(obj, sid, type_, created, modified)
+    return Checked(obj, sid, type_, created, modified, text)
 
 
 def _stix2_parse(obj: StixObject, sid: str) -> None:

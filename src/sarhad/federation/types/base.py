@@ -22,7 +22,7 @@ import os
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import ClassVar, Generic, NamedTuple, TypeVar
@@ -35,11 +35,12 @@ from sarhad.core.db import utcnow
 from sarhad.core.markings import TLP, may_forward
 from sarhad.core.signing import (
     KeyRing,
+    Prepared,
     Refused,
     TrustedKey,
     check_covers,
+    prepare,
     signature_block,
-    verify_object,
 )
 from sarhad.core.signing import Reason as SigReason
 from sarhad.core.text import escape_controls
@@ -146,6 +147,16 @@ class Arrival(Generic[T]):
     #: The objects that travel as parts of the record (an incident's location and
     #: relationship): its signature covers them by digest.
     parts: Sequence[StixObject] = ()
+    #: ``obj`` and ``parts`` as JSON text, each as ``store.canonical`` writes it, where the
+    #: type has them already (the envelope's size check encodes every object): saves
+    #: encoding a record kept as received a second time. Empty: encoded when needed.
+    texts: Sequence[str] = ()
+
+    def as_received(self) -> str:
+        """``store.canonical([obj, *parts])``: the record's objects as received."""
+        if len(self.texts) == 1 + len(self.parts):
+            return "[" + ",".join(self.texts) + "]"  # how json writes a list, compact
+        return canonical([self.obj, *self.parts])
 
 
 def stamp(value: object) -> str:
@@ -344,7 +355,8 @@ class Inbound:
         be forwarded as it was signed.
         """
         # First, in this thread, what needs the session (the rules, the keys); then the
-        # signature checks, which need nothing but the objects, on a pool (verify_all).
+        # signature checks, whose Ed25519 step runs on a pool while this thread goes on
+        # (verify_all).
         planned: list[tuple[Arrival[T], str | None, _Check | None]] = []
         for a in arrivals:
             origin = a.origin or self.sender
@@ -357,18 +369,24 @@ class Inbound:
                 else:
                     why = step
             planned.append((a, why, check))
-        results = iter(verify_all([c for _, _, c in planned if c is not None]))
+        running = Verifying([c for _, _, c in planned if c is not None])
+        # Only a record that may be passed on needs its signed bytes kept (AMBER and above
+        # never leave this node again): ≈ 2.5 KB a record less to encode and write. Encoded
+        # while the pool checks the signatures; kept below only where the signature holds.
+        originals = {
+            id(a): a.as_received()
+            for a, why, check in planned
+            if check is not None and a.tlp is not None and may_forward(a.tlp).ok
+        }
+        results = iter(running.results())
         kept = []
         for a, why, check in planned:
             if check is not None:
                 why, key_id = next(results)
                 if key_id is not None:
                     self.signed[a.key] = key_id
-                    if a.tlp is not None and may_forward(a.tlp).ok:
-                        # Only a record that may be passed on needs its signed bytes kept
-                        # (AMBER and above never leave this node again): ≈ 2.5 KB a
-                        # record less to encode and write, and a smaller database.
-                        self.keep_original(a.key, canonical([a.obj, *a.parts]))
+                    if id(a) in originals:
+                        self.keep_original(a.key, originals[id(a)])
             if why is None:
                 kept.append(a)
             else:
@@ -378,7 +396,13 @@ class Inbound:
 
 @dataclass(frozen=True)
 class _Check:
-    """One record's signature to check against its originator's keys: needs no session."""
+    """One record's signature to check against its originator's keys: needs no session.
+
+    In three steps, so that the costly one can run elsewhere: :meth:`prepare` (the
+    signature's form, its key, the canonical bytes: Python, this thread), the Ed25519 check
+    (``Prepared.holds``: no Python object, the GIL released), :meth:`covers` (the parts'
+    digests); :meth:`result` puts them together as :meth:`run` does in one go.
+    """
 
     obj: StixObject
     parts: Sequence[StixObject]
@@ -387,40 +411,108 @@ class _Check:
     now: datetime
     who: str
 
-    def run(self) -> tuple[str | None, str | None]:
-        """(why it is refused or None, the id of the key that signed it or None)."""
-        checked = verify_object(self.obj, self.keys, at=self.at, now=self.now)
-        if isinstance(checked, Refused):
-            return f"signature: {checked.reason}: {checked.detail} (originator {self.who})", None
+    def _why(self, refused: Refused) -> str:
+        return f"signature: {refused.reason}: {refused.detail} (originator {self.who})"
+
+    def prepare(self) -> Prepared | str:
+        """The signature ready for its Ed25519 check, or why it is refused already."""
+        prepared = prepare(self.obj, self.keys, at=self.at)
+        return self._why(prepared) if isinstance(prepared, Refused) else prepared
+
+    def covers(self) -> str | None:
+        """Why the parts are not those the signature covers (None: they are)."""
         bad = check_covers(self.obj, self.parts, at=self.at)
-        if bad is not None:
-            return f"signature: {bad.reason}: {bad.detail} (originator {self.who})", None
+        return None if bad is None else self._why(bad)
+
+    def result(
+        self, prepared: Prepared, holds: bool, covers: str | None
+    ) -> tuple[str | None, str | None]:
+        """(why it is refused or None, the id of the key that signed it or None)."""
+        checked = prepared.outcome(holds, now=self.now)
+        if isinstance(checked, Refused):
+            return self._why(checked), None
+        if covers is not None:
+            return covers, None
         return None, checked.key.key_id
+
+    def run(self) -> tuple[str | None, str | None]:
+        """The three steps in this thread: what the pool's results must equal."""
+        prepared = self.prepare()
+        if isinstance(prepared, str):
+            return prepared, None
+        return self.result(prepared, prepared.holds(), self.covers())
 
 
 #: Below this many signatures a batch is checked in the caller's thread (a pool's hand-off
 #: costs more than it saves).
 POOL_FROM = 32
+#: Signatures handed to a worker at a time.
+CHUNK = 32
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
 
-def verify_all(checks: Sequence[_Check]) -> list[tuple[str | None, str | None]]:
-    """``check.run()`` of each, in order; a large batch on a small thread pool.
-
-    Why a pool: Ed25519 verification in ``cryptography`` releases the GIL, so one thread's
-    verification overlaps another's canonical encoding (pure Python): on two cores a page
-    of signed records is checked in about half the time (docs/benchmarks.md, TAXII).
-    """
+def _the_pool() -> ThreadPoolExecutor:
     global _pool
-    if len(checks) < POOL_FROM:
-        return [c.run() for c in checks]
     with _pool_lock:
         if _pool is None:
             workers = max(2, min(4, os.cpu_count() or 2))
             _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sarhad-verify")
-    chunk = max(8, len(checks) // 16)
-    return list(_pool.map(_Check.run, checks, chunksize=chunk))
+        return _pool
+
+
+def _holds(chunk: Sequence[Prepared]) -> list[bool]:
+    return [p.holds() for p in chunk]
+
+
+class Verifying:
+    """The signature checks of a batch under way: :meth:`results` gives ``check.run()`` of
+    each, in order.
+
+    Why a pool: ``cryptography`` releases the GIL during the Ed25519 check (about 0.1 ms a
+    record, the largest part of a signature's cost), so on a second core it overlaps this
+    thread's work: each chunk goes to the pool as soon as this thread has encoded it, and
+    this thread then encodes the next chunk, the parts' digests and whatever the caller does
+    before it asks for the results. A small batch is checked here, one by one.
+    """
+
+    def __init__(self, checks: Sequence[_Check]) -> None:
+        self.checks = checks
+        self._inline = len(checks) < POOL_FROM
+        if self._inline:
+            return
+        self._prepared: list[Prepared | str] = []
+        self._futures: list[Future[list[bool]]] = []
+        pool, chunk = _the_pool(), []
+        for c in checks:
+            prepared = c.prepare()
+            self._prepared.append(prepared)
+            if isinstance(prepared, Prepared):
+                chunk.append(prepared)
+                if len(chunk) == CHUNK:
+                    self._futures.append(pool.submit(_holds, chunk))
+                    chunk = []
+        if chunk:
+            self._futures.append(pool.submit(_holds, chunk))
+        self._covers = [
+            c.covers() if isinstance(p, Prepared) else None
+            for c, p in zip(checks, self._prepared, strict=True)
+        ]
+
+    def results(self) -> list[tuple[str | None, str | None]]:
+        """(why refused or None, the key id that signed or None) of each check, in order."""
+        if self._inline:
+            return [c.run() for c in self.checks]
+        holds = iter([h for f in self._futures for h in f.result()])
+        return [
+            (p, None) if isinstance(p, str) else c.result(p, next(holds), cov)
+            for c, p, cov in zip(self.checks, self._prepared, self._covers, strict=True)
+        ]
+
+
+def verify_all(checks: Sequence[_Check]) -> list[tuple[str | None, str | None]]:
+    """``check.run()`` of each, in order; a large batch's Ed25519 checks on a thread pool."""
+    return Verifying(checks).results()
 
 
 class _Signatures:

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import delete, select
+from sqlalchemy import Row, delete, select
 from sqlalchemy.orm import Session
 
 from sarhad.core.errors import SarhadError
@@ -52,7 +52,6 @@ from sarhad.federation.stix.envelope import (
     internal,
     usable_id,
 )
-from sarhad.federation.store import canonical
 from sarhad.federation.types.base import (
     Arrival,
     Changed,
@@ -311,19 +310,32 @@ class InboundIncident:
     created: datetime
     origin_node_id: str | None
     created_by_ref: str | None
-    data: dict[str, Any]
     withheld_fields: list[str] = field(default_factory=list)
     status: str = ""
     version: int = 0
     revoked: bool = False
-    # The validated model behind ``data`` (saves the inbox validating the same dict again).
-    model: IncidentIn | None = field(default=None, repr=False, compare=False)
+    # The validated model behind ``data`` (saves the inbox validating the same dict again);
+    # compared, as ``data`` was when it was a field.
+    model: IncidentIn | None = field(default=None, repr=False)
     #: The located-at relationships and locations of this incident in the batch, as given.
     parts: list[dict[str, Any]] = field(default_factory=list, repr=False)
     #: True for a plain STIX incident (no Sarhad extension), mapped from what it states.
     plain: bool = False
     #: The incident object as received.
     source: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    #: ``source`` and ``parts`` as JSON text, each as ``store.canonical`` writes it (the
+    #: envelope's encoding): what keeping the record as received writes, joined.
+    texts: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    @functools.cached_property
+    def data(self) -> dict[str, Any]:
+        """``model`` as IncidentIn-shaped JSON (withheld fields absent), {} without one.
+
+        Written when first asked for (storing uses ``model`` itself), then kept.
+        """
+        if self.model is None:
+            return {}
+        return self.model.model_dump(mode="json", exclude_unset=True)
 
 
 def parse_inbound(
@@ -383,10 +395,9 @@ def parse_inbound(
                 mine[id(part)] = part
     order = {id(c): i for i, c in enumerate(checked)}
 
-    def parts_of(incident_id: str) -> list[StixObject]:
+    def parts_of(incident_id: str) -> list[Checked]:
         """The parts of one incident in the order of the batch."""
-        mine = sorted(parts.get(incident_id, {}).values(), key=lambda p: order[id(p)])
-        return [p.obj for p in mine]
+        return sorted(parts.get(incident_id, {}).values(), key=lambda p: order[id(p)])
 
     others: list[StixObject] = []
     for c in checked:
@@ -401,11 +412,13 @@ def parse_inbound(
         except Exception as exc:
             rejected.append(Rejected(c.id, f"{c.id}: {internal(exc)}"))
         else:
-            inc.parts, inc.source = parts_of(c.id), c.obj
+            own = parts_of(c.id)
+            inc.parts, inc.source = [p.obj for p in own], c.obj
+            inc.texts = (c.text, *(p.text for p in own))
             incidents.append(inc)
     for refused in rejected:
         if refused.stix_id is not None and refused.stix_id.startswith("incident--"):
-            refused.parts = parts_of(refused.stix_id)
+            refused.parts = [p.obj for p in parts_of(refused.stix_id)]
     return incidents, rejected, others
 
 
@@ -443,7 +456,6 @@ def _incident(
         created=c.created,
         origin_node_id=ext["origin_node"],
         created_by_ref=obj.get("created_by_ref"),
-        data={},
         withheld_fields=withheld,
         status=ext["status"],
         version=ext["version"],
@@ -453,10 +465,8 @@ def _incident(
         # A withdrawal needs no content: map it when the batch holds it, else leave data {}.
         with contextlib.suppress(Refused):
             result.model = _data(c, ext, tlp, _location(c, rels, locations, tlp))
-            result.data = result.model.model_dump(mode="json", exclude_unset=True)
         return result
     result.model = _data(c, ext, tlp, _location(c, rels, locations, tlp))
-    result.data = result.model.model_dump(mode="json", exclude_unset=True)
     return result
 
 
@@ -532,7 +542,6 @@ def _plain_incident(
         created=c.created,
         origin_node_id=None,
         created_by_ref=obj.get("created_by_ref"),
-        data={},
         status="validated",
         version=1,
         revoked=obj.get("revoked") is True,
@@ -576,7 +585,6 @@ def _plain_incident(
         "sources": _plain_sources(obj),
     }
     result.model = _validated(data)
-    result.data = result.model.model_dump(mode="json", exclude_unset=True)
     return result
 
 
@@ -718,7 +726,21 @@ def _withdrawal(old: StixObject | None, now: datetime) -> StixObject | None:
     return old
 
 
-def _sharable(row: Incident) -> SharableRecord:
+#: The columns ``publish`` decides a record by (``_sharable``, withdrawn, version time).
+_DECIDING = (
+    Incident.id,
+    Incident.category,
+    Incident.sector_id,
+    Incident.status,
+    Incident.tlp,
+    Incident.occurred_at,
+    Incident.origin_node_id,
+    Incident.revoked,
+    Incident.updated_at,
+)
+
+
+def _sharable(row: Incident | Row[*tuple[Any, ...]]) -> SharableRecord:
     """``SharableRecord.from_incident(to_out(row), row.origin_node_id)`` read off the row:
     ``decide`` needs five columns, and building the whole API model of every record a
     publish pass refuses (a partner's own records after a sync) cost more than the pass."""
@@ -789,7 +811,10 @@ class IncidentType(ObjectType[InboundIncident]):
         ids = list(dict.fromkeys([*due, *(c.entity_id for c in changes)]))
         if not ids:
             return []
-        rows = {r.id: r for r in session.scalars(select(Incident).where(Incident.id.in_(ids)))}
+        # Deciding needs a few columns: only the records mapped anew are read whole, with
+        # their seizures. After a sync this pass refuses every record just taken in (a
+        # partner's own never go back), and reading each of them whole cost more than the rest.
+        rows = {r.id: r for r in session.execute(select(*_DECIDING).where(Incident.id.in_(ids)))}
         session.execute(
             delete(PendingRelease).where(
                 PendingRelease.partner_id == out.partner.id, PendingRelease.incident_id.in_(ids)
@@ -807,6 +832,16 @@ class IncidentType(ObjectType[InboundIncident]):
         # the partner's own, which a sync has just brought in and which never go back.
         originals = _signed_originals(
             session, [i for i in ids if i in forwarded and decisions[i].share]
+        )
+        mapped = [
+            i
+            for i, r in rows.items()
+            if decisions[i].share and not r.revoked and i not in forwarded
+        ]
+        whole = (
+            {r.id: r for r in session.scalars(select(Incident).where(Incident.id.in_(mapped)))}
+            if mapped
+            else {}
         )
         refused: list[str] = []  # records not shared: withdrawn below where the partner has them
         for incident_id in ids:
@@ -828,7 +863,7 @@ class IncidentType(ObjectType[InboundIncident]):
                 if out.agreement is not None and out.agreement.updated_at > modified:
                     # New terms can change what a version contains: give it a newer modified.
                     modified = out.agreement.updated_at
-                body = redact(incidents.to_out(row).model_dump(mode="json"), decision)
+                body = redact(incidents.to_out(whole[row.id]).model_dump(mode="json"), decision)
                 body["updated_at"] = _stix_time(modified)
                 staged += incident_to_stix(
                     body,
@@ -889,7 +924,15 @@ class IncidentType(ObjectType[InboundIncident]):
                 continue
             tlp = inc.model.tlp if inc.model else None
             arrivals.append(
-                Arrival(key, inc.source, inc, origin=inc.origin_node_id, tlp=tlp, parts=inc.parts)
+                Arrival(
+                    key,
+                    inc.source,
+                    inc,
+                    origin=inc.origin_node_id,
+                    tlp=tlp,
+                    parts=inc.parts,
+                    texts=inc.texts,
+                )
             )
         inn.take_as_is(loose)
         return arrivals
@@ -924,7 +967,7 @@ class IncidentType(ObjectType[InboundIncident]):
             )
             pending.append((item, a))
             if inc.plain:
-                inn.keep_original(a.key, canonical([inc.source, *inc.parts]))
+                inn.keep_original(a.key, a.as_received())
         # One version per record is stored: the newest of the batch (the first of equals); the
         # others were superseded within the batch itself.
         newest: dict[str, Received] = {}
@@ -933,7 +976,12 @@ class IncidentType(ObjectType[InboundIncident]):
             if have is None or item.remote_modified > have.remote_modified:
                 newest[item.record_id] = item
         items = list(newest.values())
-        outcomes = store_received_many(session, items=items, profile=inn.profile) if items else {}
+        created: list[Incident] = []
+        outcomes = (
+            store_received_many(session, items=items, profile=inn.profile, created=created)
+            if items
+            else {}
+        )
         stored: list[str] = []
         withdrawn: list[str] = []
         for item, a in pending:
@@ -949,7 +997,7 @@ class IncidentType(ObjectType[InboundIncident]):
         if withdrawn:
             links.forget_suggestions(session, incident_ids=withdrawn)
         if stored:
-            links.propose(session, incident_ids=stored)
+            links.propose(session, incident_ids=stored, rows=created)
 
     def incomplete(self, objects: Sequence[object]) -> set[int]:
         """Incidents whose location is absent from ``objects``, and parts whose incident is.
