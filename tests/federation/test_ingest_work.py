@@ -25,7 +25,7 @@ from .test_signatures import outbound, record_objects
 
 
 def _links(node: object) -> list[tuple[str, str, str | None, float, list[str]]]:
-    with node.db.session() as s:  # type: ignore[attr-defined]
+    with node.db.session() as s:
         return sorted(
             (x.local_id, x.remote_id, x.remote_node_id, x.score, list(x.reasons))
             for x in s.scalars(select(IncidentLink))
@@ -101,7 +101,7 @@ def test_the_collector_is_held_off_while_a_page_is_stored_and_back_afterwards(
         started.append(info["generation"])
         frame = sys._getframe(1)
         while frame is not None:  # a collection started from within a page being stored?
-            if frame.f_code is inbox._ingest.__code__:
+            if frame.f_code is inbox.ingest.__wrapped__.__code__:
                 inside.append(frame.f_code.co_name)
             frame = frame.f_back
 
