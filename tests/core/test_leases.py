@@ -46,7 +46,7 @@ from sarhad.incidents.models import Incident, IncidentVersion
 from sarhad.node import init_node
 from sarhad.sharing import service as sharing
 from sarhad.sharing.keys import own_ring
-from support import LiveNode, free_port, introduce
+from support import LiveNode, free_port, introduce, wait_healthy
 
 BACKEND = os.environ.get("SARHAD_TEST_DB", "sqlite")
 SARHAD = [sys.executable, "-m", "sarhad"]
@@ -213,15 +213,7 @@ class Cluster:
     def wait_up(self, *procs: Proc) -> None:
         deadline = time.monotonic() + 90
         for proc in procs:
-            while True:
-                try:
-                    if httpx.get(f"{proc.url}/healthz", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert proc.popen.poll() is None, proc.text()
-                assert time.monotonic() < deadline, f"not up: {proc.text()}"
-                time.sleep(0.1)
+            wait_healthy(proc.url, proc.popen, proc.text, within=deadline - time.monotonic())
 
     def stop(self) -> None:
         for proc in self.procs:
