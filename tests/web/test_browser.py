@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from sarhad.core.auth import Role
 from support import LiveNode
@@ -117,11 +118,19 @@ def test_map_clusters_zoom_in_and_an_incident_opens_its_record(
     point = page.locator("#map .incident-marker").first
     point.wait_for(timeout=15000)
     page.wait_for_selector(settled)
-    point.click()
     link = page.locator(".leaflet-popup-content a[href^='/incidents/']")
-    link.wait_for(timeout=10000)
-    page.wait_for_selector(settled)
-    assert "Fuel carriers stopped" in page.locator(".leaflet-popup-content").inner_text()
-    link.click()
-    page.wait_for_url(f"{web.url}/incidents/*")
+    # Why up to three tries: the popup pans the map into view as it opens, and a click that
+    # lands while it moves can miss the link (seen once in three full runs on CI's machine);
+    # the officer clicks again, and so does the test (three misses fail it).
+    for attempt in range(3):
+        point.click()
+        link.wait_for(timeout=10000)
+        page.wait_for_selector(settled)
+        assert "Fuel carriers stopped" in page.locator(".leaflet-popup-content").inner_text()
+        try:
+            with page.expect_navigation(url=f"{web.url}/incidents/*", timeout=10000):
+                link.click()
+            break
+        except PlaywrightTimeout:
+            assert attempt < 2, "the popup's link never opened the record"
     assert "Fuel carriers stopped" in page.locator("main").inner_text()
