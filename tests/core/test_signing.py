@@ -30,12 +30,15 @@ from sarhad.core.signing import (
     TrustedKey,
     Verified,
     canonical,
+    canonical_json,
     fingerprint_of,
     key_id_of,
     new_ring,
     revoke,
     rotate,
     sign_object,
+    signed_bytes,
+    signed_bytes_json,
     verify_announcement,
     verify_object,
 )
@@ -540,3 +543,60 @@ def test_the_fast_canonical_form_is_rfc8785(value: Any) -> None:
 )  # fmt: skip
 def test_the_fast_canonical_form_in_corners(value: Any) -> None:
     assert canonical(value) == rfc8785.dumps(value)
+
+
+# --- the canonical form made from JSON text (helper processes check from it) -------------------
+
+
+def _text(value: Any) -> str:
+    """JSON text as the envelope writes each object (``store.canonical``)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_json)
+def test_the_canonical_form_from_json_text_is_that_of_what_it_parses(value: Any) -> None:
+    text = _text(value)
+    try:
+        expected = canonical(json.loads(text))
+    except NotCanonical:
+        with pytest.raises(NotCanonical):
+            canonical_json(text)
+        return
+    assert canonical_json(text) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"n": 100.0, "m": -0.0, "k": 2.0**53, "big": 2**60, "f": 28.95},
+        {"tiny": 1e-5, "huge": 1e21, "x": [1.5e300, 0.1 + 0.2]},
+        {"nan": float("nan")}, {"inf": [float("-inf")]}, {"\ue000": 1, "\U0001f600": 2},
+        {"é": "\u2028", "z": {"y": [1, 2.5, None, True]}}, {"lone": "\ud800"},
+    ],
+)  # fmt: skip
+def test_the_canonical_form_from_json_text_in_corners(value: Any) -> None:
+    text = _text(value)
+    try:
+        expected = canonical(json.loads(text))
+    except NotCanonical:
+        with pytest.raises(NotCanonical):
+            canonical_json(text)
+        return
+    assert canonical_json(text) == expected
+
+
+def test_signed_bytes_from_json_text_are_those_of_the_object() -> None:
+    ring = new_ring(now=T0)
+    signed = sign_object(
+        {"type": "incident", "extensions": {EXT: {"count": 3.0, "km": 10.3086}}},
+        ring,
+        at=AT,
+        now=T0,
+    )
+    assert signed_bytes_json(_text(signed), AT) == signed_bytes(signed, AT)
+    assert b'"value"' not in signed_bytes_json(_text(signed), AT)
+    odd = json.loads(_text(signed))
+    odd["extensions"][EXT]["count"] = 2**60  # beyond I-JSON: the reference decides
+    with pytest.raises(NotCanonical):
+        signed_bytes_json(_text(odd), AT)

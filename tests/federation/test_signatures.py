@@ -37,6 +37,7 @@ from sarhad.federation.publish import publish_partner, sign_all, sign_records
 from sarhad.federation.service import local_node
 from sarhad.federation.store import collection_id
 from sarhad.federation.types import REGISTRY
+from sarhad.federation.types.base import POOL_FROM
 from sarhad.federation.types.incident import EXTENSION_ID, IncidentType, incident_to_stix
 from sarhad.incidents import service as incidents
 from sarhad.incidents.models import Incident
@@ -180,6 +181,28 @@ def test_a_forwarded_record_arrives_verified_as_its_originators(chain: Chain) ->
         assert c.get(f"/api/v1/incidents/{green.id}").json()["signature"]["node"] == "pk-node"
         mine = record(ir, tlp="green", reporting_side="IR", title="ir's own record")
         assert c.get(f"/api/v1/incidents/{mine.id}").json()["signature"] is None
+
+
+def test_a_large_forwarded_batch_is_checked_on_helpers_with_the_same_verdicts(
+    chain: Chain,
+) -> None:
+    # Enough records that the checks run on helper processes, started before the batch is
+    # read (Inbound.expect): each verdict must be the one a check in this thread gives.
+    pk, ir, af = chain.pk, chain.ir, chain.af
+    made = [record(pk, tlp="green", title=f"Fuel seized, convoy {n}") for n in range(POOL_FROM + 4)]
+    assert sync(ir, "pk-node").error is None  # one page: one batch at ir
+    assert {signed_key(ir, r.id) for r in made} == {active_key(pk)}
+    forwarded = [record_objects(outbound(ir, "af-node"), r.id) for r in made]
+    changed = copy.deepcopy(forwarded[5])
+    changed[0]["name"] = changed[0]["name"].replace("Fuel", "Fuek")  # one byte
+    objects = [o for n, rec in enumerate(forwarded) for o in (changed if n == 5 else rec)]
+    status = post(af, "ir-node", objects)
+    assert (status["success_count"], status["failure_count"]) == (3 * (len(made) - 1), 3)
+    assert refusal(status, changed[0]["id"]).startswith(
+        f"{changed[0]['id']}: signature: bad signature: "
+    )
+    assert get(af, made[5].id) is None
+    assert all(signed_key(af, r.id) == active_key(pk) for n, r in enumerate(made) if n != 5)
 
 
 @pytest.mark.parametrize("where", ["incident", "location"])

@@ -1,4 +1,4 @@
-"""Signatures of a large batch are checked on a thread pool: same verdicts, same order."""
+"""Signatures of a large batch are checked on helper processes: same verdicts, same order."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sarhad.core.signing import covers_of, new_ring, sign_object
-from sarhad.federation.types.base import POOL_FROM, _Check, verify_all
+from sarhad.federation.store import canonical
+from sarhad.federation.types.base import POOL_FROM, Verifying, _Check, _Early, verify_all
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 EXT = "extension-definition--0b6b9a44-1f4e-4e85-8c1e-2f2b6b6c7e1a"
@@ -53,9 +54,52 @@ def test_a_large_batch_gets_the_verdicts_one_by_one_would_give_in_order() -> Non
             part = dict(part, latitude=29.0)
         checks.append(_Check(signed, [part], keys, AT, T0 + timedelta(hours=1), "pk-node"))
     pooled = verify_all(checks)
-    assert pooled == [c.run() for c in checks]  # the pool changes nothing but the time
+    assert pooled == [c.run() for c in checks]  # the helpers change nothing but the time
     refused = {n: why for n, (why, _) in enumerate(pooled) if why is not None}
     assert sorted(refused) == [7, 20]
     assert refused[7].startswith("signature: bad signature: ")
     assert "changed after signing" in refused[20]
     assert all(key == ring.active.public.key_id for why, key in pooled if why is None)
+
+
+class _Planner:
+    """What ``Inbound`` plans with (``_Signatures.plan``), without a session: every record
+    is checked against one ring's keys."""
+
+    def __init__(self, keys: dict[str, Any], now: datetime) -> None:
+        self.keys, self.now = keys, now
+
+    def plan(self, obj: Any, parts: Any, origin: str, at: Any, texts: Any) -> _Check:
+        return _Check(obj, parts, self.keys, at, self.now, origin, texts)
+
+
+def test_checks_started_early_are_used_only_for_the_very_same_check() -> None:
+    ring = new_ring(now=T0)
+    planner = _Planner(ring.by_id(), T0 + timedelta(hours=1))
+    early, records = _Early(), []
+    for n in range(POOL_FROM + 4):
+        obj, part = _record(n)
+        signed = sign_object(
+            obj, ring, at=AT, now=T0 + timedelta(minutes=1), covers=covers_of([part])
+        )
+        texts = (canonical(signed), canonical(part))
+        early.plan(signed, [part], "pk-node", AT, texts, planner)  # type: ignore[arg-type]
+        records.append((signed, [part], texts))
+    # Record 3 changed after it was planned (its text too), record 4's origin is another:
+    # neither is the check planned early, so both are planned and checked again.
+    records[3][0]["name"] = "Changed after it was expected"
+    records[3] = (records[3][0], records[3][1], (canonical(records[3][0]), records[3][2][1]))
+    checks = []
+    for n, (signed, parts, texts) in enumerate(records):
+        origin = "ir-node" if n == 4 else "pk-node"
+        found, step = early.step(signed, parts, origin, AT, texts)
+        assert found is (n not in (3, 4))
+        if not found:
+            step = planner.plan(signed, parts, origin, AT, texts)
+        assert isinstance(step, _Check)
+        assert (early.started(step) is not None) is found
+        checks.append(step)
+    got = Verifying(checks, early=early).results()
+    assert got == [c.run() for c in checks]
+    assert got[3][0] is not None and got[3][0].startswith("signature: bad signature: ")
+    assert all(why is None for n, (why, _) in enumerate(got) if n != 3)

@@ -68,6 +68,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -188,6 +189,63 @@ def canonical(value: Any) -> bytes:
         raise NotCanonical(str(exc)) from None
     except RecursionError:
         raise NotCanonical("nested too deeply") from None
+
+
+def _json_float(text: str) -> float | int:
+    value = float(text)
+    if value.is_integer():
+        if -_MAX_EXACT <= value <= _MAX_EXACT:
+            return int(value)  # as _plain: ES6 writes 100.0 as 100
+        raise _Slow
+    if 1e-4 <= abs(value) < 1e16:
+        return value
+    raise _Slow
+
+
+def _json_int(text: str) -> int:
+    value = int(text)
+    if -_MAX_EXACT <= value <= _MAX_EXACT:
+        return value
+    raise _Slow
+
+
+def _json_constant(text: str) -> Any:
+    raise _Slow  # NaN, Infinity: the reference refuses them
+
+
+#: ``json.loads`` that makes numbers plain as ``_plain`` does while it parses (hooks on each
+#: number literal cost less than a second walk over the parsed value).
+_PLAIN_DECODER = json.JSONDecoder(
+    parse_float=_json_float, parse_int=_json_int, parse_constant=_json_constant
+)
+
+
+def _plain_json(text: str) -> Any:
+    """``_plain(json.loads(text))`` for ASCII text; ``_Slow`` as ``_plain`` raises it."""
+    if not text.isascii():
+        raise _Slow  # a non-ASCII key sorts by UTF-16 code units in RFC 8785
+    return _PLAIN_DECODER.decode(text)
+
+
+def canonical_json(text: str) -> bytes:
+    """``canonical(json.loads(text))``, with the numbers made plain while parsing.
+
+    >>> canonical_json('{"b":[1.0,2.5],"a":null}')
+    b'{"a":null,"b":[1,2.5]}'
+    """
+    try:
+        return _SORTED_COMPACT(_plain_json(text)).encode("utf-8")
+    except (_Slow, RecursionError, ValueError):
+        return canonical(json.loads(text))
+
+
+def signed_bytes_json(text: str, at: Sequence[str] = DEFAULT_AT) -> bytes:
+    """``signed_bytes(json.loads(text), at)``, with the numbers made plain while parsing."""
+    try:
+        obj = _plain_json(text)
+    except (_Slow, RecursionError, ValueError):
+        return signed_bytes(json.loads(text), at)
+    return _SORTED_COMPACT(_without_value(obj, at)).encode("utf-8")
 
 
 def b64url(data: bytes) -> str:
@@ -330,6 +388,11 @@ class TrustedKey:
     ) -> TrustedKey:
         """A key with its id computed."""
         return cls(key_id_of(key), key, valid_from, valid_until, revoked_at, revocation)
+
+    @cached_property
+    def raw(self) -> bytes:
+        """The 32 raw bytes of the key (what a helper process is handed to check with)."""
+        return raw_public(self.key)
 
     @property
     def fingerprint(self) -> str:
@@ -557,30 +620,21 @@ def verify_object(
 
 
 @dataclass(frozen=True)
-class Prepared:
-    """A signature whose form was checked and whose signed bytes are encoded: all that is
-    left is the Ed25519 check itself (``holds``) and the key's window (``outcome``).
+class Form:
+    """A signature whose form was checked and whose key was found: what is left is the
+    Ed25519 check over the signed bytes (``signed_bytes``) and the key's window (``outcome``).
 
-    Why two steps: ``holds`` touches no Python object and ``cryptography`` releases the GIL
-    while it runs, so a batch's checks can run on other cores while this thread encodes the
-    next records (``federation.types.base.verify_all``).
+    Why apart: the signed bytes and the check need only the object's JSON and bytes, so a
+    batch's can be made on a helper process while this thread goes on (``core.verifier``,
+    ``federation.types.base.verify_all``).
     """
 
     key: TrustedKey
     signature: bytes
-    content: bytes
     signed_at: datetime
 
-    def holds(self) -> bool:
-        """Whether the Ed25519 signature holds over the content (the key's window aside)."""
-        try:
-            self.key.key.verify(self.signature, self.content)
-        except InvalidSignature:
-            return False
-        return True
-
     def outcome(self, holds: bool, *, now: datetime | None = None) -> Verified | Refused:
-        """``verify_object``'s answer, given what ``holds`` said."""
+        """``verify_object``'s answer, given whether the signature holds over the bytes."""
         if not holds:
             return Refused(
                 Reason.BAD_SIGNATURE,
@@ -591,25 +645,57 @@ class Prepared:
         return problem or Verified(key=self.key, signed_at=self.signed_at)
 
 
-def prepare(
+@dataclass(frozen=True)
+class Prepared(Form):
+    """A checked ``Form`` with the signed bytes encoded: ``holds`` is the Ed25519 check."""
+
+    content: bytes
+
+    def holds(self) -> bool:
+        """Whether the Ed25519 signature holds over the content (the key's window aside)."""
+        try:
+            self.key.key.verify(self.signature, self.content)
+        except InvalidSignature:
+            return False
+        return True
+
+
+#: Why the signed bytes of an object cannot be made (the reason ``prepare`` gives).
+NO_CANONICAL_FORM = "the content has no canonical form"
+
+
+def signed_bytes(obj: Any, at: Sequence[str] = DEFAULT_AT) -> bytes:
+    """The bytes a signature at ``at`` signs: the canonical form of ``obj`` with its
+    signature minus ``value``. Raises ``NotCanonical`` (and ValueError where ``at`` holds
+    no signature block: ``check_form`` first)."""
+    return canonical(_without_value(obj, at))
+
+
+def _without_value(obj: Any, at: Sequence[str]) -> Any:
+    found = signature_block(obj, at)
+    if isinstance(found, Refused):
+        raise ValueError(found.detail)
+    return _with(obj, at, {k: v for k, v in found.items() if k != "value"})
+
+
+def check_form(
     obj: Any,
     keys: Mapping[str, TrustedKey] | Iterable[TrustedKey],
     *,
     at: Sequence[str] = DEFAULT_AT,
-) -> Prepared | Refused:
-    """The first step of ``verify_object``: the signature's form, its key among ``keys`` and
-    the canonical bytes it signs; ``Refused`` with the reason where one of them fails."""
+) -> Form | Refused:
+    """The signature's form and its key among ``keys``; ``Refused`` with the reason where
+    one of them fails."""
     found = signature_block(obj, at)
     if isinstance(found, Refused):
         return found
-    block = dict(found)
-    value, alg, kid = block.pop("value", None), block.get("alg"), block.get("key_id")
+    value, alg, kid = found.get("value"), found.get("alg"), found.get("key_id")
     if alg != ALG:
         return Refused(Reason.MALFORMED, f"algorithm {str(alg)[:40]!r} is not {ALG}")
     if not isinstance(kid, str) or not KEY_ID.fullmatch(kid):
         return Refused(Reason.MALFORMED, "key_id is not 32 lowercase hex digits")
     try:
-        signed_at = parse_timestamp(block.get("signed_at"))
+        signed_at = parse_timestamp(found.get("signed_at"))
     except ValueError:
         return Refused(Reason.MALFORMED, "signed_at is not an RFC 3339 time")
     try:
@@ -622,11 +708,27 @@ def prepare(
     key = table.get(kid)
     if key is None:
         return Refused(Reason.UNKNOWN_KEY, f"key {kid} is not one of the originator's keys")
+    return Form(key=key, signature=signature, signed_at=signed_at)
+
+
+def prepare(
+    obj: Any,
+    keys: Mapping[str, TrustedKey] | Iterable[TrustedKey],
+    *,
+    at: Sequence[str] = DEFAULT_AT,
+) -> Prepared | Refused:
+    """The first step of ``verify_object``: ``check_form`` and the bytes it signs;
+    ``Refused`` with the reason where one of them fails."""
+    form = check_form(obj, keys, at=at)
+    if isinstance(form, Refused):
+        return form
     try:
-        content = canonical(_with(obj, at, block))
+        content = signed_bytes(obj, at)
     except NotCanonical as exc:
-        return Refused(Reason.MALFORMED, f"the content has no canonical form ({exc})")
-    return Prepared(key=key, signature=signature, content=content, signed_at=signed_at)
+        return Refused(Reason.MALFORMED, f"{NO_CANONICAL_FORM} ({exc})")
+    return Prepared(
+        key=form.key, signature=form.signature, signed_at=form.signed_at, content=content
+    )
 
 
 def digest(obj: Any) -> str:
@@ -644,7 +746,11 @@ _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 def check_covers(
-    obj: Any, parts: Iterable[Any], *, at: Sequence[str] = DEFAULT_AT
+    obj: Any,
+    parts: Iterable[Any],
+    *,
+    at: Sequence[str] = DEFAULT_AT,
+    digests: Sequence[str | None] | None = None,
 ) -> Refused | None:
     """Whether the parts that travel with ``obj`` are the ones its signature covers
     (None: they are). Call it after ``verify_object`` said the signature holds.
@@ -652,7 +758,9 @@ def check_covers(
     Each covered part must be among ``parts`` unchanged (its ``digest`` as signed). A part of
     the same version as ``obj`` (same ``modified``) that is not covered is refused too: no
     one adds to a signed record. Parts of other versions (a batch may hold several versions
-    of one record) are not this signature's business. Never raises for anything in ``obj``.
+    of one record) are not this signature's business. ``digests``: each part's ``digest``
+    made already, in order (None: it has no canonical form). Never raises for anything in
+    ``obj``.
     """
     found = signature_block(obj, at)
     if isinstance(found, Refused):
@@ -665,7 +773,7 @@ def check_covers(
         return Refused(Reason.MALFORMED, "covers is not a map of ids to SHA-256 digests")
     version = obj.get("modified") if isinstance(obj, Mapping) else None
     matched: set[str] = set()
-    for part in parts:
+    for n, part in enumerate(parts):
         pid = part.get("id") if isinstance(part, Mapping) else None
         if not isinstance(pid, str):
             continue
@@ -675,10 +783,13 @@ def check_covers(
             if same_version:
                 return Refused(Reason.BAD_SIGNATURE, f"part {pid[:80]} is not covered by it")
             continue
-        try:
-            ok = digest(part) == want
-        except NotCanonical:
-            ok = False
+        if digests is not None:
+            ok = digests[n] == want
+        else:
+            try:
+                ok = digest(part) == want
+            except NotCanonical:
+                ok = False
         if ok:
             matched.add(pid)
         elif same_version:

@@ -18,27 +18,27 @@ from this sender at all before the type stores it.
 from __future__ import annotations
 
 import json
-import os
-import threading
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import ClassVar, Generic, NamedTuple, TypeVar
+from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sarhad.border import BorderProfile
+from sarhad.core import verifier
 from sarhad.core.db import utcnow
 from sarhad.core.markings import TLP, may_forward
 from sarhad.core.signing import (
+    NO_CANONICAL_FORM,
+    Form,
     KeyRing,
-    Prepared,
     Refused,
     TrustedKey,
     check_covers,
+    check_form,
     prepare,
     signature_block,
 )
@@ -225,6 +225,7 @@ class Inbound:
         self._signatures = _Signatures(session, partner, self._forwarding.sender)
         #: Key id that signed each record admitted signed (the receipt keeps it).
         self.signed: dict[Key, str] = {}
+        self._early: _Early | None = None
 
     @property
     def sender(self) -> str:
@@ -342,6 +343,25 @@ class Inbound:
 
     # -- the gate between checking and storing
 
+    def expect(
+        self,
+        records: Sequence[tuple[StixObject, Sequence[StixObject], Sequence[str]]],
+        *,
+        at: Sequence[str] | None,
+        origin: Callable[[StixObject], str | None],
+    ) -> None:
+        """Start the signature checks of ``records`` (each: its main object, its parts and
+        their JSON texts) before their type reads them, so that the helper process checks
+        them while this thread reads. Optional: :meth:`admit` decides by its own plan and
+        uses an early answer only where it made the very same check (same key, signature,
+        bytes); anything else is checked there."""
+        if at is None or len(records) < POOL_FROM:
+            return
+        early = self._early = _Early()
+        for obj, parts, texts in records:
+            origin_ = origin(obj) or self.sender
+            early.plan(obj, parts, origin_, at, texts, self._signatures)
+
     def admit(
         self, arrivals: list[Arrival[T]], *, signature_at: Sequence[str] | None = None
     ) -> list[Arrival[T]]:
@@ -355,24 +375,32 @@ class Inbound:
         be forwarded as it was signed.
         """
         # First, in this thread, what needs the session (the rules, the keys); then the
-        # signature checks, whose Ed25519 step runs on a pool while this thread goes on
-        # (verify_all).
+        # signature checks, whose costly steps run on a helper process while this thread
+        # goes on (verify_all).
         planned: list[tuple[Arrival[T], str | None, _Check | None]] = []
         for a in arrivals:
             origin = a.origin or self.sender
             why = self._forwarding.refusal(origin, a.tlp)
             check: _Check | None = None
             if why is None and signature_at is not None:
-                step = self._signatures.plan(a.obj, a.parts, origin, signature_at)
+                early = self._early
+                found, step = (
+                    early.step(a.obj, a.parts, origin, signature_at, a.texts)
+                    if early is not None
+                    else (False, None)
+                )
+                if not found:
+                    step = self._signatures.plan(a.obj, a.parts, origin, signature_at, a.texts)
                 if isinstance(step, _Check):
                     check = step
                 else:
                     why = step
             planned.append((a, why, check))
-        running = Verifying([c for _, _, c in planned if c is not None])
+        running = Verifying([c for _, _, c in planned if c is not None], early=self._early)
+        self._early = None
         # Only a record that may be passed on needs its signed bytes kept (AMBER and above
         # never leave this node again): ≈ 2.5 KB a record less to encode and write. Encoded
-        # while the pool checks the signatures; kept below only where the signature holds.
+        # while the helper checks the signatures; kept below only where the signature holds.
         originals = {
             id(a): a.as_received()
             for a, why, check in planned
@@ -398,10 +426,10 @@ class Inbound:
 class _Check:
     """One record's signature to check against its originator's keys: needs no session.
 
-    In three steps, so that the costly one can run elsewhere: :meth:`prepare` (the
-    signature's form, its key, the canonical bytes: Python, this thread), the Ed25519 check
-    (``Prepared.holds``: no Python object, the GIL released), :meth:`covers` (the parts'
-    digests); :meth:`result` puts them together as :meth:`run` does in one go.
+    In steps, so that the costly one can run elsewhere: :meth:`form` (the signature's form
+    and its key: this thread), the signed bytes, the Ed25519 check and the parts' digests
+    (``core.verifier.check_item`` on :meth:`item`: on a helper process for a large batch),
+    and :meth:`result`, which puts them together as :meth:`run` does in one go.
     """
 
     obj: StixObject
@@ -410,108 +438,174 @@ class _Check:
     at: Sequence[str]
     now: datetime
     who: str
+    #: ``obj`` and ``parts`` as JSON text where the type has them (``Arrival.texts``).
+    texts: Sequence[str] = ()
 
     def _why(self, refused: Refused) -> str:
         return f"signature: {refused.reason}: {refused.detail} (originator {self.who})"
 
-    def prepare(self) -> Prepared | str:
-        """The signature ready for its Ed25519 check, or why it is refused already."""
-        prepared = prepare(self.obj, self.keys, at=self.at)
-        return self._why(prepared) if isinstance(prepared, Refused) else prepared
+    def form(self) -> Form | str:
+        """The signature's form and key, or why it is refused already."""
+        form = check_form(self.obj, self.keys, at=self.at)
+        return self._why(form) if isinstance(form, Refused) else form
 
-    def covers(self) -> str | None:
-        """Why the parts are not those the signature covers (None: they are)."""
-        bad = check_covers(self.obj, self.parts, at=self.at)
-        return None if bad is None else self._why(bad)
+    def item(self, form: Form) -> verifier.Item:
+        """What the rest of the check needs, as bytes and JSON text."""
+        texts = self.texts
+        if len(texts) != 1 + len(self.parts):
+            texts = [canonical(o) for o in (self.obj, *self.parts)]
+        return (form.key.raw, form.signature, tuple(self.at), texts[0], tuple(texts[1:]))
 
-    def result(
-        self, prepared: Prepared, holds: bool, covers: str | None
-    ) -> tuple[str | None, str | None]:
+    def result(self, form: Form, answer: verifier.Answer) -> tuple[str | None, str | None]:
         """(why it is refused or None, the id of the key that signed it or None)."""
-        checked = prepared.outcome(holds, now=self.now)
+        code, digests = answer
+        if code == verifier.NOT_CANONICAL:
+            return self._why(Refused(SigReason.MALFORMED, NO_CANONICAL_FORM)), None
+        checked = form.outcome(code == verifier.HOLDS, now=self.now)
         if isinstance(checked, Refused):
             return self._why(checked), None
-        if covers is not None:
-            return covers, None
+        bad = check_covers(self.obj, self.parts, at=self.at, digests=digests)
+        if bad is not None:
+            return self._why(bad), None
         return None, checked.key.key_id
 
     def run(self) -> tuple[str | None, str | None]:
-        """The three steps in this thread: what the pool's results must equal."""
-        prepared = self.prepare()
-        if isinstance(prepared, str):
-            return prepared, None
-        return self.result(prepared, prepared.holds(), self.covers())
+        """The whole check in this thread, from the objects themselves (not their texts):
+        what ``verify_all`` must answer."""
+        prepared = prepare(self.obj, self.keys, at=self.at)
+        if isinstance(prepared, Refused):
+            if prepared.detail.startswith(NO_CANONICAL_FORM):
+                prepared = Refused(prepared.reason, NO_CANONICAL_FORM)
+            return self._why(prepared), None
+        checked = prepared.outcome(prepared.holds(), now=self.now)
+        if isinstance(checked, Refused):
+            return self._why(checked), None
+        bad = check_covers(self.obj, self.parts, at=self.at)
+        return (self._why(bad), None) if bad is not None else (None, checked.key.key_id)
 
 
-#: Below this many signatures a batch is checked in the caller's thread (a pool's hand-off
-#: costs more than it saves).
+#: From this many signatures a batch's checks go to a helper process (below it, handing
+#: them over costs more than it saves).
 POOL_FROM = 32
-#: Signatures handed to a worker at a time.
-CHUNK = 32
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def _the_pool() -> ThreadPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            workers = max(2, min(4, os.cpu_count() or 2))
-            _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sarhad-verify")
-        return _pool
-
-
-def _holds(chunk: Sequence[Prepared]) -> list[bool]:
-    return [p.holds() for p in chunk]
 
 
 class Verifying:
     """The signature checks of a batch under way: :meth:`results` gives ``check.run()`` of
     each, in order.
 
-    Why a pool: ``cryptography`` releases the GIL during the Ed25519 check (about 0.1 ms a
-    record, the largest part of a signature's cost), so on a second core it overlaps this
-    thread's work: each chunk goes to the pool as soon as this thread has encoded it, and
-    this thread then encodes the next chunk, the parts' digests and whatever the caller does
-    before it asks for the results. A small batch is checked here, one by one.
+    Why: the signed bytes, the Ed25519 check (≈ 0.07 ms a record) and the parts' digests
+    are most of a signature's cost and need only bytes and JSON text; for a large batch they
+    go to a helper process chunk by chunk (``core.verifier``) while this thread goes on
+    with the next records and whatever the caller does before it asks for the results.
     """
 
-    def __init__(self, checks: Sequence[_Check]) -> None:
+    def __init__(self, checks: Sequence[_Check], *, early: _Early | None = None) -> None:
         self.checks = checks
-        self._inline = len(checks) < POOL_FROM
-        if self._inline:
-            return
-        self._prepared: list[Prepared | str] = []
-        self._futures: list[Future[list[bool]]] = []
-        pool, chunk = _the_pool(), []
+        self._early = early
+        self._forms: list[Form | str] = []
+        #: Where each check's answer is: (True, position among the early ones) or (False,
+        #: position among those started here); None: refused by its form.
+        self._where: list[tuple[bool, int] | None] = []
+        fresh: list[verifier.Item] = []
         for c in checks:
-            prepared = c.prepare()
-            self._prepared.append(prepared)
-            if isinstance(prepared, Prepared):
-                chunk.append(prepared)
-                if len(chunk) == CHUNK:
-                    self._futures.append(pool.submit(_holds, chunk))
-                    chunk = []
-        if chunk:
-            self._futures.append(pool.submit(_holds, chunk))
-        self._covers = [
-            c.covers() if isinstance(p, Prepared) else None
-            for c, p in zip(checks, self._prepared, strict=True)
-        ]
+            started = early.started(c) if early is not None else None
+            if started is not None:  # the very check planned early: its answer is there
+                form, position = started
+                self._forms.append(form)
+                self._where.append(None if position is None else (True, position))
+                continue
+            form = c.form()
+            self._forms.append(form)
+            if not isinstance(form, Form):
+                self._where.append(None)
+                continue
+            self._where.append((False, len(fresh)))
+            fresh.append(c.item(form))
+        self._running = verifier.Checks(helper=len(fresh) >= POOL_FROM)
+        for item in fresh:
+            self._running.add(item)
 
     def results(self) -> list[tuple[str | None, str | None]]:
         """(why refused or None, the key id that signed or None) of each check, in order."""
-        if self._inline:
-            return [c.run() for c in self.checks]
-        holds = iter([h for f in self._futures for h in f.result()])
-        return [
-            (p, None) if isinstance(p, str) else c.result(p, next(holds), cov)
-            for c, p, cov in zip(self.checks, self._prepared, self._covers, strict=True)
-        ]
+        answers = {False: self._running.results()}
+        if self._early is not None:
+            answers[True] = self._early.results()
+        out: list[tuple[str | None, str | None]] = []
+        for c, f, w in zip(self.checks, self._forms, self._where, strict=True):
+            if isinstance(f, str) or w is None:
+                out.append((f if isinstance(f, str) else None, None))
+            else:
+                out.append(c.result(f, answers[w[0]][w[1]]))
+        return out
+
+
+class _Early:
+    """Signature checks planned and started before their records were read
+    (``Inbound.expect``)."""
+
+    def __init__(self) -> None:
+        self._running = verifier.Checks()
+        self._planned: dict[int, tuple[tuple[Any, ...], str | _Check | None]] = {}
+        #: The form of each check started, and where its answer will be.
+        self._started: dict[int, tuple[Form | str, int | None]] = {}
+        self._count = 0
+        self._answers: list[verifier.Answer] | None = None
+
+    @staticmethod
+    def _how(
+        parts: Sequence[StixObject], origin: str, at: Sequence[str], texts: Sequence[str]
+    ) -> tuple[Any, ...]:
+        # The plan depends on these (and the session, unchanged during a batch).
+        return (origin, tuple(at), tuple(id(p) for p in parts), tuple(texts))
+
+    def plan(
+        self,
+        obj: StixObject,
+        parts: Sequence[StixObject],
+        origin: str,
+        at: Sequence[str],
+        texts: Sequence[str],
+        signatures: _Signatures,
+    ) -> None:
+        """Plan ``obj``'s check as ``admit`` would, and start it."""
+        step = signatures.plan(obj, parts, origin, at, texts)
+        self._planned[id(obj)] = (self._how(parts, origin, at, texts), step)
+        if isinstance(step, _Check):
+            form = step.form()
+            position = None
+            if isinstance(form, Form):
+                position = self._count
+                self._count += 1
+                self._running.add(step.item(form))
+            self._started[id(step)] = (form, position)
+
+    def step(
+        self,
+        obj: StixObject,
+        parts: Sequence[StixObject],
+        origin: str,
+        at: Sequence[str],
+        texts: Sequence[str],
+    ) -> tuple[bool, str | _Check | None]:
+        """(True, what ``plan`` gave) for ``obj`` planned the very same way, else (False,
+        None)."""
+        found = self._planned.get(id(obj))
+        if found is None or found[0] != self._how(parts, origin, at, texts):
+            return False, None
+        return True, found[1]
+
+    def started(self, check: _Check) -> tuple[Form | str, int | None] | None:
+        """The form of ``check`` and where its answer will be, if it is one started here."""
+        return self._started.get(id(check))
+
+    def results(self) -> list[verifier.Answer]:
+        if self._answers is None:
+            self._answers = self._running.results()
+        return self._answers
 
 
 def verify_all(checks: Sequence[_Check]) -> list[tuple[str | None, str | None]]:
-    """``check.run()`` of each, in order; a large batch's Ed25519 checks on a thread pool."""
+    """``check.run()`` of each, in order; a large batch's Ed25519 checks on a helper process."""
     return Verifying(checks).results()
 
 
@@ -549,7 +643,12 @@ class _Signatures:
         return f"node {node}"
 
     def plan(
-        self, obj: StixObject, parts: Sequence[StixObject], origin: str, at: Sequence[str]
+        self,
+        obj: StixObject,
+        parts: Sequence[StixObject],
+        origin: str,
+        at: Sequence[str],
+        texts: Sequence[str] = (),
     ) -> str | _Check | None:
         """Why ``obj`` is refused, or None (taken unsigned), or the signature to check."""
         extensions = obj.get("extensions")
@@ -580,7 +679,7 @@ class _Signatures:
         withdrawal = obj.get("revoked") is True
         if withdrawal and origin != self.sender:
             keys.update(self.keys(self.sender))
-        return _Check(obj, parts, keys, at, self._now, who)
+        return _Check(obj, parts, keys, at, self._now, who, texts)
 
 
 class _Forwarding:

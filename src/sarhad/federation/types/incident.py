@@ -19,7 +19,7 @@ import contextlib
 import functools
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -345,6 +345,8 @@ def parse_inbound(
     reference: bool = False,
     plain_side: str | None = None,
     positions: Sequence[int] | None = None,
+    expect: Callable[[list[tuple[StixObject, list[StixObject], tuple[str, ...]]]], None]
+    | None = None,
 ) -> tuple[list[InboundIncident], list[Rejected], list[StixObject]]:
     """Check a partner's objects: (incidents, rejected, other accepted objects as given).
 
@@ -355,7 +357,9 @@ def parse_inbound(
     refused. ``reference=True`` checks every object with ``stix2.parse`` and jsonschema
     instead of the fast checks (≈ 5× slower): the yardstick of the tests and
     bench/stix_inbound.py. ``positions``: each object's place in the partner's batch, to name
-    one without a usable id (default: its index here).
+    one without a usable id (default: its index here). ``expect`` is handed each incident
+    with its parts and their JSON texts as soon as the envelope checked them, before they
+    are read (``Inbound.expect``: their signature checks start then).
     """
     if not isinstance(objects, list | tuple):
         return [], [Rejected(None, "expected a list of STIX objects")], []
@@ -399,6 +403,14 @@ def parse_inbound(
         """The parts of one incident in the order of the batch."""
         return sorted(parts.get(incident_id, {}).values(), key=lambda p: order[id(p)])
 
+    if expect is not None:
+        expect(
+            [
+                (c.obj, [p.obj for p in own], (c.text, *(p.text for p in own)))
+                for c in checked
+                if c.type == "incident" and (own := parts_of(c.id)) is not None
+            ]
+        )
     others: list[StixObject] = []
     for c in checked:
         if c.type != "incident":
@@ -906,6 +918,9 @@ class IncidentType(ObjectType[InboundIncident]):
             objects,
             plain_side=inn.partner.country,
             positions=[inn.position(o) for o in objects],
+            expect=lambda records: inn.expect(
+                records, at=self.signature_at(), origin=self.originator
+            ),
         )
         for bad in rejected:
             inn.refuse(bad.stix_id, bad.reason, payload_of(objects, bad.stix_id))
