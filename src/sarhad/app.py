@@ -24,6 +24,7 @@ from sarhad.analysis.report.routes import router as report_router
 from sarhad.analysis.routes import router as analysis_router
 from sarhad.border import profile_from_settings
 from sarhad.border.routes import router as border_router
+from sarhad.core import threads
 from sarhad.core.api import Node, WebSession, install_error_handlers, responses
 from sarhad.core.config import Settings, load_settings
 from sarhad.core.db import Database, open_database
@@ -211,6 +212,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         # open, and partners are pulled from every sync_interval_s.
         # Unless this process serves requests only (--no-workers, or a second process on an
         # SQLite file: WorkerGate says why, in the log and in /readyz).
+        threads.start(_app, threads.request_threads(settings.request_threads))
         if gate.open():
             keeper.start()
             for loop in loops:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -119,14 +119,15 @@ def caller(request: Request) -> Principal:
         return authenticate(session, token)
 
 
-def require(permission: Permission) -> Callable[[Principal], Principal]:
+def require(permission: Permission) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that authenticates the caller and checks ``permission``.
 
     The caller is a dependency of its own, so other dependencies of the same request that
-    need it (``core.idempotency``) get it without a second look-up.
+    need it (``core.idempotency``) get it without a second look-up. The check itself is a
+    coroutine: it waits on nothing, so it runs in the event loop, not on a request thread.
     """
 
-    def dependency(principal: Annotated[Principal, Depends(caller)]) -> Principal:
+    async def dependency(principal: Annotated[Principal, Depends(caller)]) -> Principal:
         principal.require(permission)
         return principal
 

@@ -70,6 +70,14 @@ class Settings(BaseSettings):
     escalation_check_s: float = Field(
         default=5.0, ge=0, description="How often overdue alerts are escalated (0: never)"
     )
+    request_threads: int | None = Field(
+        default=None,
+        ge=1,
+        le=256,
+        description="Threads that run requests in one process (default: CPU cores + 1). Few "
+        "is faster: a request's work is Python, which runs one thread at a time; add "
+        "processes, not threads. Waits on partners run on threads of their own",
+    )
     workers: bool = Field(
         default=True,
         description="Run background work in this process (courier, escalation, partner sync); "

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from sarhad.border.api import node
 from sarhad.core.api import request_language, require, responses
 from sarhad.core.auth import Permission, Principal
-from sarhad.core.journal import verify_audit
+from sarhad.core.journal import AuditReport, verify_audit
+from sarhad.core.threads import run_long
 from sarhad.federation import service
 from sarhad.federation.anchors import PartnersReport, check_partners
 
@@ -29,10 +31,15 @@ def status(request: Request, _actor: Reader) -> list[dict[str, Any]]:
 
 
 @router.post("/sync", responses=responses(404, 422))
-def sync_now(request: Request, _actor: Syncer, partner: str | None = None) -> list[dict[str, Any]]:
+async def sync_now(
+    request: Request, _actor: Syncer, partner: str | None = None
+) -> list[dict[str, Any]]:
     """Sync now with one partner (or all); a partner that is down is reported, not an error."""
     n = node(request)
-    reports = service.sync_all(n.db, settings=n.settings, profile=n.profile, partner=partner)
+    reports = await run_long(
+        request,
+        lambda: service.sync_all(n.db, settings=n.settings, profile=n.profile, partner=partner),
+    )
     lang = request_language(request)
     return [
         {
@@ -80,16 +87,20 @@ def originals(request: Request, incident_id: str, _actor: Reader) -> list[dict[s
 
 
 @router.get("/audit/verify")
-def audit_verify_partners(request: Request, _actor: Auditor) -> dict[str, Any]:
+async def audit_verify_partners(request: Request, _actor: Auditor) -> dict[str, Any]:
     """``sarhad audit verify --partners``: the local chain, then every partner's anchors of it.
 
     ``ok`` is false when the chain is damaged, when a partner holds a hash that differs (the
     first such entry is named), or when no partner could be reached.
     """
     db = node(request).db
-    with db.session() as session:
-        report = verify_audit(session)
-    anchored = PartnersReport(check_partners(db))
+
+    def verify() -> AuditReport:
+        with db.session() as session:
+            return verify_audit(session)
+
+    report = await run_in_threadpool(verify)
+    anchored = PartnersReport(await run_long(request, lambda: check_partners(db)))
     return {
         "ok": report.ok and anchored.ok,
         "entries": report.entries,
