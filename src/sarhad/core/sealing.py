@@ -21,14 +21,16 @@ import stat
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from sqlalchemy import select, update
-from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from sarhad.core.errors import ConfigError
 from sarhad.core.i18n import message
+
+if TYPE_CHECKING:  # SQLAlchemy is imported where a session is used: core.signing imports this
+    # module, and the signature helpers (core.verifier) import core.signing without a database.
+    from sqlalchemy.orm import InstrumentedAttribute, Session
 
 log = logging.getLogger("sarhad.sealing")
 
@@ -219,6 +221,8 @@ def unseal(session: Session, value: str | None) -> str | None:
 
 def sealed_values(session: Session, column: InstrumentedAttribute[Any]) -> list[str]:
     """Every sealed value stored in ``column``."""
+    from sqlalchemy import select
+
     return [v for v in session.scalars(select(column).where(column.is_not(None))) if is_sealed(v)]
 
 
@@ -238,6 +242,8 @@ def seal_column(
     those tokens again). The caller holds the write lock, so nothing seals a value under a
     key about to be dropped meanwhile.
     """
+    from sqlalchemy import select, update
+
     table = column.class_
     (pk,) = table.__mapper__.primary_key
     done = forgotten = 0
