@@ -103,3 +103,20 @@ def test_checks_started_early_are_used_only_for_the_very_same_check() -> None:
     assert got == [c.run() for c in checks]
     assert got[3][0] is not None and got[3][0].startswith("signature: bad signature: ")
     assert all(why is None for n, (why, _) in enumerate(got) if n != 3)
+
+
+def test_a_record_without_canonical_form_is_refused_with_the_reason_in_this_thread() -> None:
+    ring = new_ring(now=T0)
+    checks = []
+    for n in range(POOL_FROM):
+        obj, part = _record(n)
+        signed = sign_object(obj, ring, at=AT, now=T0, covers=covers_of([part]))
+        if n == 2:
+            signed = copy.deepcopy(signed)
+            signed["extensions"][EXT]["casualties"] = float("nan")  # no RFC 8785 spelling
+        checks.append(_Check(signed, [part], ring.by_id(), AT, T0, "pk-node"))
+    got = verify_all(checks)  # on the helpers
+    assert got == [c.run() for c in checks]
+    assert got[2][0] is not None
+    assert got[2][0].startswith("signature: malformed signature: the content has no canonical")
+    assert "(" in got[2][0].split("canonical form", 1)[1]  # the reference says what is wrong

@@ -460,6 +460,11 @@ class _Check:
         """(why it is refused or None, the id of the key that signed it or None)."""
         code, digests = answer
         if code == verifier.NOT_CANONICAL:
+            # Rare (a partner's malformed record): made again here for ``prepare``'s reason,
+            # which names what has no canonical form.
+            refused = prepare(self.obj, self.keys, at=self.at)
+            if isinstance(refused, Refused):
+                return self._why(refused), None
             return self._why(Refused(SigReason.MALFORMED, NO_CANONICAL_FORM)), None
         checked = form.outcome(code == verifier.HOLDS, now=self.now)
         if isinstance(checked, Refused):
@@ -474,8 +479,6 @@ class _Check:
         what ``verify_all`` must answer."""
         prepared = prepare(self.obj, self.keys, at=self.at)
         if isinstance(prepared, Refused):
-            if prepared.detail.startswith(NO_CANONICAL_FORM):
-                prepared = Refused(prepared.reason, NO_CANONICAL_FORM)
             return self._why(prepared), None
         checked = prepared.outcome(prepared.holds(), now=self.now)
         if isinstance(checked, Refused):

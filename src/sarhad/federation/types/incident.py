@@ -403,12 +403,13 @@ def parse_inbound(
         """The parts of one incident in the order of the batch."""
         return sorted(parts.get(incident_id, {}).values(), key=lambda p: order[id(p)])
 
+    owned = {c.id: parts_of(c.id) for c in checked if c.type == "incident"}
     if expect is not None:
         expect(
             [
-                (c.obj, [p.obj for p in own], (c.text, *(p.text for p in own)))
+                (c.obj, [p.obj for p in owned[c.id]], (c.text, *(p.text for p in owned[c.id])))
                 for c in checked
-                if c.type == "incident" and (own := parts_of(c.id)) is not None
+                if c.type == "incident"
             ]
         )
     others: list[StixObject] = []
@@ -424,7 +425,7 @@ def parse_inbound(
         except Exception as exc:
             rejected.append(Rejected(c.id, f"{c.id}: {internal(exc)}"))
         else:
-            own = parts_of(c.id)
+            own = owned[c.id]
             inc.parts, inc.source = [p.obj for p in own], c.obj
             inc.texts = (c.text, *(p.text for p in own))
             incidents.append(inc)
